@@ -1,0 +1,274 @@
+// Suffix-array kernel: every (Token, Index, threads) combination against independent oracles.
+#include <algorithm>
+#include <cstdint>
+#include <fstream>
+#include <iterator>
+#include <numeric>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "../../native/core/error.hpp"
+#include "../../native/core/sais.hpp"
+#include "check.hpp"
+
+namespace {
+
+using traceindex::build_suffix_array;
+
+// Oracle 1: sort suffix indices with a direct lexicographic compare (a proper prefix sorts first).
+template <class T> std::vector<uint64_t> naive_sa(const std::vector<T>& t) {
+  std::vector<uint64_t> sa(t.size());
+  std::iota(sa.begin(), sa.end(), 0);
+  std::sort(sa.begin(), sa.end(), [&](uint64_t a, uint64_t b) {
+    return std::lexicographical_compare(t.begin() + a, t.end(), t.begin() + b, t.end());
+  });
+  return sa;
+}
+
+// Oracle 2 (large or highly repetitive inputs): prefix doubling, O(n log^2 n).
+template <class T> std::vector<uint64_t> doubling_sa(const std::vector<T>& t) {
+  const size_t n = t.size();
+  std::vector<uint64_t> sa(n);
+  std::vector<int64_t> rank(n), tmp(n);
+  std::iota(sa.begin(), sa.end(), 0);
+  for (size_t i = 0; i < n; ++i) rank[i] = int64_t(t[i]);
+  for (size_t k = 1;; k <<= 1) {
+    auto key2 = [&](uint64_t i) { return i + k < n ? rank[i + k] : int64_t(-1); };
+    auto less = [&](uint64_t a, uint64_t b) { return rank[a] != rank[b] ? rank[a] < rank[b] : key2(a) < key2(b); };
+    std::sort(sa.begin(), sa.end(), less);
+    if (n) tmp[sa[0]] = 0;
+    for (size_t i = 1; i < n; ++i) tmp[sa[i]] = tmp[sa[i - 1]] + (less(sa[i - 1], sa[i]) ? 1 : 0);
+    rank.swap(tmp);
+    if (n == 0 || uint64_t(rank[sa[n - 1]]) == n - 1 || k >= n) break;
+  }
+  return sa;
+}
+
+template <class T, class I> std::vector<uint64_t> run(const std::vector<T>& t, uint64_t k, int threads) {
+  std::vector<I> sa(t.size() + 1, I(0x5a5a5a5a));  // one canary entry past the end
+  build_suffix_array<T, I>(t.data(), sa.data(), t.size(), k, threads);
+  CHECK_EQ(uint64_t(sa[t.size()]), uint64_t(I(0x5a5a5a5a)));
+  return std::vector<uint64_t>(sa.begin(), sa.end() - 1);
+}
+
+int g_builds = 0;
+
+// Every Index type and thread count must reproduce the oracle.
+template <class T> void check_text(const std::vector<T>& t, uint64_t k, const std::vector<uint64_t>& want) {
+  for (int threads = 1; threads <= 2; ++threads) {
+    CHECK((run<T, uint32_t>(t, k, threads) == want));
+    CHECK((run<T, uint64_t>(t, k, threads) == want));
+    g_builds += 2;
+  }
+}
+template <class T> void check_naive(const std::vector<T>& t, uint64_t k) { check_text(t, k, naive_sa(t)); }
+template <class T> void check_doubling(const std::vector<T>& t, uint64_t k) { check_text(t, k, doubling_sa(t)); }
+
+// The same token sequence as u8, u16 and u32 text.
+template <class F> void all_widths(const std::vector<uint32_t>& t, uint64_t k, F&& check) {
+  if (k <= 256) check(std::vector<uint8_t>(t.begin(), t.end()), k);
+  if (k <= 65536) check(std::vector<uint16_t>(t.begin(), t.end()), k);
+  check(t, k);
+}
+void naive_all(const std::vector<uint32_t>& t, uint64_t k) {
+  all_widths(t, k, [](const auto& v, uint64_t kk) { check_naive(v, kk); });
+}
+void doubling_all(const std::vector<uint32_t>& t, uint64_t k) {
+  all_widths(t, k, [](const auto& v, uint64_t kk) { check_doubling(v, kk); });
+}
+
+std::vector<uint32_t> random_text(std::mt19937_64& rng, size_t n, uint32_t k) {
+  std::vector<uint32_t> t(n);
+  // Half the cases draw from a skewed distribution so long runs and repeats appear.
+  bool skew = rng() & 1;
+  for (auto& x : t) {
+    uint64_t r = rng();
+    x = skew ? uint32_t(std::min<uint64_t>(k - 1, __builtin_ctzll(r | (1ull << 40)))) : uint32_t(r % k);
+  }
+  return t;
+}
+
+std::vector<uint32_t> fibonacci(size_t n) {
+  std::string a = "a", b = "ab";
+  while (b.size() < n) { std::string c = b + a; a = std::move(b); b = std::move(c); }
+  std::vector<uint32_t> t(n);
+  for (size_t i = 0; i < n; ++i) t[i] = uint32_t(b[i] - 'a');
+  return t;
+}
+
+std::vector<uint8_t> read_file(const char* path, size_t limit) {
+  std::ifstream f(path, std::ios::binary);
+  std::vector<uint8_t> v((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  if (v.size() > limit) v.resize(limit);
+  return v;
+}
+
+}  // namespace
+
+TEST(sais_empty_and_single) {
+  all_widths({}, 1, [](const auto& v, uint64_t k) {
+    using T = typename std::decay_t<decltype(v)>::value_type;
+    build_suffix_array<T, uint32_t>(nullptr, nullptr, 0, k, 1);  // n = 0: nothing touched
+    check_naive(v, k);
+  });
+  naive_all({0}, 1);
+  naive_all({7}, 8);
+  naive_all({1, 0}, 2);
+  naive_all({0, 1}, 2);
+  naive_all({0, 0}, 1);
+}
+
+TEST(sais_random_small_alphabets) {
+  std::mt19937_64 rng(1);
+  for (int iter = 0; iter < 3000; ++iter) {
+    size_t n = iter < 1000 ? rng() % 40 : rng() % 2001;
+    uint32_t k8 = 1 + uint32_t(rng() % 256), k = 1 + uint32_t(rng() % 300);
+    auto t8 = random_text(rng, n, k8);
+    check_naive(std::vector<uint8_t>(t8.begin(), t8.end()), k8);
+    auto t = random_text(rng, n, k);
+    check_naive(std::vector<uint16_t>(t.begin(), t.end()), k);
+    check_naive(t, k);
+  }
+}
+
+TEST(sais_random_binary_and_large_alphabet) {
+  std::mt19937_64 rng(2);
+  for (int iter = 0; iter < 300; ++iter) naive_all(random_text(rng, rng() % 3000, 1 + rng() % 3), 4);
+  for (int iter = 0; iter < 20; ++iter) {
+    uint32_t k = 100000 + uint32_t(rng() % 100000);
+    auto t = random_text(rng, 5000, k);
+    check_naive(t, k);
+    check_naive(t, k + 12345);  // a loose bound is fine
+  }
+}
+
+TEST(sais_alphabet_larger_than_token_range) {
+  std::mt19937_64 rng(3);
+  auto t = random_text(rng, 1000, 256);
+  check_naive(std::vector<uint8_t>(t.begin(), t.end()), 100000);
+  check_naive(std::vector<uint16_t>(t.begin(), t.end()), 1u << 20);
+}
+
+TEST(sais_runs) {
+  for (size_t n : {2, 3, 17, 1000, 4099}) {
+    naive_all(std::vector<uint32_t>(n, 0), 1);
+    naive_all(std::vector<uint32_t>(n, 5), 6);
+    auto t = std::vector<uint32_t>(n, 3);
+    t[n / 2] = 1;
+    naive_all(t, 4);
+    t.back() = 0;
+    naive_all(t, 4);
+  }
+  doubling_all(std::vector<uint32_t>(300000, 2), 3);
+}
+
+TEST(sais_short_periods) {
+  for (uint32_t period = 1; period <= 6; ++period) {
+    for (size_t n : {2, 9, 100, 2001}) {
+      std::vector<uint32_t> t(n);
+      for (size_t i = 0; i < n; ++i) t[i] = 1 + uint32_t(i % period);
+      naive_all(t, period + 2);
+      t[n - 1] = 0;  // final perturbation below everything
+      naive_all(t, period + 2);
+      t[n - 1] = period + 1;  // and above
+      naive_all(t, period + 2);
+      std::vector<uint32_t> r(t.rbegin(), t.rend());
+      naive_all(r, period + 2);
+    }
+  }
+  std::vector<uint32_t> t(200003);
+  for (size_t i = 0; i < t.size(); ++i) t[i] = uint32_t(i % 3);
+  t[777] = 1;
+  doubling_all(t, 3);
+}
+
+TEST(sais_long_repeats) {
+  std::mt19937_64 rng(4);
+  for (size_t block : {1, 7, 50, 333}) {
+    auto b = random_text(rng, block, 40);
+    std::vector<uint32_t> t;
+    while (t.size() < 2500) t.insert(t.end(), b.begin(), b.end());
+    naive_all(t, 40);
+    t[rng() % t.size()] = 39;
+    naive_all(t, 40);
+  }
+  auto b = random_text(rng, 1000, 200);
+  std::vector<uint32_t> t;
+  while (t.size() < 250000) t.insert(t.end(), b.begin(), b.end());
+  t[123456] ^= 1;
+  doubling_all(t, 256);
+}
+
+TEST(sais_fibonacci) {
+  for (size_t n : {1, 2, 5, 13, 100, 987, 2584}) naive_all(fibonacci(n), 2);
+  doubling_all(fibonacci(196418), 2);
+}
+
+// "ba"-patterns: every other position is LMS (m = n/2), the reduced problem as large as it gets.
+TEST(sais_half_lms) {
+  std::mt19937_64 rng(5);
+  for (size_t n : {4, 5, 100, 1001, 2000}) {
+    std::vector<uint32_t> t(n);
+    for (size_t i = 0; i < n; ++i) t[i] = (i & 1) ? 0 : 1;
+    naive_all(t, 2);
+    // High/low alternation with random values: nearly all LMS substrings distinct, the reduced alphabet
+    // no longer fits in the free part of sa.
+    for (size_t i = 0; i < n; ++i) t[i] = (i & 1) ? uint32_t(rng() % 60) : 100 + uint32_t(rng() % 60);
+    naive_all(t, 160);
+    // Few distinct LMS substrings but m = n/2: recursion on a "ba" pattern of names.
+    for (size_t i = 0; i < n; ++i) t[i] = (i & 1) ? uint32_t((i / 2) % 2) : 5;
+    naive_all(t, 6);
+  }
+  std::vector<uint32_t> t(400000);
+  for (size_t i = 0; i < t.size(); ++i) t[i] = (i & 1) ? uint32_t(rng() % 4) : 10 + uint32_t(rng() % 3);
+  doubling_all(t, 16);
+}
+
+TEST(sais_real_text) {
+  std::vector<uint32_t> all;
+  for (const char* path : {"/usr/include/stdio.h", "/usr/include/stdlib.h", "/usr/include/c++/12/bits/stl_algo.h",
+                           "/usr/include/c++/12/bits/basic_string.h"}) {
+    auto f = read_file(path, 1 << 20);
+    CHECK(!f.empty());
+    std::vector<uint32_t> t(f.begin(), f.end());
+    if (t.size() < 40000) naive_all(t, 256);
+    all.insert(all.end(), t.begin(), t.end());
+  }
+  doubling_all(all, 256);
+  // Remapped byte text as a dense u16/u32 alphabet.
+  std::vector<uint32_t> map(256, 0), dense(all.size());
+  for (uint32_t c : all) map[c] = 1;
+  uint32_t k = 0;
+  for (auto& x : map) { uint32_t used = x; x = k; k += used; }
+  for (size_t i = 0; i < all.size(); ++i) dense[i] = map[all[i]];
+  doubling_all(dense, k);
+}
+
+TEST(sais_bad_arguments) {
+  const char* kBadArgument = "ERR_INVALID_ARGUMENT";
+  std::vector<uint8_t> t8 = {1, 2, 5, 0};
+  std::vector<uint16_t> t16 = {1, 300, 2};
+  std::vector<uint32_t> t32 = {1, 2, 1000, 0};
+  std::vector<uint32_t> sa(8);
+  std::vector<uint64_t> sa64(8);
+  CHECK_THROWS_CODE((build_suffix_array<uint8_t, uint32_t>(t8.data(), sa.data(), 4, 5, 1)), kBadArgument);
+  CHECK_THROWS_CODE((build_suffix_array<uint8_t, uint64_t>(t8.data(), sa64.data(), 4, 5, 2)), kBadArgument);
+  CHECK_THROWS_CODE((build_suffix_array<uint16_t, uint32_t>(t16.data(), sa.data(), 3, 300, 1)), kBadArgument);
+  CHECK_THROWS_CODE((build_suffix_array<uint32_t, uint32_t>(t32.data(), sa.data(), 4, 1000, 1)), kBadArgument);
+  CHECK_THROWS_CODE((build_suffix_array<uint32_t, uint64_t>(t32.data(), sa64.data(), 4, 999, 2)), kBadArgument);
+  CHECK_THROWS_CODE((build_suffix_array<uint8_t, uint32_t>(t8.data(), sa.data(), 4, 0, 1)), kBadArgument);
+  CHECK_THROWS_CODE((build_suffix_array<uint8_t, uint32_t>(t8.data(), sa.data(), 4, 6, 0)), kBadArgument);
+  CHECK_THROWS_CODE((build_suffix_array<uint8_t, uint32_t>(t8.data(), sa.data(), uint64_t(1) << 32, 6, 1)),
+                    kBadArgument);
+  // The same inputs with a sufficient alphabet are fine.
+  build_suffix_array<uint8_t, uint32_t>(t8.data(), sa.data(), 4, 6, 1);
+  CHECK_EQ(sa[0], 3u);
+  build_suffix_array<uint32_t, uint32_t>(t32.data(), sa.data(), 4, 1001, 2);
+  CHECK_EQ(sa[3], 2u);
+}
+
+TEST(sais_build_count) {
+  std::printf("sais: %d suffix arrays checked against oracles\n", g_builds);
+  CHECK(g_builds > 10000);
+}

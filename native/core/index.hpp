@@ -1,0 +1,69 @@
+// An index = its shards in document order, queried as one: counts add, locate pages across shards in
+// (shard, position) order, longest matches and next-token distributions merge exactly. Document numbers
+// are global: shard s holds documents [first_doc(s), first_doc(s) + D_s).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "shard.hpp"
+
+namespace traceindex {
+
+struct ShardSpec {
+  std::string dir;
+  ShardShape shape;
+};
+
+struct Occurrence {
+  uint64_t document;   // global document number
+  uint64_t offset;     // token offset within the document
+  uint32_t shard;
+  uint64_t position;   // token position within the shard
+};
+
+struct LongestMatch {
+  size_t length = 0;   // tokens of the query's prefix that occur
+  uint64_t count = 0;  // occurrences of that prefix (all documents' tokens when length = 0)
+};
+
+struct NextTokens {
+  size_t suffix_length = 0;  // the longest suffix of the context that occurs followed by a token
+  uint64_t total = 0;        // occurrences of that suffix followed by a token
+  std::vector<TokenCount> tokens;  // ascending by token id
+};
+
+class Index {
+ public:
+  explicit Index(const std::vector<ShardSpec>& specs);  // opens and checks every shard
+
+  int token_width() const { return token_width_; }
+  uint64_t vocab_size() const { return vocab_size_; }
+  uint64_t documents() const { return first_doc_.back(); }
+  uint64_t tokens() const { return tokens_; }  // document tokens, separators excluded
+  size_t shard_count() const { return shards_.size(); }
+  const Shard& shard(size_t i) const { return *shards_[i]; }
+
+  // Throws ERR_TOKEN_RANGE (naming the offending id) if a query token is outside the vocabulary.
+  void check_query(const uint32_t* q, size_t m) const;
+
+  uint64_t count(const uint32_t* q, size_t m) const;
+  // Occurrences [offset, offset + limit) in (shard, position) order; *total gets the full count.
+  std::vector<Occurrence> locate(const uint32_t* q, size_t m, uint64_t offset, uint64_t limit, uint64_t* total) const;
+  LongestMatch longest_match(const uint32_t* q, size_t m) const;
+  NextTokens next_tokens(const uint32_t* context, size_t m) const;
+  std::vector<uint64_t> unigram_counts() const;
+
+  // Global document number -> (shard, local document).
+  std::pair<uint32_t, uint64_t> locate_document(uint64_t document) const;
+
+ private:
+  std::vector<std::unique_ptr<Shard>> shards_;
+  std::vector<uint64_t> first_doc_;  // prefix sums of documents, size shards + 1
+  int token_width_ = 0;
+  uint64_t vocab_size_ = 0;
+  uint64_t tokens_ = 0;
+};
+
+}  // namespace traceindex

@@ -1,0 +1,279 @@
+#include "shard.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "error.hpp"
+#include "mapped_file.hpp"
+#include "token_match.hpp"
+
+namespace traceindex {
+namespace {
+
+struct ShardFiles {
+  MappedFile tokens, sa, docs, meta, unigram;
+};
+
+inline void check_cancel(CancelFlag* cancel) {
+  if (cancel && cancel->load(std::memory_order_relaxed)) throw Error(codes::kAborted, "verify aborted");
+}
+
+template <typename Token, typename Index>
+class ShardImpl final : public Shard {
+ public:
+  ShardImpl(std::string dir, const ShardShape& shape, std::shared_ptr<ShardFiles> files) {
+    dir_ = std::move(dir);
+    shape_ = shape;
+    tokens_ = files->tokens.data() + kHeaderBytes;
+    sa_ = files->sa.data() + kHeaderBytes;
+    doc_starts_ = reinterpret_cast<const uint64_t*>(files->docs.data() + kHeaderBytes);
+    meta_offsets_ = reinterpret_cast<const uint64_t*>(files->meta.data() + kHeaderBytes);
+    meta_blob_ = files->meta.data() + kHeaderBytes + 8 * (shape.documents + 1);
+    unigram_ = reinterpret_cast<const uint64_t*>(files->unigram.data() + kHeaderBytes);
+    files_ = std::move(files);
+    text_ = reinterpret_cast<const Token*>(tokens_);
+    sa_idx_ = reinterpret_cast<const Index*>(sa_);
+  }
+
+  uint64_t suffix(uint64_t i) const override { return sa_idx_[i]; }
+  uint32_t token(uint64_t pos) const override { return static_cast<uint32_t>(text_[pos]); }
+
+  SaRange find(const uint32_t* pattern32, size_t m) const override {
+    Pattern p(pattern32, m);
+    return find_range(p.data(), m, 0, stored_suffixes(), 0, 0);
+  }
+
+  size_t longest_prefix(const uint32_t* q, size_t m, SaRange* range) const override {
+    SaRange r{0, stored_suffixes()};
+    size_t k = 0;
+    for (; k < m && r.size() > 0; ++k) {
+      SaRange next = narrow(r, k, static_cast<Token>(q[k]));
+      if (next.size() == 0) break;
+      r = next;
+    }
+    if (range) *range = r;
+    return k;
+  }
+
+  bool has_continuation(SaRange r, size_t m) const override {
+    return r.size() > 0 && text_[sa_idx_[r.lo] + m] != static_cast<Token>(separator());
+  }
+
+  void next_tokens(SaRange r, size_t m, std::vector<TokenCount>& out) const override {
+    const Token sep = static_cast<Token>(separator());
+    uint64_t i = r.lo;
+    while (i < r.hi) {
+      Token t = text_[sa_idx_[i] + m];
+      if (t == sep) break;  // separator-followed occurrences are last in the range
+      // Gallop for the end of t's run: next tokens are sorted inside the range.
+      uint64_t step = 1, lo = i + 1, hi = i + 1;
+      while (hi < r.hi && text_[sa_idx_[hi] + m] == t) { lo = hi + 1; hi = std::min<uint64_t>(r.hi, i + (step <<= 1)); }
+      while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (text_[sa_idx_[mid] + m] == t) lo = mid + 1; else hi = mid;
+      }
+      out.push_back({static_cast<uint32_t>(t), lo - i});
+      i = lo;
+    }
+  }
+
+  void verify(CancelFlag* cancel) const override;
+
+ private:
+  // The query converted to the shard's token type (queries are short; the copy is cheap).
+  class Pattern {
+   public:
+    Pattern(const uint32_t* p, size_t m) : v_(p, p + m) {}
+    const Token* data() const { return v_.data(); }
+   private:
+    std::vector<Token> v_;
+  };
+
+  // Compares the suffix at pos with p[0, m) knowing their first `skip` tokens agree. Returns <0, 0 (p is a
+  // prefix of the suffix) or >0, and the common prefix length in *lcp.
+  int compare(uint64_t pos, const Token* p, size_t m, size_t skip, size_t* lcp) const {
+    size_t avail = shape_.tokens - pos;
+    size_t len = std::min(m, avail);
+    size_t k = skip + mismatch_tokens(text_ + pos + skip, p + skip, len - skip);
+    *lcp = k;
+    if (k == m) return 0;
+    if (k == avail) return -1;  // unreachable while the text ends with a separator; kept for safety
+    return text_[pos + k] < p[k] ? -1 : 1;
+  }
+
+  // equal_range over [lo, hi) with the Manber-Myers trick: suffixes between two bounds share at least
+  // min(lcp(lo side), lcp(hi side)) tokens with p, so each comparison starts there.
+  SaRange find_range(const Token* p, size_t m, uint64_t lo, uint64_t hi, size_t llcp, size_t rlcp) const {
+    while (lo < hi) {
+      uint64_t mid = lo + (hi - lo) / 2;
+      size_t lcp;
+      int c = compare(sa_idx_[mid], p, m, std::min(llcp, rlcp), &lcp);
+      if (c < 0) { lo = mid + 1; llcp = lcp; }
+      else if (c > 0) { hi = mid; rlcp = lcp; }
+      else return {lower_bound(p, m, lo, mid, llcp), upper_bound(p, m, mid + 1, hi, rlcp)};
+    }
+    return {lo, lo};
+  }
+  // First index in [lo, hi) whose suffix has p as a prefix, knowing the suffix at hi has.
+  uint64_t lower_bound(const Token* p, size_t m, uint64_t lo, uint64_t hi, size_t llcp) const {
+    size_t rlcp = m;
+    while (lo < hi) {
+      uint64_t mid = lo + (hi - lo) / 2;
+      size_t lcp;
+      if (compare(sa_idx_[mid], p, m, std::min(llcp, rlcp), &lcp) < 0) { lo = mid + 1; llcp = lcp; }
+      else { hi = mid; rlcp = lcp; }
+    }
+    return lo;
+  }
+  // First index in [lo, hi) whose suffix is greater than every string with prefix p, knowing lo-1 matches.
+  uint64_t upper_bound(const Token* p, size_t m, uint64_t lo, uint64_t hi, size_t rlcp) const {
+    size_t llcp = m;
+    while (lo < hi) {
+      uint64_t mid = lo + (hi - lo) / 2;
+      size_t lcp;
+      if (compare(sa_idx_[mid], p, m, std::min(llcp, rlcp), &lcp) <= 0) { lo = mid + 1; llcp = lcp; }
+      else { hi = mid; rlcp = lcp; }
+    }
+    return lo;
+  }
+
+  // Sub-range of r (whose suffixes share their first k tokens) with token t at offset k.
+  SaRange narrow(SaRange r, size_t k, Token t) const {
+    uint64_t lo = r.lo, hi = r.hi;
+    while (lo < hi) {
+      uint64_t mid = lo + (hi - lo) / 2;
+      if (text_[sa_idx_[mid] + k] < t) lo = mid + 1; else hi = mid;
+    }
+    uint64_t first = lo;
+    hi = r.hi;
+    while (lo < hi) {
+      uint64_t mid = lo + (hi - lo) / 2;
+      if (text_[sa_idx_[mid] + k] <= t) lo = mid + 1; else hi = mid;
+    }
+    return {first, lo};
+  }
+
+  const Token* text_;
+  const Index* sa_idx_;
+};
+
+template <typename Token, typename Index>
+void ShardImpl<Token, Index>::verify(CancelFlag* cancel) const {
+  const uint64_t n = shape_.tokens, D = shape_.documents, V = shape_.vocab_size;
+  const Token sep = static_cast<Token>(separator());
+  auto corrupt = [&](const char* file, const std::string& why) {
+    throw Error(codes::kCorrupt, dir_ + "/" + file + ": " + why);
+  };
+  // Tokens, separators and unigram counts.
+  std::vector<uint64_t> counts(V, 0);
+  for (uint64_t d = 0; d < D; ++d) {
+    if (d % 4096 == 0) check_cancel(cancel);
+    if (doc_starts_[d + 1] <= doc_starts_[d]) corrupt("docs.bin", "document starts out of order");
+    for (uint64_t i = doc_starts_[d]; i + 1 < doc_starts_[d + 1]; ++i) {
+      uint64_t t = text_[i];
+      if (t >= V) corrupt("tokens.bin", "token " + std::to_string(t) + " at " + std::to_string(i) + " is out of range");
+      ++counts[t];
+    }
+    if (text_[doc_starts_[d + 1] - 1] != sep) corrupt("tokens.bin", "missing separator after document " + std::to_string(d));
+  }
+  for (uint64_t t = 0; t < V; ++t)
+    if (counts[t] != unigram_[t]) corrupt("unigram.bin", "count of token " + std::to_string(t) + " differs from the tokens");
+  for (uint64_t d = 0; d < D; ++d)
+    if (meta_offsets_[d + 1] < meta_offsets_[d]) corrupt("meta.bin", "record offsets out of order");
+  // Suffix order in linear time (Burkhardt & Kärkkäinen's check): the stored SA is a permutation of the
+  // non-separator positions, and consecutive suffixes i, j have T[i] < T[j], or T[i] = T[j] and the suffix
+  // after i ranks below the one after j. Runs of separators (empty documents) are stepped over directly.
+  const uint64_t m = stored_suffixes();
+  const Index unset = static_cast<Index>(~Index(0));
+  std::vector<Index> rank(n, unset);
+  for (uint64_t k = 0; k < m; ++k) {
+    if (k % (1 << 22) == 0) check_cancel(cancel);
+    uint64_t p = sa_idx_[k];
+    if (p >= n || text_[p] == sep || rank[p] != unset) corrupt("sa.bin", "not a permutation of the document positions");
+    rank[p] = static_cast<Index>(k);
+  }
+  // Returns true if suffix a < suffix b, given T[a-1] = T[b-1] (both non-separators, a != b).
+  auto less_after = [&](uint64_t a, uint64_t b) {
+    while (a < n && b < n && text_[a] == sep && text_[b] == sep) { ++a; ++b; }
+    if (a == n || b == n) return a == n;  // the shorter suffix is smaller
+    if (text_[a] != text_[b]) return text_[a] < text_[b];
+    return rank[a] < rank[b];
+  };
+  for (uint64_t k = 1; k < m; ++k) {
+    if (k % (1 << 22) == 0) check_cancel(cancel);
+    uint64_t a = sa_idx_[k - 1], b = sa_idx_[k];
+    if (text_[a] > text_[b] || (text_[a] == text_[b] && !less_after(a + 1, b + 1)))
+      corrupt("sa.bin", "suffixes out of order at " + std::to_string(k));
+  }
+}
+
+template <typename Token, typename Index>
+std::unique_ptr<Shard> make_shard(const std::string& dir, const ShardShape& shape, std::shared_ptr<ShardFiles> files) {
+  return std::unique_ptr<Shard>(new ShardImpl<Token, Index>(dir, shape, std::move(files)));
+}
+
+template <typename Token>
+std::unique_ptr<Shard> make_shard_for(const std::string& dir, const ShardShape& shape, std::shared_ptr<ShardFiles> f) {
+  return pointer_width_for(shape.tokens) == 4 ? make_shard<Token, uint32_t>(dir, shape, std::move(f))
+                                              : make_shard<Token, uint64_t>(dir, shape, std::move(f));
+}
+
+}  // namespace
+
+std::unique_ptr<Shard> Shard::open(const std::string& dir, const ShardShape& shape) {
+  const int w = shape.token_width;
+  if (w != 1 && w != 2 && w != 4) throw Error(codes::kCorrupt, dir + ": token width " + std::to_string(w) + " is not 1, 2 or 4");
+  if (shape.documents == 0 || shape.tokens < shape.documents)
+    throw Error(codes::kCorrupt, dir + ": a shard holds at least one document");
+  if (shape.vocab_size == 0 || shape.vocab_size > separator_of(w))
+    throw Error(codes::kCorrupt, dir + ": vocabulary size does not fit the token width");
+  const int pw = pointer_width_for(shape.tokens);
+  auto files = std::make_shared<ShardFiles>();
+  auto path = [&](FileKind k) { return dir + "/" + file_name(k); };
+  files->tokens = MappedFile::open(path(FileKind::Tokens));
+  check_header(files->tokens.data(), files->tokens.size(), FileKind::Tokens, shape, shape.tokens, w, path(FileKind::Tokens));
+  files->sa = MappedFile::open(path(FileKind::SuffixArray));
+  check_header(files->sa.data(), files->sa.size(), FileKind::SuffixArray, shape, shape.tokens - shape.documents, pw,
+               path(FileKind::SuffixArray));
+  files->docs = MappedFile::open(path(FileKind::DocStarts), AccessPattern::WillNeed);
+  check_header(files->docs.data(), files->docs.size(), FileKind::DocStarts, shape, shape.documents + 1, 8,
+               path(FileKind::DocStarts));
+  files->meta = MappedFile::open(path(FileKind::Meta));
+  check_header(files->meta.data(), files->meta.size(), FileKind::Meta, shape, shape.documents, 8, path(FileKind::Meta));
+  files->unigram = MappedFile::open(path(FileKind::Unigram), AccessPattern::WillNeed);
+  check_header(files->unigram.data(), files->unigram.size(), FileKind::Unigram, shape, shape.vocab_size, 8,
+               path(FileKind::Unigram));
+
+  // Cheap structural checks (O(D)); verify() does the full ones.
+  auto starts = reinterpret_cast<const uint64_t*>(files->docs.data() + kHeaderBytes);
+  if (starts[0] != 0 || starts[shape.documents] != shape.tokens)
+    throw Error(codes::kCorrupt, path(FileKind::DocStarts) + ": document starts do not span the tokens");
+  for (uint64_t d = 0; d < shape.documents; ++d)
+    if (starts[d + 1] <= starts[d]) throw Error(codes::kCorrupt, path(FileKind::DocStarts) + ": document starts out of order");
+  auto offsets = reinterpret_cast<const uint64_t*>(files->meta.data() + kHeaderBytes);
+  uint64_t blob_at = kHeaderBytes + 8 * (shape.documents + 1);
+  if (offsets[0] != 0 || blob_at + offsets[shape.documents] != files->meta.size())
+    throw Error(codes::kCorrupt, path(FileKind::Meta) + ": record offsets do not match the file size");
+  uint64_t last = 0;
+  const uint8_t* tok = files->tokens.data() + kHeaderBytes;
+  std::memcpy(&last, tok + (shape.tokens - 1) * w, w);
+  if (last != separator_of(w)) throw Error(codes::kCorrupt, path(FileKind::Tokens) + ": does not end with a separator");
+
+  std::string d = dir;
+  switch (w) {
+    case 1: return make_shard_for<uint8_t>(d, shape, std::move(files));
+    case 2: return make_shard_for<uint16_t>(d, shape, std::move(files));
+    default: return make_shard_for<uint32_t>(d, shape, std::move(files));
+  }
+}
+
+uint64_t Shard::document_of(uint64_t pos) const {
+  const uint64_t* end = doc_starts_ + shape_.documents + 1;
+  return static_cast<uint64_t>(std::upper_bound(doc_starts_, end, pos) - doc_starts_) - 1;
+}
+
+std::string_view Shard::doc_record(uint64_t d) const {
+  return {reinterpret_cast<const char*>(meta_blob_ + meta_offsets_[d]), meta_offsets_[d + 1] - meta_offsets_[d]};
+}
+
+}  // namespace traceindex

@@ -1,0 +1,80 @@
+// One shard opened read-only: its files memory-mapped and checked against the manifest's shape, and the
+// exact-match search kernels over its suffix array. Every method is const and safe to call from many threads.
+//
+// Invariants the search relies on (checked on open, re-checked in full by verify()):
+//   - tokens end with a separator and every document is followed by exactly one;
+//   - a query never contains the separator, so a match never crosses a document boundary and a
+//     comparison always resolves before the end of the text;
+//   - the separator is the largest token, so suffixes that start with one sort last (and are not stored),
+//     and within any SA range the suffixes followed by a separator come last.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "shard_format.hpp"
+
+namespace traceindex {
+
+struct SaRange {
+  uint64_t lo = 0, hi = 0;  // [lo, hi) into the stored suffix array
+  uint64_t size() const { return hi - lo; }
+};
+
+struct TokenCount {
+  uint32_t token;
+  uint64_t count;
+};
+
+// Set to non-zero by another thread to stop a long operation (it then throws Error(ERR_ABORTED)).
+using CancelFlag = const std::atomic<uint8_t>;
+
+class Shard {
+ public:
+  static std::unique_ptr<Shard> open(const std::string& dir, const ShardShape& shape);
+  virtual ~Shard() = default;
+
+  const ShardShape& shape() const { return shape_; }
+  const std::string& dir() const { return dir_; }
+  uint64_t separator() const { return separator_of(shape_.token_width); }
+  uint64_t stored_suffixes() const { return shape_.tokens - shape_.documents; }
+
+  // Patterns are token ids < vocab_size (callers check; see Index). m may be 0 (matches every suffix).
+  virtual SaRange find(const uint32_t* pattern, size_t m) const = 0;
+  // Longest prefix of q that occurs: its length and SA range (the whole SA for length 0).
+  virtual size_t longest_prefix(const uint32_t* q, size_t m, SaRange* range) const = 0;
+  // Distinct tokens following the m-token match of `range`, ascending by token; separators excluded.
+  virtual void next_tokens(SaRange range, size_t m, std::vector<TokenCount>& out) const = 0;
+  // Whether some occurrence of the m-token match of `range` is followed by a token (not a separator).
+  virtual bool has_continuation(SaRange range, size_t m) const = 0;
+  virtual uint64_t suffix(uint64_t sa_index) const = 0;
+  virtual uint32_t token(uint64_t pos) const = 0;
+  // Full check: token range, separators at document ends, unigram counts, suffix order (linear time,
+  // n pointer-width words of extra memory), meta offsets.
+  virtual void verify(CancelFlag* cancel) const = 0;
+
+  uint64_t documents() const { return shape_.documents; }
+  uint64_t doc_start(uint64_t d) const { return doc_starts_[d]; }
+  uint64_t doc_end(uint64_t d) const { return doc_starts_[d + 1] - 1; }  // exclusive; the separator sits here
+  uint64_t document_of(uint64_t pos) const;
+  std::string_view doc_record(uint64_t d) const;
+  const uint64_t* unigram() const { return unigram_; }
+
+ protected:
+  Shard() = default;
+  std::string dir_;
+  ShardShape shape_;
+  std::shared_ptr<void> files_;  // keeps the mappings alive
+  const uint8_t* tokens_ = nullptr;
+  const uint8_t* sa_ = nullptr;
+  const uint64_t* doc_starts_ = nullptr;
+  const uint64_t* meta_offsets_ = nullptr;
+  const uint8_t* meta_blob_ = nullptr;
+  const uint64_t* unigram_ = nullptr;
+};
+
+}  // namespace traceindex

@@ -1,0 +1,49 @@
+// Builds one shard from tokens already laid out as documents + separators: validates them, counts
+// unigrams, constructs the suffix array and writes the five files durably (temporary name, fsync, rename,
+// fsync of the directory). The caller writes the manifest last, after every shard it lists is durable.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "shard.hpp"
+
+namespace traceindex {
+
+struct ShardSource {
+  void* tokens = nullptr;            // n tokens of token_width bytes; for width 4 it is remapped in place
+  int token_width = 0;               // while the suffix array is built and restored before returning
+  uint64_t tokens_count = 0;         // n, separators included
+  const uint64_t* doc_starts = nullptr;    // D + 1 offsets, doc_starts[D] = n
+  uint64_t documents = 0;                  // D >= 1
+  const uint64_t* meta_offsets = nullptr;  // D + 1 offsets into meta_blob
+  const uint8_t* meta_blob = nullptr;
+  uint64_t vocab_size = 0;           // ids must be < vocab_size < separator
+  int threads = 1;
+};
+
+struct WrittenFile {
+  std::string name;
+  uint64_t bytes = 0;
+  uint64_t xxh64 = 0;
+};
+
+// Stages reported while building: "validate", "suffix-array", "write".
+using StageCallback = std::function<void(const char* stage)>;
+
+// Writes the shard into `dir` (created; must not exist). Throws Error: ERR_TOKEN_RANGE for a token id
+// >= vocab_size or a misplaced separator, ERR_INVALID_ARGUMENT for inconsistent offsets, ERR_IO, ERR_ABORTED.
+std::vector<WrittenFile> write_shard(const std::string& dir, ShardSource& src, CancelFlag* cancel = nullptr,
+                                     const StageCallback& on_stage = {});
+
+// XXH64 of a whole file, streamed.
+uint64_t checksum_file(const std::string& path, CancelFlag* cancel = nullptr);
+
+// Durability helpers shared with the index writer.
+void fsync_path(const std::string& path);
+// Atomically swaps two paths (renameat2 RENAME_EXCHANGE); if `to` does not exist, renames `from` onto it.
+// Returns true if an exchange happened (the old contents of `to` are now at `from`).
+bool exchange_or_rename(const std::string& from, const std::string& to);
+
+}  // namespace traceindex

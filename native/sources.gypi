@@ -1,0 +1,14 @@
+{
+  "variables": {
+    "traceindex_core_sources": [
+      "native/core/checksum.cpp",
+      "native/core/index.cpp",
+      "native/core/mapped_file.cpp",
+      "native/core/sais.cpp",
+      "native/core/shard.cpp",
+      "native/core/shard_format.cpp",
+      "native/core/shard_writer.cpp",
+      "native/core/token_match.cpp"
+    ]
+  }
+}

@@ -1,0 +1,636 @@
+import test from 'ava';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import * as v8 from 'node:v8';
+import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { TraceIndexError } from '../lib/errors';
+import { DocumentRecord, ReadOptions, readDocuments, resolveInputs, createSkipCollector } from '../lib/inputs';
+import { ProgressReporter, formatBytes, formatCount, parseBytes } from '../lib/progress';
+
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'traceindex-inputs-'));
+test.after.always(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
+let dirCounter = 0;
+/** A fresh directory holding `files` (relative path → contents). */
+function makeDir(files: Record<string, string | Buffer>): string {
+  const dir = path.join(scratch, `case${dirCounter++}`);
+  for (const [rel, contents] of Object.entries(files)) {
+    const full = path.join(dir, rel);
+    fs.mkdirSync(path.dirname(full), { recursive: true });
+    fs.writeFileSync(full, contents);
+  }
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+async function collect(inputs: Parameters<typeof readDocuments>[0], options?: ReadOptions): Promise<DocumentRecord[]> {
+  const out: DocumentRecord[] = [];
+  for await (const doc of readDocuments(inputs, options)) out.push(doc);
+  return out;
+}
+
+/** Records yielded before the generator threw, and the error. */
+async function collectUntilError(inputs: Parameters<typeof readDocuments>[0], options?: ReadOptions): Promise<{ docs: DocumentRecord[]; error: TraceIndexError }> {
+  const docs: DocumentRecord[] = [];
+  try {
+    for await (const doc of readDocuments(inputs, options)) docs.push(doc);
+  } catch (error) {
+    if (!(error instanceof TraceIndexError)) throw error;
+    return { docs, error };
+  }
+  throw new Error(`expected an error, got ${docs.length} documents`);
+}
+
+const jsonl = (...rows: unknown[]): string => rows.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n') + '\n';
+
+// ---------------------------------------------------------------------------
+// Formats
+
+test('a .txt file is one document with id relative to the input root and meta.path', async (t) => {
+  const dir = makeDir({ 'notes.txt': 'line one\nline two\n' });
+  const file = path.join(dir, 'notes.txt');
+  t.deepEqual(await collect([file]), [{ text: 'line one\nline two\n', id: 'notes.txt', meta: { path: file } }]);
+});
+
+test('.txt: a UTF-8 BOM is dropped, other bytes kept verbatim (CRLF included)', async (t) => {
+  const dir = makeDir({ 'bom.txt': Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('héllo\r\nworld')]) });
+  const docs = await collect([path.join(dir, 'bom.txt')]);
+  t.is(docs[0].text, 'héllo\r\nworld');
+});
+
+test('.jsonl: one record per line, default ids file:line, other fields as meta', async (t) => {
+  const dir = makeDir({ 'a.jsonl': jsonl({ text: 'alpha', source: 'web', n: 1 }, { text: 'beta' }, { text: 'gamma', id: 'g-1' }) });
+  const file = path.join(dir, 'a.jsonl');
+  t.deepEqual(await collect([file]), [
+    { text: 'alpha', id: `${file}:1`, meta: { source: 'web', n: 1 } },
+    { text: 'beta', id: `${file}:2` },
+    { text: 'gamma', id: 'g-1' },
+  ]);
+});
+
+test('.jsonl: blank and whitespace-only lines are skipped silently but still count for line numbers', async (t) => {
+  const dir = makeDir({ 'b.jsonl': '\n{"text":"one"}\n\n   \n\t\n{"text":"two"}\n\n' });
+  const file = path.join(dir, 'b.jsonl');
+  t.deepEqual(await collect([file]), [
+    { text: 'one', id: `${file}:2` },
+    { text: 'two', id: `${file}:6` },
+  ]);
+});
+
+test('.jsonl: CRLF line endings and a missing final newline', async (t) => {
+  const dir = makeDir({ 'crlf.jsonl': '{"text":"one"}\r\n{"text":"two\\r\\n"}\r\n\r\n{"text":"three"}' });
+  const file = path.join(dir, 'crlf.jsonl');
+  t.deepEqual(await collect([file]), [
+    { text: 'one', id: `${file}:1` },
+    { text: 'two\r\n', id: `${file}:2` },
+    { text: 'three', id: `${file}:4` },
+  ]);
+});
+
+test('.jsonl: multi-byte UTF-8 split across read chunks decodes intact', async (t) => {
+  const text = '日本語テキスト🙂'.repeat(20000); // one line far larger than a 64 KiB read chunk
+  const dir = makeDir({ 'wide.jsonl': jsonl({ text }, { text: 'ß' }) });
+  const docs = await collect([path.join(dir, 'wide.jsonl')]);
+  t.is(docs.length, 2);
+  t.is(docs[0].text, text);
+  t.is(docs[1].text, 'ß');
+});
+
+test('.jsonl.gz is gunzipped (including multi-member gzip)', async (t) => {
+  const part1 = zlib.gzipSync(jsonl({ text: 'one' }, { text: 'two', id: 2 }));
+  const part2 = zlib.gzipSync(jsonl({ text: 'three' }));
+  const dir = makeDir({ 'c.jsonl.gz': Buffer.concat([part1, part2]) });
+  const file = path.join(dir, 'c.jsonl.gz');
+  t.deepEqual(await collect([file]), [
+    { text: 'one', id: `${file}:1` },
+    { text: 'two', id: '2' },
+    { text: 'three', id: `${file}:3` },
+  ]);
+});
+
+test('nested text field via dotted path; its parent stays in meta without it', async (t) => {
+  const dir = makeDir({
+    'n.jsonl': jsonl(
+      { doc: { body: 'first', lang: 'en' }, src: 'w' },
+      { doc: { body: 'second' }, src: 'x' },
+    ),
+  });
+  const file = path.join(dir, 'n.jsonl');
+  t.deepEqual(await collect([file], { textField: 'doc.body' }), [
+    { text: 'first', id: `${file}:1`, meta: { doc: { lang: 'en' }, src: 'w' } },
+    { text: 'second', id: `${file}:2`, meta: { src: 'x' } },
+  ]);
+});
+
+test('idField: strings kept, numbers stringified, nested path works', async (t) => {
+  const dir = makeDir({ 'ids.jsonl': jsonl({ text: 'a', uid: 'u1' }, { text: 'b', uid: 42 }, { text: 'c', uid: 1.5 }, { text: 'd', x: { k: 'deep' } }) });
+  const file = path.join(dir, 'ids.jsonl');
+  t.deepEqual(
+    (await collect([file], { idField: 'uid', metaFields: 'none' })).map((d) => d.id),
+    ['u1', '42', '1.5', `${file}:4`],
+  );
+  t.deepEqual((await collect([file], { idField: 'x.k', metaFields: 'none' })).map((d) => d.id), [`${file}:1`, `${file}:2`, `${file}:3`, 'deep']);
+});
+
+test('metaFields: all / none / a list (missing listed fields omitted, dotted names kept flat)', async (t) => {
+  const dir = makeDir({ 'm.jsonl': jsonl({ id: 'r1', text: 't', a: 1, b: { c: 2, d: 3 }, e: null }, { id: 'r2', text: 'u' }) });
+  const file = path.join(dir, 'm.jsonl');
+  t.deepEqual(await collect([file]), [
+    { text: 't', id: 'r1', meta: { a: 1, b: { c: 2, d: 3 }, e: null } },
+    { text: 'u', id: 'r2' },
+  ]);
+  t.deepEqual(await collect([file], { metaFields: 'none' }), [
+    { text: 't', id: 'r1' },
+    { text: 'u', id: 'r2' },
+  ]);
+  t.deepEqual(await collect([file], { metaFields: ['a', 'b.c', 'e', 'missing'] }), [
+    { text: 't', id: 'r1', meta: { a: 1, 'b.c': 2, e: null } },
+    { text: 'u', id: 'r2' },
+  ]);
+});
+
+test('tokensField: pre-tokenized ids, text and tokens fields both left out of meta', async (t) => {
+  const dir = makeDir({ 't.jsonl': jsonl({ ids: [5, 0, 65535, 4294967295], text: 'raw', lang: 'en' }, { ids: [] }) });
+  const file = path.join(dir, 't.jsonl');
+  t.deepEqual(await collect([file], { tokensField: 'ids' }), [
+    { tokens: [5, 0, 65535, 4294967295], id: `${file}:1`, meta: { lang: 'en' } },
+    { tokens: [], id: `${file}:2` },
+  ]);
+});
+
+// ---------------------------------------------------------------------------
+// Paths, directories, globs
+
+function corpusDir(): string {
+  return makeDir({
+    'b.jsonl': jsonl({ text: 'B1' }, { text: 'B2' }),
+    'a.txt': 'A',
+    'a-b.txt': 'AB',
+    'sub/z.txt': 'Z',
+    'sub/c.jsonl.gz': zlib.gzipSync(jsonl({ text: 'C1' })),
+    'sub/deeper/d.jsonl': jsonl({ text: 'D1', id: 'd' }),
+    'README.md': '# not input',
+    'data.json': '{"text":"not read"}',
+    '.hidden.jsonl': jsonl({ text: 'hidden' }),
+    '.git/x.jsonl': jsonl({ text: 'hidden dir' }),
+  });
+}
+
+test('directories are walked recursively, sorted component-wise, other types and hidden entries ignored', async (t) => {
+  const dir = corpusDir();
+  const p = (rel: string) => path.join(dir, rel);
+  t.deepEqual(await resolveInputs([dir]), [p('a-b.txt'), p('a.txt'), p('b.jsonl'), p('sub/c.jsonl.gz'), p('sub/deeper/d.jsonl'), p('sub/z.txt')]);
+  t.deepEqual(await collect([dir]), [
+    { text: 'AB', id: 'a-b.txt', meta: { path: p('a-b.txt') } },
+    { text: 'A', id: 'a.txt', meta: { path: p('a.txt') } },
+    { text: 'B1', id: `${p('b.jsonl')}:1` },
+    { text: 'B2', id: `${p('b.jsonl')}:2` },
+    { text: 'C1', id: `${p('sub/c.jsonl.gz')}:1` },
+    { text: 'D1', id: 'd' },
+    { text: 'Z', id: 'sub/z.txt', meta: { path: p('sub/z.txt') } },
+  ]);
+});
+
+test('resolveInputs sorts across arguments and de-duplicates files reached twice', async (t) => {
+  const dir = corpusDir();
+  const p = (rel: string) => path.join(dir, rel);
+  t.deepEqual((await resolveInputs([p('sub'), p('b.jsonl'), p('a.txt'), `${dir}/*.txt`, p('sub/z.txt')])).map((f) => path.relative(dir, f)), [
+    'a-b.txt', 'a.txt', 'b.jsonl', 'sub/c.jsonl.gz', 'sub/deeper/d.jsonl', 'sub/z.txt',
+  ]);
+  // The first spelling of a file is the one kept.
+  const relativeA = path.relative(process.cwd(), p('a.txt'));
+  t.deepEqual(await resolveInputs([relativeA, p('a.txt')]), [relativeA]);
+});
+
+test('globs: * within a component, ** across directories, ? for one character', async (t) => {
+  const dir = corpusDir();
+  const rel = async (pattern: string) => (await resolveInputs([pattern])).map((f) => path.relative(dir, f));
+  t.deepEqual(await rel(`${dir}/*.jsonl`), ['b.jsonl']);
+  t.deepEqual(await rel(`${dir}/*`), ['a-b.txt', 'a.txt', 'b.jsonl']);
+  t.deepEqual(await rel(`${dir}/**/*.txt`), ['a-b.txt', 'a.txt', 'sub/z.txt']);
+  t.deepEqual(await rel(`${dir}/**`), ['a-b.txt', 'a.txt', 'b.jsonl', 'sub/c.jsonl.gz', 'sub/deeper/d.jsonl', 'sub/z.txt']);
+  t.deepEqual(await rel(`${dir}/s*/*.gz`), ['sub/c.jsonl.gz']);
+  t.deepEqual(await rel(`${dir}/sub/**/d.jsonl`), ['sub/deeper/d.jsonl']);
+  t.deepEqual(await rel(`${dir}/?.txt`), ['a.txt']);
+  const error = await t.throwsAsync(resolveInputs([`${dir}/*.parquet`]), { instanceOf: TraceIndexError });
+  t.is(error?.code, 'ERR_BAD_INPUT');
+  t.true(error?.message.includes(`${dir}/*.parquet`));
+});
+
+/** Runs `body` (async JS with resolveInputs/readDocuments in scope) in a child process; returns its JSON output. */
+function runChild(body: string, options: { cwd?: string; input?: string } = {}): unknown {
+  const inputsModule = path.join(__dirname, '..', 'lib', 'inputs.js');
+  const script = `
+    const { readDocuments, resolveInputs } = require(${JSON.stringify(inputsModule)});
+    (async () => { ${body} })().then(
+      (out) => process.stdout.write(JSON.stringify(out)),
+      (e) => process.stdout.write(JSON.stringify({ code: e.code, message: e.message })));`;
+  const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', ...options });
+  return JSON.parse(result.stdout);
+}
+
+test('relative glob and relative .txt ids (child process: workers cannot chdir)', (t) => {
+  const dir = corpusDir();
+  t.deepEqual(runChild(`return resolveInputs(['*.txt', 'sub/*.txt']);`, { cwd: dir }), ['a-b.txt', 'a.txt', 'sub/z.txt']);
+  t.deepEqual(
+    runChild(`const out = []; for await (const d of readDocuments(['sub/z.txt', 'a.txt'])) out.push(d); return out;`, { cwd: dir }),
+    [{ text: 'A', id: 'a.txt', meta: { path: 'a.txt' } }, { text: 'Z', id: 'sub/z.txt', meta: { path: 'sub/z.txt' } }],
+  );
+});
+
+test('a missing path fails before any document is yielded', async (t) => {
+  const dir = corpusDir();
+  const missing = path.join(dir, 'nope.jsonl');
+  const { docs, error } = await collectUntilError([path.join(dir, 'b.jsonl'), missing]);
+  t.deepEqual(docs, []);
+  t.is(error.code, 'ERR_BAD_INPUT');
+  t.is(error.message, `input not found: ${missing}`);
+  await t.throwsAsync(resolveInputs([dir, path.join(dir, 'missing-dir')]), { code: 'ERR_BAD_INPUT', message: /missing-dir/ } as never);
+});
+
+test('unsupported file types and .jsonl.zst are rejected up front', async (t) => {
+  const dir = makeDir({ 'x.csv': 'a,b\n', 'y.jsonl.zst': 'zz', 'z/q.jsonl.zst': 'zz', 'z/ok.jsonl': jsonl({ text: 'x' }), 'empty/README': 'r' });
+  const check = async (inputs: string[], message: string) => {
+    const error = await t.throwsAsync(resolveInputs(inputs), { instanceOf: TraceIndexError });
+    t.is(error?.code, 'ERR_BAD_INPUT');
+    t.is(error?.message, message);
+  };
+  await check([path.join(dir, 'x.csv')], `${path.join(dir, 'x.csv')}: unsupported input type (expected .txt, .jsonl or .jsonl.gz)`);
+  await check([path.join(dir, 'y.jsonl.zst')], `${path.join(dir, 'y.jsonl.zst')}: zstd input is not supported yet`);
+  await check([path.join(dir, 'z')], `${path.join(dir, 'z/q.jsonl.zst')}: zstd input is not supported yet`); // never silently dropped
+  await check([path.join(dir, 'empty')], `no .txt, .jsonl or .jsonl.gz files in directory ${path.join(dir, 'empty')}`);
+});
+
+// ---------------------------------------------------------------------------
+// Bad lines
+
+const badLineCases: Array<{ name: string; line: string; reason: string; options?: ReadOptions }> = [
+  { name: 'invalid JSON', line: '{"text": "unterminated', reason: 'invalid JSON (' },
+  { name: 'array', line: '["text"]', reason: 'expected a JSON object, got array' },
+  { name: 'string', line: '"just a string"', reason: 'expected a JSON object, got string' },
+  { name: 'null', line: 'null', reason: 'expected a JSON object, got null' },
+  { name: 'missing text', line: '{"body": "x"}', reason: "missing text field 'text'" },
+  { name: 'text not a string', line: '{"text": 12}', reason: "text field 'text' is not a string (got number)" },
+  { name: 'nested text missing', line: '{"doc": "flat"}', reason: "missing text field 'doc.body'", options: { textField: 'doc.body' } },
+  { name: 'tokens missing', line: '{"text": "x"}', reason: "missing tokens field 'ids'", options: { tokensField: 'ids' } },
+  { name: 'tokens negative', line: '{"ids": [1, -1]}', reason: "tokens field 'ids' is not an array of non-negative integers (element 1 is -1)", options: { tokensField: 'ids' } },
+  { name: 'tokens fractional', line: '{"ids": [0.5]}', reason: "tokens field 'ids' is not an array of non-negative integers (element 0 is 0.5)", options: { tokensField: 'ids' } },
+  { name: 'tokens string element', line: '{"ids": ["7"]}', reason: "tokens field 'ids' is not an array of non-negative integers (element 0 is string)", options: { tokensField: 'ids' } },
+  { name: 'tokens not array', line: '{"ids": "1 2 3"}', reason: "tokens field 'ids' is not an array of non-negative integers (got string)", options: { tokensField: 'ids' } },
+  { name: 'id null', line: '{"text": "x", "id": null}', reason: "id field 'id' must be a string or number (got null)" },
+  { name: 'id boolean', line: '{"text": "x", "id": true}', reason: "id field 'id' must be a string or number (got boolean)" },
+  { name: 'id object', line: '{"text": "x", "id": {"a": 1}}', reason: "id field 'id' must be a string or number (got object)" },
+];
+
+for (const { name, line, reason, options } of badLineCases) {
+  test(`bad line (${name}) throws ERR_BAD_INPUT naming file:line, after yielding earlier lines`, async (t) => {
+    const good = options?.tokensField ? { ids: [1] } : options?.textField ? { doc: { body: 'ok' } } : { text: 'ok' };
+    const dir = makeDir({ 'bad.jsonl': jsonl(good, '', line, good) });
+    const file = path.join(dir, 'bad.jsonl');
+    const { docs, error } = await collectUntilError([file], options);
+    t.is(docs.length, 1);
+    t.is(error.code, 'ERR_BAD_INPUT');
+    t.true(error.message.startsWith(`${file}:3: ${reason}`), error.message);
+  });
+}
+
+test('bad line inside .jsonl.gz names the .gz file and line', async (t) => {
+  const dir = makeDir({ 'bad.jsonl.gz': zlib.gzipSync(jsonl({ text: 'a' }, { text: 'b' }, '{oops')) });
+  const file = path.join(dir, 'bad.jsonl.gz');
+  const { docs, error } = await collectUntilError([file]);
+  t.is(docs.length, 2);
+  t.is(error.code, 'ERR_BAD_INPUT');
+  t.true(error.message.startsWith(`${file}:3: invalid JSON (`), error.message);
+});
+
+test('skipBadLines reports exactly the skipped lines and keeps every good one', async (t) => {
+  const dir = makeDir({
+    'mixed.jsonl': jsonl({ text: 'one' }, 'not json', { text: 'two' }, [1, 2], '', { text: 3 }, { text: 'three', id: false }, { text: 'four' }),
+  });
+  const file = path.join(dir, 'mixed.jsonl');
+  const skipped: Array<{ file: string; line: number; reason: string }> = [];
+  const docs = await collect([file], { skipBadLines: true, onSkip: (bad) => skipped.push(bad) });
+  t.deepEqual(docs, [
+    { text: 'one', id: `${file}:1` },
+    { text: 'two', id: `${file}:3` },
+    { text: 'four', id: `${file}:8` },
+  ]);
+  t.deepEqual(
+    skipped.map(({ file: f, line }) => ({ f, line })),
+    [2, 4, 6, 7].map((line) => ({ f: file, line })),
+  );
+  t.regex(skipped[0].reason, /^invalid JSON \(/);
+  t.deepEqual(skipped.slice(1).map((s) => s.reason), [
+    'expected a JSON object, got array',
+    "text field 'text' is not a string (got number)",
+    "id field 'id' must be a string or number (got boolean)",
+  ]);
+
+  const collector = createSkipCollector(2);
+  await collect([file], { skipBadLines: true, onSkip: collector.onSkip });
+  t.is(collector.skipped, 4);
+  t.deepEqual(collector.first.map((b) => b.line), [2, 4]);
+});
+
+test('skipBadLines without onSkip still reports: one summary warning', async (t) => {
+  const dir = makeDir({ 'w.jsonl': jsonl({ text: 'a' }, '{bad', '[]') });
+  const file = path.join(dir, 'w.jsonl');
+  const warned = once(process, 'warning');
+  const docs = await collect([file], { skipBadLines: true });
+  t.is(docs.length, 1);
+  const [warning] = (await warned) as [Error & { code?: string }];
+  t.is(warning.code, 'TRACEINDEX_SKIPPED_INPUT');
+  t.true(warning.message.startsWith(`skipped 2 bad input line(s); first: ${file}:2: invalid JSON`), warning.message);
+});
+
+test('corrupt or truncated gzip → ERR_BAD_INPUT naming the file', async (t) => {
+  const body = zlib.gzipSync(jsonl(...Array.from({ length: 2000 }, (_, i) => ({ text: `document number ${i} ${'x'.repeat(i % 50)}` }))));
+  const corrupted = Buffer.from(body);
+  for (let i = 100; i < 140; i++) corrupted[i] ^= 0x5a;
+  const dir = makeDir({ 'corrupt.jsonl.gz': corrupted, 'truncated.jsonl.gz': body.subarray(0, body.length >> 1), 'plain.jsonl.gz': jsonl({ text: 'not gzip' }) });
+  for (const name of ['corrupt.jsonl.gz', 'truncated.jsonl.gz', 'plain.jsonl.gz']) {
+    const file = path.join(dir, name);
+    const { error } = await collectUntilError([file]);
+    t.is(error.code, 'ERR_BAD_INPUT', name);
+    t.true(error.message.startsWith(`${file}: corrupt gzip data`), error.message);
+  }
+});
+
+// ---------------------------------------------------------------------------
+// Abort, options
+
+test('abort mid-stream throws ERR_ABORTED at the next record', async (t) => {
+  const dir = makeDir({ 'many.jsonl': jsonl(...Array.from({ length: 100 }, (_, i) => ({ text: `t${i}` }))) });
+  const controller = new AbortController();
+  const seen: string[] = [];
+  const error = await t.throwsAsync(
+    (async () => {
+      for await (const doc of readDocuments([path.join(dir, 'many.jsonl')], { signal: controller.signal })) {
+        seen.push(doc.text!);
+        if (seen.length === 3) controller.abort();
+      }
+    })(),
+    { instanceOf: TraceIndexError },
+  );
+  t.is(error?.code, 'ERR_ABORTED');
+  t.deepEqual(seen, ['t0', 't1', 't2']);
+
+  const already = AbortSignal.abort(new Error('stop now'));
+  const { docs, error: early } = await collectUntilError([{ text: 'x' }], { signal: already });
+  t.deepEqual(docs, []);
+  t.is(early.code, 'ERR_ABORTED');
+  t.is(early.message, 'stop now');
+});
+
+test('invalid options → ERR_INVALID_ARGUMENT', async (t) => {
+  for (const options of [{ metaFields: 'some' }, { textField: '' }, { idField: 'a..b' }, { onSkip: 3 }] as unknown as ReadOptions[]) {
+    const { error } = await collectUntilError([{ text: 'x' }], options);
+    t.is(error.code, 'ERR_INVALID_ARGUMENT', JSON.stringify(options));
+  }
+  const { error } = await collectUntilError(42 as never);
+  t.is(error.code, 'ERR_INVALID_ARGUMENT');
+});
+
+// ---------------------------------------------------------------------------
+// Iterables
+
+test('sync iterable: normalised records, default ids are 0-based record numbers', async (t) => {
+  const tokens = new Uint16Array([1, 2, 65535]);
+  const docs = await collect([
+    { text: 'a' },
+    { tokens, id: 'tok' },
+    { text: 'c', id: 7, meta: { k: 'v' } } as unknown as DocumentRecord,
+    { tokens: [0, 4] },
+  ]);
+  t.deepEqual(docs, [
+    { text: 'a', id: '0' },
+    { tokens, id: 'tok' },
+    { text: 'c', id: '7', meta: { k: 'v' } },
+    { tokens: [0, 4], id: '3' },
+  ]);
+  t.is(docs[1].tokens, tokens); // typed arrays pass through uncopied
+});
+
+test('generators and async generators', async (t) => {
+  function* sync(): Generator<DocumentRecord> {
+    yield { text: 'x' };
+    yield { text: 'y', id: 'why' };
+  }
+  async function* asyncGen(): AsyncGenerator<DocumentRecord> {
+    for (let i = 0; i < 3; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      yield { tokens: new Uint32Array([i]) };
+    }
+  }
+  t.deepEqual(await collect(sync()), [{ text: 'x', id: '0' }, { text: 'y', id: 'why' }]);
+  t.deepEqual(await collect(asyncGen()), [0, 1, 2].map((i) => ({ tokens: new Uint32Array([i]), id: String(i) })));
+});
+
+test('bad iterable records: error names the record number; skipBadLines reports them', async (t) => {
+  const records = [
+    { text: 'ok' },
+    { text: 5 },
+    { text: 'a', tokens: [1] },
+    {},
+    { tokens: [1, -2] },
+    { tokens: new Int32Array([3, -1]) },
+    { tokens: 'abc' },
+    { text: 'b', id: null },
+    { text: 'c', meta: [1] },
+    'plain string',
+    { text: 'last' },
+  ] as unknown as DocumentRecord[];
+  const { docs, error } = await collectUntilError(records);
+  t.deepEqual(docs, [{ text: 'ok', id: '0' }]);
+  t.is(error.code, 'ERR_BAD_INPUT');
+  t.is(error.message, 'record 1: text is not a string (got number)');
+
+  const skipped: Array<{ file: string; line: number; reason: string }> = [];
+  const kept = await collect(records, { skipBadLines: true, onSkip: (bad) => skipped.push(bad) });
+  t.deepEqual(kept, [{ text: 'ok', id: '0' }, { text: 'last', id: '10' }]);
+  t.deepEqual(skipped, [
+    { file: '<iterable>', line: 1, reason: 'text is not a string (got number)' },
+    { file: '<iterable>', line: 2, reason: 'record has both text and tokens; give one' },
+    { file: '<iterable>', line: 3, reason: 'record has neither text nor tokens' },
+    { file: '<iterable>', line: 4, reason: 'tokens is not an array of non-negative integers (element 1 is -2)' },
+    { file: '<iterable>', line: 5, reason: 'tokens is not an array of non-negative integers (element 1 is -1)' },
+    { file: '<iterable>', line: 6, reason: 'tokens is not an array of non-negative integers (got string)' },
+    { file: '<iterable>', line: 7, reason: 'id must be a string or number (got null)' },
+    { file: '<iterable>', line: 8, reason: 'meta must be a plain object (got array)' },
+    { file: '<iterable>', line: 9, reason: 'expected a document record object, got string' },
+  ]);
+});
+
+// ---------------------------------------------------------------------------
+// stdin (child process: the test worker's stdin is not ours to feed)
+
+test("'-' reads JSONL from stdin, after the files", (t) => {
+  const dir = makeDir({ 'f.jsonl': jsonl({ text: 'from file' }) });
+  const read = `const out = []; for await (const d of readDocuments(['-', ${JSON.stringify(path.join(dir, 'f.jsonl'))}])) out.push(d); return out;`;
+  t.deepEqual(runChild(read, { input: '{"text":"s1"}\r\n\n{"text":"s2","id":"x"}' }), [
+    { text: 'from file', id: `${path.join(dir, 'f.jsonl')}:1` },
+    { text: 's1', id: '<stdin>:1' },
+    { text: 's2', id: 'x' },
+  ]);
+  t.deepEqual(runChild(read, { input: '{"text":"s1"}\nnope\n' }), { code: 'ERR_BAD_INPUT', message: `<stdin>:2: invalid JSON (${jsonErrorMessage('nope')})` });
+});
+
+function jsonErrorMessage(text: string): string {
+  try {
+    JSON.parse(text);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  return '';
+}
+
+// ---------------------------------------------------------------------------
+// Streaming large files (serial: heap measurements need the worker to themselves)
+
+const BIG_LINES = 200_000;
+const BIG_PAD = 'x'.repeat(380);
+
+async function writeBigFile(file: string, gzip: boolean): Promise<number> {
+  const out = fs.createWriteStream(file);
+  const sink = gzip ? zlib.createGzip({ level: 1 }) : out;
+  if (gzip) (sink as zlib.Gzip).pipe(out);
+  let bytes = 0;
+  for (let i = 0; i < BIG_LINES; i++) {
+    const line = `{"text":"doc ${i} ${BIG_PAD}","seq":${i}}\n`;
+    bytes += line.length;
+    if (!sink.write(line)) await once(sink, 'drain');
+  }
+  sink.end();
+  await once(out, 'close');
+  return bytes;
+}
+
+for (const gzip of [false, true]) {
+  test.serial(`streams a ${BIG_LINES}-line ${gzip ? '.jsonl.gz' : '.jsonl'} file without holding it in memory`, async (t) => {
+    t.timeout(120_000);
+    const file = path.join(scratch, gzip ? 'big.jsonl.gz' : 'big.jsonl');
+    const uncompressedBytes = await writeBigFile(file, gzip);
+    const baseline = v8.getHeapStatistics().used_heap_size;
+    let peak = baseline;
+    let count = 0;
+    let seqSum = 0;
+    for await (const doc of readDocuments([file])) {
+      if (count % 5000 === 0) peak = Math.max(peak, v8.getHeapStatistics().used_heap_size);
+      if (count === 123_456) t.is(doc.text, `doc 123456 ${BIG_PAD}`);
+      seqSum += (doc.meta as { seq: number }).seq;
+      count++;
+    }
+    fs.rmSync(file);
+    t.is(count, BIG_LINES);
+    t.is(seqSum, (BIG_LINES * (BIG_LINES - 1)) / 2);
+    t.true(uncompressedBytes > 75e6);
+    t.log(`heap growth peak ${((peak - baseline) / 1e6).toFixed(1)} MB for ${(uncompressedBytes / 1e6).toFixed(0)} MB of JSONL`);
+    t.true(peak - baseline < uncompressedBytes / 3, `heap grew ${peak - baseline} bytes`);
+  });
+}
+
+test('breaking out early closes the file (generator return propagates)', async (t) => {
+  const dir = makeDir({ 'e.jsonl': jsonl({ text: 'a' }, { text: 'b' }), 'e.jsonl.gz': zlib.gzipSync(jsonl({ text: 'g' }, { text: 'h' })) });
+  for (const name of ['e.jsonl', 'e.jsonl.gz']) {
+    const generator = readDocuments([path.join(dir, name)]);
+    const first = await generator.next();
+    t.false(first.done);
+    t.deepEqual(await generator.return(undefined), { done: true, value: undefined });
+    t.deepEqual(await generator.next(), { done: true, value: undefined });
+  }
+});
+
+// ---------------------------------------------------------------------------
+// Byte sizes and progress (lib/progress.ts)
+
+test('parseBytes accepts units and plain numbers', (t) => {
+  const cases: Array<[string | number, number]> = [
+    ['0', 0],
+    ['1024', 1024],
+    ['1e9', 1_000_000_000],
+    ['1.5e3', 1500],
+    ['4GiB', 4 * 2 ** 30],
+    ['4gib', 4 * 2 ** 30],
+    ['4G', 4 * 2 ** 30],
+    ['512MB', 512_000_000],
+    ['512 MiB', 512 * 2 ** 20],
+    ['2k', 2048],
+    ['2KB', 2000],
+    ['1TiB', 2 ** 40],
+    ['10B', 10],
+    [' 7 ', 7],
+    ['1.5KiB', 1536],
+    ['0.5KB', 500],
+    ['.5k', 512],
+    ['1.1B', 1],
+    [4096, 4096],
+  ];
+  for (const [input, expected] of cases) t.is(parseBytes(input), expected, String(input));
+});
+
+test('parseBytes rejects junk with ERR_INVALID_ARGUMENT', (t) => {
+  for (const junk of ['', ' ', 'abc', '4XB', '-1', '-1GiB', '1e400', 'GiB', '4 G B', '4GiBs', '1,000', '0x10', 'NaN', 'Infinity', '1e30']) {
+    const error = t.throws(() => parseBytes(junk), { instanceOf: TraceIndexError }, junk);
+    t.is(error?.code, 'ERR_INVALID_ARGUMENT', junk);
+  }
+  for (const junk of [-1, Number.NaN, Number.POSITIVE_INFINITY, null, undefined, {}] as unknown[]) {
+    t.throws(() => parseBytes(junk as number), { instanceOf: TraceIndexError }, String(junk));
+  }
+});
+
+test('formatBytes and formatCount', (t) => {
+  t.is(formatBytes(0), '0 B');
+  t.is(formatBytes(1023), '1023 B');
+  t.is(formatBytes(1024), '1.00 KiB');
+  t.is(formatBytes(1536), '1.50 KiB');
+  t.is(formatBytes(15 * 2 ** 20), '15.0 MiB');
+  t.is(formatBytes(4 * 2 ** 30), '4.00 GiB');
+  t.is(formatBytes(2 ** 20 - 1), '1.00 MiB');
+  t.is(formatCount(999), '999');
+  t.is(formatCount(1234), '1.23k');
+  t.is(formatCount(2_500_000), '2.50M');
+  t.is(formatCount(999_999), '1.00M');
+  t.is(formatCount(3e9), '3.00G');
+});
+
+function fakeStream(isTTY: boolean) {
+  const writes: string[] = [];
+  return { writes, stream: { isTTY, columns: 200, write: (s: string) => writes.push(s) } };
+}
+
+test('ProgressReporter (not a TTY): plain lines every interval, then the summary', (t) => {
+  let clock = 0;
+  const { writes, stream } = fakeStream(false);
+  const progress = new ProgressReporter({ stream, unit: 'docs', now: () => clock });
+  progress.start('reading', 1000);
+  for (let i = 1; i <= 1000; i++) {
+    clock = i * 10; // 10 s total, 100 docs/s
+    progress.update({ done: i, bytes: i * 1024 });
+  }
+  progress.done('read 1000 docs');
+  t.deepEqual(writes, [
+    'reading  50.0%  500/1.00k docs  500 KiB  100 docs/s  ETA 5s  elapsed 5s\n',
+    'reading  100.0%  1.00k/1.00k docs  1000 KiB  100 docs/s  elapsed 10s\n',
+    'read 1000 docs\n',
+  ]);
+});
+
+test('ProgressReporter (TTY): redrawn line with a bar, throttled to ~10/s', (t) => {
+  let clock = 0;
+  const { writes, stream } = fakeStream(true);
+  const progress = new ProgressReporter({ stream, unit: 'docs', now: () => clock });
+  progress.start('indexing', 100);
+  for (let i = 1; i <= 100; i++) {
+    clock = i * 20; // 2 s total: at most ~20 redraws, not 100
+    progress.update({ done: i });
+  }
+  progress.done('indexed 100 docs');
+  t.true(writes.length <= 23, String(writes.length));
+  t.true(writes.slice(0, -2).every((w) => w.startsWith('\r\x1b[Kindexing  [')));
+  t.is(writes[writes.length - 2], '\r\x1b[K');
+  t.is(writes[writes.length - 1], 'indexed 100 docs\n');
+  t.true(writes.some((w) => w.includes('[##########..........]  50.0%  50/100 docs')), writes.join('|'));
+});

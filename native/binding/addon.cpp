@@ -257,6 +257,7 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
       InstanceMethod<&NativeIndex::Next>("nextTokens"),
       InstanceMethod<&NativeIndex::NextSync>("nextTokensSync"),
       InstanceMethod<&NativeIndex::Document>("document"),
+      InstanceMethod<&NativeIndex::FindDocument>("findDocument"),
       InstanceMethod<&NativeIndex::Unigram>("unigram"),
       InstanceMethod<&NativeIndex::Verify>("verify"),
       InstanceMethod<&NativeIndex::Close>("close"),
@@ -375,6 +376,21 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     o.Set("record", Napi::String::New(env, rec.data(), rec.size()));
     o.Set("shard", Napi::Number::New(env, si));
     return o;
+  }
+
+  // findDocument(recordPrefix) -> the first document whose record starts with the prefix, or -1. A linear
+  // scan of the records: ids are looked up rarely, and an id table would cost every index its space.
+  Napi::Value FindDocument(const Napi::CallbackInfo& info) {
+    auto idx = core(info.Env());
+    std::string prefix = info[0].As<Napi::String>().Utf8Value();
+    uint64_t first = 0;
+    for (size_t si = 0; si < idx->shard_count(); ++si) {
+      const ti::Shard& s = idx->shard(si);
+      for (uint64_t d = 0; d < s.documents(); ++d)
+        if (s.doc_record(d).substr(0, prefix.size()) == prefix) return Napi::Number::New(info.Env(), static_cast<double>(first + d));
+      first += s.documents();
+    }
+    return Napi::Number::New(info.Env(), -1);
   }
 
   Napi::Value Unigram(const Napi::CallbackInfo& info) {

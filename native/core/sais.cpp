@@ -27,6 +27,14 @@
 #include <vector>
 
 #include "error.hpp"
+#ifdef SAIS_TIMING
+#include <chrono>
+#include <cstdio>
+static double tnow(){return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();}
+#define TMARK(name) do { if (n > 5000000) { double t_=tnow(); std::fprintf(stderr,"%-12s %.3f\n", name, t_-tlast); tlast=t_; } } while(0)
+#else
+#define TMARK(name) do{}while(0)
+#endif
 
 namespace traceindex {
 namespace {
@@ -137,22 +145,29 @@ void solve_reduced(I* sa, I n, I m, I names, int threads) {
 template <class T, class I>
 void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, int threads) {
   const I nm1 = n - 1;
+#ifdef SAIS_TIMING
+  double tlast = tnow();
+#endif
   std::fill(sa, sa + n, kEmpty<I>);
 
   // 1. seed
   std::memcpy(P, B + 1, sizeof(I) * K);
   I m = 0, lms1 = 0;
   for_each_lms_backward(t, n, [&](I p) { sa[--P[t[p]]] = p; ++m; lms1 = p; });
+    TMARK("seed");
 
   if (m > 1) {
     // 2. induce LMS-substring order
     std::memcpy(P, B, sizeof(I) * K);
     induce_l<T, I, true>(t, sa, n, P);
+    TMARK("L1");
     std::memcpy(P, B + 1, sizeof(I) * K);
     induce_s<T, I, true>(t, sa, n, P);
+    TMARK("S1");
     I k = 0;
     for (I i = 0; i < n; ++i) { I j = sa[i]; sa[k] = j; k += (j - 1 < nm1); }
 
+    TMARK("gather");
     // 3. name: lengths at sa[m + p/2], then names in place of the lengths
     std::fill(sa + m, sa + n, kEmpty<I>);
     I next = n;  // the rightmost LMS substring runs into the sentinel: length n-p+1 marks it unique
@@ -172,6 +187,7 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, int threads) {
       prev = p;
       prevlen = len;
     }
+    TMARK("name");
     I w = n;
     for (I q = m + ((n - 1) >> 1) + 1; q-- > m;) {
       I v = sa[q];
@@ -179,11 +195,17 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, int threads) {
     }
 
     // 4. recurse, then map reduced ranks back to text positions
+    TMARK("compact");
+#ifdef SAIS_TIMING
+    std::fprintf(stderr, "level n=%llu m=%llu names=%llu K=%llu\n", (unsigned long long)n, (unsigned long long)m, (unsigned long long)names, (unsigned long long)K);
+#endif
     solve_reduced(sa, n, m, names, threads);
+    TMARK("recurse");
     w = n;
     for_each_lms_backward(t, n, [&](I p) { sa[--w] = p; });
     const I* pos = sa + n - m;
     for (I i = 0; i < m; ++i) sa[i] = pos[sa[i]];
+    TMARK("map");
   } else if (m == 1) {
     sa[0] = lms1;
   }
@@ -196,10 +218,13 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, int threads) {
     sa[i] = kEmpty<I>;
     sa[--P[t[p]]] = p;
   }
+  TMARK("place");
   std::memcpy(P, B, sizeof(I) * K);
   induce_l<T, I, false>(t, sa, n, P);
+  TMARK("L3");
   std::memcpy(P, B + 1, sizeof(I) * K);
   induce_s<T, I, false>(t, sa, n, P);
+  TMARK("S3");
 }
 
 // Spelled out: the constant's name in error.hpp is being changed elsewhere, the code string is the contract.

@@ -1,0 +1,309 @@
+#!/usr/bin/env node
+/**
+ * The traceindex command line. Every query command prints a human summary, or one JSON object with --json.
+ * Errors go to stderr with their code; the exit code is 1 on error, 2 on bad usage.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { buildIndex, BuildOptions } from './build';
+import { TraceIndexError } from './errors';
+import { createSkipCollector, DocumentRecord } from './inputs';
+import { Index, openIndex } from './open-index';
+import { formatBytes, formatCount, parseBytes, ProgressReporter } from './progress';
+
+const USAGE = `traceindex — exact provenance queries over suffix-array indexes
+
+Usage:
+  traceindex build <inputs...> --out DIR [--tokenizer bytes|pretokenized:VOCAB] [--text-field text]
+                   [--tokens-field F] [--id-field id] [--memory 4GiB] [--shard-tokens N] [--threads N]
+                   [--skip-bad-lines] [--quiet] [--json]
+  traceindex info DIR [--json]
+  traceindex count DIR <text> [--tokens 1,2,3] [--json]
+  traceindex locate DIR <text> [--limit 10] [--offset 0] [--context 16] [--json]
+  traceindex longest DIR <text> [--json]          longest prefix of the text that occurs
+  traceindex next DIR <text> [--top 10] [--json]  ∞-gram next-token distribution
+  traceindex document DIR <number|id> [--json]
+  traceindex verify DIR [--json]                  checksums, content and suffix order
+  traceindex demo [--out DIR] [--json]            build and query an index of the docs under node_modules
+
+Inputs: .txt (one document per file), .jsonl, .jsonl.gz, directories, globs, - for stdin (JSONL).
+`;
+
+type Flags = Record<string, string | boolean | undefined>;
+
+const OPTIONS = {
+  out: { type: 'string' },
+  tokenizer: { type: 'string' },
+  'text-field': { type: 'string' },
+  'tokens-field': { type: 'string' },
+  'id-field': { type: 'string' },
+  memory: { type: 'string' },
+  'shard-tokens': { type: 'string' },
+  threads: { type: 'string' },
+  'skip-bad-lines': { type: 'boolean' },
+  quiet: { type: 'boolean' },
+  json: { type: 'boolean' },
+  tokens: { type: 'string' },
+  limit: { type: 'string' },
+  offset: { type: 'string' },
+  context: { type: 'string' },
+  top: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+class UsageError extends Error {}
+
+function int(flags: Flags, name: string, fallback: number): number {
+  const v = flags[name];
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`--${name} takes a non-negative integer, got ${v}`);
+  return n;
+}
+
+function print(flags: Flags, json: unknown, human: string): void {
+  process.stdout.write(flags.json ? JSON.stringify(json) + '\n' : human + '\n');
+}
+
+/** The query of a command: the text argument, or --tokens 1,2,3. */
+function queryOf(flags: Flags, rest: string[]): string | number[] {
+  if (typeof flags.tokens === 'string') {
+    const ids = flags.tokens.split(',').filter((s) => s.trim() !== '').map(Number);
+    if (ids.some((x) => !Number.isInteger(x) || x < 0)) throw new UsageError('--tokens takes comma-separated token ids');
+    return ids;
+  }
+  if (rest.length === 0) throw new UsageError('missing query text');
+  return rest.join(' ');
+}
+
+async function withIndex<T>(dir: string | undefined, fn: (idx: Index) => Promise<T>): Promise<T> {
+  if (!dir) throw new UsageError('missing index directory');
+  const idx = await openIndex(dir);
+  try {
+    return await fn(idx);
+  } finally {
+    idx.close();
+  }
+}
+
+function tokenizerOption(spec: string | undefined): BuildOptions['tokenizer'] {
+  if (spec === undefined || spec === 'bytes') return 'bytes';
+  const m = /^pretokenized:(\d+)$/.exec(spec);
+  if (m) return { name: 'pretokenized', vocabSize: Number(m[1]) };
+  throw new UsageError(`unknown tokenizer ${spec} (bytes, or pretokenized:VOCAB_SIZE)`);
+}
+
+async function build(flags: Flags, inputs: string[] | AsyncIterable<DocumentRecord> | Iterable<DocumentRecord>, out: string) {
+  const quiet = Boolean(flags.quiet || flags.json);
+  const progress = new ProgressReporter({ unit: 'docs', quiet });
+  const skips = createSkipCollector(5);
+  const controller = new AbortController();
+  const onSignal = () => controller.abort(new Error('interrupted'));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let stage = '';
+  try {
+    const result = await buildIndex({
+      inputs,
+      out,
+      tokenizer: tokenizerOption(flags.tokenizer as string | undefined),
+      textField: flags['text-field'] as string | undefined,
+      tokensField: flags['tokens-field'] as string | undefined,
+      idField: flags['id-field'] as string | undefined,
+      memory: flags.memory === undefined ? undefined : parseBytes(flags.memory as string),
+      shardTokens: flags['shard-tokens'] === undefined ? undefined : int(flags, 'shard-tokens', 0),
+      threads: int(flags, 'threads', 1),
+      skipBadLines: Boolean(flags['skip-bad-lines']),
+      onSkip: skips.onSkip,
+      signal: controller.signal,
+      onProgress: (p) => {
+        const name = p.stage === 'shard' ? `shard ${p.shard}` : p.stage;
+        if (name !== stage) {
+          stage = name;
+          progress.start(name);
+        }
+        progress.update({ done: p.documents, note: `${formatCount(p.tokens)} tokens, ${p.shards} shards done` });
+      },
+    });
+    progress.done(`${formatCount(result.documents)} docs, ${formatCount(result.tokens)} tokens, ${result.shards} shard(s), ${formatBytes(result.bytesOnDisk)} in ${result.seconds.toFixed(2)} s`);
+    if (skips.skipped > 0 && !quiet)
+      process.stderr.write(`skipped ${skips.skipped} bad line(s); first: ${skips.first.map((b) => `${b.file}:${b.line}: ${b.reason}`).join('; ')}\n`);
+    return { ...result, skipped: skips.skipped };
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+function infoLines(idx: Index): string {
+  const i = idx.info;
+  return [
+    `index        ${i.dir}`,
+    `format       v${i.formatVersion}`,
+    `tokenizer    ${i.tokenizer.name} (${i.tokenizer.fingerprint}), vocabulary ${i.vocabSize}, ${i.tokenWidth}-byte tokens`,
+    `documents    ${formatCount(i.documents)}`,
+    `tokens       ${formatCount(i.tokens)}`,
+    `shards       ${i.shards.length} (${i.shards.map((s) => `${s.dir}: ${formatCount(s.tokens)} tokens, ${s.pointerWidth}-byte pointers`).join('; ')})`,
+    `on disk      ${formatBytes(i.bytesOnDisk)}, ${i.bytesPerToken.toFixed(3)} bytes/token (tokens + suffix array)`,
+    `search SIMD  ${i.simd}`,
+  ].join('\n');
+}
+
+/** Markdown and licence files of the installed packages: a corpus every installation has. */
+function demoCorpus(): DocumentRecord[] {
+  const roots = [path.resolve(__dirname, '..', '..', 'node_modules'), path.resolve(__dirname, '..', '..', '..')];
+  const root = roots.find((r) => fs.existsSync(r) && path.basename(r) === 'node_modules') ?? roots[0];
+  const docs: DocumentRecord[] = [];
+  const walk = (dir: string, depth: number) => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const e of entries) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory() && depth < 6) walk(p, depth + 1);
+      else if (e.isFile() && /(\.md|\.markdown|^LICEN[CS]E(\.txt)?)$/i.test(e.name)) {
+        const text = fs.readFileSync(p, 'utf8');
+        if (text.length > 0) docs.push({ text, id: path.relative(root, p) });
+      }
+    }
+  };
+  walk(root, 0);
+  if (docs.length === 0) throw new TraceIndexError('ERR_BAD_INPUT', `no Markdown or licence files under ${root}: run npm install first`);
+  return docs;
+}
+
+async function demo(flags: Flags) {
+  const out = (flags.out as string | undefined) ?? path.join(os.tmpdir(), 'traceindex-demo');
+  const corpus = demoCorpus();
+  const built = await build({ ...flags, quiet: true }, corpus, out);
+  return withIndex(out, async (idx) => {
+    const sample = 'Permission is hereby granted, free of charge, to any person obtaining a copy';
+    // A second sample: a deterministic 48-byte window from the middle of a mid-corpus document.
+    const doc = corpus[Math.floor(corpus.length / 2)];
+    const bytes = Buffer.from(doc.text!, 'utf8');
+    const at = Math.floor(bytes.length / 2);
+    const window = bytes.subarray(at, Math.min(bytes.length, at + 48)).toString('utf8').replace(/^\uFFFD+|\uFFFD+$/g, '');
+    const results = [];
+    for (const text of [sample, window]) {
+      const t0 = performance.now();
+      const count = await idx.count(text);
+      const located = await idx.locate(text, { limit: 3, context: 0 });
+      results.push({ text, count, microseconds: Math.round((performance.now() - t0) * 1000), sources: located.occurrences.map((o) => ({ id: o.id, byte: o.position.byte })) });
+    }
+    const summary = { index: out, documents: built.documents, tokens: built.tokens, shards: built.shards, buildSeconds: built.seconds, bytesPerToken: idx.info.bytesPerToken, queries: results };
+    const human = [
+      `Indexed ${formatCount(built.documents)} Markdown/licence files from node_modules (${formatCount(built.tokens)} UTF-8 byte tokens) into ${out} in ${built.seconds.toFixed(2)} s.`,
+      ...results.map((r) => [
+        ``,
+        `"${r.text.length > 70 ? r.text.slice(0, 67) + '...' : r.text}"`,
+        `  occurs ${r.count} time(s) (count + locate: ${r.microseconds} µs); from:`,
+        ...r.sources.map((s) => `    ${s.id} at byte ${s.byte}`),
+        ...(r.count > r.sources.length ? [`    ... and ${r.count - r.sources.length} more`] : []),
+      ].join('\n')),
+      ``,
+      `Try: traceindex locate ${out} "MIT License" --limit 5`,
+    ].join('\n');
+    print(flags, summary, human);
+  });
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    process.stderr.write(`traceindex: ${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const flags = parsed.values as Flags;
+  const [command, ...rest] = parsed.positionals;
+  if (flags.help || !command) {
+    process.stdout.write(USAGE);
+    return command || flags.help ? 0 : 2;
+  }
+  try {
+    switch (command) {
+      case 'build': {
+        if (!flags.out) throw new UsageError('build needs --out DIR');
+        if (rest.length === 0) throw new UsageError('build needs at least one input');
+        const r = await build(flags, rest, flags.out as string);
+        if (flags.json) print(flags, r, '');
+        break;
+      }
+      case 'info':
+        await withIndex(rest[0], async (idx) => print(flags, idx.info, infoLines(idx)));
+        break;
+      case 'count':
+        await withIndex(rest[0], async (idx) => {
+          const count = await idx.count(queryOf(flags, rest.slice(1)));
+          print(flags, { count }, String(count));
+        });
+        break;
+      case 'locate':
+        await withIndex(rest[0], async (idx) => {
+          const r = await idx.locate(queryOf(flags, rest.slice(1)), { limit: int(flags, 'limit', 10), offset: int(flags, 'offset', 0), context: int(flags, 'context', 16) });
+          const json = { total: r.total, occurrences: r.occurrences.map((o) => ({ ...o, snippet: { ...o.snippet, tokens: Array.from(o.snippet.tokens) } })) };
+          const human = [`${r.total} occurrence(s)`, ...r.occurrences.map((o) =>
+            `  doc ${o.document} ${JSON.stringify(o.id)} token ${o.position.token}${o.position.byte !== undefined ? ` byte ${o.position.byte}` : ''}: ${o.snippet.text !== undefined ? JSON.stringify(o.snippet.text) : Array.from(o.snippet.tokens).join(' ')}`)].join('\n');
+          print(flags, json, human);
+        });
+        break;
+      case 'longest':
+        await withIndex(rest[0], async (idx) => {
+          const m = await idx.longestMatch(queryOf(flags, rest.slice(1)));
+          print(flags, m, `${m.length} token(s) match, ${m.count} occurrence(s)${m.text !== undefined ? `: ${JSON.stringify(m.text)}` : ''}`);
+        });
+        break;
+      case 'next':
+        await withIndex(rest[0], async (idx) => {
+          const q = typeof flags.tokens === 'string' ? queryOf(flags, []) : rest.slice(1).join(' ');
+          const n = await idx.nextTokens(q);
+          const top = Math.min(n.tokens.length, int(flags, 'top', 10));
+          const rows = Array.from({ length: top }, (_, i) => ({ token: n.tokens[i], count: n.counts[i], probability: n.counts[i] / n.total }));
+          const show = (t: number) => (idx.tokenizer.readsText ? JSON.stringify(idx.tokenizer.decode([t])) : String(t));
+          print(flags, { suffixLength: n.suffixLength, total: n.total, approximate: n.approximate, distinct: n.tokens.length, top: rows },
+            [`context suffix of ${n.suffixLength} token(s), ${n.total} continuation(s), ${n.tokens.length} distinct`,
+              ...rows.map((r) => `  ${show(r.token)}  ${r.count}  ${(r.probability * 100).toFixed(2)}%`)].join('\n'));
+        });
+        break;
+      case 'document':
+        await withIndex(rest[0], async (idx) => {
+          const ref = rest[1];
+          if (ref === undefined) throw new UsageError('document needs a number or an id');
+          const d = await idx.document(/^\d+$/.test(ref) ? Number(ref) : ref);
+          print(flags, { ...d, tokens: Array.from(d.tokens) }, d.text ?? Array.from(d.tokens).join(' '));
+        });
+        break;
+      case 'verify':
+        await withIndex(rest[0], async (idx) => {
+          const r = await idx.verify();
+          print(flags, { ok: true, ...r }, `ok: ${r.files} files (${formatBytes(r.bytes)}) match their checksums; ${r.shards} shard(s) pass content and suffix-order checks`);
+        });
+        break;
+      case 'demo':
+        await demo(flags);
+        break;
+      default:
+        throw new UsageError(`unknown command ${command}`);
+    }
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`traceindex: ${err.message}\n\n${USAGE}`);
+      return 2;
+    }
+    const e = err as Error & { code?: string };
+    process.stderr.write(`traceindex: ${e.code ? `${e.code}: ` : ''}${e.message}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+}

@@ -1,0 +1,12 @@
+/** traceindex: exact provenance queries over suffix-array indexes of tokenized corpora. */
+export { buildIndex, buildBytesPerToken } from './build';
+export type { BuildOptions, BuildProgress, BuildResult } from './build';
+export { openIndex, Index, MAX_QUERY_TOKENS } from './open-index';
+export type { DocumentInfo, IndexInfo, LocateOptions, LocateResult, LongestMatch, NextTokens, Occurrence, OpenOptions, Query } from './open-index';
+export { TraceIndexError } from './errors';
+export type { ErrorCode } from './errors';
+export { bytesTokenizer, pretokenized, resolveTokenizer } from './tokenizer';
+export type { Tokenizer, TokenizerSpec, TokenWidth } from './tokenizer';
+export type { DocumentRecord } from './inputs';
+export { FORMAT_VERSION } from './manifest';
+export { simd } from './simd';

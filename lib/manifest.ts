@@ -1,0 +1,129 @@
+/**
+ * manifest.json: what an index directory holds (docs/FORMAT.md). Written last by a build, so a directory
+ * without one is never an index; read and checked first by openIndex.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { TraceIndexError } from './errors';
+import { separatorOf, TokenWidth } from './tokenizer';
+
+export const FORMAT_NAME = 'traceindex';
+export const FORMAT_VERSION = 1;
+export const MANIFEST_FILE = 'manifest.json';
+export const SHARD_FILES = ['tokens.bin', 'sa.bin', 'docs.bin', 'meta.bin', 'unigram.bin'] as const;
+
+export interface FileEntry {
+  bytes: number;
+  xxh64: string;
+}
+
+export interface ShardEntry {
+  dir: string;
+  /** Tokens in the shard's token file, one separator per document included. */
+  tokens: number;
+  documents: number;
+  pointerWidth: 4 | 8;
+  files: Record<(typeof SHARD_FILES)[number], FileEntry>;
+}
+
+export interface Manifest {
+  format: typeof FORMAT_NAME;
+  formatVersion: number;
+  tokenizer: { name: string; fingerprint: string };
+  tokenWidth: TokenWidth;
+  vocabSize: number;
+  /** Document tokens over all shards (separators excluded). */
+  tokens: number;
+  documents: number;
+  shards: ShardEntry[];
+}
+
+export function manifestPath(dir: string): string {
+  return path.join(dir, MANIFEST_FILE);
+}
+
+/** Reads and checks a manifest: ERR_INDEX_NOT_FOUND, ERR_INDEX_VERSION or ERR_INDEX_CORRUPT naming the file. */
+export function readManifest(dir: string): Manifest {
+  const file = manifestPath(dir);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ENOENT' || e.code === 'ENOTDIR')
+      throw new TraceIndexError('ERR_INDEX_NOT_FOUND', `no traceindex index at ${dir} (${MANIFEST_FILE} is missing)`);
+    throw new TraceIndexError('ERR_IO', `cannot read ${file}: ${e.message}`, { cause: e });
+  }
+  let m: Manifest;
+  try {
+    m = JSON.parse(text);
+  } catch (err) {
+    throw new TraceIndexError('ERR_INDEX_CORRUPT', `${file}: not valid JSON (${(err as Error).message})`);
+  }
+  checkManifest(m, file);
+  return m;
+}
+
+function checkManifest(m: Manifest, file: string): void {
+  const bad = (why: string): never => {
+    throw new TraceIndexError('ERR_INDEX_CORRUPT', `${file}: ${why}`);
+  };
+  const count = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+  if (!m || typeof m !== 'object' || m.format !== FORMAT_NAME) bad('not a traceindex manifest');
+  if (m.formatVersion !== FORMAT_VERSION)
+    throw new TraceIndexError('ERR_INDEX_VERSION', `${file}: format version ${m.formatVersion}, this version of traceindex reads ${FORMAT_VERSION}`);
+  if (![1, 2, 4].includes(m.tokenWidth)) bad(`token width ${m.tokenWidth} is not 1, 2 or 4`);
+  if (!count(m.vocabSize) || m.vocabSize < 1 || m.vocabSize > separatorOf(m.tokenWidth)) bad('vocabulary size does not fit the token width');
+  if (!m.tokenizer || typeof m.tokenizer.name !== 'string' || typeof m.tokenizer.fingerprint !== 'string') bad('tokenizer missing');
+  if (!count(m.tokens) || !count(m.documents)) bad('token or document count missing');
+  if (!Array.isArray(m.shards) || m.shards.length === 0) bad('no shards');
+  let tokens = 0;
+  let documents = 0;
+  const seen = new Set<string>();
+  for (const s of m.shards) {
+    if (!s || typeof s.dir !== 'string' || !/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)?$/.test(s.dir) || s.dir.split('/').includes('..'))
+      bad(`shard directory ${JSON.stringify(s?.dir)} is not a plain relative name`);
+    if (seen.has(s.dir)) bad(`shard ${s.dir} listed twice`);
+    seen.add(s.dir);
+    if (!count(s.tokens) || !count(s.documents) || s.documents < 1 || s.tokens < s.documents) bad(`shard ${s.dir}: bad counts`);
+    if (s.pointerWidth !== (s.tokens < 2 ** 32 ? 4 : 8)) bad(`shard ${s.dir}: bad pointer width`);
+    for (const f of SHARD_FILES) {
+      const e = s.files?.[f];
+      if (!e || !count(e.bytes) || typeof e.xxh64 !== 'string' || !/^[0-9a-f]{16}$/.test(e.xxh64)) bad(`shard ${s.dir}: entry for ${f} missing`);
+    }
+    tokens += s.tokens - s.documents;
+    documents += s.documents;
+  }
+  if (tokens !== m.tokens || documents !== m.documents) bad('token or document totals differ from the shards');
+}
+
+/** Checks that every shard file exists with the size the manifest records (cheap: stat only). */
+export function checkShardFiles(dir: string, m: Manifest): void {
+  for (const s of m.shards) {
+    for (const f of SHARD_FILES) {
+      const file = path.join(dir, s.dir, f);
+      let size: number;
+      try {
+        size = fs.statSync(file).size;
+      } catch {
+        throw new TraceIndexError('ERR_INDEX_CORRUPT', `${file}: missing`);
+      }
+      if (size !== s.files[f].bytes)
+        throw new TraceIndexError('ERR_INDEX_CORRUPT', `${file}: ${size} bytes, the manifest records ${s.files[f].bytes}${size < s.files[f].bytes ? ' (truncated)' : ''}`);
+    }
+  }
+}
+
+/** Writes manifest.json durably: temporary name, fsync, rename, fsync of the directory. */
+export function writeManifest(dir: string, m: Manifest, fsyncDir: (p: string) => void): void {
+  const tmp = manifestPath(dir) + '.tmp';
+  const fd = fs.openSync(tmp, 'w', 0o644);
+  try {
+    fs.writeSync(fd, JSON.stringify(m, null, 2) + '\n');
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, manifestPath(dir));
+  fsyncDir(dir);
+}

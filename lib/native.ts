@@ -1,0 +1,106 @@
+/**
+ * Loads the addon (a prebuild from prebuilds/, else build/Release) through node-gyp-build and types it.
+ * Nothing else in lib/ touches the binding directly.
+ */
+import * as path from 'node:path';
+import { TraceIndexError } from './errors';
+
+export interface ShardOpenSpec {
+  dir: string;
+  tokenWidth: number;
+  tokens: number;
+  documents: number;
+  vocabSize: number;
+}
+
+export interface NativeLocate {
+  total: number;
+  documents: Float64Array;
+  offsets: Float64Array;
+  shards: Uint32Array;
+  records: string[];
+  snippetTokens: Uint32Array;
+  snippetOffsets: Uint32Array;
+  snippetStarts: Float64Array;
+}
+
+export interface NativeNext {
+  suffixLength: number;
+  total: number;
+  tokens: Uint32Array;
+  counts: Float64Array;
+}
+
+export interface NativeIndex {
+  count(tokens: Uint32Array, offsets: Uint32Array): Promise<Float64Array>;
+  countSync(tokens: Uint32Array, offsets: Uint32Array): Float64Array;
+  locate(tokens: Uint32Array, offsets: Uint32Array, offset: number, limit: number, context: number): Promise<NativeLocate>;
+  locateSync(tokens: Uint32Array, offsets: Uint32Array, offset: number, limit: number, context: number): NativeLocate;
+  longestMatch(tokens: Uint32Array, offsets: Uint32Array): Promise<{ lengths: Uint32Array; counts: Float64Array }>;
+  longestMatchSync(tokens: Uint32Array, offsets: Uint32Array): { lengths: Uint32Array; counts: Float64Array };
+  nextTokens(tokens: Uint32Array, offsets: Uint32Array): Promise<NativeNext[]>;
+  nextTokensSync(tokens: Uint32Array, offsets: Uint32Array): NativeNext[];
+  document(n: number): { tokens: Uint32Array; record: string; shard: number };
+  findDocument(recordPrefix: string): number;
+  unigram(): Float64Array;
+  verify(cancel: Uint8Array): Promise<void>;
+  close(): void;
+}
+
+export interface WrittenFile {
+  name: string;
+  bytes: number;
+  xxh64: string;
+}
+
+export interface Addon {
+  NativeIndex: { open(specs: ShardOpenSpec[]): Promise<NativeIndex> };
+  buildShard(job: {
+    dir: string;
+    tokens: Uint8Array | Uint16Array | Uint32Array;
+    tokenWidth: number;
+    docStarts: Float64Array;
+    metaOffsets: Float64Array;
+    metaBlob: Uint8Array;
+    vocabSize: number;
+    threads: number;
+    cancel?: Uint8Array;
+  }): Promise<WrittenFile[]>;
+  checksumFile(path: string, cancel?: Uint8Array): Promise<string>;
+  exchangeOrRename(from: string, to: string): boolean;
+  fsyncPath(path: string): void;
+  simdKernels(): string[];
+  selectSimd(name?: string): string | false;
+  formatVersion: number;
+}
+
+function load(): Addon {
+  const root = path.resolve(__dirname, '..', '..');
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    return require('node-gyp-build')(root) as Addon;
+  } catch (err) {
+    throw new TraceIndexError('ERR_IO', `cannot load the traceindex addon (run \`npm install\` to build it): ${(err as Error).message}`, { cause: err });
+  }
+}
+
+export const addon: Addon = load();
+
+/** Rethrows native errors (which carry `code`) as TraceIndexError, keeping the message. */
+export function nativeError(err: unknown): Error {
+  const e = err as Error & { code?: string };
+  if (e && typeof e.code === 'string' && e.code.startsWith('ERR_') && !(e instanceof TraceIndexError)) {
+    return new TraceIndexError(e.code as never, e.message, { cause: e });
+  }
+  return e as Error;
+}
+
+/** A Uint8Array the native side polls; set to 1 when `signal` aborts. */
+export function cancelFlag(signal?: AbortSignal): { flag: Uint8Array; dispose(): void } {
+  const flag = new Uint8Array(1);
+  if (!signal) return { flag, dispose() {} };
+  const onAbort = () => { flag[0] = 1; };
+  if (signal.aborted) flag[0] = 1;
+  signal.addEventListener('abort', onAbort, { once: true });
+  return { flag, dispose: () => signal.removeEventListener('abort', onAbort) };
+}

@@ -1,0 +1,406 @@
+/**
+ * openIndex / Index: an index directory opened read-only, queried exactly. Queries are text (tokenized with
+ * the index's tokenizer) or token ids. Async methods run off the JS thread; *Sync variants run on it for
+ * tight loops; *Batch variants answer many queries in one native round trip (about 20 µs each), which is
+ * how to go fast. Closing while queries run is safe: they finish on the mappings they hold.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { TraceIndexError } from './errors';
+import { checkShardFiles, Manifest, readManifest, SHARD_FILES } from './manifest';
+import { addon, cancelFlag, NativeIndex, NativeLocate, NativeNext, nativeError } from './native';
+import { bytesTokenizer, pretokenized, Tokenizer } from './tokenizer';
+
+/** Text, or token ids of the index's vocabulary. */
+export type Query = string | ArrayLike<number>;
+
+/** Queries longer than this are refused (ERR_INVALID_ARGUMENT). */
+export const MAX_QUERY_TOKENS = 1 << 24;
+
+export interface IndexInfo {
+  dir: string;
+  formatVersion: number;
+  tokenizer: { name: string; fingerprint: string };
+  tokenWidth: number;
+  vocabSize: number;
+  documents: number;
+  /** Document tokens (separators excluded). */
+  tokens: number;
+  shards: Array<{ dir: string; documents: number; tokens: number; pointerWidth: number; bytes: number }>;
+  bytesOnDisk: number;
+  /** Bytes of token and suffix-array files per document token. */
+  bytesPerToken: number;
+  simd: string;
+}
+
+export interface Occurrence {
+  /** Global document number (0-based, in build order). */
+  document: number;
+  id: string;
+  metadata: Record<string, unknown> | undefined;
+  /** Where the match starts in the document: token offset, and UTF-8 byte offset for text tokenizers. */
+  position: { token: number; byte?: number };
+  shard: number;
+  snippet: { tokens: Uint32Array; text?: string; /** token offset of the snippet in the document */ start: number };
+}
+
+export interface LocateOptions {
+  limit?: number;
+  offset?: number;
+  /** Tokens of context on each side of a match in the snippet; default 16. */
+  context?: number;
+}
+
+export interface LocateResult {
+  /** All occurrences of the query (the page holds [offset, offset + limit) of them). */
+  total: number;
+  occurrences: Occurrence[];
+}
+
+export interface LongestMatch {
+  /** Tokens of the query's longest occurring prefix. */
+  length: number;
+  /** Occurrences of that prefix (all document tokens when length is 0). */
+  count: number;
+  text?: string;
+}
+
+export interface NextTokens {
+  /** Tokens of the longest suffix of the context that occurs followed by a token (the ∞-gram context). */
+  suffixLength: number;
+  /** Occurrences of that suffix followed by a token: the sum of `counts`. */
+  total: number;
+  /** Always false: distributions are exact at any support (see README). */
+  approximate: false;
+  /** Next-token ids, by count descending then id. */
+  tokens: Uint32Array;
+  counts: Float64Array;
+}
+
+export interface DocumentInfo {
+  document: number;
+  id: string;
+  metadata: Record<string, unknown> | undefined;
+  tokens: Uint32Array;
+  text?: string;
+}
+
+export interface OpenOptions {
+  /** Refuse to open unless the index was built with this tokenizer (ERR_TOKENIZER_MISMATCH). */
+  tokenizer?: { name?: string; fingerprint?: string };
+}
+
+export async function openIndex(dir: string, options: OpenOptions = {}): Promise<Index> {
+  const abs = path.resolve(dir);
+  const manifest = readManifest(abs);
+  if (options.tokenizer) checkTokenizer(manifest, options.tokenizer);
+  checkShardFiles(abs, manifest);
+  let native: NativeIndex;
+  try {
+    native = await addon.NativeIndex.open(manifest.shards.map((s) => ({
+      dir: path.join(abs, s.dir),
+      tokenWidth: manifest.tokenWidth,
+      tokens: s.tokens,
+      documents: s.documents,
+      vocabSize: manifest.vocabSize,
+    })));
+  } catch (err) {
+    throw nativeError(err);
+  }
+  return new Index(abs, manifest, native);
+}
+
+function checkTokenizer(m: Manifest, want: { name?: string; fingerprint?: string }): void {
+  if ((want.name !== undefined && want.name !== m.tokenizer.name) || (want.fingerprint !== undefined && want.fingerprint !== m.tokenizer.fingerprint))
+    throw new TraceIndexError('ERR_TOKENIZER_MISMATCH',
+      `the index was built with tokenizer ${m.tokenizer.name} (${m.tokenizer.fingerprint}), not ${want.name ?? '?'} (${want.fingerprint ?? '?'})`);
+}
+
+export class Index {
+  readonly tokenizer: Tokenizer;
+  private native: NativeIndex | null;
+
+  /** @internal use openIndex() */
+  constructor(readonly dir: string, readonly manifest: Manifest, native: NativeIndex) {
+    this.native = native;
+    this.tokenizer = manifest.tokenizer.name === 'bytes' && manifest.tokenizer.fingerprint === bytesTokenizer.fingerprint
+      ? bytesTokenizer
+      : pretokenized(manifest.vocabSize, manifest.tokenizer.name);
+  }
+
+  get info(): IndexInfo {
+    const m = this.manifest;
+    const shards = m.shards.map((s) => ({
+      dir: s.dir, documents: s.documents, tokens: s.tokens, pointerWidth: s.pointerWidth,
+      bytes: SHARD_FILES.reduce((t, f) => t + s.files[f].bytes, 0),
+    }));
+    const tokenAndSa = m.shards.reduce((t, s) => t + s.files['tokens.bin'].bytes + s.files['sa.bin'].bytes, 0);
+    return {
+      dir: this.dir,
+      formatVersion: m.formatVersion,
+      tokenizer: m.tokenizer,
+      tokenWidth: m.tokenWidth,
+      vocabSize: m.vocabSize,
+      documents: m.documents,
+      tokens: m.tokens,
+      shards,
+      bytesOnDisk: shards.reduce((t, s) => t + s.bytes, 0) + fs.statSync(path.join(this.dir, 'manifest.json')).size,
+      bytesPerToken: m.tokens > 0 ? tokenAndSa / m.tokens : 0,
+      simd: addon.selectSimd() as string,
+    };
+  }
+
+  get closed(): boolean {
+    return this.native === null;
+  }
+
+  /** Releases the mappings once running queries finish. Later calls throw ERR_CLOSED. Idempotent. */
+  close(): void {
+    this.native?.close();
+    this.native = null;
+  }
+
+  // ---- count ----
+
+  async count(query: Query): Promise<number> {
+    return (await this.countBatch([query]))[0];
+  }
+  countSync(query: Query): number {
+    return this.countBatchSync([query])[0];
+  }
+  async countBatch(queries: Query[]): Promise<Float64Array> {
+    const [t, o] = this.batch(queries, false);
+    return this.call((n) => n.count(t, o));
+  }
+  countBatchSync(queries: Query[]): Float64Array {
+    const [t, o] = this.batch(queries, false);
+    return this.callSync((n) => n.countSync(t, o));
+  }
+
+  // ---- locate ----
+
+  async locate(query: Query, options: LocateOptions = {}): Promise<LocateResult> {
+    const [t, o] = this.batch([query], false);
+    const { offset, limit, context } = pageOptions(options);
+    return this.occurrences(await this.call((n) => n.locate(t, o, offset, limit, context)));
+  }
+  locateSync(query: Query, options: LocateOptions = {}): LocateResult {
+    const [t, o] = this.batch([query], false);
+    const { offset, limit, context } = pageOptions(options);
+    return this.occurrences(this.callSync((n) => n.locateSync(t, o, offset, limit, context)));
+  }
+
+  // ---- longest match ----
+
+  async longestMatch(query: Query): Promise<LongestMatch> {
+    return (await this.longestMatchBatch([query]))[0];
+  }
+  longestMatchSync(query: Query): LongestMatch {
+    return this.longestMatchBatchSync([query])[0];
+  }
+  async longestMatchBatch(queries: Query[]): Promise<LongestMatch[]> {
+    const [t, o] = this.batch(queries, true);
+    return this.longest(t, o, await this.call((n) => n.longestMatch(t, o)));
+  }
+  longestMatchBatchSync(queries: Query[]): LongestMatch[] {
+    const [t, o] = this.batch(queries, true);
+    return this.longest(t, o, this.callSync((n) => n.longestMatchSync(t, o)));
+  }
+
+  // ---- next tokens (∞-gram) ----
+
+  async nextTokens(context: Query): Promise<NextTokens> {
+    return (await this.nextTokensBatch([context]))[0];
+  }
+  nextTokensSync(context: Query): NextTokens {
+    return this.nextTokensBatchSync([context])[0];
+  }
+  async nextTokensBatch(contexts: Query[]): Promise<NextTokens[]> {
+    const [t, o] = this.batch(contexts, true);
+    return (await this.call((n) => n.nextTokens(t, o))).map(distribution);
+  }
+  nextTokensBatchSync(contexts: Query[]): NextTokens[] {
+    const [t, o] = this.batch(contexts, true);
+    return this.callSync((n) => n.nextTokensSync(t, o)).map(distribution);
+  }
+
+  // ---- documents and statistics ----
+
+  /** A document by global number, or by id (a linear scan of the records). */
+  async document(ref: number | string): Promise<DocumentInfo> {
+    return this.documentSync(ref);
+  }
+  documentSync(ref: number | string): DocumentInfo {
+    const native = this.open();
+    let n: number;
+    if (typeof ref === 'string') {
+      n = native.findDocument(JSON.stringify({ id: ref }).slice(0, -1));
+      if (n < 0) throw new TraceIndexError('ERR_INVALID_ARGUMENT', `no document with id ${JSON.stringify(ref)}`);
+    } else {
+      n = ref;
+    }
+    const d = this.callSync((x) => x.document(n));
+    const rec = parseRecord(d.record);
+    return { document: n, id: rec.id, metadata: rec.meta, tokens: d.tokens, text: this.tokenizer.readsText ? this.tokenizer.decode(d.tokens) : undefined };
+  }
+
+  /** Exact count of every token id over all documents (length vocabSize). */
+  unigramCounts(): Float64Array {
+    return this.callSync((n) => n.unigram());
+  }
+
+  /** Re-checks every file's checksum, then content and suffix order of every shard. Resolves with what was checked. */
+  async verify(options: { signal?: AbortSignal } = {}): Promise<{ files: number; bytes: number; shards: number }> {
+    const native = this.open();
+    const cancel = cancelFlag(options.signal);
+    try {
+      let files = 0;
+      let bytes = 0;
+      for (const s of this.manifest.shards) {
+        for (const f of SHARD_FILES) {
+          const file = path.join(this.dir, s.dir, f);
+          const sum = await addon.checksumFile(file, cancel.flag);
+          if (sum !== s.files[f].xxh64)
+            throw new TraceIndexError('ERR_INDEX_CORRUPT', `${file}: checksum ${sum} differs from the manifest's ${s.files[f].xxh64}`);
+          files++;
+          bytes += s.files[f].bytes;
+        }
+      }
+      await native.verify(cancel.flag);
+      return { files, bytes, shards: this.manifest.shards.length };
+    } catch (err) {
+      throw nativeError(err);
+    } finally {
+      cancel.dispose();
+    }
+  }
+
+  // ---- internals ----
+
+  private open(): NativeIndex {
+    if (!this.native) throw new TraceIndexError('ERR_CLOSED', 'the index is closed');
+    return this.native;
+  }
+
+  private async call<T>(fn: (n: NativeIndex) => Promise<T>): Promise<T> {
+    const native = this.open();
+    try {
+      return await fn(native);
+    } catch (err) {
+      throw nativeError(err);
+    }
+  }
+
+  private callSync<T>(fn: (n: NativeIndex) => T): T {
+    const native = this.open();
+    try {
+      return fn(native);
+    } catch (err) {
+      throw nativeError(err);
+    }
+  }
+
+  /** Token ids of a query, checked: integers in the vocabulary, not empty unless allowed, not huge. */
+  tokenize(query: Query): Uint32Array {
+    let ids: Uint32Array;
+    if (typeof query === 'string') {
+      if (!this.tokenizer.readsText)
+        throw new TraceIndexError('ERR_INVALID_ARGUMENT', `the index's tokenizer (${this.tokenizer.name}) has no text form: query with token ids`);
+      ids = Uint32Array.from(this.tokenizer.encode(query));
+    } else if (query instanceof Uint32Array) {
+      ids = query;
+    } else if (query && typeof query.length === 'number') {
+      ids = new Uint32Array(query.length);
+      for (let i = 0; i < query.length; i++) {
+        const v = query[i];
+        if (!Number.isInteger(v) || v < 0)
+          throw new TraceIndexError('ERR_TOKEN_RANGE', `query token ${v} at position ${i} is not a token id`);
+        ids[i] = v;
+      }
+    } else {
+      throw new TraceIndexError('ERR_INVALID_ARGUMENT', 'a query is a string or an array of token ids');
+    }
+    if (ids.length > MAX_QUERY_TOKENS)
+      throw new TraceIndexError('ERR_INVALID_ARGUMENT', `query of ${ids.length} tokens is longer than the limit (${MAX_QUERY_TOKENS})`);
+    return ids;
+  }
+
+  private batch(queries: Query[], allowEmpty: boolean): [Uint32Array, Uint32Array] {
+    if (!Array.isArray(queries)) throw new TraceIndexError('ERR_INVALID_ARGUMENT', 'a batch is an array of queries');
+    const parts = queries.map((q) => this.tokenize(q));
+    const offsets = new Uint32Array(parts.length + 1);
+    let total = 0;
+    parts.forEach((p, i) => {
+      if (p.length === 0 && !allowEmpty) throw new TraceIndexError('ERR_INVALID_ARGUMENT', `query ${i} is empty`);
+      total += p.length;
+      if (total > 2 ** 32 - 1) throw new TraceIndexError('ERR_INVALID_ARGUMENT', 'batch too large: split it');
+      offsets[i + 1] = total;
+    });
+    const tokens = new Uint32Array(total);
+    parts.forEach((p, i) => tokens.set(p, offsets[i]));
+    return [tokens, offsets];
+  }
+
+  private occurrences(r: NativeLocate): LocateResult {
+    const out: Occurrence[] = [];
+    for (let i = 0; i < r.documents.length; i++) {
+      const rec = parseRecord(r.records[i]);
+      const snippetTokens = r.snippetTokens.slice(r.snippetOffsets[i], r.snippetOffsets[i + 1]);
+      const token = r.offsets[i];
+      const occ: Occurrence = {
+        document: r.documents[i], id: rec.id, metadata: rec.meta, position: { token }, shard: r.shards[i],
+        snippet: { tokens: snippetTokens, start: r.snippetStarts[i] },
+      };
+      if (this.tokenizer.readsText) {
+        occ.position.byte = this.tokenizer === bytesTokenizer ? token : this.tokenizer.byteLength(this.documentSync(occ.document).tokens.subarray(0, token));
+        occ.snippet.text = trimBrokenEdges(this.tokenizer.decode(snippetTokens));
+      }
+      out.push(occ);
+    }
+    return { total: r.total, occurrences: out };
+  }
+
+  private longest(t: Uint32Array, o: Uint32Array, r: { lengths: Uint32Array; counts: Float64Array }): LongestMatch[] {
+    const out: LongestMatch[] = [];
+    for (let i = 0; i < r.lengths.length; i++) {
+      const m: LongestMatch = { length: r.lengths[i], count: r.counts[i] };
+      if (this.tokenizer.readsText) m.text = this.tokenizer.decode(t.subarray(o[i], o[i] + r.lengths[i]));
+      out.push(m);
+    }
+    return out;
+  }
+}
+
+function pageOptions(o: LocateOptions): { offset: number; limit: number; context: number } {
+  const offset = o.offset ?? 0;
+  const limit = o.limit ?? 10;
+  const context = o.context ?? 16;
+  for (const [k, v] of Object.entries({ offset, limit, context }))
+    if (!Number.isSafeInteger(v) || v < 0) throw new TraceIndexError('ERR_INVALID_ARGUMENT', `${k} must be a non-negative integer`);
+  return { offset, limit, context };
+}
+
+function distribution(n: NativeNext): NextTokens {
+  const order = Array.from(n.tokens.keys()).sort((a, b) => n.counts[b] - n.counts[a] || n.tokens[a] - n.tokens[b]);
+  return {
+    suffixLength: n.suffixLength,
+    total: n.total,
+    approximate: false,
+    tokens: Uint32Array.from(order, (i) => n.tokens[i]),
+    counts: Float64Array.from(order, (i) => n.counts[i]),
+  };
+}
+
+function parseRecord(json: string): { id: string; meta: Record<string, unknown> | undefined } {
+  try {
+    const r = JSON.parse(json);
+    return { id: r.id, meta: r.meta };
+  } catch {
+    throw new TraceIndexError('ERR_INDEX_CORRUPT', 'a document record in meta.bin is not valid JSON');
+  }
+}
+
+/** Snippets cut through multi-byte characters at their edges; drop the replacement characters that leaves. */
+function trimBrokenEdges(text: string): string {
+  return text.replace(/^\uFFFD+/, '').replace(/\uFFFD+$/, '');
+}

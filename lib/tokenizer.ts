@@ -1,0 +1,89 @@
+/**
+ * Tokenizers turn text into token ids and back. An index records its tokenizer's name and a fingerprint of
+ * its vocabulary; text queries are tokenized with it, and token-id queries made for another one are refused.
+ *
+ * `bytes` (the default): the UTF-8 bytes of the text, ids 0..254, token width 1. 0xFF never occurs in UTF-8,
+ * so it is free to be the separator.
+ * `pretokenized`: ids made elsewhere, with a declared vocabulary size (the width follows from it).
+ */
+import { createHash } from 'node:crypto';
+import { TraceIndexError } from './errors';
+
+export type TokenWidth = 1 | 2 | 4;
+export type TokenArray = Uint8Array | Uint16Array | Uint32Array;
+
+export interface Tokenizer {
+  readonly name: string;
+  /** Hex digest identifying the vocabulary: equal fingerprints mean equal ids for equal text. */
+  readonly fingerprint: string;
+  /** Token ids are < vocabSize; vocabSize is below the separator of the width. */
+  readonly vocabSize: number;
+  readonly tokenWidth: TokenWidth;
+  /** Whether the tokenizer reads text (false for pretokenized). */
+  readonly readsText: boolean;
+  encode(text: string): TokenArray;
+  decode(tokens: ArrayLike<number>): string;
+  /** UTF-8 bytes that tokens[0, n) decode to (for byte positions). */
+  byteLength(tokens: ArrayLike<number>): number;
+}
+
+export interface TokenizerSpec {
+  name: string;
+  vocabSize?: number;
+  fingerprint?: string;
+}
+
+/** The largest token id a width can hold is its separator. */
+export function separatorOf(width: TokenWidth): number {
+  return width === 4 ? 0xffffffff : (1 << (8 * width)) - 1;
+}
+
+export function widthForVocab(vocabSize: number): TokenWidth {
+  if (vocabSize <= 0xff) return 1;
+  if (vocabSize <= 0xffff) return 2;
+  return 4;
+}
+
+const utf8 = new TextDecoder('utf-8');
+
+export const bytesTokenizer: Tokenizer = {
+  name: 'bytes',
+  fingerprint: createHash('sha256').update('traceindex:bytes:utf-8').digest('hex').slice(0, 16),
+  vocabSize: 255,
+  tokenWidth: 1,
+  readsText: true,
+  encode: (text) => Buffer.from(text, 'utf8'),
+  decode: (tokens) => utf8.decode(tokens instanceof Uint8Array ? tokens : Uint8Array.from(tokens)),
+  byteLength: (tokens) => tokens.length,
+};
+
+export function pretokenized(vocabSize: number, name = 'pretokenized'): Tokenizer {
+  if (!Number.isInteger(vocabSize) || vocabSize < 1 || vocabSize > 2 ** 28)
+    throw new TraceIndexError('ERR_INVALID_ARGUMENT', `vocabSize must be an integer in [1, 2^28], got ${vocabSize}`);
+  const tokenWidth = widthForVocab(vocabSize);
+  const fail = (): never => {
+    throw new TraceIndexError('ERR_INVALID_ARGUMENT', `the ${name} tokenizer has no text form: pass token ids`);
+  };
+  return {
+    name,
+    fingerprint: createHash('sha256').update(`traceindex:pretokenized:${name}:${vocabSize}`).digest('hex').slice(0, 16),
+    vocabSize,
+    tokenWidth,
+    readsText: false,
+    encode: fail,
+    decode: fail,
+    byteLength: fail,
+  };
+}
+
+/** Resolves a tokenizer option: 'bytes', a Tokenizer, or {name, vocabSize} for pre-tokenized ids. */
+export function resolveTokenizer(spec: string | TokenizerSpec | Tokenizer | undefined): Tokenizer {
+  if (spec === undefined || spec === 'bytes') return bytesTokenizer;
+  if (typeof spec === 'string')
+    throw new TraceIndexError('ERR_INVALID_ARGUMENT', `unknown tokenizer "${spec}" (this version knows "bytes" and pre-tokenized ids)`);
+  if ('encode' in spec) return spec;
+  if (spec.name === 'bytes') return bytesTokenizer;
+  if (spec.vocabSize === undefined)
+    throw new TraceIndexError('ERR_INVALID_ARGUMENT', `tokenizer "${spec.name}" needs a vocabSize for pre-tokenized ids`);
+  return pretokenized(spec.vocabSize, spec.name);
+}

@@ -19,6 +19,10 @@ Index::Index(const std::vector<ShardSpec>& specs) {
     first_doc_.push_back(first_doc_.back() + s.shape.documents);
     tokens_ += s.shape.tokens - s.shape.documents;
   }
+  unigram_.assign(vocab_size_, 0);
+  for (auto& s : shards_)
+    for (uint64_t t = 0; t < vocab_size_; ++t) unigram_[t] += s->unigram()[t];
+  surprisal_ = std::make_unique<Surprisal>(unigram_, tokens_);
 }
 
 void Index::check_query(const uint32_t* q, size_t m) const {
@@ -117,13 +121,6 @@ NextTokens Index::next_tokens(const uint32_t* ctx, size_t m) const {
   }
   for (auto& tc : out.tokens) out.total += tc.count;
   return out;
-}
-
-std::vector<uint64_t> Index::unigram_counts() const {
-  std::vector<uint64_t> c(vocab_size_, 0);
-  for (auto& s : shards_)
-    for (uint64_t t = 0; t < vocab_size_; ++t) c[t] += s->unigram()[t];
-  return c;
 }
 
 std::pair<uint32_t, uint64_t> Index::locate_document(uint64_t document) const {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "scoring.hpp"
 #include "shard.hpp"
 
 namespace traceindex {
@@ -53,8 +54,11 @@ class Index {
   std::vector<Occurrence> locate(const uint32_t* q, size_t m, uint64_t offset, uint64_t limit, uint64_t* total) const;
   LongestMatch longest_match(const uint32_t* q, size_t m) const;
   NextTokens next_tokens(const uint32_t* context, size_t m) const;
-  std::vector<uint64_t> unigram_counts() const;
+  const std::vector<uint64_t>& unigram_counts() const { return unigram_; }
+  // -ln P_train over the vocabulary, from the exact unigram counts of all shards.
+  const Surprisal& surprisal() const { return *surprisal_; }
 
+  uint64_t first_document(size_t shard) const { return first_doc_[shard]; }
   // Global document number -> (shard, local document).
   std::pair<uint32_t, uint64_t> locate_document(uint64_t document) const;
 
@@ -64,6 +68,8 @@ class Index {
   int token_width_ = 0;
   uint64_t vocab_size_ = 0;
   uint64_t tokens_ = 0;
+  std::vector<uint64_t> unigram_;
+  std::unique_ptr<Surprisal> surprisal_;
 };
 
 }  // namespace traceindex

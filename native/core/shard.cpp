@@ -43,6 +43,11 @@ class ShardImpl final : public Shard {
     return find_range(p.data(), m, 0, stored_suffixes(), 0, 0);
   }
 
+  SaRange extend(SaRange r, size_t k, uint32_t token) const override {
+    if (token >= separator()) return {r.lo, r.lo};
+    return narrow(r, k, static_cast<Token>(token));
+  }
+
   size_t longest_prefix(const uint32_t* q, size_t m, SaRange* range) const override {
     SaRange r{0, stored_suffixes()};
     size_t k = 0;

@@ -45,6 +45,8 @@ class Shard {
 
   // Patterns are token ids < vocab_size (callers check; see Index). m may be 0 (matches every suffix).
   virtual SaRange find(const uint32_t* pattern, size_t m) const = 0;
+  // Sub-range of `range` (whose suffixes share their first k tokens) whose token at offset k is `token`.
+  virtual SaRange extend(SaRange range, size_t k, uint32_t token) const = 0;
   // Longest prefix of q that occurs: its length and SA range (the whole SA for length 0).
   virtual size_t longest_prefix(const uint32_t* q, size_t m, SaRange* range) const = 0;
   // Distinct tokens following the m-token match of `range`, ascending by token; separators excluded.

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "check.hpp"
+#include "fixtures.hpp"
 #include "error.hpp"
 #include "index.hpp"
 #include "shard_writer.hpp"
@@ -20,87 +21,7 @@ using namespace traceindex;
 namespace fs = std::filesystem;
 
 namespace {
-
-using Doc = std::vector<uint32_t>;
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("traceindex-native-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { std::error_code ec; fs::remove_all(path, ec); }
-  static int& counter() { static int c = 0; return c; }
-};
-
-template <typename Token>
-ShardSpec write_docs(const fs::path& dir, const std::vector<Doc>& docs, int width, uint64_t vocab) {
-  std::vector<Token> tokens;
-  std::vector<uint64_t> starts{0}, meta_off{0};
-  std::string blob;
-  for (size_t d = 0; d < docs.size(); ++d) {
-    for (uint32_t t : docs[d]) tokens.push_back(static_cast<Token>(t));
-    tokens.push_back(static_cast<Token>(separator_of(width)));
-    starts.push_back(tokens.size());
-    blob += "{\"id\":\"d" + std::to_string(d) + "\"}";
-    meta_off.push_back(blob.size());
-  }
-  ShardSource src;
-  src.tokens = tokens.data();
-  src.token_width = width;
-  src.tokens_count = tokens.size();
-  src.doc_starts = starts.data();
-  src.documents = docs.size();
-  src.meta_offsets = meta_off.data();
-  src.meta_blob = reinterpret_cast<const uint8_t*>(blob.data());
-  src.vocab_size = vocab;
-  auto files = write_shard(dir.string(), src);
-  CHECK_EQ(files.size(), size_t(5));
-  for (auto& f : files) CHECK_EQ(checksum_file((dir / f.name).string()), f.xxh64);
-  return {dir.string(), ShardShape{width, tokens.size(), docs.size(), vocab}};
-}
-
-ShardSpec write_any(const fs::path& dir, const std::vector<Doc>& docs, int width, uint64_t vocab) {
-  if (width == 1) return write_docs<uint8_t>(dir, docs, width, vocab);
-  if (width == 2) return write_docs<uint16_t>(dir, docs, width, vocab);
-  return write_docs<uint32_t>(dir, docs, width, vocab);
-}
-
-struct Oracle {
-  const std::vector<Doc>& docs;
-  // All (doc, offset) where q occurs, in document order.
-  std::vector<std::pair<uint64_t, uint64_t>> occurrences(const Doc& q) const {
-    std::vector<std::pair<uint64_t, uint64_t>> out;
-    for (size_t d = 0; d < docs.size(); ++d)
-      for (size_t i = 0; i + q.size() <= docs[d].size(); ++i)
-        if (std::equal(q.begin(), q.end(), docs[d].begin() + i)) out.push_back({d, i});
-    return out;
-  }
-  uint64_t count(const Doc& q) const {
-    if (q.empty()) { uint64_t n = 0; for (auto& d : docs) n += d.size(); return n; }
-    return occurrences(q).size();
-  }
-  std::map<uint32_t, uint64_t> next(const Doc& q) const {
-    std::map<uint32_t, uint64_t> m;
-    for (size_t d = 0; d < docs.size(); ++d)
-      for (size_t i = 0; i + q.size() < docs[d].size(); ++i)
-        if (std::equal(q.begin(), q.end(), docs[d].begin() + i)) ++m[docs[d][i + q.size()]];
-    return m;
-  }
-};
-
-std::vector<Doc> random_docs(std::mt19937& rng, int kind, uint32_t vocab) {
-  std::vector<Doc> docs(1 + rng() % 6);
-  for (auto& d : docs) {
-    size_t len = rng() % 120;  // empty documents too
-    if (kind == 0) for (size_t i = 0; i < len; ++i) d.push_back(rng() % vocab);
-    else if (kind == 1) for (size_t i = 0; i < len; ++i) d.push_back(0);             // one token
-    else if (kind == 2) { uint32_t p = 1 + rng() % std::min<uint32_t>(3, vocab); for (size_t i = 0; i < len; ++i) d.push_back(i % p); }  // periodic
-    else { Doc block; for (int i = 0; i < 7; ++i) block.push_back(rng() % vocab); while (d.size() < len) d.insert(d.end(), block.begin(), block.end()); }
-  }
-  return docs;
-}
+using namespace fixtures;
 
 Doc random_query(std::mt19937& rng, const std::vector<Doc>& docs, uint32_t vocab) {
   Doc q;

@@ -1,0 +1,144 @@
+#include "trace.hpp"
+
+#include <algorithm>
+
+namespace traceindex {
+namespace {
+
+// L[i] for i in [a, b): matches never extend past b.
+void longest_prefixes_in(const Index& index, const uint32_t* o, size_t a, size_t b, uint32_t* L) {
+  std::fill(L + a, L + b, 0);
+  for (size_t si = 0; si < index.shard_count(); ++si) {
+    const Shard& s = index.shard(si);
+    size_t prev = 0;
+    for (size_t i = a; i < b; ++i) {
+      size_t k = prev > 0 ? prev - 1 : 0;  // o[i, i+k) is known to occur in this shard
+      SaRange r = k > 0 ? s.find(o + i, k) : SaRange{0, s.stored_suffixes()};
+      while (i + k < b) {
+        SaRange next = s.extend(r, k, o[i + k]);
+        if (next.size() == 0) break;
+        r = next;
+        ++k;
+      }
+      L[i] = std::max<uint32_t>(L[i], static_cast<uint32_t>(k));
+      prev = k;
+    }
+  }
+}
+
+inline uint64_t splitmix64(uint64_t& x) {
+  uint64_t z = (x += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+// Up to k occurrences of o[start, end): all of them if there are at most k, else k drawn uniformly without
+// replacement (Floyd's algorithm over occurrence ranks in suffix-array order), reported in (shard, position) order.
+std::vector<Occurrence> sample_occurrences(const Index& index, const uint32_t* q, size_t m, uint64_t count, uint32_t k,
+                                           uint64_t seed) {
+  std::vector<Occurrence> out;
+  if (k == 0 || count == 0) return out;
+  std::vector<SaRange> ranges(index.shard_count());
+  for (size_t si = 0; si < index.shard_count(); ++si) ranges[si] = index.shard(si).find(q, m);
+  std::vector<uint64_t> ranks;
+  if (count <= k) {
+    for (uint64_t r = 0; r < count; ++r) ranks.push_back(r);
+  } else {
+    uint64_t state = seed ^ (0x51ED2701ULL * m);
+    for (size_t i = 0; i < m; ++i) state = state * 0x100000001B3ULL ^ q[i];
+    std::vector<uint64_t> chosen;
+    for (uint64_t j = count - k; j < count; ++j) {
+      uint64_t t = splitmix64(state) % (j + 1);
+      if (std::find(chosen.begin(), chosen.end(), t) != chosen.end()) t = j;
+      chosen.push_back(t);
+    }
+    ranks = chosen;
+  }
+  std::sort(ranks.begin(), ranks.end());
+  size_t si = 0;
+  uint64_t base = 0;
+  for (uint64_t r : ranks) {
+    while (r >= base + ranges[si].size()) base += ranges[si++].size();
+    const Shard& s = index.shard(si);
+    uint64_t pos = s.suffix(ranges[si].lo + (r - base));
+    uint64_t d = s.document_of(pos);
+    out.push_back({index.first_document(si) + d, pos - s.doc_start(d), static_cast<uint32_t>(si), pos});
+  }
+  std::sort(out.begin(), out.end(), [](const Occurrence& a, const Occurrence& b) {
+    return a.shard != b.shard ? a.shard < b.shard : a.position < b.position;
+  });
+  return out;
+}
+
+// Counts, filters, scores and attributes candidate spans.
+std::vector<Span> finish(const Index& index, const uint32_t* o, const std::vector<std::pair<uint32_t, uint32_t>>& spans,
+                         uint32_t min_length, const TraceOptions& opt) {
+  std::vector<Span> out;
+  const Surprisal& h = index.surprisal();
+  for (auto [s, e] : spans) {
+    if (e - s < min_length) continue;
+    uint64_t count = index.count(o + s, e - s);
+    if (count > opt.max_count) continue;
+    Span sp;
+    sp.start = s;
+    sp.end = e;
+    sp.count = count;
+    sp.scores = h.score(o + s, e - s, count, opt.score);
+    sp.occurrences = sample_occurrences(index, o + s, e - s, count, opt.max_documents, opt.seed);
+    out.push_back(std::move(sp));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<uint32_t> longest_prefixes(const Index& index, const uint32_t* o, size_t m) {
+  std::vector<uint32_t> L(m);
+  longest_prefixes_in(index, o, 0, m, L.data());
+  return L;
+}
+
+std::vector<Span> trace(const Index& index, const uint32_t* o, size_t m, const TraceOptions& opt) {
+  std::vector<uint32_t> L(m);
+  std::vector<std::pair<uint32_t, uint32_t>> spans;  // [start, end)
+  std::vector<uint8_t> is_delim;
+  for (uint32_t d : opt.delimiters) {
+    if (d >= is_delim.size()) is_delim.resize(size_t(d) + 1, 0);
+    is_delim[d] = 1;
+  }
+  for (size_t a = 0; a < m;) {
+    size_t b = a;
+    while (b < m && !(o[b] < is_delim.size() && is_delim[o[b]])) ++b;
+    if (b < m) ++b;  // the delimiter ends its piece
+    longest_prefixes_in(index, o, a, b, L.data());
+    for (size_t i = a; i < b; ++i)
+      if (L[i] > 0 && (i == a || L[i] >= L[i - 1])) spans.push_back({uint32_t(i), uint32_t(i + L[i])});
+    a = b;
+  }
+  if (!opt.word_token.empty()) {
+    auto word = [&](size_t i) { return o[i] < opt.word_token.size() && opt.word_token[o[i]]; };
+    std::vector<std::pair<uint32_t, uint32_t>> trimmed;
+    for (auto [s, e] : spans) {
+      while (s < e && s > 0 && word(s - 1) && word(s)) ++s;  // starts inside a word
+      while (e > s && e < m && word(e - 1) && word(e)) --e;  // ends inside a word
+      if (e > s) trimmed.push_back({s, e});
+    }
+    // Trimming keeps starts increasing; a span covered by its predecessor is dropped.
+    spans.clear();
+    for (auto sp : trimmed)
+      if (spans.empty() || sp.second > spans.back().second) spans.push_back(sp);
+  }
+  return finish(index, o, spans, opt.min_length, opt);
+}
+
+std::vector<Span> occurring_windows(const Index& index, const uint32_t* o, size_t m, uint32_t width, const TraceOptions& opt) {
+  std::vector<std::pair<uint32_t, uint32_t>> spans;
+  if (width == 0) return {};
+  std::vector<uint32_t> L = longest_prefixes(index, o, m);
+  for (size_t i = 0; i + width <= m; ++i)
+    if (L[i] >= width) spans.push_back({uint32_t(i), uint32_t(i + width)});
+  return finish(index, o, spans, 1, opt);
+}
+
+}  // namespace traceindex

@@ -10,3 +10,9 @@ export type { Tokenizer, TokenizerSpec, TokenWidth } from './tokenizer';
 export type { DocumentRecord } from './inputs';
 export { FORMAT_VERSION } from './manifest';
 export { simd } from './simd';
+export { MatchState, penalizeLogits, scoreContinuations } from './trace';
+export type {
+  BciVariant, Calibration, CalibrationOptions, ContinuationOptions, ContinuationScores, ScoreOptions, ShieldOptions,
+  ShieldResult, Span, SpanScores, TokenWeightOptions, TraceOptions, TraceResult,
+} from './trace';
+export type { ScanOptions, ScanResult, ScanSource } from './scan';

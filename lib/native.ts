@@ -13,8 +13,8 @@ export interface ShardOpenSpec {
   vocabSize: number;
 }
 
-export interface NativeLocate {
-  total: number;
+/** Occurrences as parallel arrays (native/binding/occurrences.hpp). */
+export interface NativeOccurrences {
   documents: Float64Array;
   offsets: Float64Array;
   shards: Uint32Array;
@@ -22,6 +22,54 @@ export interface NativeLocate {
   snippetTokens: Uint32Array;
   snippetOffsets: Uint32Array;
   snippetStarts: Float64Array;
+}
+
+export interface NativeLocate extends NativeOccurrences {
+  total: number;
+}
+
+export interface NativeScores {
+  bci: Float64Array;
+  density: Float64Array;
+  maxToken: Float64Array;
+  kl: Float64Array;
+  countSurprisal: Float64Array;
+}
+
+export interface NativeTrace extends NativeScores {
+  output: Uint32Array;
+  start: Uint32Array;
+  end: Uint32Array;
+  count: Float64Array;
+  occurrenceOffsets: Uint32Array;
+  occurrences: NativeOccurrences;
+}
+
+export interface NativeTraceOptions {
+  minLength?: number;
+  maxCount?: number;
+  maxDocuments?: number;
+  seed?: number;
+  logBase?: number;
+  unseenFloor?: number;
+  window?: number;
+  context?: number;
+  delimiters?: Uint32Array;
+  wordTokens?: Uint8Array;
+}
+
+export interface NativeSuffixMatch {
+  length: number;
+  count: number;
+  bci: number;
+}
+
+export interface NativeMatchState {
+  push(token: number | Uint32Array): NativeSuffixMatch;
+  longest(): NativeSuffixMatch;
+  peek(token: number): NativeSuffixMatch;
+  fork(): NativeMatchState;
+  readonly pushed: number;
 }
 
 export interface NativeNext {
@@ -43,6 +91,10 @@ export interface NativeIndex {
   document(n: number): { tokens: Uint32Array; record: string; shard: number };
   findDocument(recordPrefix: string): number;
   unigram(): Float64Array;
+  trace(tokens: Uint32Array, offsets: Uint32Array, options: NativeTraceOptions): Promise<NativeTrace>;
+  traceSync(tokens: Uint32Array, offsets: Uint32Array, options: NativeTraceOptions): NativeTrace;
+  scoreSpans(tokens: Uint32Array, offsets: Uint32Array, counts: Float64Array | undefined, options: NativeTraceOptions): NativeScores & { count: Float64Array };
+  matchState(window: number): NativeMatchState;
   verify(cancel: Uint8Array): Promise<void>;
   close(): void;
 }
@@ -67,6 +119,9 @@ export interface Addon {
     cancel?: Uint8Array;
   }): Promise<WrittenFile[]>;
   checksumFile(path: string, cancel?: Uint8Array): Promise<string>;
+  scoreContinuations(states: NativeMatchState[], candidates: Uint32Array, k: number,
+    options: { tau?: number; maxCount?: number; minLength?: number; logBase?: number }):
+    { risk: Float32Array; veto: Uint8Array; length: Uint32Array; count: Float64Array };
   exchangeOrRename(from: string, to: string): boolean;
   fsyncPath(path: string): void;
   simdKernels(): string[];

@@ -4,6 +4,10 @@
 // `code` is the core's code. The JS-facing wrapper is lib/native.ts.
 #include <napi.h>
 
+#include "common.hpp"
+#include "match_state_binding.hpp"
+#include "occurrences.hpp"
+
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -15,171 +19,125 @@
 #include "index.hpp"
 #include "shard_writer.hpp"
 #include "token_match.hpp"
+#include "trace.hpp"
 
 namespace ti = traceindex;
 
 namespace {
-
-Napi::Error make_error(Napi::Env env, const std::string& code, const std::string& message) {
-  Napi::Error e = Napi::Error::New(env, message);
-  e.Set("code", Napi::String::New(env, code));
-  return e;
-}
-
-[[noreturn]] void throw_js(Napi::Env env, const std::string& code, const std::string& message) {
-  throw make_error(env, code, message);
-}
-
-// Runs `fn`, turning core exceptions into JS errors with a code (for the Sync forms).
-template <typename Fn>
-auto guarded(Napi::Env env, Fn&& fn) -> decltype(fn()) {
-  try {
-    return fn();
-  } catch (const ti::Error& e) {
-    throw_js(env, e.code, e.what());
-  } catch (const std::bad_alloc&) {
-    throw_js(env, ti::codes::kNoMemory, "out of memory");
-  }
-}
-
-// A promise-returning task: `work` runs off the JS thread, `done` builds the result on it.
-class Task : public Napi::AsyncWorker {
- public:
-  using Work = std::function<void()>;
-  using Done = std::function<Napi::Value(Napi::Env)>;
-
-  static Napi::Promise Start(Napi::Env env, Work work, Done done, std::vector<Napi::Value> keep_alive = {}) {
-    auto* t = new Task(env, std::move(work), std::move(done));
-    for (auto& v : keep_alive) t->keep_.push_back(Napi::Persistent(v.As<Napi::Object>()));
-    Napi::Promise p = t->deferred_.Promise();
-    t->Queue();
-    return p;
-  }
-
- private:
-  Task(Napi::Env env, Work work, Done done)
-      : Napi::AsyncWorker(env, "traceindex"), deferred_(Napi::Promise::Deferred::New(env)),
-        work_(std::move(work)), done_(std::move(done)) {}
-
-  void Execute() override {
-    try {
-      work_();
-    } catch (const ti::Error& e) {
-      code_ = e.code;
-      SetError(e.what());
-    } catch (const std::bad_alloc&) {
-      code_ = ti::codes::kNoMemory;
-      SetError("out of memory");
-    } catch (const std::exception& e) {
-      code_ = "ERR_INTERNAL";
-      SetError(e.what());
-    }
-  }
-  void OnOK() override {
-    Napi::Env env = Env();
-    try {
-      deferred_.Resolve(done_(env));
-    } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
-    }
-  }
-  void OnError(const Napi::Error& e) override {
-    deferred_.Reject(make_error(Env(), code_, e.Message()).Value());
-  }
-
-  Napi::Promise::Deferred deferred_;
-  Work work_;
-  Done done_;
-  std::string code_;
-  std::vector<Napi::ObjectReference> keep_;
-};
-
-// A batch of queries: tokens[offsets[i], offsets[i+1]).
-struct QueryBatch {
-  std::vector<uint32_t> tokens;
-  std::vector<uint32_t> offsets;
-  size_t size() const { return offsets.size() - 1; }
-  const uint32_t* query(size_t i) const { return tokens.data() + offsets[i]; }
-  size_t length(size_t i) const { return offsets[i + 1] - offsets[i]; }
-};
-
-QueryBatch read_batch(const Napi::CallbackInfo& info, size_t at) {
-  if (!info[at].IsTypedArray() || info[at].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array ||
-      !info[at + 1].IsTypedArray() || info[at + 1].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array)
-    throw_js(info.Env(), ti::codes::kInvalidArgument, "queries must be passed as Uint32Array tokens and offsets");
-  auto t = info[at].As<Napi::Uint32Array>();
-  auto o = info[at + 1].As<Napi::Uint32Array>();
-  QueryBatch b{std::vector<uint32_t>(t.Data(), t.Data() + t.ElementLength()),
-               std::vector<uint32_t>(o.Data(), o.Data() + o.ElementLength())};
-  if (b.offsets.empty() || b.offsets[0] != 0 || b.offsets.back() != b.tokens.size())
-    throw_js(info.Env(), ti::codes::kInvalidArgument, "query offsets must start at 0 and end at the token count");
-  for (size_t i = 0; i + 1 < b.offsets.size(); ++i)
-    if (b.offsets[i + 1] < b.offsets[i]) throw_js(info.Env(), ti::codes::kInvalidArgument, "query offsets out of order");
-  return b;
-}
-
-ti::CancelFlag* read_cancel(const Napi::Value& v) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) return nullptr;
-  return reinterpret_cast<ti::CancelFlag*>(v.As<Napi::Uint8Array>().Data());
-}
-
-Napi::Float64Array to_f64(Napi::Env env, const std::vector<uint64_t>& v) {
-  auto a = Napi::Float64Array::New(env, v.size());
-  for (size_t i = 0; i < v.size(); ++i) a[i] = static_cast<double>(v[i]);
-  return a;
-}
+using namespace binding;
 
 // ---- Results, computed off-thread and converted on the JS thread ------------------------------------
 
 struct LocateResult {
   uint64_t total = 0;
-  std::vector<ti::Occurrence> hits;
-  std::vector<std::string> records;
-  std::vector<uint32_t> snippet_tokens, snippet_offsets{0};
-  std::vector<uint64_t> snippet_starts;  // document offset where each snippet begins
+  OccurrenceBlock hits;
 };
 
 LocateResult run_locate(const ti::Index& idx, const QueryBatch& q, uint64_t offset, uint64_t limit, uint64_t context) {
   LocateResult r;
   idx.check_query(q.query(0), q.length(0));
-  r.hits = idx.locate(q.query(0), q.length(0), offset, limit, &r.total);
-  for (const auto& h : r.hits) {
-    const ti::Shard& s = idx.shard(h.shard);
-    uint64_t local = s.document_of(h.position);
-    r.records.emplace_back(s.doc_record(local));
-    uint64_t begin = h.position >= s.doc_start(local) + context ? h.position - context : s.doc_start(local);
-    uint64_t end = std::min(s.doc_end(local), h.position + q.length(0) + context);
-    for (uint64_t p = begin; p < end; ++p) r.snippet_tokens.push_back(s.token(p));
-    r.snippet_offsets.push_back(static_cast<uint32_t>(r.snippet_tokens.size()));
-    r.snippet_starts.push_back(begin - s.doc_start(local));
-  }
+  for (const auto& h : idx.locate(q.query(0), q.length(0), offset, limit, &r.total)) r.hits.add(idx, h, q.length(0), context);
   return r;
 }
 
 Napi::Value locate_to_js(Napi::Env env, const LocateResult& r) {
   auto o = Napi::Object::New(env);
   o.Set("total", Napi::Number::New(env, static_cast<double>(r.total)));
-  size_t k = r.hits.size();
-  auto docs = Napi::Float64Array::New(env, k), offs = Napi::Float64Array::New(env, k);
-  auto shards = Napi::Uint32Array::New(env, k);
-  auto records = Napi::Array::New(env, k);
-  for (size_t i = 0; i < k; ++i) {
-    docs[i] = static_cast<double>(r.hits[i].document);
-    offs[i] = static_cast<double>(r.hits[i].offset);
-    shards[i] = r.hits[i].shard;
-    records.Set(static_cast<uint32_t>(i), Napi::String::New(env, r.records[i]));
+  r.hits.to_js(env, o);
+  return o;
+}
+
+// Spans of a batch of outputs, flattened: span i belongs to output `output[i]`; its occurrences are
+// hits[occurrence_offsets[i], occurrence_offsets[i + 1]).
+struct TraceResult {
+  std::vector<uint32_t> output, start, end, occurrence_offsets{0};
+  std::vector<double> count, bci, density, max_token, kl, count_surprisal;
+  OccurrenceBlock hits;
+};
+
+struct TraceRequest {
+  ti::TraceOptions options;
+  uint32_t window = 0;    // > 0: TraceShield's stride-1 windows of this width instead of maximal spans
+  uint64_t context = 16;  // snippet tokens on each side
+};
+
+TraceRequest read_trace_options(Napi::Env env, const Napi::Value& v) {
+  TraceRequest r;
+  if (!v.IsObject()) return r;
+  auto o = v.As<Napi::Object>();
+  auto num = [&](const char* k, double fallback) {
+    Napi::Value x = o.Get(k);
+    if (x.IsUndefined() || x.IsNull()) return fallback;
+    if (!x.IsNumber()) throw_js(env, ti::codes::kInvalidArgument, std::string(k) + " must be a number");
+    return x.As<Napi::Number>().DoubleValue();
+  };
+  r.options.min_length = static_cast<uint32_t>(num("minLength", 1));
+  double mc = num("maxCount", -1);
+  if (mc >= 0) r.options.max_count = static_cast<uint64_t>(mc);
+  r.options.max_documents = static_cast<uint32_t>(num("maxDocuments", 3));
+  r.options.seed = static_cast<uint64_t>(num("seed", 0));
+  r.options.score.log_base = num("logBase", 0);
+  r.options.score.unseen_count = num("unseenFloor", 0.5);
+  r.window = static_cast<uint32_t>(num("window", 0));
+  r.context = static_cast<uint64_t>(num("context", 16));
+  for (const char* k : {"delimiters", "wordTokens"}) {
+    Napi::Value x = o.Get(k);
+    if (x.IsUndefined() || x.IsNull()) continue;
+    if (!x.IsTypedArray()) throw_js(env, ti::codes::kInvalidArgument, std::string(k) + " must be a typed array");
+    auto t = x.As<Napi::TypedArray>();
+    if (std::string(k) == "delimiters" && t.TypedArrayType() == napi_uint32_array) {
+      auto d = x.As<Napi::Uint32Array>();
+      r.options.delimiters.assign(d.Data(), d.Data() + d.ElementLength());
+    } else if (std::string(k) == "wordTokens" && t.TypedArrayType() == napi_uint8_array) {
+      auto w = x.As<Napi::Uint8Array>();
+      r.options.word_token.assign(w.Data(), w.Data() + w.ElementLength());
+    } else {
+      throw_js(env, ti::codes::kInvalidArgument, std::string(k) + " has the wrong typed-array type");
+    }
   }
-  o.Set("documents", docs);
-  o.Set("offsets", offs);
-  o.Set("shards", shards);
-  o.Set("records", records);
-  auto st = Napi::Uint32Array::New(env, r.snippet_tokens.size());
-  std::copy(r.snippet_tokens.begin(), r.snippet_tokens.end(), st.Data());
-  auto so = Napi::Uint32Array::New(env, r.snippet_offsets.size());
-  std::copy(r.snippet_offsets.begin(), r.snippet_offsets.end(), so.Data());
-  o.Set("snippetTokens", st);
-  o.Set("snippetOffsets", so);
-  o.Set("snippetStarts", to_f64(env, r.snippet_starts));
+  if (r.options.score.unseen_count <= 0) throw_js(env, ti::codes::kInvalidArgument, "unseenFloor must be > 0");
+  if (r.options.score.log_base < 0 || r.options.score.log_base == 1) throw_js(env, ti::codes::kInvalidArgument, "logBase must be > 0 and not 1");
+  return r;
+}
+
+TraceResult run_trace(const ti::Index& idx, const QueryBatch& q, const TraceRequest& req) {
+  for (size_t i = 0; i < q.size(); ++i) idx.check_query(q.query(i), q.length(i));
+  TraceResult r;
+  for (size_t i = 0; i < q.size(); ++i) {
+    auto spans = req.window ? ti::occurring_windows(idx, q.query(i), q.length(i), req.window, req.options)
+                            : ti::trace(idx, q.query(i), q.length(i), req.options);
+    for (const ti::Span& sp : spans) {
+      r.output.push_back(static_cast<uint32_t>(i));
+      r.start.push_back(sp.start);
+      r.end.push_back(sp.end);
+      r.count.push_back(static_cast<double>(sp.count));
+      r.bci.push_back(sp.scores.bci);
+      r.density.push_back(sp.scores.density);
+      r.max_token.push_back(sp.scores.max_token);
+      r.kl.push_back(sp.scores.kl);
+      r.count_surprisal.push_back(sp.scores.count_surprisal);
+      for (const auto& o : sp.occurrences) r.hits.add(idx, o, sp.end - sp.start, req.context);
+      r.occurrence_offsets.push_back(static_cast<uint32_t>(r.hits.documents.size()));
+    }
+  }
+  return r;
+}
+
+Napi::Value trace_to_js(Napi::Env env, const TraceResult& r) {
+  auto o = Napi::Object::New(env);
+  o.Set("output", u32(env, r.output));
+  o.Set("start", u32(env, r.start));
+  o.Set("end", u32(env, r.end));
+  o.Set("count", f64(env, r.count));
+  o.Set("bci", f64(env, r.bci));
+  o.Set("density", f64(env, r.density));
+  o.Set("maxToken", f64(env, r.max_token));
+  o.Set("kl", f64(env, r.kl));
+  o.Set("countSurprisal", f64(env, r.count_surprisal));
+  o.Set("occurrenceOffsets", u32(env, r.occurrence_offsets));
+  auto hits = Napi::Object::New(env);
+  r.hits.to_js(env, hits);
+  o.Set("occurrences", hits);
   return o;
 }
 
@@ -259,6 +217,10 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
       InstanceMethod<&NativeIndex::Document>("document"),
       InstanceMethod<&NativeIndex::FindDocument>("findDocument"),
       InstanceMethod<&NativeIndex::Unigram>("unigram"),
+      InstanceMethod<&NativeIndex::Trace>("trace"),
+      InstanceMethod<&NativeIndex::TraceSync>("traceSync"),
+      InstanceMethod<&NativeIndex::ScoreSpans>("scoreSpans"),
+      InstanceMethod<&NativeIndex::MatchState>("matchState"),
       InstanceMethod<&NativeIndex::Verify>("verify"),
       InstanceMethod<&NativeIndex::Close>("close"),
     });
@@ -292,7 +254,7 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
         env, [specs, opened] { *opened = std::make_shared<const ti::Index>(specs); },
         [opened](Napi::Env env) -> Napi::Value {
           auto ext = Napi::External<std::shared_ptr<const ti::Index>>::New(env, opened.get());
-          return env.GetInstanceData<Napi::FunctionReference>()->New({ext});
+          return env.GetInstanceData<AddonData>()->index_ctor.New({ext});
         });
   }
 
@@ -356,6 +318,63 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     auto idx = core(info.Env());
     QueryBatch q = read_batch(info, 0);
     return next_to_js(info.Env(), guarded(info.Env(), [&] { return run_next(*idx, q); }));
+  }
+
+  // trace(tokens, offsets, options) -> TraceResult for a batch of outputs
+  Napi::Value Trace(const Napi::CallbackInfo& info) {
+    auto idx = core(info.Env());
+    auto q = std::make_shared<QueryBatch>(read_batch(info, 0));
+    auto req = std::make_shared<TraceRequest>(read_trace_options(info.Env(), info[2]));
+    auto out = std::make_shared<TraceResult>();
+    return Task::Start(info.Env(), [=] { *out = run_trace(*idx, *q, *req); },
+                       [out](Napi::Env env) { return trace_to_js(env, *out); });
+  }
+  Napi::Value TraceSync(const Napi::CallbackInfo& info) {
+    auto idx = core(info.Env());
+    QueryBatch q = read_batch(info, 0);
+    TraceRequest req = read_trace_options(info.Env(), info[2]);
+    return trace_to_js(info.Env(), guarded(info.Env(), [&] { return run_trace(*idx, q, req); }));
+  }
+
+  // scoreSpans(tokens, offsets, counts: Float64Array | undefined, options) -> score arrays, one entry per span.
+  // Spans are arbitrary token sequences (unseen tokens use the floor); counts default to the exact counts.
+  Napi::Value ScoreSpans(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto idx = core(env);
+    QueryBatch q = read_batch(info, 0);
+    TraceRequest req = read_trace_options(env, info[3]);
+    std::vector<double> counts;
+    if (info[2].IsTypedArray()) {
+      auto c = info[2].As<Napi::Float64Array>();
+      counts.assign(c.Data(), c.Data() + c.ElementLength());
+      if (counts.size() != q.size()) throw_js(env, ti::codes::kInvalidArgument, "one count per span");
+    }
+    std::vector<double> bci, density, max_token, kl, cs, cnt;
+    guarded(env, [&] {
+      for (size_t i = 0; i < q.size(); ++i) {
+        idx->check_query(q.query(i), q.length(i));
+        uint64_t c = counts.empty() ? idx->count(q.query(i), q.length(i)) : static_cast<uint64_t>(counts[i]);
+        ti::SpanScores s = idx->surprisal().score(q.query(i), q.length(i), c, req.options.score);
+        bci.push_back(s.bci); density.push_back(s.density); max_token.push_back(s.max_token);
+        kl.push_back(s.kl); cs.push_back(s.count_surprisal); cnt.push_back(static_cast<double>(c));
+      }
+      return 0;
+    });
+    auto o = Napi::Object::New(env);
+    o.Set("bci", f64(env, bci));
+    o.Set("density", f64(env, density));
+    o.Set("maxToken", f64(env, max_token));
+    o.Set("kl", f64(env, kl));
+    o.Set("countSurprisal", f64(env, cs));
+    o.Set("count", f64(env, cnt));
+    return o;
+  }
+
+  // matchState(window) -> NativeMatchState
+  Napi::Value MatchState(const Napi::CallbackInfo& info) {
+    auto idx = core(info.Env());
+    uint32_t window = info[0].IsNumber() ? info[0].As<Napi::Number>().Uint32Value() : 0;
+    return NativeMatchState::Wrap(info.Env(), new ti::MatchState(idx, window));
   }
 
   // document(n) -> {tokens: Uint32Array, record: string, shard}
@@ -521,8 +540,12 @@ Napi::Value SelectSimd(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Function ctor = NativeIndex::Define(env);
-  env.SetInstanceData(new Napi::FunctionReference(Napi::Persistent(ctor)));  // per env: worker threads load their own
+  auto* data = new AddonData();  // per env: worker threads load their own
+  data->index_ctor = Napi::Persistent(ctor);
+  data->match_state_ctor = Napi::Persistent(NativeMatchState::Define(env));
+  env.SetInstanceData(data);
   exports.Set("NativeIndex", ctor);
+  exports.Set("scoreContinuations", Napi::Function::New<ScoreContinuations>(env, "scoreContinuations"));
   exports.Set("buildShard", Napi::Function::New<BuildShard>(env, "buildShard"));
   exports.Set("checksumFile", Napi::Function::New<ChecksumFile>(env, "checksumFile"));
   exports.Set("exchangeOrRename", Napi::Function::New<ExchangeOrRename>(env, "exchangeOrRename"));

@@ -450,7 +450,7 @@ async function main(): Promise<void> {
   }
   const mb = String(Math.ceil(corpus.bytes / 1e6));
   if (wants('search')) {
-    const quick = args.quick ? ['--queries', '1000', '--aux-queries', '200', '--rounds', '3'] : [];
+    const quick = args.quick ? ['--queries', '1000', '--aux-queries', '200', '--aux-budget', '0.25', '--rounds', '3'] : [];
     report.benchSearch = runNative(args.nativeDir, 'bench_search', ['--file', corpus.path, '--mb', mb, '--seed', String(args.seed), ...quick]);
     // How much the JS layer adds: JS mean per-query cost over the native mean (per-call timed, present patterns)
     // at the same pattern length and kernel.

@@ -12,6 +12,7 @@ import { TraceIndexError } from './errors';
 import { createSkipCollector, DocumentRecord } from './inputs';
 import { Index, openIndex } from './open-index';
 import { formatBytes, formatCount, parseBytes, ProgressReporter } from './progress';
+import { contamination, exportSurprisal, runScan, traceCommandOptions, traceLines, TRACE_DEFAULTS } from './cli-trace';
 
 const USAGE = `traceindex — exact provenance queries over suffix-array indexes
 
@@ -26,6 +27,13 @@ Usage:
   traceindex next DIR <text> [--top 10] [--json]  ∞-gram next-token distribution
   traceindex document DIR <number|id> [--json]
   traceindex verify DIR [--json]                  checksums, content and suffix order
+  traceindex trace DIR <text|-> [--min-length N] [--max-count N] [--delimiters ".,\\n"] [--no-word-boundaries]
+                   [--max-documents N] [--seed N] [--log-base B] [--json]
+  traceindex shield DIR <text|-> --tau T [--window W] [--max-count N] [--json]
+  traceindex scan DIR <outputs.jsonl...> [--field text] [--id-field id] [--out results.jsonl] [trace options]
+  traceindex contamination DIR <eval.jsonl...> --min-length N [--field text] [--json]
+  traceindex calibrate DIR [--lengths 8,16,32] [--samples 1000] [--seed N] [--json]
+  traceindex export-surprisal DIR --out FILE.npy [--log-base B]
   traceindex demo [--out DIR] [--json]            build and query an index of the docs under node_modules
 
 Inputs: .txt (one document per file), .jsonl, .jsonl.gz, directories, globs, - for stdin (JSONL).
@@ -50,6 +58,18 @@ const OPTIONS = {
   offset: { type: 'string' },
   context: { type: 'string' },
   top: { type: 'string' },
+  'min-length': { type: 'string' },
+  'max-count': { type: 'string' },
+  delimiters: { type: 'string' },
+  'no-word-boundaries': { type: 'boolean' },
+  'max-documents': { type: 'string' },
+  seed: { type: 'string' },
+  'log-base': { type: 'string' },
+  tau: { type: 'string' },
+  window: { type: 'string' },
+  field: { type: 'string' },
+  lengths: { type: 'string' },
+  samples: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -213,6 +233,22 @@ async function demo(flags: Flags) {
   });
 }
 
+/** The text argument, or stdin when it is "-". */
+async function textArg(rest: string[]): Promise<string> {
+  if (rest.length === 1 && rest[0] === '-') {
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  }
+  if (rest.length === 0) throw new UsageError('missing text (or - for stdin)');
+  return rest.join(' ');
+}
+
+/** Typed arrays as plain arrays, for JSON output. */
+function jsonSafe<T>(v: T): T {
+  return JSON.parse(JSON.stringify(v, (_k, x) => (ArrayBuffer.isView(x) ? Array.from(x as unknown as ArrayLike<number>) : x)));
+}
+
 export async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
@@ -284,6 +320,46 @@ export async function main(argv: string[]): Promise<number> {
         await withIndex(rest[0], async (idx) => {
           const r = await idx.verify();
           print(flags, { ok: true, ...r }, `ok: ${r.files} files (${formatBytes(r.bytes)}) match their checksums; ${r.shards} shard(s) pass content and suffix-order checks`);
+        });
+        break;
+      case 'trace':
+        await withIndex(rest[0], async (idx) => {
+          const options = traceCommandOptions(flags, idx);
+          const r = await idx.trace(await textArg(rest.slice(1)), options);
+          print(flags, { options, ...jsonSafe(r) }, traceLines(idx, r, options));
+        });
+        break;
+      case 'shield':
+        await withIndex(rest[0], async (idx) => {
+          if (flags.tau === undefined) throw new UsageError('shield needs --tau (see README, "Calibrating τ": traceindex calibrate DIR)');
+          const tau = Number(flags.tau);
+          const options = { ...traceCommandOptions(flags, idx), tau, mode: flags.window ? { window: int(flags, 'window', 8) } : ('maximal' as const) };
+          const r = await idx.shield(await textArg(rest.slice(1)), options);
+          print(flags, jsonSafe(r), `${r.refuse ? 'REFUSE' : 'allow'}: max BCI ${r.maxBci.toFixed(3)} (tau ${tau})${r.worst ? ` from ${JSON.stringify(r.worst.text ?? '')} (${r.worst.count} occurrence(s))` : ''}`);
+        });
+        break;
+      case 'scan':
+        await withIndex(rest[0], (idx) => runScan(idx, rest.slice(1), flags, traceCommandOptions(flags, idx)));
+        break;
+      case 'contamination':
+        await withIndex(rest[0], async (idx) => {
+          if (flags['min-length'] === undefined) throw new UsageError('contamination needs --min-length N');
+          const r = await contamination(idx, rest.slice(1), flags, traceCommandOptions(flags, idx));
+          print(flags, r, `${r.contaminated} of ${r.items} item(s) (${(r.share * 100).toFixed(2)}%) share a span of >= ${r.minLength} tokens with the corpus${r.errors.length ? `; ${r.errors.length} unreadable record(s), first: ${r.errors[0].message}` : ''}`);
+        });
+        break;
+      case 'calibrate':
+        await withIndex(rest[0], async (idx) => {
+          const lengths = typeof flags.lengths === 'string' ? flags.lengths.split(',').map(Number) : undefined;
+          const r = idx.calibrate({ lengths, samples: flags.samples === undefined ? undefined : int(flags, 'samples', 1000), seed: int(flags, 'seed', 0) });
+          print(flags, r, r.map((c) => `length ${c.length}: ${c.samples} spans, BCI p50 ${c.quantiles.p50.toFixed(2)} p90 ${c.quantiles.p90.toFixed(2)} p95 ${c.quantiles.p95.toFixed(2)} p99 ${c.quantiles.p99.toFixed(2)} max ${c.quantiles.max.toFixed(2)}`).join('\n'));
+        });
+        break;
+      case 'export-surprisal':
+        await withIndex(rest[0], async (idx) => {
+          if (typeof flags.out !== 'string') throw new UsageError('export-surprisal needs --out FILE.npy');
+          const n = exportSurprisal(idx, flags.out, flags['log-base'] === undefined ? undefined : Number(flags['log-base']));
+          print(flags, { out: flags.out, entries: n }, `wrote ${n} surprisal values (float32) to ${flags.out}`);
         });
         break;
       case 'demo':

@@ -383,8 +383,8 @@ export class Index {
       ids = new Uint32Array(query.length);
       for (let i = 0; i < query.length; i++) {
         const v = query[i];
-        if (!Number.isInteger(v) || v < 0)
-          throw new TraceIndexError('ERR_TOKEN_RANGE', `query token ${v} at position ${i} is not a token id`);
+        if (!Number.isInteger(v) || v < 0 || v >= this.manifest.vocabSize)
+          throw new TraceIndexError('ERR_TOKEN_RANGE', `query token ${v} at position ${i} is not a token id of this index (vocabulary size ${this.manifest.vocabSize})`);
         ids[i] = v;
       }
     } else {

@@ -96,9 +96,9 @@ bool word_byte(uint8_t c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= '
 
 // Width-2 ids: 0..255 are single non-word bytes, words get 256.. in order of first occurrence; once the
 // vocabulary is full, further new words share ids by hash (the index never sees text, only ids).
-std::vector<uint32_t> word_tokens(const std::vector<uint8_t>& text, uint32_t vocab) {
+std::vector<uint16_t> word_tokens(const std::vector<uint8_t>& text, uint32_t vocab) {
   std::unordered_map<std::string, uint32_t> ids;
-  std::vector<uint32_t> out;
+  std::vector<uint16_t> out;
   out.reserve(text.size() / 3);
   uint32_t next = 256;
   for (size_t i = 0; i < text.size();) {
@@ -115,7 +115,7 @@ std::vector<uint32_t> word_tokens(const std::vector<uint8_t>& text, uint32_t voc
     if (it != ids.end()) id = it->second;
     else if (next < vocab) id = ids[w] = next++;
     else id = 256 + uint32_t(std::hash<std::string>()(w) % (vocab - 256));
-    out.push_back(id);
+    out.push_back(uint16_t(id));
     i = j;
   }
   return out;
@@ -126,7 +126,7 @@ struct Corpus {
   uint64_t bytes = 0;
   int width = 1;
   uint64_t vocab = 0;
-  std::vector<uint32_t> tokens;   // documents + separators, as ids
+  std::vector<uint16_t> tokens;   // documents + separators (both widths fit 16 bits: 2 bytes a token)
   std::vector<uint64_t> starts;   // D + 1 document starts
 };
 
@@ -143,14 +143,15 @@ Corpus make_corpus(const Options& o) {
   c.bytes = text.size();
   c.width = o.width;
   c.vocab = o.width == 1 ? 255 : 65534;
-  std::vector<uint32_t> ids;
+  std::vector<uint16_t> ids;
   if (o.width == 1) {
     ids.resize(text.size());
     for (size_t i = 0; i < text.size(); ++i) ids[i] = text[i] == 0xFF ? 0xFE : text[i];
   } else {
     ids = word_tokens(text, uint32_t(c.vocab));
   }
-  const uint32_t sep = uint32_t(ti::separator_of(o.width));
+  std::vector<uint8_t>().swap(text);
+  const uint16_t sep = uint16_t(ti::separator_of(o.width));
   c.tokens.reserve(ids.size() + ids.size() / kDocTokens + 2);
   c.starts.push_back(0);
   size_t in_doc = 0;
@@ -168,7 +169,7 @@ Corpus make_corpus(const Options& o) {
 
 template <typename Token>
 ti::ShardSpec write_corpus_shard(const std::string& dir, const Corpus& c) {
-  std::vector<Token> tokens(c.tokens.begin(), c.tokens.end());
+  std::vector<Token> tokens(c.tokens.begin(), c.tokens.end());  // write_shard wants the shard's token type
   const uint64_t D = c.starts.size() - 1;
   std::string blob;
   std::vector<uint64_t> meta_off{0};

@@ -2,7 +2,7 @@
 // it as an Index and times count / locate / longest_match / next_tokens per query, for every token-match
 // kernel the CPU has (avx2, sse4.2, scalar).
 //   bench_search [--file PATH | --generate MB] [--mb 100] [--width 1|2] [--queries 10000] [--aux-queries 500]
-//                [--rounds 5] [--seed 1] [--json PATH]
+//                [--aux-budget 1] [--rounds 5] [--seed 1] [--json PATH]
 // Width 1: the corpus bytes are the tokens (0xFF, the separator, becomes 0xFE). Width 2: a word tokenizer
 // (runs of [A-Za-z0-9_] and single other bytes) over a fixed 65534-id vocabulary. Either way the token stream
 // is cut into documents at the first newline after every 64 Ki tokens. See bench/README.md.

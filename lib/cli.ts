@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildIndex, BuildOptions } from './build';
+import { combineIndexes } from './combine';
 import { TraceIndexError } from './errors';
 import { createSkipCollector, DocumentRecord } from './inputs';
 import { Index, openIndex } from './open-index';
@@ -19,7 +20,8 @@ const USAGE = `traceindex — exact provenance queries over suffix-array indexes
 Usage:
   traceindex build <inputs...> --out DIR [--tokenizer bytes|pretokenized:VOCAB] [--text-field text]
                    [--tokens-field F] [--id-field id] [--memory 4GiB] [--shard-tokens N] [--threads N]
-                   [--skip-bad-lines] [--quiet] [--json]
+                   [--skip-bad-lines] [--append] [--no-resume] [--shard i/N] [--quiet] [--json]
+  traceindex combine OUT PART_DIRS... [--verify] [--json]   tie the parts of a --shard i/N build into one index
   traceindex info DIR [--json]
   traceindex count DIR <text> [--tokens 1,2,3] [--json]
   traceindex locate DIR <text> [--limit 10] [--offset 0] [--context 16] [--json]
@@ -51,6 +53,10 @@ const OPTIONS = {
   'shard-tokens': { type: 'string' },
   threads: { type: 'string' },
   'skip-bad-lines': { type: 'boolean' },
+  append: { type: 'boolean' },
+  'no-resume': { type: 'boolean' },
+  shard: { type: 'string' },
+  verify: { type: 'boolean' },
   quiet: { type: 'boolean' },
   json: { type: 'boolean' },
   tokens: { type: 'string' },
@@ -108,6 +114,13 @@ async function withIndex<T>(dir: string | undefined, fn: (idx: Index) => Promise
   }
 }
 
+function partOption(spec: string | undefined): { index: number; count: number } | undefined {
+  if (spec === undefined) return undefined;
+  const m = /^(\d+)\/(\d+)$/.exec(spec);
+  if (!m || Number(m[1]) >= Number(m[2])) throw new UsageError(`--shard takes i/N with 0 <= i < N, got ${spec}`);
+  return { index: Number(m[1]), count: Number(m[2]) };
+}
+
 function tokenizerOption(spec: string | undefined): BuildOptions['tokenizer'] {
   if (spec === undefined || spec === 'bytes') return 'bytes';
   const m = /^pretokenized:(\d+)$/.exec(spec);
@@ -136,18 +149,21 @@ async function build(flags: Flags, inputs: string[] | AsyncIterable<DocumentReco
       shardTokens: flags['shard-tokens'] === undefined ? undefined : int(flags, 'shard-tokens', 0),
       threads: int(flags, 'threads', 1),
       skipBadLines: Boolean(flags['skip-bad-lines']),
+      append: Boolean(flags.append),
+      resume: !flags['no-resume'],
+      part: partOption(flags.shard as string | undefined),
       onSkip: skips.onSkip,
       signal: controller.signal,
       onProgress: (p) => {
-        const name = p.stage === 'shard' ? `shard ${p.shard}` : p.stage;
+        const name = p.stage === 'shard' ? `shards (${p.building} building)` : p.stage;
         if (name !== stage) {
           stage = name;
           progress.start(name);
         }
-        progress.update({ done: p.documents, note: `${formatCount(p.tokens)} tokens, ${p.shards} shards done` });
+        progress.update({ done: p.documents, note: `${formatCount(p.tokens)} tokens, ${p.shards} shards done${p.resumed ? ` (${p.resumed} resumed)` : ''}` });
       },
     });
-    progress.done(`${formatCount(result.documents)} docs, ${formatCount(result.tokens)} tokens, ${result.shards} shard(s), ${formatBytes(result.bytesOnDisk)} in ${result.seconds.toFixed(2)} s`);
+    progress.done(`${formatCount(result.documents)} docs, ${formatCount(result.tokens)} tokens, ${result.shards} shard(s)${result.resumed ? ` (${result.resumed} resumed)` : ''}, ${formatBytes(result.bytesOnDisk)} in ${result.seconds.toFixed(2)} s`);
     if (skips.skipped > 0 && !quiet)
       process.stderr.write(`skipped ${skips.skipped} bad line(s); first: ${skips.first.map((b) => `${b.file}:${b.line}: ${b.reason}`).join('; ')}\n`);
     return { ...result, skipped: skips.skipped };
@@ -270,6 +286,13 @@ export async function main(argv: string[]): Promise<number> {
         if (rest.length === 0) throw new UsageError('build needs at least one input');
         const r = await build(flags, rest, flags.out as string);
         if (flags.json) print(flags, r, '');
+        break;
+      }
+      case 'combine': {
+        const [out, ...parts] = rest;
+        if (!out || parts.length === 0) throw new UsageError('combine needs OUT and at least one part directory');
+        const r = await combineIndexes(out, parts, { verify: Boolean(flags.verify) });
+        print(flags, r, `combined ${r.parts} part(s), ${r.shards} shard(s), ${formatCount(r.documents)} docs, ${formatCount(r.tokens)} tokens into ${r.out}`);
         break;
       }
       case 'info':

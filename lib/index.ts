@@ -1,5 +1,7 @@
 /** traceindex: exact provenance queries over suffix-array indexes of tokenized corpora. */
-export { buildIndex, buildBytesPerToken } from './build';
+export { buildIndex, buildBytesPerToken, partitionFiles } from './build';
+export { combineIndexes } from './combine';
+export type { CombineResult } from './combine';
 export type { BuildOptions, BuildProgress, BuildResult } from './build';
 export { openIndex, Index, MAX_QUERY_TOKENS } from './open-index';
 export type { DocumentInfo, IndexInfo, LocateOptions, LocateResult, LongestMatch, NextTokens, Occurrence, OpenOptions, Query } from './open-index';

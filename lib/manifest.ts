@@ -36,6 +36,15 @@ export interface Manifest {
   tokens: number;
   documents: number;
   shards: ShardEntry[];
+  /** Set on a part of a partitioned build (`build --shard i/N`): which part, and of which partition. */
+  part?: PartInfo;
+}
+
+export interface PartInfo {
+  index: number;
+  count: number;
+  /** Identifies the whole partition: all input files, tokenizer and read options. Parts combine only if equal. */
+  partition: string;
 }
 
 export function manifestPath(dir: string): string {

@@ -257,7 +257,7 @@ async function makePlan(options: BuildOptions): Promise<Plan> {
   let documentPart: Plan['documentPart'];
   let part: PartInfo | undefined;
   let files: string[] | null = null;
-  const read = [options.textField, options.tokensField, options.idField, options.metaFields, options.skipBadLines];
+  const read = [options.textField ?? 'text', options.tokensField ?? null, options.idField ?? 'id', options.metaFields ?? 'all', Boolean(options.skipBadLines)];
   const identify = (list: string[], extra: unknown) => createHash('sha256').update(JSON.stringify({
     files: list.map((f) => { const st = fs.statSync(f); return [path.resolve(f), st.size, st.mtimeMs]; }),
     tokenizer: tokenizer.fingerprint, read, extra,
@@ -289,16 +289,18 @@ function checkPart(part: { index: number; count: number }): { index: number; cou
 export function partitionFiles(files: string[], count: number): string[][] {
   const sizes = files.map((f) => (f === STDIN_PATH ? 0 : fs.statSync(f).size));
   const total = sum(sizes, (s) => s);
-  const parts: string[][] = Array.from({ length: count }, () => []);
+  const parts: string[][] = [[]];
   let acc = 0;
   files.forEach((f, i) => {
-    // File i goes to the part its first byte falls in, but no part is left empty while files remain.
-    let p = total > 0 ? Math.min(count - 1, Math.floor((acc * count) / total)) : Math.floor((i * count) / files.length);
-    p = Math.max(p, count - (files.length - i));
-    p = Math.min(p, i);
-    parts[p].push(f);
+    const current = parts[parts.length - 1];
+    const partsLeft = count - parts.length;
+    // Start the next part when this one holds its share of the bytes, or when every remaining file is
+    // needed to give each remaining part one.
+    if (current.length > 0 && partsLeft > 0 && (files.length - i <= partsLeft || acc >= (parts.length * total) / count)) parts.push([]);
+    parts[parts.length - 1].push(f);
     acc += sizes[i];
   });
+  while (parts.length < count) parts.push([]);
   return parts;
 }
 

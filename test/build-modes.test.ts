@@ -1,0 +1,192 @@
+/**
+ * Build modes against a one-process build of the same documents: a killed build resumed gives the same
+ * bytes; --append equals a fresh build of all the documents; partitioned parts built as separate processes
+ * and combined answer exactly like a one-process build; missing or mismatched parts are refused.
+ */
+import test from 'ava';
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { buildIndex, combineIndexes, openIndex, partitionFiles } from '../lib/index';
+import * as O from './helpers/oracle';
+
+const scratch = O.tmpDir('build-modes');
+test.after.always(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
+const r = O.rng(77);
+const WORDS = Array.from({ length: 500 }, () => Array.from({ length: O.randInt(r, 2, 8) }, () => String.fromCharCode(97 + O.randInt(r, 0, 26))).join(''));
+const sentence = (rr: () => number, n: number) => Array.from({ length: n }, () => O.pick(rr, WORDS)).join(' ');
+
+/** Five JSONL files of documents; returns the directory and all texts in file order. */
+function corpus(name: string, perFile: number, words: [number, number]): { dir: string; texts: string[] } {
+  const dir = path.join(scratch, name);
+  fs.mkdirSync(dir, { recursive: true });
+  const rr = O.rng(name.length * 31 + perFile);
+  const texts: string[] = [];
+  for (let f = 0; f < 5; f++) {
+    const lines: string[] = [];
+    for (let i = 0; i < perFile; i++) {
+      const text = sentence(rr, O.randInt(rr, words[0], words[1]));
+      texts.push(text);
+      lines.push(JSON.stringify({ id: `${name}-${f}-${i}`, text }));
+    }
+    fs.writeFileSync(path.join(dir, `f${f}.jsonl`), lines.join('\n') + '\n');
+  }
+  return { dir, texts };
+}
+
+function shardBytes(dir: string): Map<string, Buffer> {
+  const m = new Map<string, Buffer>();
+  for (const s of fs.readdirSync(dir).filter((x) => x.startsWith('shard-')).sort())
+    for (const f of fs.readdirSync(path.join(dir, s))) m.set(`${s}/${f}`, fs.readFileSync(path.join(dir, s, f)));
+  m.set('manifest.json', fs.readFileSync(path.join(dir, 'manifest.json')));
+  return m;
+}
+
+function probes(texts: string[]): string[] {
+  const rr = O.rng(5);
+  const out = ['the', 'zzzzzz', WORDS[0], `${WORDS[1]} ${WORDS[2]}`];
+  for (let i = 0; i < 40; i++) {
+    const t = O.pick(rr, texts);
+    const a = O.randInt(rr, 0, Math.max(1, t.length - 10));
+    out.push(t.slice(a, a + O.randInt(rr, 3, 20)));
+  }
+  return out.filter((p) => p.length > 0);
+}
+
+async function answers(dir: string, qs: string[]) {
+  const idx = await openIndex(dir);
+  try {
+    const counts = Array.from(await idx.countBatch(qs));
+    const located = await Promise.all(qs.slice(0, 10).map((q) => idx.locate(q, { limit: 5 }).then((l) => l.occurrences.map((o) => [o.id, o.position.token]))));
+    const spans = (await idx.traceBatch(qs.slice(0, 10).map((q) => q + ' ' + q))).map((t) => t.spans.map((s) => [s.start, s.end, s.count]));
+    return { counts, located, spans, documents: idx.info.documents, tokens: idx.info.tokens, unigram: Array.from(idx.unigramCounts()) };
+  } finally {
+    idx.close();
+  }
+}
+
+test('a build killed mid-way resumes from its finished shards and gives the same bytes as an uninterrupted build', async (t) => {
+  const { dir, texts } = corpus('resume', 1500, [40, 160]);
+  const clean = path.join(scratch, 'resume-clean');
+  await buildIndex({ inputs: [dir], out: clean, shardTokens: 200_000 });
+  const expected = shardBytes(clean);
+  t.true([...expected.keys()].filter((k) => k.endsWith('sa.bin')).length >= 5, 'several shards');
+
+  const out = path.join(scratch, 'resume-out');
+  let resumedSomewhere = false;
+  for (const delayMs of [700, 1200]) {
+    fs.rmSync(out, { recursive: true, force: true });
+    const child = spawn(process.execPath, [O.CLI, 'build', dir, '--out', out, '--shard-tokens', '200000', '--quiet'], { stdio: 'ignore' });
+    // Kill once at least one shard record exists (or after the delay).
+    const started = Date.now();
+    while (Date.now() - started < delayMs) {
+      await new Promise((res) => setTimeout(res, 20));
+      const work = fs.readdirSync(scratch).find((x) => x.startsWith('.resume-out.building-'));
+      if (work && fs.readdirSync(path.join(scratch, work)).some((x) => /^shard-\d+\.json$/.test(x))) break;
+    }
+    child.kill('SIGKILL');
+    await new Promise((res) => child.once('exit', res));
+    const r2 = await buildIndex({ inputs: [dir], out, shardTokens: 200_000 });
+    if (r2.resumed > 0) resumedSomewhere = true;
+    const got = shardBytes(out);
+    t.deepEqual([...got.keys()], [...expected.keys()]);
+    for (const [k, v] of expected) t.true(v.equals(got.get(k)!), `${k} differs after resume`);
+    t.deepEqual(fs.readdirSync(scratch).filter((x) => x.startsWith('.resume-out.building-')), []);
+  }
+  t.true(resumedSomewhere, 'at least one run resumed finished shards');
+  t.deepEqual(await answers(out, probes(texts)), await answers(clean, probes(texts)));
+});
+
+test('a build with other inputs does not reuse an interrupted build\'s shards', async (t) => {
+  const { dir } = corpus('noreuse', 300, [20, 60]);
+  const out = path.join(scratch, 'noreuse-out');
+  const child = spawn(process.execPath, [O.CLI, 'build', dir, '--out', out, '--shard-tokens', '20000', '--quiet'], { stdio: 'ignore' });
+  await new Promise((res) => setTimeout(res, 400));
+  child.kill('SIGKILL');
+  await new Promise((res) => child.once('exit', res));
+  const r2 = await buildIndex({ inputs: [path.join(dir, 'f0.jsonl')], out, shardTokens: 20000 });
+  t.is(r2.resumed, 0);
+  const idx = await openIndex(out);
+  t.is(idx.info.documents, 300);
+  idx.close();
+});
+
+test('--append equals a fresh build of all the documents, and refuses another tokenizer', async (t) => {
+  const { dir, texts } = corpus('append', 200, [10, 80]);
+  const files = fs.readdirSync(dir).sort().map((f) => path.join(dir, f));
+  const fresh = path.join(scratch, 'append-fresh');
+  await buildIndex({ inputs: files, out: fresh, shardTokens: 30_000 });
+  const grown = path.join(scratch, 'append-grown');
+  await buildIndex({ inputs: files.slice(0, 2), out: grown, shardTokens: 30_000 });
+  const r1 = await buildIndex({ inputs: files.slice(2, 4), out: grown, shardTokens: 30_000, append: true });
+  const r2 = await buildIndex({ inputs: files.slice(4), out: grown, shardTokens: 30_000, append: true });
+  t.is(r2.documents, 1000);
+  t.true(r2.shards > r1.shards);
+  const qs = probes(texts);
+  const a = await answers(grown, qs);
+  const b = await answers(fresh, qs);
+  t.deepEqual(a.counts, b.counts);
+  t.deepEqual(a.unigram, b.unigram);
+  t.deepEqual(a.spans, b.spans);
+  t.is(a.documents, b.documents);
+  t.is(a.tokens, b.tokens);
+  // Document order (and with it locate order) is build order: the same here.
+  t.deepEqual(a.located, b.located);
+  const idx = await openIndex(grown);
+  await idx.verify();
+  idx.close();
+  await t.throwsAsync(buildIndex({ inputs: [{ tokens: [1, 2] }], out: grown, append: true, tokenizer: { name: 'x', vocabSize: 10 } }), { code: 'ERR_TOKENIZER_MISMATCH' });
+});
+
+test('partitioned parts built as separate processes and combined answer like a one-process build', async (t) => {
+  const { dir, texts } = corpus('parts', 250, [10, 90]);
+  const one = path.join(scratch, 'parts-one');
+  await buildIndex({ inputs: [dir], out: one, shardTokens: 25_000 });
+  const parts: string[] = [];
+  const children = [0, 1, 2].map((i) => {
+    const out = path.join(scratch, `parts-${i}`);
+    parts.push(out);
+    return new Promise<number>((res) => spawn(process.execPath, [O.CLI, 'build', dir, '--out', out, '--shard', `${i}/3`, '--shard-tokens', '25000', '--quiet'], { stdio: 'inherit' }).once('exit', (c) => res(c ?? 1)));
+  });
+  t.deepEqual(await Promise.all(children), [0, 0, 0]);
+  const combined = path.join(scratch, 'parts-combined');
+  const c = spawnSync(process.execPath, [O.CLI, 'combine', combined, ...parts.slice().reverse(), '--verify', '--json'], { encoding: 'utf8' });
+  t.is(c.status, 0, c.stderr);
+  t.is(JSON.parse(c.stdout).parts, 3);
+  const qs = probes(texts);
+  t.deepEqual(await answers(combined, qs), await answers(one, qs));
+  const idx = await openIndex(combined);
+  await idx.verify();
+  idx.close();
+
+  // A missing part, a part given twice, a part of another partition, and an unfinished part are refused.
+  const missing = spawnSync(process.execPath, [O.CLI, 'combine', path.join(scratch, 'x1'), parts[0], parts[2]], { encoding: 'utf8' });
+  t.is(missing.status, 1);
+  t.regex(missing.stderr, /1\/3 missing/);
+  await t.throwsAsync(combineIndexes(path.join(scratch, 'x2'), [parts[0], parts[0], parts[1]]), { message: /given twice/ });
+  const other = path.join(scratch, 'parts-other');
+  await buildIndex({ inputs: [path.join(dir, 'f0.jsonl'), path.join(dir, 'f1.jsonl'), path.join(dir, 'f2.jsonl')], out: other, part: { index: 1, count: 3 }, shardTokens: 25_000 });
+  await t.throwsAsync(combineIndexes(path.join(scratch, 'x3'), [parts[0], other, parts[2]]), { message: /another partition/ });
+  await t.throwsAsync(combineIndexes(path.join(scratch, 'x4'), [parts[0], path.join(scratch, 'nowhere'), parts[2]]), { code: 'ERR_INDEX_NOT_FOUND' });
+  t.false(fs.existsSync(path.join(scratch, 'x1')));
+});
+
+test('partitionFiles: contiguous, in order, none empty, balanced by size', (t) => {
+  const dir = path.join(scratch, 'pf');
+  fs.mkdirSync(dir, { recursive: true });
+  const sizes = [10, 500, 20, 20, 20, 400, 30, 5];
+  const files = sizes.map((s, i) => {
+    const f = path.join(dir, `p${i}.jsonl`);
+    fs.writeFileSync(f, 'x'.repeat(s));
+    return f;
+  });
+  for (const n of [1, 2, 3, 5, 8]) {
+    const parts = partitionFiles(files, n);
+    t.is(parts.length, n);
+    t.deepEqual(parts.flat(), files);
+    t.true(parts.every((p) => p.length > 0));
+  }
+  const two = partitionFiles(files, 2);
+  t.deepEqual(two[0], files.slice(0, 2));
+});

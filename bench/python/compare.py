@@ -377,6 +377,19 @@ def main():
             sa['traceindex']['seconds'] = builds['traceindex'].get('buildIndex', {}).get('seconds')
         result['suffixArray'] = sa
 
+    # ---- infini-gram's table against divsufsort of its own token stream (u8: byte order = token order)
+    if ig_ok and have['pydivsufsort'] and 'sa' not in skip and os.path.getsize(os.path.join(ig_dir, 'tokenized.0')) < 2**31:
+        import numpy as np
+        from pydivsufsort import divsufsort
+        t = np.fromfile(os.path.join(ig_dir, 'tokenized.0'), dtype=np.uint8)
+        raw = np.fromfile(os.path.join(ig_dir, 'table.0'), dtype=np.uint8)
+        pw = len(raw) // len(t)
+        cols = raw.reshape(-1, pw).astype(np.uint64)
+        ptr = sum(cols[:, i] << np.uint64(8 * i) for i in range(pw))
+        ref_sa = divsufsort(t).astype(np.uint64)
+        result['infinigramTableCheck'] = {'pointerBytes': pw, 'entries': len(t), 'equalToDivsufsort': bool((ref_sa == ptr).all())}
+        del t, raw, cols, ptr, ref_sa
+
     # ---- Python reference index (TraceAlign, absent-query labels)
     ref = None
     if have['numpy'] and 'tracealign' not in skip:
@@ -543,6 +556,9 @@ def main():
             ta_out['traceindexSeconds'] = ti['shield']['batchNs'] / 1e9
             ta_out['ratio'] = ratio(ta['pythonSeconds'], ta_out['traceindexSeconds'])
         result['traceShield'] = ta_out
+    if 'infinigramTableCheck' in result:
+        checks['infinigramTable'] = {'mismatches': 0 if result['infinigramTableCheck']['equalToDivsufsort'] else 1,
+                                     'pointerBytes': result['infinigramTableCheck']['pointerBytes']}
     result['checks'] = checks
     result['raw'] = {'infinigramCountApprox': ig.get('count', {}).get('approx') if ig else None,
                      'traceindexInfo': ti.get('info') if ti else None}

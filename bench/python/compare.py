@@ -373,7 +373,7 @@ def main():
         log('suffix arrays ...')
         sa = time_sa(a, tokens_path, meta)
         sa_from_divsufsort = sa.pop('_sa', None)
-        if sa.get('traceindex', {}).get('seconds') is None and 'traceindex' in builds:
+        if 'traceindex' in sa and sa['traceindex'].get('seconds') is None and 'traceindex' in builds:
             sa['traceindex']['seconds'] = builds['traceindex'].get('buildIndex', {}).get('seconds')
         result['suffixArray'] = sa
 
@@ -616,7 +616,7 @@ def markdown(r: dict) -> str:
         L.append('| suffix array of tokens.u8 | seconds | pydivsufsort / traceindex |')
         L.append('|---|---|---|')
         L.append(f"| pydivsufsort (divsufsort) | {fmt(pd.get('seconds'), 3) if 'seconds' in pd else pd.get('skipped')} | |")
-        L.append(f"| traceindex: {ours.get('source')} | {fmt(ours.get('seconds'), 3)} | {fmt(ratio(pd.get('seconds'), ours.get('seconds')))} |")
+        L.append(f"| traceindex: {ours.get('source') or 'not run (no pydivsufsort to compare with)'} | {fmt(ours.get('seconds'), 3)} | {fmt(ratio(pd.get('seconds'), ours.get('seconds')))} |")
         L.append('')
     ts = r.get('traceShield')
     if ts:

@@ -11,22 +11,39 @@ MatchState::MatchState(std::shared_ptr<const Index> index, uint32_t window)
   for (size_t s = 0; s < shards_.size(); ++s) shards_[s].range = {0, index_->shard(s).stored_suffixes()};
 }
 
+namespace {
+constexpr SaRange kUnknown{1, 0};
+}
+
+SaRange MatchState::suffix_range(size_t si, const PerShard& p, uint32_t j) const {
+  if (p.suffixes.size() != size_t(p.length) + 1) {
+    p.suffixes.assign(size_t(p.length) + 1, kUnknown);
+    p.suffixes[0] = p.range;
+    p.suffixes[p.length] = {0, index_->shard(si).stored_suffixes()};
+  }
+  SaRange& r = p.suffixes[j];
+  if (r.lo > r.hi) r = index_->shard(si).find(tail_.data() + tail_.size() - (p.length - j), p.length - j);
+  return r;
+}
+
 MatchState::PerShard MatchState::step(size_t si, const PerShard& cur, uint32_t token) const {
   const Shard& s = index_->shard(si);
-  const SaRange all{0, s.stored_suffixes()};
-  uint32_t len = cur.length;
-  SaRange r = cur.range;
-  if (window_ && len >= window_) {  // keep room for the new token inside the window
-    len = window_ - 1;
-    r = len ? s.find(tail_.data() + tail_.size() - len, len) : all;
+  const uint32_t len = cur.length;
+  // With a window, the new suffix keeps at most window tokens: drop at least len - window + 1.
+  uint32_t lo = window_ && len >= window_ ? len - window_ + 1 : 0;
+  if (lo == 0) {
+    SaRange next = s.extend(cur.range, len, token);
+    if (next.size() > 0) return {len + 1, next, {}};
+    lo = 1;
   }
-  for (;;) {
-    SaRange next = s.extend(r, len, token);
-    if (next.size() > 0) return {len + 1, next};
-    if (len == 0) return {0, all};
-    --len;  // drop the oldest token of the suffix and find the shorter one
-    r = len ? s.find(tail_.data() + tail_.size() - len, len) : all;
+  // Smallest j in [lo, len] with u[j:]·token occurring; len + 1 if the token occurs nowhere.
+  uint32_t hi = len + 1;
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (s.extend(suffix_range(si, cur, mid), len - mid, token).size() > 0) hi = mid; else lo = mid + 1;
   }
+  if (lo > len) return {0, {0, s.stored_suffixes()}, {}};
+  return {len - lo + 1, s.extend(suffix_range(si, cur, lo), len - lo, token), {}};
 }
 
 void MatchState::push(uint32_t token) {

@@ -1,8 +1,9 @@
 // Streaming match state for generation-time checks: tokens are pushed one at a time and the state keeps,
-// per shard, the longest suffix of what was pushed that occurs there and its suffix-array range.
-// push() extends the range by one binary search (O(log n)); when the extension fails, leading tokens are
-// dropped and the shorter suffix re-found. Every push adds at most one token to a suffix and every drop
-// removes one, so drops are amortised O(1) per push. A window caps the suffix length (Prov-Decode's w).
+// per shard, the longest suffix u of what was pushed that occurs there and its suffix-array range.
+// push(c) extends u's range by one binary search (O(log n)). When u·c does not occur, the answer is the
+// longest u[j:]·c that does; "u[j:]·c occurs" is monotone in j, so j is found by binary search over the
+// ranges of u's suffixes, each found once and cached until the next push: O(log |u|) searches instead of
+// one per dropped token, and peek() of many candidates on one state shares the cache. A window caps |u|.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -32,7 +33,10 @@ class MatchState {
   struct PerShard {
     uint32_t length = 0;
     SaRange range;
+    // Ranges of u[j:] for j in [0, length], found on demand (unknown = lo > hi); reset by push.
+    mutable std::vector<SaRange> suffixes;
   };
+  SaRange suffix_range(size_t shard, const PerShard& p, uint32_t j) const;
   // The new per-shard state after appending `token` to the suffix held in `tail_`.
   PerShard step(size_t shard, const PerShard& cur, uint32_t token) const;
   SuffixMatch summarize(const std::vector<PerShard>& st, const uint32_t* tail_end) const;

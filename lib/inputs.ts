@@ -1,6 +1,7 @@
 /**
  * Document input: expands input paths into files and streams DocumentRecords out of
- * .txt, .jsonl and .jsonl.gz files, stdin (JSONL) or caller-supplied iterables.
+ * .txt, .jsonl, .jsonl.gz and .jsonl.zst files, stdin (JSONL) or caller-supplied iterables.
+ * zstd is decoded by fzstd (pure JS, streaming; Node 20's zlib has no zstd).
  */
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -43,9 +44,9 @@ export const STDIN_NAME = '<stdin>';
 /** File name used for records of an iterable in onSkip reports; `line` is then the 0-based record number. */
 export const ITERABLE_NAME = '<iterable>';
 
-const SUPPORTED_TYPES = '.txt, .jsonl or .jsonl.gz';
+const SUPPORTED_TYPES = '.txt, .jsonl, .jsonl.gz or .jsonl.zst';
 
-type InputKind = 'txt' | 'jsonl' | 'jsonl.gz';
+type InputKind = 'txt' | 'jsonl' | 'jsonl.gz' | 'jsonl.zst';
 
 /** Collects skipped lines for a summary: pass `onSkip` to readDocuments, read `skipped`/`first` afterwards. */
 export function createSkipCollector(keepFirst = 10): SkipReport & { onSkip: (bad: BadLine) => void } {
@@ -67,13 +68,13 @@ function badInput(message: string, cause?: unknown): TraceIndexError {
   return new TraceIndexError('ERR_BAD_INPUT', message, cause === undefined ? undefined : { cause });
 }
 
-/** Classifies a file by name; throws for types we recognise but do not read. */
+/** Classifies a file by name; undefined for files we do not read. */
 function inputKind(file: string): InputKind | undefined {
   const lower = file.toLowerCase();
   if (lower.endsWith('.jsonl.gz')) return 'jsonl.gz';
+  if (lower.endsWith('.jsonl.zst')) return 'jsonl.zst';
   if (lower.endsWith('.jsonl')) return 'jsonl';
   if (lower.endsWith('.txt')) return 'txt';
-  if (lower.endsWith('.jsonl.zst')) throw badInput(`${file}: zstd input is not supported yet`);
   return undefined;
 }
 
@@ -143,7 +144,7 @@ async function listFiles(root: string, maxDepth = Infinity): Promise<string[]> {
   return files;
 }
 
-/** Keeps the files we read; throws on .jsonl.zst; checks each is readable. */
+/** Keeps the files we read; checks each is readable. */
 async function keepReadableInputs(files: string[]): Promise<string[]> {
   const kept = files.filter((f) => inputKind(f) !== undefined);
   for (const f of kept) await checkReadable(f);
@@ -212,8 +213,8 @@ async function expandPath(given: string): Promise<string[]> {
  * Expand paths (files, directories recursively, simple globs with * and ** in the last
  * components) into a sorted, de-duplicated list of input files; fail before any work
  * starts on a missing or unreadable path (ERR_BAD_INPUT naming it) or a file type we do
- * not read. Directory walks and globs skip hidden entries and files of other types, but
- * throw on .jsonl.zst. `-` (stdin) is kept, after the files.
+ * not read. Directory walks and globs skip hidden entries and files of other types.
+ * `-` (stdin) is kept, after the files.
  */
 export async function resolveInputs(paths: string[]): Promise<string[]> {
   if (!Array.isArray(paths)) throw new TraceIndexError('ERR_INVALID_ARGUMENT', 'input paths must be an array of strings');
@@ -462,12 +463,42 @@ function readFailure(file: string, err: unknown): TraceIndexError {
   return new TraceIndexError('ERR_IO', `${file}: read failed (${(err as Error)?.message ?? String(err)})`, { cause: err });
 }
 
-/** Lines of a JSONL file, gunzipped when needed; read errors become TraceIndexErrors naming the file. */
-async function* fileLines(file: string, gzipped: boolean): AsyncGenerator<string> {
+interface ZstdDecompressor { push(chunk: Uint8Array, final?: boolean): void }
+type ZstdModule = { Decompress: new (ondata: (data: Uint8Array, final?: boolean) => void) => ZstdDecompressor };
+
+/**
+ * Decompresses a zstd stream (any number of frames, skippable frames included) chunk by chunk; corrupt or
+ * truncated data throws ERR_BAD_INPUT naming the file. fzstd checks the frame structure but not the optional
+ * content checksum, and supports back-references up to 2^25 bytes (all levels below --ultra 20).
+ */
+async function* zstdChunks(source: AsyncIterable<Buffer>, file: string): AsyncGenerator<Buffer> {
+  const { Decompress } = require('fzstd') as ZstdModule; // loaded when a .zst file is read
+  const out: Buffer[] = [];
+  const decompressor = new Decompress((data) => {
+    // fzstd hands out a fresh array per block, so it can be kept without copying.
+    if (data.length > 0) out.push(Buffer.from(data.buffer, data.byteOffset, data.length));
+  });
+  // Yields what was decoded before a failure (as gunzip does), then throws.
+  async function* push(chunk: Uint8Array, final: boolean): AsyncGenerator<Buffer> {
+    let failure: unknown;
+    try {
+      decompressor.push(chunk, final);
+    } catch (err) {
+      failure = badInput(`${file}: corrupt zstd data (${(err as Error)?.message ?? String(err)})`, err);
+    }
+    while (out.length > 0) yield out.shift()!;
+    if (failure) throw failure;
+  }
+  for await (const chunk of source) yield* push(chunk, false);
+  yield* push(new Uint8Array(0), true);
+}
+
+/** Lines of a JSONL file, decompressed when needed; read errors become TraceIndexErrors naming the file. */
+async function* fileLines(file: string, kind: InputKind): AsyncGenerator<string> {
   const source = fs.createReadStream(file);
-  const stream = gzipped ? pipeline(source, zlib.createGunzip(), () => {}) : source;
+  const stream = kind === 'jsonl.gz' ? pipeline(source, zlib.createGunzip(), () => {}) : source;
   try {
-    yield* splitLines(stream);
+    yield* splitLines(kind === 'jsonl.zst' ? zstdChunks(source, file) : stream);
   } catch (err) {
     throw readFailure(file, err);
   } finally {
@@ -548,7 +579,7 @@ async function* fileDocuments(paths: string[], plan: FieldPlan): AsyncGenerator<
       throwIfAborted(plan.signal);
       yield { text, id: relative, meta: { path: file } };
     } else {
-      yield* jsonlDocuments(fileLines(file, kind === 'jsonl.gz'), file, plan);
+      yield* jsonlDocuments(fileLines(file, kind!), file, plan);
     }
   }
 }

@@ -111,6 +111,100 @@ test('.jsonl.gz is gunzipped (including multi-member gzip)', async (t) => {
   ]);
 });
 
+// zstd: test/fixtures/docs.jsonl.zst was made with the zstd CLI (two frames: `zstd -19` of the first two
+// lines, `zstd -3` of the rest, concatenated; content checksums on). Tests make other zstd data with
+// zstdRawFrame, a minimal encoder (stored blocks), so they need no zstd binary.
+const ZST_FIXTURE = path.join(__dirname, '..', '..', 'test', 'fixtures', 'docs.jsonl.zst');
+
+function fixtureLongText(): string {
+  let long = '';
+  for (let i = 0; i < 30000; i++) long += 'w' + ((i * 7919) % 10007) + ' ';
+  return long;
+}
+
+/** A zstd frame of raw (stored) blocks of at most 128 KiB, without content size or checksum. */
+function zstdRawFrame(data: Buffer): Buffer {
+  const parts: Buffer[] = [Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x38])]; // magic, descriptor, window 2^17
+  let offset = 0;
+  do {
+    const size = Math.min(1 << 17, data.length - offset);
+    parts.push(zstdBlockHeader(size, offset + size >= data.length), data.subarray(offset, offset + size));
+    offset += size;
+  } while (offset < data.length);
+  return Buffer.concat(parts);
+}
+
+function zstdBlockHeader(size: number, last: boolean, type = 0): Buffer {
+  const header = size * 8 + type * 2 + (last ? 1 : 0);
+  return Buffer.from([header & 0xff, (header >> 8) & 0xff, (header >> 16) & 0xff]);
+}
+
+function zstdSkippableFrame(payload: Buffer): Buffer {
+  const header = Buffer.alloc(8);
+  header.writeUInt32LE(0x184d2a50, 0);
+  header.writeUInt32LE(payload.length, 4);
+  return Buffer.concat([header, payload]);
+}
+
+test('.jsonl.zst (zstd CLI fixture, two frames, a 177 kB line over several blocks) reads like .jsonl', async (t) => {
+  const docs = await collect([ZST_FIXTURE]);
+  t.deepEqual(docs, [
+    { text: 'alpha', id: 'a' },
+    { text: '日本語テキスト🙂 ß', id: `${ZST_FIXTURE}:2`, meta: { src: 'zst' } },
+    { text: fixtureLongText(), id: 'long' },
+    { text: 'omega', id: `${ZST_FIXTURE}:5` },
+  ]);
+});
+
+test('.jsonl.zst: skippable frames, stored blocks, frames split mid-line, an empty file', async (t) => {
+  const text = jsonl({ text: 'one' }, { text: 'two', id: 2 }, { text: 'three' });
+  const cut = text.indexOf('two'); // the second frame starts inside line 2
+  const dir = makeDir({
+    'multi.jsonl.zst': Buffer.concat([
+      zstdSkippableFrame(Buffer.from('metadata')),
+      zstdRawFrame(Buffer.from(text.slice(0, cut))),
+      zstdSkippableFrame(Buffer.alloc(0)),
+      zstdRawFrame(Buffer.from(text.slice(cut))),
+    ]),
+    'empty.jsonl.zst': Buffer.alloc(0),
+    'empty-frame.jsonl.zst': zstdRawFrame(Buffer.alloc(0)),
+  });
+  const file = path.join(dir, 'multi.jsonl.zst');
+  t.deepEqual(await collect([file]), [
+    { text: 'one', id: `${file}:1` },
+    { text: 'two', id: '2' },
+    { text: 'three', id: `${file}:3` },
+  ]);
+  t.deepEqual(await collect([path.join(dir, 'empty.jsonl.zst'), path.join(dir, 'empty-frame.jsonl.zst')]), []);
+});
+
+test('corrupt or truncated zstd → ERR_BAD_INPUT naming the file, after the documents before the damage', async (t) => {
+  const fixture = fs.readFileSync(ZST_FIXTURE);
+  const firstFrame = fixture.subarray(0, 93); // `zstd -19` of the first two lines
+  t.deepEqual([...firstFrame.subarray(0, 4)], [0x28, 0xb5, 0x2f, 0xfd]);
+  t.deepEqual([...fixture.subarray(93, 97)], [0x28, 0xb5, 0x2f, 0xfd]);
+  const badMagic = Buffer.from(fixture);
+  badMagic[94] ^= 0xff;
+  const stored = zstdRawFrame(Buffer.from(jsonl({ text: 'kept' })));
+  const reservedBlock = Buffer.concat([stored, Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x38]), zstdBlockHeader(4, true, 3), Buffer.from('abcd')]);
+  const cases: Array<[string, Buffer, number]> = [
+    ['plain.jsonl.zst', Buffer.from(jsonl({ text: 'not zstd' })), 0],
+    ['zz.jsonl.zst', Buffer.from('zz'), 0],
+    ['truncated.jsonl.zst', fixture.subarray(0, fixture.length >> 1), 2],
+    ['bad-second-magic.jsonl.zst', badMagic, 2],
+    ['reserved-block.jsonl.zst', reservedBlock, 1],
+    ['cut-header.jsonl.zst', Buffer.concat([stored, Buffer.from([0x28, 0xb5, 0x2f])]), 1],
+  ];
+  const dir = makeDir(Object.fromEntries(cases.map(([name, body]) => [name, body])));
+  for (const [name, , before] of cases) {
+    const file = path.join(dir, name);
+    const { docs, error } = await collectUntilError([file]);
+    t.is(error.code, 'ERR_BAD_INPUT', name);
+    t.true(error.message.startsWith(`${file}: corrupt zstd data (`), error.message);
+    t.is(docs.length, before, name);
+  }
+});
+
 test('nested text field via dotted path; its parent stays in meta without it', async (t) => {
   const dir = makeDir({
     'n.jsonl': jsonl(
@@ -251,17 +345,19 @@ test('a missing path fails before any document is yielded', async (t) => {
   await t.throwsAsync(resolveInputs([dir, path.join(dir, 'missing-dir')]), { code: 'ERR_BAD_INPUT', message: /missing-dir/ } as never);
 });
 
-test('unsupported file types and .jsonl.zst are rejected up front', async (t) => {
-  const dir = makeDir({ 'x.csv': 'a,b\n', 'y.jsonl.zst': 'zz', 'z/q.jsonl.zst': 'zz', 'z/ok.jsonl': jsonl({ text: 'x' }), 'empty/README': 'r' });
+test('unsupported file types are rejected up front; .jsonl.zst is an input type', async (t) => {
+  const dir = makeDir({ 'x.csv': 'a,b\n', 'y.jsonl.zst': 'zz', 'z/q.jsonl.ZST': 'zz', 'z/ok.jsonl': jsonl({ text: 'x' }), 'z/n.zst': 'zz', 'empty/README': 'r' });
   const check = async (inputs: string[], message: string) => {
     const error = await t.throwsAsync(resolveInputs(inputs), { instanceOf: TraceIndexError });
     t.is(error?.code, 'ERR_BAD_INPUT');
     t.is(error?.message, message);
   };
-  await check([path.join(dir, 'x.csv')], `${path.join(dir, 'x.csv')}: unsupported input type (expected .txt, .jsonl or .jsonl.gz)`);
-  await check([path.join(dir, 'y.jsonl.zst')], `${path.join(dir, 'y.jsonl.zst')}: zstd input is not supported yet`);
-  await check([path.join(dir, 'z')], `${path.join(dir, 'z/q.jsonl.zst')}: zstd input is not supported yet`); // never silently dropped
-  await check([path.join(dir, 'empty')], `no .txt, .jsonl or .jsonl.gz files in directory ${path.join(dir, 'empty')}`);
+  await check([path.join(dir, 'x.csv')], `${path.join(dir, 'x.csv')}: unsupported input type (expected .txt, .jsonl, .jsonl.gz or .jsonl.zst)`);
+  await check([path.join(dir, 'z/n.zst')], `${path.join(dir, 'z/n.zst')}: unsupported input type (expected .txt, .jsonl, .jsonl.gz or .jsonl.zst)`);
+  await check([path.join(dir, 'empty')], `no .txt, .jsonl, .jsonl.gz or .jsonl.zst files in directory ${path.join(dir, 'empty')}`);
+  t.deepEqual(await resolveInputs([path.join(dir, 'y.jsonl.zst')]), [path.join(dir, 'y.jsonl.zst')]);
+  t.deepEqual(await resolveInputs([path.join(dir, 'z')]), [path.join(dir, 'z/ok.jsonl'), path.join(dir, 'z/q.jsonl.ZST')]);
+  t.deepEqual(await resolveInputs([`${dir}/**/*.jsonl.zst`]), [path.join(dir, 'y.jsonl.zst')]);
 });
 
 // ---------------------------------------------------------------------------
@@ -493,26 +589,51 @@ function jsonErrorMessage(text: string): string {
 const BIG_LINES = 200_000;
 const BIG_PAD = 'x'.repeat(380);
 
-async function writeBigFile(file: string, gzip: boolean): Promise<number> {
+/** Writes a zstd frame of stored 128 KiB blocks as data comes (no zstd encoder needed). */
+class RawZstdWriter {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  constructor(private readonly out: fs.WriteStream) {
+    out.write(Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x38]));
+  }
+  write(line: string): boolean {
+    this.pending.push(Buffer.from(line));
+    this.pendingBytes += Buffer.byteLength(line);
+    let ok = true;
+    while (this.pendingBytes >= 1 << 17) {
+      const all = Buffer.concat(this.pending);
+      ok = this.out.write(Buffer.concat([zstdBlockHeader(1 << 17, false), all.subarray(0, 1 << 17)]));
+      this.pending = [all.subarray(1 << 17)];
+      this.pendingBytes = all.length - (1 << 17);
+    }
+    return ok;
+  }
+  end(): void {
+    const rest = Buffer.concat(this.pending);
+    this.out.end(Buffer.concat([zstdBlockHeader(rest.length, true), rest]));
+  }
+}
+
+async function writeBigFile(file: string, kind: 'jsonl' | 'jsonl.gz' | 'jsonl.zst'): Promise<number> {
   const out = fs.createWriteStream(file);
-  const sink = gzip ? zlib.createGzip({ level: 1 }) : out;
-  if (gzip) (sink as zlib.Gzip).pipe(out);
+  const sink = kind === 'jsonl.gz' ? zlib.createGzip({ level: 1 }) : kind === 'jsonl.zst' ? new RawZstdWriter(out) : out;
+  if (kind === 'jsonl.gz') (sink as zlib.Gzip).pipe(out);
   let bytes = 0;
   for (let i = 0; i < BIG_LINES; i++) {
     const line = `{"text":"doc ${i} ${BIG_PAD}","seq":${i}}\n`;
     bytes += line.length;
-    if (!sink.write(line)) await once(sink, 'drain');
+    if (!sink.write(line)) await once(kind === 'jsonl.zst' ? out : (sink as NodeJS.EventEmitter), 'drain');
   }
   sink.end();
   await once(out, 'close');
   return bytes;
 }
 
-for (const gzip of [false, true]) {
-  test.serial(`streams a ${BIG_LINES}-line ${gzip ? '.jsonl.gz' : '.jsonl'} file without holding it in memory`, async (t) => {
+for (const kind of ['jsonl', 'jsonl.gz', 'jsonl.zst'] as const) {
+  test.serial(`streams a ${BIG_LINES}-line .${kind} file without holding it in memory`, async (t) => {
     t.timeout(120_000);
-    const file = path.join(scratch, gzip ? 'big.jsonl.gz' : 'big.jsonl');
-    const uncompressedBytes = await writeBigFile(file, gzip);
+    const file = path.join(scratch, `big.${kind}`);
+    const uncompressedBytes = await writeBigFile(file, kind);
     const baseline = v8.getHeapStatistics().used_heap_size;
     let peak = baseline;
     let count = 0;
@@ -533,8 +654,12 @@ for (const gzip of [false, true]) {
 }
 
 test('breaking out early closes the file (generator return propagates)', async (t) => {
-  const dir = makeDir({ 'e.jsonl': jsonl({ text: 'a' }, { text: 'b' }), 'e.jsonl.gz': zlib.gzipSync(jsonl({ text: 'g' }, { text: 'h' })) });
-  for (const name of ['e.jsonl', 'e.jsonl.gz']) {
+  const dir = makeDir({
+    'e.jsonl': jsonl({ text: 'a' }, { text: 'b' }),
+    'e.jsonl.gz': zlib.gzipSync(jsonl({ text: 'g' }, { text: 'h' })),
+    'e.jsonl.zst': zstdRawFrame(Buffer.from(jsonl({ text: 'z' }, { text: 'y' }))),
+  });
+  for (const name of ['e.jsonl', 'e.jsonl.gz', 'e.jsonl.zst']) {
     const generator = readDocuments([path.join(dir, name)]);
     const first = await generator.next();
     t.false(first.done);

@@ -56,6 +56,11 @@ export interface BuildOptions extends Omit<ReadOptions, 'signal'> {
 
 export interface BuildResult {
   out: string;
+  /**
+   * Seconds per stage: read (parse inputs), tokenize, and the shard builds' validate, suffix-array and
+   * write (summed over shards; shard builds overlap reading when two run at once).
+   */
+  stages: Record<'read' | 'tokenize' | 'validate' | 'suffixArray' | 'write', number>;
   documents: number;
   tokens: number;
   shards: number;
@@ -135,7 +140,10 @@ export async function buildIndex(options: BuildOptions): Promise<BuildResult> {
       progress.building++;
       progress.stage = 'shard';
       report();
-      const job = shard.write(work, at, plan.tokenizer.vocabSize, plan.threads, cancel.flag).then((entry) => {
+      const job = shard.write(work, at, plan.tokenizer.vocabSize, plan.threads, cancel.flag).then(({ entry, seconds }) => {
+        stages.validate += seconds.validate ?? 0;
+        stages.suffixArray += seconds['suffix-array'] ?? 0;
+        stages.write += seconds.write ?? 0;
         const record = { entry, inputBefore: before, inputAfter: after };
         if (!existing) writeJsonDurably(path.join(work, `${entry.dir}.json`), { ...record, fingerprint: plan.fingerprint });
         done.push(record);
@@ -150,15 +158,24 @@ export async function buildIndex(options: BuildOptions): Promise<BuildResult> {
       if (inflight.length >= plan.parallel) await inflight.shift();
     };
     let lastReport = 0;
+    const stages = { read: 0, tokenize: 0, validate: 0, suffixArray: 0, write: 0 };
+    let waited = 0;
+    const loopStarted = performance.now();
     for await (const record of readDocuments(plan.inputs, { ...options, signal: options.signal })) {
       const n = ordinal++;
       if (plan.documentPart && n % plan.documentPart.count !== plan.documentPart.index) continue;
       if (n < skip) continue;
+      const t0 = performance.now();
       const tokens = tokenize(record, plan.tokenizer, n);
+      stages.tokenize += performance.now() - t0;
       if (tokens.length + 1 > plan.shardTokens)
         throw new TraceIndexError('ERR_INVALID_ARGUMENT',
           `document ${JSON.stringify(record.id)} has ${tokens.length} tokens, more than one shard holds under the memory budget (${plan.shardTokens - 1})`);
-      if (!acc.fits(tokens.length)) await launch(n);
+      if (!acc.fits(tokens.length)) {
+        const t1 = performance.now();
+        await launch(n);
+        waited += performance.now() - t1;
+      }
       acc.add(tokens, metaRecord(record));
       progress.documents++;
       progress.tokens += tokens.length;
@@ -167,6 +184,8 @@ export async function buildIndex(options: BuildOptions): Promise<BuildResult> {
         report();
       }
     }
+    stages.read = (performance.now() - loopStarted - stages.tokenize - waited) / 1000;
+    stages.tokenize /= 1000;
     if (options.signal?.aborted) throw abortError(options.signal);
     if (acc.documents > 0) await launch(ordinal);
     while (inflight.length) await inflight.shift();
@@ -206,6 +225,7 @@ export async function buildIndex(options: BuildOptions): Promise<BuildResult> {
       tokens: manifest.tokens,
       shards: shards.length,
       resumed: records.length,
+      stages,
       bytesOnDisk: sum(shards, (sh) => sum(SHARD_FILES, (f) => sh.files[f].bytes)),
       seconds: (performance.now() - started) / 1000,
     };
@@ -447,9 +467,9 @@ class PendingShard {
     private readonly metaOffsets: number[],
   ) {}
 
-  async write(root: string, ordinal: number, vocabSize: number, threads: number, cancel: Uint8Array): Promise<ShardEntry> {
+  async write(root: string, ordinal: number, vocabSize: number, threads: number, cancel: Uint8Array): Promise<{ entry: ShardEntry; seconds: Record<string, number> }> {
     const dir = `shard-${String(ordinal).padStart(5, '0')}`;
-    const written = await addon.buildShard({
+    const { files: written, seconds } = await addon.buildShard({
       dir: path.join(root, dir),
       tokens: this.tokens,
       tokenWidth: this.width,
@@ -460,13 +480,14 @@ class PendingShard {
       threads,
       cancel,
     });
-    return {
+    const entry: ShardEntry = {
       dir,
       tokens: this.tokens.length,
       documents: this.starts.length - 1,
       pointerWidth: this.tokens.length < 2 ** 32 ? 4 : 8,
       files: Object.fromEntries(written.map((f) => [f.name, { bytes: f.bytes, xxh64: f.xxh64 }])) as ShardEntry['files'],
     };
+    return { entry, seconds };
   }
 }
 

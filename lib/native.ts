@@ -117,7 +117,7 @@ export interface Addon {
     vocabSize: number;
     threads: number;
     cancel?: Uint8Array;
-  }): Promise<WrittenFile[]>;
+  }): Promise<{ files: WrittenFile[]; seconds: Record<string, number> }>;
   checksumFile(path: string, cancel?: Uint8Array): Promise<string>;
   scoreContinuations(states: NativeMatchState[], candidates: Uint32Array, k: number,
     options: { tau?: number; maxCount?: number; minLength?: number; logBase?: number }):

@@ -8,7 +8,9 @@
 #include "match_state_binding.hpp"
 #include "occurrences.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <new>
@@ -438,7 +440,7 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
 };
 
 // buildShard({dir, tokens, tokenWidth, docStarts: Float64Array, metaOffsets: Float64Array, metaBlob: Uint8Array,
-//             vocabSize, threads, cancel?: Uint8Array}) -> Promise<[{name, bytes, xxh64}]>
+//             vocabSize, threads, cancel?: Uint8Array}) -> Promise<{files: [{name, bytes, xxh64}], seconds: {stage: s}}>
 // The tokens buffer is borrowed (and, for width 4, briefly rewritten) until the promise settles.
 Napi::Value BuildShard(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -452,6 +454,7 @@ Napi::Value BuildShard(const Napi::CallbackInfo& info) {
     ti::ShardSource src;
     std::vector<uint64_t> starts, meta_offsets;
     std::vector<ti::WrittenFile> files;
+    std::vector<std::pair<std::string, double>> seconds;  // per stage of write_shard, in stage order
   };
   auto job = std::make_shared<Job>();
   job->dir = o.Get("dir").As<Napi::String>().Utf8Value();
@@ -479,8 +482,29 @@ Napi::Value BuildShard(const Napi::CallbackInfo& info) {
   std::vector<Napi::Value> keep{tokens, metaBlob};
   if (cancel) keep.push_back(cancelValue);
   return Task::Start(
-      env, [job, cancel] { job->files = ti::write_shard(job->dir, job->src, cancel); },
+      env,
+      [job, cancel] {
+        using Clock = std::chrono::steady_clock;
+        auto last = Clock::now();
+        std::string stage;
+        auto on_stage = [&](const char* next) {
+          auto now = Clock::now();
+          if (!stage.empty()) {
+            double dt = std::chrono::duration<double>(now - last).count();
+            auto it = std::find_if(job->seconds.begin(), job->seconds.end(), [&](auto& p) { return p.first == stage; });
+            if (it == job->seconds.end()) job->seconds.push_back({stage, dt}); else it->second += dt;
+          }
+          stage = next;
+          last = now;
+        };
+        job->files = ti::write_shard(job->dir, job->src, cancel, on_stage);
+        on_stage("");
+      },
       [job](Napi::Env env) -> Napi::Value {
+        auto out = Napi::Object::New(env);
+        auto seconds = Napi::Object::New(env);
+        for (auto& [stage, dt] : job->seconds) seconds.Set(stage, Napi::Number::New(env, dt));
+        out.Set("seconds", seconds);
         auto arr = Napi::Array::New(env, job->files.size());
         for (size_t i = 0; i < job->files.size(); ++i) {
           auto f = Napi::Object::New(env);
@@ -491,7 +515,8 @@ Napi::Value BuildShard(const Napi::CallbackInfo& info) {
           f.Set("xxh64", hex);
           arr.Set(static_cast<uint32_t>(i), f);
         }
-        return arr;
+        out.Set("files", arr);
+        return out;
       },
       keep);
 }

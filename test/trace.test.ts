@@ -563,6 +563,21 @@ test.failing('scoreContinuations with more candidate rows than states throws ERR
   t.is((e as { code?: string }).code, 'ERR_INVALID_ARGUMENT');
 });
 
+// BUG (native/core/scoring.cpp, Surprisal::score): max_token starts at 0 instead of −∞, so when every token's
+// −ln P(t) is negative the reported maxToken is 0, not the maximum. Reachable when unseenFloor exceeds N (a
+// floor count larger than the corpus, so P > 1 for unseen tokens; an edge case, but a legal option value).
+// Input: corpus "abcab" (N = 5), sequence [z] (unseen), unseenFloor 10: bci = −ln(10/5) = −0.693 (correct),
+// maxToken expected −0.693, actual 0.
+test.failing('maxToken is the maximum −ln P(t) even when every term is negative (unseenFloor > N)', async (t) => {
+  const b = await built(asciiCase);
+  const floor = 2 * b.corpus.N;
+  const unseen = 0x7a; // 'z': not in the corpus
+  t.false(b.corpus.unigram.has(unseen));
+  const want = b.corpus.scores([unseen, unseen], { unseenFloor: floor, count: 0 });
+  t.true(close(b.single.bci([unseen, unseen], { unseenFloor: floor }), want.bci));
+  t.true(close(b.single.bci([unseen, unseen], { variant: 'maxToken', unseenFloor: floor }), want.maxToken), `maxToken ${want.maxToken}`);
+});
+
 test('the oracle itself: maximal spans, pieces and word trimming on a hand-checked corpus', (t) => {
   const c = new Corpus([O.utf8('the cat sat'), O.utf8('a cat ran')]);
   const o = O.utf8('cat sat. cat ran');

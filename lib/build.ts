@@ -18,7 +18,9 @@ import { DocumentRecord, readDocuments, ReadOptions, resolveInputs, STDIN_PATH }
 import { FORMAT_NAME, FORMAT_VERSION, Manifest, MANIFEST_FILE, PartInfo, readManifest, ShardEntry, SHARD_FILES, writeManifest } from './manifest';
 import { addon, cancelFlag, nativeError } from './native';
 import { parseBytes } from './progress';
+import { tokenizeInWorkers } from './tokenize-pool';
 import { resolveTokenizer, separatorOf, TokenArray, Tokenizer, TokenizerSpec, TokenWidth } from './tokenizer';
+import { loadTokenizer } from './tokenizers';
 
 export interface BuildProgress {
   stage: 'read' | 'shard' | 'commit' | 'done';
@@ -36,8 +38,13 @@ export interface BuildOptions extends Omit<ReadOptions, 'signal'> {
   /** Paths (.txt, .jsonl, .jsonl.gz, directories, globs, '-') or an (async) iterable of {text | tokens, id?, meta?}. */
   inputs: string[] | Iterable<DocumentRecord> | AsyncIterable<DocumentRecord>;
   out: string;
-  /** 'bytes' (UTF-8, the default), a Tokenizer, or {name, vocabSize} for pre-tokenized ids. */
-  tokenizer?: 'bytes' | TokenizerSpec | Tokenizer;
+  /**
+   * 'bytes' (UTF-8, the default), 'cl100k_base', 'o200k_base', 'llama-2', 'llama-3', a path to a Hugging Face
+   * tokenizer.json, a Tokenizer object, or {name, vocabSize} for pre-tokenized ids.
+   */
+  tokenizer?: string | TokenizerSpec | Tokenizer;
+  /** Worker threads tokenizing text (named tokenizers other than bytes); default min(4, cores); 0 = this thread. */
+  tokenizerWorkers?: number;
   /** Memory budget for shard builds, bytes or '4GiB'; default a quarter of the machine's memory. */
   memory?: number | string;
   /** Upper bound on tokens per shard (documents plus separators), below what the budget allows. */
@@ -57,8 +64,9 @@ export interface BuildOptions extends Omit<ReadOptions, 'signal'> {
 export interface BuildResult {
   out: string;
   /**
-   * Seconds per stage: read (parse inputs), tokenize, and the shard builds' validate, suffix-array and
-   * write (summed over shards; shard builds overlap reading when two run at once).
+   * Seconds per stage: read (parse inputs, and wait for tokenization workers), tokenize (on this thread, or
+   * the workers' summed time), and the shard builds' validate, suffix-array and write (summed over shards;
+   * shard builds overlap reading when two run at once).
    */
   stages: Record<'read' | 'tokenize' | 'validate' | 'suffixArray' | 'write', number>;
   documents: number;
@@ -89,6 +97,9 @@ interface ShardRecord {
 
 interface Plan {
   tokenizer: Tokenizer;
+  /** Spec the tokenization workers load, when text is tokenized off this thread. */
+  workerSpec: string | null;
+  workers: number;
   out: string;
   shardTokens: number;
   parallel: number;
@@ -161,13 +172,31 @@ export async function buildIndex(options: BuildOptions): Promise<BuildResult> {
     const stages = { read: 0, tokenize: 0, validate: 0, suffixArray: 0, write: 0 };
     let waited = 0;
     const loopStarted = performance.now();
-    for await (const record of readDocuments(plan.inputs, { ...options, signal: options.signal })) {
-      const n = ordinal++;
-      if (plan.documentPart && n % plan.documentPart.count !== plan.documentPart.index) continue;
-      if (n < skip) continue;
-      const t0 = performance.now();
-      const tokens = tokenize(record, plan.tokenizer, n);
-      stages.tokenize += performance.now() - t0;
+    // Records this build takes (its part, past the resumed shards), numbered by their input ordinal.
+    const ordinals = new WeakMap<DocumentRecord, number>();
+    const selected = async function* () {
+      for await (const record of readDocuments(plan.inputs, { ...options, signal: options.signal })) {
+        const n = ordinal++;
+        if (plan.documentPart && n % plan.documentPart.count !== plan.documentPart.index) continue;
+        if (n < skip) continue;
+        ordinals.set(record, n);
+        yield record;
+      }
+    };
+    const direct = (record: DocumentRecord) => tokenize(record, plan.tokenizer, ordinals.get(record)!);
+    const workerStats = { tokenizeSeconds: 0 };
+    const tokenized = plan.workerSpec
+      ? tokenizeInWorkers(selected(), plan.workerSpec, plan.workers, direct, workerStats)
+      : (async function* () {
+        for await (const record of selected()) {
+          const t0 = performance.now();
+          const tokens = direct(record);
+          stages.tokenize += performance.now() - t0;
+          yield { record, tokens };
+        }
+      })();
+    for await (const { record, tokens } of tokenized) {
+      const n = ordinals.get(record)!;
       if (tokens.length + 1 > plan.shardTokens)
         throw new TraceIndexError('ERR_INVALID_ARGUMENT',
           `document ${JSON.stringify(record.id)} has ${tokens.length} tokens, more than one shard holds under the memory budget (${plan.shardTokens - 1})`);
@@ -185,7 +214,8 @@ export async function buildIndex(options: BuildOptions): Promise<BuildResult> {
       }
     }
     stages.read = (performance.now() - loopStarted - stages.tokenize - waited) / 1000;
-    stages.tokenize /= 1000;
+    // On this thread: time spent tokenizing; with workers: their summed tokenizing time (CPU seconds).
+    stages.tokenize = stages.tokenize / 1000 + workerStats.tokenizeSeconds;
     if (options.signal?.aborted) throw abortError(options.signal);
     if (acc.documents > 0) await launch(ordinal);
     while (inflight.length) await inflight.shift();
@@ -251,7 +281,10 @@ function sum<T>(xs: readonly T[], f: (x: T) => number): number {
 }
 
 async function makePlan(options: BuildOptions): Promise<Plan> {
-  const tokenizer = resolveTokenizer(options.tokenizer);
+  const spec = typeof options.tokenizer === 'string' ? options.tokenizer : null;
+  const tokenizer = spec !== null ? await loadTokenizer(spec) : resolveTokenizer(options.tokenizer);
+  const workers = spec !== null && spec !== 'bytes' ? options.tokenizerWorkers ?? Math.min(4, os.cpus().length) : 0;
+  if (!Number.isInteger(workers) || workers < 0) throw new TraceIndexError('ERR_INVALID_ARGUMENT', 'tokenizerWorkers must be a non-negative integer');
   const out = path.resolve(options.out);
   // The default budget depends on the machine, not on its momentary free memory, so that shard cuts (and
   // with them the files) are the same from one run to the next.
@@ -296,7 +329,7 @@ async function makePlan(options: BuildOptions): Promise<Plan> {
     throw new TraceIndexError('ERR_INVALID_ARGUMENT', 'part builds need input paths (each part must read the same inputs)');
   }
   const fingerprint = files && !files.includes(STDIN_PATH) ? identify(files, { shardTokens, documentPart }) : null;
-  return { tokenizer, out, shardTokens, parallel, threads, inputs, fingerprint, documentPart, part };
+  return { tokenizer, workerSpec: workers > 0 ? spec : null, workers, out, shardTokens, parallel, threads, inputs, fingerprint, documentPart, part };
 }
 
 function checkPart(part: { index: number; count: number }): { index: number; count: number } {

@@ -18,8 +18,9 @@ import { contamination, exportSurprisal, runScan, traceCommandOptions, traceLine
 const USAGE = `traceindex — exact provenance queries over suffix-array indexes
 
 Usage:
-  traceindex build <inputs...> --out DIR [--tokenizer bytes|pretokenized:VOCAB] [--text-field text]
+  traceindex build <inputs...> --out DIR [--tokenizer NAME|PATH|pretokenized:VOCAB] [--text-field text]
                    [--tokens-field F] [--id-field id] [--memory 4GiB] [--shard-tokens N] [--threads N]
+                   [--tokenizer-workers N]
                    [--skip-bad-lines] [--append] [--no-resume] [--shard i/N] [--quiet] [--json]
   traceindex combine OUT PART_DIRS... [--verify] [--json]   tie the parts of a --shard i/N build into one index
   traceindex info DIR [--json]
@@ -38,7 +39,9 @@ Usage:
   traceindex export-surprisal DIR --out FILE.npy [--log-base B]
   traceindex demo [--out DIR] [--json]            build and query an index of the docs under node_modules
 
-Inputs: .txt (one document per file), .jsonl, .jsonl.gz, directories, globs, - for stdin (JSONL).
+Inputs: .txt (one document per file), .jsonl, .jsonl.gz, .jsonl.zst, directories, globs, - for stdin (JSONL).
+Tokenizers: bytes (default), cl100k_base, o200k_base, llama-2, llama-3, a path to a tokenizer.json, or
+pretokenized:VOCAB with --tokens-field. Query commands take --tokenizer PATH for a local copy of the index's.
 `;
 
 type Flags = Record<string, string | boolean | undefined>;
@@ -53,6 +56,7 @@ const OPTIONS = {
   'shard-tokens': { type: 'string' },
   threads: { type: 'string' },
   'skip-bad-lines': { type: 'boolean' },
+  'tokenizer-workers': { type: 'string' },
   append: { type: 'boolean' },
   'no-resume': { type: 'boolean' },
   shard: { type: 'string' },
@@ -104,9 +108,11 @@ function queryOf(flags: Flags, rest: string[]): string | number[] {
   return rest.join(' ');
 }
 
+let openOptions: Parameters<typeof openIndex>[1] = {};
+
 async function withIndex<T>(dir: string | undefined, fn: (idx: Index) => Promise<T>): Promise<T> {
   if (!dir) throw new UsageError('missing index directory');
-  const idx = await openIndex(dir);
+  const idx = await openIndex(dir, openOptions);
   try {
     return await fn(idx);
   } finally {
@@ -122,10 +128,10 @@ function partOption(spec: string | undefined): { index: number; count: number } 
 }
 
 function tokenizerOption(spec: string | undefined): BuildOptions['tokenizer'] {
-  if (spec === undefined || spec === 'bytes') return 'bytes';
+  if (spec === undefined) return 'bytes';
   const m = /^pretokenized:(\d+)$/.exec(spec);
   if (m) return { name: 'pretokenized', vocabSize: Number(m[1]) };
-  throw new UsageError(`unknown tokenizer ${spec} (bytes, or pretokenized:VOCAB_SIZE)`);
+  return spec;  // a tokenizer name or a tokenizer.json path (loadTokenizer says if it is neither)
 }
 
 async function build(flags: Flags, inputs: string[] | AsyncIterable<DocumentRecord> | Iterable<DocumentRecord>, out: string) {
@@ -148,6 +154,7 @@ async function build(flags: Flags, inputs: string[] | AsyncIterable<DocumentReco
       memory: flags.memory === undefined ? undefined : parseBytes(flags.memory as string),
       shardTokens: flags['shard-tokens'] === undefined ? undefined : int(flags, 'shard-tokens', 0),
       threads: int(flags, 'threads', 1),
+      tokenizerWorkers: flags['tokenizer-workers'] === undefined ? undefined : int(flags, 'tokenizer-workers', 0),
       skipBadLines: Boolean(flags['skip-bad-lines']),
       append: Boolean(flags.append),
       resume: !flags['no-resume'],
@@ -275,6 +282,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   const flags = parsed.values as Flags;
   const [command, ...rest] = parsed.positionals;
+  // Query commands: --tokenizer names a local copy of the index's tokenizer (checked by fingerprint).
+  openOptions = command !== 'build' && typeof flags.tokenizer === 'string' ? { tokenizer: flags.tokenizer } : {};
   if (flags.help || !command) {
     process.stdout.write(USAGE);
     return command || flags.help ? 0 : 2;

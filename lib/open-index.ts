@@ -10,6 +10,7 @@ import { TraceIndexError } from './errors';
 import { checkShardFiles, Manifest, readManifest, SHARD_FILES } from './manifest';
 import { addon, cancelFlag, NativeIndex, NativeLocate, NativeNext, NativeOccurrences, nativeError } from './native';
 import { bytesTokenizer, pretokenized, Tokenizer } from './tokenizer';
+import { isTokenizerJsonPath, loadTokenizer, tokenizerNames } from './tokenizers';
 import {
   BciVariant, calibrate, Calibration, CalibrationOptions, MatchState, ScoreOptions, scoreSequences, shieldDecision,
   ShieldOptions, ShieldResult, shieldWindow, SpanScores, surprisalTable, TokenWeightOptions, traceBatch, traceBatchSync,
@@ -17,8 +18,11 @@ import {
 } from './trace';
 import { scan, ScanOptions, ScanResult, ScanSource } from './scan';
 
-/** Text, or token ids of the index's vocabulary. */
-export type Query = string | ArrayLike<number>;
+/**
+ * Text, or token ids of the index's vocabulary, optionally stamped with the fingerprint of the tokenizer
+ * that made them (refused with ERR_TOKENIZER_MISMATCH if it is not the index's).
+ */
+export type Query = string | ArrayLike<number> | { tokens: ArrayLike<number>; fingerprint: string };
 
 /** Queries longer than this are refused (ERR_INVALID_ARGUMENT). */
 export const MAX_QUERY_TOKENS = 1 << 24;
@@ -92,14 +96,19 @@ export interface DocumentInfo {
 }
 
 export interface OpenOptions {
-  /** Refuse to open unless the index was built with this tokenizer (ERR_TOKENIZER_MISMATCH). */
-  tokenizer?: { name?: string; fingerprint?: string };
+  /**
+   * Refuse to open unless the index was built with this tokenizer (ERR_TOKENIZER_MISMATCH). A string loads
+   * that tokenizer (a name, or a tokenizer.json path when the one recorded at build time lives elsewhere
+   * here) and requires its fingerprint to match.
+   */
+  tokenizer?: string | { name?: string; fingerprint?: string };
 }
 
 export async function openIndex(dir: string, options: OpenOptions = {}): Promise<Index> {
   const abs = path.resolve(dir);
   const manifest = readManifest(abs);
-  if (options.tokenizer) checkTokenizer(manifest, options.tokenizer);
+  if (options.tokenizer && typeof options.tokenizer === 'object') checkTokenizer(manifest, options.tokenizer);
+  const tokenizer = await indexTokenizer(manifest, typeof options.tokenizer === 'string' ? options.tokenizer : undefined);
   checkShardFiles(abs, manifest);
   let native: NativeIndex;
   try {
@@ -113,7 +122,31 @@ export async function openIndex(dir: string, options: OpenOptions = {}): Promise
   } catch (err) {
     throw nativeError(err);
   }
-  return new Index(abs, manifest, native);
+  return new Index(abs, manifest, native, tokenizer);
+}
+
+/**
+ * The tokenizer text queries use: the one named in the manifest (built in, or a tokenizer.json still at its
+ * recorded path), or `override`; its fingerprint must match the manifest's. An index whose tokenizer cannot
+ * be loaded here still opens for token-id queries.
+ */
+async function indexTokenizer(m: Manifest, override?: string): Promise<Tokenizer> {
+  const name = override ?? m.tokenizer.name;
+  let t: Tokenizer | null = null;
+  if (name === 'bytes') t = bytesTokenizer;
+  else if (tokenizerNames().includes(name) || isTokenizerJsonPath(name)) {
+    try {
+      t = await loadTokenizer(name);
+    } catch (err) {
+      if (override) throw err;
+    }
+  } else if (override) {
+    throw new TraceIndexError('ERR_INVALID_ARGUMENT', `unknown tokenizer ${override}`);
+  }
+  if (t && t.fingerprint !== m.tokenizer.fingerprint)
+    throw new TraceIndexError('ERR_TOKENIZER_MISMATCH',
+      `the index was built with tokenizer ${m.tokenizer.name} (${m.tokenizer.fingerprint}); ${t.name} has fingerprint ${t.fingerprint}`);
+  return t ?? pretokenized(m.vocabSize, m.tokenizer.name);
 }
 
 function checkTokenizer(m: Manifest, want: { name?: string; fingerprint?: string }): void {
@@ -127,11 +160,9 @@ export class Index {
   private native: NativeIndex | null;
 
   /** @internal use openIndex() */
-  constructor(readonly dir: string, readonly manifest: Manifest, native: NativeIndex) {
+  constructor(readonly dir: string, readonly manifest: Manifest, native: NativeIndex, tokenizer: Tokenizer) {
     this.native = native;
-    this.tokenizer = manifest.tokenizer.name === 'bytes' && manifest.tokenizer.fingerprint === bytesTokenizer.fingerprint
-      ? bytesTokenizer
-      : pretokenized(manifest.vocabSize, manifest.tokenizer.name);
+    this.tokenizer = tokenizer;
   }
 
   get info(): IndexInfo {
@@ -373,6 +404,12 @@ export class Index {
   /** Token ids of a query, checked: integers in the vocabulary, not empty unless allowed, not huge. */
   tokenize(query: Query): Uint32Array {
     let ids: Uint32Array;
+    if (query && typeof query === 'object' && 'fingerprint' in query) {
+      if (query.fingerprint !== this.manifest.tokenizer.fingerprint)
+        throw new TraceIndexError('ERR_TOKENIZER_MISMATCH',
+          `token ids made with tokenizer ${query.fingerprint}, the index uses ${this.manifest.tokenizer.name} (${this.manifest.tokenizer.fingerprint})`);
+      return this.tokenize(query.tokens);
+    }
     if (typeof query === 'string') {
       if (!this.tokenizer.readsText)
         throw new TraceIndexError('ERR_INVALID_ARGUMENT', `the index's tokenizer (${this.tokenizer.name}) has no text form: query with token ids`);

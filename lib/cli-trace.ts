@@ -54,7 +54,11 @@ export async function runScan(index: Index, inputs: string[], flags: Flags, opti
   const out = typeof flags.out === 'string' ? flags.out : undefined;
   const skipIds = new Set<string>();
   if (out && fs.existsSync(out)) {
-    for (const line of fs.readFileSync(out, 'utf8').split('\n')) {
+    // A killed scan may have left a torn last line: cut it off (its record is traced again).
+    const existing = fs.readFileSync(out, 'utf8');
+    const whole = existing.lastIndexOf('\n') + 1;
+    if (whole < existing.length) fs.truncateSync(out, Buffer.byteLength(existing.slice(0, whole)));
+    for (const line of existing.slice(0, whole).split('\n')) {
       if (!line.trim()) continue;
       try {
         skipIds.add(JSON.parse(line).id);

@@ -269,6 +269,7 @@ export function scoreContinuations(states: MatchState[], candidates: ArrayLike<n
     width = k ?? (states.length ? candidates.length / states.length : 0);
     flat = candidates;
   } else {
+    if (candidates.length !== states.length) throw new TraceIndexError('ERR_INVALID_ARGUMENT', 'one row of candidates per state');
     width = candidates[0]?.length ?? 0;
     flat = new Uint32Array(states.length * width);
     candidates.forEach((row, b) => {
@@ -276,8 +277,6 @@ export function scoreContinuations(states: MatchState[], candidates: ArrayLike<n
       flat.set(row, b * width);
     });
   }
-  if (candidates instanceof Array && candidates.length !== states.length)
-    throw new TraceIndexError('ERR_INVALID_ARGUMENT', 'one row of candidates per state');
   if (!Number.isInteger(width)) throw new TraceIndexError('ERR_INVALID_ARGUMENT', 'candidates must hold states.length × k ids');
   try {
     return addon.scoreContinuations(states.map((s) => s.native), flat, width, options);

@@ -170,13 +170,13 @@ test('scan --out writes JSONL in order; a re-run skips the ids already there (tr
   t.is(stdout.stdout, full);
 });
 
-// BUG (lib/cli-trace.ts runScan): resuming after a torn last line. runScan tolerates a torn line when it reads
+// Regression (fixed; lib/cli-trace.ts runScan): resuming after a torn last line. runScan tolerates a torn line when it reads
 // the ids already present ("that record is traced again"), but it then appends to the file as it is, without
 // first ending the torn line: the first new record is written onto the end of the fragment, so that line is
 // not JSON and the record is lost from the output (and the next resume traces it again onto a now-valid file).
 // Input: a complete `scan --out` file cut in the middle of line 124; expected after a re-run: 300 JSON lines,
 // each id once; actual: one line is `<fragment>{"id":"o123",...}`, unparseable.
-test.failing('scan --out resumes after a torn last line (a scan killed mid-write): every line is JSON, no record lost', async (t) => {
+test('scan --out resumes after a torn last line (a scan killed mid-write): every line is JSON, no record lost', async (t) => {
   await index();
   const { file, texts } = scanInput(300);
   const out = path.join(scratch, 'scan-b.jsonl');
@@ -207,7 +207,7 @@ test('scan --out killed midway, then re-run: the union is complete with no dupli
   const complete = partial.split('\n').length - 1;
   t.true(complete >= 500 && complete <= 1500, `${complete} lines before the kill`);
   t.log(`killed after ${complete} line(s) (${partial.length} bytes${partial.endsWith('\n') ? '' : ', last line torn'})`);
-  // A kill can tear the last line (see the failing test above): cut back to whole lines, as a user would.
+  // A kill can tear the last line (see the regression test above): cut back to whole lines, as a user would.
   fs.writeFileSync(out, partial.slice(0, partial.lastIndexOf('\n') + 1));
   const rerun = cli(['scan', DIR, file, ...opts]);
   t.is(rerun.status, 0, rerun.stderr);

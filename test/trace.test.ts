@@ -530,19 +530,19 @@ for (const [title, make] of CASES.filter(([, m]) => m !== u16Case)) {
     for (const { b, o, idx, got, want } of await wordCases(make)) {
       const inside = (i: number) => i > 0 && i < o.length && isWordByte(o[i - 1]) && isWordByte(o[i]);
       for (const s of got.spans) t.false(inside(s.start) || inside(s.end), `[${s.start},${s.end}) cuts a word`);
-      // Apart from spans covered by a later span with the same start (see the failing test below), exact.
+      // Apart from spans covered by a later span with the same start (see the regression test below), exact.
       const uncovered = got.spans.filter((s) => !got.spans.some((x) => x !== s && x.start <= s.start && s.end <= x.end));
       t.deepEqual(uncovered.map((s) => [s.start, s.end, s.count]), want.map((s) => [s.start, s.end, s.count]), `wordBoundaries ${o.slice(0, 16)}`);
       checkTrace(t, b, idx, o, { tokens: got.tokens, spans: uncovered }, want);
     }
   });
 
-  // BUG (native/core/trace.cpp, trace(), word alignment): trace.hpp says word alignment "drops spans then covered
+  // Regression (fixed; native/core/trace.cpp, trace(), word alignment): trace.hpp says word alignment "drops spans then covered
   // by another", but the code only drops a span covered by its predecessor. Two maximal spans starting inside the
   // same word are both trimmed to that word's end; the shorter one comes first and survives although the next
   // one covers it. Minimal case: documents "ab." and "b. cd", output "xab. cd": maximal spans [1,4) "ab." and
   // [2,7) "b. cd"; with wordBoundaries the result is [3,4) "." and [3,7) ". cd", expected only [3,7) ". cd".
-  test.failing(`${title}: wordBoundaries drops spans covered by another span (exact oracle)`, async (t) => {
+  test(`${title}: wordBoundaries drops spans covered by another span (exact oracle)`, async (t) => {
     for (const { o, got, want } of await wordCases(make))
       t.deepEqual(got.spans.map((s) => [s.start, s.end, s.count]), want.map((s) => [s.start, s.end, s.count]), `wordBoundaries ${o.slice(0, 16)}`);
     const dir = path.join(scratch, `wb-${dirs++}`);
@@ -553,22 +553,22 @@ for (const [title, make] of CASES.filter(([, m]) => m !== u16Case)) {
   });
 }
 
-// BUG (lib/trace.ts scoreContinuations): with more candidate rows than states, the rows are copied into a
+// Regression (fixed; lib/trace.ts scoreContinuations): with more candidate rows than states, the rows are copied into a
 // buffer sized states.length × k before the "one row of candidates per state" check runs, so the caller gets a
 // bare RangeError ("offset is out of bounds") instead of a TraceIndexError ERR_INVALID_ARGUMENT.
-test.failing('scoreContinuations with more candidate rows than states throws ERR_INVALID_ARGUMENT', async (t) => {
+test('scoreContinuations with more candidate rows than states throws ERR_INVALID_ARGUMENT', async (t) => {
   const b = await built(u16Case);
   const st = b.single.matchState();
   const e = t.throws(() => scoreContinuations([st], [[1], [2]]));
   t.is((e as { code?: string }).code, 'ERR_INVALID_ARGUMENT');
 });
 
-// BUG (native/core/scoring.cpp, Surprisal::score): max_token starts at 0 instead of −∞, so when every token's
+// Regression (fixed; native/core/scoring.cpp, Surprisal::score): max_token starts at 0 instead of −∞, so when every token's
 // −ln P(t) is negative the reported maxToken is 0, not the maximum. Reachable when unseenFloor exceeds N (a
 // floor count larger than the corpus, so P > 1 for unseen tokens; an edge case, but a legal option value).
 // Input: corpus "abcab" (N = 5), sequence [z] (unseen), unseenFloor 10: bci = −ln(10/5) = −0.693 (correct),
 // maxToken expected −0.693, actual 0.
-test.failing('maxToken is the maximum −ln P(t) even when every term is negative (unseenFloor > N)', async (t) => {
+test('maxToken is the maximum −ln P(t) even when every term is negative (unseenFloor > N)', async (t) => {
   const b = await built(asciiCase);
   const floor = 2 * b.corpus.N;
   const unseen = 0x7a; // 'z': not in the corpus

@@ -13,6 +13,7 @@ SpanScores Surprisal::score(const uint32_t* tokens, size_t len, uint64_t count, 
   SpanScores s;
   if (len == 0) return s;
   const double k = scale(o);
+  s.max_token = -INFINITY;  // terms are negative when unseen_count exceeds N
   for (size_t i = 0; i < len; ++i) {
     double h = ln(tokens[i], o);
     s.bci += h;

@@ -124,10 +124,12 @@ std::vector<Span> trace(const Index& index, const uint32_t* o, size_t m, const T
       while (e > s && e < m && word(e - 1) && word(e)) --e;  // ends inside a word
       if (e > s) trimmed.push_back({s, e});
     }
-    // Trimming keeps starts increasing; a span covered by its predecessor is dropped.
+    // Trimming keeps starts and ends non-decreasing, so a covered span is covered by a neighbour: drop it.
     spans.clear();
-    for (auto sp : trimmed)
+    for (auto sp : trimmed) {
+      while (!spans.empty() && spans.back().first == sp.first && spans.back().second <= sp.second) spans.pop_back();
       if (spans.empty() || sp.second > spans.back().second) spans.push_back(sp);
+    }
   }
   return finish(index, o, spans, opt.min_length, opt);
 }

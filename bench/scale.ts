@@ -1,0 +1,179 @@
+/**
+ * Scale benchmark: one large build within a memory budget, measured per stage, then query latency warm and
+ * cold (the index's files evicted from the page cache with posix_fadvise(DONTNEED) before the cold run), and
+ * how count latency grows with the number of shards over the same documents.
+ *
+ *   node dist/bench/scale.js [--generate-mb 2000 | --corpus FILE] [--memory 8GiB] [--threads 2]
+ *                            [--sweep-mb 200] [--sweep 1,2,4,8] [--name NAME] [--keep]
+ *
+ * The build runs in a child process so its peak RSS is its own (getrusage of the child).
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { buildIndex, openIndex } from '../lib';
+import { corpusDocuments, fileCorpus, generateCorpus, prng } from './corpus';
+
+interface Args {
+  generateMb: number;
+  corpus?: string;
+  memory: string;
+  threads: number;
+  sweepMb: number;
+  sweep: number[];
+  name?: string;
+  keep: boolean;
+}
+
+function parse(argv: string[]): Args {
+  const a: Args = { generateMb: 2000, memory: '8GiB', threads: 2, sweepMb: 200, sweep: [1, 2, 4, 8], keep: false };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i];
+    const v = () => argv[++i];
+    if (k === '--generate-mb') a.generateMb = Number(v());
+    else if (k === '--corpus') a.corpus = v();
+    else if (k === '--memory') a.memory = v();
+    else if (k === '--threads') a.threads = Number(v());
+    else if (k === '--sweep-mb') a.sweepMb = Number(v());
+    else if (k === '--sweep') a.sweep = v().split(',').map(Number);
+    else if (k === '--name') a.name = v();
+    else if (k === '--keep') a.keep = true;
+    else throw new Error(`unknown option ${k}`);
+  }
+  return a;
+}
+
+const quantile = (xs: number[], p: number) => [...xs].sort((x, y) => x - y)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
+
+/** Child mode: build and print the result with this process's peak RSS. */
+async function child(corpus: string, out: string, memory: string, threads: number, shardTokens?: number) {
+  const r = await buildIndex({ inputs: corpusDocuments(corpus), out, memory, threads, shardTokens });
+  process.stdout.write(JSON.stringify({ ...r, maxRssKiB: process.resourceUsage().maxRSS }) + '\n');
+}
+
+function buildInChild(corpus: string, out: string, memory: string, threads: number, shardTokens?: number) {
+  const t0 = performance.now();
+  const args = [__filename, '--child', corpus, out, memory, String(threads), String(shardTokens ?? '')];
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) throw new Error(`build failed: ${r.stderr}`);
+  return { ...JSON.parse(r.stdout.trim().split('\n').pop()!), wallSeconds: (performance.now() - t0) / 1000 };
+}
+
+/** Drops the index's files from the page cache (python3's os.posix_fadvise; no root needed). */
+function evict(dir: string): boolean {
+  const files: string[] = [];
+  for (const s of fs.readdirSync(dir)) {
+    const p = path.join(dir, s);
+    if (fs.statSync(p).isDirectory()) for (const f of fs.readdirSync(p)) files.push(path.join(p, f));
+  }
+  const py = 'import os,sys\nfor f in sys.argv[1:]:\n fd=os.open(f,os.O_RDONLY); os.fsync(fd); os.posix_fadvise(fd,0,0,os.POSIX_FADV_DONTNEED); os.close(fd)';
+  return spawnSync('python3', ['-c', py, ...files]).status === 0;
+}
+
+/** Random present queries of 2-20 tokens sampled from documents. */
+function sampleQueries(docs: Uint32Array[], n: number, seed: number): Uint32Array[] {
+  const rand = prng(seed);
+  const out: Uint32Array[] = [];
+  while (out.length < n) {
+    const d = docs[Math.floor(rand() * docs.length)];
+    const len = 2 + Math.floor(rand() * 19);
+    if (d.length <= len) continue;
+    const at = Math.floor(rand() * (d.length - len));
+    out.push(d.slice(at, at + len));
+  }
+  return out;
+}
+
+async function latency(dir: string, queries: Uint32Array[], cold: boolean) {
+  if (cold && !evict(dir)) return null;
+  const idx = await openIndex(dir);
+  const us: number[] = [];
+  for (const q of queries) {
+    const t0 = process.hrtime.bigint();
+    idx.countSync(q);
+    us.push(Number(process.hrtime.bigint() - t0) / 1000);
+  }
+  idx.close();
+  return { p50: quantile(us, 0.5), p99: quantile(us, 0.99), mean: us.reduce((a, b) => a + b, 0) / us.length };
+}
+
+async function main() {
+  const argv = process.argv.slice(2);
+  if (argv[0] === '--child') return child(argv[1], argv[2], argv[3], Number(argv[4]), argv[5] ? Number(argv[5]) : undefined);
+  const a = parse(argv);
+  const corpus = a.corpus ? fileCorpus(a.corpus) : generateCorpus(a.generateMb, 1);
+  const out = path.join(os.tmpdir(), `traceindex-scale-${path.basename(corpus.path)}`);
+  fs.rmSync(out, { recursive: true, force: true });
+  process.stderr.write(`building ${out} from ${corpus.path} (${(corpus.bytes / 1e6).toFixed(0)} MB) ...\n`);
+  const b = buildInChild(corpus.path, out, a.memory, a.threads);
+  const mb = corpus.bytes / 1e6;
+  const idx = await openIndex(out);
+  const info = idx.info;
+  const docs = Array.from({ length: Math.min(256, info.documents) }, (_, i) => idx.documentSync(Math.floor((i * info.documents) / Math.min(256, info.documents))).tokens);
+  idx.close();
+  const queries = sampleQueries(docs, 300, 3);
+  const cold = await latency(out, queries, true);
+  const warm = await latency(out, queries, false);
+
+  // Latency against the number of shards: the same (smaller) corpus cut into k shards.
+  const sweepCorpus = a.corpus ? corpus : generateCorpus(a.sweepMb, 2);
+  const sweep: Array<{ shards: number; p50: number; p99: number }> = [];
+  let sweepQueries: Uint32Array[] | null = null;
+  for (const k of a.sweep) {
+    const dir = path.join(os.tmpdir(), `traceindex-scale-sweep-${k}`);
+    fs.rmSync(dir, { recursive: true, force: true });
+    await buildIndex({ inputs: corpusDocuments(sweepCorpus.path), out: dir, shardTokens: Math.ceil((sweepCorpus.bytes * 1.02) / k) });
+    const si = await openIndex(dir);
+    sweepQueries ??= sampleQueries(Array.from({ length: Math.min(128, si.info.documents) }, (_, i) => si.documentSync(i).tokens), 500, 5);
+    const shards = si.info.shards.length;
+    si.close();
+    const l = (await latency(dir, sweepQueries, false))!;
+    sweep.push({ shards, p50: l.p50, p99: l.p99 });
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+
+  const result = {
+    date: new Date().toISOString(),
+    machine: { cpu: fs.readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1], cores: os.cpus().length, ramGiB: +(os.totalmem() / 2 ** 30).toFixed(1), node: process.version },
+    corpus: { description: corpus.description, mb },
+    build: {
+      memory: a.memory, threads: a.threads, wallSeconds: b.wallSeconds, shards: b.shards, tokens: b.tokens, documents: b.documents,
+      peakRssMiB: b.maxRssKiB / 1024, bytesOnDisk: b.bytesOnDisk, bytesPerTokenOnDisk: b.bytesOnDisk / b.tokens,
+      inputMBps: mb / b.wallSeconds, tokensPerSecond: b.tokens / b.wallSeconds, stages: b.stages,
+      stageMBps: Object.fromEntries(Object.entries(b.stages as Record<string, number>).map(([k, s]) => [k, s > 0 ? mb / s : null])),
+    },
+    count: { queries: queries.length, coldUs: cold, warmUs: warm },
+    shardSweep: { corpusMb: sweepCorpus.bytes / 1e6, points: sweep },
+    command: `node dist/bench/scale.js ${argv.join(' ')}`,
+  };
+  if (!a.keep) fs.rmSync(out, { recursive: true, force: true });
+  const name = a.name ?? `scale-${Math.round(b.tokens / 1e6)}m`;
+  const dir = path.join(__dirname, '..', '..', 'bench', 'results');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, `${name}.json`), JSON.stringify(result, null, 2) + '\n');
+  const f = (x: number | null | undefined, d = 1) => (x === null || x === undefined ? 'n/a' : x.toFixed(d));
+  const st = b.stages as Record<string, number>;
+  const md = [
+    `### Scale: ${(b.tokens / 1e9).toFixed(2)} B tokens, ${result.machine.cpu}, ${result.machine.cores} cores, ${result.machine.ramGiB} GiB`,
+    '',
+    `Build (memory budget ${a.memory}, ${a.threads} SA threads): ${f(b.wallSeconds)} s wall, ${f(mb / b.wallSeconds)} MB/s input, ${(b.tokens / b.wallSeconds / 1e6).toFixed(2)} M tokens/s, ${b.shards} shard(s), peak RSS ${f(b.maxRssKiB / 1024 / 1024, 2)} GiB, ${f(b.bytesOnDisk / b.tokens, 3)} bytes/token on disk (${f(b.bytesOnDisk / 2 ** 30, 2)} GiB).`,
+    '',
+    '| stage | seconds | MB/s of input |',
+    '|---|---:|---:|',
+    ...['read', 'tokenize', 'validate', 'suffixArray', 'write'].map((k) => `| ${k} | ${f(st[k], 2)} | ${st[k] > 0 ? f(mb / st[k], 0) : 'n/a'} |`),
+    '',
+    `count of 2-20-token queries (µs): cold p50 ${f(cold?.p50)} p99 ${f(cold?.p99)}; warm p50 ${f(warm?.p50, 2)} p99 ${f(warm?.p99, 2)}.`,
+    '',
+    `count latency against shards (same ${f(sweepCorpus.bytes / 1e6, 0)} MB corpus): ${sweep.map((s) => `${s.shards} shard(s): p50 ${f(s.p50, 2)} µs, p99 ${f(s.p99, 2)} µs`).join('; ')}.`,
+    '',
+    `Command: \`${result.command}\``,
+  ].join('\n');
+  fs.writeFileSync(path.join(dir, `${name}.md`), md + '\n');
+  process.stdout.write(md + '\n');
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -24,6 +24,8 @@ Usage:
                    [--skip-bad-lines] [--append] [--no-resume] [--shard i/N] [--quiet] [--json]
   traceindex combine OUT PART_DIRS... [--verify] [--json]   tie the parts of a --shard i/N build into one index
   traceindex info DIR [--json]
+     query commands also read an infini-gram index in place: DIR [--format infini-gram] [--token-width 1|2|4]
+                   [--vocab-size V] [--tokenizer bytes]   (format detected and width inferred when omitted)
   traceindex count DIR <text> [--tokens 1,2,3] [--json]
   traceindex locate DIR <text> [--limit 10] [--offset 0] [--context 16] [--json]
   traceindex longest DIR <text> [--json]          longest prefix of the text that occurs
@@ -80,6 +82,9 @@ const OPTIONS = {
   field: { type: 'string' },
   lengths: { type: 'string' },
   samples: { type: 'string' },
+  format: { type: 'string' },
+  'token-width': { type: 'string' },
+  'vocab-size': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -184,7 +189,7 @@ function infoLines(idx: Index): string {
   const i = idx.info;
   return [
     `index        ${i.dir}`,
-    `format       v${i.formatVersion}`,
+    `format       ${i.format === 'infini-gram' ? 'infini-gram (read in place)' : `v${i.formatVersion}`}`,
     `tokenizer    ${i.tokenizer.name} (${i.tokenizer.fingerprint}), vocabulary ${i.vocabSize}, ${i.tokenWidth}-byte tokens`,
     `documents    ${formatCount(i.documents)}`,
     `tokens       ${formatCount(i.tokens)}`,
@@ -239,7 +244,16 @@ async function demo(flags: Flags) {
       const located = await idx.locate(text, { limit: 3, context: 0 });
       results.push({ text, count, microseconds: Math.round((performance.now() - t0) * 1000), sources: located.occurrences.map((o) => ({ id: o.id, byte: o.position.byte })) });
     }
-    const summary = { index: out, documents: built.documents, tokens: built.tokens, shards: built.shards, buildSeconds: built.seconds, bytesPerToken: idx.info.bytesPerToken, queries: results };
+    // The main job: trace a model-like output (a corpus sentence spliced into new text) back to its sources.
+    const output = `As the model put it: ${window.trim()} — and, as every licence says, ${sample.toLowerCase()} of this demo.`;
+    const traceOptions = { minLength: 12, wordBoundaries: true, maxDocuments: 2 };
+    const t0 = performance.now();
+    const traced = await idx.trace(output, traceOptions);
+    const traceMicroseconds = Math.round((performance.now() - t0) * 1000);
+    const summary = {
+      index: out, documents: built.documents, tokens: built.tokens, shards: built.shards, buildSeconds: built.seconds, bytesPerToken: idx.info.bytesPerToken, queries: results,
+      trace: { output, options: traceOptions, microseconds: traceMicroseconds, spans: traced.spans.map((sp) => ({ start: sp.start, end: sp.end, text: sp.text, count: sp.count, bci: sp.bci, sources: sp.documents.map((d) => d.id) })) },
+    };
     const human = [
       `Indexed ${formatCount(built.documents)} Markdown/licence files from node_modules (${formatCount(built.tokens)} UTF-8 byte tokens) into ${out} in ${built.seconds.toFixed(2)} s.`,
       ...results.map((r) => [
@@ -250,7 +264,11 @@ async function demo(flags: Flags) {
         ...(r.count > r.sources.length ? [`    ... and ${r.count - r.sources.length} more`] : []),
       ].join('\n')),
       ``,
-      `Try: traceindex locate ${out} "MIT License" --limit 5`,
+      `Tracing a model-like output (${traced.tokens} tokens, ${traceMicroseconds} µs; spans of >= 12 tokens on word boundaries):`,
+      `  ${JSON.stringify(output)}`,
+      ...traced.spans.map((sp) => `  [${sp.start}, ${sp.end}) BCI ${sp.bci.toFixed(1)}, ${sp.count} occurrence(s), e.g. ${sp.documents.map((d) => d.id).join(', ')}: ${JSON.stringify(sp.text)}`),
+      ``,
+      `Try: traceindex trace ${out} "<any text>"    traceindex locate ${out} "MIT License" --limit 5`,
     ].join('\n');
     print(flags, summary, human);
   });
@@ -289,6 +307,18 @@ export async function main(argv: string[]): Promise<number> {
     return command || flags.help ? 0 : 2;
   }
   try {
+    // Query commands on an infini-gram index: --format infini-gram (detected when omitted), --token-width 1|2|4
+    // (inferred when omitted), --vocab-size, and --tokenizer bytes (or a name) for text queries.
+    if (flags.format !== undefined) {
+      if (flags.format !== 'traceindex' && flags.format !== 'infini-gram') throw new UsageError(`--format takes traceindex or infini-gram, got ${flags.format}`);
+      openOptions.format = flags.format;
+    }
+    if (flags['token-width'] !== undefined) {
+      const w = int(flags, 'token-width', 0);
+      if (![1, 2, 4].includes(w)) throw new UsageError(`--token-width takes 1, 2 or 4, got ${flags['token-width']}`);
+      openOptions.tokenWidth = w;
+    }
+    if (flags['vocab-size'] !== undefined) openOptions.vocabSize = int(flags, 'vocab-size', 0);
     switch (command) {
       case 'build': {
         if (!flags.out) throw new UsageError('build needs --out DIR');
@@ -351,7 +381,9 @@ export async function main(argv: string[]): Promise<number> {
       case 'verify':
         await withIndex(rest[0], async (idx) => {
           const r = await idx.verify();
-          print(flags, { ok: true, ...r }, `ok: ${r.files} files (${formatBytes(r.bytes)}) match their checksums; ${r.shards} shard(s) pass content and suffix-order checks`);
+          print(flags, { ok: true, ...r }, idx.format === 'infini-gram'
+            ? `ok: ${r.files} infini-gram files (${formatBytes(r.bytes)}, no checksums in that format); ${r.shards} shard(s) pass content and byte-order suffix checks`
+            : `ok: ${r.files} files (${formatBytes(r.bytes)}) match their checksums; ${r.shards} shard(s) pass content and suffix-order checks`);
         });
         break;
       case 'trace':

@@ -3,6 +3,7 @@
     "traceindex_core_sources": [
       "native/core/checksum.cpp",
       "native/core/index.cpp",
+      "native/core/infinigram_shard.cpp",
       "native/core/mapped_file.cpp",
       "native/core/match_state.cpp",
       "native/core/sais.cpp",

@@ -219,6 +219,7 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
       InstanceMethod<&NativeIndex::Document>("document"),
       InstanceMethod<&NativeIndex::FindDocument>("findDocument"),
       InstanceMethod<&NativeIndex::Unigram>("unigram"),
+      InstanceMethod<&NativeIndex::Shape>("shape"),
       InstanceMethod<&NativeIndex::Trace>("trace"),
       InstanceMethod<&NativeIndex::TraceSync>("traceSync"),
       InstanceMethod<&NativeIndex::ScoreSpans>("scoreSpans"),
@@ -235,7 +236,8 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
   }
 
  private:
-  // open([{dir, tokenWidth, tokens, documents, vocabSize}]) -> Promise<NativeIndex>
+  // open([{dir, tokenWidth, tokens, documents, vocabSize, format?, suffix?}]) -> Promise<NativeIndex>. For
+  // format "infini-gram" only dir, suffix, tokenWidth and (optional, 0 = derive) vocabSize are read.
   static Napi::Value Open(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!info[0].IsArray()) throw_js(env, ti::codes::kInvalidArgument, "open() takes an array of shard specs");
@@ -245,10 +247,16 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
       auto s = arr.Get(i).As<Napi::Object>();
       ti::ShardSpec spec;
       spec.dir = s.Get("dir").As<Napi::String>().Utf8Value();
-      spec.shape.token_width = s.Get("tokenWidth").As<Napi::Number>().Int32Value();
-      spec.shape.tokens = static_cast<uint64_t>(s.Get("tokens").As<Napi::Number>().DoubleValue());
-      spec.shape.documents = static_cast<uint64_t>(s.Get("documents").As<Napi::Number>().DoubleValue());
-      spec.shape.vocab_size = static_cast<uint64_t>(s.Get("vocabSize").As<Napi::Number>().DoubleValue());
+      auto num = [&](const char* k) {
+        Napi::Value v = s.Get(k);
+        return v.IsNumber() ? static_cast<uint64_t>(v.As<Napi::Number>().DoubleValue()) : uint64_t(0);
+      };
+      spec.shape.token_width = static_cast<int>(num("tokenWidth"));
+      spec.shape.tokens = num("tokens");
+      spec.shape.documents = num("documents");
+      spec.shape.vocab_size = num("vocabSize");
+      if (s.Get("format").IsString()) spec.format = s.Get("format").As<Napi::String>().Utf8Value();
+      if (s.Get("suffix").IsString()) spec.suffix = s.Get("suffix").As<Napi::String>().Utf8Value();
       specs.push_back(std::move(spec));
     }
     auto opened = std::make_shared<std::shared_ptr<const ti::Index>>();
@@ -393,7 +401,7 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     for (uint64_t p = begin; p < end; ++p) tokens[p - begin] = s.token(p);
     auto o = Napi::Object::New(env);
     o.Set("tokens", tokens);
-    std::string_view rec = s.doc_record(local);
+    std::string rec = s.doc_record(local);
     o.Set("record", Napi::String::New(env, rec.data(), rec.size()));
     o.Set("shard", Napi::Number::New(env, si));
     return o;
@@ -417,6 +425,28 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
   Napi::Value Unigram(const Napi::CallbackInfo& info) {
     auto idx = core(info.Env());
     return to_f64(info.Env(), idx->unigram_counts());
+  }
+
+  // shape() -> {format, tokenWidth, vocabSize, documents, tokens, shards: [{documents, tokens}]}: what the
+  // files say (for infini-gram indexes, which have no manifest).
+  Napi::Value Shape(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto idx = core(env);
+    auto o = Napi::Object::New(env);
+    o.Set("format", Napi::String::New(env, idx->shard(0).format()));
+    o.Set("tokenWidth", Napi::Number::New(env, idx->token_width()));
+    o.Set("vocabSize", Napi::Number::New(env, static_cast<double>(idx->vocab_size())));
+    o.Set("documents", Napi::Number::New(env, static_cast<double>(idx->documents())));
+    o.Set("tokens", Napi::Number::New(env, static_cast<double>(idx->tokens())));
+    auto shards = Napi::Array::New(env, idx->shard_count());
+    for (size_t i = 0; i < idx->shard_count(); ++i) {
+      auto s = Napi::Object::New(env);
+      s.Set("documents", Napi::Number::New(env, static_cast<double>(idx->shard(i).documents())));
+      s.Set("tokens", Napi::Number::New(env, static_cast<double>(idx->shard(i).shape().tokens)));
+      shards.Set(static_cast<uint32_t>(i), s);
+    }
+    o.Set("shards", shards);
+    return o;
   }
 
   // verify(cancel: Uint8Array) -> Promise<void>: suffix order and content of every shard.

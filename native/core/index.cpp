@@ -4,6 +4,7 @@
 #include <queue>
 
 #include "error.hpp"
+#include "infinigram_shard.hpp"
 
 namespace traceindex {
 
@@ -11,17 +12,30 @@ Index::Index(const std::vector<ShardSpec>& specs) {
   if (specs.empty()) throw Error(codes::kCorrupt, "an index needs at least one shard");
   first_doc_.push_back(0);
   for (const ShardSpec& s : specs) {
-    if (!shards_.empty() && (s.shape.token_width != token_width_ || s.shape.vocab_size != vocab_size_))
-      throw Error(codes::kCorrupt, s.dir + ": token width or vocabulary differs from the other shards");
-    shards_.push_back(Shard::open(s.dir, s.shape));
-    token_width_ = s.shape.token_width;
-    vocab_size_ = s.shape.vocab_size;
-    first_doc_.push_back(first_doc_.back() + s.shape.documents);
-    tokens_ += s.shape.tokens - s.shape.documents;
+    std::unique_ptr<Shard> shard;
+    if (s.format == "infini-gram") {
+      shard = open_infinigram_shard(s.dir, s.suffix, s.shape.token_width, s.shape.vocab_size, first_doc_.back());
+    } else if (s.format == "traceindex" || s.format.empty()) {
+      if (!shards_.empty() && (s.shape.token_width != token_width_ || s.shape.vocab_size != vocab_size_))
+        throw Error(codes::kCorrupt, s.dir + ": token width or vocabulary differs from the other shards");
+      shard = Shard::open(s.dir, s.shape);
+    } else {
+      throw Error(codes::kInvalidArgument, s.dir + ": unknown index format \"" + s.format + "\"");
+    }
+    const ShardShape& shape = shard->shape();
+    if (!shards_.empty() && (std::string(shard->format()) != shards_[0]->format() || shape.token_width != token_width_))
+      throw Error(codes::kCorrupt, s.dir + s.suffix + ": format or token width differs from the other shards");
+    token_width_ = shape.token_width;
+    vocab_size_ = std::max(vocab_size_, shape.vocab_size);  // equal for traceindex shards (checked above)
+    first_doc_.push_back(first_doc_.back() + shard->documents());
+    tokens_ += shape.tokens - shape.documents;
+    shards_.push_back(std::move(shard));
   }
   unigram_.assign(vocab_size_, 0);
-  for (auto& s : shards_)
-    for (uint64_t t = 0; t < vocab_size_; ++t) unigram_[t] += s->unigram()[t];
+  for (auto& s : shards_) {
+    const uint64_t* u = s->unigram();
+    for (uint64_t t = 0, v = s->shape().vocab_size; t < v; ++t) unigram_[t] += u[t];
+  }
   surprisal_ = std::make_unique<Surprisal>(unigram_, tokens_);
 }
 

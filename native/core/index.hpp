@@ -14,7 +14,12 @@ namespace traceindex {
 
 struct ShardSpec {
   std::string dir;
+  // traceindex: the manifest's shape, checked against every file. infini-gram: only token_width is read, and
+  // vocab_size if non-zero (else the separator for u8/u16, the largest id + 1 for u32); the counts come
+  // from the files.
   ShardShape shape;
+  std::string format = "traceindex";  // or "infini-gram"
+  std::string suffix;                 // infini-gram: the files' suffix, "" or ".N"
 };
 
 struct Occurrence {
@@ -37,7 +42,7 @@ struct NextTokens {
 
 class Index {
  public:
-  explicit Index(const std::vector<ShardSpec>& specs);  // opens and checks every shard
+  explicit Index(const std::vector<ShardSpec>& specs);  // opens and checks every shard; one format per index
 
   int token_width() const { return token_width_; }
   uint64_t vocab_size() const { return vocab_size_; }

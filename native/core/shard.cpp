@@ -35,6 +35,19 @@ class ShardImpl final : public Shard {
     sa_idx_ = reinterpret_cast<const Index*>(sa_);
   }
 
+  const char* format() const override { return "traceindex"; }
+  uint64_t stored_suffixes() const override { return shape_.tokens - shape_.documents; }
+  uint64_t doc_start(uint64_t d) const override { return doc_starts_[d]; }
+  uint64_t doc_end(uint64_t d) const override { return doc_starts_[d + 1] - 1; }  // the separator sits here
+  uint64_t document_of(uint64_t pos) const override {
+    const uint64_t* end = doc_starts_ + shape_.documents + 1;
+    return static_cast<uint64_t>(std::upper_bound(doc_starts_, end, pos) - doc_starts_) - 1;
+  }
+  std::string doc_record(uint64_t d) const override {
+    return {reinterpret_cast<const char*>(meta_blob_ + meta_offsets_[d]), meta_offsets_[d + 1] - meta_offsets_[d]};
+  }
+  const uint64_t* unigram() const override { return unigram_; }
+
   uint64_t suffix(uint64_t i) const override { return sa_idx_[i]; }
   uint32_t token(uint64_t pos) const override { return static_cast<uint32_t>(text_[pos]); }
 
@@ -158,6 +171,13 @@ class ShardImpl final : public Shard {
     return {first, lo};
   }
 
+  std::shared_ptr<ShardFiles> files_;  // keeps the mappings alive
+  const uint8_t* tokens_ = nullptr;
+  const uint8_t* sa_ = nullptr;
+  const uint64_t* doc_starts_ = nullptr;
+  const uint64_t* meta_offsets_ = nullptr;
+  const uint8_t* meta_blob_ = nullptr;
+  const uint64_t* unigram_ = nullptr;
   const Token* text_;
   const Index* sa_idx_;
 };
@@ -270,15 +290,6 @@ std::unique_ptr<Shard> Shard::open(const std::string& dir, const ShardShape& sha
     case 2: return make_shard_for<uint16_t>(d, shape, std::move(files));
     default: return make_shard_for<uint32_t>(d, shape, std::move(files));
   }
-}
-
-uint64_t Shard::document_of(uint64_t pos) const {
-  const uint64_t* end = doc_starts_ + shape_.documents + 1;
-  return static_cast<uint64_t>(std::upper_bound(doc_starts_, end, pos) - doc_starts_) - 1;
-}
-
-std::string_view Shard::doc_record(uint64_t d) const {
-  return {reinterpret_cast<const char*>(meta_blob_ + meta_offsets_[d]), meta_offsets_[d + 1] - meta_offsets_[d]};
 }
 
 }  // namespace traceindex

@@ -33,15 +33,22 @@ struct TokenCount {
 // Set to non-zero by another thread to stop a long operation (it then throws Error(ERR_ABORTED)).
 using CancelFlag = const std::atomic<uint8_t>;
 
+// The interface every on-disk format implements: traceindex's own shards (Shard::open, shard.cpp) and
+// infini-gram's (open_infinigram_shard, infinigram_shard.cpp). Each implementation keeps its search path
+// non-virtual inside itself; a virtual call is made per query step, never per comparison.
 class Shard {
  public:
   static std::unique_ptr<Shard> open(const std::string& dir, const ShardShape& shape);
   virtual ~Shard() = default;
 
+  // shape().tokens counts the shard's stream tokens, one separator per document included, so
+  // shape().tokens - shape().documents is its document tokens in both formats.
   const ShardShape& shape() const { return shape_; }
   const std::string& dir() const { return dir_; }
   uint64_t separator() const { return separator_of(shape_.token_width); }
-  uint64_t stored_suffixes() const { return shape_.tokens - shape_.documents; }
+  virtual const char* format() const = 0;  // "traceindex" or "infini-gram"
+  // Suffixes the search ranges index: [0, stored_suffixes()) holds every suffix that starts at a document token.
+  virtual uint64_t stored_suffixes() const = 0;
 
   // Patterns are token ids < vocab_size (callers check; see Index). m may be 0 (matches every suffix).
   virtual SaRange find(const uint32_t* pattern, size_t m) const = 0;
@@ -59,24 +66,21 @@ class Shard {
   // n pointer-width words of extra memory), meta offsets.
   virtual void verify(CancelFlag* cancel) const = 0;
 
-  uint64_t documents() const { return shape_.documents; }
-  uint64_t doc_start(uint64_t d) const { return doc_starts_[d]; }
-  uint64_t doc_end(uint64_t d) const { return doc_starts_[d + 1] - 1; }  // exclusive; the separator sits here
-  uint64_t document_of(uint64_t pos) const;
-  std::string_view doc_record(uint64_t d) const;
-  const uint64_t* unigram() const { return unigram_; }
+  virtual uint64_t documents() const { return shape_.documents; }
+  // Document d's tokens are positions [doc_start(d), doc_end(d)) of the shard's stream.
+  virtual uint64_t doc_start(uint64_t d) const = 0;
+  virtual uint64_t doc_end(uint64_t d) const = 0;
+  // The document holding token position pos (a position of a document token).
+  virtual uint64_t document_of(uint64_t pos) const = 0;
+  // The document's record: a JSON object {"id": ..., "meta": ...} (docs/FORMAT.md).
+  virtual std::string doc_record(uint64_t d) const = 0;
+  // Counts of token ids [0, shape().vocab_size) over the shard's documents (separators excluded).
+  virtual const uint64_t* unigram() const = 0;
 
  protected:
   Shard() = default;
   std::string dir_;
   ShardShape shape_;
-  std::shared_ptr<void> files_;  // keeps the mappings alive
-  const uint8_t* tokens_ = nullptr;
-  const uint8_t* sa_ = nullptr;
-  const uint64_t* doc_starts_ = nullptr;
-  const uint64_t* meta_offsets_ = nullptr;
-  const uint8_t* meta_blob_ = nullptr;
-  const uint64_t* unigram_ = nullptr;
 };
 
 }  // namespace traceindex

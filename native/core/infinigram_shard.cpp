@@ -1,0 +1,444 @@
+#include "infinigram_shard.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string_view>
+
+#include "error.hpp"
+#include "mapped_file.hpp"
+#include "token_match.hpp"
+
+namespace traceindex {
+namespace {
+
+constexpr uint64_t kMaxDerivedVocab = 1ULL << 28;  // u32 without a declared vocabulary (pretokenized's limit)
+
+struct IgFiles {
+  MappedFile tokenized, table, offset, metadata, metaoff;
+};
+
+// A token's rank in byte order: its little-endian bytes read as a big-endian number.
+inline uint32_t byte_key(uint8_t t) { return t; }
+inline uint32_t byte_key(uint16_t t) { return __builtin_bswap16(t); }
+inline uint32_t byte_key(uint32_t t) { return __builtin_bswap32(t); }
+
+inline void check_cancel(CancelFlag* cancel) {
+  if (cancel && cancel->load(std::memory_order_relaxed)) throw Error(codes::kAborted, "verify aborted");
+}
+
+bool file_exists(const std::string& p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0;
+}
+
+// ---- the two fields of an infini-gram metadata line that make a document id --------------------------
+
+constexpr size_t npos = std::string_view::npos;
+
+size_t skip_ws(std::string_view s, size_t i) {
+  while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')) ++i;
+  return i;
+}
+size_t skip_string(std::string_view s, size_t i) {  // s[i] == '"'
+  for (++i; i < s.size(); ++i) {
+    if (s[i] == '\\') ++i;
+    else if (s[i] == '"') return i + 1;
+  }
+  return npos;
+}
+size_t skip_value(std::string_view s, size_t i) {
+  if (i >= s.size()) return npos;
+  if (s[i] == '"') return skip_string(s, i);
+  if (s[i] == '{' || s[i] == '[') {
+    int depth = 0;
+    while (i < s.size()) {
+      char c = s[i];
+      if (c == '"') { i = skip_string(s, i); if (i == npos) return npos; continue; }
+      if (c == '{' || c == '[') ++depth;
+      else if ((c == '}' || c == ']') && --depth == 0) return i + 1;
+      ++i;
+    }
+    return npos;
+  }
+  while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ') ++i;
+  return i;
+}
+// The raw (still escaped) body of the top-level "path" string and the digits of "linenum"; false if absent.
+bool path_and_linenum(std::string_view s, std::string_view* path, std::string_view* linenum) {
+  bool have_path = false, have_line = false;
+  size_t i = skip_ws(s, 0);
+  if (i >= s.size() || s[i] != '{') return false;
+  i = skip_ws(s, i + 1);
+  while (i < s.size() && s[i] == '"') {
+    size_t k_end = skip_string(s, i);
+    if (k_end == npos) return false;
+    std::string_view key = s.substr(i + 1, k_end - i - 2);
+    i = skip_ws(s, k_end);
+    if (i >= s.size() || s[i] != ':') return false;
+    i = skip_ws(s, i + 1);
+    size_t v_end = skip_value(s, i);
+    if (v_end == npos) return false;
+    std::string_view v = s.substr(i, v_end - i);
+    if (key == "path" && v.size() >= 2 && v[0] == '"') { *path = v.substr(1, v.size() - 2); have_path = true; }
+    if (key == "linenum" && !v.empty() && std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      *linenum = v;
+      have_line = true;
+    }
+    i = skip_ws(s, v_end);
+    if (i < s.size() && s[i] == ',') i = skip_ws(s, i + 1);
+    else break;
+  }
+  return have_path && have_line;
+}
+
+// ---- the shard -------------------------------------------------------------------------------------
+
+template <typename Token>
+class InfinigramShard final : public Shard {
+  static constexpr uint64_t w = sizeof(Token);
+
+ public:
+  InfinigramShard(std::string dir, std::string suffix, const ShardShape& shape, int p, std::shared_ptr<IgFiles> files,
+                  uint64_t first_document, std::vector<uint64_t> unigram)
+      : suffix_(std::move(suffix)), p_(p), first_document_(first_document), unigram_(std::move(unigram)) {
+    dir_ = std::move(dir);
+    shape_ = shape;
+    n_ = shape.tokens;
+    D_ = shape.documents;
+    text_ = reinterpret_cast<const Token*>(files->tokenized.data());
+    table_ = files->table.data();
+    const uint64_t table_bytes = files->table.size();
+    fast_entries_ = table_bytes >= 8 ? (table_bytes - 8) / p_ + 1 : 0;
+    mask_ = p_ >= 8 ? ~0ULL : (1ULL << (8 * p_)) - 1;
+    offsets_ = reinterpret_cast<const uint64_t*>(files->offset.data());
+    if (files->metaoff.size() > 0 || files->metadata.size() > 0) {
+      meta_offsets_ = reinterpret_cast<const uint64_t*>(files->metaoff.data());
+      meta_ = reinterpret_cast<const char*>(files->metadata.data());
+      meta_bytes_ = files->metadata.size();
+      has_meta_ = true;
+    }
+    files_ = std::move(files);
+  }
+
+  const char* format() const override { return "infini-gram"; }
+  uint64_t stored_suffixes() const override { return n_ - D_; }
+  uint64_t suffix(uint64_t i) const override { return entry(i) / w; }
+  uint32_t token(uint64_t pos) const override { return static_cast<uint32_t>(text_[pos]); }
+
+  uint64_t doc_start(uint64_t d) const override { return offsets_[d] / w + 1; }
+  uint64_t doc_end(uint64_t d) const override { return d + 1 < D_ ? offsets_[d + 1] / w : n_; }
+  uint64_t document_of(uint64_t pos) const override {
+    return static_cast<uint64_t>(std::upper_bound(offsets_, offsets_ + D_, pos * w) - offsets_) - 1;
+  }
+  std::string doc_record(uint64_t d) const override {
+    const std::string number = std::to_string(first_document_ + d);
+    if (!has_meta_) return "{\"id\":\"" + number + "\"}";
+    const uint64_t begin = meta_offsets_[d], end = d + 1 < D_ ? meta_offsets_[d + 1] : meta_bytes_;
+    std::string_view line(meta_ + begin, end - begin);
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+    if (line.empty()) return "{\"id\":\"" + number + "\"}";
+    std::string_view path, linenum;
+    std::string id = path_and_linenum(line, &path, &linenum) ? std::string(path) + ":" + std::string(linenum) : number;
+    std::string rec;
+    rec.reserve(line.size() + id.size() + 20);
+    rec.append("{\"id\":\"").append(id).append("\",\"meta\":").append(line).append("}");
+    return rec;
+  }
+  const uint64_t* unigram() const override { return unigram_.data(); }
+
+  SaRange find(const uint32_t* pattern32, size_t m) const override {
+    std::vector<Token> p(pattern32, pattern32 + m);
+    return find_range(p.data(), m, 0, stored_suffixes(), 0, 0);
+  }
+
+  SaRange extend(SaRange r, size_t k, uint32_t token) const override {
+    if (token >= separator()) return {r.lo, r.lo};
+    return narrow(r, k, static_cast<Token>(token));
+  }
+
+  size_t longest_prefix(const uint32_t* q, size_t m, SaRange* range) const override {
+    SaRange r{0, stored_suffixes()};
+    size_t k = 0;
+    for (; k < m && r.size() > 0; ++k) {
+      SaRange next = narrow(r, k, static_cast<Token>(q[k]));
+      if (next.size() == 0) break;
+      r = next;
+    }
+    if (range) *range = r;
+    return k;
+  }
+
+  // In a range of suffixes sharing m tokens: the one that ends after them (at most one: position n - m)
+  // comes first, then those followed by a token in byte order, then those followed by a separator.
+  bool has_continuation(SaRange r, size_t m) const override {
+    uint64_t i = r.lo;
+    if (i < r.hi && suffix(i) + m >= n_) ++i;
+    return i < r.hi && text_[suffix(i) + m] != static_cast<Token>(separator());
+  }
+
+  void next_tokens(SaRange r, size_t m, std::vector<TokenCount>& out) const override {
+    const Token sep = static_cast<Token>(separator());
+    const size_t first = out.size();
+    uint64_t i = r.lo;
+    if (i < r.hi && suffix(i) + m >= n_) ++i;
+    while (i < r.hi) {
+      Token t = text_[suffix(i) + m];
+      if (t == sep) break;
+      uint64_t step = 1, lo = i + 1, hi = i + 1;
+      while (hi < r.hi && text_[suffix(hi) + m] == t) { lo = hi + 1; hi = std::min<uint64_t>(r.hi, i + (step <<= 1)); }
+      while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (text_[suffix(mid) + m] == t) lo = mid + 1; else hi = mid;
+      }
+      out.push_back({static_cast<uint32_t>(t), lo - i});
+      i = lo;
+    }
+    // Runs come in byte order; callers want token order.
+    std::sort(out.begin() + first, out.end(), [](const TokenCount& a, const TokenCount& b) { return a.token < b.token; });
+  }
+
+  void verify(CancelFlag* cancel) const override {
+    if (n_ < (1ULL << 32)) verify_with<uint32_t>(cancel); else verify_with<uint64_t>(cancel);
+  }
+
+ private:
+  std::string file(const char* name) const { return dir_ + "/" + name + suffix_; }
+
+  // Table entry i: a byte offset into tokenized, p_ bytes little-endian.
+  uint64_t entry(uint64_t i) const {
+    const uint8_t* at = table_ + i * p_;
+    uint64_t v = 0;
+    if (i < fast_entries_) { std::memcpy(&v, at, 8); return v & mask_; }
+    std::memcpy(&v, at, p_);
+    return v;
+  }
+
+  int compare(uint64_t pos, const Token* p, size_t m, size_t skip, size_t* lcp) const {
+    const size_t avail = n_ - pos, len = std::min(m, avail);
+    skip = std::min(skip, len);  // holds for a sorted table; keeps reads in bounds for any table
+    size_t k = skip + mismatch_tokens(text_ + pos + skip, p + skip, len - skip);
+    *lcp = k;
+    if (k == m) return 0;
+    if (k == avail) return -1;  // the suffix ends first: it sorts before every longer string
+    return byte_key(text_[pos + k]) < byte_key(p[k]) ? -1 : 1;
+  }
+
+  SaRange find_range(const Token* p, size_t m, uint64_t lo, uint64_t hi, size_t llcp, size_t rlcp) const {
+    while (lo < hi) {
+      uint64_t mid = lo + (hi - lo) / 2;
+      size_t lcp;
+      int c = compare(suffix(mid), p, m, std::min(llcp, rlcp), &lcp);
+      if (c < 0) { lo = mid + 1; llcp = lcp; }
+      else if (c > 0) { hi = mid; rlcp = lcp; }
+      else return {lower_bound(p, m, lo, mid, llcp), upper_bound(p, m, mid + 1, hi, rlcp)};
+    }
+    return {lo, lo};
+  }
+  uint64_t lower_bound(const Token* p, size_t m, uint64_t lo, uint64_t hi, size_t llcp) const {
+    size_t rlcp = m;
+    while (lo < hi) {
+      uint64_t mid = lo + (hi - lo) / 2;
+      size_t lcp;
+      if (compare(suffix(mid), p, m, std::min(llcp, rlcp), &lcp) < 0) { lo = mid + 1; llcp = lcp; }
+      else { hi = mid; rlcp = lcp; }
+    }
+    return lo;
+  }
+  uint64_t upper_bound(const Token* p, size_t m, uint64_t lo, uint64_t hi, size_t rlcp) const {
+    size_t llcp = m;
+    while (lo < hi) {
+      uint64_t mid = lo + (hi - lo) / 2;
+      size_t lcp;
+      if (compare(suffix(mid), p, m, std::min(llcp, rlcp), &lcp) <= 0) { lo = mid + 1; llcp = lcp; }
+      else { hi = mid; rlcp = lcp; }
+    }
+    return lo;
+  }
+
+  // Byte-order key of the token at offset k of suffix i; -1 where the suffix ends before it.
+  int64_t key_at(uint64_t i, size_t k) const {
+    uint64_t pos = suffix(i) + k;
+    return pos < n_ ? static_cast<int64_t>(byte_key(text_[pos])) : -1;
+  }
+  SaRange narrow(SaRange r, size_t k, Token t) const {
+    const int64_t kt = byte_key(t);
+    uint64_t lo = r.lo, hi = r.hi;
+    while (lo < hi) {
+      uint64_t mid = lo + (hi - lo) / 2;
+      if (key_at(mid, k) < kt) lo = mid + 1; else hi = mid;
+    }
+    const uint64_t first = lo;
+    hi = r.hi;
+    while (lo < hi) {
+      uint64_t mid = lo + (hi - lo) / 2;
+      if (key_at(mid, k) <= kt) lo = mid + 1; else hi = mid;
+    }
+    return {first, lo};
+  }
+
+  // Separators exactly at the documents' offsets, token range, unigram counts, metadata offsets, and the
+  // table: a permutation of every stream position (separators included) in byte order, checked in linear
+  // time like traceindex's own shards (ranks of the following suffixes; a suffix that ends ranks lowest).
+  template <typename Rank>
+  void verify_with(CancelFlag* cancel) const {
+    const Token sep = static_cast<Token>(separator());
+    const uint64_t V = shape_.vocab_size;
+    auto corrupt = [&](const char* name, const std::string& why) { throw Error(codes::kCorrupt, file(name) + ": " + why); };
+    std::vector<uint64_t> counts(V, 0);
+    uint64_t d = 0;
+    for (uint64_t i = 0; i < n_; ++i) {
+      if (i % (1 << 22) == 0) check_cancel(cancel);
+      if (text_[i] == sep) {
+        if (d >= D_ || offsets_[d] != i * w) corrupt("tokenized", "separator at token " + std::to_string(i) + " is not at a document offset");
+        ++d;
+      } else if (text_[i] >= V) {
+        corrupt("tokenized", "token " + std::to_string(text_[i]) + " at " + std::to_string(i) + " is out of range");
+      } else {
+        ++counts[text_[i]];
+      }
+    }
+    if (d != D_) corrupt("offset", "documents without a separator at their offset");
+    for (uint64_t t = 0; t < V; ++t)
+      if (counts[t] != unigram_[t]) corrupt("tokenized", "unigram count of token " + std::to_string(t) + " changed since open");
+    if (has_meta_)
+      for (uint64_t k = 1; k < D_; ++k)
+        if (meta_offsets_[k] < meta_offsets_[k - 1]) corrupt("metaoff", "offsets out of order");
+    const Rank unset = static_cast<Rank>(~Rank(0));
+    std::vector<Rank> rank(n_, unset);
+    for (uint64_t k = 0; k < n_; ++k) {
+      if (k % (1 << 22) == 0) check_cancel(cancel);
+      uint64_t e = entry(k);
+      if (e % w != 0 || e / w >= n_ || rank[e / w] != unset) corrupt("table", "not a permutation of the token offsets (entry " + std::to_string(k) + ")");
+      rank[e / w] = static_cast<Rank>(k);
+    }
+    for (uint64_t k = 1; k < n_; ++k) {
+      if (k % (1 << 22) == 0) check_cancel(cancel);
+      uint64_t a = suffix(k - 1), b = suffix(k);
+      uint32_t ka = byte_key(text_[a]), kb = byte_key(text_[b]);
+      bool ordered = ka < kb || (ka == kb && (a + 1 == n_ || (b + 1 < n_ && rank[a + 1] < rank[b + 1])));
+      if (!ordered) corrupt("table", "suffixes out of byte order at entry " + std::to_string(k));
+    }
+  }
+
+  std::string suffix_;
+  int p_;
+  uint64_t first_document_;
+  std::vector<uint64_t> unigram_;
+  std::shared_ptr<IgFiles> files_;
+  uint64_t n_ = 0, D_ = 0;
+  const Token* text_ = nullptr;
+  const uint8_t* table_ = nullptr;
+  uint64_t fast_entries_ = 0, mask_ = 0;
+  const uint64_t* offsets_ = nullptr;
+  const uint64_t* meta_offsets_ = nullptr;
+  const char* meta_ = nullptr;
+  uint64_t meta_bytes_ = 0;
+  bool has_meta_ = false;
+};
+
+// One pass over the tokens: unigram counts (vector sized to the vocabulary) and the separator count.
+template <typename Token>
+std::vector<uint64_t> count_tokens(const Token* text, uint64_t n, uint64_t declared_vocab, uint64_t* separators,
+                                   const std::string& path) {
+  const Token sep = static_cast<Token>(~Token(0));
+  std::vector<uint64_t> counts(declared_vocab ? declared_vocab : (sizeof(Token) < 4 ? uint64_t(sep) : 0), 0);
+  uint64_t seps = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    const Token t = text[i];
+    if (t == sep) { ++seps; continue; }
+    if (t >= counts.size()) {
+      if (declared_vocab)
+        throw Error(codes::kCorrupt, path + ": token " + std::to_string(t) + " at " + std::to_string(i) +
+                                         " is outside the declared vocabulary (" + std::to_string(declared_vocab) + ")");
+      if (uint64_t(t) >= kMaxDerivedVocab)
+        throw Error(codes::kInvalidArgument, path + ": token id " + std::to_string(t) +
+                                                 " is above 2^28: declare the vocabulary size to read this index");
+      counts.resize(uint64_t(t) + 1, 0);
+    }
+    ++counts[t];
+  }
+  if (counts.empty()) counts.resize(1, 0);
+  *separators = seps;
+  return counts;
+}
+
+template <typename Token>
+std::unique_ptr<Shard> make(const std::string& dir, const std::string& suffix, ShardShape shape, int p,
+                            std::shared_ptr<IgFiles> files, uint64_t first_document, const std::string& tok_path) {
+  uint64_t seps = 0;
+  auto counts = count_tokens(reinterpret_cast<const Token*>(files->tokenized.data()), shape.tokens, shape.vocab_size, &seps, tok_path);
+  if (seps != shape.documents)
+    throw Error(codes::kCorrupt, tok_path + ": " + std::to_string(seps) + " separators for " + std::to_string(shape.documents) +
+                                     " documents (a separator inside a document, or a document without one)");
+  shape.vocab_size = counts.size();
+  return std::unique_ptr<Shard>(new InfinigramShard<Token>(dir, suffix, shape, p, std::move(files), first_document, std::move(counts)));
+}
+
+}  // namespace
+
+std::unique_ptr<Shard> open_infinigram_shard(const std::string& dir, const std::string& suffix, int w, uint64_t vocab_size,
+                                             uint64_t first_document) {
+  if (w != 1 && w != 2 && w != 4)
+    throw Error(codes::kInvalidArgument, dir + ": token width " + std::to_string(w) + " is not 1, 2 or 4 (infini-gram's u8, u16, u32)");
+  const uint64_t sep = separator_of(w);
+  if (vocab_size > sep)
+    throw Error(codes::kInvalidArgument, dir + ": vocabulary size " + std::to_string(vocab_size) + " does not fit token width " + std::to_string(w));
+  auto path = [&](const char* name) { return dir + "/" + name + suffix; };
+  auto corrupt = [&](const char* name, const std::string& why) { throw Error(codes::kCorrupt, path(name) + ": " + why); };
+  auto files = std::make_shared<IgFiles>();
+
+  files->tokenized = MappedFile::open(path("tokenized"));
+  const uint64_t bytes = files->tokenized.size();
+  if (bytes == 0 || bytes % w != 0)
+    corrupt("tokenized", std::to_string(bytes) + " bytes is not a positive multiple of the token width " + std::to_string(w));
+  const uint64_t n = bytes / w;
+  const uint8_t* text = files->tokenized.data();
+  auto token_at = [&](uint64_t byte_offset) { uint64_t v = 0; std::memcpy(&v, text + byte_offset, w); return v; };
+
+  files->offset = MappedFile::open(path("offset"), AccessPattern::WillNeed);
+  const uint64_t obytes = files->offset.size();
+  if (obytes == 0 || obytes % 8 != 0) corrupt("offset", std::to_string(obytes) + " bytes is not a positive multiple of 8");
+  const uint64_t D = obytes / 8;
+  if (D > n) corrupt("offset", std::to_string(D) + " documents for " + std::to_string(n) + " tokens");
+  const uint64_t* offsets = reinterpret_cast<const uint64_t*>(files->offset.data());
+  for (uint64_t d = 0; d < D; ++d) {
+    const uint64_t o = offsets[d];
+    if (d == 0 ? o != 0 : o <= offsets[d - 1]) corrupt("offset", "document offsets do not start at 0 and increase (document " + std::to_string(d) + ")");
+    if (o % w != 0 || o >= bytes) corrupt("offset", "offset of document " + std::to_string(d) + " is not a token of tokenized");
+    if (token_at(o) != sep)
+      corrupt("tokenized", "no separator at the offset of document " + std::to_string(d) + " (wrong token width?)");
+  }
+
+  files->table = MappedFile::open(path("table"));
+  const uint64_t tbytes = files->table.size();
+  int p_expected = 1;  // the indexer's ceil(log2(bytes) / 8): the fewest bytes that hold every byte offset
+  while (p_expected < 8 && (bytes - 1) >> (8 * p_expected) != 0) ++p_expected;
+  if (tbytes != n * p_expected)
+    corrupt("table", std::to_string(tbytes) + " bytes, expected " + std::to_string(n) + " entries (one per token, separators included) of " +
+                         std::to_string(p_expected) + " bytes");
+
+  const bool has_metadata = file_exists(path("metadata")), has_metaoff = file_exists(path("metaoff"));
+  if (has_metadata != has_metaoff) corrupt(has_metadata ? "metaoff" : "metadata", "missing (metadata and metaoff come together)");
+  if (has_metadata) {
+    files->metadata = MappedFile::open(path("metadata"));
+    files->metaoff = MappedFile::open(path("metaoff"), AccessPattern::WillNeed);
+    if (files->metaoff.size() != 8 * D)
+      corrupt("metaoff", std::to_string(files->metaoff.size()) + " bytes, expected 8 per document (" + std::to_string(D) + ")");
+    const uint64_t* mo = reinterpret_cast<const uint64_t*>(files->metaoff.data());
+    for (uint64_t d = 0; d < D; ++d)
+      if ((d == 0 ? mo[0] != 0 : mo[d] < mo[d - 1]) || mo[d] > files->metadata.size())
+        corrupt("metaoff", "record offsets do not start at 0, increase and stay within metadata (document " + std::to_string(d) + ")");
+  }
+
+  ShardShape shape{w, n, D, vocab_size};
+  const std::string tok_path = path("tokenized");
+  switch (w) {
+    case 1: return make<uint8_t>(dir, suffix, shape, p_expected, std::move(files), first_document, tok_path);
+    case 2: return make<uint16_t>(dir, suffix, shape, p_expected, std::move(files), first_document, tok_path);
+    default: return make<uint32_t>(dir, suffix, shape, p_expected, std::move(files), first_document, tok_path);
+  }
+}
+
+}  // namespace traceindex

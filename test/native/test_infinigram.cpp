@@ -1,0 +1,290 @@
+// The infini-gram format reader (native/core/infinigram_shard.cpp) against shards written here by hand in
+// infini-gram's layout: separator before every document, byte-offset table of p-byte entries sorted by the
+// raw little-endian bytes, u64 document offsets, metadata + metaoff. Checked against the brute-force oracle
+// and against traceindex's own index of the same documents.
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "check.hpp"
+#include "error.hpp"
+#include "fixtures.hpp"
+#include "index.hpp"
+#include "infinigram_shard.hpp"
+#include "trace.hpp"
+
+using namespace traceindex;
+namespace fs = std::filesystem;
+
+namespace {
+using namespace fixtures;
+
+void write_file(const fs::path& p, const std::string& bytes) {
+  std::ofstream f(p, std::ios::binary);
+  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+std::string u64le(uint64_t v) { std::string s(8, '\0'); std::memcpy(&s[0], &v, 8); return s; }
+
+struct IgOptions {
+  std::string suffix;
+  bool metadata = false;
+  bool value_order = false;  // sort the table by token value instead of bytes (a wrong table, for verify)
+};
+
+// Writes one shard in infini-gram's layout; returns its spec.
+ShardSpec write_ig(const fs::path& dir, const std::vector<Doc>& docs, int w, const IgOptions& o = {}) {
+  fs::create_directories(dir);
+  const uint64_t sep = separator_of(w);
+  std::string stream, offsets, meta, metaoff;
+  std::vector<uint64_t> values;
+  for (size_t d = 0; d < docs.size(); ++d) {
+    offsets += u64le(stream.size());
+    metaoff += u64le(meta.size());
+    meta += "{\"path\": \"part/\\\"x\\\".jsonl\", \"linenum\": " + std::to_string(d) + ", \"metadata\": {\"n\": [1, {\"a\": \"}\"}]}}\n";
+    auto put = [&](uint64_t t) { std::string b(w, '\0'); std::memcpy(&b[0], &t, w); stream += b; values.push_back(t); };
+    put(sep);
+    for (uint32_t t : docs[d]) put(t);
+  }
+  const uint64_t n = values.size(), bytes = stream.size();
+  std::vector<uint64_t> sa(n);
+  for (uint64_t i = 0; i < n; ++i) sa[i] = i;
+  if (o.value_order)
+    std::sort(sa.begin(), sa.end(), [&](uint64_t a, uint64_t b) {
+      return std::lexicographical_compare(values.begin() + a, values.end(), values.begin() + b, values.end());
+    });
+  else
+    std::sort(sa.begin(), sa.end(), [&](uint64_t a, uint64_t b) {
+      return std::lexicographical_compare(stream.begin() + a * w, stream.end(), stream.begin() + b * w, stream.end(),
+                                          [](char x, char y) { return uint8_t(x) < uint8_t(y); });
+    });
+  int p = 1;
+  while (p < 8 && ((bytes - 1) >> (8 * p)) != 0) ++p;
+  std::string table;
+  for (uint64_t i : sa) { uint64_t off = i * w; table.append(reinterpret_cast<const char*>(&off), p); }
+  write_file(dir / ("tokenized" + o.suffix), stream);
+  write_file(dir / ("table" + o.suffix), table);
+  write_file(dir / ("offset" + o.suffix), offsets);
+  if (o.metadata) {
+    write_file(dir / ("metadata" + o.suffix), meta);
+    write_file(dir / ("metaoff" + o.suffix), metaoff);
+  }
+  ShardSpec spec;
+  spec.dir = dir.string();
+  spec.shape.token_width = w;
+  spec.format = "infini-gram";
+  spec.suffix = o.suffix;
+  return spec;
+}
+
+// Token ids whose byte order differs from their value order (u16: 0x0100 sorts before 0x0001).
+uint32_t tricky(int w, uint32_t i) {
+  static const uint32_t u16[] = {0x0001, 0x0100, 0x00FF, 0xFF00, 0x0002, 0x0200, 0xFFFE, 0x0101, 7};
+  // u32 ids stay small: traceindex's own index (the comparison) sizes its unigram table by the vocabulary.
+  static const uint32_t u32[] = {0x00000001, 0x00000100, 0x000000FF, 0x0001FF00, 0x00010000, 0x00000200, 0x0000FFFE, 7, 0x00010101};
+  if (w == 1) return i;
+  return w == 2 ? u16[i % 9] : u32[i % 9];
+}
+
+std::vector<Doc> tricky_docs(std::mt19937& rng, int w, int kind) {
+  const uint32_t draw = 1 + rng() % (w == 1 ? 6 : 9);
+  std::vector<Doc> docs = random_docs(rng, kind, draw);
+  for (auto& d : docs) for (auto& t : d) t = tricky(w, t);
+  return docs;
+}
+
+Doc query_from(std::mt19937& rng, const std::vector<Doc>& docs, int w) {
+  Doc q;
+  const Doc& d = docs[rng() % docs.size()];
+  if (rng() % 3 != 0 && !d.empty()) {
+    size_t a = rng() % d.size(), len = 1 + rng() % std::min<size_t>(12, d.size() - a);
+    q.assign(d.begin() + a, d.begin() + a + len);
+    if (rng() % 4 == 0) q[rng() % q.size()] = tricky(w, rng() % 9);
+  } else {
+    size_t len = 1 + rng() % 5;
+    for (size_t i = 0; i < len; ++i) q.push_back(tricky(w, rng() % 9));
+  }
+  return q;
+}
+
+void check_queries(const Index& ig, const Index& own, const std::vector<Doc>& docs, std::mt19937& rng, int w) {
+  Oracle o{docs};
+  CHECK_EQ(ig.documents(), uint64_t(docs.size()));
+  CHECK_EQ(ig.tokens(), o.count({}));
+  CHECK_EQ(ig.count(nullptr, 0), o.count({}));
+  for (int k = 0; k < 50; ++k) {
+    Doc q = query_from(rng, docs, w);
+    auto occ = o.occurrences(q);
+    CHECK_EQ(ig.count(q.data(), q.size()), uint64_t(occ.size()));
+    uint64_t offset = rng() % (occ.size() + 2), limit = rng() % 7, total = 0;
+    auto hits = ig.locate(q.data(), q.size(), offset, limit, &total);
+    CHECK_EQ(total, uint64_t(occ.size()));
+    CHECK_EQ(hits.size(), offset >= occ.size() ? size_t(0) : std::min<size_t>(limit, occ.size() - offset));
+    for (size_t h = 0; h < hits.size(); ++h) {
+      CHECK_EQ(hits[h].document, occ[offset + h].first);
+      CHECK_EQ(hits[h].offset, occ[offset + h].second);
+    }
+    LongestMatch lm = ig.longest_match(q.data(), q.size());
+    size_t want = 0;
+    while (want < q.size() && o.count(Doc(q.begin(), q.begin() + want + 1)) > 0) ++want;
+    CHECK_EQ(lm.length, want);
+    CHECK_EQ(lm.count, o.count(Doc(q.begin(), q.begin() + want)));
+    NextTokens nt = ig.next_tokens(q.data(), q.size());
+    size_t start = 0;
+    while (start < q.size() && o.next(Doc(q.begin() + start, q.end())).empty()) ++start;
+    auto dist = o.next(Doc(q.begin() + start, q.end()));
+    CHECK_EQ(nt.suffix_length, q.size() - start);
+    CHECK_EQ(nt.tokens.size(), dist.size());
+    size_t i = 0;
+    for (auto& [t, c] : dist) {
+      CHECK_EQ(nt.tokens[i].token, t);
+      CHECK_EQ(nt.tokens[i].count, c);
+      ++i;
+    }
+    // Spans of a query-like output: identical to traceindex's own index (counts and positions; the sampled
+    // occurrences are all of them while count <= max_documents).
+    Doc out = query_from(rng, docs, w);
+    Doc more = query_from(rng, docs, w);
+    out.insert(out.end(), more.begin(), more.end());
+    TraceOptions to;
+    to.max_documents = 1000;
+    auto a = trace(ig, out.data(), out.size(), to), b = trace(own, out.data(), out.size(), to);
+    CHECK_EQ(a.size(), b.size());
+    for (size_t s = 0; s < a.size() && s < b.size(); ++s) {
+      CHECK_EQ(a[s].start, b[s].start);
+      CHECK_EQ(a[s].end, b[s].end);
+      CHECK_EQ(a[s].count, b[s].count);
+      CHECK_EQ(a[s].occurrences.size(), b[s].occurrences.size());
+      for (size_t j = 0; j < a[s].occurrences.size() && j < b[s].occurrences.size(); ++j) {
+        CHECK_EQ(a[s].occurrences[j].document, b[s].occurrences[j].document);
+        CHECK_EQ(a[s].occurrences[j].offset, b[s].occurrences[j].offset);
+      }
+      CHECK(std::abs(a[s].scores.bci - b[s].scores.bci) < 1e-9);
+    }
+  }
+  // Unigram counts equal, ids the own index knows.
+  for (uint64_t t = 0; t < own.vocab_size(); ++t) CHECK_EQ(ig.unigram_counts()[t], own.unigram_counts()[t]);
+  for (uint64_t t = own.vocab_size(); t < ig.vocab_size(); ++t) CHECK_EQ(ig.unigram_counts()[t], uint64_t(0));
+}
+
+}  // namespace
+
+TEST(infinigram_matches_brute_force_and_own_index) {
+  std::mt19937 rng(777);
+  for (int round = 0; round < 150; ++round) {
+    const int w = round % 3 == 0 ? 1 : round % 3 == 1 ? 2 : 4;
+    std::vector<Doc> docs = tricky_docs(rng, w, round % 4);
+    TempDir tmp;
+    uint64_t own_vocab = 1;
+    for (auto& d : docs) for (uint32_t t : d) own_vocab = std::max<uint64_t>(own_vocab, uint64_t(t) + 1);
+    Index own({write_any(tmp.path / "own", docs, w, own_vocab)});
+    // One shard, with metadata on even rounds.
+    IgOptions opt;
+    opt.metadata = round % 2 == 0;
+    Index ig({write_ig(tmp.path / "ig", docs, w, opt)});
+    CHECK_EQ(std::string(ig.shard(0).format()), std::string("infini-gram"));
+    CHECK_EQ(ig.vocab_size(), w < 4 ? separator_of(w) : own_vocab);  // u32: the largest id + 1
+    ig.shard(0).verify(nullptr);
+    check_queries(ig, own, docs, rng, w);
+    // The same documents in .0, .1, ... shards of one directory.
+    std::vector<ShardSpec> specs;
+    size_t at = 0;
+    for (int s = 0; at < docs.size(); ++s) {
+      size_t take = std::min(docs.size() - at, size_t(1 + rng() % 3));
+      IgOptions so;
+      so.suffix = "." + std::to_string(s);
+      so.metadata = opt.metadata;
+      specs.push_back(write_ig(tmp.path / "multi", std::vector<Doc>(docs.begin() + at, docs.begin() + at + take), w, so));
+      at += take;
+    }
+    Index multi(specs);
+    for (size_t s = 0; s < multi.shard_count(); ++s) multi.shard(s).verify(nullptr);
+    check_queries(multi, own, docs, rng, w);
+  }
+}
+
+TEST(infinigram_documents_and_records) {
+  TempDir tmp;
+  std::vector<Doc> docs{{1, 2, 3}, {}, {0x0100, 0x0001}, {}};
+  Index with({write_ig(tmp.path / "m", docs, 2, {"", true})});
+  Index without({write_ig(tmp.path / "n", docs, 2)});
+  const Shard& s = with.shard(0);
+  CHECK_EQ(s.documents(), uint64_t(4));
+  CHECK_EQ(s.doc_start(0), uint64_t(1));
+  CHECK_EQ(s.doc_end(0), uint64_t(4));
+  CHECK_EQ(s.doc_start(1), s.doc_end(1));  // empty documents are kept
+  CHECK_EQ(s.doc_start(2), uint64_t(6));
+  CHECK_EQ(s.doc_end(3), s.shape().tokens);  // the last document ends at the end of the stream
+  CHECK_EQ(s.document_of(6), uint64_t(2));
+  CHECK_EQ(s.token(6), uint32_t(0x0100));
+  CHECK_EQ(s.doc_record(2), std::string("{\"id\":\"part/\\\"x\\\".jsonl:2\",\"meta\":{\"path\": \"part/\\\"x\\\".jsonl\", \"linenum\": 2, "
+                                        "\"metadata\": {\"n\": [1, {\"a\": \"}\"}]}}}"));
+  CHECK_EQ(without.shard(0).doc_record(3), std::string("{\"id\":\"3\"}"));
+  // Global numbers across shards when there is no metadata.
+  Index two({write_ig(tmp.path / "t", {{1}}, 1, {".0"}), write_ig(tmp.path / "t", {{2}, {3}}, 1, {".1"})});
+  CHECK_EQ(two.shard(1).doc_record(1), std::string("{\"id\":\"2\"}"));
+  CHECK_EQ(two.documents(), uint64_t(3));
+}
+
+TEST(infinigram_verify_rejects_value_order_table) {
+  TempDir tmp;
+  std::vector<Doc> docs{{0x0001, 0x0100, 0x0001}, {0x0100, 0x0001}};
+  IgOptions bad;
+  bad.value_order = true;
+  Index ig({write_ig(tmp.path / "v", docs, 2, bad)});
+  CHECK_THROWS_CODE(ig.shard(0).verify(nullptr), codes::kCorrupt);
+  Index good({write_ig(tmp.path / "b", docs, 2)});
+  good.shard(0).verify(nullptr);
+  uint32_t q[] = {0x0100, 0x0001};
+  CHECK_EQ(good.count(q, 2), uint64_t(2));
+}
+
+TEST(infinigram_rejects_inconsistent_files) {
+  TempDir tmp;
+  std::vector<Doc> docs{{1, 2, 3}, {4, 5}};
+  auto fresh = [&](const char* name, bool meta = false) { IgOptions o; o.metadata = meta; return write_ig(tmp.path / name, docs, 2, o); };
+  auto corrupt_open = [](const ShardSpec& s) { CHECK_THROWS_CODE(Index({s}), codes::kCorrupt); };
+  {  // table of the wrong size
+    ShardSpec s = fresh("a");
+    fs::resize_file(fs::path(s.dir) / "table", fs::file_size(fs::path(s.dir) / "table") - 1);
+    corrupt_open(s);
+  }
+  {  // tokenized not a multiple of the width
+    ShardSpec s = fresh("b");
+    fs::resize_file(fs::path(s.dir) / "tokenized", fs::file_size(fs::path(s.dir) / "tokenized") - 1);
+    corrupt_open(s);
+  }
+  {  // offset truncated / not pointing at a separator
+    ShardSpec s = fresh("c");
+    write_file(fs::path(s.dir) / "offset", u64le(0) + u64le(4));
+    corrupt_open(s);
+  }
+  {  // metadata without metaoff
+    ShardSpec s = fresh("d", true);
+    fs::remove(fs::path(s.dir) / "metaoff");
+    corrupt_open(s);
+  }
+  {  // read with the wrong width: no separator at the offsets
+    ShardSpec s = fresh("e");
+    s.shape.token_width = 1;
+    corrupt_open(s);
+  }
+  {  // a separator inside a document (one offset fewer)
+    ShardSpec s = fresh("f");
+    write_file(fs::path(s.dir) / "offset", u64le(0));
+    corrupt_open(s);
+  }
+  {  // missing file
+    ShardSpec s = fresh("g");
+    fs::remove(fs::path(s.dir) / "table");
+    corrupt_open(s);
+  }
+  {  // declared vocabulary too small
+    ShardSpec s = fresh("h");
+    s.shape.vocab_size = 3;
+    corrupt_open(s);
+  }
+}

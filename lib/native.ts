@@ -11,6 +11,18 @@ export interface ShardOpenSpec {
   tokens: number;
   documents: number;
   vocabSize: number;
+  /** 'traceindex' (default) or 'infini-gram': then only dir, suffix, tokenWidth and vocabSize (0 = derive) are read. */
+  format?: string;
+  suffix?: string;
+}
+
+export interface NativeShape {
+  format: string;
+  tokenWidth: number;
+  vocabSize: number;
+  documents: number;
+  tokens: number;
+  shards: Array<{ documents: number; tokens: number }>;
 }
 
 /** Occurrences as parallel arrays (native/binding/occurrences.hpp). */
@@ -91,6 +103,7 @@ export interface NativeIndex {
   document(n: number): { tokens: Uint32Array; record: string; shard: number };
   findDocument(recordPrefix: string): number;
   unigram(): Float64Array;
+  shape(): NativeShape;
   trace(tokens: Uint32Array, offsets: Uint32Array, options: NativeTraceOptions): Promise<NativeTrace>;
   traceSync(tokens: Uint32Array, offsets: Uint32Array, options: NativeTraceOptions): NativeTrace;
   scoreSpans(tokens: Uint32Array, offsets: Uint32Array, counts: Float64Array | undefined, options: NativeTraceOptions): NativeScores & { count: Float64Array };

@@ -11,6 +11,7 @@ import { checkShardFiles, Manifest, readManifest, SHARD_FILES } from './manifest
 import { addon, cancelFlag, NativeIndex, NativeLocate, NativeNext, NativeOccurrences, nativeError } from './native';
 import { bytesTokenizer, pretokenized, Tokenizer } from './tokenizer';
 import { isTokenizerJsonPath, loadTokenizer, tokenizerNames } from './tokenizers';
+import { INFINIGRAM_FORMAT, InfinigramShardFiles, looksLikeInfinigram, openInfinigram } from './infinigram';
 import {
   BciVariant, calibrate, Calibration, CalibrationOptions, MatchState, ScoreOptions, scoreSequences, shieldDecision,
   ShieldOptions, ShieldResult, shieldWindow, SpanScores, surprisalTable, TokenWeightOptions, traceBatch, traceBatchSync,
@@ -29,6 +30,8 @@ export const MAX_QUERY_TOKENS = 1 << 24;
 
 export interface IndexInfo {
   dir: string;
+  /** 'traceindex', or 'infini-gram' for an infini-gram index read in place (formatVersion 0). */
+  format: 'traceindex' | 'infini-gram';
   formatVersion: number;
   tokenizer: { name: string; fingerprint: string };
   tokenWidth: number;
@@ -102,10 +105,37 @@ export interface OpenOptions {
    * here) and requires its fingerprint to match.
    */
   tokenizer?: string | { name?: string; fingerprint?: string };
+  /**
+   * 'traceindex' (a directory with manifest.json) or 'infini-gram' (an index written by infini-gram's indexer,
+   * read in place). Default: infini-gram when the directory has tokenized* files and no manifest.json.
+   * For infini-gram, a string `tokenizer` names the tokenizer of its ids for text queries ('bytes' for u8
+   * indexes built without --tokenizer); without one, queries are token ids.
+   */
+  format?: 'traceindex' | 'infini-gram';
+  /** infini-gram: 1 (u8), 2 (u16) or 4 (u32). Inferred from the files when omitted. */
+  tokenWidth?: number;
+  /** infini-gram: token ids are < vocabSize (default: the separator for u8/u16, the largest id + 1 for u32). */
+  vocabSize?: number;
 }
 
 export async function openIndex(dir: string, options: OpenOptions = {}): Promise<Index> {
   const abs = path.resolve(dir);
+  const format = options.format ?? (looksLikeInfinigram(abs) ? INFINIGRAM_FORMAT : 'traceindex');
+  if (format === INFINIGRAM_FORMAT) {
+    const ig = await openInfinigram(abs, {
+      tokenWidth: options.tokenWidth, vocabSize: options.vocabSize,
+      tokenizer: typeof options.tokenizer === 'string' ? options.tokenizer : undefined,
+    });
+    try {
+      if (options.tokenizer && typeof options.tokenizer === 'object') checkTokenizer(ig.manifest, options.tokenizer);
+    } catch (err) {
+      ig.native.close();
+      throw err;
+    }
+    return new Index(abs, ig.manifest, ig.native, ig.tokenizer, ig.shards);
+  }
+  if (format !== 'traceindex')
+    throw new TraceIndexError('ERR_INVALID_ARGUMENT', `format must be 'traceindex' or 'infini-gram', got ${JSON.stringify(format)}`);
   const manifest = readManifest(abs);
   if (options.tokenizer && typeof options.tokenizer === 'object') checkTokenizer(manifest, options.tokenizer);
   const tokenizer = await indexTokenizer(manifest, typeof options.tokenizer === 'string' ? options.tokenizer : undefined);
@@ -160,13 +190,36 @@ export class Index {
   private native: NativeIndex | null;
 
   /** @internal use openIndex() */
-  constructor(readonly dir: string, readonly manifest: Manifest, native: NativeIndex, tokenizer: Tokenizer) {
+  /** 'traceindex', or 'infini-gram' for an infini-gram index read in place. */
+  readonly format: 'traceindex' | 'infini-gram';
+
+  /**
+   * @internal use openIndex(). For an infini-gram index, `manifest` is synthesized from its files (formatVersion
+   * 0, no checksums) and `infinigram` lists each shard's files.
+   */
+  constructor(readonly dir: string, readonly manifest: Manifest, native: NativeIndex, tokenizer: Tokenizer,
+    private readonly infinigram?: InfinigramShardFiles[]) {
     this.native = native;
     this.tokenizer = tokenizer;
+    this.format = infinigram ? INFINIGRAM_FORMAT : 'traceindex';
   }
 
   get info(): IndexInfo {
     const m = this.manifest;
+    if (this.infinigram) {
+      const shards = m.shards.map((s, i) => ({
+        dir: s.dir, documents: s.documents, tokens: s.tokens, pointerWidth: s.pointerWidth,
+        bytes: Object.values(this.infinigram![i].files).reduce((t, b) => t + b, 0),
+      }));
+      const tokenAndSa = this.infinigram.reduce((t, s) => t + (s.files['tokenized' + s.suffix] ?? 0) + (s.files['table' + s.suffix] ?? 0), 0);
+      return {
+        dir: this.dir, format: INFINIGRAM_FORMAT, formatVersion: 0, tokenizer: m.tokenizer, tokenWidth: m.tokenWidth,
+        vocabSize: m.vocabSize, documents: m.documents, tokens: m.tokens, shards,
+        bytesOnDisk: shards.reduce((t, s) => t + s.bytes, 0),
+        bytesPerToken: m.tokens > 0 ? tokenAndSa / m.tokens : 0,
+        simd: addon.selectSimd() as string,
+      };
+    }
     const shards = m.shards.map((s) => ({
       dir: s.dir, documents: s.documents, tokens: s.tokens, pointerWidth: s.pointerWidth,
       bytes: SHARD_FILES.reduce((t, f) => t + s.files[f].bytes, 0),
@@ -174,6 +227,7 @@ export class Index {
     const tokenAndSa = m.shards.reduce((t, s) => t + s.files['tokens.bin'].bytes + s.files['sa.bin'].bytes, 0);
     return {
       dir: this.dir,
+      format: 'traceindex',
       formatVersion: m.formatVersion,
       tokenizer: m.tokenizer,
       tokenWidth: m.tokenWidth,
@@ -348,13 +402,22 @@ export class Index {
     return this.callSync((n) => n.unigram());
   }
 
-  /** Re-checks every file's checksum, then content and suffix order of every shard. Resolves with what was checked. */
+  /**
+   * Re-checks every file's checksum, then content and suffix order of every shard. Resolves with what was checked.
+   * An infini-gram index has no checksums: its content and suffix order (in its byte order) are checked.
+   */
   async verify(options: { signal?: AbortSignal } = {}): Promise<{ files: number; bytes: number; shards: number }> {
     const native = this.open();
     const cancel = cancelFlag(options.signal);
     try {
       let files = 0;
       let bytes = 0;
+      if (this.infinigram) {
+        // No checksums in infini-gram's format: the content and byte-order suffix checks are the whole check.
+        await native.verify(cancel.flag);
+        for (const s of this.infinigram) for (const b of Object.values(s.files)) { files++; bytes += b; }
+        return { files, bytes, shards: this.infinigram.length };
+      }
       for (const s of this.manifest.shards) {
         for (const f of SHARD_FILES) {
           const file = path.join(this.dir, s.dir, f);

@@ -8,7 +8,7 @@
 
 #include "error.hpp"
 #include "mapped_file.hpp"
-#include "token_match.hpp"
+#include "sa_search.hpp"
 
 namespace traceindex {
 namespace {
@@ -23,10 +23,6 @@ struct IgFiles {
 inline uint32_t byte_key(uint8_t t) { return t; }
 inline uint32_t byte_key(uint16_t t) { return __builtin_bswap16(t); }
 inline uint32_t byte_key(uint32_t t) { return __builtin_bswap32(t); }
-
-inline void check_cancel(CancelFlag* cancel) {
-  if (cancel && cancel->load(std::memory_order_relaxed)) throw Error(codes::kAborted, "verify aborted");
-}
 
 bool file_exists(const std::string& p) {
   struct stat st;
@@ -96,10 +92,20 @@ bool path_and_linenum(std::string_view s, std::string_view* path, std::string_vi
 // ---- the shard -------------------------------------------------------------------------------------
 
 template <typename Token>
-class InfinigramShard final : public Shard {
+class InfinigramShard final : public SearchableShard<InfinigramShard<Token>, Token> {
+  using Base = SearchableShard<InfinigramShard<Token>, Token>;
+  using Base::text_;
+  using Base::n_;
+  using Shard::dir_;
+  using Shard::shape_;
+  using Shard::separator;
   static constexpr uint64_t w = sizeof(Token);
 
  public:
+  static constexpr bool kValueOrder = sizeof(Token) == 1;
+  static uint32_t order_key(Token t) { return byte_key(t); }
+  uint64_t position(uint64_t i) const { return entry(i) / w; }
+
   InfinigramShard(std::string dir, std::string suffix, const ShardShape& shape, int p, std::shared_ptr<IgFiles> files,
                   uint64_t first_document, std::vector<uint64_t> unigram)
       : suffix_(std::move(suffix)), p_(p), first_document_(first_document), unigram_(std::move(unigram)) {
@@ -124,8 +130,6 @@ class InfinigramShard final : public Shard {
 
   const char* format() const override { return "infini-gram"; }
   uint64_t stored_suffixes() const override { return n_ - D_; }
-  uint64_t suffix(uint64_t i) const override { return entry(i) / w; }
-  uint32_t token(uint64_t pos) const override { return static_cast<uint32_t>(text_[pos]); }
 
   uint64_t doc_start(uint64_t d) const override { return offsets_[d] / w + 1; }
   uint64_t doc_end(uint64_t d) const override { return d + 1 < D_ ? offsets_[d + 1] / w : n_; }
@@ -148,57 +152,6 @@ class InfinigramShard final : public Shard {
   }
   const uint64_t* unigram() const override { return unigram_.data(); }
 
-  SaRange find(const uint32_t* pattern32, size_t m) const override {
-    std::vector<Token> p(pattern32, pattern32 + m);
-    return find_range(p.data(), m, 0, stored_suffixes(), 0, 0);
-  }
-
-  SaRange extend(SaRange r, size_t k, uint32_t token) const override {
-    if (token >= separator()) return {r.lo, r.lo};
-    return narrow(r, k, static_cast<Token>(token));
-  }
-
-  size_t longest_prefix(const uint32_t* q, size_t m, SaRange* range) const override {
-    SaRange r{0, stored_suffixes()};
-    size_t k = 0;
-    for (; k < m && r.size() > 0; ++k) {
-      SaRange next = narrow(r, k, static_cast<Token>(q[k]));
-      if (next.size() == 0) break;
-      r = next;
-    }
-    if (range) *range = r;
-    return k;
-  }
-
-  // In a range of suffixes sharing m tokens: the one that ends after them (at most one: position n - m)
-  // comes first, then those followed by a token in byte order, then those followed by a separator.
-  bool has_continuation(SaRange r, size_t m) const override {
-    uint64_t i = r.lo;
-    if (i < r.hi && suffix(i) + m >= n_) ++i;
-    return i < r.hi && text_[suffix(i) + m] != static_cast<Token>(separator());
-  }
-
-  void next_tokens(SaRange r, size_t m, std::vector<TokenCount>& out) const override {
-    const Token sep = static_cast<Token>(separator());
-    const size_t first = out.size();
-    uint64_t i = r.lo;
-    if (i < r.hi && suffix(i) + m >= n_) ++i;
-    while (i < r.hi) {
-      Token t = text_[suffix(i) + m];
-      if (t == sep) break;
-      uint64_t step = 1, lo = i + 1, hi = i + 1;
-      while (hi < r.hi && text_[suffix(hi) + m] == t) { lo = hi + 1; hi = std::min<uint64_t>(r.hi, i + (step <<= 1)); }
-      while (lo < hi) {
-        uint64_t mid = lo + (hi - lo) / 2;
-        if (text_[suffix(mid) + m] == t) lo = mid + 1; else hi = mid;
-      }
-      out.push_back({static_cast<uint32_t>(t), lo - i});
-      i = lo;
-    }
-    // Runs come in byte order; callers want token order.
-    std::sort(out.begin() + first, out.end(), [](const TokenCount& a, const TokenCount& b) { return a.token < b.token; });
-  }
-
   void verify(CancelFlag* cancel) const override {
     if (n_ < (1ULL << 32)) verify_with<uint32_t>(cancel); else verify_with<uint64_t>(cancel);
   }
@@ -215,69 +168,6 @@ class InfinigramShard final : public Shard {
     return v;
   }
 
-  int compare(uint64_t pos, const Token* p, size_t m, size_t skip, size_t* lcp) const {
-    const size_t avail = n_ - pos, len = std::min(m, avail);
-    skip = std::min(skip, len);  // holds for a sorted table; keeps reads in bounds for any table
-    size_t k = skip + mismatch_tokens(text_ + pos + skip, p + skip, len - skip);
-    *lcp = k;
-    if (k == m) return 0;
-    if (k == avail) return -1;  // the suffix ends first: it sorts before every longer string
-    return byte_key(text_[pos + k]) < byte_key(p[k]) ? -1 : 1;
-  }
-
-  SaRange find_range(const Token* p, size_t m, uint64_t lo, uint64_t hi, size_t llcp, size_t rlcp) const {
-    while (lo < hi) {
-      uint64_t mid = lo + (hi - lo) / 2;
-      size_t lcp;
-      int c = compare(suffix(mid), p, m, std::min(llcp, rlcp), &lcp);
-      if (c < 0) { lo = mid + 1; llcp = lcp; }
-      else if (c > 0) { hi = mid; rlcp = lcp; }
-      else return {lower_bound(p, m, lo, mid, llcp), upper_bound(p, m, mid + 1, hi, rlcp)};
-    }
-    return {lo, lo};
-  }
-  uint64_t lower_bound(const Token* p, size_t m, uint64_t lo, uint64_t hi, size_t llcp) const {
-    size_t rlcp = m;
-    while (lo < hi) {
-      uint64_t mid = lo + (hi - lo) / 2;
-      size_t lcp;
-      if (compare(suffix(mid), p, m, std::min(llcp, rlcp), &lcp) < 0) { lo = mid + 1; llcp = lcp; }
-      else { hi = mid; rlcp = lcp; }
-    }
-    return lo;
-  }
-  uint64_t upper_bound(const Token* p, size_t m, uint64_t lo, uint64_t hi, size_t rlcp) const {
-    size_t llcp = m;
-    while (lo < hi) {
-      uint64_t mid = lo + (hi - lo) / 2;
-      size_t lcp;
-      if (compare(suffix(mid), p, m, std::min(llcp, rlcp), &lcp) <= 0) { lo = mid + 1; llcp = lcp; }
-      else { hi = mid; rlcp = lcp; }
-    }
-    return lo;
-  }
-
-  // Byte-order key of the token at offset k of suffix i; -1 where the suffix ends before it.
-  int64_t key_at(uint64_t i, size_t k) const {
-    uint64_t pos = suffix(i) + k;
-    return pos < n_ ? static_cast<int64_t>(byte_key(text_[pos])) : -1;
-  }
-  SaRange narrow(SaRange r, size_t k, Token t) const {
-    const int64_t kt = byte_key(t);
-    uint64_t lo = r.lo, hi = r.hi;
-    while (lo < hi) {
-      uint64_t mid = lo + (hi - lo) / 2;
-      if (key_at(mid, k) < kt) lo = mid + 1; else hi = mid;
-    }
-    const uint64_t first = lo;
-    hi = r.hi;
-    while (lo < hi) {
-      uint64_t mid = lo + (hi - lo) / 2;
-      if (key_at(mid, k) <= kt) lo = mid + 1; else hi = mid;
-    }
-    return {first, lo};
-  }
-
   // Separators exactly at the documents' offsets, token range, unigram counts, metadata offsets, and the
   // table: a permutation of every stream position (separators included) in byte order, checked in linear
   // time like traceindex's own shards (ranks of the following suffixes; a suffix that ends ranks lowest).
@@ -289,7 +179,7 @@ class InfinigramShard final : public Shard {
     std::vector<uint64_t> counts(V, 0);
     uint64_t d = 0;
     for (uint64_t i = 0; i < n_; ++i) {
-      if (i % (1 << 22) == 0) check_cancel(cancel);
+      if (i % (1 << 22) == 0) check_cancel(cancel, "verify");
       if (text_[i] == sep) {
         if (d >= D_ || offsets_[d] != i * w) corrupt("tokenized", "separator at token " + std::to_string(i) + " is not at a document offset");
         ++d;
@@ -308,14 +198,14 @@ class InfinigramShard final : public Shard {
     const Rank unset = static_cast<Rank>(~Rank(0));
     std::vector<Rank> rank(n_, unset);
     for (uint64_t k = 0; k < n_; ++k) {
-      if (k % (1 << 22) == 0) check_cancel(cancel);
+      if (k % (1 << 22) == 0) check_cancel(cancel, "verify");
       uint64_t e = entry(k);
       if (e % w != 0 || e / w >= n_ || rank[e / w] != unset) corrupt("table", "not a permutation of the token offsets (entry " + std::to_string(k) + ")");
       rank[e / w] = static_cast<Rank>(k);
     }
     for (uint64_t k = 1; k < n_; ++k) {
-      if (k % (1 << 22) == 0) check_cancel(cancel);
-      uint64_t a = suffix(k - 1), b = suffix(k);
+      if (k % (1 << 22) == 0) check_cancel(cancel, "verify");
+      uint64_t a = position(k - 1), b = position(k);
       uint32_t ka = byte_key(text_[a]), kb = byte_key(text_[b]);
       bool ordered = ka < kb || (ka == kb && (a + 1 == n_ || (b + 1 < n_ && rank[a + 1] < rank[b + 1])));
       if (!ordered) corrupt("table", "suffixes out of byte order at entry " + std::to_string(k));
@@ -327,8 +217,7 @@ class InfinigramShard final : public Shard {
   uint64_t first_document_;
   std::vector<uint64_t> unigram_;
   std::shared_ptr<IgFiles> files_;
-  uint64_t n_ = 0, D_ = 0;
-  const Token* text_ = nullptr;
+  uint64_t D_ = 0;
   const uint8_t* table_ = nullptr;
   uint64_t fast_entries_ = 0, mask_ = 0;
   const uint64_t* offsets_ = nullptr;

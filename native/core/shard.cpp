@@ -5,7 +5,7 @@
 
 #include "error.hpp"
 #include "mapped_file.hpp"
-#include "token_match.hpp"
+#include "sa_search.hpp"
 
 namespace traceindex {
 namespace {
@@ -14,13 +14,19 @@ struct ShardFiles {
   MappedFile tokens, sa, docs, meta, unigram;
 };
 
-inline void check_cancel(CancelFlag* cancel) {
-  if (cancel && cancel->load(std::memory_order_relaxed)) throw Error(codes::kAborted, "verify aborted");
-}
-
 template <typename Token, typename Index>
-class ShardImpl final : public Shard {
+class ShardImpl final : public SearchableShard<ShardImpl<Token, Index>, Token> {
+  using Base = SearchableShard<ShardImpl<Token, Index>, Token>;
+  using Base::text_;
+  using Base::n_;
+  using Shard::dir_;
+  using Shard::shape_;
+
  public:
+  static constexpr bool kValueOrder = true;
+  static uint32_t order_key(Token t) { return t; }
+  uint64_t position(uint64_t i) const { return sa_idx_[i]; }
+
   ShardImpl(std::string dir, const ShardShape& shape, std::shared_ptr<ShardFiles> files) {
     dir_ = std::move(dir);
     shape_ = shape;
@@ -32,6 +38,7 @@ class ShardImpl final : public Shard {
     unigram_ = reinterpret_cast<const uint64_t*>(files->unigram.data() + kHeaderBytes);
     files_ = std::move(files);
     text_ = reinterpret_cast<const Token*>(tokens_);
+    n_ = shape.tokens;
     sa_idx_ = reinterpret_cast<const Index*>(sa_);
   }
 
@@ -48,129 +55,9 @@ class ShardImpl final : public Shard {
   }
   const uint64_t* unigram() const override { return unigram_; }
 
-  uint64_t suffix(uint64_t i) const override { return sa_idx_[i]; }
-  uint32_t token(uint64_t pos) const override { return static_cast<uint32_t>(text_[pos]); }
-
-  SaRange find(const uint32_t* pattern32, size_t m) const override {
-    Pattern p(pattern32, m);
-    return find_range(p.data(), m, 0, stored_suffixes(), 0, 0);
-  }
-
-  SaRange extend(SaRange r, size_t k, uint32_t token) const override {
-    if (token >= separator()) return {r.lo, r.lo};
-    return narrow(r, k, static_cast<Token>(token));
-  }
-
-  size_t longest_prefix(const uint32_t* q, size_t m, SaRange* range) const override {
-    SaRange r{0, stored_suffixes()};
-    size_t k = 0;
-    for (; k < m && r.size() > 0; ++k) {
-      SaRange next = narrow(r, k, static_cast<Token>(q[k]));
-      if (next.size() == 0) break;
-      r = next;
-    }
-    if (range) *range = r;
-    return k;
-  }
-
-  bool has_continuation(SaRange r, size_t m) const override {
-    return r.size() > 0 && text_[sa_idx_[r.lo] + m] != static_cast<Token>(separator());
-  }
-
-  void next_tokens(SaRange r, size_t m, std::vector<TokenCount>& out) const override {
-    const Token sep = static_cast<Token>(separator());
-    uint64_t i = r.lo;
-    while (i < r.hi) {
-      Token t = text_[sa_idx_[i] + m];
-      if (t == sep) break;  // separator-followed occurrences are last in the range
-      // Gallop for the end of t's run: next tokens are sorted inside the range.
-      uint64_t step = 1, lo = i + 1, hi = i + 1;
-      while (hi < r.hi && text_[sa_idx_[hi] + m] == t) { lo = hi + 1; hi = std::min<uint64_t>(r.hi, i + (step <<= 1)); }
-      while (lo < hi) {
-        uint64_t mid = lo + (hi - lo) / 2;
-        if (text_[sa_idx_[mid] + m] == t) lo = mid + 1; else hi = mid;
-      }
-      out.push_back({static_cast<uint32_t>(t), lo - i});
-      i = lo;
-    }
-  }
-
   void verify(CancelFlag* cancel) const override;
 
  private:
-  // The query converted to the shard's token type (queries are short; the copy is cheap).
-  class Pattern {
-   public:
-    Pattern(const uint32_t* p, size_t m) : v_(p, p + m) {}
-    const Token* data() const { return v_.data(); }
-   private:
-    std::vector<Token> v_;
-  };
-
-  // Compares the suffix at pos with p[0, m) knowing their first `skip` tokens agree. Returns <0, 0 (p is a
-  // prefix of the suffix) or >0, and the common prefix length in *lcp.
-  int compare(uint64_t pos, const Token* p, size_t m, size_t skip, size_t* lcp) const {
-    size_t avail = shape_.tokens - pos;
-    size_t len = std::min(m, avail);
-    size_t k = skip + mismatch_tokens(text_ + pos + skip, p + skip, len - skip);
-    *lcp = k;
-    if (k == m) return 0;
-    if (k == avail) return -1;  // unreachable while the text ends with a separator; kept for safety
-    return text_[pos + k] < p[k] ? -1 : 1;
-  }
-
-  // equal_range over [lo, hi) with the Manber-Myers trick: suffixes between two bounds share at least
-  // min(lcp(lo side), lcp(hi side)) tokens with p, so each comparison starts there.
-  SaRange find_range(const Token* p, size_t m, uint64_t lo, uint64_t hi, size_t llcp, size_t rlcp) const {
-    while (lo < hi) {
-      uint64_t mid = lo + (hi - lo) / 2;
-      size_t lcp;
-      int c = compare(sa_idx_[mid], p, m, std::min(llcp, rlcp), &lcp);
-      if (c < 0) { lo = mid + 1; llcp = lcp; }
-      else if (c > 0) { hi = mid; rlcp = lcp; }
-      else return {lower_bound(p, m, lo, mid, llcp), upper_bound(p, m, mid + 1, hi, rlcp)};
-    }
-    return {lo, lo};
-  }
-  // First index in [lo, hi) whose suffix has p as a prefix, knowing the suffix at hi has.
-  uint64_t lower_bound(const Token* p, size_t m, uint64_t lo, uint64_t hi, size_t llcp) const {
-    size_t rlcp = m;
-    while (lo < hi) {
-      uint64_t mid = lo + (hi - lo) / 2;
-      size_t lcp;
-      if (compare(sa_idx_[mid], p, m, std::min(llcp, rlcp), &lcp) < 0) { lo = mid + 1; llcp = lcp; }
-      else { hi = mid; rlcp = lcp; }
-    }
-    return lo;
-  }
-  // First index in [lo, hi) whose suffix is greater than every string with prefix p, knowing lo-1 matches.
-  uint64_t upper_bound(const Token* p, size_t m, uint64_t lo, uint64_t hi, size_t rlcp) const {
-    size_t llcp = m;
-    while (lo < hi) {
-      uint64_t mid = lo + (hi - lo) / 2;
-      size_t lcp;
-      if (compare(sa_idx_[mid], p, m, std::min(llcp, rlcp), &lcp) <= 0) { lo = mid + 1; llcp = lcp; }
-      else { hi = mid; rlcp = lcp; }
-    }
-    return lo;
-  }
-
-  // Sub-range of r (whose suffixes share their first k tokens) with token t at offset k.
-  SaRange narrow(SaRange r, size_t k, Token t) const {
-    uint64_t lo = r.lo, hi = r.hi;
-    while (lo < hi) {
-      uint64_t mid = lo + (hi - lo) / 2;
-      if (text_[sa_idx_[mid] + k] < t) lo = mid + 1; else hi = mid;
-    }
-    uint64_t first = lo;
-    hi = r.hi;
-    while (lo < hi) {
-      uint64_t mid = lo + (hi - lo) / 2;
-      if (text_[sa_idx_[mid] + k] <= t) lo = mid + 1; else hi = mid;
-    }
-    return {first, lo};
-  }
-
   std::shared_ptr<ShardFiles> files_;  // keeps the mappings alive
   const uint8_t* tokens_ = nullptr;
   const uint8_t* sa_ = nullptr;
@@ -178,21 +65,20 @@ class ShardImpl final : public Shard {
   const uint64_t* meta_offsets_ = nullptr;
   const uint8_t* meta_blob_ = nullptr;
   const uint64_t* unigram_ = nullptr;
-  const Token* text_;
   const Index* sa_idx_;
 };
 
 template <typename Token, typename Index>
 void ShardImpl<Token, Index>::verify(CancelFlag* cancel) const {
   const uint64_t n = shape_.tokens, D = shape_.documents, V = shape_.vocab_size;
-  const Token sep = static_cast<Token>(separator());
+  const Token sep = static_cast<Token>(this->separator());
   auto corrupt = [&](const char* file, const std::string& why) {
     throw Error(codes::kCorrupt, dir_ + "/" + file + ": " + why);
   };
   // Tokens, separators and unigram counts.
   std::vector<uint64_t> counts(V, 0);
   for (uint64_t d = 0; d < D; ++d) {
-    if (d % 4096 == 0) check_cancel(cancel);
+    if (d % 4096 == 0) check_cancel(cancel, "verify");
     if (doc_starts_[d + 1] <= doc_starts_[d]) corrupt("docs.bin", "document starts out of order");
     for (uint64_t i = doc_starts_[d]; i + 1 < doc_starts_[d + 1]; ++i) {
       uint64_t t = text_[i];
@@ -212,7 +98,7 @@ void ShardImpl<Token, Index>::verify(CancelFlag* cancel) const {
   const Index unset = static_cast<Index>(~Index(0));
   std::vector<Index> rank(n, unset);
   for (uint64_t k = 0; k < m; ++k) {
-    if (k % (1 << 22) == 0) check_cancel(cancel);
+    if (k % (1 << 22) == 0) check_cancel(cancel, "verify");
     uint64_t p = sa_idx_[k];
     if (p >= n || text_[p] == sep || rank[p] != unset) corrupt("sa.bin", "not a permutation of the document positions");
     rank[p] = static_cast<Index>(k);
@@ -225,7 +111,7 @@ void ShardImpl<Token, Index>::verify(CancelFlag* cancel) const {
     return rank[a] < rank[b];
   };
   for (uint64_t k = 1; k < m; ++k) {
-    if (k % (1 << 22) == 0) check_cancel(cancel);
+    if (k % (1 << 22) == 0) check_cancel(cancel, "verify");
     uint64_t a = sa_idx_[k - 1], b = sa_idx_[k];
     if (text_[a] > text_[b] || (text_[a] == text_[b] && !less_after(a + 1, b + 1)))
       corrupt("sa.bin", "suffixes out of order at " + std::to_string(k));

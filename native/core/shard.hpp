@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "error.hpp"
 #include "shard_format.hpp"
 
 namespace traceindex {
@@ -32,6 +33,10 @@ struct TokenCount {
 
 // Set to non-zero by another thread to stop a long operation (it then throws Error(ERR_ABORTED)).
 using CancelFlag = const std::atomic<uint8_t>;
+
+inline void check_cancel(CancelFlag* cancel, const char* what = "operation") {
+  if (cancel && cancel->load(std::memory_order_relaxed)) throw Error(codes::kAborted, std::string(what) + " aborted");
+}
 
 // The interface every on-disk format implements: traceindex's own shards (Shard::open, shard.cpp) and
 // infini-gram's (open_infinigram_shard, infinigram_shard.cpp). Each implementation keeps its search path

@@ -21,9 +21,6 @@ namespace {
   throw Error(codes::kIo, what + " " + path + ": " + std::strerror(errno));
 }
 
-void check_cancel(CancelFlag* cancel) {
-  if (cancel && cancel->load(std::memory_order_relaxed)) throw Error(codes::kAborted, "build aborted");
-}
 
 struct Chunk {
   const void* data;
@@ -79,7 +76,7 @@ void validate_and_count(const ShardSource& src, std::vector<uint64_t>& counts, C
   const Token* t = static_cast<const Token*>(src.tokens);
   const uint64_t sep = separator_of(src.token_width), V = src.vocab_size;
   for (uint64_t d = 0; d < src.documents; ++d) {
-    if ((d & 4095) == 0) check_cancel(cancel);
+    if ((d & 4095) == 0) check_cancel(cancel, "build");
     const uint64_t begin = src.doc_starts[d], end = src.doc_starts[d + 1] - 1;
     for (uint64_t i = begin; i < end; ++i) {
       uint64_t v = t[i];
@@ -142,7 +139,7 @@ std::vector<WrittenFile> write_shard(const std::string& dir, ShardSource& src, C
     case 2: validate_and_count<uint16_t>(src, counts, cancel); break;
     default: validate_and_count<uint32_t>(src, counts, cancel); break;
   }
-  check_cancel(cancel);
+  check_cancel(cancel, "build");
   if (::mkdir(dir.c_str(), 0755) != 0) io_error("cannot create shard directory", dir);
 
   ShardShape shape{w, n, D, src.vocab_size};
@@ -156,7 +153,7 @@ std::vector<WrittenFile> write_shard(const std::string& dir, ShardSource& src, C
                              {{src.meta_offsets, 8 * (D + 1)}, {src.meta_blob, src.meta_offsets[D]}}));
   files.push_back(write_file(dir, FileKind::Unigram, make_header(FileKind::Unigram, shape, src.vocab_size, 8),
                              {{counts.data(), 8 * src.vocab_size}}));
-  check_cancel(cancel);
+  check_cancel(cancel, "build");
 
   if (on_stage) on_stage("suffix-array");
   SaBuffer sa(n * pw);
@@ -165,7 +162,7 @@ std::vector<WrittenFile> write_shard(const std::string& dir, ShardSource& src, C
     case 2: build_sa_any<uint16_t>(src, sa.p, pw); break;
     default: build_sa_any<uint32_t>(src, sa.p, pw); break;
   }
-  check_cancel(cancel);
+  check_cancel(cancel, "build");
   if (on_stage) on_stage("write");
   // The D separator-initial suffixes are the last D entries; only the first n - D are stored.
   files.push_back(write_file(dir, FileKind::SuffixArray, make_header(FileKind::SuffixArray, shape, n - D, pw),
@@ -181,7 +178,7 @@ uint64_t checksum_file(const std::string& path, CancelFlag* cancel) {
   std::vector<uint8_t> buf(1 << 20);
   Xxh64 hash;
   for (;;) {
-    check_cancel(cancel);
+    check_cancel(cancel, "build");
     ssize_t r = ::read(fd, buf.data(), buf.size());
     if (r < 0) {
       if (errno == EINTR) continue;

@@ -1,0 +1,145 @@
+// Exact-match search over a suffix array, shared by every shard format (shard.cpp, infinigram_shard.cpp).
+// A format supplies, through CRTP, where the i-th suffix starts (position(i)) and the order its tokens sort
+// in (order_key: the value for traceindex's shards, the byte-swapped value for infini-gram's byte-ordered
+// tables); the binary searches, range narrowing and next-token enumeration are written once here.
+//
+// Reads are bounds-checked against the stream end, so a format whose last document has no separator after
+// it (infini-gram) is searched correctly: a suffix that ends before the pattern sorts before it.
+#pragma once
+#include <algorithm>
+#include <vector>
+
+#include "shard.hpp"
+#include "token_match.hpp"
+
+namespace traceindex {
+
+template <typename Derived, typename Token>
+class SearchableShard : public Shard {
+ public:
+  uint64_t suffix(uint64_t i) const override { return self().position(i); }
+  uint32_t token(uint64_t pos) const override { return static_cast<uint32_t>(text_[pos]); }
+
+  SaRange find(const uint32_t* pattern32, size_t m) const override {
+    std::vector<Token> p(pattern32, pattern32 + m);  // queries are short: the conversion is cheap
+    return find_range(p.data(), m, 0, stored_suffixes(), 0, 0);
+  }
+
+  SaRange extend(SaRange r, size_t k, uint32_t token) const override {
+    if (token >= separator()) return {r.lo, r.lo};
+    return narrow(r, k, static_cast<Token>(token));
+  }
+
+  size_t longest_prefix(const uint32_t* q, size_t m, SaRange* range) const override {
+    SaRange r{0, stored_suffixes()};
+    size_t k = 0;
+    for (; k < m && r.size() > 0; ++k) {
+      SaRange next = extend(r, k, q[k]);
+      if (next.size() == 0) break;
+      r = next;
+    }
+    if (range) *range = r;
+    return k;
+  }
+
+  // In a range of suffixes sharing m tokens, the one that ends right after them (if any) sorts first, then
+  // those followed by a token in key order, then those followed by a separator (the largest key).
+  bool has_continuation(SaRange r, size_t m) const override {
+    uint64_t i = first_continued(r, m);
+    return i < r.hi && text_[position(i) + m] != static_cast<Token>(separator());
+  }
+
+  void next_tokens(SaRange r, size_t m, std::vector<TokenCount>& out) const override {
+    const Token sep = static_cast<Token>(separator());
+    const size_t first = out.size();
+    for (uint64_t i = first_continued(r, m); i < r.hi;) {
+      const Token t = text_[position(i) + m];
+      if (t == sep) break;
+      // Gallop for the end of t's run, then binary search inside the last step.
+      uint64_t step = 1, lo = i + 1, hi = i + 1;
+      while (hi < r.hi && text_[position(hi) + m] == t) { lo = hi + 1; hi = std::min<uint64_t>(r.hi, i + (step <<= 1)); }
+      while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (text_[position(mid) + m] == t) lo = mid + 1; else hi = mid;
+      }
+      out.push_back({static_cast<uint32_t>(t), lo - i});
+      i = lo;
+    }
+    if (!Derived::kValueOrder)  // runs came in key order; callers want token order
+      std::sort(out.begin() + first, out.end(), [](const TokenCount& a, const TokenCount& b) { return a.token < b.token; });
+  }
+
+ protected:
+  const Token* text_ = nullptr;
+  uint64_t n_ = 0;  // tokens in the stream
+
+ private:
+  const Derived& self() const { return static_cast<const Derived&>(*this); }
+  uint64_t position(uint64_t i) const { return self().position(i); }
+  static uint32_t key(Token t) { return Derived::order_key(t); }
+
+  uint64_t first_continued(SaRange r, size_t m) const {
+    return r.lo < r.hi && position(r.lo) + m >= n_ ? r.lo + 1 : r.lo;
+  }
+
+  // Compares the suffix at pos with p[0, m) knowing their first `skip` tokens agree. Returns <0, 0 (p is a
+  // prefix of the suffix) or >0, and the common prefix length in *lcp.
+  int compare(uint64_t pos, const Token* p, size_t m, size_t skip, size_t* lcp) const {
+    const size_t avail = n_ - pos, len = std::min(m, avail);
+    skip = std::min(skip, len);
+    const size_t k = skip + mismatch_tokens(text_ + pos + skip, p + skip, len - skip);
+    *lcp = k;
+    if (k == m) return 0;
+    if (k == avail) return -1;  // the suffix ends first: it sorts before every longer string
+    return key(text_[pos + k]) < key(p[k]) ? -1 : 1;
+  }
+
+  // equal_range over [lo, hi) with the Manber-Myers trick: suffixes between two bounds share at least
+  // min(lcp(lo side), lcp(hi side)) tokens with p, so each comparison starts there.
+  SaRange find_range(const Token* p, size_t m, uint64_t lo, uint64_t hi, size_t llcp, size_t rlcp) const {
+    while (lo < hi) {
+      const uint64_t mid = lo + (hi - lo) / 2;
+      size_t lcp;
+      const int c = compare(position(mid), p, m, std::min(llcp, rlcp), &lcp);
+      if (c < 0) { lo = mid + 1; llcp = lcp; }
+      else if (c > 0) { hi = mid; rlcp = lcp; }
+      else return {bound(p, m, lo, mid, llcp, m, false), bound(p, m, mid + 1, hi, m, rlcp, true)};
+    }
+    return {lo, lo};
+  }
+  // First index in [lo, hi) whose suffix is >= p (upper = false) or > every string with prefix p (upper = true).
+  uint64_t bound(const Token* p, size_t m, uint64_t lo, uint64_t hi, size_t llcp, size_t rlcp, bool upper) const {
+    while (lo < hi) {
+      const uint64_t mid = lo + (hi - lo) / 2;
+      size_t lcp;
+      const int c = compare(position(mid), p, m, std::min(llcp, rlcp), &lcp);
+      if (upper ? c <= 0 : c < 0) { lo = mid + 1; llcp = lcp; }
+      else { hi = mid; rlcp = lcp; }
+    }
+    return lo;
+  }
+
+  // Key of the token at offset k of suffix i; -1 where the suffix ends before it.
+  int64_t key_at(uint64_t i, size_t k) const {
+    const uint64_t pos = position(i) + k;
+    return pos < n_ ? static_cast<int64_t>(key(text_[pos])) : -1;
+  }
+  // Sub-range of r (whose suffixes share their first k tokens) with token t at offset k.
+  SaRange narrow(SaRange r, size_t k, Token t) const {
+    const int64_t kt = key(t);
+    uint64_t lo = r.lo, hi = r.hi;
+    while (lo < hi) {
+      const uint64_t mid = lo + (hi - lo) / 2;
+      if (key_at(mid, k) < kt) lo = mid + 1; else hi = mid;
+    }
+    const uint64_t first = lo;
+    hi = r.hi;
+    while (lo < hi) {
+      const uint64_t mid = lo + (hi - lo) / 2;
+      if (key_at(mid, k) <= kt) lo = mid + 1; else hi = mid;
+    }
+    return {first, lo};
+  }
+};
+
+}  // namespace traceindex

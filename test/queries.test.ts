@@ -39,11 +39,7 @@ async function build(c: Case, shardTokens?: number): Promise<Index> {
   return openIndex(out);
 }
 
-/** A shard size giving 3+ shards that still fits the longest document. */
-function smallShards(docs: number[][]): number {
-  const maxLen = Math.max(...docs.map((d) => d.length));
-  return Math.max(maxLen + 1, Math.ceil((O.totalTokens(docs) + docs.length) / 5));
-}
+const smallShards = (docs: number[][]) => O.shardTokensFor(docs, 5);
 
 const decodes = (bytes: number[]): string | undefined => {
   const s = Buffer.from(bytes).toString('utf8');

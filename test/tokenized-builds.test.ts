@@ -29,7 +29,7 @@ for (const spec of ['llama-2', 'cl100k_base', 'llama-3', fixtureJson]) {
     const docs = texts.map((x) => Array.from(tok.encode(x)));
     const out = path.join(scratch, `idx-${path.basename(spec)}`);
     // Shards small enough that there are several, large enough for the longest document.
-    const shardTokens = Math.max(Math.max(...docs.map((d) => d.length)) + 1, Math.ceil(O.totalTokens(docs) / 3));
+    const shardTokens = O.shardTokensFor(docs, 3);
     const built = await buildIndex({ inputs: texts.map((text, i) => ({ text, id: `t${i}` })), out, tokenizer: spec, shardTokens });
     t.true(built.shards >= 2);
     t.is(built.tokens, O.totalTokens(docs));

@@ -34,10 +34,7 @@ async function build(c: Case, shardTokens?: number): Promise<Index> {
   return openIndex(out);
 }
 
-function smallShards(docs: number[][]): number {
-  const maxLen = Math.max(...docs.map((d) => d.length));
-  return Math.max(maxLen + 1, Math.ceil((O.totalTokens(docs) + docs.length) / 4));
-}
+const smallShards = (docs: number[][]) => O.shardTokensFor(docs, 4);
 
 /** ASCII words over a 4-letter alphabet with spaces and periods: bytes tokenizer, word boundaries matter. */
 function asciiCase(): Case {

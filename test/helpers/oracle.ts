@@ -53,6 +53,12 @@ export function count(docs: Tokens[], pat: Tokens): number {
   return occurrences(docs, pat).length;
 }
 
+/** A shard size that cuts `docs` into about `parts` shards and still fits the longest document. */
+export function shardTokensFor(docs: Tokens[], parts: number): number {
+  const maxLen = Math.max(...docs.map((d) => d.length));
+  return Math.max(maxLen + 1, Math.ceil((totalTokens(docs) + docs.length) / parts));
+}
+
 export function totalTokens(docs: Tokens[]): number {
   return docs.reduce((t, d) => t + d.length, 0);
 }

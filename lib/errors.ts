@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'ERR_BAD_INPUT'
   | 'ERR_CLOSED'
   | 'ERR_ABORTED'
+  | 'ERR_TIMEOUT'
   | 'ERR_NO_MEMORY';
 
 /** Every error traceindex throws on purpose is a TraceIndexError with a stable `code`. */

@@ -4,7 +4,7 @@ export { combineIndexes } from './combine';
 export type { CombineResult } from './combine';
 export type { BuildOptions, BuildProgress, BuildResult } from './build';
 export { openIndex, Index, MAX_QUERY_TOKENS } from './open-index';
-export type { DocumentInfo, IndexInfo, LocateOptions, LocateResult, LongestMatch, NextTokens, Occurrence, OpenOptions, Query } from './open-index';
+export type { CallOptions, DocumentInfo, IndexInfo, LocateOptions, LocateResult, LongestMatch, NextTokens, Occurrence, OpenOptions, Query } from './open-index';
 export { TraceIndexError } from './errors';
 export type { ErrorCode } from './errors';
 export { bytesTokenizer, pretokenized, resolveTokenizer } from './tokenizer';

@@ -92,19 +92,19 @@ export interface NativeNext {
 }
 
 export interface NativeIndex {
-  count(tokens: Uint32Array, offsets: Uint32Array): Promise<Float64Array>;
+  count(tokens: Uint32Array, offsets: Uint32Array, cancel?: Uint8Array): Promise<Float64Array>;
   countSync(tokens: Uint32Array, offsets: Uint32Array): Float64Array;
-  locate(tokens: Uint32Array, offsets: Uint32Array, offset: number, limit: number, context: number): Promise<NativeLocate>;
+  locate(tokens: Uint32Array, offsets: Uint32Array, offset: number, limit: number, context: number, cancel?: Uint8Array): Promise<NativeLocate>;
   locateSync(tokens: Uint32Array, offsets: Uint32Array, offset: number, limit: number, context: number): NativeLocate;
-  longestMatch(tokens: Uint32Array, offsets: Uint32Array): Promise<{ lengths: Uint32Array; counts: Float64Array }>;
+  longestMatch(tokens: Uint32Array, offsets: Uint32Array, cancel?: Uint8Array): Promise<{ lengths: Uint32Array; counts: Float64Array }>;
   longestMatchSync(tokens: Uint32Array, offsets: Uint32Array): { lengths: Uint32Array; counts: Float64Array };
-  nextTokens(tokens: Uint32Array, offsets: Uint32Array): Promise<NativeNext[]>;
+  nextTokens(tokens: Uint32Array, offsets: Uint32Array, cancel?: Uint8Array): Promise<NativeNext[]>;
   nextTokensSync(tokens: Uint32Array, offsets: Uint32Array): NativeNext[];
   document(n: number): { tokens: Uint32Array; record: string; shard: number };
   findDocument(recordPrefix: string): number;
   unigram(): Float64Array;
   shape(): NativeShape;
-  trace(tokens: Uint32Array, offsets: Uint32Array, options: NativeTraceOptions): Promise<NativeTrace>;
+  trace(tokens: Uint32Array, offsets: Uint32Array, options: NativeTraceOptions, cancel?: Uint8Array): Promise<NativeTrace>;
   traceSync(tokens: Uint32Array, offsets: Uint32Array, options: NativeTraceOptions): NativeTrace;
   scoreSpans(tokens: Uint32Array, offsets: Uint32Array, counts: Float64Array | undefined, options: NativeTraceOptions): NativeScores & { count: Float64Array };
   matchState(window: number): NativeMatchState;

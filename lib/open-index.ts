@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { TraceIndexError } from './errors';
+import { abortError, TraceIndexError } from './errors';
 import { checkShardFiles, Manifest, readManifest, SHARD_FILES } from './manifest';
 import { addon, cancelFlag, NativeIndex, NativeLocate, NativeNext, NativeOccurrences, nativeError } from './native';
 import { bytesTokenizer, pretokenized, Tokenizer } from './tokenizer';
@@ -57,7 +57,13 @@ export interface Occurrence {
   snippet: { tokens: Uint32Array; text?: string; /** token offset of the snippet in the document */ start: number };
 }
 
-export interface LocateOptions {
+/** Options of every async query: an AbortSignal, and a time limit after which the query stops (ERR_TIMEOUT). */
+export interface CallOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+export interface LocateOptions extends CallOptions {
   limit?: number;
   offset?: number;
   /** Tokens of context on each side of a match in the snippet; default 16. */
@@ -253,15 +259,15 @@ export class Index {
 
   // ---- count ----
 
-  async count(query: Query): Promise<number> {
-    return (await this.countBatch([query]))[0];
+  async count(query: Query, options?: CallOptions): Promise<number> {
+    return (await this.countBatch([query], options))[0];
   }
   countSync(query: Query): number {
     return this.countBatchSync([query])[0];
   }
-  async countBatch(queries: Query[]): Promise<Float64Array> {
+  async countBatch(queries: Query[], options?: CallOptions): Promise<Float64Array> {
     const [t, o] = this.batch(queries, false);
-    return this.call((n) => n.count(t, o));
+    return this.call((n, cancel) => n.count(t, o, cancel), options);
   }
   countBatchSync(queries: Query[]): Float64Array {
     const [t, o] = this.batch(queries, false);
@@ -273,7 +279,7 @@ export class Index {
   async locate(query: Query, options: LocateOptions = {}): Promise<LocateResult> {
     const [t, o] = this.batch([query], false);
     const { offset, limit, context } = pageOptions(options);
-    return this.occurrences(await this.call((n) => n.locate(t, o, offset, limit, context)));
+    return this.occurrences(await this.call((n, cancel) => n.locate(t, o, offset, limit, context, cancel), options));
   }
   locateSync(query: Query, options: LocateOptions = {}): LocateResult {
     const [t, o] = this.batch([query], false);
@@ -283,15 +289,15 @@ export class Index {
 
   // ---- longest match ----
 
-  async longestMatch(query: Query): Promise<LongestMatch> {
-    return (await this.longestMatchBatch([query]))[0];
+  async longestMatch(query: Query, options?: CallOptions): Promise<LongestMatch> {
+    return (await this.longestMatchBatch([query], options))[0];
   }
   longestMatchSync(query: Query): LongestMatch {
     return this.longestMatchBatchSync([query])[0];
   }
-  async longestMatchBatch(queries: Query[]): Promise<LongestMatch[]> {
+  async longestMatchBatch(queries: Query[], options?: CallOptions): Promise<LongestMatch[]> {
     const [t, o] = this.batch(queries, true);
-    return this.longest(t, o, await this.call((n) => n.longestMatch(t, o)));
+    return this.longest(t, o, await this.call((n, cancel) => n.longestMatch(t, o, cancel), options));
   }
   longestMatchBatchSync(queries: Query[]): LongestMatch[] {
     const [t, o] = this.batch(queries, true);
@@ -300,15 +306,15 @@ export class Index {
 
   // ---- next tokens (∞-gram) ----
 
-  async nextTokens(context: Query): Promise<NextTokens> {
-    return (await this.nextTokensBatch([context]))[0];
+  async nextTokens(context: Query, options?: CallOptions): Promise<NextTokens> {
+    return (await this.nextTokensBatch([context], options))[0];
   }
   nextTokensSync(context: Query): NextTokens {
     return this.nextTokensBatchSync([context])[0];
   }
-  async nextTokensBatch(contexts: Query[]): Promise<NextTokens[]> {
+  async nextTokensBatch(contexts: Query[], options?: CallOptions): Promise<NextTokens[]> {
     const [t, o] = this.batch(contexts, true);
-    return (await this.call((n) => n.nextTokens(t, o))).map(distribution);
+    return (await this.call((n, cancel) => n.nextTokens(t, o, cancel), options)).map(distribution);
   }
   nextTokensBatchSync(contexts: Query[]): NextTokens[] {
     const [t, o] = this.batch(contexts, true);
@@ -444,13 +450,35 @@ export class Index {
     return this.native;
   }
 
-  /** @internal */
-  async call<T>(fn: (n: NativeIndex) => Promise<T>): Promise<T> {
+  /**
+   * @internal Runs an async native call; with a signal or timeoutMs, passes a cancel flag the native side
+   * polls, and rejects with ERR_ABORTED or ERR_TIMEOUT when it fires.
+   */
+  async call<T>(fn: (n: NativeIndex, cancel?: Uint8Array) => Promise<T>, options?: CallOptions): Promise<T> {
     const native = this.open();
+    const { signal, timeoutMs } = options ?? {};
+    if (signal === undefined && timeoutMs === undefined) {
+      try {
+        return await fn(native);
+      } catch (err) {
+        throw nativeError(err);
+      }
+    }
+    if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs >= 0))
+      throw new TraceIndexError('ERR_INVALID_ARGUMENT', 'timeoutMs must be a non-negative number');
+    if (signal?.aborted) throw abortError(signal);
+    const c = cancelFlag(signal);
+    let timedOut = false;
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => { timedOut = true; c.flag[0] = 1; }, timeoutMs);
     try {
-      return await fn(native);
+      return await fn(native, c.flag);
     } catch (err) {
+      if (timedOut && (err as { code?: string }).code === 'ERR_ABORTED')
+        throw new TraceIndexError('ERR_TIMEOUT', `the query took longer than timeoutMs (${timeoutMs} ms)`);
       throw nativeError(err);
+    } finally {
+      clearTimeout(timer);
+      c.dispose();
     }
   }
 

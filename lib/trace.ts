@@ -46,6 +46,9 @@ export interface ScoreOptions {
 }
 
 export interface TraceOptions extends ScoreOptions {
+  /** Async calls only: an AbortSignal, and a time limit (ERR_TIMEOUT). */
+  signal?: AbortSignal;
+  timeoutMs?: number;
   /** Drop spans shorter than this (tokens); default 1. */
   minLength?: number;
   /** Keep spans occurring at most this often (the paper's ℳ ≤ 3 filter); default unlimited. */
@@ -149,7 +152,7 @@ export function spansOf(index: Index, outputs: Uint32Array, offsets: Uint32Array
 export async function traceBatch(index: Index, outputs: Query[], options: TraceOptions = {}, window = 0): Promise<TraceResult[]> {
   const native = nativeTraceOptions(index, options, window);
   const [t, o] = index.batch(outputs, true);
-  return spansOf(index, t, o, await index.call((n) => n.trace(t, o, native)));
+  return spansOf(index, t, o, await index.call((n, cancel) => n.trace(t, o, native, cancel), options));
 }
 
 export function traceBatchSync(index: Index, outputs: Query[], options: TraceOptions = {}, window = 0): TraceResult[] {

@@ -35,10 +35,11 @@ struct LocateResult {
   OccurrenceBlock hits;
 };
 
-LocateResult run_locate(const ti::Index& idx, const QueryBatch& q, uint64_t offset, uint64_t limit, uint64_t context) {
+LocateResult run_locate(const ti::Index& idx, const QueryBatch& q, uint64_t offset, uint64_t limit, uint64_t context,
+                        ti::CancelFlag* cancel = nullptr) {
   LocateResult r;
   idx.check_query(q.query(0), q.length(0));
-  for (const auto& h : idx.locate(q.query(0), q.length(0), offset, limit, &r.total)) r.hits.add(idx, h, q.length(0), context);
+  for (const auto& h : idx.locate(q.query(0), q.length(0), offset, limit, &r.total, cancel)) r.hits.add(idx, h, q.length(0), context);
   return r;
 }
 
@@ -102,12 +103,15 @@ TraceRequest read_trace_options(Napi::Env env, const Napi::Value& v) {
   return r;
 }
 
-TraceResult run_trace(const ti::Index& idx, const QueryBatch& q, const TraceRequest& req) {
-  for (size_t i = 0; i < q.size(); ++i) idx.check_query(q.query(i), q.length(i));
+// Spans of every output of the batch, given the longest-prefix lengths of all outputs laid end to end
+// (L[q.offsets[i] + j] for output i); lengths come from trace_lengths, per shard or for the whole index.
+TraceResult spans_of_batch(const ti::Index& idx, const QueryBatch& q, const TraceRequest& req, const std::vector<uint32_t>& L,
+                           ti::CancelFlag* cancel) {
   TraceResult r;
   for (size_t i = 0; i < q.size(); ++i) {
-    auto spans = req.window ? ti::occurring_windows(idx, q.query(i), q.length(i), req.window, req.options)
-                            : ti::trace(idx, q.query(i), q.length(i), req.options);
+    const uint32_t* Li = L.data() + q.offsets[i];
+    auto spans = req.window ? ti::windows_from_lengths(idx, q.query(i), q.length(i), Li, req.window, req.options, cancel)
+                            : ti::spans_from_lengths(idx, q.query(i), q.length(i), Li, req.options, cancel);
     for (const ti::Span& sp : spans) {
       r.output.push_back(static_cast<uint32_t>(i));
       r.start.push_back(sp.start);
@@ -123,6 +127,23 @@ TraceResult run_trace(const ti::Index& idx, const QueryBatch& q, const TraceRequ
     }
   }
   return r;
+}
+
+// Longest-prefix lengths of every output in one shard (window mode ignores delimiters, as TraceShield does).
+void trace_lengths(const ti::Shard& s, const QueryBatch& q, const TraceRequest& req, uint32_t* L, ti::CancelFlag* cancel) {
+  static const std::vector<uint32_t> none;
+  for (size_t i = 0; i < q.size(); ++i)
+    ti::shard_prefix_lengths(s, q.query(i), q.length(i), req.window ? none : req.options.delimiters, L + q.offsets[i], cancel);
+}
+
+TraceResult run_trace(const ti::Index& idx, const QueryBatch& q, const TraceRequest& req, ti::CancelFlag* cancel = nullptr) {
+  for (size_t i = 0; i < q.size(); ++i) idx.check_query(q.query(i), q.length(i));
+  std::vector<uint32_t> L(q.tokens.size(), 0), Ls(q.tokens.size());
+  for (size_t si = 0; si < idx.shard_count(); ++si) {
+    trace_lengths(idx.shard(si), q, req, Ls.data(), cancel);
+    for (size_t k = 0; k < L.size(); ++k) L[k] = std::max(L[k], Ls[k]);
+  }
+  return spans_of_batch(idx, q, req, L, cancel);
 }
 
 Napi::Value trace_to_js(Napi::Env env, const TraceResult& r) {
@@ -148,10 +169,11 @@ struct LongestResult {
   std::vector<uint64_t> counts;
 };
 
-LongestResult run_longest(const ti::Index& idx, const QueryBatch& q) {
+LongestResult run_longest(const ti::Index& idx, const QueryBatch& q, ti::CancelFlag* cancel = nullptr) {
   LongestResult r;
   for (size_t i = 0; i < q.size(); ++i) idx.check_query(q.query(i), q.length(i));
   for (size_t i = 0; i < q.size(); ++i) {
+    if ((i & 63) == 0) ti::check_cancel(cancel, "query");
     ti::LongestMatch m = idx.longest_match(q.query(i), q.length(i));
     r.lengths.push_back(static_cast<uint32_t>(m.length));
     r.counts.push_back(m.count);
@@ -168,10 +190,13 @@ Napi::Value longest_to_js(Napi::Env env, const LongestResult& r) {
   return o;
 }
 
-std::vector<ti::NextTokens> run_next(const ti::Index& idx, const QueryBatch& q) {
+std::vector<ti::NextTokens> run_next(const ti::Index& idx, const QueryBatch& q, ti::CancelFlag* cancel = nullptr) {
   std::vector<ti::NextTokens> r;
   for (size_t i = 0; i < q.size(); ++i) idx.check_query(q.query(i), q.length(i));
-  for (size_t i = 0; i < q.size(); ++i) r.push_back(idx.next_tokens(q.query(i), q.length(i)));
+  for (size_t i = 0; i < q.size(); ++i) {
+    ti::check_cancel(cancel, "query");
+    r.push_back(idx.next_tokens(q.query(i), q.length(i)));
+  }
   return r;
 }
 
@@ -194,10 +219,21 @@ Napi::Value next_to_js(Napi::Env env, const std::vector<ti::NextTokens>& r) {
   return arr;
 }
 
-std::vector<uint64_t> run_count(const ti::Index& idx, const QueryBatch& q) {
+// Counts of every query in one shard.
+void count_in_shard(const ti::Shard& s, const QueryBatch& q, uint64_t* out, ti::CancelFlag* cancel) {
+  for (size_t i = 0; i < q.size(); ++i) {
+    if ((i & 1023) == 0) ti::check_cancel(cancel, "query");
+    out[i] = s.find(q.query(i), q.length(i)).size();
+  }
+}
+
+std::vector<uint64_t> run_count(const ti::Index& idx, const QueryBatch& q, ti::CancelFlag* cancel = nullptr) {
   for (size_t i = 0; i < q.size(); ++i) idx.check_query(q.query(i), q.length(i));
-  std::vector<uint64_t> out(q.size());
-  for (size_t i = 0; i < q.size(); ++i) out[i] = idx.count(q.query(i), q.length(i));
+  std::vector<uint64_t> out(q.size(), 0), part(q.size());
+  for (size_t si = 0; si < idx.shard_count(); ++si) {
+    count_in_shard(idx.shard(si), q, part.data(), cancel);
+    for (size_t i = 0; i < q.size(); ++i) out[i] += part[i];
+  }
   return out;
 }
 
@@ -273,12 +309,28 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     return core_;
   }
 
+  // count(tokens, offsets, cancel?): with several shards, each shard's counts are a separate pool task.
   Napi::Value Count(const Napi::CallbackInfo& info) {
-    auto idx = core(info.Env());
+    Napi::Env env = info.Env();
+    auto idx = core(env);
     auto q = std::make_shared<QueryBatch>(read_batch(info, 0));
+    ti::CancelFlag* cancel = read_cancel(info[2]);
+    auto keep = keep_cancel(info[2]);
+    auto done = [q](std::shared_ptr<std::vector<uint64_t>> out) {
+      return [out](Napi::Env env) -> Napi::Value { return to_f64(env, *out); };
+    };
     auto out = std::make_shared<std::vector<uint64_t>>();
-    return Task::Start(info.Env(), [idx, q, out] { *out = run_count(*idx, *q); },
-                       [out](Napi::Env env) -> Napi::Value { return to_f64(env, *out); });
+    if (idx->shard_count() < 2) return Task::Start(env, [=] { *out = run_count(*idx, *q, cancel); }, done(out), keep);
+    guarded(env, [&] { for (size_t i = 0; i < q->size(); ++i) idx->check_query(q->query(i), q->length(i)); return 0; });
+    auto parts = std::make_shared<std::vector<std::vector<uint64_t>>>(idx->shard_count(), std::vector<uint64_t>(q->size()));
+    return FanOut::Start(
+        env, idx->shard_count(), [=](size_t si) { count_in_shard(idx->shard(si), *q, (*parts)[si].data(), cancel); },
+        [=] {
+          out->assign(q->size(), 0);
+          for (auto& p : *parts)
+            for (size_t i = 0; i < p.size(); ++i) (*out)[i] += p[i];
+        },
+        done(out), keep);
   }
   Napi::Value CountSync(const Napi::CallbackInfo& info) {
     auto idx = core(info.Env());
@@ -292,9 +344,10 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     auto q = std::make_shared<QueryBatch>(read_batch(info, 0));
     uint64_t offset = info[2].As<Napi::Number>().Int64Value(), limit = info[3].As<Napi::Number>().Int64Value(),
              context = info[4].As<Napi::Number>().Int64Value();
+    ti::CancelFlag* cancel = read_cancel(info[5]);
     auto out = std::make_shared<LocateResult>();
-    return Task::Start(info.Env(), [=] { *out = run_locate(*idx, *q, offset, limit, context); },
-                       [out](Napi::Env env) { return locate_to_js(env, *out); });
+    return Task::Start(info.Env(), [=] { *out = run_locate(*idx, *q, offset, limit, context, cancel); },
+                       [out](Napi::Env env) { return locate_to_js(env, *out); }, keep_cancel(info[5]));
   }
   Napi::Value LocateSync(const Napi::CallbackInfo& info) {
     auto idx = core(info.Env());
@@ -307,9 +360,10 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
   Napi::Value Longest(const Napi::CallbackInfo& info) {
     auto idx = core(info.Env());
     auto q = std::make_shared<QueryBatch>(read_batch(info, 0));
+    ti::CancelFlag* cancel = read_cancel(info[2]);
     auto out = std::make_shared<LongestResult>();
-    return Task::Start(info.Env(), [=] { *out = run_longest(*idx, *q); },
-                       [out](Napi::Env env) { return longest_to_js(env, *out); });
+    return Task::Start(info.Env(), [=] { *out = run_longest(*idx, *q, cancel); },
+                       [out](Napi::Env env) { return longest_to_js(env, *out); }, keep_cancel(info[2]));
   }
   Napi::Value LongestSync(const Napi::CallbackInfo& info) {
     auto idx = core(info.Env());
@@ -320,9 +374,10 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
   Napi::Value Next(const Napi::CallbackInfo& info) {
     auto idx = core(info.Env());
     auto q = std::make_shared<QueryBatch>(read_batch(info, 0));
+    ti::CancelFlag* cancel = read_cancel(info[2]);
     auto out = std::make_shared<std::vector<ti::NextTokens>>();
-    return Task::Start(info.Env(), [=] { *out = run_next(*idx, *q); },
-                       [out](Napi::Env env) { return next_to_js(env, *out); });
+    return Task::Start(info.Env(), [=] { *out = run_next(*idx, *q, cancel); },
+                       [out](Napi::Env env) { return next_to_js(env, *out); }, keep_cancel(info[2]));
   }
   Napi::Value NextSync(const Napi::CallbackInfo& info) {
     auto idx = core(info.Env());
@@ -335,9 +390,23 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     auto idx = core(info.Env());
     auto q = std::make_shared<QueryBatch>(read_batch(info, 0));
     auto req = std::make_shared<TraceRequest>(read_trace_options(info.Env(), info[2]));
+    ti::CancelFlag* cancel = read_cancel(info[3]);
+    auto keep = keep_cancel(info[3]);
     auto out = std::make_shared<TraceResult>();
-    return Task::Start(info.Env(), [=] { *out = run_trace(*idx, *q, *req); },
-                       [out](Napi::Env env) { return trace_to_js(env, *out); });
+    auto done = [out](Napi::Env env) { return trace_to_js(env, *out); };
+    if (idx->shard_count() < 2) return Task::Start(info.Env(), [=] { *out = run_trace(*idx, *q, *req, cancel); }, done, keep);
+    // Each shard's longest-prefix lengths are a separate pool task; spans, counts and samples follow.
+    guarded(info.Env(), [&] { for (size_t i = 0; i < q->size(); ++i) idx->check_query(q->query(i), q->length(i)); return 0; });
+    auto lengths = std::make_shared<std::vector<std::vector<uint32_t>>>(idx->shard_count(), std::vector<uint32_t>(q->tokens.size()));
+    return FanOut::Start(
+        info.Env(), idx->shard_count(), [=](size_t si) { trace_lengths(idx->shard(si), *q, *req, (*lengths)[si].data(), cancel); },
+        [=] {
+          std::vector<uint32_t> L(q->tokens.size(), 0);
+          for (auto& Ls : *lengths)
+            for (size_t k = 0; k < L.size(); ++k) L[k] = std::max(L[k], Ls[k]);
+          *out = spans_of_batch(*idx, *q, *req, L, cancel);
+        },
+        done, keep);
   }
   Napi::Value TraceSync(const Napi::CallbackInfo& info) {
     auto idx = core(info.Env());

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <string>
 #include <vector>
@@ -91,6 +92,67 @@ class Task : public Napi::AsyncWorker {
   std::vector<Napi::ObjectReference> keep_;
 };
 
+// One piece of work spread over the thread pool: `part(i)` for i in [0, parts) runs as separate work
+// items (the pool's fixed threads pick them up in parallel), then `finish` runs off-thread once all are
+// done, then `done` builds the result on the JS thread. The first failure rejects the promise.
+class FanOut {
+ public:
+  static Napi::Promise Start(Napi::Env env, size_t parts, std::function<void(size_t)> part, Task::Work finish, Task::Done done,
+                             std::vector<Napi::Value> keep_alive = {}) {
+    auto state = std::make_shared<State>(env, parts, std::move(part), std::move(finish), std::move(done));
+    for (auto& v : keep_alive) state->keep.push_back(Napi::Persistent(v.As<Napi::Object>()));
+    Napi::Promise p = state->deferred.Promise();
+    for (size_t i = 0; i < parts; ++i) (new Part(env, state, i))->Queue();
+    return p;
+  }
+
+ private:
+  struct State {
+    State(Napi::Env env, size_t n, std::function<void(size_t)> p, Task::Work f, Task::Done d)
+        : deferred(Napi::Promise::Deferred::New(env)), remaining(n), part(std::move(p)), finish(std::move(f)), done(std::move(d)) {}
+    Napi::Promise::Deferred deferred;
+    size_t remaining;  // touched on the JS thread only
+    std::function<void(size_t)> part;
+    Task::Work finish;
+    Task::Done done;
+    std::mutex mu;
+    std::string code, message;  // the first failure
+    std::vector<Napi::ObjectReference> keep;
+  };
+
+  class Part : public Napi::AsyncWorker {
+   public:
+    Part(Napi::Env env, std::shared_ptr<State> s, size_t i) : Napi::AsyncWorker(env, "traceindex"), s_(std::move(s)), i_(i) {}
+    void Execute() override {
+      std::string code, message;
+      try {
+        s_->part(i_);
+        return;
+      } catch (const ti::Error& e) {
+        code = e.code; message = e.what();
+      } catch (const std::bad_alloc&) {
+        code = ti::codes::kNoMemory; message = "out of memory";
+      } catch (const std::exception& e) {
+        code = "ERR_INTERNAL"; message = e.what();
+      }
+      std::lock_guard<std::mutex> lock(s_->mu);
+      if (s_->code.empty()) { s_->code = code; s_->message = message; }
+    }
+    void OnOK() override {
+      if (--s_->remaining > 0) return;
+      Napi::Env env = Env();
+      if (!s_->code.empty()) { s_->deferred.Reject(make_error(env, s_->code, s_->message).Value()); return; }
+      // Resolving with the finishing task's promise adopts its outcome; the kept values stay alive through it.
+      std::vector<Napi::Value> keep;
+      for (auto& r : s_->keep) keep.push_back(r.Value());
+      s_->deferred.Resolve(Task::Start(env, s_->finish, s_->done, keep));
+    }
+   private:
+    std::shared_ptr<State> s_;
+    size_t i_;
+  };
+};
+
 // A batch of queries: tokens[offsets[i], offsets[i+1]).
 struct QueryBatch {
   std::vector<uint32_t> tokens;
@@ -113,6 +175,12 @@ inline QueryBatch read_batch(const Napi::CallbackInfo& info, size_t at) {
   for (size_t i = 0; i + 1 < b.offsets.size(); ++i)
     if (b.offsets[i + 1] < b.offsets[i]) throw_js(info.Env(), ti::codes::kInvalidArgument, "query offsets out of order");
   return b;
+}
+
+// The cancel flag, if `v` is one, as a value for keep_alive (the task reads it until it ends).
+inline std::vector<Napi::Value> keep_cancel(const Napi::Value& v) {
+  if (v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array) return {v};
+  return {};
 }
 
 inline ti::CancelFlag* read_cancel(const Napi::Value& v) {

@@ -52,7 +52,8 @@ uint64_t Index::count(const uint32_t* q, size_t m) const {
   return c;
 }
 
-std::vector<Occurrence> Index::locate(const uint32_t* q, size_t m, uint64_t offset, uint64_t limit, uint64_t* total) const {
+std::vector<Occurrence> Index::locate(const uint32_t* q, size_t m, uint64_t offset, uint64_t limit, uint64_t* total,
+                                     CancelFlag* cancel) const {
   std::vector<Occurrence> out;
   uint64_t skip = offset;
   *total = 0;
@@ -71,6 +72,7 @@ std::vector<Occurrence> Index::locate(const uint32_t* q, size_t m, uint64_t offs
     } else {
       std::priority_queue<uint64_t> heap;
       for (uint64_t i = r.lo; i < r.hi; ++i) {
+        if (((i - r.lo) & 0xFFFF) == 0) check_cancel(cancel, "locate");
         uint64_t p = s.suffix(i);
         if (heap.size() < keep) heap.push(p);
         else if (p < heap.top()) { heap.pop(); heap.push(p); }

@@ -56,7 +56,8 @@ class Index {
 
   uint64_t count(const uint32_t* q, size_t m) const;
   // Occurrences [offset, offset + limit) in (shard, position) order; *total gets the full count.
-  std::vector<Occurrence> locate(const uint32_t* q, size_t m, uint64_t offset, uint64_t limit, uint64_t* total) const;
+  std::vector<Occurrence> locate(const uint32_t* q, size_t m, uint64_t offset, uint64_t limit, uint64_t* total,
+                                 CancelFlag* cancel = nullptr) const;
   LongestMatch longest_match(const uint32_t* q, size_t m) const;
   NextTokens next_tokens(const uint32_t* context, size_t m) const;
   const std::vector<uint64_t>& unigram_counts() const { return unigram_; }

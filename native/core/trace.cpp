@@ -5,25 +5,22 @@
 namespace traceindex {
 namespace {
 
-// L[i] for i in [a, b): matches never extend past b.
-void longest_prefixes_in(const Index& index, const uint32_t* o, size_t a, size_t b, uint32_t* L) {
-  std::fill(L + a, L + b, 0);
-  for (size_t si = 0; si < index.shard_count(); ++si) {
-    const Shard& s = index.shard(si);
-    size_t prev = 0;
-    for (size_t i = a; i < b; ++i) {
-      size_t k = prev > 0 ? prev - 1 : 0;  // o[i, i+k) is known to occur in this shard
-      SaRange r = k > 0 ? s.find(o + i, k) : SaRange{0, s.stored_suffixes()};
-      while (i + k < b) {
-        SaRange next = s.extend(r, k, o[i + k]);
-        if (next.size() == 0) break;
-        r = next;
-        ++k;
-      }
-      L[i] = std::max<uint32_t>(L[i], static_cast<uint32_t>(k));
-      prev = k;
-    }
+// Pieces of the output: [a, b) ranges cut just after each delimiter token (one piece without delimiters).
+std::vector<std::pair<size_t, size_t>> pieces(const uint32_t* o, size_t m, const std::vector<uint32_t>& delimiters) {
+  std::vector<uint8_t> is_delim;
+  for (uint32_t d : delimiters) {
+    if (d >= is_delim.size()) is_delim.resize(size_t(d) + 1, 0);
+    is_delim[d] = 1;
   }
+  std::vector<std::pair<size_t, size_t>> out;
+  for (size_t a = 0; a < m;) {
+    size_t b = a;
+    while (b < m && !(o[b] < is_delim.size() && is_delim[o[b]])) ++b;
+    if (b < m) ++b;  // the delimiter ends its piece
+    out.push_back({a, b});
+    a = b;
+  }
+  return out;
 }
 
 inline uint64_t splitmix64(uint64_t& x) {
@@ -73,10 +70,11 @@ std::vector<Occurrence> sample_occurrences(const Index& index, const uint32_t* q
 
 // Counts, filters, scores and attributes candidate spans.
 std::vector<Span> finish(const Index& index, const uint32_t* o, const std::vector<std::pair<uint32_t, uint32_t>>& spans,
-                         uint32_t min_length, const TraceOptions& opt) {
+                         uint32_t min_length, const TraceOptions& opt, CancelFlag* cancel) {
   std::vector<Span> out;
   const Surprisal& h = index.surprisal();
   for (auto [s, e] : spans) {
+    check_cancel(cancel, "trace");
     if (e - s < min_length) continue;
     uint64_t count = index.count(o + s, e - s);
     if (count > opt.max_count) continue;
@@ -93,29 +91,42 @@ std::vector<Span> finish(const Index& index, const uint32_t* o, const std::vecto
 
 }  // namespace
 
-std::vector<uint32_t> longest_prefixes(const Index& index, const uint32_t* o, size_t m) {
-  std::vector<uint32_t> L(m);
-  longest_prefixes_in(index, o, 0, m, L.data());
+void shard_prefix_lengths(const Shard& s, const uint32_t* o, size_t m, const std::vector<uint32_t>& delimiters, uint32_t* L,
+                          CancelFlag* cancel) {
+  for (auto [a, b] : pieces(o, m, delimiters)) {
+    size_t prev = 0;
+    for (size_t i = a; i < b; ++i) {
+      if ((i & 255) == 0) check_cancel(cancel, "trace");
+      size_t k = prev > 0 ? prev - 1 : 0;  // o[i, i+k) is known to occur in this shard
+      SaRange r = k > 0 ? s.find(o + i, k) : SaRange{0, s.stored_suffixes()};
+      while (i + k < b) {
+        SaRange next = s.extend(r, k, o[i + k]);
+        if (next.size() == 0) break;
+        r = next;
+        ++k;
+      }
+      L[i] = static_cast<uint32_t>(k);
+      prev = k;
+    }
+  }
+}
+
+std::vector<uint32_t> longest_prefixes(const Index& index, const uint32_t* o, size_t m, const std::vector<uint32_t>& delimiters,
+                                       CancelFlag* cancel) {
+  std::vector<uint32_t> L(m, 0), Ls(m);
+  for (size_t si = 0; si < index.shard_count(); ++si) {
+    shard_prefix_lengths(index.shard(si), o, m, delimiters, Ls.data(), cancel);
+    for (size_t i = 0; i < m; ++i) L[i] = std::max(L[i], Ls[i]);
+  }
   return L;
 }
 
-std::vector<Span> trace(const Index& index, const uint32_t* o, size_t m, const TraceOptions& opt) {
-  std::vector<uint32_t> L(m);
+std::vector<Span> spans_from_lengths(const Index& index, const uint32_t* o, size_t m, const uint32_t* L, const TraceOptions& opt,
+                                     CancelFlag* cancel) {
   std::vector<std::pair<uint32_t, uint32_t>> spans;  // [start, end)
-  std::vector<uint8_t> is_delim;
-  for (uint32_t d : opt.delimiters) {
-    if (d >= is_delim.size()) is_delim.resize(size_t(d) + 1, 0);
-    is_delim[d] = 1;
-  }
-  for (size_t a = 0; a < m;) {
-    size_t b = a;
-    while (b < m && !(o[b] < is_delim.size() && is_delim[o[b]])) ++b;
-    if (b < m) ++b;  // the delimiter ends its piece
-    longest_prefixes_in(index, o, a, b, L.data());
+  for (auto [a, b] : pieces(o, m, opt.delimiters))
     for (size_t i = a; i < b; ++i)
       if (L[i] > 0 && (i == a || L[i] >= L[i - 1])) spans.push_back({uint32_t(i), uint32_t(i + L[i])});
-    a = b;
-  }
   if (!opt.word_token.empty()) {
     auto word = [&](size_t i) { return o[i] < opt.word_token.size() && opt.word_token[o[i]]; };
     std::vector<std::pair<uint32_t, uint32_t>> trimmed;
@@ -131,16 +142,27 @@ std::vector<Span> trace(const Index& index, const uint32_t* o, size_t m, const T
       if (spans.empty() || sp.second > spans.back().second) spans.push_back(sp);
     }
   }
-  return finish(index, o, spans, opt.min_length, opt);
+  return finish(index, o, spans, opt.min_length, opt, cancel);
 }
 
-std::vector<Span> occurring_windows(const Index& index, const uint32_t* o, size_t m, uint32_t width, const TraceOptions& opt) {
+std::vector<Span> trace(const Index& index, const uint32_t* o, size_t m, const TraceOptions& opt, CancelFlag* cancel) {
+  std::vector<uint32_t> L = longest_prefixes(index, o, m, opt.delimiters, cancel);
+  return spans_from_lengths(index, o, m, L.data(), opt, cancel);
+}
+
+std::vector<Span> windows_from_lengths(const Index& index, const uint32_t* o, size_t m, const uint32_t* L, uint32_t width,
+                                       const TraceOptions& opt, CancelFlag* cancel) {
   std::vector<std::pair<uint32_t, uint32_t>> spans;
   if (width == 0) return {};
-  std::vector<uint32_t> L = longest_prefixes(index, o, m);
   for (size_t i = 0; i + width <= m; ++i)
     if (L[i] >= width) spans.push_back({uint32_t(i), uint32_t(i + width)});
-  return finish(index, o, spans, 1, opt);
+  return finish(index, o, spans, 1, opt, cancel);
+}
+
+std::vector<Span> occurring_windows(const Index& index, const uint32_t* o, size_t m, uint32_t width, const TraceOptions& opt,
+                                    CancelFlag* cancel) {
+  std::vector<uint32_t> L = longest_prefixes(index, o, m, {}, cancel);
+  return windows_from_lengths(index, o, m, L.data(), width, opt, cancel);
 }
 
 }  // namespace traceindex

@@ -239,13 +239,14 @@ export async function buildIndex(options: BuildOptions): Promise<BuildResult> {
     if (existing) {
       writeManifest(plan.out, manifest, addon.fsyncPath);
     } else {
-      for (const r of done) fs.rmSync(path.join(work, `${r.entry.dir}.json`), { force: true });
       fs.rmSync(path.join(work, LOCK_FILE), { force: true });
       writeManifest(work, manifest, addon.fsyncPath);
       checkOut(plan.out);
       const exchanged = addon.exchangeOrRename(work, plan.out);
       addon.fsyncPath(path.dirname(plan.out));
       if (exchanged) fs.rmSync(work, { recursive: true, force: true });
+      // The shard records go last: a build killed before the swap still resumes from all its shards.
+      for (const r of done) fs.rmSync(path.join(plan.out, `${r.entry.dir}.json`), { force: true });
     }
     progress.stage = 'done';
     report();

@@ -40,7 +40,7 @@ namespace traceindex {
 namespace {
 
 template <class I> constexpr I kEmpty = std::numeric_limits<I>::max();
-constexpr unsigned kPf = 32;  // prefetch distance of the induction scans, in SA entries
+constexpr unsigned kPf = 32;          // prefetch distance of the induction scans, in SA entries
 
 // Runs f0 here and f1 on a second thread (or both here when !parallel or no thread can be started).
 template <class F0, class F1>
@@ -57,59 +57,100 @@ template <class T> inline bool pred_is_s(T prev, T cur, bool cur_s) {
   return uint64_t(prev) < uint64_t(cur) + cur_s;
 }
 
-// Calls f(p) for every LMS position p, right to left.
+// Calls f(p) for every LMS position p in [lo, hi) (lo >= 1), right to left; s = type of position hi-1.
 template <class T, class I, class F>
-inline void for_each_lms_backward(const T* t, I n, F&& f) {
-  bool s = false;  // t[n-1] is L (the virtual sentinel is smaller)
-  for (I i = n - 1; i > 0; --i) {
+inline void lms_range(const T* t, I lo, I hi, bool s, F&& f) {
+  for (I i = hi - 1; i >= lo; --i) {
     bool sp = pred_is_s(t[i - 1], t[i], s);
     if (s && !sp) f(i);
     s = sp;
   }
 }
+template <class T, class I, class F>
+inline void for_each_lms_backward(const T* t, I n, F&& f) { lms_range(t, I(1), n, false, f); }  // t[n-1] is L
+
+// Type of position i (S: the next different token is larger; L if the run reaches the end).
+template <class T, class I> bool s_type_at(const T* t, I n, I i) {
+  for (I k = i + 1; k < n; ++k)
+    if (t[k] != t[i]) return t[k] > t[i];
+  return false;
+}
+
+constexpr uint64_t kParallelMin = uint64_t(1) << 16;  // smaller levels run single-threaded
 
 template <class T, class I> inline void prefetch_pred(const T* t, I j, I nm1) {
   I jm = j - 1;
   __builtin_prefetch(t + (jm < nm1 ? jm : 0));
 }
 
+// One induction scan over sa (forward for L, backward for S): commit(i, j, c1, c0) for every entry j = sa[i]
+// in [1, n-1], with c1 = t[j-1], c0 = t[j] prefetched kPf entries ahead. (A 2-thread pipelined variant, a helper
+// gathering the symbols of the next block, was measured 1.5-2x slower here: both cores then touch every line of
+// sa, and the coherence traffic outweighs the split of the random text reads.)
+template <bool kForward, class T, class I, class Commit>
+void induction_scan(const T* t, I* sa, I n, Commit&& commit) {
+  const I nm1 = n - 1;
+  if (kForward) {
+    I i = 0;
+    for (; i + kPf < n; ++i) {
+      prefetch_pred(t, sa[i + kPf], nm1);
+      I j = sa[i];
+      if (j - 1 < nm1) commit(i, j, t[j - 1], t[j]);
+    }
+    for (; i < n; ++i) {
+      I j = sa[i];
+      if (j - 1 < nm1) commit(i, j, t[j - 1], t[j]);
+    }
+  } else {
+    I i = n;
+    for (; i > kPf;) {
+      --i;
+      prefetch_pred(t, sa[i - kPf], nm1);
+      I j = sa[i];
+      if (j - 1 < nm1) commit(i, j, t[j - 1], t[j]);
+    }
+    while (i > 0) {
+      I j = sa[--i];
+      if (j - 1 < nm1) commit(i, j, t[j - 1], t[j]);
+    }
+  }
+}
+
 // L pass. With kClear, an entry whose predecessor was induced is emptied (stage 1: the S pass only needs
 // L suffixes preceded by an S suffix).
 template <class T, class I, bool kClear>
 void induce_l(const T* t, I* sa, I n, I* P) {
-  const I nm1 = n - 1;
-  sa[P[t[nm1]]++] = nm1;  // induced by the virtual sentinel
-  auto step = [&](I i) {
-    I j = sa[i], jm = j - 1;
-    if (jm < nm1) {
-      T c1 = t[jm], c0 = t[j];
-      if (c1 >= c0) {
-        sa[P[c1]++] = jm;
-        if (kClear) sa[i] = kEmpty<I>;
-      }
+  sa[P[t[n - 1]]++] = n - 1;  // induced by the virtual sentinel
+  induction_scan<true>(t, sa, n, [&](I i, I j, T c1, T c0) {
+    if (c1 >= c0) {
+      sa[P[c1]++] = j - 1;
+      if (kClear) sa[i] = kEmpty<I>;
     }
-  };
-  I i = 0;
-  for (const I e = n > kPf ? n - kPf : 0; i < e; ++i) { prefetch_pred(t, sa[i + kPf], nm1); step(i); }
-  for (; i < n; ++i) step(i);
+  });
 }
 
 template <class T, class I, bool kClear>
 void induce_s(const T* t, I* sa, I n, I* P) {
-  const I nm1 = n - 1;
-  auto step = [&](I i) {
-    I j = sa[i], jm = j - 1;
-    if (jm < nm1) {
-      T c1 = t[jm], c0 = t[j];
-      if (c1 < c0 || (c1 == c0 && i >= P[c0])) {
-        sa[--P[c1]] = jm;
-        if (kClear) sa[i] = kEmpty<I>;
-      }
+  induction_scan<false>(t, sa, n, [&](I i, I j, T c1, T c0) {
+    if (c1 < c0 || (c1 == c0 && i >= P[c0])) {
+      sa[--P[c1]] = j - 1;
+      if (kClear) sa[i] = kEmpty<I>;
     }
-  };
-  I i = n;
-  for (; i > kPf;) { --i; prefetch_pred(t, sa[i - kPf], nm1); step(i); }
-  while (i > 0) step(--i);
+  });
+}
+
+// Equality of two LMS substrings of equal length (both end inside the text).
+template <class T, class I> inline bool same_substring(const T* a, const T* b, I len) {
+  if (sizeof(T) == 1) {
+    for (; len >= 8; len -= 8, a += 8, b += 8) {
+      uint64_t x, y;
+      std::memcpy(&x, a, 8);
+      std::memcpy(&y, b, 8);
+      if (x != y) return false;
+    }
+  }
+  for (; len; --len) if (*a++ != *b++) return false;
+  return true;
 }
 
 template <class T, class I>
@@ -121,9 +162,9 @@ void count_buckets(const T* t, I n, I K, I* B) {  // B[0..K] = bucket starts, B[
 }
 
 template <class T, class I>
-void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, int threads);
+void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, int threads);
 
-// Stage 3/4 helper: the reduced problem, its bucket arrays in sa[m, n-m) when they fit.
+// The reduced problem, its bucket arrays in sa[m, n-m) when they fit (3K+1 with LMS counts, else 2K+1).
 template <class I>
 void solve_reduced(I* sa, I n, I m, I names, int threads) {
   const I* rt = sa + n - m;
@@ -131,30 +172,91 @@ void solve_reduced(I* sa, I n, I m, I names, int threads) {
     for (I i = 0; i < m; ++i) sa[rt[i]] = i;
     return;
   }
-  const I fs = n - 2 * m;
+  const uint64_t fs = n - 2 * m, k = names;
   std::vector<I> own;
   I* buf = sa + m;
-  if (uint64_t(names) * 2 + 1 > fs) { own.resize(size_t(names) * 2 + 1); buf = own.data(); }
-  I* B2 = buf;
-  I* P2 = buf + names + 1;
-  count_buckets(rt, m, names, B2);
-  sais_level<I, I>(rt, sa, m, names, B2, P2, threads);
+  bool with_lc = 3 * k + 1 <= fs;
+  if (!with_lc && 2 * k + 1 > fs) { own.resize(size_t(2 * k + 1)); buf = own.data(); }
+  count_buckets(rt, m, names, buf);
+  sais_level<I, I>(rt, sa, m, names, buf, buf + k + 1, with_lc ? buf + 2 * k + 1 : nullptr, threads);
 }
 
-// n >= 2; B holds the bucket starts of t; P is scratch of K entries.
+template <class I> void fill_empty(I* first, I* last, bool par) {
+  I* mid = first + (last - first) / 2;
+  par2(par, [&] { std::fill(first, mid, kEmpty<I>); }, [&] { std::fill(mid, last, kEmpty<I>); });
+}
+
+// Names of the sorted LMS substrings sa[0, m) into their length slots sa[m + p/2]; returns the name count.
 template <class T, class I>
-void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, int threads) {
+I name_substrings(const T* t, I* sa, I n, I m, bool par) {
+  I* len = sa + m;
+  auto differs = [&](I i) {  // LMS substring at rank i differs from rank i-1 (lengths include the end LMS)
+    if (i == 0) return true;
+    I p = sa[i], q = sa[i - 1], l = len[p >> 1];
+    return !(l == len[q >> 1] && l <= n - p && l <= n - q && same_substring(t + p, t + q, l));
+  };
+  auto prefetch = [&](I i) {
+    I q = sa[i];
+    __builtin_prefetch(len + (q >> 1));
+    __builtin_prefetch(t + q);
+  };
+  if (!par) {  // one pass; the previous length is carried since its slot already holds a name
+    I names = 0, prev = 0, prevlen = 0;
+    for (I i = 0; i < m; ++i) {
+      if (i + kPf < m) prefetch(i + kPf);
+      I p = sa[i], l = len[p >> 1];
+      names += !(l == prevlen && l <= n - p && l <= n - prev && same_substring(t + p, t + prev, l));
+      len[p >> 1] = names - 1;
+      prev = p;
+      prevlen = l;
+    }
+    return names;
+  }
+  // 2 threads: "differs" bits (m/8 bytes) from both halves, then names from both halves.
+  std::vector<uint64_t> bits((size_t(m) + 63) / 64, 0);
+  const I mid = (m / 2) & ~I(63);
+  auto mark = [&](I lo, I hi) {
+    for (I i = lo; i < hi; ++i) {
+      if (i + kPf < hi) prefetch(i + kPf);
+      if (differs(i)) bits[i >> 6] |= uint64_t(1) << (i & 63);
+    }
+  };
+  par2(true, [&] { mark(0, mid); }, [&] { mark(mid, m); });
+  auto count = [&](size_t w0, size_t w1) {
+    I c = 0;
+    for (size_t w = w0; w < w1; ++w) c += I(__builtin_popcountll(bits[w]));
+    return c;
+  };
+  auto assign = [&](I lo, I hi, I names) {
+    for (I i = lo; i < hi; ++i) {
+      if (i + kPf < hi) __builtin_prefetch(len + (sa[i + kPf] >> 1));
+      names += (bits[i >> 6] >> (i & 63)) & 1;
+      len[sa[i] >> 1] = names - 1;
+    }
+  };
+  par2(true, [&] { assign(0, mid, 0); }, [&] { assign(mid, m, count(0, mid >> 6)); });
+  return count(0, bits.size());
+}
+
+// n >= 2; B holds the bucket starts of t; P is scratch of K entries; LC (K entries, optional) receives the
+// number of LMS suffixes per bucket.
+template <class T, class I>
+void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, int threads) {
   const I nm1 = n - 1;
+  const bool par = threads > 1 && n >= kParallelMin;
+  const I h = (n / 2) & ~I(1);  // 2-thread split of the text (even: LMS slots p/2 split at h/2)
 #ifdef SAIS_TIMING
   double tlast = tnow();
 #endif
-  std::fill(sa, sa + n, kEmpty<I>);
+  fill_empty(sa, sa + n, par);
 
   // 1. seed
   std::memcpy(P, B + 1, sizeof(I) * K);
-  I m = 0, lms1 = 0;
-  for_each_lms_backward(t, n, [&](I p) { sa[--P[t[p]]] = p; ++m; lms1 = p; });
-    TMARK("seed");
+  I m = 0, m_hi = 0, lms1 = 0;
+  for_each_lms_backward(t, n, [&](I p) { sa[--P[t[p]]] = p; ++m; m_hi += p >= h; lms1 = p; });
+  if (LC)
+    for (I c = 0; c < K; ++c) LC[c] = B[c + 1] - P[c];
+  TMARK("seed");
 
   if (m > 1) {
     // 2. induce LMS-substring order
@@ -166,57 +268,81 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, int threads) {
     TMARK("S1");
     I k = 0;
     for (I i = 0; i < n; ++i) { I j = sa[i]; sa[k] = j; k += (j - 1 < nm1); }
-
     TMARK("gather");
-    // 3. name: lengths at sa[m + p/2], then names in place of the lengths
-    std::fill(sa + m, sa + n, kEmpty<I>);
-    I next = n;  // the rightmost LMS substring runs into the sentinel: length n-p+1 marks it unique
-    for_each_lms_backward(t, n, [&](I p) { sa[m + (p >> 1)] = next - p + 1; next = p; });
-    I names = 0, prev = 0, prevlen = 0;
-    for (I i = 0; i < m; ++i) {
-      if (i + 8 < m) {
-        I q = sa[i + 8];
-        __builtin_prefetch(sa + m + (q >> 1));
-        __builtin_prefetch(t + q);
-      }
-      I p = sa[i], len = sa[m + (p >> 1)];
-      bool same = len == prevlen && len <= n - p && len <= n - prev &&
-                  std::memcmp(t + p, t + prev, sizeof(T) * size_t(len)) == 0;
-      names += !same;
-      sa[m + (p >> 1)] = names - 1;
-      prev = p;
-      prevlen = len;
-    }
+
+    // 3. name: lengths at sa[m + p/2] (the rightmost LMS substring runs into the sentinel: length n-p+1 marks
+    // it unique), then names in place of the lengths, then the reduced text compacted to sa[n-m, n)
+    fill_empty(sa + m, sa + n, par);
+    I* len = sa + m;
+    const bool s_h = par ? s_type_at(t, n, h - 1) : false;
+    I hi_lo = 0, lo_hi = n;  // highest LMS below h, lowest LMS at or above h
+    par2(par, [&] {
+      I next = par ? kEmpty<I> : n;
+      lms_range(t, I(1), par ? h : n, par ? s_h : false, [&](I p) {
+        if (next != kEmpty<I>) len[p >> 1] = next - p + 1;
+        else hi_lo = p;
+        next = p;
+      });
+    }, [&] {
+      if (!par) return;
+      I next = n;
+      lms_range(t, h, n, false, [&](I p) { len[p >> 1] = next - p + 1; next = p; });
+      lo_hi = next;
+    });
+    if (par && hi_lo) len[hi_lo >> 1] = lo_hi - hi_lo + 1;
+    I names = name_substrings(t, sa, n, m, par);
     TMARK("name");
     I w = n;
     for (I q = m + ((n - 1) >> 1) + 1; q-- > m;) {
       I v = sa[q];
       if (v != kEmpty<I>) sa[--w] = v;
     }
-
-    // 4. recurse, then map reduced ranks back to text positions
     TMARK("compact");
 #ifdef SAIS_TIMING
     std::fprintf(stderr, "level n=%llu m=%llu names=%llu K=%llu\n", (unsigned long long)n, (unsigned long long)m, (unsigned long long)names, (unsigned long long)K);
 #endif
+
+    // 4. recurse, then map reduced ranks back to text positions (LMS positions in text order to sa[n-m, n))
     solve_reduced(sa, n, m, names, threads);
     TMARK("recurse");
-    w = n;
-    for_each_lms_backward(t, n, [&](I p) { sa[--w] = p; });
+    par2(par, [&] {
+      I w0 = par ? n - m_hi : n;
+      lms_range(t, I(1), par ? h : n, par ? s_h : false, [&](I p) { sa[--w0] = p; });
+    }, [&] {
+      if (!par) return;
+      I w1 = n;
+      lms_range(t, h, n, false, [&](I p) { sa[--w1] = p; });
+    });
     const I* pos = sa + n - m;
-    for (I i = 0; i < m; ++i) sa[i] = pos[sa[i]];
+    auto map = [&](I lo, I hi) {
+      I i = lo;
+      for (; i + kPf < hi; ++i) { __builtin_prefetch(pos + sa[i + kPf]); sa[i] = pos[sa[i]]; }
+      for (; i < hi; ++i) sa[i] = pos[sa[i]];
+    };
+    par2(par, [&] { map(0, par ? m / 2 : m); }, [&] { if (par) map(m / 2, m); });
     TMARK("map");
   } else if (m == 1) {
     sa[0] = lms1;
   }
 
-  // 5. final induction from the sorted LMS suffixes, placed at their bucket tails (target >= i: in place)
-  std::fill(sa + m, sa + n, kEmpty<I>);
-  std::memcpy(P, B + 1, sizeof(I) * K);
-  for (I i = m; i-- > 0;) {
-    I p = sa[i];
-    sa[i] = kEmpty<I>;
-    sa[--P[t[p]]] = p;
+  // 5. final induction from the sorted LMS suffixes, placed at their bucket tails (targets >= sources:
+  // highest bucket first, in place)
+  if (LC) {
+    I src = m;
+    for (I c = K; c-- > 0;) {
+      I cnt = LC[c], dst = B[c + 1] - cnt;
+      src -= cnt;
+      if (dst != src) std::memmove(sa + dst, sa + src, sizeof(I) * cnt);
+      std::fill(sa + B[c], sa + dst, kEmpty<I>);  // src <= B[c]: no unmoved group lies there
+    }
+  } else {
+    fill_empty(sa + m, sa + n, par);
+    std::memcpy(P, B + 1, sizeof(I) * K);
+    for (I i = m; i-- > 0;) {
+      I p = sa[i];
+      sa[i] = kEmpty<I>;
+      sa[--P[t[p]]] = p;
+    }
   }
   TMARK("place");
   std::memcpy(P, B, sizeof(I) * K);
@@ -260,7 +386,7 @@ void build_suffix_array(const Token* text, Index* sa, uint64_t n, uint64_t alpha
     };
     par2(par, [&] { count(0, half, cnt0.data(), bad0); }, [&] { if (par) count(half, n, cnt1.data(), bad1); });
     if (bad0 || bad1) bad_argument("token >= alphabet_size");
-    std::vector<Index> buckets(2 * K + 1);
+    std::vector<Index> buckets(3 * K + 1);  // starts (K+1), pointers (K), LMS counts (K)
     Index* B = buckets.data();
     Index sum = 0;
     for (uint64_t c = 0; c < range; ++c) {
@@ -272,7 +398,7 @@ void build_suffix_array(const Token* text, Index* sa, uint64_t n, uint64_t alpha
     std::vector<Index>().swap(cnt0);
     std::vector<Index>().swap(cnt1);
     if (n == 1) { sa[0] = 0; return; }
-    sais_level<Token, Index>(text, sa, Index(n), Index(K), B, B + K + 1, threads);
+    sais_level<Token, Index>(text, sa, Index(n), Index(K), B, B + K + 1, B + 2 * K + 1, threads);
   } catch (const std::bad_alloc&) {
     throw Error(codes::kNoMemory, "build_suffix_array: out of memory");
   }

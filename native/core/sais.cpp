@@ -37,6 +37,11 @@ static double tnow(){return std::chrono::duration<double>(std::chrono::steady_cl
 #endif
 
 namespace traceindex {
+namespace detail {
+// Levels with n below this use the flagged passes (tests lower it to cover the flag-free passes, which
+// otherwise only run for Index=uint32_t with n >= 2^31-1).
+uint64_t sais_flag_limit = ~uint64_t(0);
+}  // namespace detail
 namespace {
 
 template <class I> constexpr I kEmpty = std::numeric_limits<I>::max();
@@ -137,6 +142,54 @@ void induce_s(const T* t, I* sa, I n, I* P) {
       if (kClear) sa[i] = kEmpty<I>;
     }
   });
+}
+
+// The same passes with the top bit of an entry as "predecessor is S" (only when every position < 2^(bits-1)-1,
+// so the empty value, which has the bit set, is never a flagged position). The flag is computed when the
+// entry is written, from t[j-2] next to the t[j-1] just read, so an entry whose predecessor is not induced in
+// a pass costs no random text access there. L pass: induce unflagged entries. S pass: induce flagged entries
+// and write the entry back unflagged (final) or empty it (stage 1); unflagged S entries left by stage 1 are
+// exactly the LMS suffixes.
+template <class I> constexpr I kFlag = I(1) << (8 * sizeof(I) - 1);
+
+template <class T, class I, bool kClear>
+void induce_l_flags(const T* t, I* sa, I n, I* P) {
+  const I nm1 = n - 1;
+  sa[P[t[nm1]]++] = nm1 | (t[nm1 - 1] < t[nm1] ? kFlag<I> : 0);
+  auto step = [&](I i) {
+    I v = sa[i];
+    if (!(v & kFlag<I>)) {  // empty slots carry the flag
+      I jm = v - 1;
+      T c1 = t[jm];
+      bool f = jm == 0 || t[jm - 1] < c1;
+      sa[P[c1]++] = jm | (f ? kFlag<I> : 0);
+      if (kClear) sa[i] = kEmpty<I>;
+    }
+  };
+  I i = 0;
+  for (; i + kPf < n; ++i) { prefetch_pred(t, sa[i + kPf] & ~kFlag<I>, nm1); step(i); }
+  for (; i < n; ++i) step(i);
+}
+
+template <class T, class I, bool kClear>
+void induce_s_flags(const T* t, I* sa, I n, I* P) {
+  const I nm1 = n - 1;
+  auto step = [&](I i) {
+    I v = sa[i];
+    if (v & kFlag<I>) {
+      I j = v ^ kFlag<I>;
+      if (j - 1 < nm1) {
+        I jm = j - 1;
+        T c1 = t[jm];
+        bool f = jm > 0 && t[jm - 1] <= c1;
+        sa[--P[c1]] = jm | (f ? kFlag<I> : 0);
+      }
+      sa[i] = kClear ? kEmpty<I> : j;
+    }
+  };
+  I i = n;
+  for (; i > kPf;) { --i; prefetch_pred(t, sa[i - kPf] & ~kFlag<I>, nm1); step(i); }
+  while (i > 0) step(--i);
 }
 
 // Equality of two LMS substrings of equal length (both end inside the text).
@@ -245,6 +298,7 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, int threads) {
   const I nm1 = n - 1;
   const bool par = threads > 1 && n >= kParallelMin;
   const I h = (n / 2) & ~I(1);  // 2-thread split of the text (even: LMS slots p/2 split at h/2)
+  const bool flags = uint64_t(n) < std::min<uint64_t>(detail::sais_flag_limit, uint64_t(kFlag<I>) - 1);
 #ifdef SAIS_TIMING
   double tlast = tnow();
 #endif
@@ -261,10 +315,12 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, int threads) {
   if (m > 1) {
     // 2. induce LMS-substring order
     std::memcpy(P, B, sizeof(I) * K);
-    induce_l<T, I, true>(t, sa, n, P);
+    if (flags) induce_l_flags<T, I, true>(t, sa, n, P);
+    else induce_l<T, I, true>(t, sa, n, P);
     TMARK("L1");
     std::memcpy(P, B + 1, sizeof(I) * K);
-    induce_s<T, I, true>(t, sa, n, P);
+    if (flags) induce_s_flags<T, I, true>(t, sa, n, P);
+    else induce_s<T, I, true>(t, sa, n, P);
     TMARK("S1");
     I k = 0;
     for (I i = 0; i < n; ++i) { I j = sa[i]; sa[k] = j; k += (j - 1 < nm1); }
@@ -346,10 +402,12 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, int threads) {
   }
   TMARK("place");
   std::memcpy(P, B, sizeof(I) * K);
-  induce_l<T, I, false>(t, sa, n, P);
+  if (flags) induce_l_flags<T, I, false>(t, sa, n, P);
+  else induce_l<T, I, false>(t, sa, n, P);
   TMARK("L3");
   std::memcpy(P, B + 1, sizeof(I) * K);
-  induce_s<T, I, false>(t, sa, n, P);
+  if (flags) induce_s_flags<T, I, false>(t, sa, n, P);
+  else induce_s<T, I, false>(t, sa, n, P);
   TMARK("S3");
 }
 

@@ -12,6 +12,10 @@
 #include "../../native/core/sais.hpp"
 #include "check.hpp"
 
+namespace traceindex::detail {
+extern uint64_t sais_flag_limit;  // levels with n >= this take the flag-free passes
+}
+
 namespace {
 
 using traceindex::build_suffix_array;
@@ -266,6 +270,26 @@ TEST(sais_bad_arguments) {
   CHECK_EQ(sa[0], 3u);
   build_suffix_array<uint32_t, uint32_t>(t32.data(), sa.data(), 4, 1001, 2);
   CHECK_EQ(sa[3], 2u);
+}
+
+// The flag-free passes (Index=uint32_t with n >= 2^31-1) on small inputs: everywhere, and mixed with flagged
+// passes on the reduced levels.
+TEST(sais_flag_free_passes) {
+  struct Restore { ~Restore() { traceindex::detail::sais_flag_limit = ~uint64_t(0); } } restore;
+  for (uint64_t limit : {uint64_t(0), uint64_t(500), uint64_t(100000)}) {
+    traceindex::detail::sais_flag_limit = limit;
+    std::mt19937_64 rng(6 + limit);
+    for (int iter = 0; iter < 300; ++iter) {
+      uint32_t k = 1 + uint32_t(rng() % 300);
+      naive_all(random_text(rng, rng() % 2001, k), k);
+    }
+    std::vector<uint32_t> t(2000);
+    for (size_t i = 0; i < t.size(); ++i) t[i] = (i & 1) ? uint32_t(rng() % 60) : 100 + uint32_t(rng() % 60);
+    naive_all(t, 160);
+    naive_all(fibonacci(2584), 2);
+    auto f = read_file("/usr/include/c++/12/bits/stl_algo.h", 1 << 20);
+    doubling_all(std::vector<uint32_t>(f.begin(), f.end()), 256);
+  }
 }
 
 TEST(sais_build_count) {

@@ -239,40 +239,47 @@ template <class I> void fill_empty(I* first, I* last, bool par) {
   par2(par, [&] { std::fill(first, mid, kEmpty<I>); }, [&] { std::fill(mid, last, kEmpty<I>); });
 }
 
-// Names of the sorted LMS substrings sa[0, m) into their length slots sa[m + p/2]; returns the name count.
+// Length of the LMS substring at LMS position p, through the next LMS position e (e - p + 1), found by walking
+// the text: past the S run to the first strict decrease, then through the L run; e starts the last equal run
+// before the first strict increase. n - p + 1 when it runs into the sentinel (no other substring has it).
+template <class T, class I> inline I lms_length(const T* t, I n, I p) {
+  I k = p + 1;
+  while (k < n && t[k - 1] <= t[k]) ++k;
+  I e = k;
+  for (; k + 1 < n; ++k) {
+    if (t[k] < t[k + 1]) return e - p + 1;
+    if (t[k] > t[k + 1]) e = k + 1;
+  }
+  return n - p + 1;
+}
+
+// Names (ranks of distinct LMS substrings) of the sorted LMS suffixes sa[0, m), written to the empty slots
+// sa[m + p/2]; returns the number of names. Lengths are recomputed from the text: no random access to a length
+// table, and the walk brings in the cache lines the comparison reads anyway.
 template <class T, class I>
 I name_substrings(const T* t, I* sa, I n, I m, bool par) {
-  I* len = sa + m;
-  auto differs = [&](I i) {  // LMS substring at rank i differs from rank i-1 (lengths include the end LMS)
-    if (i == 0) return true;
-    I p = sa[i], q = sa[i - 1], l = len[p >> 1];
-    return !(l == len[q >> 1] && l <= n - p && l <= n - q && same_substring(t + p, t + q, l));
-  };
-  auto prefetch = [&](I i) {
-    I q = sa[i];
-    __builtin_prefetch(len + (q >> 1));
-    __builtin_prefetch(t + q);
-  };
-  if (!par) {  // one pass; the previous length is carried since its slot already holds a name
-    I names = 0, prev = 0, prevlen = 0;
-    for (I i = 0; i < m; ++i) {
-      if (i + kPf < m) prefetch(i + kPf);
-      I p = sa[i], l = len[p >> 1];
-      names += !(l == prevlen && l <= n - p && l <= n - prev && same_substring(t + p, t + prev, l));
-      len[p >> 1] = names - 1;
+  I* slot = sa + m;
+  // Marks rank i (lo <= i < hi) as distinct from rank i-1; visit(i, distinct) is called in order.
+  auto scan = [&](I lo, I hi, auto&& visit) {
+    I prev = lo ? sa[lo - 1] : 0, prevlen = lo ? lms_length(t, n, prev) : 0;
+    for (I i = lo; i < hi; ++i) {
+      if (i + kPf < hi) __builtin_prefetch(t + sa[i + kPf]);
+      I p = sa[i], l = lms_length(t, n, p);
+      visit(i, p, !(l == prevlen && l <= n - p && l <= n - prev && same_substring(t + p, t + prev, l)));
       prev = p;
       prevlen = l;
     }
+  };
+  if (!par) {
+    I names = 0;
+    scan(0, m, [&](I, I p, bool distinct) { names += distinct; slot[p >> 1] = names - 1; });
     return names;
   }
-  // 2 threads: "differs" bits (m/8 bytes) from both halves, then names from both halves.
+  // 2 threads: "distinct" bits (m/8 bytes) from both halves, then names from both halves.
   std::vector<uint64_t> bits((size_t(m) + 63) / 64, 0);
   const I mid = (m / 2) & ~I(63);
   auto mark = [&](I lo, I hi) {
-    for (I i = lo; i < hi; ++i) {
-      if (i + kPf < hi) prefetch(i + kPf);
-      if (differs(i)) bits[i >> 6] |= uint64_t(1) << (i & 63);
-    }
+    scan(lo, hi, [&](I i, I, bool distinct) { bits[i >> 6] |= uint64_t(distinct) << (i & 63); });
   };
   par2(true, [&] { mark(0, mid); }, [&] { mark(mid, m); });
   auto count = [&](size_t w0, size_t w1) {
@@ -282,9 +289,9 @@ I name_substrings(const T* t, I* sa, I n, I m, bool par) {
   };
   auto assign = [&](I lo, I hi, I names) {
     for (I i = lo; i < hi; ++i) {
-      if (i + kPf < hi) __builtin_prefetch(len + (sa[i + kPf] >> 1));
+      if (i + kPf < hi) __builtin_prefetch(slot + (sa[i + kPf] >> 1));
       names += (bits[i >> 6] >> (i & 63)) & 1;
-      len[sa[i] >> 1] = names - 1;
+      slot[sa[i] >> 1] = names - 1;
     }
   };
   par2(true, [&] { assign(0, mid, 0); }, [&] { assign(mid, m, count(0, mid >> 6)); });
@@ -302,12 +309,30 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, int threads) {
 #ifdef SAIS_TIMING
   double tlast = tnow();
 #endif
-  fill_empty(sa, sa + n, par);
-
   // 1. seed
-  std::memcpy(P, B + 1, sizeof(I) * K);
+  const bool s_h = par ? s_type_at(t, n, h - 1) : false;
   I m = 0, m_hi = 0, lms1 = 0;
-  for_each_lms_backward(t, n, [&](I p) { sa[--P[t[p]]] = p; ++m; m_hi += p >= h; lms1 = p; });
+  if (par && K <= 65536) {
+    // 2 threads (small alphabets: the right half's per-bucket counts cost K more entries): the right half's
+    // LMS are counted while sa is cleared, then both halves seed, the left half below the right one.
+    std::vector<I> right(K, 0);
+    par2(true, [&] { std::fill(sa, sa + n, kEmpty<I>); }, [&] {
+      lms_range(t, h, n, false, [&](I p) { ++right[t[p]]; ++m_hi; });
+    });
+    for (I c = 0; c < K; ++c) { P[c] = B[c + 1] - right[c]; right[c] = B[c + 1]; }
+    I m_lo = 0, lms1_hi = 0;
+    par2(true, [&] {
+      lms_range(t, I(1), h, s_h, [&](I p) { sa[--P[t[p]]] = p; ++m_lo; lms1 = p; });
+    }, [&] {
+      lms_range(t, h, n, false, [&](I p) { sa[--right[t[p]]] = p; lms1_hi = p; });
+    });
+    m = m_lo + m_hi;
+    if (!m_lo) lms1 = lms1_hi;
+  } else {
+    fill_empty(sa, sa + n, par);
+    std::memcpy(P, B + 1, sizeof(I) * K);
+    for_each_lms_backward(t, n, [&](I p) { sa[--P[t[p]]] = p; ++m; m_hi += p >= h; lms1 = p; });
+  }
   if (LC)
     for (I c = 0; c < K; ++c) LC[c] = B[c + 1] - P[c];
   TMARK("seed");
@@ -326,26 +351,8 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, int threads) {
     for (I i = 0; i < n; ++i) { I j = sa[i]; sa[k] = j; k += (j - 1 < nm1); }
     TMARK("gather");
 
-    // 3. name: lengths at sa[m + p/2] (the rightmost LMS substring runs into the sentinel: length n-p+1 marks
-    // it unique), then names in place of the lengths, then the reduced text compacted to sa[n-m, n)
+    // 3. name into the slots sa[m + p/2], then compact the reduced text to sa[n-m, n)
     fill_empty(sa + m, sa + n, par);
-    I* len = sa + m;
-    const bool s_h = par ? s_type_at(t, n, h - 1) : false;
-    I hi_lo = 0, lo_hi = n;  // highest LMS below h, lowest LMS at or above h
-    par2(par, [&] {
-      I next = par ? kEmpty<I> : n;
-      lms_range(t, I(1), par ? h : n, par ? s_h : false, [&](I p) {
-        if (next != kEmpty<I>) len[p >> 1] = next - p + 1;
-        else hi_lo = p;
-        next = p;
-      });
-    }, [&] {
-      if (!par) return;
-      I next = n;
-      lms_range(t, h, n, false, [&](I p) { len[p >> 1] = next - p + 1; next = p; });
-      lo_hi = next;
-    });
-    if (par && hi_lo) len[hi_lo >> 1] = lo_hi - hi_lo + 1;
     I names = name_substrings(t, sa, n, m, par);
     TMARK("name");
     I w = n;

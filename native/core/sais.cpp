@@ -2,19 +2,24 @@
 //
 // Pipeline of one level (text t[0,n), buckets B[0..K] = bucket starts, B[K] = n):
 //   1. seed      every LMS suffix at the tail of its bucket (one backward scan, types computed on the fly);
-//   2. induce    L then S, clearing every entry once it has induced its predecessor: what survives the S pass
+//   2. induce    L then S, emptying every entry once it has induced its predecessor: what survives the S pass
 //                is exactly the LMS suffixes, sorted by LMS substring;
-//   3. name      LMS substrings (lengths parked at sa[m + p/2]); reduced text -> sa[n-m, n);
-//   4. recurse   on the reduced text (or scatter directly when all names are distinct);
-//   5. induce    the final order from the sorted LMS suffixes.
-// Types are never stored. For an entry j read at sa[i] (c0 = t[j], c1 = t[j-1]):
-//   L pass: sa holds only L suffixes and LMS seeds, so j-1 is L  <=>  c1 >= c0.
-//   S pass: j is S  <=>  i >= P[c0] (the S part of a bucket is filled top-down before the scan reaches it),
-//           so j-1 is S  <=>  c1 < c0 || (c1 == c0 && i >= P[c0]).
-// Working space beyond text and sa: the level-0 bucket arrays (2K+1 Index), the 2-thread block caches
-// (O(1)), and, per recursion level whose reduced alphabet K' has 2K'+1 > n-2m, a heap bucket array of 2K'+1
-// Index. That last case needs m > n/3 LMS suffixes with nearly all LMS substrings distinct (never seen on
-// text; the "ba"-pattern worst case has K' = 2); its bound is < n*sizeof(Index) bytes summed over levels.
+//   3. name      LMS substrings (lengths walked from the text) into the slots sa[m + p/2]; reduced text ->
+//                sa[n-m, n);
+//   4. recurse   on the reduced text (or scatter directly when all names are distinct), map ranks back;
+//   5. induce    the final order from the sorted LMS suffixes, moved to their bucket tails by per-bucket counts.
+// Suffix types are never stored in a separate array. Two kinds of induction passes:
+//   * flagged (every level with n < 2^(bits-1)-1): the top bit of an entry says "predecessor is S", computed
+//     when the entry is written from t[j-2] beside the t[j-1] just read;
+//   * flag-free (Index=uint32_t with n >= 2^31-1, so all 32 bits are position): for an entry j at sa[i],
+//     L pass: sa holds only L suffixes and LMS seeds, so j-1 is L <=> t[j-1] >= t[j];
+//     S pass: j is S <=> i >= P[t[j]] (the S part of a bucket is filled top-down before the scan reaches it).
+// Empty slots hold all ones: never a position (n <= max-1), and flagged-looking, so flagged L passes skip them.
+// Working space beyond text and sa: level-0 buckets 3K+1 Index (+K with 2 threads and K <= 65536); with 2
+// threads a bit per LMS suffix (<= n/16 bytes) while naming; reduced levels keep their buckets in the free part
+// sa[m, n-m) (3K'+1, 2K'+1 or K' entries, recounted per pass) and fall back to a heap array of K' Index only
+// when K' > n-2m, i.e. more than n/3 LMS suffixes with nearly all LMS substrings distinct. That fallback is
+// bounded by (m_0 + m_1 + ...) < n Index over the recursion; on 100 MB of C source it never triggers.
 #include "sais.hpp"
 
 #include <algorithm>
@@ -27,14 +32,6 @@
 #include <vector>
 
 #include "error.hpp"
-#ifdef SAIS_TIMING
-#include <chrono>
-#include <cstdio>
-static double tnow(){return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();}
-#define TMARK(name) do { if (n > 5000000) { double t_=tnow(); std::fprintf(stderr,"%-12s %.3f\n", name, t_-tlast); tlast=t_; } } while(0)
-#else
-#define TMARK(name) do{}while(0)
-#endif
 
 namespace traceindex {
 namespace detail {
@@ -225,13 +222,17 @@ void solve_reduced(I* sa, I n, I m, I names, int threads) {
     for (I i = 0; i < m; ++i) sa[rt[i]] = i;
     return;
   }
+  // Bucket arrays in the free part sa[m, n-m) when they fit: starts + pointers + LMS counts (3k+1), starts +
+  // pointers (2k+1), or pointers only, recounted before each pass (k); on the heap (k) only when not even that.
   const uint64_t fs = n - 2 * m, k = names;
   std::vector<I> own;
   I* buf = sa + m;
-  bool with_lc = 3 * k + 1 <= fs;
-  if (!with_lc && 2 * k + 1 > fs) { own.resize(size_t(2 * k + 1)); buf = own.data(); }
-  count_buckets(rt, m, names, buf);
-  sais_level<I, I>(rt, sa, m, names, buf, buf + k + 1, with_lc ? buf + 2 * k + 1 : nullptr, threads);
+  if (k > fs) { own.resize(size_t(k)); buf = own.data(); }
+  I* B2 = 2 * k + 1 <= fs ? buf : nullptr;
+  I* P2 = B2 ? buf + k + 1 : buf;
+  I* LC2 = 3 * k + 1 <= fs ? buf + 2 * k + 1 : nullptr;
+  if (B2) count_buckets(rt, m, names, B2);
+  sais_level<I, I>(rt, sa, m, names, B2, P2, LC2, threads);
 }
 
 template <class I> void fill_empty(I* first, I* last, bool par) {
@@ -302,17 +303,21 @@ I name_substrings(const T* t, I* sa, I n, I m, bool par) {
 // number of LMS suffixes per bucket.
 template <class T, class I>
 void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, int threads) {
+  auto bucket_ptrs = [&](bool ends) {  // P = bucket starts or ends, copied from B or recounted
+    if (B) { std::memcpy(P, B + ends, sizeof(I) * K); return; }
+    std::fill(P, P + K, I(0));
+    for (I i = 0; i < n; ++i) ++P[t[i]];
+    I sum = 0;
+    for (I c = 0; c < K; ++c) { I x = P[c]; P[c] = ends ? sum + x : sum; sum += x; }
+  };
   const I nm1 = n - 1;
   const bool par = threads > 1 && n >= kParallelMin;
   const I h = (n / 2) & ~I(1);  // 2-thread split of the text (even: LMS slots p/2 split at h/2)
   const bool flags = uint64_t(n) < std::min<uint64_t>(detail::sais_flag_limit, uint64_t(kFlag<I>) - 1);
-#ifdef SAIS_TIMING
-  double tlast = tnow();
-#endif
   // 1. seed
   const bool s_h = par ? s_type_at(t, n, h - 1) : false;
   I m = 0, m_hi = 0, lms1 = 0;
-  if (par && K <= 65536) {
+  if (par && K <= 65536 && B) {
     // 2 threads (small alphabets: the right half's per-bucket counts cost K more entries): the right half's
     // LMS are counted while sa is cleared, then both halves seed, the left half below the right one.
     std::vector<I> right(K, 0);
@@ -330,44 +335,34 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, int threads) {
     if (!m_lo) lms1 = lms1_hi;
   } else {
     fill_empty(sa, sa + n, par);
-    std::memcpy(P, B + 1, sizeof(I) * K);
+    bucket_ptrs(true);
     for_each_lms_backward(t, n, [&](I p) { sa[--P[t[p]]] = p; ++m; m_hi += p >= h; lms1 = p; });
   }
-  if (LC)
+  if (LC)  // LC is only given with B
     for (I c = 0; c < K; ++c) LC[c] = B[c + 1] - P[c];
-  TMARK("seed");
 
   if (m > 1) {
     // 2. induce LMS-substring order
-    std::memcpy(P, B, sizeof(I) * K);
+    bucket_ptrs(false);
     if (flags) induce_l_flags<T, I, true>(t, sa, n, P);
     else induce_l<T, I, true>(t, sa, n, P);
-    TMARK("L1");
-    std::memcpy(P, B + 1, sizeof(I) * K);
+    bucket_ptrs(true);
     if (flags) induce_s_flags<T, I, true>(t, sa, n, P);
     else induce_s<T, I, true>(t, sa, n, P);
-    TMARK("S1");
     I k = 0;
     for (I i = 0; i < n; ++i) { I j = sa[i]; sa[k] = j; k += (j - 1 < nm1); }
-    TMARK("gather");
 
     // 3. name into the slots sa[m + p/2], then compact the reduced text to sa[n-m, n)
     fill_empty(sa + m, sa + n, par);
     I names = name_substrings(t, sa, n, m, par);
-    TMARK("name");
     I w = n;
     for (I q = m + ((n - 1) >> 1) + 1; q-- > m;) {
       I v = sa[q];
       if (v != kEmpty<I>) sa[--w] = v;
     }
-    TMARK("compact");
-#ifdef SAIS_TIMING
-    std::fprintf(stderr, "level n=%llu m=%llu names=%llu K=%llu\n", (unsigned long long)n, (unsigned long long)m, (unsigned long long)names, (unsigned long long)K);
-#endif
 
     // 4. recurse, then map reduced ranks back to text positions (LMS positions in text order to sa[n-m, n))
     solve_reduced(sa, n, m, names, threads);
-    TMARK("recurse");
     par2(par, [&] {
       I w0 = par ? n - m_hi : n;
       lms_range(t, I(1), par ? h : n, par ? s_h : false, [&](I p) { sa[--w0] = p; });
@@ -383,7 +378,6 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, int threads) {
       for (; i < hi; ++i) sa[i] = pos[sa[i]];
     };
     par2(par, [&] { map(0, par ? m / 2 : m); }, [&] { if (par) map(m / 2, m); });
-    TMARK("map");
   } else if (m == 1) {
     sa[0] = lms1;
   }
@@ -400,22 +394,19 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, int threads) {
     }
   } else {
     fill_empty(sa + m, sa + n, par);
-    std::memcpy(P, B + 1, sizeof(I) * K);
+    bucket_ptrs(true);
     for (I i = m; i-- > 0;) {
       I p = sa[i];
       sa[i] = kEmpty<I>;
       sa[--P[t[p]]] = p;
     }
   }
-  TMARK("place");
-  std::memcpy(P, B, sizeof(I) * K);
+  bucket_ptrs(false);
   if (flags) induce_l_flags<T, I, false>(t, sa, n, P);
   else induce_l<T, I, false>(t, sa, n, P);
-  TMARK("L3");
-  std::memcpy(P, B + 1, sizeof(I) * K);
+  bucket_ptrs(true);
   if (flags) induce_s_flags<T, I, false>(t, sa, n, P);
   else induce_s<T, I, false>(t, sa, n, P);
-  TMARK("S3");
 }
 
 // Spelled out: the constant's name in error.hpp is being changed elsewhere, the code string is the contract.

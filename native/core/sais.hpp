@@ -2,10 +2,11 @@
 //
 // Invariants of the kernel (native/core/sais.cpp):
 //  * Empty slots of sa hold the all-ones Index value. Text positions are <= n-1 <= max(Index)-1, so no position
-//    ever collides with it and no bit of an entry is borrowed as a flag: Index=uint32_t is exact up to
-//    n = 2^32-1. Suffix types (L/S) are never stored; they are derived from the text and the bucket pointers.
-//  * A level of the recursion of size n with m LMS suffixes keeps the sorted LMS in sa[0, m), the reduced text
-//    in sa[n-m, n) and its bucket arrays in sa[m, n-m) when they fit (else on the heap; see README of sais.cpp).
+//    collides with it. The top bit of an entry is borrowed as a "predecessor is S" flag only on levels with
+//    n < 2^(bits-1)-1; Index=uint32_t with n >= 2^31-1 (up to 2^32-1) takes flag-free passes that derive
+//    suffix types from the text and the bucket pointers. No type array is kept.
+//  * A level of size n with m LMS suffixes keeps the sorted LMS suffixes in sa[0, m), the reduced text in
+//    sa[n-m, n) and the reduced level's bucket arrays in sa[m, n-m) when they fit.
 #pragma once
 #include <cstdint>
 
@@ -14,8 +15,9 @@ namespace traceindex {
 // Suffix array of text[0, n) over the integer alphabet [0, alphabet_size).
 // Order: lexicographic by token value; a suffix that is a proper prefix of another sorts first
 // (i.e. as if a virtual sentinel smaller than every token ended the text).
-// sa must hold n entries. Working space: O(alphabet_size) plus, only when a reduced problem's alphabet does not
-// fit in the free part of sa, a heap bucket array for that level (see sais.cpp); the recursion lives inside sa.
+// sa must hold n entries. Working space: O(alphabet_size), plus n/16 bytes with 2 threads, plus a heap bucket
+// array for a reduced level only when its alphabet does not fit in the free part of sa (pathological inputs with
+// > n/3 LMS suffixes, nearly all distinct; see sais.cpp); the recursion lives inside sa.
 // threads >= 1 (2 = a 2-thread mode that must be faster than 1 on 2 cores).
 // Throws traceindex::Error (native/core/error.hpp) with code ERR_INVALID_ARGUMENT on bad arguments
 // (a token >= alphabet_size found while counting, n too large for Index) and ERR_NO_MEMORY on allocation failure.

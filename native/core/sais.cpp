@@ -23,6 +23,9 @@
 #include "sais.hpp"
 
 #include <algorithm>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <atomic>
 #include <cstring>
 #include <limits>
@@ -244,6 +247,24 @@ template <class I> void fill_empty(I* first, I* last, bool par) {
 // the text: past the S run to the first strict decrease, then through the L run; e starts the last equal run
 // before the first strict increase. n - p + 1 when it runs into the sentinel (no other substring has it).
 template <class T, class I> inline I lms_length(const T* t, I n, I p) {
+#if defined(__SSE2__)
+  if (sizeof(T) == 1 && n - p >= 17) {  // u8: both runs from the byte-wise </> masks of 16 neighbour pairs
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(t + p));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(t + p + 1));
+    const __m128i eq = _mm_cmpeq_epi8(a, b);
+    const unsigned le = unsigned(_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(a, b), b)));  // a <= b
+    const unsigned dec = ~le & 0xffffu, inc = le & ~unsigned(_mm_movemask_epi8(eq)) & 0xffffu;
+    if (dec) {
+      const unsigned d = unsigned(__builtin_ctz(dec));
+      const unsigned after = inc >> d >> 1;
+      if (after) {
+        const unsigned j = d + 1 + unsigned(__builtin_ctz(after));         // first increase after d
+        const unsigned r = 31 - unsigned(__builtin_clz(dec & ((1u << j) - 1)));  // last decrease before it
+        return I(r + 2);
+      }
+    }
+  }
+#endif
   I k = p + 1;
   while (k < n && t[k - 1] <= t[k]) ++k;
   I e = k;
@@ -273,7 +294,11 @@ I name_substrings(const T* t, I* sa, I n, I m, bool par) {
   };
   if (!par) {
     I names = 0;
-    scan(0, m, [&](I, I p, bool distinct) { names += distinct; slot[p >> 1] = names - 1; });
+    scan(0, m, [&](I i, I p, bool distinct) {
+      if (i + kPf < m) __builtin_prefetch(slot + (sa[i + kPf] >> 1), 1);  // the name store is a random write
+      names += distinct;
+      slot[p >> 1] = names - 1;
+    });
     return names;
   }
   // 2 threads: "distinct" bits (m/8 bytes) from both halves, then names from both halves.

@@ -26,7 +26,6 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
-#include <atomic>
 #include <cstring>
 #include <limits>
 #include <new>

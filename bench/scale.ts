@@ -14,6 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildIndex, openIndex } from '../lib';
 import { corpusDocuments, fileCorpus, generateCorpus, prng } from './corpus';
+import { machine, quantile, writeResult } from './report';
 
 interface Args {
   generateMb: number;
@@ -44,7 +45,6 @@ function parse(argv: string[]): Args {
   return a;
 }
 
-const quantile = (xs: number[], p: number) => [...xs].sort((x, y) => x - y)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
 
 /** Child mode: build and print the result with this process's peak RSS. */
 async function child(corpus: string, out: string, memory: string, threads: number, shardTokens?: number) {
@@ -135,7 +135,7 @@ async function main() {
 
   const result = {
     date: new Date().toISOString(),
-    machine: { cpu: fs.readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1], cores: os.cpus().length, ramGiB: +(os.totalmem() / 2 ** 30).toFixed(1), node: process.version },
+    machine: machine(),
     corpus: { description: corpus.description, mb },
     build: {
       memory: a.memory, threads: a.threads, wallSeconds: b.wallSeconds, shards: b.shards, tokens: b.tokens, documents: b.documents,
@@ -149,9 +149,6 @@ async function main() {
   };
   if (!a.keep) fs.rmSync(out, { recursive: true, force: true });
   const name = a.name ?? `scale-${Math.round(b.tokens / 1e6)}m`;
-  const dir = path.join(__dirname, '..', '..', 'bench', 'results');
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, `${name}.json`), JSON.stringify(result, null, 2) + '\n');
   const f = (x: number | null | undefined, d = 1) => (x === null || x === undefined ? 'n/a' : x.toFixed(d));
   const st = b.stages as Record<string, number>;
   const md = [
@@ -169,8 +166,7 @@ async function main() {
     '',
     `Command: \`${result.command}\``,
   ].join('\n');
-  fs.writeFileSync(path.join(dir, `${name}.md`), md + '\n');
-  process.stdout.write(md + '\n');
+  writeResult(name, result, md);
 }
 
 main().catch((err) => {

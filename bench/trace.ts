@@ -13,6 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildIndex, Index, openIndex, scoreContinuations } from '../lib';
 import { corpusDocuments, fileCorpus, generateCorpus, prng } from './corpus';
+import { machine, stats, writeResult } from './report';
 
 interface Args {
   generateMb: number;
@@ -48,11 +49,6 @@ function parse(argv: string[]): Args {
   return a;
 }
 
-const quantile = (xs: number[], p: number) => {
-  const s = [...xs].sort((x, y) => x - y);
-  return s[Math.min(s.length - 1, Math.floor(p * s.length))];
-};
-const stats = (xs: number[]) => ({ p50: quantile(xs, 0.5), p90: quantile(xs, 0.9), p99: quantile(xs, 0.99), max: Math.max(...xs), n: xs.length });
 const nowUs = () => Number(process.hrtime.bigint()) / 1000;
 
 /** 100-byte outputs: corpus pieces and fresh words, deterministic for the seed. */
@@ -163,7 +159,7 @@ async function main() {
 
   const result = {
     started,
-    machine: { cpu: fs.readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1], cores: os.cpus().length, ramGiB: os.totalmem() / 2 ** 30, node: process.version },
+    machine: machine(),
     index: { dir, tokens: info.tokens, documents: info.documents, shards: info.shards.length, corpus: corpusFile, buildSeconds },
     outputs: { count: outputs.length, tokensEach: 100, spansPerOutput: spans / outputs.length },
     traceUsPer100Tokens: stats(traceUs),
@@ -174,9 +170,6 @@ async function main() {
     command: `node dist/bench/trace.js ${process.argv.slice(2).join(' ')}`,
   };
   const name = args.name ?? `trace-${Math.round(info.tokens / 1e6)}m`;
-  const outDir = path.join(__dirname, '..', '..', 'bench', 'results');
-  fs.mkdirSync(outDir, { recursive: true });
-  fs.writeFileSync(path.join(outDir, `${name}.json`), JSON.stringify(result, null, 2) + '\n');
   const f = (x: number) => x.toFixed(x < 10 ? 2 : 0);
   const md = [
     `### Provenance latency: ${(info.tokens / 1e9).toFixed(2)} B-token index (${info.shards.length} shard(s)), ${result.machine.cpu}, ${result.machine.cores} cores`,
@@ -191,8 +184,7 @@ async function main() {
     '',
     `Command: \`${result.command}\``,
   ].join('\n');
-  fs.writeFileSync(path.join(outDir, `${name}.md`), md + '\n');
-  process.stdout.write(md + '\n');
+  writeResult(name, result, md);
 }
 
 main().catch((err) => {

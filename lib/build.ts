@@ -32,6 +32,9 @@ export interface BuildProgress {
   building: number;
   /** Shards reused from an interrupted build. */
   resumed: number;
+  /** Bytes read from the input files (compressed bytes for .gz/.zst), and their total; 0 for iterables. */
+  bytesRead: number;
+  bytesTotal: number;
 }
 
 export interface BuildOptions extends Omit<ReadOptions, 'signal'> {
@@ -110,6 +113,8 @@ interface Plan {
   /** Keep only documents whose ordinal ≡ part.index (mod part.count) (a partition with fewer files than parts). */
   documentPart?: { index: number; count: number };
   part?: PartInfo;
+  /** Total size of the input files (0 when reading iterables or stdin). */
+  inputBytes: number;
 }
 
 export async function buildIndex(options: BuildOptions): Promise<BuildResult> {
@@ -133,7 +138,7 @@ export async function buildIndex(options: BuildOptions): Promise<BuildResult> {
     const skip = records.length ? records[records.length - 1].inputAfter : 0;
     const progress: BuildProgress = {
       stage: 'read', documents: sum(records, (r) => r.entry.documents), tokens: sum(records, (r) => r.entry.tokens - r.entry.documents),
-      shards: records.length, building: 0, resumed: records.length,
+      shards: records.length, building: 0, resumed: records.length, bytesRead: 0, bytesTotal: plan.inputBytes,
     };
     const report = () => options.onProgress?.({ ...progress });
     const acc = new ShardAccumulator(plan.tokenizer.tokenWidth, plan.shardTokens);
@@ -175,7 +180,8 @@ export async function buildIndex(options: BuildOptions): Promise<BuildResult> {
     // Records this build takes (its part, past the resumed shards), numbered by their input ordinal.
     const ordinals = new WeakMap<DocumentRecord, number>();
     const selected = async function* () {
-      for await (const record of readDocuments(plan.inputs, { ...options, signal: options.signal })) {
+      const onBytes = (b: number) => { progress.bytesRead += b; };
+      for await (const record of readDocuments(plan.inputs, { ...options, signal: options.signal, onBytes })) {
         const n = ordinal++;
         if (plan.documentPart && n % plan.documentPart.count !== plan.documentPart.index) continue;
         if (n < skip) continue;
@@ -330,7 +336,8 @@ async function makePlan(options: BuildOptions): Promise<Plan> {
     throw new TraceIndexError('ERR_INVALID_ARGUMENT', 'part builds need input paths (each part must read the same inputs)');
   }
   const fingerprint = files && !files.includes(STDIN_PATH) ? identify(files, { shardTokens, documentPart }) : null;
-  return { tokenizer, workerSpec: workers > 0 ? spec : null, workers, out, shardTokens, parallel, threads, inputs, fingerprint, documentPart, part };
+  const inputBytes = files ? files.reduce((t, f) => t + (f === STDIN_PATH ? 0 : fs.statSync(f).size), 0) : 0;
+  return { tokenizer, workerSpec: workers > 0 ? spec : null, workers, out, shardTokens, parallel, threads, inputs, fingerprint, documentPart, part, inputBytes };
 }
 
 function checkPart(part: { index: number; count: number }): { index: number; count: number } {

@@ -141,13 +141,13 @@ function tokenizerOption(spec: string | undefined): BuildOptions['tokenizer'] {
 
 async function build(flags: Flags, inputs: string[] | AsyncIterable<DocumentRecord> | Iterable<DocumentRecord>, out: string) {
   const quiet = Boolean(flags.quiet || flags.json);
-  const progress = new ProgressReporter({ unit: 'docs', quiet });
+  // One line for the whole build: against the input files' bytes (with an ETA) when they are known.
+  let progress: ProgressReporter | null = null;
   const skips = createSkipCollector(5);
   const controller = new AbortController();
   const onSignal = () => controller.abort(new Error('interrupted'));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  let stage = '';
   try {
     const result = await buildIndex({
       inputs,
@@ -167,15 +167,16 @@ async function build(flags: Flags, inputs: string[] | AsyncIterable<DocumentReco
       onSkip: skips.onSkip,
       signal: controller.signal,
       onProgress: (p) => {
-        const name = p.stage === 'shard' ? `shards (${p.building} building)` : p.stage;
-        if (name !== stage) {
-          stage = name;
-          progress.start(name);
+        if (!progress) {
+          progress = new ProgressReporter({ unit: p.bytesTotal > 0 ? 'bytes in' : 'docs', quiet });
+          progress.start('build', p.bytesTotal > 0 ? p.bytesTotal : undefined);
         }
-        progress.update({ done: p.documents, note: `${formatCount(p.tokens)} tokens, ${p.shards} shards done${p.resumed ? ` (${p.resumed} resumed)` : ''}` });
+        const note = `${formatCount(p.documents)} docs, ${formatCount(p.tokens)} tokens, ${p.shards} shard(s) done` +
+          `${p.building ? `, ${p.building} building` : ''}${p.resumed ? ` (${p.resumed} resumed)` : ''}, ${p.stage}`;
+        progress.update(p.bytesTotal > 0 ? { done: p.bytesRead, note } : { done: p.documents, note });
       },
     });
-    progress.done(`${formatCount(result.documents)} docs, ${formatCount(result.tokens)} tokens, ${result.shards} shard(s)${result.resumed ? ` (${result.resumed} resumed)` : ''}, ${formatBytes(result.bytesOnDisk)} in ${result.seconds.toFixed(2)} s`);
+    (progress ?? new ProgressReporter({ quiet })).done(`${formatCount(result.documents)} docs, ${formatCount(result.tokens)} tokens, ${result.shards} shard(s)${result.resumed ? ` (${result.resumed} resumed)` : ''}, ${formatBytes(result.bytesOnDisk)} in ${result.seconds.toFixed(2)} s`);
     if (skips.skipped > 0 && !quiet)
       process.stderr.write(`skipped ${skips.skipped} bad line(s); first: ${skips.first.map((b) => `${b.file}:${b.line}: ${b.reason}`).join('; ')}\n`);
     return { ...result, skipped: skips.skipped };

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { pipeline } from 'node:stream';
+import { pipeline, Transform } from 'node:stream';
 import { TraceIndexError, throwIfAborted } from './errors';
 
 export interface DocumentRecord {
@@ -31,6 +31,8 @@ export interface ReadOptions {
   /** Called for every skipped line when skipBadLines is set. */
   onSkip?: (bad: BadLine) => void;
   signal?: AbortSignal;
+  /** Called with the bytes read from input files as reading proceeds (compressed bytes for .gz/.zst). */
+  onBytes?: (bytes: number) => void;
 }
 
 export interface BadLine { file: string; line: number; reason: string }
@@ -313,6 +315,7 @@ interface FieldPlan {
   skipBadLines: boolean;
   onSkip?: (bad: BadLine) => void;
   signal?: AbortSignal;
+  onBytes?: (bytes: number) => void;
 }
 
 function planFields(options: ReadOptions): FieldPlan {
@@ -343,6 +346,7 @@ function planFields(options: ReadOptions): FieldPlan {
     skipBadLines: options.skipBadLines === true,
     onSkip: options.onSkip,
     signal: options.signal,
+    onBytes: options.onBytes,
   };
 }
 
@@ -494,15 +498,20 @@ async function* zstdChunks(source: AsyncIterable<Buffer>, file: string): AsyncGe
 }
 
 /** Lines of a JSONL file, decompressed when needed; read errors become TraceIndexErrors naming the file. */
-async function* fileLines(file: string, kind: InputKind): AsyncGenerator<string> {
+async function* fileLines(file: string, kind: InputKind, onBytes?: (bytes: number) => void): AsyncGenerator<string> {
   const source = fs.createReadStream(file);
-  const stream = kind === 'jsonl.gz' ? pipeline(source, zlib.createGunzip(), () => {}) : source;
+  // Raw bytes are counted on their way to the decoder (for progress against the files' sizes).
+  const raw = onBytes
+    ? pipeline(source, new Transform({ transform(chunk: Buffer, _enc, done) { onBytes(chunk.length); done(null, chunk); } }), () => {})
+    : source;
+  const stream = kind === 'jsonl.gz' ? pipeline(raw, zlib.createGunzip(), () => {}) : raw;
   try {
-    yield* splitLines(kind === 'jsonl.zst' ? zstdChunks(source, file) : stream);
+    yield* splitLines(kind === 'jsonl.zst' ? zstdChunks(raw, file) : stream);
   } catch (err) {
     throw readFailure(file, err);
   } finally {
     stream.destroy();
+    raw.destroy();
     source.destroy();
   }
 }
@@ -576,10 +585,11 @@ async function* fileDocuments(paths: string[], plan: FieldPlan): AsyncGenerator<
     if (kind === 'txt') {
       const relative = root === undefined ? file : path.relative(root, path.resolve(file)).split(path.sep).join('/');
       const text = await readTextFile(file);
+      plan.onBytes?.(Buffer.byteLength(text));
       throwIfAborted(plan.signal);
       yield { text, id: relative, meta: { path: file } };
     } else {
-      yield* jsonlDocuments(fileLines(file, kind!), file, plan);
+      yield* jsonlDocuments(fileLines(file, kind!, plan.onBytes), file, plan);
     }
   }
 }

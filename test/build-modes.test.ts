@@ -190,3 +190,17 @@ test('partitionFiles: contiguous, in order, none empty, balanced by size', (t) =
   const two = partitionFiles(files, 2);
   t.deepEqual(two[0], files.slice(0, 2));
 });
+
+test('progress counts the input files\' bytes up to their total (plain, gzip), for an ETA', async (t) => {
+  const { dir } = corpus('progress', 100, [10, 40]);
+  const gz = path.join(dir, 'f0.jsonl.gz');
+  fs.writeFileSync(gz, require('node:zlib').gzipSync(fs.readFileSync(path.join(dir, 'f0.jsonl'))));
+  const files = fs.readdirSync(dir).map((f) => path.join(dir, f));
+  const total = files.reduce((s, f) => s + fs.statSync(f).size, 0);
+  let last = { bytesRead: -1, bytesTotal: -1 };
+  const seen: number[] = [];
+  await buildIndex({ inputs: [dir], out: path.join(scratch, 'progress-out'), onProgress: (p) => { last = p; seen.push(p.bytesRead); } });
+  t.is(last.bytesTotal, total);
+  t.is(last.bytesRead, total);
+  t.deepEqual(seen, [...seen].sort((a, b) => a - b), 'never goes back');
+});

@@ -17,6 +17,22 @@ const { openIndex } = require(path.join(__dirname, '..', '..', 'dist', 'lib', 'i
 const ns = () => process.hrtime.bigint();
 const toU32 = (qs) => qs.map((q) => Uint32Array.from(q));
 
+/** One warm-up pass, then `rounds` timed passes of fn over qs: every call's latency and the last pass's results. */
+function timed(qs, rounds, fn) {
+  for (const q of qs) fn(q);
+  const latencyNs = [];
+  let results;
+  for (let r = 0; r < rounds; r++) {
+    results = qs.map((q) => {
+      const a = ns();
+      const res = fn(q);
+      latencyNs.push(Number(ns() - a));
+      return res;
+    });
+  }
+  return { latencyNs, results };
+}
+
 async function main() {
   const job = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
   const rounds = job.rounds ?? 3;
@@ -45,46 +61,17 @@ async function main() {
   }
 
   if (job.next?.length) {
-    const qs = toU32(job.next);
-    for (const q of qs) index.nextTokensSync(q);
-    const lat = [];
-    let results;
-    for (let r = 0; r < rounds; r++) {
-      const res = [];
-      for (const q of qs) {
-        const a = ns();
-        const n = index.nextTokensSync(q);
-        lat.push(Number(ns() - a));
-        res.push(n);
-      }
-      results = res;
-    }
+    const { latencyNs, results } = timed(toU32(job.next), rounds, (q) => index.nextTokensSync(q));
     out.next = {
-      latencyNs: lat,
+      latencyNs,
       results: results.map((n) => ({ suffixLength: n.suffixLength, total: n.total, tokens: Array.from(n.tokens), counts: Array.from(n.counts) })),
     };
   }
 
   if (job.trace?.length) {
-    const qs = toU32(job.trace);
     const o = job.traceOptions ?? {};
-    for (const q of qs) index.traceSync(q, o);
-    const lat = [];
-    let results;
-    for (let r = 0; r < rounds; r++) {
-      const res = [];
-      for (const q of qs) {
-        const a = ns();
-        res.push(index.traceSync(q, o));
-        lat.push(Number(ns() - a));
-      }
-      results = res;
-    }
-    out.trace = {
-      latencyNs: lat,
-      options: o,
-      results: results.map((t) => t.spans.map((s) => [s.start, s.end, s.count, s.bci])),
-    };
+    const { latencyNs, results } = timed(toU32(job.trace), rounds, (q) => index.traceSync(q, o));
+    out.trace = { latencyNs, options: o, results: results.map((t) => t.spans.map((s) => [s.start, s.end, s.count, s.bci])) };
   }
 
   if (job.shield) {

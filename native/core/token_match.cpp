@@ -47,14 +47,7 @@ __attribute__((target("avx2"))) size_t mismatch_avx2(const uint8_t* a, const uin
     unsigned eq = static_cast<unsigned>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(x, y)));
     if (eq != 0xFFFFFFFFu) return i + __builtin_ctz(~eq);
   }
-  if (i + 16 <= len) {
-    __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i));
-    __m128i y = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + i));
-    unsigned eq = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, y)));
-    if (eq != 0xFFFFu) return i + __builtin_ctz(~eq);
-    i += 16;
-  }
-  return mismatch_words(a, b, i, len);
+  return i + mismatch_sse42(a + i, b + i, len - i);  // the tail, 16 bytes at a time
 }
 #endif
 

@@ -42,19 +42,8 @@ function runIndexer(args: string[]): void {
 
 // ---- corpora -----------------------------------------------------------------------------------------
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function textCorpus(seed: number, documents: number): DocumentRecord[] {
-  const r = rng(seed);
+  const r = O.rng(seed);
   const letters = 'abcdefghij';
   const words = Array.from({ length: 300 }, (_, i) => {
     let w = '';
@@ -76,7 +65,7 @@ function textCorpus(seed: number, documents: number): DocumentRecord[] {
 const TRICKY = [0x0001, 0x0100, 0x00ff, 0xff00, 0x0002, 0x0200, 0xfffe, 0x0101, 7, 0x1234, 0x3412];
 
 function idCorpus(seed: number, documents: number): number[][] {
-  const r = rng(seed);
+  const r = O.rng(seed);
   return Array.from({ length: documents }, () => {
     const n = 1 + Math.floor(r() * 200);
     const doc: number[] = [];
@@ -91,7 +80,7 @@ function idCorpus(seed: number, documents: number): number[][] {
 // ---- comparisons ---------------------------------------------------------------------------------------
 
 function patternsFrom(docs: ArrayLike<number>[], count: number, seed: number, alphabet: number[]): number[][] {
-  const r = rng(seed);
+  const r = O.rng(seed);
   const out: number[][] = [];
   while (out.length < count) {
     const d = docs[Math.floor(r() * docs.length)];
@@ -145,7 +134,7 @@ async function compare(t: ExecutionContext, ig: Index, own: Index, docs: ArrayLi
   }
 
   // Trace: the same spans with the same counts and scores, outputs made of corpus pieces.
-  const r = rng(11);
+  const r = O.rng(11);
   const outputs = Array.from({ length: 40 }, () => {
     const parts = patternsFrom(docs, 1 + Math.floor(r() * 4), Math.floor(r() * 1e9), alphabet);
     return parts.flat();

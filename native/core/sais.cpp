@@ -1,25 +1,26 @@
 // SA-IS suffix sorting (Nong, Zhang & Chan 2009), written for traceindex.
 //
 // Pipeline of one level (text t[0,n), buckets B[0..K] = bucket starts, B[K] = n):
-//   1. seed      every LMS suffix at the tail of its bucket (one backward scan, types computed on the fly);
-//   2. induce    L then S, emptying every entry once it has induced its predecessor: what survives the S pass
-//                is exactly the LMS suffixes, sorted by LMS substring;
-//   3. name      LMS substrings (lengths walked from the text) into the slots sa[m + p/2]; reduced text ->
-//                sa[n-m, n);
+//   1. seed      every LMS suffix at the tail of its bucket (types 64 at a time from neighbour bit masks);
+//   2. induce    L then S: what survives the S pass is exactly the LMS suffixes, sorted by LMS substring;
+//   3. name      LMS substrings into the slots sa[m + p/2] (during 2 from group marks, or afterwards by comparing
+//                substrings walked from the text); reduced text -> sa[n-m, n);
 //   4. recurse   on the reduced text (or scatter directly when all names are distinct), map ranks back;
 //   5. induce    the final order from the sorted LMS suffixes, moved to their bucket tails by per-bucket counts.
 // Suffix types are never stored in a separate array. Two kinds of induction passes:
 //   * flagged (every level with n < 2^(bits-1)-1): the top bit of an entry says "predecessor is S", computed
-//     when the entry is written from t[j-2] beside the t[j-1] just read;
+//     when the entry is written from t[j-2] beside the t[j-1] just read; levels with n < 2^(bits-2) that have
+//     room for K naming ids borrow a second bit to name during induction (see induce_l_named);
 //   * flag-free (Index=uint32_t with n >= 2^31-1, so all 32 bits are position): for an entry j at sa[i],
 //     L pass: sa holds only L suffixes and LMS seeds, so j-1 is L <=> t[j-1] >= t[j];
 //     S pass: j is S <=> i >= P[t[j]] (the S part of a bucket is filled top-down before the scan reaches it).
 // Empty slots hold all ones: never a position (n <= max-1), and flagged-looking, so flagged L passes skip them.
-// Working space beyond text and sa: level-0 buckets 3K+1 Index (+K with 2 threads and K <= 65536); with 2
-// threads a bit per LMS suffix (<= n/16 bytes) while naming; reduced levels keep their buckets in the free part
-// sa[m, n-m) (3K'+1, 2K'+1 or K' entries, recounted per pass) and fall back to a heap array of K' Index only
-// when K' > n-2m, i.e. more than n/3 LMS suffixes with nearly all LMS substrings distinct. That fallback is
-// bounded by (m_0 + m_1 + ...) < n Index over the recursion; on 100 MB of C source it never triggers.
+// Working space beyond text and sa: level-0 buckets 4K+1 Index (+K with 2 threads and K <= 65536); reduced
+// levels keep their buckets in the free part sa[m, n-m) (4K'+1 down to K' entries, recounted per pass). When not
+// even K' fit (more than n/3 LMS suffixes, nearly all substrings distinct) they take K' on the heap while the
+// budget of 7/8 byte per level-0 token (+ 64 KiB) along the recursion allows, and otherwise sort the reduced
+// text by prefix doubling in the space it already has. With 2 threads the comparing namer adds a bit per LMS
+// suffix (<= n/16 bytes) on one level at a time. Total: at most one byte per token beyond O(K).
 #include "sais.hpp"
 
 #include <algorithm>
@@ -29,6 +30,7 @@
 #include <cstring>
 #include <limits>
 #include <new>
+#include <type_traits>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -40,11 +42,21 @@ namespace detail {
 // Levels with n below this use the flagged passes (tests lower it to cover the flag-free passes, which
 // otherwise only run for Index=uint32_t with n >= 2^31-1).
 uint64_t sais_flag_limit = ~uint64_t(0);
+// Levels with n below this name LMS substrings during induction (tests lower it to cover the comparing namer).
+uint64_t sais_name_limit = ~uint64_t(0);
+// Heap bytes the reduced levels may take for bucket arrays (all ones: 7/8 of a byte per token + 64 KiB); tests
+// lower it to cover the in-place fallback. sais_heap_peak: the most they held at once in the last build.
+uint64_t sais_heap_budget = ~uint64_t(0);
+uint64_t sais_heap_peak = 0;
 }  // namespace detail
 namespace {
 
 template <class I> constexpr I kEmpty = std::numeric_limits<I>::max();
-constexpr unsigned kPf = 32;          // prefetch distance of the induction scans, in SA entries
+template <class I> constexpr I kFlag = I(1) << (8 * sizeof(I) - 1);  // borrowed top bit, see induce_l_flags
+#ifndef TRACEINDEX_SAIS_PF
+#define TRACEINDEX_SAIS_PF 16
+#endif
+constexpr unsigned kPf = TRACEINDEX_SAIS_PF;          // prefetch distance of the induction scans, in SA entries
 
 // Runs f0 here and f1 on a second thread (or both here when !parallel or no thread can be started).
 template <class F0, class F1>
@@ -61,10 +73,61 @@ template <class T> inline bool pred_is_s(T prev, T cur, bool cur_s) {
   return uint64_t(prev) < uint64_t(cur) + cur_s;
 }
 
+// Bit j of lt / eq: t[j] < t[j+1] / t[j] == t[j+1], for j in [0, 64) (reads t[0..64]).
+template <class T> inline void neighbour_masks(const T* t, uint64_t& lt, uint64_t& eq) {
+#if defined(__SSE2__)
+  if (sizeof(T) == 1) {
+    const auto* u = reinterpret_cast<const uint8_t*>(t);
+    lt = eq = 0;
+    for (unsigned k = 0; k < 64; k += 16) {
+      const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(u + k));
+      const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(u + k + 1));
+      const unsigned e = unsigned(_mm_movemask_epi8(_mm_cmpeq_epi8(a, b)));
+      const unsigned le = unsigned(_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(a, b), b)));
+      eq |= uint64_t(e) << k;
+      lt |= uint64_t(le & ~e & 0xffffu) << k;
+    }
+    return;
+  }
+#endif
+  lt = eq = 0;
+  for (unsigned j = 0; j < 64; ++j) {
+    lt |= uint64_t(t[j] < t[j + 1]) << j;
+    eq |= uint64_t(t[j] == t[j + 1]) << j;
+  }
+}
+
+// S-types of 64 positions (bit j) from their neighbour masks and the type of the position above bit 63:
+// a run of equal neighbours takes the type of the first unequal pair above it (a segmented scan, log steps).
+inline uint64_t s_types(uint64_t lt, uint64_t eq, bool s_above) {
+  uint64_t x = lt, e = eq;
+  for (unsigned d = 1; d < 64; d <<= 1) {
+    x |= e & (x >> d);
+    e &= e >> d;
+  }
+  if (s_above) {  // the run of equal pairs reaching bit 63 continues into the position above
+    const uint64_t ne = ~eq;
+    x |= ne ? ~((uint64_t(2) << (63 - __builtin_clzll(ne))) - 1) : ~uint64_t(0);
+  }
+  return x;
+}
+
 // Calls f(p) for every LMS position p in [lo, hi) (lo >= 1), right to left; s = type of position hi-1.
+// Types come 64 at a time from neighbour masks: no serial dependency, no unpredictable branch per token.
 template <class T, class I, class F>
 inline void lms_range(const T* t, I lo, I hi, bool s, F&& f) {
-  for (I i = hi - 1; i >= lo; --i) {
+  I i = hi - 1;  // s is the type of i
+  for (; i >= lo + 64; i -= 64) {
+    const I b = i - 64;
+    uint64_t lt, eq;
+    neighbour_masks(t + b, lt, eq);
+    const uint64_t S = s_types(lt, eq, s);
+    if (s && !(S >> 63)) f(i);
+    for (uint64_t lms = S & ~(S << 1) & ~uint64_t(1); lms; lms &= ~(uint64_t(1) << (63 - __builtin_clzll(lms))))
+      f(b + I(63 - __builtin_clzll(lms)));
+    s = S & 1;
+  }
+  for (; i >= lo; --i) {
     bool sp = pred_is_s(t[i - 1], t[i], s);
     if (s && !sp) f(i);
     s = sp;
@@ -85,6 +148,44 @@ constexpr uint64_t kParallelMin = uint64_t(1) << 16;  // smaller levels run sing
 template <class T, class I> inline void prefetch_pred(const T* t, I j, I nm1) {
   I jm = j - 1;
   __builtin_prefetch(t + (jm < nm1 ? jm : 0));
+}
+
+// Drives a flagged induction scan: step(i) for every i (forward: L pass, inducing from unflagged entries;
+// backward: S pass, from flagged ones). Only entries that will induce are prefetched (others point the prefetch
+// at t[0], always cached): the predecessor's token of sa[i +- 2*kPf], then, once that token is cached, its
+// bucket pointer (and naming id) for sa[i +- kPf]. u8 buckets live in L1, so only wider tokens take stage two.
+template <bool kForward, class T, class I, class Step>
+inline void flagged_scan(const T* t, const I* sa, I n, I mask, const I* P, const I* LD, Step&& step) {
+  const I nm1 = n - 1;
+  auto pred = [&](I v) -> I {  // position of the predecessor to read, or 0 when v does not induce
+    I jm = (v & mask) - 1;
+    bool induces = kForward ? !(v & kFlag<I>) : (v & kFlag<I>) != 0;
+    return induces && jm < nm1 ? jm : 0;
+  };
+  auto bucket = [&](I v) {
+    if (sizeof(T) == 1) return;
+    I c = t[pred(v)];
+    __builtin_prefetch(P + c, 1);
+    if (LD) __builtin_prefetch(LD + c, 1);
+  };
+  if (kForward) {
+    I i = 0;
+    for (; i + 2 * kPf < n; ++i) {
+      __builtin_prefetch(t + pred(sa[i + 2 * kPf]));
+      bucket(sa[i + kPf]);
+      step(i);
+    }
+    for (; i < n; ++i) step(i);
+  } else {
+    I i = n;
+    for (; i > 2 * kPf;) {
+      --i;
+      __builtin_prefetch(t + pred(sa[i - 2 * kPf]));
+      bucket(sa[i - kPf]);
+      step(i);
+    }
+    while (i > 0) step(--i);
+  }
 }
 
 // One induction scan over sa (forward for L, backward for S): commit(i, j, c1, c0) for every entry j = sa[i]
@@ -149,7 +250,6 @@ void induce_s(const T* t, I* sa, I n, I* P) {
 // a pass costs no random text access there. L pass: induce unflagged entries. S pass: induce flagged entries
 // and write the entry back unflagged (final) or empty it (stage 1); unflagged S entries left by stage 1 are
 // exactly the LMS suffixes.
-template <class I> constexpr I kFlag = I(1) << (8 * sizeof(I) - 1);
 
 template <class T, class I, bool kClear>
 void induce_l_flags(const T* t, I* sa, I n, I* P) {
@@ -165,9 +265,7 @@ void induce_l_flags(const T* t, I* sa, I n, I* P) {
       if (kClear) sa[i] = kEmpty<I>;
     }
   };
-  I i = 0;
-  for (; i + kPf < n; ++i) { prefetch_pred(t, sa[i + kPf] & ~kFlag<I>, nm1); step(i); }
-  for (; i < n; ++i) step(i);
+  flagged_scan<true>(t, sa, n, I(~kFlag<I>), P, static_cast<const I*>(nullptr), step);
 }
 
 template <class T, class I, bool kClear>
@@ -186,9 +284,116 @@ void induce_s_flags(const T* t, I* sa, I n, I* P) {
       sa[i] = kClear ? kEmpty<I> : j;
     }
   };
-  I i = n;
-  for (; i > kPf;) { --i; prefetch_pred(t, sa[i - kPf] & ~kFlag<I>, nm1); step(i); }
-  while (i > 0) step(--i);
+  flagged_scan<false>(t, sa, n, I(~kFlag<I>), P, static_cast<const I*>(nullptr), step);
+}
+
+// Naming during induction (levels with n < 2^(bits-2), bucket starts known and K entries of room for LD).
+// A second borrowed bit, kMark, records group boundaries: a group is a run of entries whose prefixes up to the
+// next LMS position are equal (as strings and types). Group ids d grow along each scan; LD[c] holds the id of the
+// group that last induced into bucket c, so an induced entry is marked iff LD[c] differs from the scanning d.
+//   * L pass (left to right): a mark means "differs from the entry on the left". Seeds: first of each bucket.
+//   * shift_marks_l turns each L part into right-neighbour marks and drops entries whose predecessor is L,
+//     folding their marks into the next kept entry: the S pass then sees every group boundary exactly once.
+//   * S pass (right to left): a mark means "differs from the entry on the right"; an emptied entry keeps its
+//     mark, so after the pass the marks between two surviving LMS suffixes say whether their substrings differ.
+// Empty slots here hold kEmptyN: flagged (skipped by the L pass), unmarked, position bits never a position.
+template <class I> constexpr unsigned kMarkBit = 8 * sizeof(I) - 2;
+template <class I> constexpr I kMark = I(1) << kMarkBit<I>;
+template <class I> constexpr I kPos = kMark<I> - 1;
+template <class I> constexpr I kEmptyN = kFlag<I> | kPos<I>;
+template <class I> inline I mark_of(I v) { return (v >> kMarkBit<I>) & 1; }
+
+template <class T, class I>
+I induce_l_named(const T* t, I* sa, I n, I K, I* P, I* LD) {
+  const I nm1 = n - 1;
+  std::fill(LD, LD + K, I(0));
+  I d = 1;  // the virtual sentinel's group
+  const T cl = t[nm1];
+  sa[P[cl]++] = nm1 | (t[nm1 - 1] < cl ? kFlag<I> : 0) | kMark<I>;
+  LD[cl] = d;
+  auto step = [&](I i) {
+    I v = sa[i];
+    d += mark_of(v);  // empty slots here only separate different groups, so counting them is harmless
+    if (!(v & kFlag<I>)) {
+      I jm = (v & kPos<I>) - 1;
+      T c1 = t[jm];
+      bool f = jm == 0 || t[jm - 1] < c1;
+      I mk = LD[c1] != d ? kMark<I> : 0;
+      LD[c1] = d;
+      sa[P[c1]++] = jm | (f ? kFlag<I> : 0) | mk;
+    }
+  };
+  flagged_scan<true>(t, sa, n, kPos<I>, P, LD, step);
+  return d;
+}
+
+// L parts [B[c], P[c]): keep entries with an S predecessor, marked against their right neighbour.
+template <class I> void shift_marks_l(I* sa, const I* B, const I* P, I K) {
+  for (I c = 0; c < K; ++c) {
+    I s = 1;  // a boundary lies to the right of the bucket's L part
+    for (I i = P[c]; i-- > B[c];) {
+      I v = sa[i];
+      if (v & kFlag<I>) { sa[i] = (v & ~kMark<I>) | (s << kMarkBit<I>); s = mark_of(v); }
+      else { s |= mark_of(v); sa[i] = kEmptyN<I>; }
+    }
+  }
+}
+
+template <class T, class I>
+void induce_s_named(const T* t, I* sa, I n, I K, I* P, I* LD, I d) {
+  const I nm1 = n - 1;
+  std::fill(LD, LD + K, I(0));
+  auto step = [&](I i) {
+    I v = sa[i];
+    d += mark_of(v);
+    if (v & kFlag<I>) {
+      I j = v & kPos<I>;
+      if (j - 1 < nm1) {
+        I jm = j - 1;
+        T c1 = t[jm];
+        bool f = jm > 0 && t[jm - 1] <= c1;
+        I mk = LD[c1] != d ? kMark<I> : 0;
+        LD[c1] = d;
+        sa[--P[c1]] = jm | (f ? kFlag<I> : 0) | mk;
+      }
+      sa[i] = kEmptyN<I> | (v & kMark<I>);  // scanned slots are never written again: the mark stays readable
+    }
+  };
+  flagged_scan<false>(t, sa, n, kPos<I>, P, LD, step);
+}
+
+// Survivors of induce_s_named (unflagged, position > 0: the LMS suffixes) to sa[0, m), each marked when its
+// substring differs from the previous one's (some mark lies between them). Returns m.
+template <class I> I compact_named(I* sa, I n) {
+  I k = 0, acc = 1;
+  for (I i = 0; i < n; ++i) {
+    I v = sa[i];
+    if (!(v & kFlag<I>) && (v & kPos<I>)) { sa[k++] = (v & kPos<I>) | (acc << kMarkBit<I>); acc = mark_of(v); }
+    else acc |= mark_of(v);
+  }
+  return k;
+}
+
+// Names from the marks of sa[0, m) into the slots sa[m + p/2] (empty), marks stripped; returns the count.
+template <class I> I assign_names(I* sa, I m, bool par) {
+  I* slot = sa + m;
+  auto run = [&](I lo, I hi, I names) {
+    I i = lo;
+    for (; i < hi; ++i) {
+      if (i + kPf < hi) __builtin_prefetch(slot + ((sa[i + kPf] & kPos<I>) >> 1), 1);
+      I v = sa[i], p = v & kPos<I>;
+      names += mark_of(v);
+      sa[i] = p;
+      slot[p >> 1] = names - 1;
+    }
+    return names;
+  };
+  if (!par) return run(0, m, 0);
+  const I mid = m / 2;
+  I before = 0, total = 0;
+  for (I i = 0; i < mid; ++i) before += mark_of(sa[i]);  // before the left half strips its marks
+  par2(true, [&] { run(0, mid, 0); }, [&] { total = run(mid, m, before); });
+  return total;
 }
 
 // Equality of two LMS substrings of equal length (both end inside the text).
@@ -213,28 +418,99 @@ void count_buckets(const T* t, I n, I K, I* B) {  // B[0..K] = bucket starts, B[
   for (I c = 0; c <= K; ++c) { I x = B[c]; B[c] = sum; sum += x; }
 }
 
-template <class T, class I>
-void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, int threads);
+// What the levels share: the thread count and the heap bytes the reduced levels may still take for bucket
+// arrays that do not fit the free part of sa (7/8 of a byte per level-0 token along the whole recursion; the
+// other 1/8 covers the 2-thread namer's bit array, m/8 <= n/16 bytes, alive on one level at a time).
+struct Budget {
+  int threads;
+  uint64_t heap_bytes;
+  uint64_t low;  // lowest heap_bytes seen
+};
 
-// The reduced problem, its bucket arrays in sa[m, n-m) when they fit (3K+1 with LMS counts, else 2K+1).
+template <class T, class I>
+void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& bud);
+
+// Suffix array of x[0, m) into sa[0, m) in the space of the two arrays alone (x is overwritten with ranks):
+// prefix doubling after Larsson & Sadakane. Entries of sa < 0 (as signed) are runs of finished suffixes, skipped;
+// each unfinished group [a, b) is sorted by the group of the suffix h further on, and V (x) keeps, for every
+// suffix, the last index of its group. O(m log m); only for reduced levels whose bucket pointers fit nowhere.
+template <class I> void prefix_doubling(I* x, I* sa, I m) {
+  using S = std::make_signed_t<I>;
+  S* P = reinterpret_cast<S*>(sa);
+  I* V = x;
+  for (I i = 0; i < m; ++i) sa[i] = i;
+  std::sort(sa, sa + m, [&](I a, I b) { return x[a] < x[b]; });
+  // Cuts the sorted range [a, b) into groups of equal key: V = last index of the group for each member,
+  // singletons finished. All keys are compared before any V of the range changes (group starts are first
+  // marked as ~p), and a V rewritten earlier in the same round refines an old group, which orders the same way
+  // (Larsson & Sadakane, lemma 3).
+  auto split = [&](I a, I b, auto&& keyof) {
+    for (I q = b - 1; q > a; --q)
+      if (keyof(I(P[q - 1])) != keyof(I(P[q]))) P[q] = ~P[q];
+    P[a] = ~P[a];
+    for (I e = b; e > a;) {
+      I s = e - 1;
+      while (P[s] >= 0) --s;
+      P[s] = ~P[s];
+      for (I q = s; q < e; ++q) V[P[q]] = e - 1;
+      if (e - s == 1) P[s] = -1;
+      e = s;
+    }
+  };
+  split(I(0), m, [&](I p) { return uint64_t(x[p]); });  // V still holds the symbols while groups are cut
+  for (I h = 1;; h = h > m / 2 ? m : 2 * h) {
+    auto keyof = [&](I p) -> uint64_t { return p + h < m ? uint64_t(V[p + h]) + 1 : 0; };  // past the end: first
+    I i = 0, run = 0;
+    while (i < m) {
+      if (P[i] < 0) { run += I(-P[i]); i += I(-P[i]); continue; }
+      if (run) { P[i - run] = -S(run); run = 0; }
+      const I end = V[P[i]] + 1;
+      std::sort(sa + i, sa + end, [&](I a, I b) { return keyof(a) < keyof(b); });
+      split(i, end, keyof);
+      i = end;
+    }
+    if (run) P[i - run] = -S(run);
+    if (run == m || h >= m) break;
+  }
+  for (I p = 0; p < m; ++p) sa[V[p]] = p;
+}
+
+// The reduced problem. Bucket arrays in the free part sa[m, n-m), best first: starts + pointers + LMS counts +
+// naming ids (4k+1), no naming ids (3k+1), no LMS counts (2k+1), pointers only, recounted before each pass (k);
+// else k on the heap within the budget; else prefix doubling in place. (The full set on the heap was measured:
+// slower than comparing names on the levels it would serve, whose alphabets are as large as their texts.)
 template <class I>
-void solve_reduced(I* sa, I n, I m, I names, int threads) {
-  const I* rt = sa + n - m;
+void solve_reduced(I* sa, I n, I m, I names, Budget& bud) {
+  I* rt = sa + n - m;
   if (names == m) {  // all LMS substrings distinct: the names are the ranks
     for (I i = 0; i < m; ++i) sa[rt[i]] = i;
     return;
   }
-  // Bucket arrays in the free part sa[m, n-m) when they fit: starts + pointers + LMS counts (3k+1), starts +
-  // pointers (2k+1), or pointers only, recounted before each pass (k); on the heap (k) only when not even that.
   const uint64_t fs = n - 2 * m, k = names;
+  uint64_t room = fs, charged = 0;
   std::vector<I> own;
   I* buf = sa + m;
-  if (k > fs) { own.resize(size_t(k)); buf = own.data(); }
-  I* B2 = 2 * k + 1 <= fs ? buf : nullptr;
+  auto take_heap = [&](uint64_t entries) {
+    if (entries * sizeof(I) > bud.heap_bytes) return false;
+    own.resize(size_t(entries));
+    buf = own.data();
+    room = entries;
+    charged = entries * sizeof(I);
+    bud.heap_bytes -= charged;
+    bud.low = std::min(bud.low, bud.heap_bytes);
+    return true;
+  };
+  if (k > fs && !take_heap(k)) {
+    prefix_doubling(rt, sa, m);
+    return;
+  }
+  I* B2 = 2 * k + 1 <= room ? buf : nullptr;
   I* P2 = B2 ? buf + k + 1 : buf;
-  I* LC2 = 3 * k + 1 <= fs ? buf + 2 * k + 1 : nullptr;
+  I* LC2 = 3 * k + 1 <= room ? buf + 2 * k + 1 : nullptr;
+  I* LD2 = 4 * k + 1 <= room ? buf + 3 * k + 1 : nullptr;
   if (B2) count_buckets(rt, m, names, B2);
-  sais_level<I, I>(rt, sa, m, names, B2, P2, LC2, threads);
+  sais_level<I, I>(rt, sa, m, names, B2, P2, LC2, LD2, bud);
+  bud.heap_bytes += charged;
 }
 
 template <class I> void fill_empty(I* first, I* last, bool par) {
@@ -324,9 +600,10 @@ I name_substrings(const T* t, I* sa, I n, I m, bool par) {
 }
 
 // n >= 2; B holds the bucket starts of t; P is scratch of K entries; LC (K entries, optional) receives the
-// number of LMS suffixes per bucket.
+// number of LMS suffixes per bucket; LD (K entries, optional, needs B) lets the level name during induction.
 template <class T, class I>
-void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, int threads) {
+void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& bud) {
+  const int threads = bud.threads;
   auto bucket_ptrs = [&](bool ends) {  // P = bucket starts or ends, copied from B or recounted
     if (B) { std::memcpy(P, B + ends, sizeof(I) * K); return; }
     std::fill(P, P + K, I(0));
@@ -338,6 +615,7 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, int threads) {
   const bool par = threads > 1 && n >= kParallelMin;
   const I h = (n / 2) & ~I(1);  // 2-thread split of the text (even: LMS slots p/2 split at h/2)
   const bool flags = uint64_t(n) < std::min<uint64_t>(detail::sais_flag_limit, uint64_t(kFlag<I>) - 1);
+  const bool named = flags && B && LD && uint64_t(n) < std::min<uint64_t>(detail::sais_name_limit, kMark<I>);
   // 1. seed
   const bool s_h = par ? s_type_at(t, n, h - 1) : false;
   I m = 0, m_hi = 0, lms1 = 0;
@@ -365,7 +643,23 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, int threads) {
   if (LC)  // LC is only given with B
     for (I c = 0; c < K; ++c) LC[c] = B[c + 1] - P[c];
 
+  if (m > 1 && named) {
+    // 2+3. induce LMS-substring order, naming on the way (P[c] is each bucket's lowest seed)
+    for (I c = 0; c < K; ++c)
+      if (P[c] < B[c + 1]) sa[P[c]] |= kMark<I>;
+    bucket_ptrs(false);
+    I d = induce_l_named(t, sa, n, K, P, LD);
+    shift_marks_l(sa, B, P, K);
+    bucket_ptrs(true);
+    induce_s_named(t, sa, n, K, P, LD, d);
+    compact_named(sa, n);
+    fill_empty(sa + m, sa + n, par);
+  }
   if (m > 1) {
+    I names;
+    if (named) {
+      names = assign_names(sa, m, par);
+    } else {
     // 2. induce LMS-substring order
     bucket_ptrs(false);
     if (flags) induce_l_flags<T, I, true>(t, sa, n, P);
@@ -378,7 +672,8 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, int threads) {
 
     // 3. name into the slots sa[m + p/2], then compact the reduced text to sa[n-m, n)
     fill_empty(sa + m, sa + n, par);
-    I names = name_substrings(t, sa, n, m, par);
+    names = name_substrings(t, sa, n, m, par);
+    }
     I w = n;
     for (I q = m + ((n - 1) >> 1) + 1; q-- > m;) {
       I v = sa[q];
@@ -386,7 +681,7 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, int threads) {
     }
 
     // 4. recurse, then map reduced ranks back to text positions (LMS positions in text order to sa[n-m, n))
-    solve_reduced(sa, n, m, names, threads);
+    solve_reduced(sa, n, m, names, bud);
     par2(par, [&] {
       I w0 = par ? n - m_hi : n;
       lms_range(t, I(1), par ? h : n, par ? s_h : false, [&](I p) { sa[--w0] = p; });
@@ -443,6 +738,7 @@ constexpr const char* kInvalidArgument = "ERR_INVALID_ARGUMENT";
 
 template <typename Token, typename Index>
 void build_suffix_array(const Token* text, Index* sa, uint64_t n, uint64_t alphabet_size, int threads) {
+  detail::sais_heap_peak = 0;
   if (threads < 1) bad_argument("threads must be >= 1");
   if (n > uint64_t(std::numeric_limits<Index>::max())) bad_argument("n too large for the index type");
   if (alphabet_size > (uint64_t(1) << 32)) bad_argument("alphabet_size > 2^32");
@@ -466,7 +762,7 @@ void build_suffix_array(const Token* text, Index* sa, uint64_t n, uint64_t alpha
     };
     par2(par, [&] { count(0, half, cnt0.data(), bad0); }, [&] { if (par) count(half, n, cnt1.data(), bad1); });
     if (bad0 || bad1) bad_argument("token >= alphabet_size");
-    std::vector<Index> buckets(3 * K + 1);  // starts (K+1), pointers (K), LMS counts (K)
+    std::vector<Index> buckets(4 * K + 1);  // starts (K+1), pointers (K), LMS counts (K), naming ids (K)
     Index* B = buckets.data();
     Index sum = 0;
     for (uint64_t c = 0; c < range; ++c) {
@@ -478,7 +774,10 @@ void build_suffix_array(const Token* text, Index* sa, uint64_t n, uint64_t alpha
     std::vector<Index>().swap(cnt0);
     std::vector<Index>().swap(cnt1);
     if (n == 1) { sa[0] = 0; return; }
-    sais_level<Token, Index>(text, sa, Index(n), Index(K), B, B + K + 1, B + 2 * K + 1, threads);
+    const uint64_t budget = detail::sais_heap_budget != ~uint64_t(0) ? detail::sais_heap_budget : n - n / 8 + 65536;
+    Budget bud{threads, budget, budget};
+    sais_level<Token, Index>(text, sa, Index(n), Index(K), B, B + K + 1, B + 2 * K + 1, B + 3 * K + 1, bud);
+    detail::sais_heap_peak = budget - bud.low;
   } catch (const std::bad_alloc&) {
     throw Error(codes::kNoMemory, "build_suffix_array: out of memory");
   }

@@ -15,9 +15,9 @@ namespace traceindex {
 // Suffix array of text[0, n) over the integer alphabet [0, alphabet_size).
 // Order: lexicographic by token value; a suffix that is a proper prefix of another sorts first
 // (i.e. as if a virtual sentinel smaller than every token ended the text).
-// sa must hold n entries. Working space: O(alphabet_size), plus n/16 bytes with 2 threads, plus a heap bucket
-// array for a reduced level only when its alphabet does not fit in the free part of sa (pathological inputs with
-// > n/3 LMS suffixes, nearly all distinct; see sais.cpp); the recursion lives inside sa.
+// sa must hold n entries. Working space beyond text and sa: O(alphabet_size) plus at most one byte per token
+// (reduced levels keep their buckets inside sa, spill to the heap within a budget of 7/8 byte per token, and
+// otherwise fall back to in-place prefix doubling; see sais.cpp).
 // threads >= 1 (2 = a 2-thread mode that must be faster than 1 on 2 cores).
 // Throws traceindex::Error (native/core/error.hpp) with code ERR_INVALID_ARGUMENT on bad arguments
 // (a token >= alphabet_size found while counting, n too large for Index) and ERR_NO_MEMORY on allocation failure.

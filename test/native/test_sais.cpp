@@ -1,6 +1,7 @@
 // Suffix-array kernel: every (Token, Index, threads) combination against independent oracles.
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <fstream>
 #include <iterator>
 #include <numeric>
@@ -14,6 +15,9 @@
 
 namespace traceindex::detail {
 extern uint64_t sais_flag_limit;  // levels with n >= this take the flag-free passes
+extern uint64_t sais_name_limit;  // levels with n >= this name by comparing substrings after induction
+extern uint64_t sais_heap_budget;  // heap bytes the reduced levels may take (all ones: the default)
+extern uint64_t sais_heap_peak;    // what they held at most in the last build
 }
 
 namespace {
@@ -290,6 +294,83 @@ TEST(sais_flag_free_passes) {
     auto f = read_file("/usr/include/c++/12/bits/stl_algo.h", 1 << 20);
     doubling_all(std::vector<uint32_t>(f.begin(), f.end()), 256);
   }
+}
+
+// The comparing namer (levels too large for a second borrowed bit, or without room for the naming ids) beside
+// naming during induction, alone and mixed over the levels.
+TEST(sais_comparing_namer) {
+  struct Restore { ~Restore() { traceindex::detail::sais_name_limit = ~uint64_t(0); } } restore;
+  for (uint64_t limit : {uint64_t(0), uint64_t(300), uint64_t(100000)}) {
+    traceindex::detail::sais_name_limit = limit;
+    std::mt19937_64 rng(9 + limit);
+    for (int iter = 0; iter < 300; ++iter) {
+      uint32_t k = 1 + uint32_t(rng() % 300);
+      naive_all(random_text(rng, rng() % 2001, k), k);
+    }
+    std::vector<uint32_t> t(2000);
+    for (size_t i = 0; i < t.size(); ++i) t[i] = 1 + uint32_t(i % 3);
+    naive_all(t, 5);
+    naive_all(fibonacci(2584), 2);
+    auto f = read_file("/usr/include/c++/12/bits/stl_algo.h", 1 << 20);
+    doubling_all(std::vector<uint32_t>(f.begin(), f.end()), 256);
+  }
+}
+
+// No heap for reduced levels: every reduced level whose bucket arrays miss the free part of sa is sorted by
+// the in-place prefix doubling instead (random, periodic, half-LMS and real text).
+TEST(sais_in_place_fallback) {
+  struct Restore { ~Restore() { traceindex::detail::sais_heap_budget = ~uint64_t(0); } } restore;
+  traceindex::detail::sais_heap_budget = 0;
+  std::mt19937_64 rng(11);
+  for (int iter = 0; iter < 400; ++iter) {
+    uint32_t k = 1 + uint32_t(rng() % 200);
+    naive_all(random_text(rng, rng() % 1500, k), k);
+  }
+  for (size_t n : {5, 101, 2000}) {
+    std::vector<uint32_t> t(n);
+    for (size_t i = 0; i < n; ++i) t[i] = (i & 1) ? uint32_t(rng() % 60) : 100 + uint32_t(rng() % 60);
+    naive_all(t, 160);
+    for (size_t i = 0; i < n; ++i) t[i] = (i & 1) ? uint32_t((i / 2) % 2) : 5;
+    naive_all(t, 6);
+    for (size_t i = 0; i < n; ++i) t[i] = 1 + uint32_t(i % 3);
+    naive_all(t, 4);
+  }
+  // A reduced string "A A" with a large alphabet: prefix doubling needs log rounds, every group a pair.
+  std::vector<uint32_t> a(3000), t;
+  for (auto& x : a) x = 100 + uint32_t(rng() % 900);
+  for (int r = 0; r < 2; ++r)
+    for (uint32_t x : a) { t.push_back(x); t.push_back(uint32_t(rng() % 50)); }
+  naive_all(t, 1000);
+  std::vector<uint32_t> big(300000);
+  for (size_t i = 0; i < big.size(); ++i) big[i] = (i & 1) ? uint32_t(rng() % 4) : 10 + uint32_t(rng() % 3);
+  doubling_all(big, 16);
+  auto f = read_file("/usr/include/c++/12/bits/stl_algo.h", 1 << 20);
+  doubling_all(std::vector<uint32_t>(f.begin(), f.end()), 256);
+}
+
+// Working space of the reduced levels on inputs built to need the most (more than n/3 LMS suffixes, nearly all
+// LMS substrings distinct): the heap they take stays within the documented 7/8 byte per token (+ 64 KiB).
+TEST(sais_working_space) {
+  std::mt19937_64 rng(12);
+  const size_t n = 1 << 18;
+  std::vector<uint32_t> t(n);
+  std::vector<uint32_t> sa(n);
+  for (int pattern = 0; pattern < 3; ++pattern) {
+    for (size_t i = 0; i < n; ++i)
+      t[i] = pattern == 0 ? ((i & 1) ? uint32_t(rng() % 60) : 100 + uint32_t(rng() % 60))
+           : pattern == 1 ? ((i & 1) ? uint32_t(rng() % 1000) : 5000 + uint32_t(rng() % 1000))
+                          : ((i & 1) ? uint32_t((i / 2) % 7) : 9);
+    build_suffix_array<uint32_t, uint32_t>(t.data(), sa.data(), n, 6000, 1);
+    std::printf("sais_working_space: pattern %d: %llu heap bytes for %zu tokens\n", pattern,
+                (unsigned long long)traceindex::detail::sais_heap_peak, n);
+    CHECK(traceindex::detail::sais_heap_peak <= n - n / 8 + 65536);
+    CHECK((std::vector<uint64_t>(sa.begin(), sa.end()) == doubling_sa(t)));
+  }
+  auto f = read_file("/usr/include/c++/12/bits/stl_algo.h", 1 << 20);
+  std::vector<uint32_t> sa8(f.size());
+  build_suffix_array<uint8_t, uint32_t>(f.data(), sa8.data(), f.size(), 256, 1);
+  std::printf("sais_working_space: real text: %llu heap bytes\n", (unsigned long long)traceindex::detail::sais_heap_peak);
+  CHECK(traceindex::detail::sais_heap_peak <= f.size() - f.size() / 8 + 65536);
 }
 
 TEST(sais_build_count) {

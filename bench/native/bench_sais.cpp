@@ -1,5 +1,5 @@
 // Suffix-array benchmark: traceindex SA-IS at each thread count vs libdivsufsort (u8 text, 32-bit index).
-//   bench_sais [--file PATH | --generate MB] [--mb 100] [--threads 1,2] [--repeat 3] [--json PATH] [--no-verify] [--no-hugepages]
+//   bench_sais [--file PATH | --generate MB] [--mb 100] [--threads 1,2] [--repeat 3] [--json PATH] [--no-verify] [--hugepages]
 // Each engine runs in its own forked child so that peak RSS (ru_maxrss of the child) is per engine; it includes
 // the text shared from the parent. Build: see the compile lines in the kernel's brief; add -DHAVE_DIVSUFSORT
 // -ldivsufsort to compare.
@@ -43,9 +43,10 @@ uint64_t checksum(const uint32_t* sa, uint64_t n) {  // order-sensitive 64-bit m
   return h;
 }
 
-// Buffers as the shard writer allocates them: anonymous memory advised for transparent huge pages (unless
-// --no-hugepages). Every engine gets the same kind of buffer for its text copy and its suffix array.
-bool g_hugepages = true;
+// Every engine gets the same kind of buffer for its text copy and its suffix array: malloc'd, or with
+// --hugepages anonymous memory advised for transparent huge pages as the shard writer allocates its suffix
+// array (fewer TLB misses, but faulting huge pages in may stall on compaction: measured a wash here).
+bool g_hugepages = false;
 void* alloc_buffer(size_t bytes) {
   if (!g_hugepages) return std::malloc(bytes ? bytes : 1);
   void* p = mmap(nullptr, bytes ? bytes : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -133,7 +134,7 @@ std::vector<int> parse_threads(const char* s) {
 void usage() {
   std::fprintf(stderr,
                "usage: bench_sais [--file PATH | --generate MB] [--mb 100] [--threads 1,2] [--repeat 3] "
-               "[--json PATH] [--no-verify] [--no-hugepages]\n");
+               "[--json PATH] [--no-verify] [--hugepages]\n");
   std::exit(2);
 }
 
@@ -155,7 +156,7 @@ int main(int argc, char** argv) {
     else if (a == "--repeat") repeat = std::max(1, std::atoi(val()));
     else if (a == "--json") json = val();
     else if (a == "--no-verify") verify = false;
-    else if (a == "--no-hugepages") g_hugepages = false;
+    else if (a == "--hugepages") g_hugepages = true;
     else usage();
   }
   if (file.empty() && gen_mb <= 0) usage();

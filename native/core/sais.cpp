@@ -476,9 +476,10 @@ template <class I> void prefix_doubling(I* x, I* sa, I m) {
 }
 
 // The reduced problem. Bucket arrays in the free part sa[m, n-m), best first: starts + pointers + LMS counts +
-// naming ids (4k+1), no naming ids (3k+1), no LMS counts (2k+1), pointers only, recounted before each pass (k);
-// else k on the heap within the budget; else prefix doubling in place. (The full set on the heap was measured:
-// slower than comparing names on the levels it would serve, whose alphabets are as large as their texts.)
+// naming ids (4k+1), no naming ids (3k+1), starts + pointers (2k+1); else starts + pointers on the heap within
+// the budget; else pointers only, recounted before each pass (k), in the free part or on the heap; else prefix
+// doubling in place. (Naming ids on the heap were measured: slower than comparing names on the levels they
+// would serve, whose alphabets are as large as their texts; bucket starts on the heap save five recounts.)
 template <class I>
 void solve_reduced(I* sa, I n, I m, I names, Budget& bud) {
   I* rt = sa + n - m;
@@ -500,7 +501,7 @@ void solve_reduced(I* sa, I n, I m, I names, Budget& bud) {
     bud.low = std::min(bud.low, bud.heap_bytes);
     return true;
   };
-  if (k > fs && !take_heap(k)) {
+  if (2 * k + 1 > fs && !take_heap(2 * k + 1) && k > fs && !take_heap(k)) {
     prefix_doubling(rt, sa, m);
     return;
   }

@@ -133,6 +133,7 @@ export async function buildIndex(options: BuildOptions): Promise<BuildResult> {
   const firstOrdinal = existing ? existing.shards.length : 0;
   const records = existing ? (removeOrphans(plan.out, existing), []) : await resumable(work, plan, options.resume ?? true);
   const cancel = cancelFlag(options.signal);
+  const inflight: Array<Promise<void>> = [];
   try {
     const done: ShardRecord[] = [...records];
     const skip = records.length ? records[records.length - 1].inputAfter : 0;
@@ -142,7 +143,6 @@ export async function buildIndex(options: BuildOptions): Promise<BuildResult> {
     };
     const report = () => options.onProgress?.({ ...progress });
     const acc = new ShardAccumulator(plan.tokenizer.tokenWidth, plan.shardTokens);
-    const inflight: Array<Promise<void>> = [];
     let ordinal = 0; // documents read from the stream (the partition's, when filtered)
     let inputBefore = skip;
     let nextShard = firstOrdinal + records.length;
@@ -273,6 +273,10 @@ export async function buildIndex(options: BuildOptions): Promise<BuildResult> {
     // the next append removes.
     const code = (err as { code?: string })?.code;
     const resumable = plan.fingerprint !== null && (code === 'ERR_ABORTED' || code === 'ERR_IO' || code === 'ERR_NO_MEMORY');
+    // Shard writes still in flight keep writing into the work directory: a build about to remove it cancels
+    // them, and every failed build lets them settle before it touches the directory or returns.
+    if (!existing && !resumable) cancel.flag[0] = 1;
+    await Promise.allSettled(inflight);
     if (!existing && !resumable) fs.rmSync(work, { recursive: true, force: true });
     else if (!existing) fs.rmSync(path.join(work, LOCK_FILE), { force: true });
     throw nativeError(err);

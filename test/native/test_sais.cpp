@@ -7,6 +7,7 @@
 #include <numeric>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "../../native/core/error.hpp"
@@ -276,44 +277,43 @@ TEST(sais_bad_arguments) {
   CHECK_EQ(sa[3], 2u);
 }
 
-// The flag-free passes (Index=uint32_t with n >= 2^31-1) on small inputs: everywhere, and mixed with flagged
-// passes on the reduced levels.
-TEST(sais_flag_free_passes) {
-  struct Restore { ~Restore() { traceindex::detail::sais_flag_limit = ~uint64_t(0); } } restore;
-  for (uint64_t limit : {uint64_t(0), uint64_t(500), uint64_t(100000)}) {
-    traceindex::detail::sais_flag_limit = limit;
-    std::mt19937_64 rng(6 + limit);
+// A battery (random texts, a structured one, Fibonacci, real text) with a level knob at each limit in turn:
+// the knob's kernel everywhere (0), on the small reduced levels only, and mixed over the levels.
+template <class Structured>
+void knob_battery(uint64_t& knob, uint64_t seed, Structured&& structured) {
+  struct Restore { uint64_t& v; ~Restore() { v = ~uint64_t(0); } } restore{knob};
+  for (uint64_t limit : {uint64_t(0), uint64_t(400), uint64_t(100000)}) {
+    knob = limit;
+    std::mt19937_64 rng(seed + limit);
     for (int iter = 0; iter < 300; ++iter) {
       uint32_t k = 1 + uint32_t(rng() % 300);
       naive_all(random_text(rng, rng() % 2001, k), k);
     }
-    std::vector<uint32_t> t(2000);
-    for (size_t i = 0; i < t.size(); ++i) t[i] = (i & 1) ? uint32_t(rng() % 60) : 100 + uint32_t(rng() % 60);
-    naive_all(t, 160);
+    auto [t, k] = structured(rng);
+    naive_all(t, k);
     naive_all(fibonacci(2584), 2);
     auto f = read_file("/usr/include/c++/12/bits/stl_algo.h", 1 << 20);
     doubling_all(std::vector<uint32_t>(f.begin(), f.end()), 256);
   }
 }
 
+// The flag-free passes (Index=uint32_t with n >= 2^31-1) on small inputs.
+TEST(sais_flag_free_passes) {
+  knob_battery(traceindex::detail::sais_flag_limit, 6, [](std::mt19937_64& rng) {
+    std::vector<uint32_t> t(2000);
+    for (size_t i = 0; i < t.size(); ++i) t[i] = (i & 1) ? uint32_t(rng() % 60) : 100 + uint32_t(rng() % 60);
+    return std::make_pair(t, uint64_t(160));
+  });
+}
+
 // The comparing namer (levels too large for a second borrowed bit, or without room for the naming ids) beside
-// naming during induction, alone and mixed over the levels.
+// naming during induction.
 TEST(sais_comparing_namer) {
-  struct Restore { ~Restore() { traceindex::detail::sais_name_limit = ~uint64_t(0); } } restore;
-  for (uint64_t limit : {uint64_t(0), uint64_t(300), uint64_t(100000)}) {
-    traceindex::detail::sais_name_limit = limit;
-    std::mt19937_64 rng(9 + limit);
-    for (int iter = 0; iter < 300; ++iter) {
-      uint32_t k = 1 + uint32_t(rng() % 300);
-      naive_all(random_text(rng, rng() % 2001, k), k);
-    }
+  knob_battery(traceindex::detail::sais_name_limit, 9, [](std::mt19937_64&) {
     std::vector<uint32_t> t(2000);
     for (size_t i = 0; i < t.size(); ++i) t[i] = 1 + uint32_t(i % 3);
-    naive_all(t, 5);
-    naive_all(fibonacci(2584), 2);
-    auto f = read_file("/usr/include/c++/12/bits/stl_algo.h", 1 << 20);
-    doubling_all(std::vector<uint32_t>(f.begin(), f.end()), 256);
-  }
+    return std::make_pair(t, uint64_t(5));
+  });
 }
 
 // No heap for reduced levels: every reduced level whose bucket arrays miss the free part of sa is sorted by

@@ -363,15 +363,14 @@ void induce_s_named(const T* t, I* sa, I n, I K, I* P, I* LD, I d) {
 }
 
 // Survivors of induce_s_named (unflagged, position > 0: the LMS suffixes) to sa[0, m), each marked when its
-// substring differs from the previous one's (some mark lies between them). Returns m.
-template <class I> I compact_named(I* sa, I n) {
+// substring differs from the previous one's (some mark lies between them). The seed count m is known already.
+template <class I> void compact_named(I* sa, I n) {
   I k = 0, acc = 1;
   for (I i = 0; i < n; ++i) {
     I v = sa[i];
     if (!(v & kFlag<I>) && (v & kPos<I>)) { sa[k++] = (v & kPos<I>) | (acc << kMarkBit<I>); acc = mark_of(v); }
     else acc |= mark_of(v);
   }
-  return k;
 }
 
 // Names from the marks of sa[0, m) into the slots sa[m + p/2] (empty), marks stripped; returns the count.

@@ -167,10 +167,8 @@ async function compare(t: ExecutionContext, ig: Index, own: Index, docs: ArrayLi
 // ---- tests -------------------------------------------------------------------------------------------
 
 if (!python) {
-  test('infini-gram format reader (skipped)', (t) => {
-    t.log(`infini-gram not installed: ${why}`);
-    t.pass();
-  });
+  // Reported as skipped, never as passed: the peer this test checks against is missing.
+  test.skip(`infini-gram format reader against infini-gram's own indexer: ${why}`, () => {});
 } else {
   test('u8 index written by infini-gram (2 shards, metadata) answers like our own index of the same documents', async (t) => {
     const docs = textCorpus(1, 160);

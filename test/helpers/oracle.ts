@@ -267,8 +267,14 @@ export function patterns(r: () => number, docs: Tokens[], n: number, alphabet: n
 // ---------------------------------------------------------------------------------------------------------
 // Utilities
 
+const scratchDirs: string[] = [];
+/** A fresh scratch directory, removed when the test process exits (kept with TRACEINDEX_KEEP_TMP=1). */
 export function tmpDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `traceindex-${prefix}-`));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `traceindex-${prefix}-`));
+  if (scratchDirs.length === 0 && !process.env.TRACEINDEX_KEEP_TMP)
+    process.once('exit', () => { for (const d of scratchDirs) fs.rmSync(d, { recursive: true, force: true }); });
+  scratchDirs.push(dir);
+  return dir;
 }
 
 export const REPO = path.resolve(__dirname, '..', '..', '..');

@@ -1,6 +1,7 @@
 {
   "variables": {
     "traceindex_core_sources": [
+      "native/core/batch.cpp",
       "native/core/checksum.cpp",
       "native/core/index.cpp",
       "native/core/infinigram_shard.cpp",

@@ -16,6 +16,17 @@
       "native/core/shard_writer.cpp",
       "native/core/token_match.cpp",
       "native/core/trace.cpp"
+    ],
+    "traceindex_binding_sources": [
+      "native/binding/addon.cpp",
+      "native/binding/args.cpp",
+      "native/binding/build.cpp",
+      "native/binding/errors.cpp",
+      "native/binding/fs.cpp",
+      "native/binding/index_queries.cpp",
+      "native/binding/job.cpp",
+      "native/binding/native_match_state.cpp",
+      "native/binding/simd.cpp"
     ]
   }
 }

@@ -1,14 +1,14 @@
 # node-gyp build of the addon, used by prebuildify and as a fallback to cmake-js (CMakeLists.txt).
-# Both read the core's source list from native/sources.gypi. Pass --nodedir at the running node's
+# Both read the core's and the binding's source lists from native/sources.gypi. Pass --nodedir at the running node's
 # headers (see the "prebuild" script in package.json); nothing is downloaded.
 {
   "includes": ["native/sources.gypi"],
   "targets": [
     {
       "target_name": "traceindex",
-      "sources": ["<@(traceindex_core_sources)", "native/binding/addon.cpp"],
+      "sources": ["<@(traceindex_core_sources)", "<@(traceindex_binding_sources)"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native/core"],
-      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],
       "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-Wno-unused-parameter"],

@@ -91,6 +91,21 @@ export interface NativeNext {
   counts: Float64Array;
 }
 
+/** Documents of a batch: document i's tokens are tokens[tokenOffsets[i], tokenOffsets[i + 1]). */
+export interface NativeDocuments {
+  tokens: Uint32Array;
+  tokenOffsets: Float64Array;
+  records: string[];
+  shards: Uint32Array;
+}
+
+/** Sampled corpus spans: span i is tokens[offsets[i], offsets[i + 1]), drawn for lengths[lengthIndex[i]]. */
+export interface NativeSampledSpans {
+  tokens: Uint32Array;
+  offsets: Uint32Array;
+  lengthIndex: Uint32Array;
+}
+
 export interface NativeIndex {
   count(tokens: Uint32Array, offsets: Uint32Array, cancel?: Uint8Array): Promise<Float64Array>;
   countSync(tokens: Uint32Array, offsets: Uint32Array): Float64Array;
@@ -100,15 +115,22 @@ export interface NativeIndex {
   longestMatchSync(tokens: Uint32Array, offsets: Uint32Array): { lengths: Uint32Array; counts: Float64Array };
   nextTokens(tokens: Uint32Array, offsets: Uint32Array, cancel?: Uint8Array): Promise<NativeNext[]>;
   nextTokensSync(tokens: Uint32Array, offsets: Uint32Array): NativeNext[];
-  document(n: number): { tokens: Uint32Array; record: string; shard: number };
-  findDocument(recordPrefix: string): number;
+  documents(numbers: Float64Array, cancel?: Uint8Array): Promise<NativeDocuments>;
+  documentsSync(numbers: Float64Array): NativeDocuments;
+  findDocument(recordPrefix: string, cancel?: Uint8Array): Promise<number>;
+  findDocumentSync(recordPrefix: string): number;
+  /** calibrate's sampling (native/core/sampling.hpp); samples at most 10^6 per length. */
+  sampleSpans(lengths: Uint32Array, samples: number, seed: number, cancel?: Uint8Array): Promise<NativeSampledSpans>;
+  sampleSpansSync(lengths: Uint32Array, samples: number, seed: number): NativeSampledSpans;
   unigram(): Float64Array;
   shape(): NativeShape;
   trace(tokens: Uint32Array, offsets: Uint32Array, options: NativeTraceOptions, cancel?: Uint8Array): Promise<NativeTrace>;
   traceSync(tokens: Uint32Array, offsets: Uint32Array, options: NativeTraceOptions): NativeTrace;
-  scoreSpans(tokens: Uint32Array, offsets: Uint32Array, counts: Float64Array | undefined, options: NativeTraceOptions): NativeScores & { count: Float64Array };
+  scoreSpans(tokens: Uint32Array, offsets: Uint32Array, counts: Float64Array | undefined, options: NativeTraceOptions, cancel?: Uint8Array):
+    Promise<NativeScores & { count: Float64Array }>;
+  scoreSpansSync(tokens: Uint32Array, offsets: Uint32Array, counts: Float64Array | undefined, options: NativeTraceOptions): NativeScores & { count: Float64Array };
   matchState(window: number): NativeMatchState;
-  verify(cancel: Uint8Array): Promise<void>;
+  verify(cancel?: Uint8Array): Promise<void>;
   close(): void;
 }
 

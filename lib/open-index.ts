@@ -390,16 +390,15 @@ export class Index {
     return this.documentSync(ref);
   }
   documentSync(ref: number | string): DocumentInfo {
-    const native = this.open();
     let n: number;
     if (typeof ref === 'string') {
-      n = native.findDocument(JSON.stringify({ id: ref }).slice(0, -1));
+      n = this.callSync((x) => x.findDocumentSync(JSON.stringify({ id: ref }).slice(0, -1)));
       if (n < 0) throw new TraceIndexError('ERR_INVALID_ARGUMENT', `no document with id ${JSON.stringify(ref)}`);
     } else {
       n = ref;
     }
-    const d = this.callSync((x) => x.document(n));
-    const rec = parseRecord(d.record);
+    const d = this.callSync((x) => x.documentsSync(Float64Array.of(n)));
+    const rec = parseRecord(d.records[0]);
     return { document: n, id: rec.id, metadata: rec.meta, tokens: d.tokens, text: this.tokenizer.readsText ? this.tokenizer.decode(d.tokens) : undefined };
   }
 

@@ -182,7 +182,7 @@ export function shieldWindow(options: ShieldOptions): number {
 export function scoreSequences(index: Index, sequences: Query[], options: ScoreOptions = {}, counts?: ArrayLike<number>): Array<SpanScores & { count: number }> {
   const [t, o] = index.batch(sequences, true);
   const native = nativeTraceOptions(index, options);
-  const r = index.callSync((n) => n.scoreSpans(t, o, counts ? Float64Array.from(counts) : undefined, native));
+  const r = index.callSync((n) => n.scoreSpansSync(t, o, counts ? Float64Array.from(counts) : undefined, native));
   return Array.from(r.bci, (_, i) => ({ bci: r.bci[i], density: r.density[i], maxToken: r.maxToken[i], kl: r.kl[i], countSurprisal: r.countSurprisal[i], count: r.count[i] }));
 }
 
@@ -192,7 +192,7 @@ export function surprisalTable(index: Index, options: ScoreOptions = {}): Float3
   const tokens = new Uint32Array(v);
   const offsets = new Uint32Array(v + 1);
   for (let i = 0; i < v; i++) { tokens[i] = i; offsets[i + 1] = i + 1; }
-  const r: NativeScores = index.callSync((n) => n.scoreSpans(tokens, offsets, new Float64Array(v).fill(1), nativeTraceOptions(index, options)));
+  const r: NativeScores = index.callSync((n) => n.scoreSpansSync(tokens, offsets, new Float64Array(v).fill(1), nativeTraceOptions(index, options)));
   return Float32Array.from(r.bci);
 }
 

@@ -1,13 +1,20 @@
 // Occurrences as they cross to JS (locate results and span attributions alike): parallel typed arrays for
 // the numbers, the document records as strings, and snippet tokens flattened with offsets.
 #pragma once
-#include "common.hpp"
+#include <napi.h>
+
+#include <algorithm>
+
+#include "arrays.hpp"
+#include "error.hpp"
 #include "index.hpp"
 
 namespace binding {
 
+namespace ti = traceindex;
+
 struct OccurrenceBlock {
-  std::vector<double> documents, offsets, positions, snippet_starts;
+  std::vector<uint64_t> documents, offsets, snippet_starts;
   std::vector<uint32_t> shards, snippet_tokens, snippet_offsets{0};
   std::vector<std::string> records;
 
@@ -15,25 +22,25 @@ struct OccurrenceBlock {
   void add(const ti::Index& idx, const ti::Occurrence& o, uint64_t length, uint64_t context) {
     const ti::Shard& s = idx.shard(o.shard);
     const uint64_t local = o.document - idx.first_document(o.shard);
-    documents.push_back(static_cast<double>(o.document));
-    offsets.push_back(static_cast<double>(o.offset));
-    positions.push_back(static_cast<double>(o.position));
+    documents.push_back(o.document);
+    offsets.push_back(o.offset);
     shards.push_back(o.shard);
     records.emplace_back(s.doc_record(local));
+    // context <= 2^53 (read_trace_options, Locate::read): the sums below do not overflow.
     const uint64_t begin = o.position >= s.doc_start(local) + context ? o.position - context : s.doc_start(local);
     const uint64_t end = std::min(s.doc_end(local), o.position + length + context);
+    if (snippet_tokens.size() + (end - begin) > UINT32_MAX)
+      throw ti::Error(ti::codes::kInvalidArgument, "the snippets exceed 2^32 - 1 tokens: ask for less context or fewer occurrences");
     for (uint64_t p = begin; p < end; ++p) snippet_tokens.push_back(s.token(p));
     snippet_offsets.push_back(static_cast<uint32_t>(snippet_tokens.size()));
-    snippet_starts.push_back(static_cast<double>(begin - s.doc_start(local)));
+    snippet_starts.push_back(begin - s.doc_start(local));
   }
 
   void to_js(Napi::Env env, Napi::Object o) const {
     o.Set("documents", f64(env, documents));
     o.Set("offsets", f64(env, offsets));
     o.Set("shards", u32(env, shards));
-    auto recs = Napi::Array::New(env, records.size());
-    for (size_t i = 0; i < records.size(); ++i) recs.Set(static_cast<uint32_t>(i), Napi::String::New(env, records[i]));
-    o.Set("records", recs);
+    o.Set("records", strings(env, records));
     o.Set("snippetTokens", u32(env, snippet_tokens));
     o.Set("snippetOffsets", u32(env, snippet_offsets));
     o.Set("snippetStarts", f64(env, snippet_starts));

@@ -21,6 +21,7 @@ inline constexpr const char* kInvalidArgument = "ERR_INVALID_ARGUMENT"; // anyth
 inline constexpr const char* kClosed = "ERR_CLOSED";                // the index was closed
 inline constexpr const char* kAborted = "ERR_ABORTED";              // an AbortSignal fired
 inline constexpr const char* kNoMemory = "ERR_NO_MEMORY";           // an allocation failed
+inline constexpr const char* kInternal = "ERR_INTERNAL";            // a bug: an unexpected exception (binding)
 }  // namespace codes
 
 }  // namespace traceindex

@@ -1,8 +1,8 @@
 #include "index.hpp"
 
 #include <algorithm>
-#include <queue>
 
+#include "batch.hpp"
 #include "error.hpp"
 #include "infinigram_shard.hpp"
 
@@ -46,98 +46,20 @@ void Index::check_query(const uint32_t* q, size_t m) const {
                                           " is out of range (vocabulary size " + std::to_string(vocab_size_) + ")");
 }
 
-uint64_t Index::count(const uint32_t* q, size_t m) const {
-  uint64_t c = 0;
-  for (auto& s : shards_) c += s->find(q, m).size();
-  return c;
-}
+// The queries below are one-query forms of native/core/batch.* (which holds every merge over shards).
+
+uint64_t Index::count(const uint32_t* q, size_t m) const { return count_batch(*this, Queries::one(q, m))[0]; }
 
 std::vector<Occurrence> Index::locate(const uint32_t* q, size_t m, uint64_t offset, uint64_t limit, uint64_t* total,
                                      CancelFlag* cancel) const {
-  std::vector<Occurrence> out;
-  uint64_t skip = offset;
-  *total = 0;
-  for (uint32_t si = 0; si < shards_.size(); ++si) {
-    const Shard& s = *shards_[si];
-    SaRange r = s.find(q, m);
-    *total += r.size();
-    if (out.size() >= limit || r.size() == 0) continue;
-    if (skip >= r.size()) { skip -= r.size(); continue; }
-    // The smallest skip + want positions of the range, by a bounded max-heap over one sequential SA scan.
-    const uint64_t want = std::min<uint64_t>(limit - out.size(), r.size() - skip), keep = skip + want;
-    std::vector<uint64_t> pos;
-    if (keep >= r.size()) {
-      for (uint64_t i = r.lo; i < r.hi; ++i) pos.push_back(s.suffix(i));
-      std::sort(pos.begin(), pos.end());
-    } else {
-      std::priority_queue<uint64_t> heap;
-      for (uint64_t i = r.lo; i < r.hi; ++i) {
-        if (((i - r.lo) & 0xFFFF) == 0) check_cancel(cancel, "locate");
-        uint64_t p = s.suffix(i);
-        if (heap.size() < keep) heap.push(p);
-        else if (p < heap.top()) { heap.pop(); heap.push(p); }
-      }
-      pos.resize(heap.size());
-      for (size_t k = pos.size(); k-- > 0;) { pos[k] = heap.top(); heap.pop(); }
-    }
-    for (uint64_t k = skip; k < keep; ++k) {
-      uint64_t d = s.document_of(pos[k]);
-      out.push_back({first_doc_[si] + d, pos[k] - s.doc_start(d), si, pos[k]});
-    }
-    skip = 0;
-  }
-  return out;
+  LocatePage page = locate_page(*this, q, m, offset, limit, cancel);
+  *total = page.total;
+  return std::move(page.hits);
 }
 
-LongestMatch Index::longest_match(const uint32_t* q, size_t m) const {
-  LongestMatch best;
-  for (auto& s : shards_) {
-    SaRange r;
-    size_t len = s->longest_prefix(q, m, &r);
-    if (len > best.length) best = {len, r.size()};
-    else if (len == best.length) best.count += r.size();
-  }
-  return best;
-}
+LongestMatch Index::longest_match(const uint32_t* q, size_t m) const { return longest_batch(*this, Queries::one(q, m))[0]; }
 
-NextTokens Index::next_tokens(const uint32_t* ctx, size_t m) const {
-  // Per shard, the longest suffix ctx[i:] that occurs followed by a token; "occurs followed by a token" is
-  // monotone in i, so binary search on i. The index-wide answer is the longest over shards, and only shards
-  // reaching that length contribute (a shorter shard's longest would otherwise be longer).
-  struct Best { size_t len; SaRange range; };
-  std::vector<Best> per(shards_.size());
-  size_t longest = 0;
-  for (size_t si = 0; si < shards_.size(); ++si) {
-    const Shard& s = *shards_[si];
-    size_t lo = 0, hi = m;  // answer: smallest start i in [0, m] with a continuation (i = m: empty suffix)
-    while (lo < hi) {
-      size_t mid = lo + (hi - lo) / 2;
-      SaRange r = s.find(ctx + mid, m - mid);
-      if (s.has_continuation(r, m - mid)) hi = mid; else lo = mid + 1;
-    }
-    per[si] = {m - lo, s.find(ctx + lo, m - lo)};
-    longest = std::max(longest, m - lo);
-  }
-  NextTokens out;
-  out.suffix_length = longest;
-  std::vector<TokenCount> part;
-  for (size_t si = 0; si < shards_.size(); ++si) {
-    if (per[si].len != longest) continue;
-    part.clear();
-    shards_[si]->next_tokens(per[si].range, longest, part);
-    std::vector<TokenCount> merged;
-    merged.reserve(out.tokens.size() + part.size());
-    size_t a = 0, b = 0;
-    while (a < out.tokens.size() || b < part.size()) {
-      if (b == part.size() || (a < out.tokens.size() && out.tokens[a].token < part[b].token)) merged.push_back(out.tokens[a++]);
-      else if (a == out.tokens.size() || part[b].token < out.tokens[a].token) merged.push_back(part[b++]);
-      else { merged.push_back({part[b].token, part[b].count + out.tokens[a].count}); ++a; ++b; }
-    }
-    out.tokens.swap(merged);
-  }
-  for (auto& tc : out.tokens) out.total += tc.count;
-  return out;
-}
+NextTokens Index::next_tokens(const uint32_t* ctx, size_t m) const { return std::move(next_batch(*this, Queries::one(ctx, m))[0]); }
 
 std::pair<uint32_t, uint64_t> Index::locate_document(uint64_t document) const {
   if (document >= documents())

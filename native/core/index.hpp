@@ -1,6 +1,6 @@
 // An index = its shards in document order, queried as one: counts add, locate pages across shards in
-// (shard, position) order, longest matches and next-token distributions merge exactly. Document numbers
-// are global: shard s holds documents [first_doc(s), first_doc(s) + D_s).
+// (shard, position) order, longest matches and next-token distributions merge exactly (the per-shard parts
+// and merges: batch.hpp). Document numbers are global: shard s holds documents [first_doc(s), first_doc(s) + D_s).
 #pragma once
 #include <cstdint>
 #include <memory>

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "batch.hpp"
 #include "error.hpp"
 
 namespace traceindex {
@@ -61,10 +62,11 @@ void MatchState::push(uint32_t token) {
 }
 
 SuffixMatch MatchState::summarize(const std::vector<PerShard>& st, const uint32_t* tail_end) const {
+  LongestMatch best;
+  for (const PerShard& p : st) merge_longest(best, {p.length, p.range.size()});
   SuffixMatch m;
-  for (const PerShard& p : st) m.length = std::max(m.length, p.length);
-  for (const PerShard& p : st)
-    if (p.length == m.length) m.count += p.range.size();
+  m.length = static_cast<uint32_t>(best.length);
+  m.count = best.count;
   const Surprisal& h = index_->surprisal();
   ScoreOptions natural;
   for (uint32_t i = 1; i <= m.length; ++i) m.bci += h.ln(tail_end[-int64_t(i)], natural);

@@ -1,6 +1,9 @@
 #include "trace.hpp"
 
 #include <algorithm>
+#include <unordered_set>
+
+#include "batch.hpp"
 
 namespace traceindex {
 namespace {
@@ -33,7 +36,7 @@ inline uint64_t splitmix64(uint64_t& x) {
 // Up to k occurrences of o[start, end): all of them if there are at most k, else k drawn uniformly without
 // replacement (Floyd's algorithm over occurrence ranks in suffix-array order), reported in (shard, position) order.
 std::vector<Occurrence> sample_occurrences(const Index& index, const uint32_t* q, size_t m, uint64_t count, uint32_t k,
-                                           uint64_t seed) {
+                                           uint64_t seed, CancelFlag* cancel) {
   std::vector<Occurrence> out;
   if (k == 0 || count == 0) return out;
   std::vector<SaRange> ranges(index.shard_count());
@@ -44,13 +47,18 @@ std::vector<Occurrence> sample_occurrences(const Index& index, const uint32_t* q
   } else {
     uint64_t state = seed ^ (0x51ED2701ULL * m);
     for (size_t i = 0; i < m; ++i) state = state * 0x100000001B3ULL ^ q[i];
-    std::vector<uint64_t> chosen;
+    const bool small = k <= 64;  // few draws: scanning the ranks beats hashing; many: a set keeps it linear
+    std::unordered_set<uint64_t> chosen;
     for (uint64_t j = count - k; j < count; ++j) {
+      if (((j - (count - k)) & 4095) == 0) check_cancel(cancel, "trace");
       uint64_t t = splitmix64(state) % (j + 1);
-      if (std::find(chosen.begin(), chosen.end(), t) != chosen.end()) t = j;
-      chosen.push_back(t);
+      const bool taken = small ? std::find(ranks.begin(), ranks.end(), t) != ranks.end() : !chosen.insert(t).second;
+      if (taken) {
+        t = j;  // Floyd: j itself cannot have been drawn yet
+        if (!small) chosen.insert(j);
+      }
+      ranks.push_back(t);
     }
-    ranks = chosen;
   }
   std::sort(ranks.begin(), ranks.end());
   size_t si = 0;
@@ -83,7 +91,7 @@ std::vector<Span> finish(const Index& index, const uint32_t* o, const std::vecto
     sp.end = e;
     sp.count = count;
     sp.scores = h.score(o + s, e - s, count, opt.score);
-    sp.occurrences = sample_occurrences(index, o + s, e - s, count, opt.max_documents, opt.seed);
+    sp.occurrences = sample_occurrences(index, o + s, e - s, count, opt.max_documents, opt.seed, cancel);
     out.push_back(std::move(sp));
   }
   return out;
@@ -111,16 +119,6 @@ void shard_prefix_lengths(const Shard& s, const uint32_t* o, size_t m, const std
   }
 }
 
-std::vector<uint32_t> longest_prefixes(const Index& index, const uint32_t* o, size_t m, const std::vector<uint32_t>& delimiters,
-                                       CancelFlag* cancel) {
-  std::vector<uint32_t> L(m, 0), Ls(m);
-  for (size_t si = 0; si < index.shard_count(); ++si) {
-    shard_prefix_lengths(index.shard(si), o, m, delimiters, Ls.data(), cancel);
-    for (size_t i = 0; i < m; ++i) L[i] = std::max(L[i], Ls[i]);
-  }
-  return L;
-}
-
 std::vector<Span> spans_from_lengths(const Index& index, const uint32_t* o, size_t m, const uint32_t* L, const TraceOptions& opt,
                                      CancelFlag* cancel) {
   std::vector<std::pair<uint32_t, uint32_t>> spans;  // [start, end)
@@ -146,8 +144,7 @@ std::vector<Span> spans_from_lengths(const Index& index, const uint32_t* o, size
 }
 
 std::vector<Span> trace(const Index& index, const uint32_t* o, size_t m, const TraceOptions& opt, CancelFlag* cancel) {
-  std::vector<uint32_t> L = longest_prefixes(index, o, m, opt.delimiters, cancel);
-  return spans_from_lengths(index, o, m, L.data(), opt, cancel);
+  return std::move(trace_batch(index, Queries::one(o, m), opt, 0, cancel)[0]);
 }
 
 std::vector<Span> windows_from_lengths(const Index& index, const uint32_t* o, size_t m, const uint32_t* L, uint32_t width,
@@ -161,8 +158,8 @@ std::vector<Span> windows_from_lengths(const Index& index, const uint32_t* o, si
 
 std::vector<Span> occurring_windows(const Index& index, const uint32_t* o, size_t m, uint32_t width, const TraceOptions& opt,
                                     CancelFlag* cancel) {
-  std::vector<uint32_t> L = longest_prefixes(index, o, m, {}, cancel);
-  return windows_from_lengths(index, o, m, L.data(), width, opt, cancel);
+  if (width == 0) return {};
+  return std::move(trace_batch(index, Queries::one(o, m), opt, width, cancel)[0]);
 }
 
 }  // namespace traceindex

@@ -34,19 +34,18 @@ struct Span {
   std::vector<Occurrence> occurrences;  // up to max_documents, in (shard, position) order
 };
 
-// L[i] in one shard: the longest prefix of o[i:] occurring there, never past the end of i's piece.
+// L[i] in one shard: the longest prefix of o[i:] occurring there, never past the end of i's piece. L over
+// the index is the maximum over shards (merge_trace in batch.hpp).
 void shard_prefix_lengths(const Shard& shard, const uint32_t* o, size_t m, const std::vector<uint32_t>& delimiters, uint32_t* L,
                           CancelFlag* cancel = nullptr);
-// L[i] over the index: the maximum over shards.
-std::vector<uint32_t> longest_prefixes(const Index& index, const uint32_t* o, size_t m, const std::vector<uint32_t>& delimiters = {},
-                                       CancelFlag* cancel = nullptr);
-// The spans (or TraceShield windows) given L; the two phases are separate so callers can compute each
-// shard's lengths in parallel (native/binding fans them out over the thread pool).
+// The spans (or TraceShield windows) given L; the two phases are separate so each shard's lengths can be
+// computed in parallel (batch.hpp: trace_part per shard, merge_trace).
 std::vector<Span> spans_from_lengths(const Index& index, const uint32_t* o, size_t m, const uint32_t* L, const TraceOptions& options,
                                      CancelFlag* cancel = nullptr);
 std::vector<Span> windows_from_lengths(const Index& index, const uint32_t* o, size_t m, const uint32_t* L, uint32_t width,
                                        const TraceOptions& options, CancelFlag* cancel = nullptr);
 
+// One output (trace_batch of one query).
 std::vector<Span> trace(const Index& index, const uint32_t* o, size_t m, const TraceOptions& options, CancelFlag* cancel = nullptr);
 // TraceShield's window mode: every stride-1 window o[i, i + width) that occurs, filtered by max_count, scored
 // and attributed like spans (delimiters, word alignment and min_length do not apply).

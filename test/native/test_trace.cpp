@@ -13,27 +13,6 @@ using namespace fixtures;
 
 namespace {
 
-// Does q occur inside one document?
-bool occurs(const std::vector<Doc>& docs, const uint32_t* q, size_t m) {
-  for (const Doc& d : docs)
-    for (size_t i = 0; i + m <= d.size(); ++i)
-      if (std::equal(q, q + m, d.begin() + i)) return true;
-  return false;
-}
-
-// Maximal spans by definition: o[i:j] occurs, o[i-1:j] and o[i:j+1] do not (within the piece).
-std::vector<std::pair<uint32_t, uint32_t>> brute_maximal(const std::vector<Doc>& docs, const Doc& o, size_t a, size_t b) {
-  std::vector<std::pair<uint32_t, uint32_t>> out;
-  for (size_t i = a; i < b; ++i)
-    for (size_t j = i + 1; j <= b; ++j) {
-      if (!occurs(docs, o.data() + i, j - i)) break;
-      bool left = i > a && occurs(docs, o.data() + i - 1, j - i + 1);
-      bool right = j < b && occurs(docs, o.data() + i, j - i + 1);
-      if (!left && !right) out.push_back({uint32_t(i), uint32_t(j)});
-    }
-  return out;
-}
-
 std::vector<uint64_t> brute_unigram(const std::vector<Doc>& docs, uint64_t vocab, uint64_t* total) {
   std::vector<uint64_t> c(vocab, 0);
   *total = 0;
@@ -42,47 +21,6 @@ std::vector<uint64_t> brute_unigram(const std::vector<Doc>& docs, uint64_t vocab
 }
 
 double rel_err(double a, double b) { return std::fabs(a - b) / std::max(1.0, std::fabs(b)); }
-
-// An output spliced from corpus pieces and fresh tokens.
-Doc splice_output(std::mt19937& rng, const std::vector<Doc>& docs, uint32_t vocab) {
-  Doc o;
-  size_t pieces = 1 + rng() % 4;
-  for (size_t p = 0; p < pieces; ++p) {
-    const Doc& d = docs[rng() % docs.size()];
-    if (!d.empty() && rng() % 3) {
-      size_t a = rng() % d.size(), len = 1 + rng() % std::min<size_t>(30, d.size() - a);
-      o.insert(o.end(), d.begin() + a, d.begin() + a + len);
-    }
-    size_t fresh = rng() % 4;
-    for (size_t i = 0; i < fresh; ++i) o.push_back(rng() % vocab);
-  }
-  return o;
-}
-
-struct Corpus {
-  TempDir tmp;
-  std::vector<Doc> docs;
-  std::unique_ptr<Index> single, multi;
-  uint32_t vocab;
-};
-
-std::unique_ptr<Corpus> make_corpus(std::mt19937& rng, int round) {
-  auto c = std::make_unique<Corpus>();
-  const int width = round % 2 ? 1 : 2;
-  c->vocab = 2 + rng() % 5;
-  c->docs = random_docs(rng, round % 4, c->vocab);
-  const uint64_t vocab_size = width == 1 ? 200 : 3000;
-  c->single = std::make_unique<Index>(std::vector<ShardSpec>{write_any(c->tmp.path / "one", c->docs, width, vocab_size)});
-  std::vector<ShardSpec> specs;
-  for (size_t at = 0, s = 0; at < c->docs.size(); ++s) {
-    size_t take = 1 + rng() % 3;
-    std::vector<Doc> part(c->docs.begin() + at, c->docs.begin() + std::min(c->docs.size(), at + take));
-    specs.push_back(write_any(c->tmp.path / ("s" + std::to_string(s)), part, width, vocab_size));
-    at += take;
-  }
-  c->multi = std::make_unique<Index>(specs);
-  return c;
-}
 
 }  // namespace
 

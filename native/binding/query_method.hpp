@@ -1,0 +1,68 @@
+// The async and Sync forms of a NativeIndex query, both produced from one description M:
+//   M::kName, M::kSyncName       the two method names
+//   M::Request, M::read(info)    the arguments, read and copied on the JS thread (the work may outlive them)
+//   M::kCancelArg                where the async form takes its optional cancel flag
+//   M::Result, M::to_js          the answer and its conversion on the JS thread
+// and either one piece of work
+//   M::work(index, request, cancel) -> Result
+// or, for a query split by shard (native/core/batch.hpp),
+//   M::check(index, request)     on the JS thread, before any part (ERR_TOKEN_RANGE and the like)
+//   M::Part, M::part(shard, request, cancel), M::merge(index, request, parts, cancel) -> Result
+//   M::kFanOut                   the async form runs each shard's part as its own pool item
+// The Sync form runs the same functions on the calling thread.
+#pragma once
+#include <napi.h>
+
+#include <memory>
+#include <type_traits>
+#include <vector>
+
+#include "args.hpp"
+#include "batch.hpp"
+#include "job.hpp"
+
+namespace binding {
+
+template <class M, class = void>
+struct is_sharded : std::false_type {};
+template <class M>
+struct is_sharded<M, std::void_t<typename M::Part>> : std::true_type {};
+
+// The answer on the calling thread (a sharded query's tokens are checked already).
+template <class M>
+typename M::Result compute(const ti::Index& idx, const typename M::Request& req, ti::CancelFlag* cancel) {
+  if constexpr (is_sharded<M>::value) {
+    return ti::run_sharded(idx, [&](const ti::Shard& s) { return M::part(s, req, cancel); },
+                           [&](const std::vector<typename M::Part>& parts) { return M::merge(idx, req, parts, cancel); });
+  } else {
+    return M::work(idx, req, cancel);
+  }
+}
+
+template <class M>
+Napi::Value run_sync(Napi::Env env, const ti::Index& idx, const Napi::CallbackInfo& info) {
+  const typename M::Request req = M::read(info);
+  if constexpr (is_sharded<M>::value) M::check(idx, req);
+  return M::to_js(env, compute<M>(idx, req, nullptr));
+}
+
+template <class M>
+Napi::Value run_async(Napi::Env env, std::shared_ptr<const ti::Index> idx, const Napi::CallbackInfo& info) {
+  auto req = std::make_shared<const typename M::Request>(M::read(info));
+  Cancel cancel = read_cancel(env, info[M::kCancelArg]);
+  ti::CancelFlag* flag = cancel.flag;
+  auto out = std::make_shared<typename M::Result>();
+  Job::Done done = [out](Napi::Env env) { return M::to_js(env, *out); };
+  if constexpr (is_sharded<M>::value) {
+    M::check(*idx, *req);
+    if (M::kFanOut && idx->shard_count() > 1) {
+      auto parts = std::make_shared<std::vector<typename M::Part>>(idx->shard_count());
+      return Job::Start(
+          env, idx->shard_count(), [=](size_t si) { (*parts)[si] = M::part(idx->shard(si), *req, flag); },
+          [=] { *out = M::merge(*idx, *req, *parts, flag); }, done, cancel.keep);
+    }
+  }
+  return Job::Start(env, [=] { *out = compute<M>(*idx, *req, flag); }, done, cancel.keep);
+}
+
+}  // namespace binding

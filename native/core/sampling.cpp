@@ -1,0 +1,40 @@
+#include "sampling.hpp"
+
+#include "error.hpp"
+
+namespace traceindex {
+
+SampledSpans sample_spans(const Index& index, const std::vector<uint32_t>& lengths, uint64_t samples, uint64_t seed,
+                          CancelFlag* cancel) {
+  if (samples > kMaxSamplesPerLength)
+    throw Error(codes::kInvalidArgument, "samples must be at most " + std::to_string(kMaxSamplesPerLength) + " per length");
+  uint64_t state = seed ^ 0x9e3779b97f4a7c15ULL;
+  auto next = [&](uint64_t n) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (state >> 33) % n;
+  };
+  SampledSpans out;
+  const uint64_t documents = index.documents();
+  if (documents == 0) return out;
+  for (size_t li = 0; li < lengths.size(); ++li) {
+    const uint64_t len = lengths[li];
+    uint64_t found = 0;
+    for (uint64_t tries = 0; found < samples && tries < samples * 20; ++tries) {
+      if ((tries & 1023) == 0) check_cancel(cancel, "sampleSpans");
+      auto [si, local] = index.locate_document(next(documents));
+      const Shard& s = index.shard(si);
+      const uint64_t begin = s.doc_start(local), size = s.doc_end(local) - begin;
+      if (size < len) continue;
+      const uint64_t at = begin + next(size - len + 1);
+      if (out.tokens.size() + len > UINT32_MAX)
+        throw Error(codes::kInvalidArgument, "the sampled spans exceed 2^32 - 1 tokens: ask for fewer or shorter spans");
+      for (uint64_t p = at; p < at + len; ++p) out.tokens.push_back(s.token(p));
+      out.offsets.push_back(static_cast<uint32_t>(out.tokens.size()));
+      out.length_index.push_back(static_cast<uint32_t>(li));
+      ++found;
+    }
+  }
+  return out;
+}
+
+}  // namespace traceindex

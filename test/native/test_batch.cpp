@@ -1,0 +1,238 @@
+// The per-shard parts and merges of batch.hpp on multi-shard indexes, against brute force. Each shard's part
+// runs on its own thread, started in a shuffled order (as the binding's pool fan-out may run them); the merge
+// of those parts must equal the single-threaded batch call and the oracle.
+#include <algorithm>
+#include <atomic>
+#include <numeric>
+#include <thread>
+
+#include "batch.hpp"
+#include "check.hpp"
+#include "error.hpp"
+#include "fixtures.hpp"
+
+using namespace traceindex;
+using namespace fixtures;
+
+namespace {
+
+template <class PartFn>
+auto parts_on_threads(const Index& index, std::mt19937& rng, PartFn part) {
+  std::vector<decltype(part(index.shard(0)))> parts(index.shard_count());
+  std::vector<size_t> order(index.shard_count());
+  std::iota(order.begin(), order.end(), size_t(0));
+  std::shuffle(order.begin(), order.end(), rng);
+  std::vector<std::thread> threads;
+  for (size_t si : order) threads.emplace_back([&, si] { parts[si] = part(index.shard(si)); });
+  for (auto& t : threads) t.join();
+  return parts;
+}
+
+// A batch laid end to end, with the queries kept for the oracle.
+struct Batch {
+  std::vector<Doc> queries;
+  std::vector<uint32_t> tokens, offsets{0};
+  void add(const Doc& q) {
+    queries.push_back(q);
+    tokens.insert(tokens.end(), q.begin(), q.end());
+    offsets.push_back(static_cast<uint32_t>(tokens.size()));
+  }
+  Queries view() const { return Queries(tokens.data(), offsets.data(), queries.size()); }
+};
+
+Batch random_batch(std::mt19937& rng, const Corpus& c, bool allow_empty) {
+  Batch b;
+  const size_t n = 1 + rng() % 12;
+  for (size_t i = 0; i < n; ++i) {
+    Doc q = splice_output(rng, c.docs, c.vocab + 1);
+    if (q.size() > 10) q.resize(1 + rng() % 10);
+    if (q.empty() && !allow_empty) q.push_back(rng() % c.vocab);
+    b.add(q);
+  }
+  return b;
+}
+
+}  // namespace
+
+TEST(batch_count_parts_merge_to_brute_force) {
+  std::mt19937 rng(4242);
+  for (int round = 0; round < 60; ++round) {
+    auto c = make_corpus(rng, round);
+    const Index& idx = *c->multi;
+    Oracle oracle{c->docs};
+    Batch b = random_batch(rng, *c, true);
+    check_queries(idx, b.view());
+    auto parts = parts_on_threads(idx, rng, [&](const Shard& s) { return count_part(s, b.view()); });
+    auto merged = merge_counts(parts);
+    CHECK(merged == count_batch(idx, b.view()));
+    CHECK(merged == count_batch(*c->single, b.view()));
+    CHECK_EQ(merged.size(), b.queries.size());
+    for (size_t i = 0; i < b.queries.size(); ++i) {
+      CHECK_EQ(merged[i], oracle.count(b.queries[i]));
+      CHECK_EQ(idx.count(b.queries[i].data(), b.queries[i].size()), merged[i]);
+    }
+  }
+}
+
+TEST(batch_longest_parts_merge_to_brute_force) {
+  std::mt19937 rng(4343);
+  for (int round = 0; round < 60; ++round) {
+    auto c = make_corpus(rng, round);
+    const Index& idx = *c->multi;
+    Oracle oracle{c->docs};
+    Batch b = random_batch(rng, *c, true);
+    auto parts = parts_on_threads(idx, rng, [&](const Shard& s) { return longest_part(s, b.view()); });
+    auto merged = merge_longest(parts);
+    auto single = longest_batch(idx, b.view());
+    CHECK_EQ(merged.size(), b.queries.size());
+    for (size_t i = 0; i < b.queries.size(); ++i) {
+      const Doc& q = b.queries[i];
+      size_t want = 0;
+      while (want < q.size() && oracle.count(Doc(q.begin(), q.begin() + want + 1)) > 0) ++want;
+      CHECK_EQ(merged[i].length, want);
+      CHECK_EQ(merged[i].count, oracle.count(Doc(q.begin(), q.begin() + want)));
+      CHECK_EQ(single[i].length, merged[i].length);
+      CHECK_EQ(single[i].count, merged[i].count);
+    }
+  }
+}
+
+TEST(batch_next_tokens_parts_merge_to_brute_force) {
+  std::mt19937 rng(4444);
+  for (int round = 0; round < 60; ++round) {
+    auto c = make_corpus(rng, round);
+    const Index& idx = *c->multi;
+    Oracle oracle{c->docs};
+    Batch b = random_batch(rng, *c, true);
+    auto parts = parts_on_threads(idx, rng, [&](const Shard& s) { return next_part(s, b.view()); });
+    auto merged = merge_next(idx, b.view(), parts);
+    auto single = next_batch(idx, b.view());
+    for (size_t i = 0; i < b.queries.size(); ++i) {
+      const Doc& q = b.queries[i];
+      size_t start = 0;
+      while (start < q.size() && oracle.next(Doc(q.begin() + start, q.end())).empty()) ++start;
+      auto dist = oracle.next(Doc(q.begin() + start, q.end()));
+      CHECK_EQ(merged[i].suffix_length, q.size() - start);
+      CHECK_EQ(merged[i].tokens.size(), dist.size());
+      uint64_t total = 0;
+      size_t k = 0;
+      for (auto& [t, n] : dist) {
+        CHECK_EQ(merged[i].tokens[k].token, t);
+        CHECK_EQ(merged[i].tokens[k].count, n);
+        CHECK_EQ(single[i].tokens[k].token, t);
+        CHECK_EQ(single[i].tokens[k].count, n);
+        total += n;
+        ++k;
+      }
+      CHECK_EQ(merged[i].total, total);
+      CHECK_EQ(single[i].total, total);
+      CHECK_EQ(single[i].suffix_length, merged[i].suffix_length);
+    }
+  }
+}
+
+TEST(batch_locate_pages_merge_to_brute_force) {
+  std::mt19937 rng(4545);
+  for (int round = 0; round < 60; ++round) {
+    auto c = make_corpus(rng, round);
+    const Index& idx = *c->multi;
+    Oracle oracle{c->docs};
+    Batch b = random_batch(rng, *c, false);
+    auto parts = parts_on_threads(idx, rng, [&](const Shard& s) { return range_part(s, b.view()); });
+    for (size_t i = 0; i < b.queries.size(); ++i) {
+      auto occ = oracle.occurrences(b.queries[i]);
+      const uint64_t offset = rng() % (occ.size() + 2), limit = rng() % 9;
+      LocatePage page = merge_locate(idx, parts, i, offset, limit);
+      LocatePage single = locate_page(idx, b.queries[i].data(), b.queries[i].size(), offset, limit);
+      CHECK_EQ(page.total, uint64_t(occ.size()));
+      CHECK_EQ(single.total, page.total);
+      const size_t expect = offset >= occ.size() ? 0 : std::min<size_t>(limit, occ.size() - offset);
+      CHECK_EQ(page.hits.size(), expect);
+      CHECK_EQ(single.hits.size(), expect);
+      for (size_t h = 0; h < expect; ++h) {
+        CHECK_EQ(page.hits[h].document, occ[offset + h].first);
+        CHECK_EQ(page.hits[h].offset, occ[offset + h].second);
+        CHECK_EQ(page.hits[h].shard, c->place[occ[offset + h].first].first);
+        CHECK_EQ(single.hits[h].document, page.hits[h].document);
+        CHECK_EQ(single.hits[h].position, page.hits[h].position);
+      }
+    }
+  }
+}
+
+TEST(batch_trace_parts_merge_to_brute_force) {
+  std::mt19937 rng(4646);
+  for (int round = 0; round < 50; ++round) {
+    auto c = make_corpus(rng, round);
+    const Index& idx = *c->multi;
+    Oracle oracle{c->docs};
+    Batch b;
+    for (int k = 0, n = 1 + rng() % 5; k < n; ++k) b.add(splice_output(rng, c->docs, c->vocab + 1));
+    TraceOptions opt;
+    opt.max_documents = 1 + rng() % 3;
+    opt.seed = rng();
+    const uint32_t window = round % 3 == 0 ? 1 + rng() % 4 : 0;
+    check_trace(idx, b.view(), opt);
+    auto parts = parts_on_threads(idx, rng, [&](const Shard& s) { return trace_part(s, b.view(), opt, window); });
+    auto merged = merge_trace(idx, b.view(), opt, window, parts);
+    auto single = trace_batch(idx, b.view(), opt, window);
+    CHECK_EQ(merged.size(), b.queries.size());
+    for (size_t i = 0; i < b.queries.size(); ++i) {
+      const Doc& o = b.queries[i];
+      std::vector<std::pair<uint32_t, uint32_t>> want;
+      if (window == 0) {
+        want = brute_maximal(c->docs, o, 0, o.size());
+      } else {
+        for (size_t a = 0; a + window <= o.size(); ++a)
+          if (occurs(c->docs, o.data() + a, window)) want.push_back({uint32_t(a), uint32_t(a + window)});
+      }
+      auto one = window ? occurring_windows(idx, o.data(), o.size(), window, opt) : trace(idx, o.data(), o.size(), opt);
+      CHECK_EQ(merged[i].size(), want.size());
+      CHECK_EQ(single[i].size(), want.size());
+      CHECK_EQ(one.size(), want.size());
+      for (size_t k = 0; k < want.size(); ++k) {
+        const Span& sp = merged[i][k];
+        CHECK_EQ(sp.start, want[k].first);
+        CHECK_EQ(sp.end, want[k].second);
+        CHECK_EQ(sp.count, oracle.count(Doc(o.begin() + sp.start, o.begin() + sp.end)));
+        CHECK_EQ(sp.occurrences.size(), std::min<size_t>(opt.max_documents, sp.count));
+        for (const Span* other : {&single[i][k], &one[k]}) {
+          CHECK_EQ(other->start, sp.start);
+          CHECK_EQ(other->end, sp.end);
+          CHECK_EQ(other->count, sp.count);
+          CHECK_EQ(other->scores.bci, sp.scores.bci);
+          CHECK_EQ(other->occurrences.size(), sp.occurrences.size());
+          for (size_t h = 0; h < sp.occurrences.size(); ++h) {
+            CHECK_EQ(other->occurrences[h].document, sp.occurrences[h].document);
+            CHECK_EQ(other->occurrences[h].offset, sp.occurrences[h].offset);
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(batch_checks_and_cancellation) {
+  std::mt19937 rng(4747);
+  auto c = make_corpus(rng, 0);
+  const Index& idx = *c->multi;
+  Batch b;
+  b.add({0, 1});
+  b.add({1, uint32_t(idx.vocab_size())});
+  CHECK_THROWS_CODE(check_queries(idx, b.view()), codes::kTokenRange);
+  Batch ok;
+  ok.add({0, 1});
+  TraceOptions opt;
+  opt.delimiters = {uint32_t(idx.vocab_size())};
+  CHECK_THROWS_CODE(check_trace(idx, ok.view(), opt), codes::kTokenRange);
+  opt.delimiters = {0xFFFFFFFFu};  // -1 through a Uint32Array: refused, not a 4 GB delimiter table
+  CHECK_THROWS_CODE(check_trace(idx, ok.view(), opt), codes::kTokenRange);
+  opt.delimiters = {uint32_t(idx.vocab_size() - 1)};
+  check_trace(idx, ok.view(), opt);
+  std::atomic<uint8_t> flag{1};
+  CHECK_THROWS_CODE(count_part(idx.shard(0), ok.view(), &flag), codes::kAborted);
+  CHECK_THROWS_CODE(longest_part(idx.shard(0), ok.view(), &flag), codes::kAborted);
+  CHECK_THROWS_CODE(next_part(idx.shard(0), ok.view(), &flag), codes::kAborted);
+  CHECK_THROWS_CODE(range_part(idx.shard(0), ok.view(), &flag), codes::kAborted);
+  CHECK_THROWS_CODE(trace_batch(idx, ok.view(), TraceOptions(), 0, &flag), codes::kAborted);
+}

@@ -7,8 +7,11 @@ import * as v8 from 'node:v8';
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { TraceIndexError } from '../lib/errors';
-import { DocumentRecord, ReadOptions, readDocuments, resolveInputs, createSkipCollector } from '../lib/inputs';
-import { ProgressReporter, formatBytes, formatCount, parseBytes } from '../lib/progress';
+import { resolveInputs } from '../lib/inputs/paths';
+import { createSkipCollector, DocumentRecord, ReadOptions } from '../lib/inputs/records';
+import { readDocuments } from '../lib/inputs/streams';
+import { ProgressReporter, formatBytes, formatCount } from '../lib/cli/format';
+import { parseBytes } from '../lib/validate';
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'traceindex-inputs-'));
 test.after.always(() => fs.rmSync(scratch, { recursive: true, force: true }));
@@ -316,9 +319,10 @@ test('globs: * within a component, ** across directories, ? for one character', 
 
 /** Runs `body` (async JS with resolveInputs/readDocuments in scope) in a child process; returns its JSON output. */
 function runChild(body: string, options: { cwd?: string; input?: string } = {}): unknown {
-  const inputsModule = path.join(__dirname, '..', 'lib', 'inputs.js');
+  const inputs = path.join(__dirname, '..', 'lib', 'inputs');
   const script = `
-    const { readDocuments, resolveInputs } = require(${JSON.stringify(inputsModule)});
+    const { readDocuments } = require(${JSON.stringify(path.join(inputs, 'streams.js'))});
+    const { resolveInputs } = require(${JSON.stringify(path.join(inputs, 'paths.js'))});
     (async () => { ${body} })().then(
       (out) => process.stdout.write(JSON.stringify(out)),
       (e) => process.stdout.write(JSON.stringify({ code: e.code, message: e.message })));`;

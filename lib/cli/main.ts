@@ -7,13 +7,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildIndex, BuildOptions } from './build';
-import { combineIndexes } from './combine';
-import { TraceIndexError } from './errors';
-import { createSkipCollector, DocumentRecord } from './inputs';
-import { Index, openIndex } from './open-index';
-import { formatBytes, formatCount, parseBytes, ProgressReporter } from './progress';
-import { contamination, exportSurprisal, runScan, traceCommandOptions, traceLines, TRACE_DEFAULTS } from './cli-trace';
+import { buildIndex, BuildOptions, combineIndexes, DocumentRecord, Index, openIndex, TraceIndexError } from '../index';
+import { createSkipCollector } from '../inputs/records';
+import { parseBytes } from '../validate';
+import { formatBytes, formatCount, ProgressReporter } from './format';
+import { contamination, exportSurprisal, runScan, traceCommandOptions, traceLines, TRACE_DEFAULTS } from './trace-commands';
 
 const USAGE = `traceindex — exact provenance queries over suffix-array indexes
 
@@ -202,7 +200,7 @@ function infoLines(idx: Index): string {
 
 /** Markdown and licence files of the installed packages: a corpus every installation has. */
 function demoCorpus(): DocumentRecord[] {
-  const roots = [path.resolve(__dirname, '..', '..', 'node_modules'), path.resolve(__dirname, '..', '..', '..')];
+  const roots = [path.resolve(__dirname, '..', '..', '..', 'node_modules'), path.resolve(__dirname, '..', '..', '..', '..')];
   const root = roots.find((r) => fs.existsSync(r) && path.basename(r) === 'node_modules') ?? roots[0];
   const docs: DocumentRecord[] = [];
   const walk = (dir: string, depth: number) => {

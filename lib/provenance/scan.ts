@@ -5,9 +5,10 @@
  * keeps memory bounded. A record that cannot be traced (a malformed line, an out-of-range token) yields a
  * result with `error` and the scan goes on.
  */
-import { abortError, TraceIndexError } from './errors';
-import { DocumentRecord, readDocuments } from './inputs';
-import type { Index } from './open-index';
+import { abortError, TraceIndexError } from '../errors';
+import { DocumentRecord } from '../inputs/records';
+import { readDocuments } from '../inputs/streams';
+import type { Index } from '../query/open-index';
 import { Span, traceBatch, TraceOptions, TraceResult } from './trace';
 
 export type ScanSource = string | string[] | Iterable<DocumentRecord> | AsyncIterable<DocumentRecord>;

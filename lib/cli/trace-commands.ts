@@ -3,10 +3,8 @@
  * friendlier defaults than the API's (printed with every result), output formatting, resumable scans.
  */
 import * as fs from 'node:fs';
-import { TraceIndexError } from './errors';
-import type { Index } from './open-index';
-import { formatCount, ProgressReporter } from './progress';
-import { TraceOptions, TraceResult } from './trace';
+import { Index, TraceIndexError, TraceOptions, TraceResult } from '../index';
+import { formatCount, ProgressReporter } from './format';
 
 type Flags = Record<string, string | boolean | undefined>;
 

@@ -1,6 +1,6 @@
 /** Which token-matching kernel the search uses (chosen at load for the CPU; TRACEINDEX_SIMD overrides). */
-import { TraceIndexError } from './errors';
-import { addon } from './native';
+import { TraceIndexError } from '../errors';
+import { addon } from '../native';
 
 export const simd = {
   /** Kernels this CPU can run, best first: 'avx2', 'sse4.2', 'scalar'. */

@@ -7,7 +7,7 @@
  * `pretokenized`: ids made elsewhere, with a declared vocabulary size (the width follows from it).
  */
 import { createHash } from 'node:crypto';
-import { TraceIndexError } from './errors';
+import { TraceIndexError } from '../errors';
 
 export type TokenWidth = 1 | 2 | 4;
 export type TokenArray = Uint8Array | Uint16Array | Uint32Array;

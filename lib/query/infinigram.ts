@@ -5,11 +5,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { TraceIndexError } from './errors';
-import { FORMAT_NAME, Manifest, MANIFEST_FILE } from './manifest';
-import { addon, NativeIndex, nativeError } from './native';
-import { bytesTokenizer, pretokenized, TokenWidth, Tokenizer } from './tokenizer';
-import { loadTokenizer } from './tokenizers';
+import { TraceIndexError } from '../errors';
+import { FORMAT_NAME, Manifest, MANIFEST_FILE } from '../build/manifest';
+import { addon, NativeIndex, nativeError } from '../native';
+import { bytesTokenizer, pretokenized, TokenWidth, Tokenizer } from '../tokenizers/tokenizer';
+import { loadTokenizer } from '../tokenizers/named';
 
 export const INFINIGRAM_FORMAT = 'infini-gram';
 

@@ -6,18 +6,12 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { abortError, TraceIndexError } from './errors';
-import { checkShardFiles, Manifest, readManifest, SHARD_FILES } from './manifest';
-import { addon, cancelFlag, NativeIndex, NativeLocate, NativeNext, NativeOccurrences, nativeError } from './native';
-import { bytesTokenizer, pretokenized, Tokenizer } from './tokenizer';
-import { isTokenizerJsonPath, loadTokenizer, tokenizerNames } from './tokenizers';
+import { abortError, TraceIndexError } from '../errors';
+import { checkShardFiles, Manifest, readManifest, SHARD_FILES } from '../build/manifest';
+import { addon, cancelFlag, NativeIndex, NativeLocate, NativeNext, NativeOccurrences, nativeError } from '../native';
+import { bytesTokenizer, pretokenized, Tokenizer } from '../tokenizers/tokenizer';
+import { isTokenizerJsonPath, loadTokenizer, tokenizerNames } from '../tokenizers/named';
 import { INFINIGRAM_FORMAT, InfinigramShardFiles, looksLikeInfinigram, openInfinigram } from './infinigram';
-import {
-  BciVariant, calibrate, Calibration, CalibrationOptions, MatchState, ScoreOptions, scoreSequences, shieldDecision,
-  ShieldOptions, ShieldResult, shieldWindow, SpanScores, surprisalTable, TokenWeightOptions, traceBatch, traceBatchSync,
-  TraceOptions, TraceResult, weightsOf,
-} from './trace';
-import { scan, ScanOptions, ScanResult, ScanSource } from './scan';
 
 /**
  * Text, or token ids of the index's vocabulary, optionally stamped with the fingerprint of the tokenizer
@@ -319,68 +313,6 @@ export class Index {
   nextTokensBatchSync(contexts: Query[]): NextTokens[] {
     const [t, o] = this.batch(contexts, true);
     return this.callSync((n) => n.nextTokensSync(t, o)).map(distribution);
-  }
-
-  // ---- provenance: spans, BCI, TraceShield, generation-time state ----
-
-  /** Maximal spans of the output that occur in the corpus, with counts, attributions and scores. */
-  async trace(output: Query, options?: TraceOptions): Promise<TraceResult> {
-    return (await traceBatch(this, [output], options))[0];
-  }
-  traceSync(output: Query, options?: TraceOptions): TraceResult {
-    return traceBatchSync(this, [output], options)[0];
-  }
-  traceBatch(outputs: Query[], options?: TraceOptions): Promise<TraceResult[]> {
-    return traceBatch(this, outputs, options);
-  }
-  traceBatchSync(outputs: Query[], options?: TraceOptions): TraceResult[] {
-    return traceBatchSync(this, outputs, options);
-  }
-
-  /** TraceShield: refuse when a matched span (maximal, or a stride-1 window) scores above tau. */
-  async shield(output: Query, options: ShieldOptions): Promise<ShieldResult> {
-    return (await this.shieldBatch([output], options))[0];
-  }
-  async shieldBatch(outputs: Query[], options: ShieldOptions): Promise<ShieldResult[]> {
-    const window = shieldWindow(options);
-    return (await traceBatch(this, outputs, options, window)).map((r) => shieldDecision(r, options));
-  }
-  shieldSync(output: Query, options: ShieldOptions): ShieldResult {
-    return shieldDecision(traceBatchSync(this, [output], options, shieldWindow(options))[0], options);
-  }
-
-  /** BCI (or a variant) of any token sequence; its count ℳ is the exact corpus count. */
-  bci(tokens: Query, options: ScoreOptions & { variant?: BciVariant } = {}): number {
-    return scoreSequences(this, [tokens], options)[0][options.variant ?? 'bci'];
-  }
-  /** Every score of each sequence, with its corpus count. */
-  scores(sequences: Query[], options: ScoreOptions = {}): Array<SpanScores & { count: number }> {
-    return scoreSequences(this, sequences, options);
-  }
-  /** −log P_train(t) for every token id (Float32Array of length vocabSize), for callers computing BCI themselves. */
-  surprisalTable(options: ScoreOptions = {}): Float32Array {
-    return surprisalTable(this, options);
-  }
-  /** BCI quantiles of corpus spans, per length: the scale on which to pick tau. */
-  calibrate(options?: CalibrationOptions): Calibration[] {
-    return calibrate(this, options);
-  }
-
-  /** Streaming state for generation: push tokens, read the longest corpus-matching suffix. */
-  matchState(options: { window?: number } = {}): MatchState {
-    const w = options.window ?? 0;
-    if (!Number.isInteger(w) || w < 0) throw new TraceIndexError('ERR_INVALID_ARGUMENT', 'window must be a non-negative integer');
-    return new MatchState(this.callSync((n) => n.matchState(w)), this);
-  }
-
-  /** CBD weights for DPO: per output, per token, 0 outside spans scoring above tau. */
-  async tokenWeights(outputs: Query[], options: TokenWeightOptions): Promise<Float32Array[]> {
-    return weightsOf(await traceBatch(this, outputs, options), options);
-  }
-
-  /** Traces a stream of outputs: an AsyncIterable of results in input order, with backpressure. */
-  scan(source: ScanSource, options?: ScanOptions): AsyncGenerator<ScanResult> {
-    return scan(this, source, options);
   }
 
   // ---- documents and statistics ----

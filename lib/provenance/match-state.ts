@@ -2,55 +2,111 @@
  * The generation-time match state (native/core/match_state.hpp) and Prov-Decode's continuation scoring over it.
  */
 import { TraceIndexError } from '../errors';
-import { addon, NativeMatchState, NativeSuffixMatch } from '../native';
-import type { Index } from '../query/open-index';
+import { addon, NativeMatchState } from '../native';
+import type { IndexCore } from '../query/core';
+import type { CallOptions } from '../query/types';
+import { invalidArgument, MAX_UINT32, nonNegativeInteger, plainObject } from '../validate';
+
+/** The longest suffix of what was pushed that occurs in the corpus. */
+export interface SuffixMatch {
+  /** Its length in tokens (0 when not even the last token occurs). */
+  length: number;
+  /** Its occurrences in the corpus. */
+  count: number;
+  /** Its BCI (natural log). */
+  bci: number;
+}
+
+/** Options of matchState. */
+export interface MatchStateOptions extends CallOptions {
+  /** Longest suffix tracked, in tokens (≤ 2^32 − 1); 0 (default) for no limit. */
+  window?: number;
+}
+
+let newMatchState: (native: NativeMatchState, core: IndexCore) => MatchState;
+let nativeOf: (state: MatchState) => NativeMatchState;
 
 /**
  * Generation-time state: push the tokens a model emits; longest() is the longest suffix that occurs in the
- * corpus, with its count and BCI (natural log), at amortised O(log n) per token. fork() for beams.
+ * corpus, with its count and BCI (natural log), at amortised O(log n) per token. fork() for beams. A state
+ * keeps working after its index is closed (it holds the mappings it needs).
  */
 export class MatchState {
-  /** @internal */
-  constructor(readonly native: NativeMatchState, private readonly index: Index) {}
+  readonly #native: NativeMatchState;
+  readonly #core: IndexCore;
 
-  push(token: number | ArrayLike<number>): NativeSuffixMatch {
-    if (typeof token === 'number') return this.native.push(token);
-    return this.native.push(this.index.tokenize(token));
+  /** Use index.matchState(). */
+  private constructor(native: NativeMatchState, core: IndexCore) {
+    this.#native = native;
+    this.#core = core;
   }
-  longest(): NativeSuffixMatch {
-    return this.native.longest();
+
+  static {
+    newMatchState = (native, core) => new MatchState(native, core);
+    nativeOf = (state) => state.#native;
+  }
+
+  /** Appends a token id (or several: ids, or a Query's ids) and returns longest(). */
+  push(token: number | ArrayLike<number>): SuffixMatch {
+    if (typeof token === 'number') return this.#native.push(token);
+    return this.#native.push(this.#core.tokenize(token));
+  }
+  /** The longest suffix of what was pushed that occurs in the corpus. */
+  longest(): SuffixMatch {
+    return this.#native.longest();
   }
   /** What longest() would be after push(token), leaving the state as it is. */
-  peek(token: number): NativeSuffixMatch {
-    return this.native.peek(token);
+  peek(token: number): SuffixMatch {
+    return this.#native.peek(token);
   }
+  /** An independent copy (for a new beam). */
   fork(): MatchState {
-    return new MatchState(this.native.fork(), this.index);
+    return new MatchState(this.#native.fork(), this.#core);
   }
+  /** Tokens pushed so far. */
   get pushed(): number {
-    return this.native.pushed;
+    return this.#native.pushed;
   }
 }
 
+/** A new, empty match state over the index of `core`. */
+export function matchState(core: IndexCore, options: MatchStateOptions = {}): MatchState {
+  const o = plainObject('options', options);
+  const window = nonNegativeInteger('window', o.window, { default: 0, max: MAX_UINT32 });
+  return newMatchState(core.begin(o).runSync((n) => n.matchState(window)), core);
+}
+
+/** Options of scoreContinuations. */
 export interface ContinuationOptions {
-  /** Veto a candidate whose completed span scores above tau. */
+  /** Veto a candidate whose completed span scores above tau; default Infinity (no veto). */
   tau?: number;
+  /** Veto only spans occurring at most this often; default unlimited. */
   maxCount?: number;
+  /** Veto only spans of at least this many tokens; default 1. */
   minLength?: number;
+  /** Log base of the risks (and of tau); default e. */
   logBase?: number;
 }
 
+/** Per beam × candidate (row-major) results of scoreContinuations. */
 export interface ContinuationScores {
   /** Per beam × candidate (row-major): BCI of the longest corpus-matching suffix the candidate would complete. */
   risk: Float32Array;
   /** 1 where the candidate is vetoed. */
   veto: Uint8Array;
+  /** Length in tokens of that suffix. */
   length: Uint32Array;
+  /** Its occurrences in the corpus. */
   count: Float64Array;
 }
 
 /** Prov-Decode: one call per decoding step for all beams; candidates are B rows of k ids (or a flat array). */
 export function scoreContinuations(states: MatchState[], candidates: ArrayLike<number>[] | Uint32Array, options: ContinuationOptions = {}, k?: number): ContinuationScores {
+  if (!Array.isArray(states)) throw invalidArgument('states', 'an array of MatchStates', states);
+  const natives = states.map((s, i) => {
+    if (!(s instanceof MatchState)) throw invalidArgument(`states[${i}]`, 'a MatchState', s);
+    return nativeOf(s);
+  });
   let flat: Uint32Array;
   let width: number;
   if (candidates instanceof Uint32Array) {
@@ -67,7 +123,7 @@ export function scoreContinuations(states: MatchState[], candidates: ArrayLike<n
   }
   if (!Number.isInteger(width)) throw new TraceIndexError('ERR_INVALID_ARGUMENT', 'candidates must hold states.length × k ids');
   try {
-    return addon.scoreContinuations(states.map((s) => s.native), flat, width, options);
+    return addon.scoreContinuations(natives, flat, width, plainObject('options', options));
   } catch (err) {
     throw new TraceIndexError((err as { code?: string }).code as never ?? 'ERR_INVALID_ARGUMENT', (err as Error).message);
   }

@@ -2,8 +2,10 @@
  * Belief Conflict Index scores of arbitrary token sequences, the surprisal table, and calibration (BCI quantiles
  * of corpus spans). All scoring runs in the core (native/core/scoring.hpp); this module shapes options and results.
  */
-import type { NativeScores, NativeTraceOptions } from '../native';
-import type { Index, Query } from '../query/open-index';
+import type { NativeIndex, NativeScores, NativeTraceOptions } from '../native';
+import type { Call, IndexCore } from '../query/core';
+import type { CallOptions, Query } from '../query/types';
+import { finiteNumber, invalidArgument, MAX_UINT32, nonNegativeInteger, oneOf, positiveInteger } from '../validate';
 
 /** Scores of a span (natural log unless `logBase` is given). */
 export interface SpanScores {
@@ -19,80 +21,205 @@ export interface SpanScores {
   countSurprisal: number;
 }
 
+/** Which score a threshold is compared with. */
 export type BciVariant = keyof SpanScores;
 
-export interface ScoreOptions {
-  /** Log base of every score; default e. */
+/** Every BciVariant. */
+export const BCI_VARIANTS: readonly BciVariant[] = ['bci', 'density', 'maxToken', 'kl', 'countSurprisal'];
+
+/** Options of every scoring call (and of trace, which scores its spans). */
+export interface ScoreOptions extends CallOptions {
+  /** Log base of every score: a finite number > 0, not 1. Default e. */
   logBase?: number;
-  /** Occurrences assumed for a token the corpus never contains (scoring arbitrary sequences); default 0.5. */
+  /** Occurrences assumed for a token the corpus never contains (scoring arbitrary sequences): > 0. Default 0.5. */
   unseenFloor?: number;
 }
 
-/** The score options of the native trace and scoring calls. */
+/** A sequence's scores with its corpus count ℳ (exact). */
+export type SequenceScores = SpanScores & { count: number };
+
+/** The score options of the native trace and scoring calls (the core checks logBase > 0, ≠ 1 and unseenFloor > 0). */
 export function nativeScoreOptions(o: ScoreOptions): NativeTraceOptions {
   const n: NativeTraceOptions = {};
-  if (o.logBase !== undefined) n.logBase = o.logBase;
-  if (o.unseenFloor !== undefined) n.unseenFloor = o.unseenFloor;
+  if (o.logBase !== undefined) n.logBase = finiteNumber('logBase', o.logBase);
+  if (o.unseenFloor !== undefined) n.unseenFloor = finiteNumber('unseenFloor', o.unseenFloor);
   return n;
 }
 
-/** Scores of arbitrary token sequences (counts are the exact corpus counts unless given). */
-export function scoreSequences(index: Index, sequences: Query[], options: ScoreOptions = {}, counts?: ArrayLike<number>): Array<SpanScores & { count: number }> {
-  const [t, o] = index.batch(sequences, true);
-  const native = nativeScoreOptions(options);
-  const r = index.callSync((n) => n.scoreSpans(t, o, counts ? Float64Array.from(counts) : undefined, native));
+// The core's scoreSpans is synchronous today; its async form (with `cancel`) replaces the body of scoreSpans.
+function scoreSpans(call: Call, t: Uint32Array, o: Uint32Array, counts: Float64Array | undefined, n: NativeTraceOptions): Promise<NativeScores & { count: Float64Array }> {
+  return call.run(async (native) => native.scoreSpans(t, o, counts, n));
+}
+function scoreSpansSync(call: Call, t: Uint32Array, o: Uint32Array, counts: Float64Array | undefined, n: NativeTraceOptions): NativeScores & { count: Float64Array } {
+  return call.runSync((native) => native.scoreSpans(t, o, counts, n));
+}
+
+function sequenceScores(r: NativeScores & { count: Float64Array }): SequenceScores[] {
   return Array.from(r.bci, (_, i) => ({ bci: r.bci[i], density: r.density[i], maxToken: r.maxToken[i], kl: r.kl[i], countSurprisal: r.countSurprisal[i], count: r.count[i] }));
 }
 
-/** h(t) = −log P_train(t) for every token id: the BCI of each one-token sequence. */
-export function surprisalTable(index: Index, options: ScoreOptions = {}): Float32Array {
-  const v = index.manifest.vocabSize;
+/** Scores of arbitrary token sequences, with their exact corpus counts. */
+export async function scoreBatch(core: IndexCore, sequences: Query[], options: ScoreOptions = {}): Promise<SequenceScores[]> {
+  const call = core.begin(options);
+  const n = nativeScoreOptions(options);
+  const [t, o] = core.batch(sequences, true);
+  return sequenceScores(await scoreSpans(call, t, o, undefined, n));
+}
+
+export function scoreBatchSync(core: IndexCore, sequences: Query[], options: ScoreOptions = {}): SequenceScores[] {
+  const call = core.begin(options);
+  const n = nativeScoreOptions(options);
+  const [t, o] = core.batch(sequences, true);
+  return sequenceScores(scoreSpansSync(call, t, o, undefined, n));
+}
+
+/** The variant `bci` returns (default 'bci'). */
+export function variantOf(options: { variant?: BciVariant } | undefined): BciVariant {
+  return oneOf('variant', options?.variant, BCI_VARIANTS, 'bci');
+}
+
+/** Every token id as a one-token sequence counted once: its BCI is h(t) = −log P_train(t). */
+function vocabulary(core: IndexCore): [Uint32Array, Uint32Array, Float64Array] {
+  const v = core.manifest.vocabSize;
   const tokens = new Uint32Array(v);
   const offsets = new Uint32Array(v + 1);
   for (let i = 0; i < v; i++) { tokens[i] = i; offsets[i + 1] = i + 1; }
-  const r: NativeScores = index.callSync((n) => n.scoreSpans(tokens, offsets, new Float64Array(v).fill(1), nativeScoreOptions(options)));
-  return Float32Array.from(r.bci);
+  return [tokens, offsets, new Float64Array(v).fill(1)];
 }
 
+/** h(t) = −log P_train(t) for every token id. */
+export async function surprisalTable(core: IndexCore, options: ScoreOptions = {}): Promise<Float32Array> {
+  const call = core.begin(options);
+  const n = nativeScoreOptions(options);
+  const [t, o, ones] = vocabulary(core);
+  return Float32Array.from((await scoreSpans(call, t, o, ones, n)).bci);
+}
+
+export function surprisalTableSync(core: IndexCore, options: ScoreOptions = {}): Float32Array {
+  const call = core.begin(options);
+  const n = nativeScoreOptions(options);
+  const [t, o, ones] = vocabulary(core);
+  return Float32Array.from(scoreSpansSync(call, t, o, ones, n).bci);
+}
+
+// ---- calibration ----
+
+/** The most spans calibrate samples per length (ERR_INVALID_ARGUMENT above). */
+export const MAX_CALIBRATION_SAMPLES = 1_000_000;
+
+/** Options of `calibrate`. */
 export interface CalibrationOptions extends ScoreOptions {
-  /** Span lengths to sample; default [8, 16, 32]. */
+  /** Span lengths to sample, in tokens: positive integers. Default [8, 16, 32]. */
   lengths?: number[];
-  /** Spans per length; default 1000. */
+  /** Spans per length: a positive integer ≤ 1 000 000. Default 1000. */
   samples?: number;
+  /** Seed of the sampling (the PRNG is documented: the same seed gives the same spans), ≤ 2^32 − 1. Default 0. */
   seed?: number;
+  /** The score whose quantiles are reported; default 'bci'. */
   variant?: BciVariant;
 }
 
+/** BCI quantiles of corpus spans of one length. */
 export interface Calibration {
+  /** Span length in tokens. */
   length: number;
+  /** Spans sampled (fewer than asked when few documents are that long: up to samples × 20 draws are made). */
   samples: number;
+  /** Quantiles of the chosen score over the sampled spans (NaN when none was sampled). */
   quantiles: Record<'p50' | 'p90' | 'p95' | 'p99' | 'max', number>;
+}
+
+/** Spans drawn from the corpus: span i is tokens[offsets[i], offsets[i + 1]), of length lengths[lengthIndex[i]]. */
+export interface SampledSpans {
+  tokens: Uint32Array;
+  offsets: Uint32Array;
+  lengthIndex: Uint32Array;
+}
+
+interface Plan {
+  lengths: Uint32Array;
+  samples: number;
+  seed: number;
+  variant: BciVariant;
+  score: NativeTraceOptions;
+}
+
+function calibrationPlan(o: CalibrationOptions): Plan {
+  const lengths = o.lengths ?? [8, 16, 32];
+  if (!Array.isArray(lengths)) throw invalidArgument('lengths', 'an array of positive integers', lengths);
+  return {
+    lengths: Uint32Array.from(lengths, (l, i) => positiveInteger(`lengths[${i}]`, l, { max: MAX_UINT32 })),
+    samples: positiveInteger('samples', o.samples, { default: 1000, max: MAX_CALIBRATION_SAMPLES }),
+    seed: nonNegativeInteger('seed', o.seed, { default: 0, max: MAX_UINT32 }),
+    variant: variantOf(o),
+    score: nativeScoreOptions(o),
+  };
+}
+
+/**
+ * Draws spans uniformly from the corpus's documents, per length, with calibrate's documented PRNG: a 64-bit LCG, state = seed ^ 0x9e3779b97f4a7c15, state = state × 6364136223846793005 +
+ * 1442695040888963407 mod 2^64, next(n) = (state >> 33) mod n. Per length, up to samples × 20 tries: draw
+ * document d = next(documents); skip it if shorter than the length, else the span starts at next(|d| − len + 1).
+ * The core's sampleSpans makes the same draws off the JS thread and replaces this function.
+ */
+function sampleSpansSync(native: NativeIndex, documents: number, plan: Plan): SampledSpans {
+  let state = BigInt(plan.seed) ^ 0x9e3779b97f4a7c15n;
+  const next = (n: number) => {
+    state = (state * 6364136223846793005n + 1442695040888963407n) & 0xffffffffffffffffn;
+    return Number((state >> 33n) % BigInt(n));
+  };
+  const spans: Uint32Array[] = [];
+  const lengthIndex: number[] = [];
+  plan.lengths.forEach((len, li) => {
+    let found = 0;
+    for (let tries = 0; found < plan.samples && tries < plan.samples * 20 && documents > 0; tries++) {
+      const d = native.document(next(documents)).tokens;
+      if (d.length < len) continue;
+      const at = next(d.length - len + 1);
+      spans.push(d.slice(at, at + len));
+      lengthIndex.push(li);
+      found++;
+    }
+  });
+  const offsets = new Uint32Array(spans.length + 1);
+  spans.forEach((s, i) => { offsets[i + 1] = offsets[i] + s.length; });
+  const tokens = new Uint32Array(offsets[spans.length]);
+  spans.forEach((s, i) => tokens.set(s, offsets[i]));
+  return { tokens, offsets, lengthIndex: Uint32Array.from(lengthIndex) };
+}
+
+/** The quantiles calibrate reports, of ascending `sorted` values: p = values[min(n − 1, ⌊p·n⌋)]; NaN if empty. */
+export function quantiles(sorted: ArrayLike<number>): Calibration['quantiles'] {
+  const n = sorted.length;
+  const q = (p: number) => (n ? sorted[Math.min(n - 1, Math.floor(p * n))] : NaN);
+  return { p50: q(0.5), p90: q(0.9), p95: q(0.95), p99: q(0.99), max: n ? sorted[n - 1] : NaN };
+}
+
+/** Per length, the quantiles of its spans' values. */
+function calibrationOf(plan: Plan, spans: SampledSpans, scores: NativeScores): Calibration[] {
+  const values = scores[plan.variant];
+  return Array.from(plan.lengths, (length, li) => {
+    const mine: number[] = [];
+    for (let i = 0; i < spans.lengthIndex.length; i++) if (spans.lengthIndex[i] === li) mine.push(values[i]);
+    mine.sort((a, b) => a - b);
+    return { length, samples: mine.length, quantiles: quantiles(mine) };
+  });
 }
 
 /**
  * BCI quantiles over spans sampled uniformly from the corpus's documents, per span length: what a τ means
  * on this corpus (a τ at the p99 of corpus spans refuses the rarest 1 % of verbatim spans of that length).
  */
-export function calibrate(index: Index, options: CalibrationOptions = {}): Calibration[] {
-  const lengths = options.lengths ?? [8, 16, 32];
-  const samples = options.samples ?? 1000;
-  const variant = options.variant ?? 'bci';
-  let state = BigInt(options.seed ?? 0) ^ 0x9e3779b97f4a7c15n;
-  const next = (n: number) => {
-    state = (state * 6364136223846793005n + 1442695040888963407n) & 0xffffffffffffffffn;
-    return Number((state >> 33n) % BigInt(n));
-  };
-  const docs = index.manifest.documents;
-  return lengths.map((len) => {
-    const spans: Uint32Array[] = [];
-    for (let tries = 0; spans.length < samples && tries < samples * 20; tries++) {
-      const d = index.documentSync(next(docs)).tokens;
-      if (d.length < len) continue;
-      const at = next(d.length - len + 1);
-      spans.push(d.slice(at, at + len));
-    }
-    const values = scoreSequences(index, spans, options).map((s) => s[variant]).sort((a, b) => a - b);
-    const q = (p: number) => (values.length ? values[Math.min(values.length - 1, Math.floor(p * values.length))] : NaN);
-    return { length: len, samples: values.length, quantiles: { p50: q(0.5), p90: q(0.9), p95: q(0.95), p99: q(0.99), max: values.length ? values[values.length - 1] : NaN } };
-  });
+export async function calibrate(core: IndexCore, options: CalibrationOptions = {}): Promise<Calibration[]> {
+  const plan = calibrationPlan(options);
+  const call = core.begin(options);
+  const spans = await call.run(async (n) => sampleSpansSync(n, core.manifest.documents, plan));
+  return calibrationOf(plan, spans, await scoreSpans(call, spans.tokens, spans.offsets, undefined, plan.score));
+}
+
+export function calibrateSync(core: IndexCore, options: CalibrationOptions = {}): Calibration[] {
+  const plan = calibrationPlan(options);
+  const call = core.begin(options);
+  const spans = call.runSync((n) => sampleSpansSync(n, core.manifest.documents, plan));
+  return calibrationOf(plan, spans, scoreSpansSync(call, spans.tokens, spans.offsets, undefined, plan.score));
 }

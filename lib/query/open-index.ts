@@ -1,144 +1,67 @@
 /**
  * openIndex / Index: an index directory opened read-only, queried exactly. Queries are text (tokenized with
- * the index's tokenizer) or token ids. Async methods run off the JS thread; *Sync variants run on it for
- * tight loops; *Batch variants answer many queries in one native round trip (about 20 µs each), which is
- * how to go fast. Closing while queries run is safe: they finish on the mappings they hold.
+ * the index's tokenizer) or token ids.
+ *
+ * One rule for every query: `x` runs off the JS thread and returns a Promise, `xSync` runs on it (for tight
+ * loops), `xBatch` / `xBatchSync` answer many queries in one native round trip (about 20 µs each), which is
+ * how to go fast. Every method but `close` takes CallOptions (signal, timeoutMs) last. Closing while queries
+ * run is safe: they finish on the mappings they hold.
+ *
+ * The provenance methods (trace, shield, scores, ...) are added by lib/provenance/index-methods.ts; the
+ * machinery (native handle, batching, cancellation) lives in ./core.ts, off this type.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { abortError, TraceIndexError } from '../errors';
+import { TraceIndexError } from '../errors';
 import { checkShardFiles, Manifest, readManifest, SHARD_FILES } from '../build/manifest';
-import { addon, cancelFlag, NativeIndex, NativeLocate, NativeNext, NativeOccurrences, nativeError } from '../native';
+import { addon, NativeIndex, NativeLocate, NativeNext, nativeError } from '../native';
 import { bytesTokenizer, pretokenized, Tokenizer } from '../tokenizers/tokenizer';
 import { isTokenizerJsonPath, loadTokenizer, tokenizerNames } from '../tokenizers/named';
-import { INFINIGRAM_FORMAT, InfinigramShardFiles, looksLikeInfinigram, openInfinigram } from './infinigram';
+import { nonNegativeInteger, oneOf, plainObject } from '../validate';
+import { attachCore, coreOf, IndexCore } from './core';
+import { INFINIGRAM_FORMAT, looksLikeInfinigram, openInfinigram } from './infinigram';
+import type {
+  CallOptions, DocumentInfo, IndexInfo, LocateOptions, LocateResult, LongestMatch, NextTokens, OpenOptions, Query,
+} from './types';
+
+export { MAX_QUERY_TOKENS } from './core';
+export type {
+  CallOptions, DocumentInfo, IndexInfo, LocateOptions, LocateResult, LongestMatch, NextTokens, Occurrence, OpenOptions, Query,
+} from './types';
+
+/** The largest `limit` of a locate page (ERR_INVALID_ARGUMENT above): page through more with `offset`. */
+export const MAX_LOCATE_LIMIT = 10_000;
+
+/** Tokens of snippet context on each side of an occurrence: at most 2^32 − 1. */
+const MAX_CONTEXT = 2 ** 32 - 1;
 
 /**
- * Text, or token ids of the index's vocabulary, optionally stamped with the fingerprint of the tokenizer
- * that made them (refused with ERR_TOKENIZER_MISMATCH if it is not the index's).
+ * Opens an index directory read-only: checks the manifest, file sizes and every file header (not the
+ * checksums: `verify` does that), maps the files, and loads the tokenizer text queries use.
+ *
+ * Errors: ERR_INDEX_NOT_FOUND (no index in `dir`), ERR_INDEX_VERSION, ERR_INDEX_CORRUPT, ERR_IO,
+ * ERR_TOKENIZER_MISMATCH (`options.tokenizer` is not the index's), ERR_INVALID_ARGUMENT (a malformed option).
  */
-export type Query = string | ArrayLike<number> | { tokens: ArrayLike<number>; fingerprint: string };
-
-/** Queries longer than this are refused (ERR_INVALID_ARGUMENT). */
-export const MAX_QUERY_TOKENS = 1 << 24;
-
-export interface IndexInfo {
-  dir: string;
-  /** 'traceindex', or 'infini-gram' for an infini-gram index read in place (formatVersion 0). */
-  format: 'traceindex' | 'infini-gram';
-  formatVersion: number;
-  tokenizer: { name: string; fingerprint: string };
-  tokenWidth: number;
-  vocabSize: number;
-  documents: number;
-  /** Document tokens (separators excluded). */
-  tokens: number;
-  shards: Array<{ dir: string; documents: number; tokens: number; pointerWidth: number; bytes: number }>;
-  bytesOnDisk: number;
-  /** Bytes of token and suffix-array files per document token. */
-  bytesPerToken: number;
-  simd: string;
-}
-
-export interface Occurrence {
-  /** Global document number (0-based, in build order). */
-  document: number;
-  id: string;
-  metadata: Record<string, unknown> | undefined;
-  /** Where the match starts in the document: token offset, and UTF-8 byte offset for text tokenizers. */
-  position: { token: number; byte?: number };
-  shard: number;
-  snippet: { tokens: Uint32Array; text?: string; /** token offset of the snippet in the document */ start: number };
-}
-
-/** Options of every async query: an AbortSignal, and a time limit after which the query stops (ERR_TIMEOUT). */
-export interface CallOptions {
-  signal?: AbortSignal;
-  timeoutMs?: number;
-}
-
-export interface LocateOptions extends CallOptions {
-  limit?: number;
-  offset?: number;
-  /** Tokens of context on each side of a match in the snippet; default 16. */
-  context?: number;
-}
-
-export interface LocateResult {
-  /** All occurrences of the query (the page holds [offset, offset + limit) of them). */
-  total: number;
-  occurrences: Occurrence[];
-}
-
-export interface LongestMatch {
-  /** Tokens of the query's longest occurring prefix. */
-  length: number;
-  /** Occurrences of that prefix (all document tokens when length is 0). */
-  count: number;
-  text?: string;
-}
-
-export interface NextTokens {
-  /** Tokens of the longest suffix of the context that occurs followed by a token (the ∞-gram context). */
-  suffixLength: number;
-  /** Occurrences of that suffix followed by a token: the sum of `counts`. */
-  total: number;
-  /** Always false: distributions are exact at any support (see README). */
-  approximate: false;
-  /** Next-token ids, by count descending then id. */
-  tokens: Uint32Array;
-  counts: Float64Array;
-}
-
-export interface DocumentInfo {
-  document: number;
-  id: string;
-  metadata: Record<string, unknown> | undefined;
-  tokens: Uint32Array;
-  text?: string;
-}
-
-export interface OpenOptions {
-  /**
-   * Refuse to open unless the index was built with this tokenizer (ERR_TOKENIZER_MISMATCH). A string loads
-   * that tokenizer (a name, or a tokenizer.json path when the one recorded at build time lives elsewhere
-   * here) and requires its fingerprint to match.
-   */
-  tokenizer?: string | { name?: string; fingerprint?: string };
-  /**
-   * 'traceindex' (a directory with manifest.json) or 'infini-gram' (an index written by infini-gram's indexer,
-   * read in place). Default: infini-gram when the directory has tokenized* files and no manifest.json.
-   * For infini-gram, a string `tokenizer` names the tokenizer of its ids for text queries ('bytes' for u8
-   * indexes built without --tokenizer); without one, queries are token ids.
-   */
-  format?: 'traceindex' | 'infini-gram';
-  /** infini-gram: 1 (u8), 2 (u16) or 4 (u32). Inferred from the files when omitted. */
-  tokenWidth?: number;
-  /** infini-gram: token ids are < vocabSize (default: the separator for u8/u16, the largest id + 1 for u32). */
-  vocabSize?: number;
-}
-
 export async function openIndex(dir: string, options: OpenOptions = {}): Promise<Index> {
+  const o = plainObject('options', options);
   const abs = path.resolve(dir);
-  const format = options.format ?? (looksLikeInfinigram(abs) ? INFINIGRAM_FORMAT : 'traceindex');
+  const format = oneOf('format', o.format, ['traceindex', INFINIGRAM_FORMAT] as const, looksLikeInfinigram(abs) ? INFINIGRAM_FORMAT : 'traceindex');
   if (format === INFINIGRAM_FORMAT) {
     const ig = await openInfinigram(abs, {
-      tokenWidth: options.tokenWidth, vocabSize: options.vocabSize,
-      tokenizer: typeof options.tokenizer === 'string' ? options.tokenizer : undefined,
+      tokenWidth: o.tokenWidth, vocabSize: o.vocabSize,
+      tokenizer: typeof o.tokenizer === 'string' ? o.tokenizer : undefined,
     });
     try {
-      if (options.tokenizer && typeof options.tokenizer === 'object') checkTokenizer(ig.manifest, options.tokenizer);
+      if (o.tokenizer && typeof o.tokenizer === 'object') checkTokenizer(ig.manifest, o.tokenizer);
     } catch (err) {
       ig.native.close();
       throw err;
     }
-    return new Index(abs, ig.manifest, ig.native, ig.tokenizer, ig.shards);
+    return newIndex(new IndexCore(abs, ig.manifest, ig.native, ig.tokenizer, ig.shards));
   }
-  if (format !== 'traceindex')
-    throw new TraceIndexError('ERR_INVALID_ARGUMENT', `format must be 'traceindex' or 'infini-gram', got ${JSON.stringify(format)}`);
   const manifest = readManifest(abs);
-  if (options.tokenizer && typeof options.tokenizer === 'object') checkTokenizer(manifest, options.tokenizer);
-  const tokenizer = await indexTokenizer(manifest, typeof options.tokenizer === 'string' ? options.tokenizer : undefined);
+  if (o.tokenizer && typeof o.tokenizer === 'object') checkTokenizer(manifest, o.tokenizer);
+  const tokenizer = await indexTokenizer(manifest, typeof o.tokenizer === 'string' ? o.tokenizer : undefined);
   checkShardFiles(abs, manifest);
   let native: NativeIndex;
   try {
@@ -152,7 +75,7 @@ export async function openIndex(dir: string, options: OpenOptions = {}): Promise
   } catch (err) {
     throw nativeError(err);
   }
-  return new Index(abs, manifest, native, tokenizer);
+  return newIndex(new IndexCore(abs, manifest, native, tokenizer));
 }
 
 /**
@@ -185,33 +108,47 @@ function checkTokenizer(m: Manifest, want: { name?: string; fingerprint?: string
       `the index was built with tokenizer ${m.tokenizer.name} (${m.tokenizer.fingerprint}), not ${want.name ?? '?'} (${want.fingerprint ?? '?'})`);
 }
 
-export class Index {
-  readonly tokenizer: Tokenizer;
-  private native: NativeIndex | null;
+let newIndex: (core: IndexCore) => Index;
 
-  /** @internal use openIndex() */
+/**
+ * An opened index (from openIndex). Every method but `close` takes CallOptions last and, before any work,
+ * refuses with ERR_CLOSED after close(), ERR_ABORTED if the signal has fired, ERR_TIMEOUT if timeoutMs is 0.
+ * Async methods reject (they never throw synchronously); Sync methods throw.
+ */
+export class Index {
+  /** Absolute path of the index directory. */
+  readonly dir: string;
+  /** The manifest (docs/FORMAT.md); for an infini-gram index, one synthesized from its files (formatVersion 0). */
+  readonly manifest: Manifest;
+  /** The tokenizer text queries use. */
+  readonly tokenizer: Tokenizer;
   /** 'traceindex', or 'infini-gram' for an infini-gram index read in place. */
   readonly format: 'traceindex' | 'infini-gram';
 
-  /**
-   * @internal use openIndex(). For an infini-gram index, `manifest` is synthesized from its files (formatVersion
-   * 0, no checksums) and `infinigram` lists each shard's files.
-   */
-  constructor(readonly dir: string, readonly manifest: Manifest, native: NativeIndex, tokenizer: Tokenizer,
-    private readonly infinigram?: InfinigramShardFiles[]) {
-    this.native = native;
-    this.tokenizer = tokenizer;
-    this.format = infinigram ? INFINIGRAM_FORMAT : 'traceindex';
+  /** Use openIndex(). */
+  private constructor(core: IndexCore) {
+    attachCore(this, core);
+    this.dir = core.dir;
+    this.manifest = core.manifest;
+    this.tokenizer = core.tokenizer;
+    this.format = core.infinigram ? INFINIGRAM_FORMAT : 'traceindex';
   }
 
+  static {
+    newIndex = (core) => new Index(core);
+  }
+
+  /** What the index is: format, tokenizer, sizes, shards, bytes on disk. Readable after close(). */
   get info(): IndexInfo {
-    const m = this.manifest;
-    if (this.infinigram) {
+    const core = coreOf(this);
+    const m = core.manifest;
+    const ig = core.infinigram;
+    if (ig) {
       const shards = m.shards.map((s, i) => ({
         dir: s.dir, documents: s.documents, tokens: s.tokens, pointerWidth: s.pointerWidth,
-        bytes: Object.values(this.infinigram![i].files).reduce((t, b) => t + b, 0),
+        bytes: Object.values(ig[i].files).reduce((t, b) => t + b, 0),
       }));
-      const tokenAndSa = this.infinigram.reduce((t, s) => t + (s.files['tokenized' + s.suffix] ?? 0) + (s.files['table' + s.suffix] ?? 0), 0);
+      const tokenAndSa = ig.reduce((t, s) => t + (s.files['tokenized' + s.suffix] ?? 0) + (s.files['table' + s.suffix] ?? 0), 0);
       return {
         dir: this.dir, format: INFINIGRAM_FORMAT, formatVersion: 0, tokenizer: m.tokenizer, tokenWidth: m.tokenWidth,
         vocabSize: m.vocabSize, documents: m.documents, tokens: m.tokens, shards,
@@ -241,279 +178,195 @@ export class Index {
     };
   }
 
+  /** Whether close() was called. */
   get closed(): boolean {
-    return this.native === null;
+    return coreOf(this).closed;
   }
 
   /** Releases the mappings once running queries finish. Later calls throw ERR_CLOSED. Idempotent. */
   close(): void {
-    this.native?.close();
-    this.native = null;
+    coreOf(this).close();
   }
 
   // ---- count ----
 
+  /** Occurrences of the query in the corpus (exact). Errors: see Query and CallOptions; an empty query is ERR_INVALID_ARGUMENT. */
   async count(query: Query, options?: CallOptions): Promise<number> {
     return (await this.countBatch([query], options))[0];
   }
-  countSync(query: Query): number {
-    return this.countBatchSync([query])[0];
+  /** count, on the calling thread. */
+  countSync(query: Query, options?: CallOptions): number {
+    return this.countBatchSync([query], options)[0];
   }
+  /** count of each query, in one native call. */
   async countBatch(queries: Query[], options?: CallOptions): Promise<Float64Array> {
-    const [t, o] = this.batch(queries, false);
-    return this.call((n, cancel) => n.count(t, o, cancel), options);
+    const core = coreOf(this);
+    const call = core.begin(options);
+    const [t, o] = core.batch(queries, false);
+    return call.run((n, cancel) => n.count(t, o, cancel));
   }
-  countBatchSync(queries: Query[]): Float64Array {
-    const [t, o] = this.batch(queries, false);
-    return this.callSync((n) => n.countSync(t, o));
+  /** countBatch, on the calling thread. */
+  countBatchSync(queries: Query[], options?: CallOptions): Float64Array {
+    const core = coreOf(this);
+    const call = core.begin(options);
+    const [t, o] = core.batch(queries, false);
+    return call.runSync((n) => n.countSync(t, o));
   }
 
   // ---- locate ----
 
+  /**
+   * A page of the query's occurrences, in (document, position) order, with snippets, and the total count.
+   * Errors: ERR_INVALID_ARGUMENT for a limit above MAX_LOCATE_LIMIT or a negative/non-integer page option.
+   */
   async locate(query: Query, options: LocateOptions = {}): Promise<LocateResult> {
-    const [t, o] = this.batch([query], false);
+    const core = coreOf(this);
+    const call = core.begin(options);
+    const [t, o] = core.batch([query], false);
     const { offset, limit, context } = pageOptions(options);
-    return this.occurrences(await this.call((n, cancel) => n.locate(t, o, offset, limit, context, cancel), options));
+    return call.run(async (n, cancel) => occurrences(core, n, await n.locate(t, o, offset, limit, context, cancel)));
   }
+  /** locate, on the calling thread. */
   locateSync(query: Query, options: LocateOptions = {}): LocateResult {
-    const [t, o] = this.batch([query], false);
+    const core = coreOf(this);
+    const call = core.begin(options);
+    const [t, o] = core.batch([query], false);
     const { offset, limit, context } = pageOptions(options);
-    return this.occurrences(this.callSync((n) => n.locateSync(t, o, offset, limit, context)));
+    return call.runSync((n) => occurrences(core, n, n.locateSync(t, o, offset, limit, context)));
   }
 
   // ---- longest match ----
 
+  /** The query's longest prefix that occurs in the corpus, and its count. An empty query matches 0 tokens. */
   async longestMatch(query: Query, options?: CallOptions): Promise<LongestMatch> {
     return (await this.longestMatchBatch([query], options))[0];
   }
-  longestMatchSync(query: Query): LongestMatch {
-    return this.longestMatchBatchSync([query])[0];
+  /** longestMatch, on the calling thread. */
+  longestMatchSync(query: Query, options?: CallOptions): LongestMatch {
+    return this.longestMatchBatchSync([query], options)[0];
   }
+  /** longestMatch of each query, in one native call. */
   async longestMatchBatch(queries: Query[], options?: CallOptions): Promise<LongestMatch[]> {
-    const [t, o] = this.batch(queries, true);
-    return this.longest(t, o, await this.call((n, cancel) => n.longestMatch(t, o, cancel), options));
+    const core = coreOf(this);
+    const call = core.begin(options);
+    const [t, o] = core.batch(queries, true);
+    return longest(core, t, o, await call.run((n, cancel) => n.longestMatch(t, o, cancel)));
   }
-  longestMatchBatchSync(queries: Query[]): LongestMatch[] {
-    const [t, o] = this.batch(queries, true);
-    return this.longest(t, o, this.callSync((n) => n.longestMatchSync(t, o)));
+  /** longestMatchBatch, on the calling thread. */
+  longestMatchBatchSync(queries: Query[], options?: CallOptions): LongestMatch[] {
+    const core = coreOf(this);
+    const call = core.begin(options);
+    const [t, o] = core.batch(queries, true);
+    return longest(core, t, o, call.runSync((n) => n.longestMatchSync(t, o)));
   }
 
   // ---- next tokens (∞-gram) ----
 
+  /**
+   * The ∞-gram next-token distribution after `context`: the counts of every token that follows the longest
+   * suffix of the context occurring followed by a token. Exact. An empty context gives the unigram counts.
+   */
   async nextTokens(context: Query, options?: CallOptions): Promise<NextTokens> {
     return (await this.nextTokensBatch([context], options))[0];
   }
-  nextTokensSync(context: Query): NextTokens {
-    return this.nextTokensBatchSync([context])[0];
+  /** nextTokens, on the calling thread. */
+  nextTokensSync(context: Query, options?: CallOptions): NextTokens {
+    return this.nextTokensBatchSync([context], options)[0];
   }
+  /** nextTokens of each context, in one native call. */
   async nextTokensBatch(contexts: Query[], options?: CallOptions): Promise<NextTokens[]> {
-    const [t, o] = this.batch(contexts, true);
-    return (await this.call((n, cancel) => n.nextTokens(t, o, cancel), options)).map(distribution);
+    const core = coreOf(this);
+    const call = core.begin(options);
+    const [t, o] = core.batch(contexts, true);
+    return (await call.run((n, cancel) => n.nextTokens(t, o, cancel))).map(distribution);
   }
-  nextTokensBatchSync(contexts: Query[]): NextTokens[] {
-    const [t, o] = this.batch(contexts, true);
-    return this.callSync((n) => n.nextTokensSync(t, o)).map(distribution);
+  /** nextTokensBatch, on the calling thread. */
+  nextTokensBatchSync(contexts: Query[], options?: CallOptions): NextTokens[] {
+    const core = coreOf(this);
+    const call = core.begin(options);
+    const [t, o] = core.batch(contexts, true);
+    return call.runSync((n) => n.nextTokensSync(t, o)).map(distribution);
   }
 
   // ---- documents and statistics ----
 
-  /** A document by global number, or by id (a linear scan of the records). */
-  async document(ref: number | string): Promise<DocumentInfo> {
-    return this.documentSync(ref);
+  /**
+   * A document by global number (0-based, in build order), or by id (a linear scan of the records).
+   * Errors: ERR_INVALID_ARGUMENT for a number out of range or an id no document has.
+   */
+  async document(ref: number | string, options?: CallOptions): Promise<DocumentInfo> {
+    const core = coreOf(this);
+    const call = core.begin(options);
+    const r = core.documentRef(ref);
+    // The core's document calls are synchronous today; the async `documents` / `findDocument` replace this.
+    return call.run(async (n) => core.documentSync(n, r));
   }
-  documentSync(ref: number | string): DocumentInfo {
-    const native = this.open();
-    let n: number;
-    if (typeof ref === 'string') {
-      n = native.findDocument(JSON.stringify({ id: ref }).slice(0, -1));
-      if (n < 0) throw new TraceIndexError('ERR_INVALID_ARGUMENT', `no document with id ${JSON.stringify(ref)}`);
-    } else {
-      n = ref;
-    }
-    const d = this.callSync((x) => x.document(n));
-    const rec = parseRecord(d.record);
-    return { document: n, id: rec.id, metadata: rec.meta, tokens: d.tokens, text: this.tokenizer.readsText ? this.tokenizer.decode(d.tokens) : undefined };
+  /** document, on the calling thread. */
+  documentSync(ref: number | string, options?: CallOptions): DocumentInfo {
+    const core = coreOf(this);
+    const call = core.begin(options);
+    const r = core.documentRef(ref);
+    return call.runSync((n) => core.documentSync(n, r));
   }
 
-  /** Exact count of every token id over all documents (length vocabSize). */
-  unigramCounts(): Float64Array {
-    return this.callSync((n) => n.unigram());
+  /** Exact count of every token id over all documents (a Float64Array of length vocabSize). */
+  unigramCounts(options?: CallOptions): Float64Array {
+    return coreOf(this).begin(options).runSync((n) => n.unigram());
   }
 
   /**
-   * Re-checks every file's checksum, then content and suffix order of every shard. Resolves with what was checked.
-   * An infini-gram index has no checksums: its content and suffix order (in its byte order) are checked.
+   * Re-checks every file's checksum, then content and suffix order of every shard. Resolves with what was
+   * checked. An infini-gram index has no checksums: its content and suffix order (in its byte order) are
+   * checked. Errors: ERR_INDEX_CORRUPT naming the file; ERR_ABORTED / ERR_TIMEOUT (it takes a while).
    */
-  async verify(options: { signal?: AbortSignal } = {}): Promise<{ files: number; bytes: number; shards: number }> {
-    const native = this.open();
-    const cancel = cancelFlag(options.signal);
-    try {
+  async verify(options?: CallOptions): Promise<{ files: number; bytes: number; shards: number }> {
+    const core = coreOf(this);
+    const call = core.begin(options);
+    return call.run(async (native, cancel = new Uint8Array(1)) => {
       let files = 0;
       let bytes = 0;
-      if (this.infinigram) {
+      if (core.infinigram) {
         // No checksums in infini-gram's format: the content and byte-order suffix checks are the whole check.
-        await native.verify(cancel.flag);
-        for (const s of this.infinigram) for (const b of Object.values(s.files)) { files++; bytes += b; }
-        return { files, bytes, shards: this.infinigram.length };
+        await native.verify(cancel);
+        for (const s of core.infinigram) for (const b of Object.values(s.files)) { files++; bytes += b; }
+        return { files, bytes, shards: core.infinigram.length };
       }
-      for (const s of this.manifest.shards) {
+      for (const s of core.manifest.shards) {
         for (const f of SHARD_FILES) {
-          const file = path.join(this.dir, s.dir, f);
-          const sum = await addon.checksumFile(file, cancel.flag);
+          const file = path.join(core.dir, s.dir, f);
+          const sum = await addon.checksumFile(file, cancel);
           if (sum !== s.files[f].xxh64)
             throw new TraceIndexError('ERR_INDEX_CORRUPT', `${file}: checksum ${sum} differs from the manifest's ${s.files[f].xxh64}`);
           files++;
           bytes += s.files[f].bytes;
         }
       }
-      await native.verify(cancel.flag);
-      return { files, bytes, shards: this.manifest.shards.length };
-    } catch (err) {
-      throw nativeError(err);
-    } finally {
-      cancel.dispose();
-    }
-  }
-
-  // ---- internals ----
-
-  private open(): NativeIndex {
-    if (!this.native) throw new TraceIndexError('ERR_CLOSED', 'the index is closed');
-    return this.native;
-  }
-
-  /**
-   * @internal Runs an async native call; with a signal or timeoutMs, passes a cancel flag the native side
-   * polls, and rejects with ERR_ABORTED or ERR_TIMEOUT when it fires.
-   */
-  async call<T>(fn: (n: NativeIndex, cancel?: Uint8Array) => Promise<T>, options?: CallOptions): Promise<T> {
-    const native = this.open();
-    const { signal, timeoutMs } = options ?? {};
-    if (signal === undefined && timeoutMs === undefined) {
-      try {
-        return await fn(native);
-      } catch (err) {
-        throw nativeError(err);
-      }
-    }
-    if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs >= 0))
-      throw new TraceIndexError('ERR_INVALID_ARGUMENT', 'timeoutMs must be a non-negative number');
-    if (signal?.aborted) throw abortError(signal);
-    const c = cancelFlag(signal);
-    let timedOut = false;
-    const timer = timeoutMs === undefined ? undefined : setTimeout(() => { timedOut = true; c.flag[0] = 1; }, timeoutMs);
-    try {
-      return await fn(native, c.flag);
-    } catch (err) {
-      if (timedOut && (err as { code?: string }).code === 'ERR_ABORTED')
-        throw new TraceIndexError('ERR_TIMEOUT', `the query took longer than timeoutMs (${timeoutMs} ms)`);
-      throw nativeError(err);
-    } finally {
-      clearTimeout(timer);
-      c.dispose();
-    }
-  }
-
-  /** @internal */
-  callSync<T>(fn: (n: NativeIndex) => T): T {
-    const native = this.open();
-    try {
-      return fn(native);
-    } catch (err) {
-      throw nativeError(err);
-    }
-  }
-
-  /** Token ids of a query, checked: integers in the vocabulary, not empty unless allowed, not huge. */
-  tokenize(query: Query): Uint32Array {
-    let ids: Uint32Array;
-    if (query && typeof query === 'object' && 'fingerprint' in query) {
-      if (query.fingerprint !== this.manifest.tokenizer.fingerprint)
-        throw new TraceIndexError('ERR_TOKENIZER_MISMATCH',
-          `token ids made with tokenizer ${query.fingerprint}, the index uses ${this.manifest.tokenizer.name} (${this.manifest.tokenizer.fingerprint})`);
-      return this.tokenize(query.tokens);
-    }
-    if (typeof query === 'string') {
-      if (!this.tokenizer.readsText)
-        throw new TraceIndexError('ERR_INVALID_ARGUMENT', `the index's tokenizer (${this.tokenizer.name}) has no text form: query with token ids`);
-      ids = Uint32Array.from(this.tokenizer.encode(query));
-    } else if (query instanceof Uint32Array) {
-      ids = query;
-    } else if (query && typeof query.length === 'number') {
-      ids = new Uint32Array(query.length);
-      for (let i = 0; i < query.length; i++) {
-        const v = query[i];
-        if (!Number.isInteger(v) || v < 0 || v >= this.manifest.vocabSize)
-          throw new TraceIndexError('ERR_TOKEN_RANGE', `query token ${v} at position ${i} is not a token id of this index (vocabulary size ${this.manifest.vocabSize})`);
-        ids[i] = v;
-      }
-    } else {
-      throw new TraceIndexError('ERR_INVALID_ARGUMENT', 'a query is a string or an array of token ids');
-    }
-    if (ids.length > MAX_QUERY_TOKENS)
-      throw new TraceIndexError('ERR_INVALID_ARGUMENT', `query of ${ids.length} tokens is longer than the limit (${MAX_QUERY_TOKENS})`);
-    return ids;
-  }
-
-  /** @internal Queries as one token array plus offsets. */
-  batch(queries: Query[], allowEmpty: boolean): [Uint32Array, Uint32Array] {
-    if (!Array.isArray(queries)) throw new TraceIndexError('ERR_INVALID_ARGUMENT', 'a batch is an array of queries');
-    const parts = queries.map((q) => this.tokenize(q));
-    const offsets = new Uint32Array(parts.length + 1);
-    let total = 0;
-    parts.forEach((p, i) => {
-      if (p.length === 0 && !allowEmpty) throw new TraceIndexError('ERR_INVALID_ARGUMENT', `query ${i} is empty`);
-      total += p.length;
-      if (total > 2 ** 32 - 1) throw new TraceIndexError('ERR_INVALID_ARGUMENT', 'batch too large: split it');
-      offsets[i + 1] = total;
+      await native.verify(cancel);
+      return { files, bytes, shards: core.manifest.shards.length };
     });
-    const tokens = new Uint32Array(total);
-    parts.forEach((p, i) => tokens.set(p, offsets[i]));
-    return [tokens, offsets];
-  }
-
-  private occurrences(r: NativeLocate): LocateResult {
-    return { total: r.total, occurrences: this.occurrenceList(r, 0, r.documents.length) };
-  }
-
-  /** @internal Occurrences [from, to) of a native block as objects. */
-  occurrenceList(r: NativeOccurrences, from: number, to: number): Occurrence[] {
-    const out: Occurrence[] = [];
-    for (let i = from; i < to; i++) {
-      const rec = parseRecord(r.records[i]);
-      const snippetTokens = r.snippetTokens.slice(r.snippetOffsets[i], r.snippetOffsets[i + 1]);
-      const token = r.offsets[i];
-      const occ: Occurrence = {
-        document: r.documents[i], id: rec.id, metadata: rec.meta, position: { token }, shard: r.shards[i],
-        snippet: { tokens: snippetTokens, start: r.snippetStarts[i] },
-      };
-      if (this.tokenizer.readsText) {
-        occ.position.byte = this.tokenizer === bytesTokenizer ? token : this.tokenizer.byteLength(this.documentSync(occ.document).tokens.subarray(0, token));
-        occ.snippet.text = trimBrokenEdges(this.tokenizer.decode(snippetTokens));
-      }
-      out.push(occ);
-    }
-    return out;
-  }
-
-  private longest(t: Uint32Array, o: Uint32Array, r: { lengths: Uint32Array; counts: Float64Array }): LongestMatch[] {
-    const out: LongestMatch[] = [];
-    for (let i = 0; i < r.lengths.length; i++) {
-      const m: LongestMatch = { length: r.lengths[i], count: r.counts[i] };
-      if (this.tokenizer.readsText) m.text = this.tokenizer.decode(t.subarray(o[i], o[i] + r.lengths[i]));
-      out.push(m);
-    }
-    return out;
   }
 }
 
 function pageOptions(o: LocateOptions): { offset: number; limit: number; context: number } {
-  const offset = o.offset ?? 0;
-  const limit = o.limit ?? 10;
-  const context = o.context ?? 16;
-  for (const [k, v] of Object.entries({ offset, limit, context }))
-    if (!Number.isSafeInteger(v) || v < 0) throw new TraceIndexError('ERR_INVALID_ARGUMENT', `${k} must be a non-negative integer`);
-  return { offset, limit, context };
+  return {
+    offset: nonNegativeInteger('offset', o.offset, { default: 0 }),
+    limit: nonNegativeInteger('limit', o.limit, { default: 10, max: MAX_LOCATE_LIMIT }),
+    context: nonNegativeInteger('context', o.context, { default: 16, max: MAX_CONTEXT }),
+  };
+}
+
+function occurrences(core: IndexCore, native: NativeIndex, r: NativeLocate): LocateResult {
+  return { total: r.total, occurrences: core.occurrenceList(native, r, 0, r.documents.length) };
+}
+
+function longest(core: IndexCore, t: Uint32Array, o: Uint32Array, r: { lengths: Uint32Array; counts: Float64Array }): LongestMatch[] {
+  const out: LongestMatch[] = [];
+  for (let i = 0; i < r.lengths.length; i++) {
+    const m: LongestMatch = { length: r.lengths[i], count: r.counts[i] };
+    if (core.tokenizer.readsText) m.text = core.tokenizer.decode(t.subarray(o[i], o[i] + r.lengths[i]));
+    out.push(m);
+  }
+  return out;
 }
 
 function distribution(n: NativeNext): NextTokens {
@@ -525,18 +378,4 @@ function distribution(n: NativeNext): NextTokens {
     tokens: Uint32Array.from(order, (i) => n.tokens[i]),
     counts: Float64Array.from(order, (i) => n.counts[i]),
   };
-}
-
-function parseRecord(json: string): { id: string; meta: Record<string, unknown> | undefined } {
-  try {
-    const r = JSON.parse(json);
-    return { id: r.id, meta: r.meta };
-  } catch {
-    throw new TraceIndexError('ERR_INDEX_CORRUPT', 'a document record in meta.bin is not valid JSON');
-  }
-}
-
-/** Snippets cut through multi-byte characters at their edges; drop the replacement characters that leaves. */
-function trimBrokenEdges(text: string): string {
-  return text.replace(/^\uFFFD+/, '').replace(/\uFFFD+$/, '');
 }

@@ -26,9 +26,16 @@ function commandUsage(c: Command): string {
 /** The global usage, generated from the command table. */
 export const USAGE = `${HEADER}\n\nUsage:\n${COMMANDS.map(commandUsage).join('')}\n${FOOTER}`;
 
-function parse(argv: string[], names: readonly FlagName[]) {
+/** Parses argv with these flags only; an unknown flag or a missing value is a UsageError. */
+function parse(argv: string[], names: readonly FlagName[], command?: string) {
   const options = Object.fromEntries(names.map((n) => [n, FLAGS[n]]));
-  return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    const flag = /'(--?[^'=]+)/.exec((err as Error).message)?.[1];
+    const unknown = /^Unknown option/.test((err as Error).message);
+    throw new UsageError(command && unknown && flag ? `${command} does not take ${flag}` : (err as Error).message);
+  }
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -44,14 +51,7 @@ export async function main(argv: string[]): Promise<number> {
     command = COMMANDS.find((c) => c.name === name);
     if (!command) throw new UsageError(`unknown command ${name}`);
     // Second pass with the command's flags only: any other is a usage mistake.
-    let own;
-    try {
-      own = parse(argv, [...command.options, 'help']);
-    } catch (err) {
-      const flag = /'(--?[^'=]+)/.exec((err as Error).message)?.[1];
-      throw new UsageError(flag ? `${command.name} does not take ${flag}` : (err as Error).message);
-    }
-    const flags = own.values as Flags;
+    const flags = parse(argv, [...command.options, 'help'], command.name).values as Flags;
     if (flags.help) {
       process.stdout.write(`Usage:\n${commandUsage(command)}\nFlags: ${command.options.map((f) => `--${f}`).join(' ')} --help\n`);
       return 0;
@@ -62,7 +62,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     const e = err as Error & { code?: string };
-    if (err instanceof UsageError || e.code?.startsWith('ERR_PARSE_ARGS')) {
+    if (err instanceof UsageError) {
       process.stderr.write(`traceindex: ${e.message}\n\n${command ? `Usage:\n${commandUsage(command)}` : USAGE}`);
       return 2;
     }

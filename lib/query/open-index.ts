@@ -264,7 +264,7 @@ export class Index {
 
   /**
    * The ∞-gram next-token distribution after `context`: the counts of every token that follows the longest
-   * suffix of the context occurring followed by a token. Exact. An empty context gives the unigram counts.
+   * suffix of the context occurring followed by a token. Exact.
    */
   async nextTokens(context: Query, options?: CallOptions): Promise<NextTokens> {
     return (await this.nextTokensBatch([context], options))[0];

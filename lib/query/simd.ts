@@ -7,10 +7,11 @@ export const simd = {
   available(): string[] {
     return addon.simdKernels();
   },
+  /** The kernel searches use now. */
   active(): string {
     return addon.selectSimd() as string;
   },
-  /** Process-wide; for benchmarks and tests. */
+  /** Makes `name` the active kernel, process-wide (for benchmarks and tests); ERR_INVALID_ARGUMENT if unavailable. */
   select(name: string): void {
     if (addon.selectSimd(name) === false) throw new TraceIndexError('ERR_INVALID_ARGUMENT', `SIMD kernel ${name} is not available here`);
   },

@@ -3,7 +3,7 @@ import { Command, INDEX_FLAGS, intFlag, print, queryOf, withIndex } from '../com
 
 export const next: Command = {
   name: 'next',
-  summary: 'the ∞-gram next-token distribution after the text (an empty text: the unigram counts)',
+  summary: 'the ∞-gram next-token distribution after the text',
   usage: 'DIR <text> [--tokens 1,2,3] [--top 10] [--json]',
   options: ['tokens', 'top', 'json', ...INDEX_FLAGS],
   async run(args, flags) {

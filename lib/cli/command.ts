@@ -155,11 +155,8 @@ export function print(flags: Flags, json: unknown, human: string): void {
 
 /** The query of a command: the text arguments, or --tokens 1,2,3. */
 export function queryOf(flags: Flags, rest: string[]): string | number[] {
-  if (typeof flags.tokens === 'string') {
-    const ids = flags.tokens.split(',').filter((s) => s.trim() !== '').map(Number);
-    if (ids.some((x) => !Number.isInteger(x) || x < 0)) throw new UsageError('--tokens takes comma-separated token ids');
-    return ids;
-  }
+  const ids = intListFlag(flags, 'tokens', { max: MAX_UINT32 });
+  if (ids) return ids;
   if (rest.length === 0) throw new UsageError('missing query text');
   return rest.join(' ');
 }

@@ -130,8 +130,9 @@ export function scoreContinuations(states: MatchState[], candidates: ArrayLike<n
 }
 
 /**
- * Applies Prov-Decode's penalty to candidate logits in place: logit −= gamma · risk, or −Infinity where
- * vetoed (unless vetoToMinusInfinity is false). `logits` is laid out like the candidates.
+ * Applies Prov-Decode's penalty to candidate logits in place: logit −= gamma · risk (gamma default 1), or
+ * −Infinity where vetoed (unless vetoToMinusInfinity, default true, is false). `logits` is laid out like the
+ * candidates (ERR_INVALID_ARGUMENT otherwise).
  */
 export function penalizeLogits(logits: Float32Array | Float64Array, scores: ContinuationScores, options: { gamma?: number; vetoToMinusInfinity?: boolean } = {}): void {
   const gamma = options.gamma ?? 1;

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { DocumentRecord } from '../lib';
+import type { DocumentRecord } from '../lib/index';
 
 /** Documents are cut at the first newline after this many bytes. */
 export const DOC_BYTES = 1 << 16;

@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Benchmark from 'benchmark';
-import { buildIndex, Index, openIndex, simd } from '../lib';
+import { buildIndex, Index, openIndex, simd } from '../lib/index';
 import { Corpus, corpusDocuments, DOC_BYTES, fileCorpus, generateCorpus, prng } from './corpus';
 
 const ROOT = path.resolve(__dirname, '..', '..');

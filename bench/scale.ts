@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { buildIndex, openIndex } from '../lib';
+import { buildIndex, openIndex } from '../lib/index';
 import { corpusDocuments, fileCorpus, generateCorpus, prng } from './corpus';
 import { machine, quantile, writeResult } from './report';
 

@@ -11,7 +11,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { buildIndex, Index, openIndex, scoreContinuations } from '../lib';
+import { buildIndex, Index, openIndex, scoreContinuations } from '../lib/index';
 import { corpusDocuments, fileCorpus, generateCorpus, prng } from './corpus';
 import { machine, stats, writeResult } from './report';
 

@@ -1,20 +1,23 @@
 /** traceindex: exact provenance queries over suffix-array indexes of tokenized corpora. */
-export { buildIndex, buildBytesPerToken, partitionFiles } from './build';
-export { combineIndexes } from './combine';
-export type { CombineResult } from './combine';
-export type { BuildOptions, BuildProgress, BuildResult } from './build';
-export { openIndex, Index, MAX_QUERY_TOKENS } from './open-index';
-export type { CallOptions, DocumentInfo, IndexInfo, LocateOptions, LocateResult, LongestMatch, NextTokens, Occurrence, OpenOptions, Query } from './open-index';
-export { TraceIndexError } from './errors';
+export { buildIndex, buildBytesPerToken, partitionFiles } from './build/build';
+export { combineIndexes } from './build/combine';
+export type { CombineResult } from './build/combine';
+export type { BuildOptions, BuildProgress, BuildResult } from './build/build';
+export { openIndex, Index, MAX_LOCATE_LIMIT, MAX_QUERY_TOKENS } from './query/open-index';
+export type { CallOptions, DocumentInfo, IndexInfo, LocateOptions, LocateResult, LongestMatch, NextTokens, Occurrence, OpenOptions, Query } from './query/types';
+export { ERROR_CODES, TraceIndexError } from './errors';
 export type { ErrorCode } from './errors';
-export { bytesTokenizer, pretokenized, resolveTokenizer } from './tokenizer';
-export type { Tokenizer, TokenizerSpec, TokenWidth } from './tokenizer';
-export type { DocumentRecord } from './inputs';
-export { FORMAT_VERSION } from './manifest';
-export { simd } from './simd';
-export { MatchState, penalizeLogits, scoreContinuations } from './trace';
-export type {
-  BciVariant, Calibration, CalibrationOptions, ContinuationOptions, ContinuationScores, ScoreOptions, ShieldOptions,
-  ShieldResult, Span, SpanScores, TokenWeightOptions, TraceOptions, TraceResult,
-} from './trace';
-export type { ScanOptions, ScanResult, ScanSource } from './scan';
+export { bytesTokenizer, pretokenized, resolveTokenizer } from './tokenizers/tokenizer';
+export type { Tokenizer, TokenizerSpec, TokenWidth } from './tokenizers/tokenizer';
+export type { DocumentRecord } from './inputs/records';
+export { FORMAT_VERSION } from './build/manifest';
+export { simd } from './query/simd';
+// Installs the provenance methods (trace, shield, scores, ...) on Index.prototype.
+import './provenance/index-methods';
+export type { BciOptions, IndexProvenance } from './provenance/index-methods';
+export { MatchState, penalizeLogits, scoreContinuations } from './provenance/match-state';
+export type { ContinuationOptions, ContinuationScores, MatchStateOptions, SuffixMatch } from './provenance/match-state';
+export { MAX_CALIBRATION_SAMPLES } from './provenance/scores';
+export type { BciVariant, Calibration, CalibrationOptions, ScoreOptions, SequenceScores, SpanScores } from './provenance/scores';
+export type { ShieldOptions, ShieldResult, Span, TokenWeightOptions, TraceOptions, TraceResult } from './provenance/trace';
+export type { ScanOptions, ScanResult, ScanSource } from './provenance/scan';

@@ -7,8 +7,9 @@ import * as v8 from 'node:v8';
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { TraceIndexError } from '../lib/errors';
-import { DocumentRecord, ReadOptions, readDocuments, resolveInputs, createSkipCollector } from '../lib/inputs';
-import { ProgressReporter, formatBytes, formatCount, parseBytes } from '../lib/progress';
+import { resolveInputs } from '../lib/inputs/paths';
+import { createSkipCollector, DocumentRecord, ReadOptions } from '../lib/inputs/records';
+import { readDocuments } from '../lib/inputs/streams';
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'traceindex-inputs-'));
 test.after.always(() => fs.rmSync(scratch, { recursive: true, force: true }));
@@ -316,9 +317,10 @@ test('globs: * within a component, ** across directories, ? for one character', 
 
 /** Runs `body` (async JS with resolveInputs/readDocuments in scope) in a child process; returns its JSON output. */
 function runChild(body: string, options: { cwd?: string; input?: string } = {}): unknown {
-  const inputsModule = path.join(__dirname, '..', 'lib', 'inputs.js');
+  const inputs = path.join(__dirname, '..', 'lib', 'inputs');
   const script = `
-    const { readDocuments, resolveInputs } = require(${JSON.stringify(inputsModule)});
+    const { readDocuments } = require(${JSON.stringify(path.join(inputs, 'streams.js'))});
+    const { resolveInputs } = require(${JSON.stringify(path.join(inputs, 'paths.js'))});
     (async () => { ${body} })().then(
       (out) => process.stdout.write(JSON.stringify(out)),
       (e) => process.stdout.write(JSON.stringify({ code: e.code, message: e.message })));`;
@@ -666,96 +668,4 @@ test('breaking out early closes the file (generator return propagates)', async (
     t.deepEqual(await generator.return(undefined), { done: true, value: undefined });
     t.deepEqual(await generator.next(), { done: true, value: undefined });
   }
-});
-
-// ---------------------------------------------------------------------------
-// Byte sizes and progress (lib/progress.ts)
-
-test('parseBytes accepts units and plain numbers', (t) => {
-  const cases: Array<[string | number, number]> = [
-    ['0', 0],
-    ['1024', 1024],
-    ['1e9', 1_000_000_000],
-    ['1.5e3', 1500],
-    ['4GiB', 4 * 2 ** 30],
-    ['4gib', 4 * 2 ** 30],
-    ['4G', 4 * 2 ** 30],
-    ['512MB', 512_000_000],
-    ['512 MiB', 512 * 2 ** 20],
-    ['2k', 2048],
-    ['2KB', 2000],
-    ['1TiB', 2 ** 40],
-    ['10B', 10],
-    [' 7 ', 7],
-    ['1.5KiB', 1536],
-    ['0.5KB', 500],
-    ['.5k', 512],
-    ['1.1B', 1],
-    [4096, 4096],
-  ];
-  for (const [input, expected] of cases) t.is(parseBytes(input), expected, String(input));
-});
-
-test('parseBytes rejects junk with ERR_INVALID_ARGUMENT', (t) => {
-  for (const junk of ['', ' ', 'abc', '4XB', '-1', '-1GiB', '1e400', 'GiB', '4 G B', '4GiBs', '1,000', '0x10', 'NaN', 'Infinity', '1e30']) {
-    const error = t.throws(() => parseBytes(junk), { instanceOf: TraceIndexError }, junk);
-    t.is(error?.code, 'ERR_INVALID_ARGUMENT', junk);
-  }
-  for (const junk of [-1, Number.NaN, Number.POSITIVE_INFINITY, null, undefined, {}] as unknown[]) {
-    t.throws(() => parseBytes(junk as number), { instanceOf: TraceIndexError }, String(junk));
-  }
-});
-
-test('formatBytes and formatCount', (t) => {
-  t.is(formatBytes(0), '0 B');
-  t.is(formatBytes(1023), '1023 B');
-  t.is(formatBytes(1024), '1.00 KiB');
-  t.is(formatBytes(1536), '1.50 KiB');
-  t.is(formatBytes(15 * 2 ** 20), '15.0 MiB');
-  t.is(formatBytes(4 * 2 ** 30), '4.00 GiB');
-  t.is(formatBytes(2 ** 20 - 1), '1.00 MiB');
-  t.is(formatCount(999), '999');
-  t.is(formatCount(1234), '1.23k');
-  t.is(formatCount(2_500_000), '2.50M');
-  t.is(formatCount(999_999), '1.00M');
-  t.is(formatCount(3e9), '3.00G');
-});
-
-function fakeStream(isTTY: boolean) {
-  const writes: string[] = [];
-  return { writes, stream: { isTTY, columns: 200, write: (s: string) => writes.push(s) } };
-}
-
-test('ProgressReporter (not a TTY): plain lines every interval, then the summary', (t) => {
-  let clock = 0;
-  const { writes, stream } = fakeStream(false);
-  const progress = new ProgressReporter({ stream, unit: 'docs', now: () => clock });
-  progress.start('reading', 1000);
-  for (let i = 1; i <= 1000; i++) {
-    clock = i * 10; // 10 s total, 100 docs/s
-    progress.update({ done: i, bytes: i * 1024 });
-  }
-  progress.done('read 1000 docs');
-  t.deepEqual(writes, [
-    'reading  50.0%  500/1.00k docs  500 KiB  100 docs/s  ETA 5s  elapsed 5s\n',
-    'reading  100.0%  1.00k/1.00k docs  1000 KiB  100 docs/s  elapsed 10s\n',
-    'read 1000 docs\n',
-  ]);
-});
-
-test('ProgressReporter (TTY): redrawn line with a bar, throttled to ~10/s', (t) => {
-  let clock = 0;
-  const { writes, stream } = fakeStream(true);
-  const progress = new ProgressReporter({ stream, unit: 'docs', now: () => clock });
-  progress.start('indexing', 100);
-  for (let i = 1; i <= 100; i++) {
-    clock = i * 20; // 2 s total: at most ~20 redraws, not 100
-    progress.update({ done: i });
-  }
-  progress.done('indexed 100 docs');
-  t.true(writes.length <= 23, String(writes.length));
-  t.true(writes.slice(0, -2).every((w) => w.startsWith('\r\x1b[Kindexing  [')));
-  t.is(writes[writes.length - 2], '\r\x1b[K');
-  t.is(writes[writes.length - 1], 'indexed 100 docs\n');
-  t.true(writes.some((w) => w.includes('[##########..........]  50.0%  50/100 docs')), writes.join('|'));
 });

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { buildIndex, openIndex } from '../lib/index';
-import { loadTokenizer } from '../lib/tokenizers';
+import { loadTokenizer } from '../lib/tokenizers/named';
 import * as O from './helpers/oracle';
 
 const scratch = O.tmpDir('tokenized');

@@ -4,8 +4,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { TraceIndexError } from '../lib/errors';
-import { bytesTokenizer, Tokenizer } from '../lib/tokenizer';
-import { loadTokenizer, tokenizerNames } from '../lib/tokenizers';
+import { bytesTokenizer, Tokenizer } from '../lib/tokenizers/tokenizer';
+import { loadTokenizer, tokenizerNames } from '../lib/tokenizers/named';
 
 const FIXTURES = path.join(__dirname, '..', '..', 'test', 'fixtures');
 /**
@@ -270,8 +270,8 @@ test("a tokenizer.json's own rules apply: unknown characters are dropped without
   t.deepEqual(Array.from(withUnk.encode('abz')), [0, 1, 3]);
 });
 
-test('packages are loaded lazily: requiring lib/tokenizers loads none of them', (t) => {
-  const modulePath = path.join(__dirname, '..', 'lib', 'tokenizers.js');
+test('packages are loaded lazily: requiring lib/tokenizers/named loads none of them', (t) => {
+  const modulePath = path.join(__dirname, '..', 'lib', 'tokenizers', 'named.js');
   const script = `require(${JSON.stringify(modulePath)});
     const loaded = Object.keys(require.cache).filter((f) => /node_modules[\\\\/](js-tiktoken|llama-tokenizer-js|llama3-tokenizer-js|@huggingface|fzstd)/.test(f));
     process.stdout.write(JSON.stringify(loaded));`;

@@ -416,7 +416,10 @@ for (const [title, make] of CASES) {
     const b = await built(make);
     const outs = outputsOf(b.c, 67, 12);
     for (const [tau, value, variant] of [[6, 'binary', 'bci'], [3, 'score', 'bci'], [1.5, 'score', 'density']] as const) {
-      const got = await b.multi.tokenWeights(outs, { tau, value, variant });
+      const got = await b.multi.tokenWeightsBatch(outs, { tau, value, variant });
+      t.deepEqual(b.single.tokenWeightsBatchSync(outs, { tau, value, variant }), got, 'Sync form');
+      t.deepEqual(await b.single.tokenWeights(outs[0], { tau, value, variant }), got[0], 'one output');
+      t.deepEqual(b.single.tokenWeightsSync(outs[0], { tau, value, variant }), got[0], 'one output, Sync');
       outs.forEach((o, i) => {
         const want = new Float32Array(o.length);
         for (const s of b.corpus.trace(o)) {
@@ -429,7 +432,7 @@ for (const [title, make] of CASES) {
       });
       t.true(got.some((w) => w.some((x) => x > 0)), 'something is flagged');
     }
-    await t.throwsAsync(b.single.tokenWeights(outs, {} as never), { code: 'ERR_INVALID_ARGUMENT' } as never);
+    await t.throwsAsync(b.single.tokenWeightsBatch(outs, {} as never), { code: 'ERR_INVALID_ARGUMENT' } as never);
   });
 }
 
@@ -447,20 +450,24 @@ test('bci() and scores() of arbitrary sequences (unseen tokens included) equal t
     }
     seqs.push(...outputsOf(b.c, 73, 10).filter((o) => o.length > 0).map((o) => o.slice(0, 5)));
     for (const opts of [{}, { logBase: 2 }, { logBase: 10 }, { unseenFloor: 0.01 }, { unseenFloor: 3, logBase: 2 }]) {
-      const all = b.single.scores(seqs, opts);
+      const all = b.single.scoresBatchSync(seqs, opts);
+      t.deepEqual(await b.multi.scoresBatch(seqs, opts), all, 'scoresBatch equals scoresBatchSync, whatever the shards');
+      t.deepEqual(await b.multi.scores(seqs[0], opts), all[0], 'scores of one sequence');
+      t.deepEqual(b.multi.scoresSync(seqs[0], opts), all[0], 'scoresSync of one sequence');
       seqs.forEach((s, i) => {
         const count = O.count(b.c.docs, s);
         t.is(all[i].count, count);
         const want = b.corpus.scores(s, { ...opts, count });
         checkScores(t, all[i], want, `scores ${JSON.stringify(opts)} ${s.slice(0, 6)}`);
-        if (i % 5 === 0) for (const v of ALL_VARIANTS) t.true(close(b.multi.bci(s, { ...opts, variant: v }), want[v]), `bci ${v} ${JSON.stringify(opts)}`);
+        if (i % 5 === 0) for (const v of ALL_VARIANTS) t.true(close(b.multi.bciSync(s, { ...opts, variant: v }), want[v]), `bci ${v} ${JSON.stringify(opts)}`);
       });
     }
     // A sequence of unseen tokens never occurs: countSurprisal is +Infinity (−ln 0).
-    t.is(b.single.bci([unseen[0], unseen[1]], { variant: 'countSurprisal' }), Infinity);
+    t.is(await b.single.bci([unseen[0], unseen[1]], { variant: 'countSurprisal' }), Infinity);
     for (const logBase of [undefined, 2, 10]) {
       for (const unseenFloor of [undefined, 0.25]) {
-        const table = b.multi.surprisalTable({ logBase, unseenFloor });
+        const table = b.multi.surprisalTableSync({ logBase, unseenFloor });
+        t.deepEqual(await b.single.surprisalTable({ logBase, unseenFloor }), table);
         t.is(table.length, vocab);
         t.true(table instanceof Float32Array);
         const k = logBase ? Math.log(logBase) : 1;
@@ -471,10 +478,11 @@ test('bci() and scores() of arbitrary sequences (unseen tokens included) equal t
       }
     }
     for (const bad of [{ unseenFloor: 0 }, { unseenFloor: -1 }, { logBase: 1 }, { logBase: -2 }]) {
-      const e = t.throws(() => b.single.bci([1], bad), undefined, JSON.stringify(bad));
+      const e = t.throws(() => b.single.bciSync([1], bad), undefined, JSON.stringify(bad));
       t.is((e as { code?: string }).code, 'ERR_INVALID_ARGUMENT');
     }
-    t.is((t.throws(() => b.single.bci([vocab])) as { code?: string }).code, 'ERR_TOKEN_RANGE');
+    t.is((t.throws(() => b.single.bciSync([vocab])) as { code?: string }).code, 'ERR_TOKEN_RANGE');
+    await t.throwsAsync(b.single.bci([vocab]), { code: 'ERR_TOKEN_RANGE' } as never);
   }
 });
 
@@ -482,10 +490,10 @@ test('calibrate: quantiles are BCIs of real corpus spans of each length, monoton
   for (const make of [asciiCase, u16Case]) {
     const b = await built(make);
     const lengths = [4, 8, 16];
-    const cal = b.multi.calibrate({ lengths, samples: 200, seed: 3 });
-    t.deepEqual(b.multi.calibrate({ lengths, samples: 200, seed: 3 }), cal, 'deterministic');
-    t.deepEqual(b.single.calibrate({ lengths, samples: 200, seed: 3 }), cal, 'same documents, same sample, whatever the shards');
-    t.notDeepEqual(b.multi.calibrate({ lengths, samples: 200, seed: 4 }), cal, 'another seed, another sample');
+    const cal = await b.multi.calibrate({ lengths, samples: 200, seed: 3 });
+    t.deepEqual(b.multi.calibrateSync({ lengths, samples: 200, seed: 3 }), cal, 'deterministic; calibrateSync equals calibrate');
+    t.deepEqual(b.single.calibrateSync({ lengths, samples: 200, seed: 3 }), cal, 'same documents, same sample, whatever the shards');
+    t.notDeepEqual(b.multi.calibrateSync({ lengths, samples: 200, seed: 4 }), cal, 'another seed, another sample');
     t.deepEqual(cal.map((c) => c.length), lengths);
     for (const c of cal) {
       t.is(c.samples, 200);
@@ -505,7 +513,7 @@ test('calibrate: quantiles are BCIs of real corpus spans of each length, monoton
       }
       t.true(q.max <= Math.max(...values) + 1e-9);
     }
-    const kl = b.multi.calibrate({ lengths: [8], samples: 50, variant: 'density', logBase: 2 });
+    const kl = b.multi.calibrateSync({ lengths: [8], samples: 50, variant: 'density', logBase: 2 });
     t.true(kl[0].quantiles.max <= Math.max(...[...b.corpus.unigram.keys()].map((x) => b.corpus.h(x) / Math.log(2))) + 1e-9);
   }
 });
@@ -571,8 +579,8 @@ test('maxToken is the maximum −ln P(t) even when every term is negative (unsee
   const unseen = 0x7a; // 'z': not in the corpus
   t.false(b.corpus.unigram.has(unseen));
   const want = b.corpus.scores([unseen, unseen], { unseenFloor: floor, count: 0 });
-  t.true(close(b.single.bci([unseen, unseen], { unseenFloor: floor }), want.bci));
-  t.true(close(b.single.bci([unseen, unseen], { variant: 'maxToken', unseenFloor: floor }), want.maxToken), `maxToken ${want.maxToken}`);
+  t.true(close(b.single.bciSync([unseen, unseen], { unseenFloor: floor }), want.bci));
+  t.true(close(await b.single.bci([unseen, unseen], { variant: 'maxToken', unseenFloor: floor }), want.maxToken), `maxToken ${want.maxToken}`);
 });
 
 test('the oracle itself: maximal spans, pieces and word trimming on a hand-checked corpus', (t) => {

@@ -177,7 +177,7 @@ def make_outputs(blob: bytes, doc_starts, doc_ends, n: int, size: int, rng) -> l
 
 def build_traceindex(a, corpus_dir: str, out: str) -> dict:
     shutil.rmtree(out, ignore_errors=True)
-    cmd = ['node', os.path.join(ROOT, 'dist', 'lib', 'cli.js'), 'build', os.path.join(corpus_dir, 'docs.jsonl'),
+    cmd = ['node', os.path.join(ROOT, 'dist', 'lib', 'cli', 'main.js'), 'build', os.path.join(corpus_dir, 'docs.jsonl'),
            '--out', out, '--threads', str(a.threads), '--memory', f'{a.mem}GiB', '--json', '--quiet']
     r = measured(cmd, os.path.join(a.work, 'traceindex-build.log'))
     if r['rc'] != 0:

@@ -278,7 +278,7 @@ export function tmpDir(prefix: string): string {
 }
 
 export const REPO = path.resolve(__dirname, '..', '..', '..');
-export const CLI = path.join(REPO, 'dist', 'lib', 'cli.js');
+export const CLI = path.join(REPO, 'dist', 'lib', 'cli', 'main.js');
 export const LIB = path.join(REPO, 'dist', 'lib', 'index.js');
 
 export function utf8(text: string): number[] {

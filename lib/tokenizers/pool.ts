@@ -6,8 +6,8 @@
  */
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { TraceIndexError } from './errors';
-import type { DocumentRecord } from './inputs';
+import { TraceIndexError } from '../errors';
+import type { DocumentRecord } from '../inputs/records';
 import type { TokenArray } from './tokenizer';
 
 export interface Tokenized {
@@ -37,7 +37,7 @@ export async function* tokenizeInWorkers(
   direct: (record: DocumentRecord) => ArrayLike<number>,
   stats: { tokenizeSeconds: number } = { tokenizeSeconds: 0 },
 ): AsyncGenerator<Tokenized> {
-  const pool = Array.from({ length: workers }, () => new Worker(path.join(__dirname, 'tokenize-worker.js'), { workerData: { spec } }));
+  const pool = Array.from({ length: workers }, () => new Worker(path.join(__dirname, 'worker.js'), { workerData: { spec } }));
   const waiting = new Map<number, { resolve: (t: TokenArray[]) => void; reject: (e: Error) => void }>();
   let nextId = 0;
   let failure: Error | null = null;

@@ -13,14 +13,16 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { abortError, TraceIndexError } from './errors';
-import { DocumentRecord, readDocuments, ReadOptions, resolveInputs, STDIN_PATH } from './inputs';
+import { abortError, TraceIndexError } from '../errors';
+import { resolveInputs, STDIN_PATH } from '../inputs/paths';
+import { DocumentRecord, ReadOptions } from '../inputs/records';
+import { readDocuments } from '../inputs/streams';
 import { FORMAT_NAME, FORMAT_VERSION, Manifest, MANIFEST_FILE, PartInfo, readManifest, ShardEntry, SHARD_FILES, writeManifest } from './manifest';
-import { addon, cancelFlag, nativeError } from './native';
-import { parseBytes } from './progress';
-import { tokenizeInWorkers } from './tokenize-pool';
-import { resolveTokenizer, separatorOf, TokenArray, Tokenizer, TokenizerSpec, TokenWidth } from './tokenizer';
-import { loadTokenizer } from './tokenizers';
+import { addon, cancelFlag, nativeError } from '../native';
+import { parseBytes } from '../validate';
+import { tokenizeInWorkers } from '../tokenizers/pool';
+import { resolveTokenizer, separatorOf, TokenArray, Tokenizer, TokenizerSpec, TokenWidth } from '../tokenizers/tokenizer';
+import { loadTokenizer } from '../tokenizers/named';
 
 export interface BuildProgress {
   stage: 'read' | 'shard' | 'commit' | 'done';

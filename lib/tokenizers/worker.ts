@@ -1,6 +1,6 @@
-/** Worker thread of lib/tokenize-pool.ts: loads the tokenizer named in workerData and encodes batches. */
+/** Worker thread of ./pool.ts: loads the tokenizer named in workerData and encodes batches. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadTokenizer } from './tokenizers';
+import { loadTokenizer } from './named';
 
 const ready = loadTokenizer((workerData as { spec: string }).spec);
 

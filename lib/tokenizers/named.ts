@@ -26,7 +26,7 @@
 import { createHash, Hash } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { TraceIndexError } from './errors';
+import { TraceIndexError } from '../errors';
 import { bytesTokenizer, TokenArray, Tokenizer, widthForVocab } from './tokenizer';
 
 const BUILTIN_NAMES = ['bytes', 'cl100k_base', 'o200k_base', 'llama-2', 'llama-3'] as const;

@@ -5,13 +5,20 @@
  * keeps memory bounded. A record that cannot be traced (a malformed line, an out-of-range token) yields a
  * result with `error` and the scan goes on.
  */
-import { abortError, TraceIndexError } from './errors';
-import { DocumentRecord, readDocuments } from './inputs';
-import type { Index } from './open-index';
-import { Span, traceBatch, TraceOptions, TraceResult } from './trace';
+import { abortError } from '../errors';
+import { DocumentRecord } from '../inputs/records';
+import { readDocuments } from '../inputs/streams';
+import type { IndexCore } from '../query/core';
+import { plainObject, positiveInteger } from '../validate';
+import { nativeTraceOptions, Span, traceBatch, TraceOptions, TraceResult } from './trace';
 
+/** What scan reads: a JSONL path or paths, or an (async) iterable of records ({id, text | tokens}). */
 export type ScanSource = string | string[] | Iterable<DocumentRecord> | AsyncIterable<DocumentRecord>;
 
+/**
+ * Options of scan. `signal` stops the scan (the next read rejects with ERR_ABORTED); `timeoutMs` bounds each
+ * batch's trace call (a batch that times out yields its records with an ERR_TIMEOUT error).
+ */
 export interface ScanOptions extends TraceOptions {
   /** Batches traced at once; default 2 (the thread pool runs them in parallel). */
   concurrency?: number;
@@ -23,9 +30,9 @@ export interface ScanOptions extends TraceOptions {
   idField?: string;
   /** Ids to skip (a resumed scan). */
   skipIds?: Set<string>;
-  signal?: AbortSignal;
 }
 
+/** The trace of one record of a scan. */
 export interface ScanResult {
   id: string;
   /** 0-based position of the record in the source. */
@@ -45,9 +52,13 @@ interface Pending {
   error?: { code: string; message: string };
 }
 
-export async function* scan(index: Index, source: ScanSource, options: ScanOptions = {}): AsyncGenerator<ScanResult> {
-  const concurrency = positive(options.concurrency, 'concurrency', 2);
-  const batchSize = positive(options.batchSize, 'batchSize', 32);
+export async function* scan(core: IndexCore, source: ScanSource, scanOptions: ScanOptions = {}): AsyncGenerator<ScanResult> {
+  const options = plainObject('options', scanOptions);
+  const concurrency = positiveInteger('concurrency', options.concurrency, { default: 2 });
+  const batchSize = positiveInteger('batchSize', options.batchSize, { default: 32 });
+  // Refuse at once what every batch would refuse: bad trace options, a closed index, a fired signal, timeoutMs 0.
+  nativeTraceOptions(core, options);
+  core.begin(options);
   const skipped: Pending[] = [];
   let position = 0;
   const inputs = typeof source === 'string' ? [source] : source;
@@ -85,7 +96,11 @@ export async function* scan(index: Index, source: ScanSource, options: ScanOptio
     while (inflight.length < concurrency && !done) {
       if (options.signal?.aborted) throw abortError(options.signal);
       const batch = await readBatch();
-      if (batch.length > 0) inflight.push(traceRecords(index, batch, options));
+      if (batch.length > 0) {
+        const traced = traceRecords(core, batch, options);
+        traced.catch(() => {}); // awaited in order below; a fatal error must not be an unhandled rejection meanwhile
+        inflight.push(traced);
+      }
     }
   };
   try {
@@ -102,14 +117,21 @@ export async function* scan(index: Index, source: ScanSource, options: ScanOptio
   }
 }
 
-async function traceRecords(index: Index, batch: Pending[], options: TraceOptions): Promise<ScanResult[]> {
+/** Errors that are not a record's fault: they end the scan. */
+const FATAL = new Set(['ERR_ABORTED', 'ERR_CLOSED']);
+
+async function traceRecords(core: IndexCore, batch: Pending[], options: TraceOptions): Promise<ScanResult[]> {
   const ok = batch.filter((p) => !p.error);
   let traced: Array<TraceResult | { error: { code: string; message: string } }>;
   try {
-    traced = await traceBatch(index, ok.map((p) => p.query!), options);
-  } catch {
+    traced = await traceBatch(core, ok.map((p) => p.query!), options);
+  } catch (err) {
+    if (FATAL.has((err as { code?: string })?.code ?? '')) throw err;
     // One bad record fails the whole call: trace the batch one by one to isolate it.
-    traced = await Promise.all(ok.map((p) => traceBatch(index, [p.query!], options).then((r) => r[0], (err) => ({ error: describe(err) }))));
+    traced = await Promise.all(ok.map((p) => traceBatch(core, [p.query!], options).then((r) => r[0], (e) => {
+      if (FATAL.has((e as { code?: string })?.code ?? '')) throw e;
+      return { error: describe(e) };
+    })));
   }
   const byIndex = new Map(ok.map((p, i) => [p.index, traced[i]]));
   return batch.map((p) => {
@@ -122,10 +144,4 @@ async function traceRecords(index: Index, batch: Pending[], options: TraceOption
 function describe(err: unknown): { code: string; message: string } {
   const e = err as Error & { code?: string };
   return { code: e?.code ?? 'ERR_INTERNAL', message: e?.message ?? String(err) };
-}
-
-function positive(v: number | undefined, name: string, fallback: number): number {
-  if (v === undefined) return fallback;
-  if (!Number.isInteger(v) || v < 1) throw new TraceIndexError('ERR_INVALID_ARGUMENT', `${name} must be a positive integer`);
-  return v;
 }

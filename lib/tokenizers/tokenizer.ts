@@ -7,7 +7,8 @@
  * `pretokenized`: ids made elsewhere, with a declared vocabulary size (the width follows from it).
  */
 import { createHash } from 'node:crypto';
-import { TraceIndexError } from './errors';
+import { TraceIndexError } from '../errors';
+import { positiveInteger } from '../validate';
 
 export type TokenWidth = 1 | 2 | 4;
 export type TokenArray = Uint8Array | Uint16Array | Uint32Array;
@@ -58,8 +59,7 @@ export const bytesTokenizer: Tokenizer = {
 };
 
 export function pretokenized(vocabSize: number, name = 'pretokenized'): Tokenizer {
-  if (!Number.isInteger(vocabSize) || vocabSize < 1 || vocabSize > 2 ** 28)
-    throw new TraceIndexError('ERR_INVALID_ARGUMENT', `vocabSize must be an integer in [1, 2^28], got ${vocabSize}`);
+  positiveInteger('vocabSize', vocabSize, { max: 2 ** 28 });
   const tokenWidth = widthForVocab(vocabSize);
   const fail = (): never => {
     throw new TraceIndexError('ERR_INVALID_ARGUMENT', `the ${name} tokenizer has no text form: pass token ids`);

@@ -4,8 +4,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { TraceIndexError } from './errors';
-import { separatorOf, TokenWidth } from './tokenizer';
+import { TraceIndexError } from '../errors';
+import { separatorOf, TokenWidth } from '../tokenizers/tokenizer';
 
 export const FORMAT_NAME = 'traceindex';
 export const FORMAT_VERSION = 1;

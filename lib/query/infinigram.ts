@@ -5,11 +5,12 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { TraceIndexError } from './errors';
-import { FORMAT_NAME, Manifest, MANIFEST_FILE } from './manifest';
-import { addon, NativeIndex, nativeError } from './native';
-import { bytesTokenizer, pretokenized, TokenWidth, Tokenizer } from './tokenizer';
-import { loadTokenizer } from './tokenizers';
+import { TraceIndexError } from '../errors';
+import { FORMAT_NAME, Manifest, MANIFEST_FILE } from '../build/manifest';
+import { addon, NativeIndex, nativeError } from '../native';
+import { bytesTokenizer, pretokenized, TokenWidth, Tokenizer } from '../tokenizers/tokenizer';
+import { loadTokenizer } from '../tokenizers/named';
+import { MAX_UINT32, nonNegativeInteger, oneOf } from '../validate';
 
 export const INFINIGRAM_FORMAT = 'infini-gram';
 
@@ -103,17 +104,13 @@ export interface OpenedInfinigram {
 /** Opens every shard of the directory as one index. */
 export async function openInfinigram(dir: string, options: InfinigramOptions): Promise<OpenedInfinigram> {
   const suffixes = infinigramSuffixes(dir);
-  let width = options.tokenWidth;
-  if (width === undefined) width = inferTokenWidth(dir, suffixes[0]);
-  if (![1, 2, 4].includes(width))
-    throw new TraceIndexError('ERR_INVALID_ARGUMENT', `tokenWidth must be 1, 2 or 4 (infini-gram's u8, u16, u32), got ${width}`);
-  const vocabSize = options.vocabSize ?? 0;
-  if (!Number.isSafeInteger(vocabSize) || vocabSize < 0)
-    throw new TraceIndexError('ERR_INVALID_ARGUMENT', `vocabSize must be a positive integer, got ${options.vocabSize}`);
+  const width = oneOf('tokenWidth', options.tokenWidth, [1, 2, 4] as const, options.tokenWidth === undefined ? inferTokenWidth(dir, suffixes[0]) : undefined);
+  // 0: derive it from the files.
+  const vocabSize = nonNegativeInteger('vocabSize', options.vocabSize, { default: 0, max: MAX_UINT32 });
   let native: NativeIndex;
   try {
     native = await addon.NativeIndex.open(suffixes.map((suffix) => ({
-      dir, format: INFINIGRAM_FORMAT, suffix, tokenWidth: width as number, tokens: 0, documents: 0, vocabSize,
+      dir, format: INFINIGRAM_FORMAT, suffix, tokenWidth: width, tokens: 0, documents: 0, vocabSize,
     })));
   } catch (err) {
     throw nativeError(err);

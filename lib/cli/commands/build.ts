@@ -1,0 +1,93 @@
+/** traceindex build: index input files (or stdin) into a directory, with a progress line. */
+import { BuildOptions, BuildResult, buildIndex, DocumentRecord } from '../../index';
+import { createSkipCollector } from '../../inputs/records';
+import { parseBytes } from '../../validate';
+import { Command, Flags, intFlag, print, UsageError } from '../command';
+import { formatBytes, formatCount, ProgressReporter } from '../format';
+
+function partOption(spec: string | undefined): { index: number; count: number } | undefined {
+  if (spec === undefined) return undefined;
+  const m = /^(\d+)\/(\d+)$/.exec(spec);
+  if (!m || Number(m[1]) >= Number(m[2])) throw new UsageError(`--shard takes i/N with 0 <= i < N, got ${spec}`);
+  return { index: Number(m[1]), count: Number(m[2]) };
+}
+
+function tokenizerOption(spec: string | undefined): BuildOptions['tokenizer'] {
+  if (spec === undefined) return 'bytes';
+  const m = /^pretokenized:(\d+)$/.exec(spec);
+  if (m) return { name: 'pretokenized', vocabSize: Number(m[1]) };
+  return spec;  // a tokenizer name or a tokenizer.json path (loadTokenizer says if it is neither)
+}
+
+/** Build options from the flags (checked before anything is read). */
+function buildFlags(flags: Flags): Omit<BuildOptions, 'inputs' | 'out'> {
+  let memory: number | undefined;
+  if (flags.memory !== undefined) {
+    try {
+      memory = parseBytes(flags.memory as string, '--memory');
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  }
+  return {
+    tokenizer: tokenizerOption(flags.tokenizer as string | undefined),
+    textField: flags['text-field'] as string | undefined,
+    tokensField: flags['tokens-field'] as string | undefined,
+    idField: flags['id-field'] as string | undefined,
+    memory,
+    shardTokens: intFlag(flags, 'shard-tokens'),
+    threads: intFlag(flags, 'threads', { default: 1, positive: true }),
+    tokenizerWorkers: intFlag(flags, 'tokenizer-workers'),
+    skipBadLines: Boolean(flags['skip-bad-lines']),
+    append: Boolean(flags.append),
+    resume: !flags['no-resume'],
+    part: partOption(flags.shard as string | undefined),
+  };
+}
+
+/** Builds `inputs` into `out` as the build command does (also used by demo). */
+export async function runBuild(flags: Flags, inputs: string[] | AsyncIterable<DocumentRecord> | Iterable<DocumentRecord>, out: string,
+  signal?: AbortSignal): Promise<BuildResult & { skipped: number }> {
+  const options = buildFlags(flags);
+  const quiet = Boolean(flags.quiet || flags.json);
+  // One line for the whole build: against the input files' bytes (with an ETA) when they are known.
+  let progress: ProgressReporter | null = null;
+  const skips = createSkipCollector(5);
+  const result = await buildIndex({
+    ...options,
+    inputs,
+    out,
+    onSkip: skips.onSkip,
+    signal,
+    onProgress: (p) => {
+      if (!progress) {
+        progress = new ProgressReporter({ unit: p.bytesTotal > 0 ? 'bytes in' : 'docs', quiet });
+        progress.start('build', p.bytesTotal > 0 ? p.bytesTotal : undefined);
+      }
+      const note = `${formatCount(p.documents)} docs, ${formatCount(p.tokens)} tokens, ${p.shards} shard(s) done` +
+        `${p.building ? `, ${p.building} building` : ''}${p.resumed ? ` (${p.resumed} resumed)` : ''}, ${p.stage}`;
+      progress.update(p.bytesTotal > 0 ? { done: p.bytesRead, note } : { done: p.documents, note });
+    },
+  });
+  (progress ?? new ProgressReporter({ quiet })).done(`${formatCount(result.documents)} docs, ${formatCount(result.tokens)} tokens, ${result.shards} shard(s)${result.resumed ? ` (${result.resumed} resumed)` : ''}, ${formatBytes(result.bytesOnDisk)} in ${result.seconds.toFixed(2)} s`);
+  if (skips.skipped > 0 && !quiet)
+    process.stderr.write(`skipped ${skips.skipped} bad line(s); first: ${skips.first.map((b) => `${b.file}:${b.line}: ${b.reason}`).join('; ')}\n`);
+  return { ...result, skipped: skips.skipped };
+}
+
+export const build: Command = {
+  name: 'build',
+  summary: 'index documents: .txt, .jsonl, .jsonl.gz, .jsonl.zst files, directories, globs, - for stdin (JSONL)',
+  usage: `<inputs...> --out DIR [--tokenizer NAME|PATH|pretokenized:VOCAB] [--text-field text]
+        [--tokens-field F] [--id-field id] [--memory 4GiB] [--shard-tokens N] [--threads N]
+        [--tokenizer-workers N] [--skip-bad-lines] [--append] [--no-resume] [--shard i/N] [--quiet] [--json]`,
+  options: ['out', 'tokenizer', 'text-field', 'tokens-field', 'id-field', 'memory', 'shard-tokens', 'threads', 'tokenizer-workers',
+    'skip-bad-lines', 'append', 'no-resume', 'shard', 'quiet', 'json'],
+  interruptible: true,
+  async run(args, flags, signal) {
+    if (!flags.out) throw new UsageError('build needs --out DIR');
+    if (args.length === 0) throw new UsageError('build needs at least one input');
+    const r = await runBuild(flags, args, flags.out as string, signal);
+    if (flags.json) print(flags, r, '');
+  },
+};

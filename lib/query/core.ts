@@ -1,0 +1,238 @@
+/**
+ * The machinery behind Index, kept off its public type: the native handle, the checks every call makes before
+ * it starts, cancellation and time limits, query tokenization and batching, and native results as objects.
+ * Index (./open-index.ts) and the provenance layer reach it through coreOf(index).
+ */
+import { abortError, TraceIndexError } from '../errors';
+import type { Manifest } from '../build/manifest';
+import { cancelFlag, NativeDocuments, NativeIndex, NativeOccurrences, nativeError } from '../native';
+import { bytesTokenizer, Tokenizer } from '../tokenizers/tokenizer';
+import { abortSignal, invalidArgument, nonNegativeInteger, plainObject, timeoutMs as checkTimeout } from '../validate';
+import type { InfinigramShardFiles } from './infinigram';
+import type { CallOptions, DocumentInfo, Occurrence, Query } from './types';
+
+/** Queries longer than this (in tokens) are refused (ERR_INVALID_ARGUMENT). */
+export const MAX_QUERY_TOKENS = 1 << 24;
+
+const cores = new WeakMap<object, IndexCore>();
+
+/** The core of an Index (`index` is `this` of an Index method: anything else is ERR_INVALID_ARGUMENT). */
+export function coreOf(index: object): IndexCore {
+  const core = cores.get(index);
+  if (!core) throw invalidArgument('this', 'an Index from openIndex()', index);
+  return core;
+}
+
+/** Makes `core` the core of `index` (the Index constructor). */
+export function attachCore(index: object, core: IndexCore): void {
+  cores.set(index, core);
+}
+
+/**
+ * One call that passed its checks (IndexCore.begin): runs native work with the call's signal and time limit.
+ * Native errors come out as TraceIndexErrors; a cancel flag set by the timer comes out as ERR_TIMEOUT.
+ */
+export class Call {
+  constructor(private readonly native: NativeIndex, private readonly signal?: AbortSignal, private readonly timeoutMs?: number) {}
+
+  /** Runs synchronous native work (Sync forms: the signal and time limit were checked by begin). */
+  runSync<T>(fn: (n: NativeIndex) => T): T {
+    try {
+      return fn(this.native);
+    } catch (err) {
+      throw nativeError(err);
+    }
+  }
+
+  /**
+   * Runs async native work. With a signal or a time limit, `cancel` is a flag the native side polls, set when
+   * the signal aborts or the time runs out; without either it is undefined (nothing to poll).
+   */
+  async run<T>(fn: (n: NativeIndex, cancel?: Uint8Array) => Promise<T>): Promise<T> {
+    if (this.signal === undefined && this.timeoutMs === undefined) {
+      try {
+        return await fn(this.native);
+      } catch (err) {
+        throw nativeError(err);
+      }
+    }
+    const c = cancelFlag(this.signal);
+    let timedOut = false;
+    const timer = this.timeoutMs === undefined ? undefined : setTimeout(() => { timedOut = true; c.flag[0] = 1; }, this.timeoutMs);
+    try {
+      return await fn(this.native, c.flag);
+    } catch (err) {
+      if (timedOut && (err as { code?: string }).code === 'ERR_ABORTED') throw timeoutError(this.timeoutMs!);
+      throw nativeError(err);
+    } finally {
+      clearTimeout(timer);
+      c.dispose();
+    }
+  }
+}
+
+function timeoutError(ms: number): TraceIndexError {
+  return new TraceIndexError('ERR_TIMEOUT', `the call took longer than timeoutMs (${ms} ms)`);
+}
+
+export class IndexCore {
+  private native: NativeIndex | null;
+
+  /**
+   * For an infini-gram index, `manifest` is synthesized from its files (formatVersion 0, no checksums) and
+   * `infinigram` lists each shard's files.
+   */
+  constructor(readonly dir: string, readonly manifest: Manifest, native: NativeIndex, readonly tokenizer: Tokenizer,
+    readonly infinigram?: InfinigramShardFiles[]) {
+    this.native = native;
+  }
+
+  get closed(): boolean {
+    return this.native === null;
+  }
+
+  close(): void {
+    this.native?.close();
+    this.native = null;
+  }
+
+  /**
+   * The checks every call makes before any work, in this order: its options (ERR_INVALID_ARGUMENT), the index
+   * is open (ERR_CLOSED), the signal has not fired (ERR_ABORTED), timeoutMs is not 0 (ERR_TIMEOUT).
+   */
+  begin(options?: CallOptions): Call {
+    const o = plainObject('options', options);
+    const signal = abortSignal('signal', o.signal);
+    const timeoutMs = checkTimeout('timeoutMs', o.timeoutMs);
+    if (!this.native) throw new TraceIndexError('ERR_CLOSED', 'the index is closed');
+    if (signal?.aborted) throw abortError(signal);
+    if (timeoutMs === 0) throw timeoutError(0);
+    return new Call(this.native, signal, timeoutMs);
+  }
+
+  /** Token ids of a query, checked: integers in the vocabulary, not huge. */
+  tokenize(query: Query): Uint32Array {
+    let ids: Uint32Array;
+    if (query && typeof query === 'object' && 'fingerprint' in query) {
+      if (query.fingerprint !== this.manifest.tokenizer.fingerprint)
+        throw new TraceIndexError('ERR_TOKENIZER_MISMATCH',
+          `token ids made with tokenizer ${query.fingerprint}, the index uses ${this.manifest.tokenizer.name} (${this.manifest.tokenizer.fingerprint})`);
+      return this.tokenize(query.tokens);
+    }
+    if (typeof query === 'string') {
+      if (!this.tokenizer.readsText)
+        throw new TraceIndexError('ERR_INVALID_ARGUMENT', `the index's tokenizer (${this.tokenizer.name}) has no text form: query with token ids`);
+      ids = Uint32Array.from(this.tokenizer.encode(query));
+    } else if (query instanceof Uint32Array) {
+      ids = query;
+    } else if (query && typeof query.length === 'number') {
+      ids = new Uint32Array(query.length);
+      for (let i = 0; i < query.length; i++) ids[i] = this.tokenId(query[i], `query token ${query[i]} at position ${i}`);
+    } else {
+      throw new TraceIndexError('ERR_INVALID_ARGUMENT', 'a query is a string or an array of token ids');
+    }
+    if (ids.length > MAX_QUERY_TOKENS)
+      throw new TraceIndexError('ERR_INVALID_ARGUMENT', `query of ${ids.length} tokens is longer than the limit (${MAX_QUERY_TOKENS})`);
+    return ids;
+  }
+
+  /** A token id of this index's vocabulary (ERR_TOKEN_RANGE otherwise); `what` names it in the message. */
+  tokenId(v: unknown, what: string): number {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= this.manifest.vocabSize)
+      throw new TraceIndexError('ERR_TOKEN_RANGE', `${what} is not a token id of this index (vocabulary size ${this.manifest.vocabSize})`);
+    return v;
+  }
+
+  /** Queries as one token array plus offsets. */
+  batch(queries: Query[], allowEmpty: boolean): [Uint32Array, Uint32Array] {
+    if (!Array.isArray(queries)) throw new TraceIndexError('ERR_INVALID_ARGUMENT', 'a batch is an array of queries');
+    const parts = queries.map((q) => this.tokenize(q));
+    const offsets = new Uint32Array(parts.length + 1);
+    let total = 0;
+    parts.forEach((p, i) => {
+      if (p.length === 0 && !allowEmpty) throw new TraceIndexError('ERR_INVALID_ARGUMENT', `query ${i} is empty`);
+      total += p.length;
+      if (total > 2 ** 32 - 1) throw new TraceIndexError('ERR_INVALID_ARGUMENT', 'batch too large: split it');
+      offsets[i + 1] = total;
+    });
+    const tokens = new Uint32Array(total);
+    parts.forEach((p, i) => tokens.set(p, offsets[i]));
+    return [tokens, offsets];
+  }
+
+  /** Occurrences [from, to) of a native block as objects. */
+  occurrenceList(native: NativeIndex, r: NativeOccurrences, from: number, to: number): Occurrence[] {
+    const out: Occurrence[] = [];
+    for (let i = from; i < to; i++) {
+      const rec = parseRecord(r.records[i]);
+      const snippetTokens = r.snippetTokens.slice(r.snippetOffsets[i], r.snippetOffsets[i + 1]);
+      const token = r.offsets[i];
+      const occ: Occurrence = {
+        document: r.documents[i], id: rec.id, metadata: rec.meta, position: { token }, shard: r.shards[i],
+        snippet: { tokens: snippetTokens, start: r.snippetStarts[i] },
+      };
+      if (this.tokenizer.readsText) {
+        occ.position.byte = this.tokenizer === bytesTokenizer ? token
+          : this.tokenizer.byteLength(this.documentTokensSync(native, occ.document).subarray(0, token));
+        occ.snippet.text = trimBrokenEdges(this.tokenizer.decode(snippetTokens));
+      }
+      out.push(occ);
+    }
+    return out;
+  }
+
+  /** A document reference checked: a non-negative integer (range-checked by the core) or an id string. */
+  documentRef(ref: unknown): number | string {
+    if (typeof ref === 'string') return ref;
+    return nonNegativeInteger('document', ref);
+  }
+
+  /** The record prefix that findDocument looks for: the start of `{"id":<id>,...}` in meta.bin. */
+  idPrefix(id: string): string {
+    return JSON.stringify({ id }).slice(0, -1);
+  }
+
+  /** The document number of an id found by findDocument (negative: not found, ERR_INVALID_ARGUMENT). */
+  foundDocument(id: string, n: number): number {
+    if (n < 0) throw new TraceIndexError('ERR_INVALID_ARGUMENT', `no document with id ${JSON.stringify(id)}`);
+    return n;
+  }
+
+  /** Document `n`, the first of a native documents answer. */
+  documentInfo(n: number, d: NativeDocuments): DocumentInfo {
+    const rec = parseRecord(d.records[0]);
+    const tokens = d.tokens.subarray(d.tokenOffsets[0], d.tokenOffsets[1]);
+    return { document: n, id: rec.id, metadata: rec.meta, tokens, text: this.tokenizer.readsText ? this.tokenizer.decode(tokens) : undefined };
+  }
+
+  /** Document `ref`, off the JS thread. */
+  async document(native: NativeIndex, ref: number | string, cancel?: Uint8Array): Promise<DocumentInfo> {
+    const n = typeof ref === 'string' ? this.foundDocument(ref, await native.findDocument(this.idPrefix(ref), cancel)) : ref;
+    return this.documentInfo(n, await native.documents(Float64Array.of(n), cancel));
+  }
+
+  /** Document `ref` on this thread. */
+  documentSync(native: NativeIndex, ref: number | string): DocumentInfo {
+    const n = typeof ref === 'string' ? this.foundDocument(ref, native.findDocumentSync(this.idPrefix(ref))) : ref;
+    return this.documentInfo(n, native.documentsSync(Float64Array.of(n)));
+  }
+
+  private documentTokensSync(native: NativeIndex, n: number): Uint32Array {
+    const d = native.documentsSync(Float64Array.of(n));
+    return d.tokens.subarray(d.tokenOffsets[0], d.tokenOffsets[1]);
+  }
+}
+
+function parseRecord(json: string): { id: string; meta: Record<string, unknown> | undefined } {
+  try {
+    const r = JSON.parse(json);
+    return { id: r.id, meta: r.meta };
+  } catch {
+    throw new TraceIndexError('ERR_INDEX_CORRUPT', 'a document record in meta.bin is not valid JSON');
+  }
+}
+
+/** Snippets cut through multi-byte characters at their edges; drop the replacement characters that leaves. */
+function trimBrokenEdges(text: string): string {
+  return text.replace(/^\uFFFD+/, '').replace(/\uFFFD+$/, '');
+}

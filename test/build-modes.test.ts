@@ -102,9 +102,10 @@ test('a build with other inputs does not reuse an interrupted build\'s shards', 
   const { dir } = corpus('noreuse', 300, [20, 60]);
   const out = path.join(scratch, 'noreuse-out');
   const child = spawn(process.execPath, [O.CLI, 'build', dir, '--out', out, '--shard-tokens', '20000', '--quiet'], { stdio: 'ignore' });
+  const exited = new Promise((res) => child.once('exit', res)); // (it may finish before the kill)
   await new Promise((res) => setTimeout(res, 400));
   child.kill('SIGKILL');
-  await new Promise((res) => child.once('exit', res));
+  await exited;
   const r2 = await buildIndex({ inputs: [path.join(dir, 'f0.jsonl')], out, shardTokens: 20000 });
   t.is(r2.resumed, 0);
   const idx = await openIndex(out);

@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { checkOut } from './build';
+import { checkOut } from './workdir';
 import { TraceIndexError } from '../errors';
 import { checkShardFiles, FORMAT_NAME, FORMAT_VERSION, Manifest, readManifest, ShardEntry, SHARD_FILES, writeManifest } from './manifest';
 import { addon, nativeError } from '../native';

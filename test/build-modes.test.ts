@@ -205,3 +205,39 @@ test('progress counts the input files\' bytes up to their total (plain, gzip), f
   t.is(last.bytesRead, total);
   t.deepEqual(seen, [...seen].sort((a, b) => a - b), 'never goes back');
 });
+
+test('combine refuses a target that is, contains or lies inside a part, and leaves the parts intact', async (t) => {
+  const { dir, texts } = corpus('overlap', 60, [10, 40]);
+  const root = path.join(scratch, 'overlap-parts');
+  const parts = [0, 1].map((i) => path.join(root, `part-${i}`));
+  for (let i = 0; i < 2; i++) await buildIndex({ inputs: [dir], out: parts[i], part: { index: i, count: 2 }, shardTokens: 5_000 });
+  const before = parts.map((p) => shardBytes(p));
+  const alias = path.join(scratch, 'overlap-alias');
+  fs.symlinkSync(parts[1], alias);
+  const cases: Array<[string, RegExp]> = [
+    [parts[0], /is part/],                            // the part itself (today: its shard files deleted)
+    [alias, /is part/],                               // the same, through a symlink
+    [root, /contains part/],                          // a directory holding the parts
+    [path.join(parts[1], 'all'), /lies inside part/], // inside a part
+  ];
+  for (const [out, why] of cases) {
+    const err = await t.throwsAsync(combineIndexes(out, parts));
+    t.is((err as { code?: string }).code, 'ERR_INVALID_ARGUMENT', out);
+    t.regex(err!.message, why);
+  }
+  const c = spawnSync(process.execPath, [O.CLI, 'combine', parts[0], ...parts], { encoding: 'utf8' });
+  t.is(c.status, 1);
+  t.regex(c.stderr, /ERR_INVALID_ARGUMENT/);
+  parts.forEach((p, i) => {
+    const now = shardBytes(p);
+    t.deepEqual([...now.keys()], [...before[i].keys()]);
+    for (const [k, v] of before[i]) t.true(v.equals(now.get(k)!), `${p}/${k} changed`);
+  });
+  t.false(fs.existsSync(path.join(parts[1], 'all')));
+  // A target beside the parts works, and answers like a one-process build.
+  const combined = path.join(scratch, 'overlap-combined');
+  await combineIndexes(combined, parts);
+  const one = path.join(scratch, 'overlap-one');
+  await buildIndex({ inputs: [dir], out: one, shardTokens: 5_000 });
+  t.deepEqual(await answers(combined, probes(texts)), await answers(one, probes(texts)));
+});

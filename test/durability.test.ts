@@ -172,3 +172,142 @@ test('determinism: the same inputs built twice give byte-identical shard files a
   await buildIndex({ inputs: docs, out: a, tokenizer: { name: 'ids', vocabSize: 5000 }, shardTokens: 20000 });
   t.true(before.equals(fs.readFileSync(path.join(a, 'manifest.json'))));
 });
+
+// ---------------------------------------------------------------------------
+// Nothing that is not ours is deleted; one build of a target at a time, locked through the swap.
+
+const SMALL_DOCS = OLD_TEXTS.slice(0, 8).map((text, i) => ({ text, id: `s-${i}` }));
+
+/** Every file below dir (relative path → contents; symlinks as their target), to check nothing changed. */
+function snapshot(dir: string): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const rel of fs.readdirSync(dir, { recursive: true }).map(String).sort()) {
+    const p = path.join(dir, rel);
+    const st = fs.lstatSync(p);
+    m.set(rel, st.isSymbolicLink() ? `-> ${fs.readlinkSync(p)}` : st.isDirectory() ? '<dir>' : fs.readFileSync(p).toString('base64'));
+  }
+  return m;
+}
+
+test('build refuses a target that is not an index (another program\'s manifest.json, foreign files beside an index) and deletes nothing', async (t) => {
+  const parent = fs.mkdtempSync(path.join(scratch, 'refuse-'));
+  const web = path.join(parent, 'web');
+  fs.mkdirSync(path.join(web, 'icons'), { recursive: true });
+  fs.writeFileSync(path.join(web, 'manifest.json'), JSON.stringify({ name: 'my app', start_url: '/', display: 'standalone' }));
+  fs.writeFileSync(path.join(web, 'index.html'), '<!doctype html><title>app</title>');
+  fs.writeFileSync(path.join(web, 'icons', 'a.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47]));
+  const webBefore = snapshot(web);
+  const err = await t.throwsAsync(buildIndex({ inputs: SMALL_DOCS, out: web }));
+  t.is((err as TraceIndexError).code, 'ERR_INVALID_ARGUMENT');
+  t.regex(err!.message, /not a traceindex manifest/);
+  t.deepEqual(snapshot(web), webBefore);
+  // The command line refuses it the same way.
+  const docs = path.join(parent, 'docs.jsonl');
+  fs.writeFileSync(docs, SMALL_DOCS.map((d) => JSON.stringify(d)).join('\n'));
+  const cli = spawnSync(process.execPath, [O.CLI, 'build', docs, '--out', web, '--quiet'], { encoding: 'utf8' });
+  t.is(cli.status, 1);
+  t.regex(cli.stderr, /ERR_INVALID_ARGUMENT.*not a traceindex manifest/);
+  t.deepEqual(snapshot(web), webBefore);
+  // A manifest that is no JSON at all, and a non-empty directory without one, are refused too.
+  const notJson = path.join(parent, 'not-json');
+  fs.mkdirSync(notJson);
+  fs.writeFileSync(path.join(notJson, 'manifest.json'), 'CACHE MANIFEST\n/index.html\n');
+  await t.throwsAsync(buildIndex({ inputs: SMALL_DOCS, out: notJson }), { code: 'ERR_INVALID_ARGUMENT' });
+  t.is(fs.readFileSync(path.join(notJson, 'manifest.json'), 'utf8'), 'CACHE MANIFEST\n/index.html\n');
+  const plain = path.join(parent, 'plain');
+  fs.mkdirSync(plain);
+  fs.writeFileSync(path.join(plain, 'notes.md'), 'mine');
+  await t.throwsAsync(buildIndex({ inputs: SMALL_DOCS, out: plain }), { code: 'ERR_INVALID_ARGUMENT', message: /holds no index/ });
+  t.is(fs.readFileSync(path.join(plain, 'notes.md'), 'utf8'), 'mine');
+
+  // An index with a file of the user's beside its shards is not replaced either (that file would go).
+  const idx = path.join(parent, 'idx');
+  await buildOld(idx);
+  fs.writeFileSync(path.join(idx, 'NOTES.txt'), 'keep me');
+  const idxBefore = snapshot(idx);
+  await t.throwsAsync(buildIndex({ inputs: SMALL_DOCS, out: idx }), { code: 'ERR_INVALID_ARGUMENT', message: /NOTES\.txt/ });
+  t.deepEqual(snapshot(idx), idxBefore);
+  await assertOldAnswers(t, idx);
+  // Without it, the index is replaced as before; no work directory or lock is left behind.
+  fs.rmSync(path.join(idx, 'NOTES.txt'));
+  await buildIndex({ inputs: SMALL_DOCS, out: idx });
+  t.is(await documentsIn(idx), SMALL_DOCS.length);
+  t.deepEqual(fs.readdirSync(parent).filter((e) => e.startsWith('.')), []);
+});
+
+test('a second build of the target that starts during the first one\'s commit is refused and deletes none of its work', async (t) => {
+  const parent = fs.mkdtempSync(path.join(scratch, 'commit-race-'));
+  const out = path.join(parent, 'idx');
+  await buildOld(out);
+  const other = path.join(parent, 'other.jsonl');
+  fs.writeFileSync(other, OLD_TEXTS.slice(30, 40).map((text) => JSON.stringify({ text })).join('\n'));
+  let second: ReturnType<typeof spawnSync> | undefined;
+  let lockSeen = false;
+  const result = await buildIndex({
+    inputs: SMALL_DOCS, out, shardTokens: 400,
+    onProgress: (p) => {
+      if (p.stage !== 'commit' || second) return;
+      // The first build is about to write its manifest and swap: another build of the target starts now
+      // (a separate process, run to its end while this one waits).
+      lockSeen = fs.existsSync(path.join(parent, '.idx.lock'));
+      second = spawnSync(process.execPath, [O.CLI, 'build', other, '--out', out, '--quiet'], { encoding: 'utf8' });
+    },
+  });
+  t.true(lockSeen, 'the lock is held at the commit');
+  t.is(second!.status, 1, String(second!.stderr));
+  t.regex(String(second!.stderr), /another build of .*idx is running/);
+  t.is(result.documents, SMALL_DOCS.length);
+  const idx = await openIndex(out);
+  t.is(idx.info.documents, SMALL_DOCS.length);
+  t.is((await idx.document('s-3')).text, SMALL_DOCS[3].text);
+  await idx.verify();
+  idx.close();
+  t.deepEqual(fs.readdirSync(parent).filter((e) => e.startsWith('.')), [], 'no lock or work directory left');
+
+  // A lock left by a dead process is taken over.
+  const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+  fs.writeFileSync(path.join(parent, '.idx.lock'), String(dead));
+  const ok = spawnSync(process.execPath, [O.CLI, 'build', other, '--out', out, '--quiet'], { encoding: 'utf8' });
+  t.is(ok.status, 0, ok.stderr);
+  t.is(await documentsIn(out), 10);
+  t.false(fs.existsSync(path.join(parent, '.idx.lock')));
+});
+
+test('orphaned .NAME.combining-* and .NAME.building-* directories of the target are removed by its next build; foreign ones are kept', async (t) => {
+  const parent = fs.mkdtempSync(path.join(scratch, 'orphans-'));
+  const out = path.join(parent, 'idx');
+  await buildOld(out);
+  const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+  // A combine killed past its swap: its work directory holds the whole old index.
+  const combining = path.join(parent, `.idx.combining-${dead}`);
+  fs.cpSync(out, combining, { recursive: true });
+  // A combine killed before its swap: shard links and a temporary manifest.
+  const early = path.join(parent, `.idx.combining-${dead + 1}`);
+  fs.mkdirSync(early);
+  fs.symlinkSync('../idx/shard-00000', path.join(early, 'shard-00000'));
+  fs.writeFileSync(path.join(early, 'manifest.json.tmp'), '{');
+  const building = path.join(parent, '.idx.building-0123456789abcdef');
+  fs.mkdirSync(path.join(building, 'shard-00000'), { recursive: true });
+  fs.writeFileSync(path.join(building, 'shard-00000.json'), '{}');
+  // Not provably ours: a directory of that name holding something no build writes, another target's, a file.
+  const foreign = path.join(parent, `.idx.combining-${dead + 2}`);
+  fs.mkdirSync(foreign);
+  fs.writeFileSync(path.join(foreign, 'thesis.tex'), 'mine');
+  const otherTarget = path.join(parent, `.idx2.combining-${dead}`);
+  fs.mkdirSync(otherTarget);
+  const aFile = path.join(parent, `.idx.combining-${dead + 3}`);
+  fs.writeFileSync(aFile, 'a file');
+  // The temporary file of a lock taken by a process killed before it linked it in.
+  const lockTemp = path.join(parent, `.idx.lock.${dead}.tmp`);
+  fs.writeFileSync(lockTemp, String(dead));
+
+  await buildIndex({ inputs: SMALL_DOCS, out });
+  t.false(fs.existsSync(combining));
+  t.false(fs.existsSync(early));
+  t.false(fs.existsSync(building));
+  t.false(fs.existsSync(lockTemp));
+  t.is(fs.readFileSync(path.join(foreign, 'thesis.tex'), 'utf8'), 'mine');
+  t.true(fs.existsSync(otherTarget));
+  t.is(fs.readFileSync(aFile, 'utf8'), 'a file');
+  t.is(await documentsIn(out), SMALL_DOCS.length);
+});

@@ -7,9 +7,10 @@
  *
  * A new build works in `.NAME.building-<fingerprint>` beside `out`, writes the manifest last and swaps the
  * directory into place atomically: a build that dies at any point leaves `out` as it was (an older index
- * there keeps working). `append` adds shards inside an existing index and replaces only its manifest.
+ * there keeps working). `append` adds shards inside an existing index and replaces only its manifest. The
+ * target lock is held from the start until after the swap (./workdir).
  *
- * The steps: plan (./plan) → prepare the target → read documents into shards
+ * The steps: plan (./plan) → lock and prepare the target → read documents into shards
  * (./shard-accumulator) → compose the manifest → commit (write it, swap) — or, on failure, keep what a
  * resume can use and remove the rest.
  */
@@ -25,7 +26,8 @@ import { FORMAT_NAME, FORMAT_VERSION, Manifest, readManifest, SHARD_FILES, write
 import { makePlan, Plan, PlanOptions } from './plan';
 import { documentTokens, metaRecord, ShardAccumulator, ShardBuilds } from './shard-accumulator';
 import {
-  checkOut, prepareWorkDirectory, recordShard, removeUnlistedShards, ShardRecord, swapIntoPlace, unlockWorkDirectory, workDirectory,
+  checkReplaceable, lockTarget, prepareWorkDirectory, recordShard, removeOrphans, removeUnlistedShards,
+  ShardRecord, swapIntoPlace, workDirectory,
 } from './workdir';
 
 export { buildBytesPerToken, partitionFiles } from './plan';
@@ -100,30 +102,44 @@ interface Target {
 
 export async function buildIndex(options: BuildOptions): Promise<BuildResult> {
   const started = performance.now();
-  const plan = await makePlan(options);
-  const target = await prepareTarget(plan, options);
-  return buildInto(plan, target, options, started);
+  try {
+    const plan = await makePlan(options);
+    if (options.append) readManifest(plan.out); // ERR_INDEX_NOT_FOUND before anything is created (read again locked)
+    else fs.mkdirSync(path.dirname(plan.out), { recursive: true });
+    const lock = lockTarget(plan.out);
+    try {
+      if (options.signal?.aborted) throw abortError(options.signal);
+      const target = await prepareTarget(plan, options);
+      return await buildInto(plan, target, options, started);
+    } finally {
+      lock.release();
+    }
+  } catch (err) {
+    throw nativeError(err);
+  }
 }
 
 /**
- * Checks the target and gets it ready: for an append, the index's manifest (same tokenizer), its unlisted
- * shards removed; for a new build, a replaceable target and the locked work directory with the shards it
- * can reuse.
+ * Checks the target and gets it ready, holding the lock: for an append, the index's manifest (same
+ * tokenizer), its unlisted shards removed; for a new build, a replaceable target, orphans removed, and the
+ * work directory with the shards it can reuse.
  */
 async function prepareTarget(plan: Plan, options: BuildOptions): Promise<Target> {
-  const existing = options.append ? readManifest(plan.out) : null;
-  if (existing && plan.part) throw new TraceIndexError('ERR_INVALID_ARGUMENT', 'a part build cannot append');
-  if (existing && (existing.tokenizer.fingerprint !== plan.tokenizer.fingerprint || existing.tokenWidth !== plan.tokenizer.tokenWidth))
+  if (!options.append) {
+    checkReplaceable(plan.out);
+    const work = workDirectory(plan.out, plan.fingerprint);
+    removeOrphans(plan.out, work);
+    const resumed = await prepareWorkDirectory(work, plan.fingerprint, options.resume ?? true);
+    return { existing: null, dir: work, resumed };
+  }
+  const existing = readManifest(plan.out);
+  if (plan.part) throw new TraceIndexError('ERR_INVALID_ARGUMENT', 'a part build cannot append');
+  if (existing.tokenizer.fingerprint !== plan.tokenizer.fingerprint || existing.tokenWidth !== plan.tokenizer.tokenWidth)
     throw new TraceIndexError('ERR_TOKENIZER_MISMATCH',
       `cannot append: ${plan.out} was built with tokenizer ${existing.tokenizer.name} (${existing.tokenizer.fingerprint}), not ${plan.tokenizer.name} (${plan.tokenizer.fingerprint})`);
-  if (!existing) checkOut(plan.out);
-  if (options.signal?.aborted) throw abortError(options.signal);
-  if (existing) {
-    removeUnlistedShards(plan.out, existing.shards);
-    return { existing, dir: plan.out, resumed: [] };
-  }
-  const work = workDirectory(plan.out, plan.fingerprint);
-  return { existing: null, dir: work, resumed: await prepareWorkDirectory(work, plan.out, plan.fingerprint, options.resume ?? true) };
+  removeOrphans(plan.out);
+  removeUnlistedShards(plan.out, existing.shards);
+  return { existing, dir: plan.out, resumed: [] };
 }
 
 type Stages = BuildResult['stages'];
@@ -297,7 +313,6 @@ function commit(plan: Plan, target: Target, manifest: Manifest, done: ShardRecor
     writeManifest(plan.out, manifest, addon.fsyncPath);
     return;
   }
-  unlockWorkDirectory(target.dir);
   writeManifest(target.dir, manifest, addon.fsyncPath);
   swapIntoPlace(target.dir, plan.out);
   // The shard records go last: a build killed before the swap still resumes from all its shards.
@@ -317,7 +332,6 @@ async function failed(err: Error, plan: Plan, target: Target, builds: ShardBuild
   if (!target.existing && !resumable) cancel[0] = 1;
   await builds.settle();
   if (!target.existing && !resumable) fs.rmSync(target.dir, { recursive: true, force: true });
-  else if (!target.existing) unlockWorkDirectory(target.dir);
   return err;
 }
 

@@ -53,6 +53,13 @@ export function manifestPath(dir: string): string {
 
 /** Reads and checks a manifest: ERR_INDEX_NOT_FOUND, ERR_INDEX_VERSION or ERR_INDEX_CORRUPT naming the file. */
 export function readManifest(dir: string): Manifest {
+  const m = parseManifest(dir);
+  checkManifest(m, manifestPath(dir));
+  return m;
+}
+
+/** The parsed manifest.json of `dir`, unchecked: ERR_INDEX_NOT_FOUND when there is none, ERR_INDEX_CORRUPT when it is no JSON. */
+export function parseManifest(dir: string): Manifest {
   const file = manifestPath(dir);
   let text: string;
   try {
@@ -63,14 +70,11 @@ export function readManifest(dir: string): Manifest {
       throw new TraceIndexError('ERR_INDEX_NOT_FOUND', `no traceindex index at ${dir} (${MANIFEST_FILE} is missing)`);
     throw new TraceIndexError('ERR_IO', `cannot read ${file}: ${e.message}`, { cause: e });
   }
-  let m: Manifest;
   try {
-    m = JSON.parse(text);
+    return JSON.parse(text);
   } catch (err) {
     throw new TraceIndexError('ERR_INDEX_CORRUPT', `${file}: not valid JSON (${(err as Error).message})`);
   }
-  checkManifest(m, file);
-  return m;
 }
 
 function checkManifest(m: Manifest, file: string): void {

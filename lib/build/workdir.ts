@@ -1,14 +1,18 @@
 /**
- * Where a build writes and how it takes the target's place: the target check (only an absent path, an empty
- * directory or an index may be replaced), the work directory `.NAME.building-<fingerprint>` with its lock
- * and shard records (resume), the removal of dead builds' work directories, and the swap of the finished
- * directory into place.
+ * Where a build writes and how it takes the target's place, safely:
+ * - the target lock `.NAME.lock` beside the target: one build, append or combine of a target at a time, held
+ *   from before the first file is touched until after the swap and its clean-up;
+ * - the target check: only an absent path, an empty directory or a directory holding nothing but a traceindex
+ *   index may be replaced;
+ * - the work directory `.NAME.building-<fingerprint>` with its shard records (resume), and the removal of
+ *   orphans (work directories of dead builds and combines of the target, which hold nothing but index files);
+ * - the swap of the finished directory into place.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TraceIndexError } from '../errors';
 import { addon } from '../native';
-import { MANIFEST_FILE, ShardEntry, SHARD_FILES } from './manifest';
+import { MANIFEST_FILE, parseManifest, FORMAT_NAME, ShardEntry, SHARD_FILES } from './manifest';
 
 /** A finished shard's record: its manifest entry and the input documents it covers. */
 export interface ShardRecord {
@@ -18,51 +22,17 @@ export interface ShardRecord {
   inputAfter: number;
 }
 
-const LOCK_FILE = 'build.lock';
+/** Lock file that pre-lock builds left inside their work directories (still honoured when cleaning). */
+const OLD_LOCK_FILE = 'build.lock';
 
-/** `out` may be absent, an empty directory or an index (replaced); anything else is refused, untouched. */
-export function checkOut(out: string): void {
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(out);
-  } catch {
-    return;
-  }
-  if (!st.isDirectory()) throw new TraceIndexError('ERR_INVALID_ARGUMENT', `${out} exists and is not a directory`);
-  const entries = fs.readdirSync(out);
-  if (entries.length > 0 && !entries.includes(MANIFEST_FILE))
-    throw new TraceIndexError('ERR_INVALID_ARGUMENT', `${out} exists, is not empty and holds no index: refusing to replace it`);
+/** Names a build, an append or a combine may leave at the top of an index or work directory. */
+const INDEX_ENTRY = /^(manifest\.json(\.tmp)?|shard-\d+(\.json(\.tmp)?)?|build\.lock)$/;
+
+function sibling(out: string, suffix: string): string {
+  return path.join(path.dirname(out), `.${path.basename(out)}.${suffix}`);
 }
 
-/**
- * The work directory of a build: named by its fingerprint, so that a rerun finds it and resumes. Work
- * directories of other (dead) builds of this target are removed.
- */
-export function workDirectory(out: string, fingerprint: string | null): string {
-  const base = `.${path.basename(out)}.building-`;
-  const name = base + (fingerprint ?? `${process.pid}-${Math.random().toString(16).slice(2, 10)}`);
-  let entries: string[] = [];
-  try {
-    entries = fs.readdirSync(path.dirname(out));
-  } catch {
-    // the parent is created later
-  }
-  for (const e of entries) {
-    if (!e.startsWith(base) || e === name) continue;
-    const dir = path.join(path.dirname(out), e);
-    if (!lockHeldByLiveProcess(dir)) fs.rmSync(dir, { recursive: true, force: true });
-  }
-  return path.join(path.dirname(out), name);
-}
-
-function lockHeldByLiveProcess(dir: string): boolean {
-  let pid: number;
-  try {
-    pid = Number(fs.readFileSync(path.join(dir, LOCK_FILE), 'utf8'));
-  } catch {
-    return false;
-  }
-  if (!Number.isInteger(pid) || pid <= 0) return false;
+function pidAlive(pid: number): boolean {
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);
@@ -72,17 +42,156 @@ function lockHeldByLiveProcess(dir: string): boolean {
   }
 }
 
+function lockHolder(file: string): number | null {
+  try {
+    const pid = Number(fs.readFileSync(file, 'utf8'));
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+export interface TargetLock {
+  file: string;
+  release(): void;
+}
+
+/**
+ * Takes the lock of target `out`: `.NAME.lock` beside it, holding this process's id. A lock held by a live
+ * process refuses (ERR_INVALID_ARGUMENT naming it); one whose process is gone is taken over. The file is
+ * created complete (written under a temporary name, then hard-linked into place, which fails if it exists).
+ */
+export function lockTarget(out: string): TargetLock {
+  const file = sibling(out, 'lock');
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, String(process.pid));
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        fs.linkSync(tmp, file);
+        break;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'EEXIST') {
+          // A file system without hard links: exclusive creation (a reader may briefly see it empty).
+          if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'ENOSYS') {
+            try {
+              fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
+              break;
+            } catch (e) {
+              if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+            }
+          } else {
+            throw err;
+          }
+        }
+        const holder = lockHolder(file);
+        if (holder !== null && pidAlive(holder))
+          throw new TraceIndexError('ERR_INVALID_ARGUMENT', `another build of ${out} is running (process ${holder}, lock ${file})`);
+        if (attempt > 0)
+          throw new TraceIndexError('ERR_INVALID_ARGUMENT', `cannot take the lock ${file} of ${out} (remove it if no build of ${out} is running)`);
+        fs.rmSync(file, { force: true }); // its process is gone
+      }
+    }
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+  return {
+    file,
+    release: () => {
+      if (lockHolder(file) === process.pid) fs.rmSync(file, { force: true });
+    },
+  };
+}
+
+/** Why a directory holds something other than index files, or null. */
+function foreignEntries(dir: string): string | null {
+  const foreign = fs.readdirSync(dir).filter((e) => !INDEX_ENTRY.test(e));
+  if (foreign.length === 0) return null;
+  return foreign.slice(0, 5).map((e) => JSON.stringify(e)).join(', ') + (foreign.length > 5 ? `, … (${foreign.length} entries)` : '');
+}
+
+/**
+ * Refuses (ERR_INVALID_ARGUMENT, touching nothing) a target a build may not replace: anything but an absent
+ * path, an empty directory, or a directory whose manifest.json is a traceindex manifest and whose other
+ * entries are index files (shard directories, shard records).
+ */
+export function checkReplaceable(out: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(out);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  const refuse = (why: string) => new TraceIndexError('ERR_INVALID_ARGUMENT', `${out} ${why}: refusing to replace it`);
+  if (!st.isDirectory()) throw refuse('exists and is not a directory');
+  const entries = fs.readdirSync(out);
+  if (entries.length === 0) return;
+  if (!entries.includes(MANIFEST_FILE)) throw refuse('exists, is not empty and holds no index');
+  let format: unknown;
+  try {
+    format = parseManifest(out).format;
+  } catch (err) {
+    if (!(err instanceof TraceIndexError) || err.code === 'ERR_IO') throw err;
+  }
+  if (format !== FORMAT_NAME) throw refuse(`holds a ${MANIFEST_FILE} that is not a traceindex manifest`);
+  const foreign = foreignEntries(out);
+  if (foreign) throw refuse(`holds files that are not part of an index (${foreign})`);
+}
+
+/**
+ * Removes the work directories that dead builds and combines of `out` left beside it (`.NAME.building-*`,
+ * `.NAME.combining-*`, e.g. one holding the old index after a kill past the swap), except `keep`. Call it
+ * holding the target lock: no live build of this version then owns one. A directory is removed only when it
+ * is provably ours: a real directory of that name holding nothing but index files and no live pre-lock build.
+ */
+export function removeOrphans(out: string, keep?: string): void {
+  const parent = path.dirname(out);
+  const name = path.basename(out).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const pattern = new RegExp(`^\\.${name}\\.(building-[0-9a-f-]+|combining-\\d+)$`);
+  const lockTemp = new RegExp(`^\\.${name}\\.lock\\.(\\d+)\\.tmp$`); // lockTarget's, of a process killed mid-way
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(parent);
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    const dir = path.join(parent, e);
+    const temp = lockTemp.exec(e);
+    if (temp && !pidAlive(Number(temp[1]))) fs.rmSync(dir, { force: true });
+    if (!pattern.test(e) || dir === keep) continue;
+    try {
+      if (!fs.lstatSync(dir).isDirectory() || foreignEntries(dir) !== null) continue;
+      const holder = lockHolder(path.join(dir, OLD_LOCK_FILE));
+      if (holder !== null && pidAlive(holder)) continue;
+      fs.rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // an orphan we cannot read or remove is left for later
+    }
+  }
+}
+
+/** The work directory of a build: named by its fingerprint, so that a rerun finds it and resumes. */
+export function workDirectory(out: string, fingerprint: string | null): string {
+  return sibling(out, `building-${fingerprint ?? `${process.pid}-${Math.random().toString(16).slice(2, 10)}`}`);
+}
+
+/** The work directory of a combine. */
+export function combineDirectory(out: string): string {
+  return sibling(out, `combining-${process.pid}`);
+}
+
 function shardName(ordinal: number): string {
   return `shard-${String(ordinal).padStart(5, '0')}`;
 }
 
 /**
- * Prepares and locks the work directory and returns the finished shards it can reuse: consecutive
- * shard-NNNNN.json records of this fingerprint whose files pass their checksums. Everything else in it is
- * removed.
+ * Prepares the work directory and returns the finished shards it can reuse: consecutive shard-NNNNN.json
+ * records of this fingerprint whose files pass their checksums. Everything else in it is removed.
  */
-export async function prepareWorkDirectory(work: string, out: string, fingerprint: string | null, resume: boolean): Promise<ShardRecord[]> {
-  if (lockHeldByLiveProcess(work)) throw new TraceIndexError('ERR_INVALID_ARGUMENT', `another build of ${out} is running (${work})`);
+export async function prepareWorkDirectory(work: string, fingerprint: string | null, resume: boolean): Promise<ShardRecord[]> {
   fs.mkdirSync(path.dirname(work), { recursive: true });
   const reused: ShardRecord[] = [];
   if (fs.existsSync(work) && resume && fingerprint) {
@@ -104,13 +213,7 @@ export async function prepareWorkDirectory(work: string, out: string, fingerprin
   } else {
     fs.mkdirSync(work);
   }
-  fs.writeFileSync(path.join(work, LOCK_FILE), String(process.pid));
   return reused;
-}
-
-/** Unlocks the work directory (before its manifest is written, or when a failed build keeps it for a resume). */
-export function unlockWorkDirectory(work: string): void {
-  fs.rmSync(path.join(work, LOCK_FILE), { force: true });
 }
 
 async function shardIntact(root: string, entry: ShardEntry): Promise<boolean> {
@@ -142,7 +245,7 @@ export function removeUnlistedShards(dir: string, listed: readonly ShardEntry[])
  * was there. The target is checked again first: it may have changed while the build ran.
  */
 export function swapIntoPlace(work: string, out: string): void {
-  checkOut(out);
+  checkReplaceable(out);
   const exchanged = addon.exchangeOrRename(work, out);
   addon.fsyncPath(path.dirname(out));
   if (exchanged) fs.rmSync(work, { recursive: true, force: true });

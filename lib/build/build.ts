@@ -23,7 +23,7 @@ import { addon, cancelFlag, nativeError } from '../native';
 import { tokenizeInWorkers } from '../tokenizers/pool';
 import { Tokenizer, TokenizerSpec } from '../tokenizers/tokenizer';
 import { FORMAT_NAME, FORMAT_VERSION, Manifest, readManifest, SHARD_FILES, writeManifest } from './manifest';
-import { makePlan, Plan, PlanOptions } from './plan';
+import { inputFingerprint, makePlan, Plan, PlanOptions } from './plan';
 import { documentTokens, metaRecord, ShardAccumulator, ShardBuilds } from './shard-accumulator';
 import {
   checkReplaceable, lockTarget, prepareWorkDirectory, recordShard, removeOrphans, removeUnlistedShards,
@@ -64,8 +64,14 @@ export interface BuildOptions extends PlanOptions {
   shardTokens?: number;
   /** Threads for suffix-array construction; default 1. */
   threads?: number;
-  /** Add the documents as new shards of the index at `out` (same tokenizer) instead of replacing it. */
+  /**
+   * Add the documents as new shards of the index at `out` (same tokenizer) instead of replacing it. An input
+   * file the index already holds (same content fingerprint, see docs/FORMAT.md) is refused with
+   * ERR_INVALID_ARGUMENT, so a retried append does not count its documents twice.
+   */
   append?: boolean;
+  /** With `append`: leave out the input files the index already holds instead of refusing them; default false. */
+  skipDuplicateInputs?: boolean;
   /** Reuse the finished shards of an interrupted build of the same inputs and options; default true. */
   resume?: boolean;
   /** Build part `index` of `count` of a deterministic partition of the input files (see combineIndexes). */
@@ -87,6 +93,8 @@ export interface BuildResult {
   shards: number;
   /** Shards reused from an interrupted build. */
   resumed: number;
+  /** Input files left out because the index already held them (`skipDuplicateInputs`). */
+  skippedInputs: string[];
   bytesOnDisk: number;
   seconds: number;
 }
@@ -98,6 +106,10 @@ interface Target {
   dir: string;
   /** Shards reused from an interrupted build (new builds only). */
   resumed: ShardRecord[];
+  /** Fingerprints of the input files this build reads (see inputFingerprint). */
+  inputs: string[];
+  /** Input files left out as already in the index (appends with skipDuplicateInputs). */
+  skipped: string[];
 }
 
 export async function buildIndex(options: BuildOptions): Promise<BuildResult> {
@@ -110,6 +122,8 @@ export async function buildIndex(options: BuildOptions): Promise<BuildResult> {
     try {
       if (options.signal?.aborted) throw abortError(options.signal);
       const target = await prepareTarget(plan, options);
+      if (target.existing && plan.files !== null && plan.files.length === 0 && !readsStdin(plan))
+        return resultOf(plan, target.existing, target, emptyStages(), started); // every file already held
       return await buildInto(plan, target, options, started);
     } finally {
       lock.release();
@@ -119,27 +133,46 @@ export async function buildIndex(options: BuildOptions): Promise<BuildResult> {
   }
 }
 
+function readsStdin(plan: Plan): boolean {
+  return Array.isArray(plan.inputs) && (plan.inputs as unknown[]).includes('-');
+}
+
 /**
  * Checks the target and gets it ready, holding the lock: for an append, the index's manifest (same
- * tokenizer), its unlisted shards removed; for a new build, a replaceable target, orphans removed, and the
- * work directory with the shards it can reuse.
+ * tokenizer, none of the input files already in it), its unlisted shards removed; for a new build, a
+ * replaceable target, orphans removed, and the work directory with the shards it can reuse.
  */
 async function prepareTarget(plan: Plan, options: BuildOptions): Promise<Target> {
+  const fingerprints = (plan.files ?? []).map(inputFingerprint);
   if (!options.append) {
     checkReplaceable(plan.out);
     const work = workDirectory(plan.out, plan.fingerprint);
     removeOrphans(plan.out, work);
     const resumed = await prepareWorkDirectory(work, plan.fingerprint, options.resume ?? true);
-    return { existing: null, dir: work, resumed };
+    return { existing: null, dir: work, resumed, inputs: fingerprints, skipped: [] };
   }
   const existing = readManifest(plan.out);
   if (plan.part) throw new TraceIndexError('ERR_INVALID_ARGUMENT', 'a part build cannot append');
   if (existing.tokenizer.fingerprint !== plan.tokenizer.fingerprint || existing.tokenWidth !== plan.tokenizer.tokenWidth)
     throw new TraceIndexError('ERR_TOKENIZER_MISMATCH',
       `cannot append: ${plan.out} was built with tokenizer ${existing.tokenizer.name} (${existing.tokenizer.fingerprint}), not ${plan.tokenizer.name} (${plan.tokenizer.fingerprint})`);
+  const held = new Set(existing.inputs ?? []);
+  const files = plan.files ?? [];
+  const duplicates = files.filter((_, i) => held.has(fingerprints[i]));
+  if (duplicates.length > 0 && !options.skipDuplicateInputs)
+    throw new TraceIndexError('ERR_INVALID_ARGUMENT',
+      `cannot append ${duplicates.length === 1 ? duplicates[0] : `${duplicates.length} files (${duplicates.slice(0, 3).join(', ')}${duplicates.length > 3 ? ', …' : ''})`}: ` +
+      `${plan.out} already holds ${duplicates.length === 1 ? 'its' : 'their'} documents (same content fingerprint: size, first and last MiB); ` +
+      'skipDuplicateInputs (--skip-duplicate-append) leaves such files out');
+  if (duplicates.length > 0) {
+    const keep = files.filter((_, i) => !held.has(fingerprints[i]));
+    plan.inputs = readsStdin(plan) ? [...keep, '-'] : keep;
+    plan.files = keep;
+    plan.inputBytes = sum(keep, (f) => fs.statSync(f).size);
+  }
   removeOrphans(plan.out);
   removeUnlistedShards(plan.out, existing.shards);
-  return { existing, dir: plan.out, resumed: [] };
+  return { existing, dir: plan.out, resumed: [], inputs: fingerprints.filter((f) => !held.has(f)), skipped: duplicates };
 }
 
 type Stages = BuildResult['stages'];
@@ -213,6 +246,7 @@ function resultOf(plan: Plan, manifest: Manifest, target: Target, stages: Stages
     tokens: manifest.tokens,
     shards: manifest.shards.length,
     resumed: target.resumed.length,
+    skippedInputs: target.skipped,
     stages,
     bytesOnDisk: sum(manifest.shards, (sh) => sum(SHARD_FILES, (f) => sh.files[f].bytes)),
     seconds: (performance.now() - started) / 1000,
@@ -294,6 +328,7 @@ async function readIntoShards(plan: Plan, target: Target, options: BuildOptions,
 
 function composeManifest(plan: Plan, target: Target, done: ShardRecord[]): Manifest {
   const shards = [...(target.existing?.shards ?? []), ...done.map((r) => r.entry)];
+  const inputs = [...new Set([...(target.existing?.inputs ?? []), ...target.inputs])];
   return {
     format: FORMAT_NAME,
     formatVersion: FORMAT_VERSION,
@@ -304,6 +339,7 @@ function composeManifest(plan: Plan, target: Target, done: ShardRecord[]): Manif
     documents: sum(shards, (s) => s.documents),
     shards,
     ...(plan.part ? { part: plan.part } : {}),
+    ...(inputs.length > 0 ? { inputs } : {}),
   };
 }
 

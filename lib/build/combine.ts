@@ -97,6 +97,7 @@ function writeCombined(target: string, partCount: number, ordered: Array<{ dir: 
       }
     }
     const first = ordered[0].m;
+    const inputs = [...new Set(ordered.flatMap((p) => p.m.inputs ?? []))];
     const manifest: Manifest = {
       format: FORMAT_NAME,
       formatVersion: FORMAT_VERSION,
@@ -106,6 +107,7 @@ function writeCombined(target: string, partCount: number, ordered: Array<{ dir: 
       tokens: shards.reduce((t, s) => t + s.tokens - s.documents, 0),
       documents: shards.reduce((t, s) => t + s.documents, 0),
       shards,
+      ...(inputs.length > 0 ? { inputs } : {}),
     };
     writeManifest(work, manifest, addon.fsyncPath);
     swapIntoPlace(work, target);

@@ -38,6 +38,12 @@ export interface Manifest {
   shards: ShardEntry[];
   /** Set on a part of a partitioned build (`build --shard i/N`): which part, and of which partition. */
   part?: PartInfo;
+  /**
+   * Content fingerprints of the input files whose documents the index holds (build, appends and combined
+   * parts, in order; see inputFingerprint in ./plan): an append of a file already listed is refused.
+   * Absent in indexes written before it existed and for documents from iterables or stdin.
+   */
+  inputs?: string[];
 }
 
 export interface PartInfo {
@@ -108,6 +114,7 @@ function checkManifest(m: Manifest, file: string): void {
     documents += s.documents;
   }
   if (tokens !== m.tokens || documents !== m.documents) bad('token or document totals differ from the shards');
+  if (m.inputs !== undefined && !(Array.isArray(m.inputs) && m.inputs.every((x) => typeof x === 'string'))) bad('inputs is not a list of fingerprints');
 }
 
 /** Checks that every shard file exists with the size the manifest records (cheap: stat only). */

@@ -38,6 +38,8 @@ export interface Plan {
   parallel: number;
   threads: number;
   inputs: string[] | Iterable<DocumentRecord> | AsyncIterable<DocumentRecord>;
+  /** The input files read (this part's), stdin excluded; null for iterables. */
+  files: string[] | null;
   /** Identifies inputs + options; null when the inputs cannot be identified (iterables, stdin). */
   fingerprint: string | null;
   /** Keep only documents whose ordinal ≡ part.index (mod part.count) (a partition with fewer files than parts). */
@@ -109,7 +111,7 @@ export async function makePlan(options: PlanOptions): Promise<Plan> {
   const inputBytes = files ? files.reduce((t, f) => t + (f === STDIN_PATH ? 0 : fs.statSync(f).size), 0) : 0;
   return {
     tokenizer, workerSpec: workers > 0 ? spec : null, workers, out, shardTokens, parallel, threads, inputs,
-    fingerprint, documentPart, part, inputBytes,
+    files: files && files.filter((f) => f !== STDIN_PATH), fingerprint, documentPart, part, inputBytes,
   };
 }
 
@@ -136,4 +138,30 @@ export function partitionFiles(files: string[], count: number): string[][] {
   });
   while (parts.length < count) parts.push([]);
   return parts;
+}
+
+const SAMPLE_BYTES = 1 << 20;
+
+/**
+ * Identifies an input file by content, cheaply: SHA-256 over its size, its first MiB and its last MiB (the
+ * whole file up to 2 MiB), first 32 hex digits. Path and mtime are left out, so a copied or touched file is
+ * the same input; two files of equal size that agree on both ends are taken as the same (docs/FORMAT.md).
+ */
+export function inputFingerprint(file: string): string {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    const hash = createHash('sha256').update(`traceindex:input:${size}\0`);
+    const read = (at: number, n: number) => {
+      const buf = Buffer.alloc(n);
+      let got = 0;
+      for (let k; got < n && (k = fs.readSync(fd, buf, got, n - got, at + got)) > 0; ) got += k;
+      hash.update(buf.subarray(0, got));
+    };
+    read(0, Math.min(size, SAMPLE_BYTES));
+    if (size > SAMPLE_BYTES) read(Math.max(SAMPLE_BYTES, size - SAMPLE_BYTES), Math.min(SAMPLE_BYTES, size - SAMPLE_BYTES));
+    return hash.digest('hex').slice(0, 32);
+  } finally {
+    fs.closeSync(fd);
+  }
 }

@@ -19,7 +19,8 @@ Usage:
   traceindex build <inputs...> --out DIR [--tokenizer NAME|PATH|pretokenized:VOCAB] [--text-field text]
                    [--tokens-field F] [--id-field id] [--memory 4GiB] [--shard-tokens N] [--threads N]
                    [--tokenizer-workers N]
-                   [--skip-bad-lines] [--append] [--no-resume] [--shard i/N] [--quiet] [--json]
+                   [--skip-bad-lines] [--append [--skip-duplicate-append]] [--no-resume] [--shard i/N]
+                   [--quiet] [--json]
   traceindex combine OUT PART_DIRS... [--verify] [--json]   tie the parts of a --shard i/N build into one index
   traceindex info DIR [--json]
      query commands also read an infini-gram index in place: DIR [--format infini-gram] [--token-width 1|2|4]
@@ -58,6 +59,7 @@ const OPTIONS = {
   'skip-bad-lines': { type: 'boolean' },
   'tokenizer-workers': { type: 'string' },
   append: { type: 'boolean' },
+  'skip-duplicate-append': { type: 'boolean' },
   'no-resume': { type: 'boolean' },
   shard: { type: 'string' },
   verify: { type: 'boolean' },
@@ -160,6 +162,7 @@ async function build(flags: Flags, inputs: string[] | AsyncIterable<DocumentReco
       tokenizerWorkers: flags['tokenizer-workers'] === undefined ? undefined : int(flags, 'tokenizer-workers', 0),
       skipBadLines: Boolean(flags['skip-bad-lines']),
       append: Boolean(flags.append),
+      skipDuplicateInputs: Boolean(flags['skip-duplicate-append']),
       resume: !flags['no-resume'],
       part: partOption(flags.shard as string | undefined),
       onSkip: skips.onSkip,

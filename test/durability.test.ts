@@ -311,3 +311,133 @@ test('orphaned .NAME.combining-* and .NAME.building-* directories of the target 
   t.is(fs.readFileSync(aFile, 'utf8'), 'a file');
   t.is(await documentsIn(out), SMALL_DOCS.length);
 });
+
+/** Runs a script in a child process (it must not hang this one): its stdout, or null on timeout. */
+function runScript(script: string, timeoutMs = 20_000): { stdout: string; timedOut: boolean } {
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: timeoutMs });
+  return { stdout: r.stdout, timedOut: r.signal === 'SIGTERM' || r.error !== undefined };
+}
+
+const openScript = (dir: string, options = '{}') =>
+  `require(${JSON.stringify(O.LIB)}).openIndex(${JSON.stringify(dir)}, ${options}).then(` +
+  `(i) => { console.log(JSON.stringify({ ok: true, tokenizer: i.tokenizer.name, readsText: i.tokenizer.readsText })); i.close(); }, ` +
+  `(e) => console.log(JSON.stringify({ code: e.code, message: e.message })))`;
+
+(process.platform === 'win32' ? test.skip : test)('a manifest.json that is a FIFO, a link to /dev/zero or huge, and a FIFO named as tokenizer file, are refused, never waited on', async (t) => {
+  const parent = fs.mkdtempSync(path.join(scratch, 'hostile-'));
+  const make = async (name: string) => {
+    const dir = path.join(parent, name);
+    await buildIndex({ inputs: SMALL_DOCS, out: dir });
+    fs.rmSync(path.join(dir, 'manifest.json'));
+    return dir;
+  };
+  const fifo = await make('fifo');
+  spawnSync('mkfifo', [path.join(fifo, 'manifest.json')]);
+  const zero = await make('zero');
+  fs.symlinkSync('/dev/zero', path.join(zero, 'manifest.json'));
+  const huge = await make('huge');
+  fs.writeFileSync(path.join(huge, 'manifest.json'), '');
+  fs.truncateSync(path.join(huge, 'manifest.json'), 65 << 20); // sparse: 65 MiB of zeros
+  for (const [dir, why] of [[fifo, /not a regular file/], [zero, /not a regular file/], [huge, /more than the 67108864 allowed/]] as const) {
+    const r = runScript(openScript(dir));
+    t.false(r.timedOut, `${dir}: openIndex must not hang`);
+    const got = JSON.parse(r.stdout || '{}');
+    t.is(got.code, 'ERR_INDEX_CORRUPT', dir);
+    t.regex(got.message ?? '', why);
+  }
+  // A build does not take such a directory for an index it may replace (nor hang on it).
+  const b = spawnSync(process.execPath, [O.CLI, 'build', '-', '--out', fifo, '--quiet'], { input: '{"text":"x"}\n', encoding: 'utf8', timeout: 20_000 });
+  t.is(b.status, 1, b.stderr);
+  t.regex(b.stderr, /not a traceindex manifest/);
+
+  // A tokenizer file named in the manifest is not read unless the caller trusts the index; then a FIFO is refused.
+  const tokDir = path.join(parent, 'tok');
+  fs.mkdirSync(tokDir);
+  const tokFile = path.join(tokDir, 'tokenizer.json');
+  fs.copyFileSync(path.join(O.REPO, 'test', 'fixtures', 'tiny-bpe.tokenizer.json'), tokFile);
+  const named = path.join(parent, 'named');
+  await buildIndex({ inputs: SMALL_DOCS, out: named, tokenizer: tokFile });
+  const trusted = JSON.parse(runScript(openScript(named, '{ trustManifestTokenizer: true }')).stdout);
+  t.deepEqual(trusted, { ok: true, tokenizer: tokFile, readsText: true });
+  fs.rmSync(tokFile);
+  spawnSync('mkfifo', [tokFile]);
+  for (const options of ['{}', '{ trustManifestTokenizer: true }']) {
+    const r = runScript(openScript(named, options));
+    t.false(r.timedOut, `open with ${options} must not hang on a FIFO tokenizer`);
+    // The index still opens, for token-id queries (as when its tokenizer file is missing).
+    t.deepEqual(JSON.parse(r.stdout || '{}'), { ok: true, tokenizer: tokFile, readsText: false });
+  }
+});
+
+// ---------------------------------------------------------------------------
+// File-system errors: ERR_IO naming the path and the reason.
+
+/** A small file system of our own (a tmpfs in a user + mount namespace), when this machine allows one. */
+const tmpfsScript = (script: string) => spawnSync('unshare', ['-rm', 'sh', '-c', script], { encoding: 'utf8', timeout: 120_000 });
+const haveTmpfs = process.platform === 'linux' && (() => {
+  const mnt = fs.mkdtempSync(path.join(scratch, 'mnt-probe-'));
+  return tmpfsScript(`mount -t tmpfs -o size=1m tmpfs ${mnt}`).status === 0;
+})();
+
+(haveTmpfs ? test : test.skip)('a full disk during a build: ERR_IO saying where the resumable work directory is and its size; the same build resumes', (t) => {
+  const corpus = bigCorpus();
+  const mnt = fs.mkdtempSync(path.join(scratch, 'full-'));
+  const out = path.join(mnt, 'idx');
+  const build = `${JSON.stringify(process.execPath)} ${JSON.stringify(O.CLI)} build ${JSON.stringify(corpus)} --out ${out} --shard-tokens 300000 --json`;
+  // 6 MiB hold a few shards of 300 000 tokens (~1.6 MB each), far from the whole corpus (~24 M tokens).
+  const r = tmpfsScript([
+    `mount -t tmpfs -o size=6m tmpfs ${mnt} || exit 99`,
+    `${build} > ${mnt}/first.json 2> ${mnt}/first.err; echo "status=$?"; cat ${mnt}/first.err`,
+    `for d in ${mnt}/.idx.building-*; do echo "kept=$d $(du -sb "$d" | cut -f1)"; done`,
+    `mount -o remount,size=200m ${mnt} && ${build}`,
+  ].join('\n'));
+  t.not(r.status, 99, r.stderr);
+  const out1 = r.stdout;
+  t.regex(out1, /status=1/);
+  const message = /traceindex: (.*)/.exec(out1)?.[1] ?? '';
+  t.regex(message, /^ERR_IO: /);
+  t.regex(message, /No space left on device/);
+  const kept = /kept=(\S+) (\d+)/.exec(out1);
+  t.truthy(kept, out1);
+  // The message names the work directory and its size (as du sees it after the failed build).
+  t.true(message.includes(`the finished shards are kept in ${kept![1]} (${(Number(kept![2]) / 2 ** 20).toFixed(1)} MiB)`), message);
+  t.true(Number(kept![2]) > 1e6, 'finished shards were kept');
+  const second = JSON.parse(out1.slice(out1.lastIndexOf('{"out"')));
+  t.true(second.resumed > 0, 'the rerun resumed the kept shards');
+  t.is(second.documents, fs.readFileSync(corpus, 'utf8').split('\n').filter(Boolean).length);
+});
+
+const isRoot = process.getuid?.() === 0;
+
+/** Runs the CLI as an unprivileged user (nobody, when we are root), so that file permissions apply. */
+function cliUnprivileged(args: string[]) {
+  return spawnSync(process.execPath, [O.CLI, ...args], { encoding: 'utf8', ...(isRoot ? { uid: 65534, gid: 65534 } : {}) });
+}
+
+(process.platform === 'win32' ? test.skip : test)('permission errors are ERR_IO naming the path: an unreadable shard directory is not corruption; an unwritable parent', async (t) => {
+  const parent = fs.mkdtempSync(path.join(scratch, 'perm-'));
+  fs.chmodSync(scratch, 0o755);
+  fs.chmodSync(parent, 0o755);
+  const out = path.join(parent, 'idx');
+  await buildIndex({ inputs: SMALL_DOCS, out, shardTokens: 400 });
+  for (const e of fs.readdirSync(out, { recursive: true })) fs.chmodSync(path.join(out, String(e)), fs.statSync(path.join(out, String(e))).isDirectory() ? 0o755 : 0o644);
+  t.is(cliUnprivileged(['count', out, 'the']).status, 0, 'the index reads as an unprivileged user');
+  fs.chmodSync(path.join(out, 'shard-00001'), 0o000);
+  try {
+    const r = cliUnprivileged(['count', out, 'the']);
+    t.is(r.status, 1);
+    t.regex(r.stderr, /ERR_IO: .*shard-00001.*permission denied/);
+    t.notRegex(r.stderr, /ERR_INDEX_CORRUPT/);
+  } finally {
+    fs.chmodSync(path.join(out, 'shard-00001'), 0o755);
+  }
+  const readOnly = path.join(parent, 'ro');
+  fs.mkdirSync(readOnly, { mode: 0o555 });
+  fs.chmodSync(readOnly, 0o555);
+  const docs = path.join(parent, 'docs.jsonl');
+  fs.writeFileSync(docs, SMALL_DOCS.map((d) => JSON.stringify(d)).join('\n'));
+  fs.chmodSync(docs, 0o644);
+  const b = cliUnprivileged(['build', docs, '--out', path.join(readOnly, 'idx'), '--quiet']);
+  t.is(b.status, 1);
+  t.regex(b.stderr, new RegExp(`ERR_IO: .*${readOnly.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*permission denied`));
+});

@@ -17,6 +17,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { abortError, TraceIndexError } from '../errors';
+import { ioError, isDiskFull, isErrnoError } from '../inputs/files';
 import { DocumentRecord } from '../inputs/records';
 import { readDocuments } from '../inputs/streams';
 import { addon, cancelFlag, nativeError } from '../native';
@@ -26,7 +27,7 @@ import { FORMAT_NAME, FORMAT_VERSION, Manifest, readManifest, SHARD_FILES, write
 import { inputFingerprint, makePlan, Plan, PlanOptions } from './plan';
 import { documentTokens, metaRecord, ShardAccumulator, ShardBuilds } from './shard-accumulator';
 import {
-  checkReplaceable, lockTarget, prepareWorkDirectory, recordShard, removeOrphans, removeUnlistedShards,
+  checkReplaceable, directoryBytes, lockTarget, prepareWorkDirectory, recordShard, removeOrphans, removeUnlistedShards,
   ShardRecord, swapIntoPlace, workDirectory,
 } from './workdir';
 
@@ -129,12 +130,18 @@ export async function buildIndex(options: BuildOptions): Promise<BuildResult> {
       lock.release();
     }
   } catch (err) {
-    throw nativeError(err);
+    throw publicError(err);
   }
 }
 
 function readsStdin(plan: Plan): boolean {
   return Array.isArray(plan.inputs) && (plan.inputs as unknown[]).includes('-');
+}
+
+/** Raw Node file-system errors become ERR_IO naming the path; native ones carry their code. */
+function publicError(err: unknown): Error {
+  if (isErrnoError(err)) return ioError(err);
+  return nativeError(err);
 }
 
 /**
@@ -233,7 +240,7 @@ async function buildInto(plan: Plan, target: Target, options: BuildOptions, star
     progress.stage('done');
     return resultOf(plan, manifest, target, stages, started);
   } catch (err) {
-    throw await failed(nativeError(err), plan, target, builds, cancel.flag);
+    throw await failed(publicError(err), plan, target, builds, cancel.flag);
   } finally {
     cancel.dispose();
   }
@@ -358,17 +365,26 @@ function commit(plan: Plan, target: Target, manifest: Manifest, done: ShardRecor
 /**
  * After a failure: an interrupted build (abort, I/O error, out of memory, or a kill, which runs no code at
  * all) keeps its finished shards for a resume when its inputs can be identified; one that failed on its
- * input cannot resume (fixing the input changes the fingerprint) and is removed. Appends leave orphan shards
- * that the next append removes. Shard writes still in flight settle first (cancelled when their directory
- * goes).
+ * input cannot resume (fixing the input changes the fingerprint) and is removed, as are the new shards of a
+ * failed append. Shard writes still in flight settle first (cancelled when their directory goes). A full
+ * disk is named with the work directory kept and its size.
  */
 async function failed(err: Error, plan: Plan, target: Target, builds: ShardBuilds, cancel: Uint8Array): Promise<Error> {
   const code = (err as { code?: string }).code;
-  const resumable = plan.fingerprint !== null && (code === 'ERR_ABORTED' || code === 'ERR_IO' || code === 'ERR_NO_MEMORY');
-  if (!target.existing && !resumable) cancel[0] = 1;
+  const resumable = !target.existing && plan.fingerprint !== null && (code === 'ERR_ABORTED' || code === 'ERR_IO' || code === 'ERR_NO_MEMORY');
+  if (!resumable) cancel[0] = 1;
   await builds.settle();
-  if (!target.existing && !resumable) fs.rmSync(target.dir, { recursive: true, force: true });
-  return err;
+  if (target.existing) removeUnlistedShards(plan.out, target.existing.shards);
+  else if (!resumable) fs.rmSync(target.dir, { recursive: true, force: true });
+  if (!isDiskFull(err)) return err;
+  const kept = resumable
+    ? `the finished shards are kept in ${target.dir} (${formatMiB(directoryBytes(target.dir))}): free space and run the same build again to resume, or remove that directory`
+    : target.existing ? `the new shards were removed; ${plan.out} is unchanged` : 'the partial build was removed';
+  return new TraceIndexError('ERR_IO', `${err.message} — the disk is full; ${kept}`, { cause: err });
+}
+
+function formatMiB(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 }
 
 function sum<T>(xs: readonly T[], f: (x: T) => number): number {

@@ -10,6 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TraceIndexError } from '../errors';
+import { ioError, isErrnoError } from '../inputs/files';
 import { checkShardFiles, FORMAT_NAME, FORMAT_VERSION, Manifest, readManifest, ShardEntry, SHARD_FILES, writeManifest } from './manifest';
 import { addon, nativeError } from '../native';
 import { checkReplaceable, combineDirectory, lockTarget, removeOrphans, swapIntoPlace } from './workdir';
@@ -78,7 +79,7 @@ export async function combineIndexes(out: string, partDirs: string[], options: {
       lock.release();
     }
   } catch (err) {
-    throw nativeError(err);
+    throw isErrnoError(err) ? ioError(err) : nativeError(err);
   }
 }
 

@@ -11,6 +11,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TraceIndexError } from '../errors';
+import { isErrnoError } from '../inputs/files';
 import { addon } from '../native';
 import { MANIFEST_FILE, parseManifest, FORMAT_NAME, ShardEntry, SHARD_FILES } from './manifest';
 
@@ -167,8 +168,8 @@ export function removeOrphans(out: string, keep?: string): void {
       const holder = lockHolder(path.join(dir, OLD_LOCK_FILE));
       if (holder !== null && pidAlive(holder)) continue;
       fs.rmSync(dir, { recursive: true, force: true });
-    } catch {
-      // an orphan we cannot read or remove is left for later
+    } catch (err) {
+      if (!isErrnoError(err)) throw err; // an orphan we cannot read or remove is left for later
     }
   }
 }
@@ -249,6 +250,27 @@ export function swapIntoPlace(work: string, out: string): void {
   const exchanged = addon.exchangeOrRename(work, out);
   addon.fsyncPath(path.dirname(out));
   if (exchanged) fs.rmSync(work, { recursive: true, force: true });
+}
+
+/** Bytes of the files below `dir` (best effort: unreadable entries count 0). */
+export function directoryBytes(dir: string): number {
+  let total = 0;
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    try {
+      if (e.isDirectory()) total += directoryBytes(p);
+      else if (e.isFile()) total += fs.statSync(p).size;
+    } catch {
+      // gone or unreadable
+    }
+  }
+  return total;
 }
 
 export function writeJsonDurably(file: string, value: unknown): void {

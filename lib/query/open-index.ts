@@ -106,6 +106,12 @@ export interface OpenOptions {
    */
   tokenizer?: string | { name?: string; fingerprint?: string };
   /**
+   * Load the tokenizer.json file whose path the manifest records (default false: an index directory is not
+   * trusted to name files to read; without this or a `tokenizer` path, such an index answers token-id
+   * queries only).
+   */
+  trustManifestTokenizer?: boolean;
+  /**
    * 'traceindex' (a directory with manifest.json) or 'infini-gram' (an index written by infini-gram's indexer,
    * read in place). Default: infini-gram when the directory has tokenized* files and no manifest.json.
    * For infini-gram, a string `tokenizer` names the tokenizer of its ids for text queries ('bytes' for u8
@@ -138,7 +144,7 @@ export async function openIndex(dir: string, options: OpenOptions = {}): Promise
     throw new TraceIndexError('ERR_INVALID_ARGUMENT', `format must be 'traceindex' or 'infini-gram', got ${JSON.stringify(format)}`);
   const manifest = readManifest(abs);
   if (options.tokenizer && typeof options.tokenizer === 'object') checkTokenizer(manifest, options.tokenizer);
-  const tokenizer = await indexTokenizer(manifest, typeof options.tokenizer === 'string' ? options.tokenizer : undefined);
+  const tokenizer = await indexTokenizer(manifest, typeof options.tokenizer === 'string' ? options.tokenizer : undefined, options.trustManifestTokenizer === true);
   checkShardFiles(abs, manifest);
   let native: NativeIndex;
   try {
@@ -156,15 +162,15 @@ export async function openIndex(dir: string, options: OpenOptions = {}): Promise
 }
 
 /**
- * The tokenizer text queries use: the one named in the manifest (built in, or a tokenizer.json still at its
- * recorded path), or `override`; its fingerprint must match the manifest's. An index whose tokenizer cannot
+ * The tokenizer text queries use: the one named in the manifest (built in, or, with `trustManifest`, a
+ * tokenizer.json still at its recorded path), or `override`; its fingerprint must match the manifest's. An index whose tokenizer cannot
  * be loaded here still opens for token-id queries.
  */
-async function indexTokenizer(m: Manifest, override?: string): Promise<Tokenizer> {
+async function indexTokenizer(m: Manifest, override: string | undefined, trustManifest: boolean): Promise<Tokenizer> {
   const name = override ?? m.tokenizer.name;
   let t: Tokenizer | null = null;
   if (name === 'bytes') t = bytesTokenizer;
-  else if (tokenizerNames().includes(name) || isTokenizerJsonPath(name)) {
+  else if (tokenizerNames().includes(name) || (isTokenizerJsonPath(name) && (override !== undefined || trustManifest))) {
     try {
       t = await loadTokenizer(name);
     } catch (err) {

@@ -18,11 +18,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { abortError, TraceIndexError } from '../errors';
 import { ioError, isDiskFull, isErrnoError } from '../inputs/files';
-import { DocumentRecord } from '../inputs/records';
+import { DocumentRecord, invalidUtf8Of } from '../inputs/records';
 import { readDocuments } from '../inputs/streams';
 import { addon, cancelFlag, nativeError } from '../native';
 import { tokenizeInWorkers } from '../tokenizers/pool';
-import { Tokenizer, TokenizerSpec } from '../tokenizers/tokenizer';
+import { bytesTokenizer, Tokenizer, TokenizerSpec } from '../tokenizers/tokenizer';
 import { FORMAT_NAME, FORMAT_VERSION, Manifest, readManifest, SHARD_FILES, writeManifest } from './manifest';
 import { inputFingerprint, makePlan, Plan, PlanOptions } from './plan';
 import { documentTokens, metaRecord, ShardAccumulator, ShardBuilds } from './shard-accumulator';
@@ -94,6 +94,11 @@ export interface BuildResult {
   shards: number;
   /** Shards reused from an interrupted build. */
   resumed: number;
+  /**
+   * U+FFFD characters substituted for invalid UTF-8 in .txt inputs, whose text a tokenizer other than bytes
+   * then encoded (the bytes tokenizer indexes such a file's raw bytes instead). A warning reports them too.
+   */
+  replacements: number;
   /** Input files left out because the index already held them (`skipDuplicateInputs`). */
   skippedInputs: string[];
   bytesOnDisk: number;
@@ -124,7 +129,7 @@ export async function buildIndex(options: BuildOptions): Promise<BuildResult> {
       if (options.signal?.aborted) throw abortError(options.signal);
       const target = await prepareTarget(plan, options);
       if (target.existing && plan.files !== null && plan.files.length === 0 && !readsStdin(plan))
-        return resultOf(plan, target.existing, target, emptyStages(), started); // every file already held
+        return { ...resultOf(plan, target.existing, target, emptyStages(), started), replacements: 0 }; // every file already held
       return await buildInto(plan, target, options, started);
     } finally {
       lock.release();
@@ -229,7 +234,7 @@ async function buildInto(plan: Plan, target: Target, options: BuildOptions, star
     progress.report();
   });
   try {
-    const stages = await readIntoShards(plan, target, options, builds, progress);
+    const { stages, replacements } = await readIntoShards(plan, target, options, builds, progress);
     await builds.finish();
     if (builds.done.length === 0) throw new TraceIndexError('ERR_BAD_INPUT', target.existing ? 'no documents to append' : 'no documents to index');
     Object.assign(stages, builds.seconds);
@@ -238,7 +243,11 @@ async function buildInto(plan: Plan, target: Target, options: BuildOptions, star
     if (options.signal?.aborted) throw abortError(options.signal);
     commit(plan, target, manifest, builds.done);
     progress.stage('done');
-    return resultOf(plan, manifest, target, stages, started);
+    if (replacements.count > 0)
+      process.emitWarning(`replaced ${replacements.count} invalid UTF-8 sequence(s) with U+FFFD in ${replacements.files.length} .txt file(s); first: ${replacements.files[0]}`, {
+        code: 'TRACEINDEX_INVALID_UTF8',
+      });
+    return { ...resultOf(plan, manifest, target, stages, started), replacements: replacements.count };
   } catch (err) {
     throw await failed(publicError(err), plan, target, builds, cancel.flag);
   } finally {
@@ -246,7 +255,7 @@ async function buildInto(plan: Plan, target: Target, options: BuildOptions, star
   }
 }
 
-function resultOf(plan: Plan, manifest: Manifest, target: Target, stages: Stages, started: number): BuildResult {
+function resultOf(plan: Plan, manifest: Manifest, target: Target, stages: Stages, started: number): Omit<BuildResult, 'replacements'> {
   return {
     out: plan.out,
     documents: manifest.documents,
@@ -266,6 +275,7 @@ function resultOf(plan: Plan, manifest: Manifest, target: Target, stages: Stages
  */
 async function readIntoShards(plan: Plan, target: Target, options: BuildOptions, builds: ShardBuilds, progress: Progress) {
   const stages = emptyStages();
+  const replacements = { count: 0, files: [] as string[] };
   const acc = new ShardAccumulator(plan.tokenizer.tokenWidth, plan.shardTokens);
   const resumed = target.resumed;
   const skip = resumed.length ? resumed[resumed.length - 1].inputAfter : 0;
@@ -282,13 +292,21 @@ async function readIntoShards(plan: Plan, target: Target, options: BuildOptions,
 
   // Records this build takes (its part, past the resumed shards), numbered by their input ordinal.
   const ordinals = new WeakMap<DocumentRecord, number>();
+  const keepBytes = plan.tokenizer === bytesTokenizer;
   const selected = async function* () {
     let ordinal = 0;
     const onBytes = (b: number) => { progress.state.bytesRead += b; };
-    for await (const record of readDocuments(plan.inputs, { ...options, signal: options.signal, onBytes })) {
+    for await (let record of readDocuments(plan.inputs, { ...options, signal: options.signal, onBytes })) {
       const n = ordinal++;
       if (plan.documentPart && n % plan.documentPart.count !== plan.documentPart.index) continue;
       if (n < skip) continue;
+      const invalid = invalidUtf8Of(record);
+      if (invalid && keepBytes) {
+        record = rawBytesRecord(record, invalid.bytes);
+      } else if (invalid) {
+        replacements.count += invalid.replacements;
+        replacements.files.push(String(record.meta?.path));
+      }
       ordinals.set(record, n);
       yield record;
     }
@@ -330,7 +348,19 @@ async function readIntoShards(plan: Plan, target: Target, options: BuildOptions,
   stages.tokenize = tokenizeMs / 1000 + workerStats.tokenizeSeconds;
   if (options.signal?.aborted) throw abortError(options.signal);
   if (acc.documents > 0) await launch(next);
-  return stages;
+  return { stages, replacements };
+}
+
+/**
+ * A .txt file that is not valid UTF-8, for the bytes tokenizer: its raw bytes are its tokens, so the index
+ * holds the file as it is. 0xFF is the separator and cannot be indexed (ERR_BAD_INPUT naming the offset).
+ */
+function rawBytesRecord(record: DocumentRecord, bytes: Buffer): DocumentRecord {
+  const at = bytes.indexOf(0xff);
+  if (at >= 0)
+    throw new TraceIndexError('ERR_BAD_INPUT',
+      `${String(record.meta?.path)}: byte 0xFF at offset ${at} is not UTF-8 and cannot be indexed by the bytes tokenizer (0xFF is its document separator)`);
+  return { tokens: bytes, id: record.id, meta: record.meta };
 }
 
 function composeManifest(plan: Plan, target: Target, done: ShardRecord[]): Manifest {

@@ -30,7 +30,14 @@ export function documentTokens(record: DocumentRecord, tokenizer: Tokenizer, n: 
 
 /** The document's meta.bin record: UTF-8 JSON {id, meta}. */
 export function metaRecord(record: DocumentRecord): Buffer {
-  return Buffer.from(JSON.stringify(record.meta === undefined ? { id: record.id } : { id: record.id, meta: record.meta }), 'utf8');
+  let json: string;
+  try {
+    json = JSON.stringify(record.meta === undefined ? { id: record.id } : { id: record.id, meta: record.meta });
+  } catch (err) {
+    // A cycle, a BigInt, or a throwing toJSON in caller-supplied metadata.
+    throw new TraceIndexError('ERR_BAD_INPUT', `document ${JSON.stringify(record.id)}: its metadata cannot be written as JSON (${(err as Error).message})`);
+  }
+  return Buffer.from(json, 'utf8');
 }
 
 /** One shard's documents, handed off from the accumulator to its build. */

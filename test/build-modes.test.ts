@@ -218,6 +218,26 @@ async function idsInOrder(dir: string): Promise<string[]> {
   }
 }
 
+test('parts of a partition with fewer files than parts, combined, number the documents as a one-process build does', async (t) => {
+  const { dir, texts } = corpus('fewfiles', 90, [10, 60]);
+  const files = fs.readdirSync(dir).sort().slice(0, 2).map((f) => path.join(dir, f));
+  const one = path.join(scratch, 'fewfiles-one');
+  await buildIndex({ inputs: files, out: one, shardTokens: 4_000 });
+  const parts: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    parts.push(path.join(scratch, `fewfiles-part-${i}`));
+    const r = await buildIndex({ inputs: files, out: parts[i], part: { index: i, count: 4 }, shardTokens: 4_000 });
+    t.is(r.documents, [45, 45, 45, 45][i], 'contiguous runs of equal size');
+  }
+  const combined = path.join(scratch, 'fewfiles-combined');
+  await combineIndexes(combined, parts);
+  const expected = files.flatMap((f) => fs.readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).id));
+  t.deepEqual(await idsInOrder(one), expected);
+  t.deepEqual(await idsInOrder(combined), expected, 'document numbers equal the one-process build\'s');
+  const qs = probes(texts.slice(0, 180));
+  t.deepEqual(await answers(combined, qs), await answers(one, qs));
+});
+
 test('combine refuses a target that is, contains or lies inside a part, and leaves the parts intact', async (t) => {
   const { dir, texts } = corpus('overlap', 60, [10, 40]);
   const root = path.join(scratch, 'overlap-parts');

@@ -270,7 +270,7 @@ function resultOf(plan: Plan, manifest: Manifest, target: Target, stages: Stages
 }
 
 /**
- * Reads the plan's documents (past the resumed shards, of its part), tokenizes them (in
+ * Reads the plan's documents (past the resumed shards, within its document range), tokenizes them (in
  * workers for named tokenizers) and starts a shard build whenever the next document does not fit.
  */
 async function readIntoShards(plan: Plan, target: Target, options: BuildOptions, builds: ShardBuilds, progress: Progress) {
@@ -278,7 +278,8 @@ async function readIntoShards(plan: Plan, target: Target, options: BuildOptions,
   const replacements = { count: 0, files: [] as string[] };
   const acc = new ShardAccumulator(plan.tokenizer.tokenWidth, plan.shardTokens);
   const resumed = target.resumed;
-  const skip = resumed.length ? resumed[resumed.length - 1].inputAfter : 0;
+  const skip = Math.max(resumed.length ? resumed[resumed.length - 1].inputAfter : 0, plan.documentRange?.start ?? 0);
+  const end = plan.documentRange?.end ?? Infinity;
   let inputBefore = skip;
   let nextShard = (target.existing?.shards.length ?? 0) + resumed.length;
   // Starts the filled shard, which covers input documents [inputBefore, upTo).
@@ -290,7 +291,7 @@ async function readIntoShards(plan: Plan, target: Target, options: BuildOptions,
     await builds.start(acc.take(), nextShard++, before, upTo);
   };
 
-  // Records this build takes (its part, past the resumed shards), numbered by their input ordinal.
+  // Records this build takes (its range, past the resumed shards), numbered by their input ordinal.
   const ordinals = new WeakMap<DocumentRecord, number>();
   const keepBytes = plan.tokenizer === bytesTokenizer;
   const selected = async function* () {
@@ -298,7 +299,7 @@ async function readIntoShards(plan: Plan, target: Target, options: BuildOptions,
     const onBytes = (b: number) => { progress.state.bytesRead += b; };
     for await (let record of readDocuments(plan.inputs, { ...options, signal: options.signal, onBytes })) {
       const n = ordinal++;
-      if (plan.documentPart && n % plan.documentPart.count !== plan.documentPart.index) continue;
+      if (n >= end) break;
       if (n < skip) continue;
       const invalid = invalidUtf8Of(record);
       if (invalid && keepBytes) {

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { TraceIndexError } from '../errors';
 import { resolveInputs, STDIN_PATH } from '../inputs/paths';
 import { DocumentRecord, ReadOptions } from '../inputs/records';
+import { readDocuments } from '../inputs/streams';
 import { loadTokenizer } from '../tokenizers/named';
 import { resolveTokenizer, Tokenizer, TokenizerSpec } from '../tokenizers/tokenizer';
 import { parseBytes } from '../validate';
@@ -42,8 +43,12 @@ export interface Plan {
   files: string[] | null;
   /** Identifies inputs + options; null when the inputs cannot be identified (iterables, stdin). */
   fingerprint: string | null;
-  /** Keep only documents whose ordinal ≡ part.index (mod part.count) (a partition with fewer files than parts). */
-  documentPart?: { index: number; count: number };
+  /**
+   * Keep only the documents with ordinals in [start, end) of the input stream: a part of a partition with
+   * fewer files than parts takes a contiguous run of the documents, so the combined index numbers them as a
+   * one-process build does.
+   */
+  documentRange?: { start: number; end: number };
   part?: PartInfo;
   /** Total size of the input files (0 when reading iterables or stdin). */
   inputBytes: number;
@@ -86,7 +91,7 @@ export async function makePlan(options: PlanOptions): Promise<Plan> {
   const parallel = memory >= shardTokens * (2 * perToken + tokenizer.tokenWidth) ? 2 : 1;
 
   let inputs = options.inputs;
-  let documentPart: Plan['documentPart'];
+  let documentRange: Plan['documentRange'];
   let part: PartInfo | undefined;
   let files: string[] | null = null;
   const read = [options.textField ?? 'text', options.tokensField ?? null, options.idField ?? 'id', options.metaFields ?? 'all', Boolean(options.skipBadLines)];
@@ -99,20 +104,33 @@ export async function makePlan(options: PlanOptions): Promise<Plan> {
     if (options.part) {
       const { index, count } = checkPart(options.part);
       if (files.includes(STDIN_PATH)) throw new TraceIndexError('ERR_INVALID_ARGUMENT', 'part builds cannot read stdin');
-      part = { index, count, partition: identify(files, count) };
-      if (files.length >= count) files = partitionFiles(files, count)[index];
-      else documentPart = { index, count };
+      if (files.length >= count) {
+        part = { index, count, partition: identify(files, count) };
+        files = partitionFiles(files, count)[index];
+      } else {
+        // ("contiguous" keeps parts of the older round-robin partition from combining with these.)
+        part = { index, count, partition: identify(files, { count, documents: 'contiguous' }) };
+        const total = await countDocuments(files, options);
+        documentRange = { start: Math.floor((index * total) / count), end: Math.floor(((index + 1) * total) / count) };
+      }
     }
     inputs = files;
   } else if (options.part) {
     throw new TraceIndexError('ERR_INVALID_ARGUMENT', 'part builds need input paths (each part must read the same inputs)');
   }
-  const fingerprint = files && !files.includes(STDIN_PATH) ? identify(files, { shardTokens, documentPart }) : null;
+  const fingerprint = files && !files.includes(STDIN_PATH) ? identify(files, { shardTokens, documentRange }) : null;
   const inputBytes = files ? files.reduce((t, f) => t + (f === STDIN_PATH ? 0 : fs.statSync(f).size), 0) : 0;
   return {
     tokenizer, workerSpec: workers > 0 ? spec : null, workers, out, shardTokens, parallel, threads, inputs,
-    files: files && files.filter((f) => f !== STDIN_PATH), fingerprint, documentPart, part, inputBytes,
+    files: files && files.filter((f) => f !== STDIN_PATH), fingerprint, documentRange, part, inputBytes,
   };
+}
+
+/** Documents in the input files as the build reads them (bad lines fail, or are skipped uncounted). */
+async function countDocuments(files: string[], options: PlanOptions): Promise<number> {
+  let n = 0;
+  for await (const _ of readDocuments(files, { ...options, onSkip: () => {}, onBytes: undefined })) n++;
+  return n;
 }
 
 function checkPart(part: { index: number; count: number }): { index: number; count: number } {

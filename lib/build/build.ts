@@ -18,6 +18,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { abortError, TraceIndexError } from '../errors';
 import { ioError, isDiskFull, isErrnoError } from '../inputs/files';
+import { STDIN_PATH } from '../inputs/paths';
 import { DocumentRecord, invalidUtf8Of } from '../inputs/records';
 import { readDocuments } from '../inputs/streams';
 import { addon, cancelFlag, nativeError } from '../native';
@@ -140,7 +141,7 @@ export async function buildIndex(options: BuildOptions): Promise<BuildResult> {
 }
 
 function readsStdin(plan: Plan): boolean {
-  return Array.isArray(plan.inputs) && (plan.inputs as unknown[]).includes('-');
+  return Array.isArray(plan.inputs) && (plan.inputs as unknown[]).includes(STDIN_PATH);
 }
 
 /** Raw Node file-system errors become ERR_IO naming the path; native ones carry their code. */
@@ -178,7 +179,7 @@ async function prepareTarget(plan: Plan, options: BuildOptions): Promise<Target>
       'skipDuplicateInputs (--skip-duplicate-append) leaves such files out');
   if (duplicates.length > 0) {
     const keep = files.filter((_, i) => !held.has(fingerprints[i]));
-    plan.inputs = readsStdin(plan) ? [...keep, '-'] : keep;
+    plan.inputs = readsStdin(plan) ? [...keep, STDIN_PATH] : keep;
     plan.files = keep;
     plan.inputBytes = sum(keep, (f) => fs.statSync(f).size);
   }

@@ -102,9 +102,10 @@ test('a build with other inputs does not reuse an interrupted build\'s shards', 
   const { dir } = corpus('noreuse', 300, [20, 60]);
   const out = path.join(scratch, 'noreuse-out');
   const child = spawn(process.execPath, [O.CLI, 'build', dir, '--out', out, '--shard-tokens', '20000', '--quiet'], { stdio: 'ignore' });
+  const exited = new Promise((res) => child.once('exit', res)); // (it may finish before the kill)
   await new Promise((res) => setTimeout(res, 400));
   child.kill('SIGKILL');
-  await new Promise((res) => child.once('exit', res));
+  await exited;
   const r2 = await buildIndex({ inputs: [path.join(dir, 'f0.jsonl')], out, shardTokens: 20000 });
   t.is(r2.resumed, 0);
   const idx = await openIndex(out);
@@ -203,4 +204,114 @@ test('progress counts the input files\' bytes up to their total (plain, gzip), f
   t.is(last.bytesTotal, total);
   t.is(last.bytesRead, total);
   t.deepEqual(seen, [...seen].sort((a, b) => a - b), 'never goes back');
+});
+
+/** Every document's id in document-number order. */
+async function idsInOrder(dir: string): Promise<string[]> {
+  const idx = await openIndex(dir);
+  try {
+    const ids: string[] = [];
+    for (let n = 0; n < idx.info.documents; n++) ids.push((await idx.document(n)).id);
+    return ids;
+  } finally {
+    idx.close();
+  }
+}
+
+test('parts of a partition with fewer files than parts, combined, number the documents as a one-process build does', async (t) => {
+  const { dir, texts } = corpus('fewfiles', 90, [10, 60]);
+  const files = fs.readdirSync(dir).sort().slice(0, 2).map((f) => path.join(dir, f));
+  const one = path.join(scratch, 'fewfiles-one');
+  await buildIndex({ inputs: files, out: one, shardTokens: 4_000 });
+  const parts: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    parts.push(path.join(scratch, `fewfiles-part-${i}`));
+    const r = await buildIndex({ inputs: files, out: parts[i], part: { index: i, count: 4 }, shardTokens: 4_000 });
+    t.is(r.documents, [45, 45, 45, 45][i], 'contiguous runs of equal size');
+  }
+  const combined = path.join(scratch, 'fewfiles-combined');
+  await combineIndexes(combined, parts);
+  const expected = files.flatMap((f) => fs.readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).id));
+  t.deepEqual(await idsInOrder(one), expected);
+  t.deepEqual(await idsInOrder(combined), expected, 'document numbers equal the one-process build\'s');
+  const qs = probes(texts.slice(0, 180));
+  t.deepEqual(await answers(combined, qs), await answers(one, qs));
+});
+
+test('combine refuses a target that is, contains or lies inside a part, and leaves the parts intact', async (t) => {
+  const { dir, texts } = corpus('overlap', 60, [10, 40]);
+  const root = path.join(scratch, 'overlap-parts');
+  const parts = [0, 1].map((i) => path.join(root, `part-${i}`));
+  for (let i = 0; i < 2; i++) await buildIndex({ inputs: [dir], out: parts[i], part: { index: i, count: 2 }, shardTokens: 5_000 });
+  const before = parts.map((p) => shardBytes(p));
+  const alias = path.join(scratch, 'overlap-alias');
+  fs.symlinkSync(parts[1], alias);
+  const cases: Array<[string, RegExp]> = [
+    [parts[0], /is part/],                            // the part itself (today: its shard files deleted)
+    [alias, /is part/],                               // the same, through a symlink
+    [root, /contains part/],                          // a directory holding the parts
+    [path.join(parts[1], 'all'), /lies inside part/], // inside a part
+  ];
+  for (const [out, why] of cases) {
+    const err = await t.throwsAsync(combineIndexes(out, parts));
+    t.is((err as { code?: string }).code, 'ERR_INVALID_ARGUMENT', out);
+    t.regex(err!.message, why);
+  }
+  const c = spawnSync(process.execPath, [O.CLI, 'combine', parts[0], ...parts], { encoding: 'utf8' });
+  t.is(c.status, 1);
+  t.regex(c.stderr, /ERR_INVALID_ARGUMENT/);
+  parts.forEach((p, i) => {
+    const now = shardBytes(p);
+    t.deepEqual([...now.keys()], [...before[i].keys()]);
+    for (const [k, v] of before[i]) t.true(v.equals(now.get(k)!), `${p}/${k} changed`);
+  });
+  t.false(fs.existsSync(path.join(parts[1], 'all')));
+  // A target beside the parts works, and answers like a one-process build.
+  const combined = path.join(scratch, 'overlap-combined');
+  await combineIndexes(combined, parts);
+  const one = path.join(scratch, 'overlap-one');
+  await buildIndex({ inputs: [dir], out: one, shardTokens: 5_000 });
+  t.deepEqual(await answers(combined, probes(texts)), await answers(one, probes(texts)));
+});
+
+test('a repeated --append (a retried job) is refused, also for a copy of the file; skipDuplicateInputs leaves such files out', async (t) => {
+  const { dir } = corpus('again', 40, [10, 40]);
+  const files = fs.readdirSync(dir).sort().map((f) => path.join(dir, f));
+  const out = path.join(scratch, 'again-idx');
+  await buildIndex({ inputs: files.slice(0, 2), out, shardTokens: 5_000 });
+  const r1 = await buildIndex({ inputs: [files[2]], out, append: true, shardTokens: 5_000 });
+  t.is(r1.documents, 120);
+  const manifestBefore = fs.readFileSync(path.join(out, 'manifest.json'));
+  const unchanged = async () => {
+    t.true(fs.readFileSync(path.join(out, 'manifest.json')).equals(manifestBefore));
+    const idx = await openIndex(out);
+    t.is(idx.info.documents, 120);
+    idx.close();
+  };
+  // The same append again, from the command line as a retried job would.
+  const again = spawnSync(process.execPath, [O.CLI, 'build', files[2], '--out', out, '--append', '--shard-tokens', '5000', '--quiet'], { encoding: 'utf8' });
+  t.is(again.status, 1);
+  t.regex(again.stderr, new RegExp(`ERR_INVALID_ARGUMENT: cannot append ${files[2].replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .* already holds`));
+  await unchanged();
+  // A file of the first build, and a copy of an appended file under another name (touched later), too.
+  await t.throwsAsync(buildIndex({ inputs: [files[0]], out, append: true }), { code: 'ERR_INVALID_ARGUMENT', message: /already holds/ });
+  const copy = path.join(scratch, 'again-copy.jsonl');
+  fs.copyFileSync(files[2], copy);
+  fs.utimesSync(copy, new Date(), new Date(Date.now() + 5000));
+  await t.throwsAsync(buildIndex({ inputs: [copy, files[3]], out, append: true }), { code: 'ERR_INVALID_ARGUMENT', message: /again-copy\.jsonl/ });
+  await unchanged();
+  // skipDuplicateInputs appends only the new file; a retry of that is then a no-op.
+  const r2 = await buildIndex({ inputs: [copy, files[3]], out, append: true, skipDuplicateInputs: true, shardTokens: 5_000 });
+  t.deepEqual(r2.skippedInputs, [copy]);
+  t.is(r2.documents, 160);
+  const r3 = spawnSync(process.execPath, [O.CLI, 'build', files[3], '--out', out, '--append', '--skip-duplicate-append', '--json'], { encoding: 'utf8' });
+  t.is(r3.status, 0, r3.stderr);
+  t.is(JSON.parse(r3.stdout).documents, 160);
+  // The index equals a fresh build of the four files.
+  const fresh = path.join(scratch, 'again-fresh');
+  await buildIndex({ inputs: files.slice(0, 4), out: fresh, shardTokens: 5_000 });
+  const texts = files.slice(0, 4).flatMap((f) => fs.readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).text as string));
+  const qs = probes(texts);
+  t.deepEqual((await answers(out, qs)).counts, (await answers(fresh, qs)).counts);
+  t.deepEqual(await idsInOrder(out), await idsInOrder(fresh));
 });

@@ -172,3 +172,272 @@ test('determinism: the same inputs built twice give byte-identical shard files a
   await buildIndex({ inputs: docs, out: a, tokenizer: { name: 'ids', vocabSize: 5000 }, shardTokens: 20000 });
   t.true(before.equals(fs.readFileSync(path.join(a, 'manifest.json'))));
 });
+
+// ---------------------------------------------------------------------------
+// Nothing that is not ours is deleted; one build of a target at a time, locked through the swap.
+
+const SMALL_DOCS = OLD_TEXTS.slice(0, 8).map((text, i) => ({ text, id: `s-${i}` }));
+
+/** Every file below dir (relative path → contents; symlinks as their target), to check nothing changed. */
+function snapshot(dir: string): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const rel of fs.readdirSync(dir, { recursive: true }).map(String).sort()) {
+    const p = path.join(dir, rel);
+    const st = fs.lstatSync(p);
+    m.set(rel, st.isSymbolicLink() ? `-> ${fs.readlinkSync(p)}` : st.isDirectory() ? '<dir>' : fs.readFileSync(p).toString('base64'));
+  }
+  return m;
+}
+
+test('build refuses a target that is not an index (another program\'s manifest.json, foreign files beside an index) and deletes nothing', async (t) => {
+  const parent = fs.mkdtempSync(path.join(scratch, 'refuse-'));
+  const web = path.join(parent, 'web');
+  fs.mkdirSync(path.join(web, 'icons'), { recursive: true });
+  fs.writeFileSync(path.join(web, 'manifest.json'), JSON.stringify({ name: 'my app', start_url: '/', display: 'standalone' }));
+  fs.writeFileSync(path.join(web, 'index.html'), '<!doctype html><title>app</title>');
+  fs.writeFileSync(path.join(web, 'icons', 'a.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47]));
+  const webBefore = snapshot(web);
+  const err = await t.throwsAsync(buildIndex({ inputs: SMALL_DOCS, out: web }));
+  t.is((err as TraceIndexError).code, 'ERR_INVALID_ARGUMENT');
+  t.regex(err!.message, /not a traceindex manifest/);
+  t.deepEqual(snapshot(web), webBefore);
+  // The command line refuses it the same way.
+  const docs = path.join(parent, 'docs.jsonl');
+  fs.writeFileSync(docs, SMALL_DOCS.map((d) => JSON.stringify(d)).join('\n'));
+  const cli = spawnSync(process.execPath, [O.CLI, 'build', docs, '--out', web, '--quiet'], { encoding: 'utf8' });
+  t.is(cli.status, 1);
+  t.regex(cli.stderr, /ERR_INVALID_ARGUMENT.*not a traceindex manifest/);
+  t.deepEqual(snapshot(web), webBefore);
+  // A manifest that is no JSON at all, and a non-empty directory without one, are refused too.
+  const notJson = path.join(parent, 'not-json');
+  fs.mkdirSync(notJson);
+  fs.writeFileSync(path.join(notJson, 'manifest.json'), 'CACHE MANIFEST\n/index.html\n');
+  await t.throwsAsync(buildIndex({ inputs: SMALL_DOCS, out: notJson }), { code: 'ERR_INVALID_ARGUMENT' });
+  t.is(fs.readFileSync(path.join(notJson, 'manifest.json'), 'utf8'), 'CACHE MANIFEST\n/index.html\n');
+  const plain = path.join(parent, 'plain');
+  fs.mkdirSync(plain);
+  fs.writeFileSync(path.join(plain, 'notes.md'), 'mine');
+  await t.throwsAsync(buildIndex({ inputs: SMALL_DOCS, out: plain }), { code: 'ERR_INVALID_ARGUMENT', message: /holds no index/ });
+  t.is(fs.readFileSync(path.join(plain, 'notes.md'), 'utf8'), 'mine');
+
+  // An index with a file of the user's beside its shards is not replaced either (that file would go).
+  const idx = path.join(parent, 'idx');
+  await buildOld(idx);
+  fs.writeFileSync(path.join(idx, 'NOTES.txt'), 'keep me');
+  const idxBefore = snapshot(idx);
+  await t.throwsAsync(buildIndex({ inputs: SMALL_DOCS, out: idx }), { code: 'ERR_INVALID_ARGUMENT', message: /NOTES\.txt/ });
+  t.deepEqual(snapshot(idx), idxBefore);
+  await assertOldAnswers(t, idx);
+  // Without it, the index is replaced as before; no work directory or lock is left behind.
+  fs.rmSync(path.join(idx, 'NOTES.txt'));
+  await buildIndex({ inputs: SMALL_DOCS, out: idx });
+  t.is(await documentsIn(idx), SMALL_DOCS.length);
+  t.deepEqual(fs.readdirSync(parent).filter((e) => e.startsWith('.')), []);
+});
+
+test('a second build of the target that starts during the first one\'s commit is refused and deletes none of its work', async (t) => {
+  const parent = fs.mkdtempSync(path.join(scratch, 'commit-race-'));
+  const out = path.join(parent, 'idx');
+  await buildOld(out);
+  const other = path.join(parent, 'other.jsonl');
+  fs.writeFileSync(other, OLD_TEXTS.slice(30, 40).map((text) => JSON.stringify({ text })).join('\n'));
+  let second: ReturnType<typeof spawnSync> | undefined;
+  let lockSeen = false;
+  const result = await buildIndex({
+    inputs: SMALL_DOCS, out, shardTokens: 400,
+    onProgress: (p) => {
+      if (p.stage !== 'commit' || second) return;
+      // The first build is about to write its manifest and swap: another build of the target starts now
+      // (a separate process, run to its end while this one waits).
+      lockSeen = fs.existsSync(path.join(parent, '.idx.lock'));
+      second = spawnSync(process.execPath, [O.CLI, 'build', other, '--out', out, '--quiet'], { encoding: 'utf8' });
+    },
+  });
+  t.true(lockSeen, 'the lock is held at the commit');
+  t.is(second!.status, 1, String(second!.stderr));
+  t.regex(String(second!.stderr), /another build of .*idx is running/);
+  t.is(result.documents, SMALL_DOCS.length);
+  const idx = await openIndex(out);
+  t.is(idx.info.documents, SMALL_DOCS.length);
+  t.is((await idx.document('s-3')).text, SMALL_DOCS[3].text);
+  await idx.verify();
+  idx.close();
+  t.deepEqual(fs.readdirSync(parent).filter((e) => e.startsWith('.')), [], 'no lock or work directory left');
+
+  // A lock left by a dead process is taken over.
+  const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+  fs.writeFileSync(path.join(parent, '.idx.lock'), String(dead));
+  const ok = spawnSync(process.execPath, [O.CLI, 'build', other, '--out', out, '--quiet'], { encoding: 'utf8' });
+  t.is(ok.status, 0, ok.stderr);
+  t.is(await documentsIn(out), 10);
+  t.false(fs.existsSync(path.join(parent, '.idx.lock')));
+});
+
+test('orphaned .NAME.combining-* and .NAME.building-* directories of the target are removed by its next build; foreign ones are kept', async (t) => {
+  const parent = fs.mkdtempSync(path.join(scratch, 'orphans-'));
+  const out = path.join(parent, 'idx');
+  await buildOld(out);
+  const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+  // A combine killed past its swap: its work directory holds the whole old index.
+  const combining = path.join(parent, `.idx.combining-${dead}`);
+  fs.cpSync(out, combining, { recursive: true });
+  // A combine killed before its swap: shard links and a temporary manifest.
+  const early = path.join(parent, `.idx.combining-${dead + 1}`);
+  fs.mkdirSync(early);
+  fs.symlinkSync('../idx/shard-00000', path.join(early, 'shard-00000'));
+  fs.writeFileSync(path.join(early, 'manifest.json.tmp'), '{');
+  const building = path.join(parent, '.idx.building-0123456789abcdef');
+  fs.mkdirSync(path.join(building, 'shard-00000'), { recursive: true });
+  fs.writeFileSync(path.join(building, 'shard-00000.json'), '{}');
+  // Not provably ours: a directory of that name holding something no build writes, another target's, a file.
+  const foreign = path.join(parent, `.idx.combining-${dead + 2}`);
+  fs.mkdirSync(foreign);
+  fs.writeFileSync(path.join(foreign, 'thesis.tex'), 'mine');
+  const otherTarget = path.join(parent, `.idx2.combining-${dead}`);
+  fs.mkdirSync(otherTarget);
+  const aFile = path.join(parent, `.idx.combining-${dead + 3}`);
+  fs.writeFileSync(aFile, 'a file');
+  // The temporary file of a lock taken by a process killed before it linked it in.
+  const lockTemp = path.join(parent, `.idx.lock.${dead}.tmp`);
+  fs.writeFileSync(lockTemp, String(dead));
+
+  await buildIndex({ inputs: SMALL_DOCS, out });
+  t.false(fs.existsSync(combining));
+  t.false(fs.existsSync(early));
+  t.false(fs.existsSync(building));
+  t.false(fs.existsSync(lockTemp));
+  t.is(fs.readFileSync(path.join(foreign, 'thesis.tex'), 'utf8'), 'mine');
+  t.true(fs.existsSync(otherTarget));
+  t.is(fs.readFileSync(aFile, 'utf8'), 'a file');
+  t.is(await documentsIn(out), SMALL_DOCS.length);
+});
+
+/** Runs a script in a child process (it must not hang this one): its stdout, or null on timeout. */
+function runScript(script: string, timeoutMs = 20_000): { stdout: string; timedOut: boolean } {
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: timeoutMs });
+  return { stdout: r.stdout, timedOut: r.signal === 'SIGTERM' || r.error !== undefined };
+}
+
+const openScript = (dir: string, options = '{}') =>
+  `require(${JSON.stringify(O.LIB)}).openIndex(${JSON.stringify(dir)}, ${options}).then(` +
+  `(i) => { console.log(JSON.stringify({ ok: true, tokenizer: i.tokenizer.name, readsText: i.tokenizer.readsText })); i.close(); }, ` +
+  `(e) => console.log(JSON.stringify({ code: e.code, message: e.message })))`;
+
+(process.platform === 'win32' ? test.skip : test)('a manifest.json that is a FIFO, a link to /dev/zero or huge, and a FIFO named as tokenizer file, are refused, never waited on', async (t) => {
+  const parent = fs.mkdtempSync(path.join(scratch, 'hostile-'));
+  const make = async (name: string) => {
+    const dir = path.join(parent, name);
+    await buildIndex({ inputs: SMALL_DOCS, out: dir });
+    fs.rmSync(path.join(dir, 'manifest.json'));
+    return dir;
+  };
+  const fifo = await make('fifo');
+  spawnSync('mkfifo', [path.join(fifo, 'manifest.json')]);
+  const zero = await make('zero');
+  fs.symlinkSync('/dev/zero', path.join(zero, 'manifest.json'));
+  const huge = await make('huge');
+  fs.writeFileSync(path.join(huge, 'manifest.json'), '');
+  fs.truncateSync(path.join(huge, 'manifest.json'), 65 << 20); // sparse: 65 MiB of zeros
+  for (const [dir, why] of [[fifo, /not a regular file/], [zero, /not a regular file/], [huge, /more than the 67108864 allowed/]] as const) {
+    const r = runScript(openScript(dir));
+    t.false(r.timedOut, `${dir}: openIndex must not hang`);
+    const got = JSON.parse(r.stdout || '{}');
+    t.is(got.code, 'ERR_INDEX_CORRUPT', dir);
+    t.regex(got.message ?? '', why);
+  }
+  // A build does not take such a directory for an index it may replace (nor hang on it).
+  const b = spawnSync(process.execPath, [O.CLI, 'build', '-', '--out', fifo, '--quiet'], { input: '{"text":"x"}\n', encoding: 'utf8', timeout: 20_000 });
+  t.is(b.status, 1, b.stderr);
+  t.regex(b.stderr, /not a traceindex manifest/);
+
+  // A tokenizer file named in the manifest is not read unless the caller trusts the index; then a FIFO is refused.
+  const tokDir = path.join(parent, 'tok');
+  fs.mkdirSync(tokDir);
+  const tokFile = path.join(tokDir, 'tokenizer.json');
+  fs.copyFileSync(path.join(O.REPO, 'test', 'fixtures', 'tiny-bpe.tokenizer.json'), tokFile);
+  const named = path.join(parent, 'named');
+  await buildIndex({ inputs: SMALL_DOCS, out: named, tokenizer: tokFile });
+  const trusted = JSON.parse(runScript(openScript(named, '{ trustManifestTokenizer: true }')).stdout);
+  t.deepEqual(trusted, { ok: true, tokenizer: tokFile, readsText: true });
+  fs.rmSync(tokFile);
+  spawnSync('mkfifo', [tokFile]);
+  for (const options of ['{}', '{ trustManifestTokenizer: true }']) {
+    const r = runScript(openScript(named, options));
+    t.false(r.timedOut, `open with ${options} must not hang on a FIFO tokenizer`);
+    // The index still opens, for token-id queries (as when its tokenizer file is missing).
+    t.deepEqual(JSON.parse(r.stdout || '{}'), { ok: true, tokenizer: tokFile, readsText: false });
+  }
+});
+
+// ---------------------------------------------------------------------------
+// File-system errors: ERR_IO naming the path and the reason.
+
+/** A small file system of our own (a tmpfs in a user + mount namespace), when this machine allows one. */
+const tmpfsScript = (script: string) => spawnSync('unshare', ['-rm', 'sh', '-c', script], { encoding: 'utf8', timeout: 120_000 });
+const haveTmpfs = process.platform === 'linux' && (() => {
+  const mnt = fs.mkdtempSync(path.join(scratch, 'mnt-probe-'));
+  return tmpfsScript(`mount -t tmpfs -o size=1m tmpfs ${mnt}`).status === 0;
+})();
+
+(haveTmpfs ? test : test.skip)('a full disk during a build: ERR_IO saying where the resumable work directory is and its size; the same build resumes', (t) => {
+  const corpus = bigCorpus();
+  const mnt = fs.mkdtempSync(path.join(scratch, 'full-'));
+  const out = path.join(mnt, 'idx');
+  const build = `${JSON.stringify(process.execPath)} ${JSON.stringify(O.CLI)} build ${JSON.stringify(corpus)} --out ${out} --shard-tokens 300000 --json`;
+  // 6 MiB hold a few shards of 300 000 tokens (~1.6 MB each), far from the whole corpus (~24 M tokens).
+  const r = tmpfsScript([
+    `mount -t tmpfs -o size=6m tmpfs ${mnt} || exit 99`,
+    `${build} > ${mnt}/first.json 2> ${mnt}/first.err; echo "status=$?"; cat ${mnt}/first.err`,
+    `for d in ${mnt}/.idx.building-*; do echo "kept=$d $(du -sb "$d" | cut -f1)"; done`,
+    `mount -o remount,size=200m ${mnt} && ${build}`,
+  ].join('\n'));
+  t.not(r.status, 99, r.stderr);
+  const out1 = r.stdout;
+  t.regex(out1, /status=1/);
+  const message = /traceindex: (.*)/.exec(out1)?.[1] ?? '';
+  t.regex(message, /^ERR_IO: /);
+  t.regex(message, /No space left on device/);
+  const kept = /kept=(\S+) (\d+)/.exec(out1);
+  t.truthy(kept, out1);
+  // The message names the work directory and its size (as du sees it after the failed build).
+  t.true(message.includes(`the finished shards are kept in ${kept![1]} (${(Number(kept![2]) / 2 ** 20).toFixed(1)} MiB)`), message);
+  t.true(Number(kept![2]) > 1e6, 'finished shards were kept');
+  const second = JSON.parse(out1.slice(out1.lastIndexOf('{"out"')));
+  t.true(second.resumed > 0, 'the rerun resumed the kept shards');
+  t.is(second.documents, fs.readFileSync(corpus, 'utf8').split('\n').filter(Boolean).length);
+});
+
+const isRoot = process.getuid?.() === 0;
+
+/** Runs the CLI as an unprivileged user (nobody, when we are root), so that file permissions apply. */
+function cliUnprivileged(args: string[]) {
+  return spawnSync(process.execPath, [O.CLI, ...args], { encoding: 'utf8', ...(isRoot ? { uid: 65534, gid: 65534 } : {}) });
+}
+
+(process.platform === 'win32' ? test.skip : test)('permission errors are ERR_IO naming the path: an unreadable shard directory is not corruption; an unwritable parent', async (t) => {
+  const parent = fs.mkdtempSync(path.join(scratch, 'perm-'));
+  fs.chmodSync(scratch, 0o755);
+  fs.chmodSync(parent, 0o755);
+  const out = path.join(parent, 'idx');
+  await buildIndex({ inputs: SMALL_DOCS, out, shardTokens: 400 });
+  for (const e of fs.readdirSync(out, { recursive: true })) fs.chmodSync(path.join(out, String(e)), fs.statSync(path.join(out, String(e))).isDirectory() ? 0o755 : 0o644);
+  t.is(cliUnprivileged(['count', out, 'the']).status, 0, 'the index reads as an unprivileged user');
+  fs.chmodSync(path.join(out, 'shard-00001'), 0o000);
+  try {
+    const r = cliUnprivileged(['count', out, 'the']);
+    t.is(r.status, 1);
+    t.regex(r.stderr, /ERR_IO: .*shard-00001.*permission denied/);
+    t.notRegex(r.stderr, /ERR_INDEX_CORRUPT/);
+  } finally {
+    fs.chmodSync(path.join(out, 'shard-00001'), 0o755);
+  }
+  const readOnly = path.join(parent, 'ro');
+  fs.mkdirSync(readOnly, { mode: 0o555 });
+  fs.chmodSync(readOnly, 0o555);
+  const docs = path.join(parent, 'docs.jsonl');
+  fs.writeFileSync(docs, SMALL_DOCS.map((d) => JSON.stringify(d)).join('\n'));
+  fs.chmodSync(docs, 0o644);
+  const b = cliUnprivileged(['build', docs, '--out', path.join(readOnly, 'idx'), '--quiet']);
+  t.is(b.status, 1);
+  t.regex(b.stderr, new RegExp(`ERR_IO: .*${readOnly.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*permission denied`));
+});

@@ -7,6 +7,7 @@ import * as v8 from 'node:v8';
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { TraceIndexError } from '../lib/errors';
+import { buildIndex, openIndex } from '../lib/index';
 import { resolveInputs } from '../lib/inputs/paths';
 import { createSkipCollector, DocumentRecord, ReadOptions } from '../lib/inputs/records';
 import { readDocuments } from '../lib/inputs/streams';
@@ -668,4 +669,145 @@ test('breaking out early closes the file (generator return propagates)', async (
     t.deepEqual(await generator.return(undefined), { done: true, value: undefined });
     t.deepEqual(await generator.next(), { done: true, value: undefined });
   }
+});
+
+// ---------------------------------------------------------------------------
+// Input that used to be changed or misreported silently
+
+test('JSONL lines that are not valid UTF-8 are bad lines (file:line and byte), never read as U+FFFD', async (t) => {
+  const lines = [
+    Buffer.from('{"text":"good one"}'),
+    Buffer.concat([Buffer.from('{"text":"caf'), Buffer.from([0xe9]), Buffer.from('"}')]), // Latin-1 é
+    Buffer.from('{"text":"a genuine \uFFFD stays"}'),
+    Buffer.concat([Buffer.from('{"text":"x'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}')]), // an encoded surrogate
+    Buffer.concat([Buffer.from('{"text":"ok","id":"cut'), Buffer.from([0xe2, 0x82])]), // truncated at the end of the line
+  ];
+  const dir = makeDir({ 'mixed.jsonl': Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')])) });
+  const file = path.join(dir, 'mixed.jsonl');
+  const { docs, error } = await collectUntilError([file]);
+  t.deepEqual(docs.map((d) => d.text), ['good one']);
+  t.is(error.code, 'ERR_BAD_INPUT');
+  t.is(error.message, `${file}:2: not valid UTF-8 (byte 12 of the line)`);
+  const skips = createSkipCollector();
+  const kept = await collect([file], { skipBadLines: true, onSkip: skips.onSkip });
+  t.deepEqual(kept.map((d) => d.text), ['good one', 'a genuine \uFFFD stays']);
+  t.deepEqual(skips.first, [
+    { file, line: 2, reason: 'not valid UTF-8 (byte 12 of the line)' },
+    { file, line: 4, reason: 'not valid UTF-8 (byte 10 of the line)' },
+    { file, line: 5, reason: 'not valid UTF-8 (byte 22 of the line)' },
+  ]);
+});
+
+test('JSON nested deeper than 1000 levels is a bad line with file:line (a build fails with ERR_BAD_INPUT, not a stack overflow)', async (t) => {
+  const nested = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
+  // The record object is level 1, so its field nests depth - 1 more.
+  const dir = makeDir({
+    'ok.jsonl': jsonl({ text: 'x' }, `{"text":"deepest allowed","m":${nested(999)}}`),
+    'deep.jsonl': jsonl({ text: 'x' }, `{"text":"y","m":${nested(1000)}}`),
+    'very-deep.jsonl': jsonl({ text: 'x' }, `{"text":"y","m":${nested(100_000)}}`),
+  });
+  const ok = await collect([path.join(dir, 'ok.jsonl')]);
+  t.is(ok.length, 2);
+  for (const name of ['deep.jsonl', 'very-deep.jsonl']) {
+    const file = path.join(dir, name);
+    const { docs, error } = await collectUntilError([file]);
+    t.is(docs.length, 1);
+    t.is(error.code, 'ERR_BAD_INPUT');
+    t.is(error.message, `${file}:2: JSON nested deeper than 1000 levels`);
+    const err = await t.throwsAsync(buildIndex({ inputs: [file], out: path.join(scratch, `deep-${name}`) }));
+    t.is((err as TraceIndexError).code, 'ERR_BAD_INPUT');
+    t.true(err!.message.startsWith(`${file}:2: `), err!.message);
+  }
+  // The deepest allowed metadata is written and read back intact.
+  const out = path.join(scratch, 'deep-ok');
+  await buildIndex({ inputs: [path.join(dir, 'ok.jsonl')], out });
+  const idx = await openIndex(out);
+  let m = (await idx.document(1)).metadata!.m as unknown[];
+  let depth = 1;
+  while (Array.isArray(m) && m.length > 0) {
+    m = m[0] as unknown[];
+    depth++;
+  }
+  t.is(depth, 999);
+  idx.close();
+  // Caller-supplied metadata: too deep, or cyclic.
+  const deepMeta: Record<string, unknown> = {};
+  let at = deepMeta;
+  for (let i = 0; i < 100_000; i++) at = (at.a = {}) as Record<string, unknown>;
+  const cyclic: Record<string, unknown> = { name: 'loop' };
+  cyclic.self = cyclic;
+  for (const meta of [deepMeta, cyclic]) {
+    const e = await t.throwsAsync(buildIndex({ inputs: [{ text: 'ok' }, { text: 'x', meta }], out: path.join(scratch, 'deep-meta') }));
+    t.is((e as TraceIndexError).code, 'ERR_BAD_INPUT');
+    t.regex(e!.message, /^record 1: meta is nested deeper than 1000 levels/);
+  }
+});
+
+test('a line longer than 256 MiB is ERR_BAD_INPUT with file:line, found before it is held whole; skipBadLines reads on', async (t) => {
+  t.timeout(120_000);
+  const file = path.join(scratch, 'long-line.jsonl.gz');
+  const gz = zlib.createGzip({ level: 1 });
+  const sink = fs.createWriteStream(file);
+  gz.pipe(sink);
+  const mib = Buffer.alloc(1 << 20, 'a');
+  gz.write('{"text":"before"}\n{"text":"');
+  for (let i = 0; i < 300; i++) if (!gz.write(mib)) await once(gz, 'drain');
+  gz.end('"}\n{"text":"after"}\n');
+  await once(sink, 'close');
+  const { docs, error } = await collectUntilError([file]);
+  t.deepEqual(docs.map((d) => d.text), ['before']);
+  t.is(error.code, 'ERR_BAD_INPUT');
+  t.is(error.message, `${file}:2: line longer than 256 MiB (the limit)`);
+  const skipped: number[] = [];
+  const kept = await collect([file], { skipBadLines: true, onSkip: (b) => skipped.push(b.line) });
+  t.deepEqual(kept.map((d) => [d.text, d.id]), [['before', `${file}:1`], ['after', `${file}:3`]]);
+  t.deepEqual(skipped, [2]);
+  fs.rmSync(file);
+  // A .txt document over the limit is refused by its size, unread (a sparse file here).
+  const big = path.join(scratch, 'huge.txt');
+  fs.writeFileSync(big, '');
+  fs.truncateSync(big, (256 << 20) + 1);
+  const huge = await collectUntilError([big]);
+  t.is(huge.error.code, 'ERR_BAD_INPUT');
+  t.is(huge.error.message, `${big}: 268435457 bytes, more than the 268435456 allowed`);
+  fs.rmSync(big);
+});
+
+test('a .txt file that is not valid UTF-8: the bytes tokenizer indexes its raw bytes; text tokenizers count the U+FFFD substitutions', async (t) => {
+  const raw = Buffer.concat([
+    Buffer.from('ab'), Buffer.from([0xe9]), Buffer.from('cd'), // a Latin-1 é
+    Buffer.from([0xc3, 0x28]), // a lead byte without its continuation
+    Buffer.from('\uFFFD'), // a genuine U+FFFD (EF BF BD): not a substitution
+    Buffer.from(' tail'),
+  ]);
+  const dir = makeDir({ 'latin1.txt': raw, 'clean.txt': 'plain text' });
+  const file = path.join(dir, 'latin1.txt');
+  const bytesIdx = path.join(scratch, 'raw-bytes');
+  const r = await buildIndex({ inputs: [dir], out: bytesIdx });
+  t.is(r.replacements, 0);
+  const idx = await openIndex(bytesIdx);
+  const doc = await idx.document('latin1.txt');
+  t.deepEqual(Array.from(doc.tokens), Array.from(raw), 'the index holds the file\'s bytes');
+  t.is(await idx.count([0x62, 0xe9, 0x63]), 1);
+  t.is(await idx.count('\uFFFD'), 1);
+  t.is((await idx.document('clean.txt')).text, 'plain text');
+  idx.close();
+  // A text tokenizer reads the text with U+FFFD for each invalid sequence, and says how many.
+  const warnings: string[] = [];
+  const onWarning = (w: Error & { code?: string }) => { if (w.code === 'TRACEINDEX_INVALID_UTF8') warnings.push(w.message); };
+  process.on('warning', onWarning);
+  try {
+    const tok = path.join(__dirname, '..', '..', 'test', 'fixtures', 'tiny-bpe.tokenizer.json');
+    const r2 = await buildIndex({ inputs: [dir], out: path.join(scratch, 'replaced'), tokenizer: tok, tokenizerWorkers: 0 });
+    t.is(r2.replacements, 2);
+    await new Promise((res) => setImmediate(res));
+    t.true(warnings.some((w) => w.includes('replaced 2 invalid UTF-8 sequence(s) with U+FFFD in 1 .txt file(s); first: ' + file)), warnings.join('\n'));
+  } finally {
+    process.off('warning', onWarning);
+  }
+  // 0xFF cannot be a bytes token (it is the separator): refused, naming the offset.
+  const ff = makeDir({ 'ff.txt': Buffer.from([0x61, 0x62, 0xff, 0x63]) });
+  const err = await t.throwsAsync(buildIndex({ inputs: [ff], out: path.join(scratch, 'ff') }));
+  t.is((err as TraceIndexError).code, 'ERR_BAD_INPUT');
+  t.is(err!.message, `${path.join(ff, 'ff.txt')}: byte 0xFF at offset 2 is not UTF-8 and cannot be indexed by the bytes tokenizer (0xFF is its document separator)`);
 });

@@ -15,12 +15,16 @@ const r = O.rng(9);
 const WORDS = Array.from({ length: 400 }, () => Array.from({ length: O.randInt(r, 2, 7) }, () => String.fromCharCode(97 + O.randInt(r, 0, 26))).join(''));
 const TEXTS = Array.from({ length: 300 }, () => Array.from({ length: O.randInt(r, 200, 1200) }, () => O.pick(r, WORDS)).join(' '));
 
+// One build per index, shared by the tests that run at once (a second build of the same target is refused).
+const built = new Map<number, Promise<unknown>>();
+
 async function index(shards: number) {
   const out = path.join(scratch, `idx-${shards}`);
-  if (!fs.existsSync(out)) {
+  if (!built.has(shards)) {
     const total = TEXTS.reduce((t, x) => t + x.length + 1, 0);
-    await buildIndex({ inputs: TEXTS.map((text, i) => ({ text, id: `d${i}` })), out, shardTokens: Math.ceil(total / shards) + 20_000 });
+    built.set(shards, buildIndex({ inputs: TEXTS.map((text, i) => ({ text, id: `d${i}` })), out, shardTokens: Math.ceil(total / shards) + 20_000 }));
   }
+  await built.get(shards);
   return openIndex(out);
 }
 

@@ -3,14 +3,17 @@
  * any scheduler) into one index without copying: the index's shard directories are relative symlinks into
  * the parts, and its manifest lists the parts' shards in part order, so the combined index answers exactly
  * like a one-process build of the same inputs. Every part must be present once, finished, and from the same
- * partition; anything else is refused before the index is written. The parts must stay where they are.
+ * partition; anything else is refused before the index is written, as is a target that is, contains or lies
+ * inside a part (replacing it would delete the part's files). The parts must stay where they are. Like a
+ * build, a combine holds the target lock and swaps its directory into place (./workdir).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { checkOut } from './build';
 import { TraceIndexError } from '../errors';
+import { ioError, isErrnoError } from '../inputs/files';
 import { checkShardFiles, FORMAT_NAME, FORMAT_VERSION, Manifest, readManifest, ShardEntry, SHARD_FILES, writeManifest } from './manifest';
 import { addon, nativeError } from '../native';
+import { checkReplaceable, combineDirectory, lockTarget, removeOrphans, swapIntoPlace } from './workdir';
 
 export interface CombineResult {
   out: string;
@@ -60,37 +63,88 @@ export async function combineIndexes(out: string, partDirs: string[], options: {
         }
   }
 
-  checkOut(target);
-  const work = path.join(path.dirname(target), `.${path.basename(target)}.combining-${process.pid}`);
+  for (const p of parts) {
+    const overlap = overlapOf(target, p.dir);
+    if (overlap) throw new TraceIndexError('ERR_INVALID_ARGUMENT', `combine target ${target} ${overlap} part ${p.dir}: refusing (it would replace the part's files)`);
+  }
+
+  try {
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    const lock = lockTarget(target);
+    try {
+      checkReplaceable(target);
+      removeOrphans(target);
+      return writeCombined(target, parts.length, Array.from({ length: first.part.count }, (_, i) => byIndex.get(i)!));
+    } finally {
+      lock.release();
+    }
+  } catch (err) {
+    throw isErrnoError(err) ? ioError(err) : nativeError(err);
+  }
+}
+
+/** Writes the combined index in its work directory (shard symlinks into the parts, in part order) and swaps it in. */
+function writeCombined(target: string, partCount: number, ordered: Array<{ dir: string; m: Manifest }>): CombineResult {
+  const work = combineDirectory(target);
   fs.rmSync(work, { recursive: true, force: true });
   fs.mkdirSync(work, { recursive: true });
   try {
     const shards: ShardEntry[] = [];
-    for (let i = 0; i < first.part.count; i++) {
-      const p = byIndex.get(i)!;
+    for (const p of ordered) {
       for (const s of p.m.shards) {
         const dir = `shard-${String(shards.length).padStart(5, '0')}`;
         fs.symlinkSync(path.relative(target, path.join(p.dir, s.dir)), path.join(work, dir), 'dir');
         shards.push({ ...s, dir });
       }
     }
+    const first = ordered[0].m;
+    const inputs = [...new Set(ordered.flatMap((p) => p.m.inputs ?? []))];
     const manifest: Manifest = {
       format: FORMAT_NAME,
       formatVersion: FORMAT_VERSION,
-      tokenizer: first.m.tokenizer,
-      tokenWidth: first.m.tokenWidth,
-      vocabSize: first.m.vocabSize,
+      tokenizer: first.tokenizer,
+      tokenWidth: first.tokenWidth,
+      vocabSize: first.vocabSize,
       tokens: shards.reduce((t, s) => t + s.tokens - s.documents, 0),
       documents: shards.reduce((t, s) => t + s.documents, 0),
       shards,
+      ...(inputs.length > 0 ? { inputs } : {}),
     };
     writeManifest(work, manifest, addon.fsyncPath);
-    const exchanged = addon.exchangeOrRename(work, target);
-    addon.fsyncPath(path.dirname(target));
-    if (exchanged) fs.rmSync(work, { recursive: true, force: true });
-    return { out: target, parts: parts.length, shards: shards.length, documents: manifest.documents, tokens: manifest.tokens };
+    swapIntoPlace(work, target);
+    return { out: target, parts: partCount, shards: shards.length, documents: manifest.documents, tokens: manifest.tokens };
   } catch (err) {
     fs.rmSync(work, { recursive: true, force: true });
-    throw nativeError(err);
+    throw err;
   }
+}
+
+/** Real path of `p`, resolving symlinks in the part that exists (the rest is appended as given). */
+function realPathOf(p: string): string {
+  const rest: string[] = [];
+  let at = path.resolve(p);
+  for (;;) {
+    try {
+      return path.join(fs.realpathSync(at), ...rest.reverse());
+    } catch {
+      const parent = path.dirname(at);
+      if (parent === at) return path.join(at, ...rest.reverse());
+      rest.push(path.basename(at));
+      at = parent;
+    }
+  }
+}
+
+/** How the combine target and a part overlap ('is', 'contains', 'lies inside'), by real paths; null if apart. */
+function overlapOf(target: string, part: string): string | null {
+  const t = realPathOf(target);
+  const p = realPathOf(part);
+  const inside = (a: string, b: string) => {
+    const rel = path.relative(b, a);
+    return rel !== '' && rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel);
+  };
+  if (t === p) return 'is';
+  if (inside(p, t)) return 'contains';
+  if (inside(t, p)) return 'lies inside';
+  return null;
 }

@@ -5,12 +5,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TraceIndexError } from '../errors';
+import { ioError, readRegularFile } from '../inputs/files';
 import { separatorOf, TokenWidth } from '../tokenizers/tokenizer';
 
 export const FORMAT_NAME = 'traceindex';
 export const FORMAT_VERSION = 1;
 export const MANIFEST_FILE = 'manifest.json';
 export const SHARD_FILES = ['tokens.bin', 'sa.bin', 'docs.bin', 'meta.bin', 'unigram.bin'] as const;
+/** A manifest larger than this is refused unread (ERR_INDEX_CORRUPT). */
+export const MAX_MANIFEST_BYTES = 64 << 20;
 
 export interface FileEntry {
   bytes: number;
@@ -38,6 +41,12 @@ export interface Manifest {
   shards: ShardEntry[];
   /** Set on a part of a partitioned build (`build --shard i/N`): which part, and of which partition. */
   part?: PartInfo;
+  /**
+   * Content fingerprints of the input files whose documents the index holds (build, appends and combined
+   * parts, in order; see inputFingerprint in ./plan): an append of a file already listed is refused.
+   * Absent in indexes written before it existed and for documents from iterables or stdin.
+   */
+  inputs?: string[];
 }
 
 export interface PartInfo {
@@ -51,26 +60,34 @@ export function manifestPath(dir: string): string {
   return path.join(dir, MANIFEST_FILE);
 }
 
-/** Reads and checks a manifest: ERR_INDEX_NOT_FOUND, ERR_INDEX_VERSION or ERR_INDEX_CORRUPT naming the file. */
+/** Reads and checks a manifest: ERR_INDEX_NOT_FOUND, ERR_INDEX_VERSION, ERR_INDEX_CORRUPT or ERR_IO naming the file. */
 export function readManifest(dir: string): Manifest {
+  const m = parseManifest(dir);
+  checkManifest(m, manifestPath(dir));
+  return m;
+}
+
+/**
+ * The parsed manifest.json of `dir`, unchecked: read only if it is a regular file of at most
+ * MAX_MANIFEST_BYTES. ERR_INDEX_NOT_FOUND when there is none, ERR_INDEX_CORRUPT when it is no JSON.
+ */
+export function parseManifest(dir: string): Manifest {
   const file = manifestPath(dir);
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    bytes = readRegularFile(file, MAX_MANIFEST_BYTES, (why) => new TraceIndexError('ERR_INDEX_CORRUPT', `${file}: ${why}`));
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
+    if (err instanceof TraceIndexError) throw err;
     if (e.code === 'ENOENT' || e.code === 'ENOTDIR')
       throw new TraceIndexError('ERR_INDEX_NOT_FOUND', `no traceindex index at ${dir} (${MANIFEST_FILE} is missing)`);
-    throw new TraceIndexError('ERR_IO', `cannot read ${file}: ${e.message}`, { cause: e });
+    throw ioError(e, 'cannot read');
   }
-  let m: Manifest;
   try {
-    m = JSON.parse(text);
+    return JSON.parse(bytes.toString('utf8'));
   } catch (err) {
     throw new TraceIndexError('ERR_INDEX_CORRUPT', `${file}: not valid JSON (${(err as Error).message})`);
   }
-  checkManifest(m, file);
-  return m;
 }
 
 function checkManifest(m: Manifest, file: string): void {
@@ -104,6 +121,7 @@ function checkManifest(m: Manifest, file: string): void {
     documents += s.documents;
   }
   if (tokens !== m.tokens || documents !== m.documents) bad('token or document totals differ from the shards');
+  if (m.inputs !== undefined && !(Array.isArray(m.inputs) && m.inputs.every((x) => typeof x === 'string'))) bad('inputs is not a list of fingerprints');
 }
 
 /** Checks that every shard file exists with the size the manifest records (cheap: stat only). */
@@ -114,8 +132,11 @@ export function checkShardFiles(dir: string, m: Manifest): void {
       let size: number;
       try {
         size = fs.statSync(file).size;
-      } catch {
-        throw new TraceIndexError('ERR_INDEX_CORRUPT', `${file}: missing`);
+      } catch (err) {
+        // Missing is damage; unreadable (a permission, a failing disk) is not.
+        const e = err as NodeJS.ErrnoException;
+        if (e.code === 'ENOENT' || e.code === 'ENOTDIR') throw new TraceIndexError('ERR_INDEX_CORRUPT', `${file}: missing`);
+        throw ioError(e, 'cannot read');
       }
       if (size !== s.files[f].bytes)
         throw new TraceIndexError('ERR_INDEX_CORRUPT', `${file}: ${size} bytes, the manifest records ${s.files[f].bytes}${size < s.files[f].bytes ? ' (truncated)' : ''}`);

@@ -22,6 +22,7 @@ export const FLAGS = {
   'skip-bad-lines': { type: 'boolean' },
   'tokenizer-workers': { type: 'string' },
   append: { type: 'boolean' },
+  'skip-duplicate-append': { type: 'boolean' },
   'no-resume': { type: 'boolean' },
   shard: { type: 'string' },
   verify: { type: 'boolean' },

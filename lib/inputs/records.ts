@@ -46,6 +46,41 @@ export function createSkipCollector(keepFirst = 10): SkipReport & { onSkip: (bad
   return report;
 }
 
+/**
+ * JSON values (a JSONL line, a record's meta) nested deeper than this are refused as bad input: writing them
+ * back (JSON.stringify, into meta.bin) would overflow the stack.
+ */
+export const MAX_JSON_DEPTH = 1000;
+
+/** Whether `value` nests objects or arrays deeper than `max` levels (walked without recursion; a cycle counts as too deep). */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null || ArrayBuffer.isView(v)) continue;
+    if (depth > max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/** A .txt document whose file is not valid UTF-8: its raw bytes (BOM dropped) and the U+FFFD its text holds for them. */
+export interface InvalidUtf8 {
+  bytes: Buffer;
+  replacements: number;
+}
+
+const invalidUtf8 = new WeakMap<DocumentRecord, InvalidUtf8>();
+
+/** The raw bytes behind a record read from a .txt file that is not valid UTF-8 (its `text` has U+FFFD for them). */
+export function invalidUtf8Of(record: DocumentRecord): InvalidUtf8 | undefined {
+  return invalidUtf8.get(record);
+}
+
+export function markInvalidUtf8(record: DocumentRecord, info: InvalidUtf8): void {
+  invalidUtf8.set(record, info);
+}
+
 export function badInput(message: string, cause?: unknown): TraceIndexError {
   return new TraceIndexError('ERR_BAD_INPUT', message, cause === undefined ? undefined : { cause });
 }
@@ -224,6 +259,7 @@ export function recordFromValue(value: unknown, index: number): DocumentRecord |
   }
   if (meta !== undefined) {
     if (!isPlainObject(meta)) return `meta must be a plain object (got ${describe(meta)})`;
+    if (nestedDeeperThan(meta, MAX_JSON_DEPTH)) return `meta is nested deeper than ${MAX_JSON_DEPTH} levels (or holds a cycle)`;
     record.meta = meta;
   }
   return record;

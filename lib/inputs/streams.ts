@@ -4,46 +4,101 @@
  * zstd is decoded by fzstd (pure JS, streaming; Node 20's zlib has no zstd).
  */
 import * as fs from 'node:fs';
-import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { pipeline, Transform } from 'node:stream';
 import { TraceIndexError, throwIfAborted } from '../errors';
 import { InputKind, inputKind, resolveInputs, STDIN_PATH, unreadablePath } from './paths';
-import { badInput, createSkipCollector, DocumentRecord, FieldPlan, planFields, ReadOptions, recordFromJson, recordFromValue } from './records';
+import { readRegularFileAsync } from './files';
+import {
+  badInput, createSkipCollector, DocumentRecord, FieldPlan, markInvalidUtf8, MAX_JSON_DEPTH, nestedDeeperThan, planFields, ReadOptions,
+  recordFromJson, recordFromValue,
+} from './records';
 
 /** File name used for stdin in default ids, error messages and onSkip reports. */
 export const STDIN_NAME = '<stdin>';
 /** File name used for records of an iterable in onSkip reports; `line` is then the 0-based record number. */
 export const ITERABLE_NAME = '<iterable>';
 
-/** Splits a byte stream into lines (LF or CRLF, final line may lack a newline) without buffering more than one line. */
-async function* splitLines(chunks: AsyncIterable<Buffer | string>): AsyncGenerator<string> {
+/**
+ * Longest JSONL line, and largest .txt file, read: one document must fit in a JavaScript string with room to
+ * spare. Longer ones are bad input (ERR_BAD_INPUT with file:line), found before they are held in memory.
+ */
+export const MAX_DOCUMENT_BYTES = 256 << 20;
+
+/** Yielded by splitLines for a line longer than the limit (in place of the line, whose bytes are dropped). */
+const TOO_LONG = Symbol('line too long');
+type Line = Buffer | typeof TOO_LONG;
+
+/**
+ * Splits a byte stream into lines of raw bytes (LF or CRLF, final line may lack a newline) without buffering
+ * more than one line: a line reaching past `maxBytes` yields TOO_LONG at once and is skipped to its end.
+ */
+async function* splitLines(chunks: AsyncIterable<Buffer | string>, maxBytes = MAX_DOCUMENT_BYTES): AsyncGenerator<Line> {
   let pending: Buffer[] = [];
-  let firstLine = true;
-  const decode = (bytes: Buffer): string => {
-    let end = bytes.length;
-    if (end > 0 && bytes[end - 1] === 0x0d) end--;
-    let line = bytes.toString('utf8', 0, end);
-    if (firstLine) {
-      firstLine = false;
-      if (line.charCodeAt(0) === 0xfeff) line = line.slice(1); // UTF-8 BOM
-    }
-    return line;
-  };
+  let pendingBytes = 0;
+  let discarding = false;
+  const strip = (line: Buffer) => (line.length > 0 && line[line.length - 1] === 0x0d ? line.subarray(0, line.length - 1) : line);
   for await (const chunk of chunks) {
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
     let start = 0;
     for (let newline = bytes.indexOf(0x0a, start); newline !== -1; newline = bytes.indexOf(0x0a, start)) {
       const tail = bytes.subarray(start, newline);
-      const line = pending.length > 0 ? Buffer.concat([...pending, tail]) : tail;
-      pending = [];
       start = newline + 1;
-      yield decode(line);
+      if (discarding) {
+        discarding = false;
+        continue;
+      }
+      const over = pendingBytes + tail.length > maxBytes;
+      const line = over ? null : pending.length > 0 ? Buffer.concat([...pending, tail]) : tail;
+      pending = [];
+      pendingBytes = 0;
+      yield line ? strip(line) : TOO_LONG;
     }
-    if (start < bytes.length) pending.push(bytes.subarray(start));
+    if (start < bytes.length && !discarding) {
+      const rest = bytes.subarray(start);
+      if (pendingBytes + rest.length > maxBytes) {
+        pending = [];
+        pendingBytes = 0;
+        discarding = true;
+        yield TOO_LONG;
+      } else {
+        pending.push(rest);
+        pendingBytes += rest.length;
+      }
+    }
   }
-  if (pending.length > 0) yield decode(Buffer.concat(pending));
+  if (pending.length > 0) yield strip(Buffer.concat(pending));
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** The text of UTF-8 bytes, or null when they are not valid UTF-8. */
+function decodeUtf8(bytes: Uint8Array): string | null {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+/** Offset of the first byte of the first invalid sequence in bytes that are not valid UTF-8 (for messages). */
+function firstInvalidUtf8(b: Uint8Array): number {
+  for (let i = 0; i < b.length; ) {
+    const c = b[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    const n = c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : 0;
+    if (n === 0) return i;
+    const lo = c === 0xe0 ? 0xa0 : c === 0xf0 ? 0x90 : 0x80;
+    const hi = c === 0xed ? 0x9f : c === 0xf4 ? 0x8f : 0xbf;
+    if (i + 1 >= b.length || b[i + 1] < lo || b[i + 1] > hi) return i;
+    for (let k = 2; k <= n; k++) if (i + k >= b.length || (b[i + k] & 0xc0) !== 0x80) return i;
+    i += n + 1;
+  }
+  return b.length;
 }
 
 function isZlibError(err: unknown): boolean {
@@ -90,7 +145,7 @@ async function* zstdChunks(source: AsyncIterable<Buffer>, file: string): AsyncGe
 }
 
 /** Lines of a JSONL file, decompressed when needed; read errors become TraceIndexErrors naming the file. */
-async function* fileLines(file: string, kind: InputKind, onBytes?: (bytes: number) => void): AsyncGenerator<string> {
+async function* fileLines(file: string, kind: InputKind, onBytes?: (bytes: number) => void): AsyncGenerator<Line> {
   const source = fs.createReadStream(file);
   // Raw bytes are counted on their way to the decoder (for progress against the files' sizes).
   const raw = onBytes
@@ -108,7 +163,7 @@ async function* fileLines(file: string, kind: InputKind, onBytes?: (bytes: numbe
   }
 }
 
-async function* stdinLines(): AsyncGenerator<string> {
+async function* stdinLines(): AsyncGenerator<Line> {
   try {
     // Leave stdin open if the consumer stops early.
     yield* splitLines(process.stdin.iterator({ destroyOnReturn: false }));
@@ -117,21 +172,41 @@ async function* stdinLines(): AsyncGenerator<string> {
   }
 }
 
-async function* jsonlDocuments(lines: AsyncIterable<string>, file: string, plan: FieldPlan): AsyncGenerator<DocumentRecord> {
+/**
+ * Records of JSONL lines. A line must be valid UTF-8 (JSON text is; a line that is not is bad, so that the
+ * index never holds U+FFFD in place of the corpus's bytes), at most MAX_DOCUMENT_BYTES long and nested at
+ * most MAX_JSON_DEPTH deep.
+ */
+async function* jsonlDocuments(lines: AsyncIterable<Line>, file: string, plan: FieldPlan): AsyncGenerator<DocumentRecord> {
   let lineNumber = 0;
-  for await (const line of lines) {
+  for await (const bytes of lines) {
     lineNumber++;
     throwIfAborted(plan.signal);
+    const where = `${file}:${lineNumber}`;
+    if (bytes === TOO_LONG) {
+      skipOrThrow(plan, file, lineNumber, `line longer than ${MAX_DOCUMENT_BYTES / 2 ** 20} MiB (the limit)`, where);
+      continue;
+    }
+    let line = decodeUtf8(bytes);
+    if (line === null) {
+      skipOrThrow(plan, file, lineNumber, `not valid UTF-8 (byte ${firstInvalidUtf8(bytes)} of the line)`, where);
+      continue;
+    }
+    if (lineNumber === 1 && line.charCodeAt(0) === 0xfeff) line = line.slice(1); // UTF-8 BOM
     if (line.trim() === '') continue;
     let value: unknown;
     try {
       value = JSON.parse(line);
     } catch (err) {
-      skipOrThrow(plan, file, lineNumber, `invalid JSON (${(err as Error).message})`, `${file}:${lineNumber}`);
+      skipOrThrow(plan, file, lineNumber, `invalid JSON (${(err as Error).message})`, where);
       continue;
     }
-    const record = recordFromJson(value, `${file}:${lineNumber}`, plan);
-    if (typeof record === 'string') skipOrThrow(plan, file, lineNumber, record, `${file}:${lineNumber}`);
+    if (nestedDeeperThan(value, MAX_JSON_DEPTH)) {
+      skipOrThrow(plan, file, lineNumber, `JSON nested deeper than ${MAX_JSON_DEPTH} levels`, where);
+      continue;
+    }
+    const record = recordFromJson(value, where, plan);
+    if (typeof record === 'string') skipOrThrow(plan, file, lineNumber, record, where);
     else yield record;
   }
 }
@@ -155,13 +230,42 @@ function commonDirectory(files: string[]): string | undefined {
   return common.length === 1 && common[0] === '' ? path.sep : common.join(path.sep);
 }
 
-async function readTextFile(file: string): Promise<string> {
+/**
+ * A .txt document: the file's text (BOM dropped). A file that is not valid UTF-8 is read with U+FFFD for the
+ * invalid sequences, and the record carries the raw bytes and the count (invalidUtf8Of) for the build to
+ * index the bytes as they are (bytes tokenizer) or report the replacements.
+ */
+async function readTextFile(file: string, id: string): Promise<{ record: DocumentRecord; bytes: number }> {
+  let bytes: Buffer;
   try {
-    const text = await fsp.readFile(file, 'utf8');
-    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+    bytes = await readRegularFileAsync(file, MAX_DOCUMENT_BYTES, (why) => badInput(`${file}: ${why}`));
   } catch (err) {
     throw readFailure(file, err);
   }
+  const size = bytes.length;
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
+  const text = decodeUtf8(bytes);
+  const record: DocumentRecord = { text: text ?? bytes.toString('utf8'), id, meta: { path: file } };
+  if (text === null) {
+    // Genuine U+FFFD (EF BF BD) in the file are not replacements.
+    const replacements = countChar(record.text!, 0xfffd) - countBytes(bytes, REPLACEMENT_BYTES);
+    markInvalidUtf8(record, { bytes, replacements });
+  }
+  return { record, bytes: size };
+}
+
+const REPLACEMENT_BYTES = Buffer.from([0xef, 0xbf, 0xbd]);
+
+function countChar(text: string, code: number): number {
+  let n = 0;
+  for (let at = text.indexOf(String.fromCharCode(code)); at !== -1; at = text.indexOf(String.fromCharCode(code), at + 1)) n++;
+  return n;
+}
+
+function countBytes(bytes: Buffer, needle: Buffer): number {
+  let n = 0;
+  for (let at = bytes.indexOf(needle); at !== -1; at = bytes.indexOf(needle, at + needle.length)) n++;
+  return n;
 }
 
 async function* fileDocuments(paths: string[], plan: FieldPlan): AsyncGenerator<DocumentRecord> {
@@ -176,10 +280,10 @@ async function* fileDocuments(paths: string[], plan: FieldPlan): AsyncGenerator<
     const kind = inputKind(file);
     if (kind === 'txt') {
       const relative = root === undefined ? file : path.relative(root, path.resolve(file)).split(path.sep).join('/');
-      const text = await readTextFile(file);
-      plan.onBytes?.(Buffer.byteLength(text));
+      const { record, bytes } = await readTextFile(file, relative);
+      plan.onBytes?.(bytes);
       throwIfAborted(plan.signal);
-      yield { text, id: relative, meta: { path: file } };
+      yield record;
     } else {
       yield* jsonlDocuments(fileLines(file, kind!, plan.onBytes), file, plan);
     }

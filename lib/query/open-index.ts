@@ -61,7 +61,8 @@ export async function openIndex(dir: string, options: OpenOptions = {}): Promise
   }
   const manifest = readManifest(abs);
   if (o.tokenizer && typeof o.tokenizer === 'object') checkTokenizer(manifest, o.tokenizer);
-  const tokenizer = await indexTokenizer(manifest, typeof o.tokenizer === 'string' ? o.tokenizer : undefined);
+  const trust = o.trustManifestTokenizer === undefined ? false : oneOf('trustManifestTokenizer', o.trustManifestTokenizer, [true, false] as const);
+  const tokenizer = await indexTokenizer(manifest, typeof o.tokenizer === 'string' ? o.tokenizer : undefined, trust);
   checkShardFiles(abs, manifest);
   let native: NativeIndex;
   try {
@@ -79,15 +80,15 @@ export async function openIndex(dir: string, options: OpenOptions = {}): Promise
 }
 
 /**
- * The tokenizer text queries use: the one named in the manifest (built in, or a tokenizer.json still at its
- * recorded path), or `override`; its fingerprint must match the manifest's. An index whose tokenizer cannot
- * be loaded here still opens for token-id queries.
+ * The tokenizer text queries use: the one named in the manifest (built in, or, with `trustManifest`, a
+ * tokenizer.json still at its recorded path), or `override`; its fingerprint must match the manifest's. An
+ * index whose tokenizer cannot be loaded here still opens for token-id queries.
  */
-async function indexTokenizer(m: Manifest, override?: string): Promise<Tokenizer> {
+async function indexTokenizer(m: Manifest, override: string | undefined, trustManifest: boolean): Promise<Tokenizer> {
   const name = override ?? m.tokenizer.name;
   let t: Tokenizer | null = null;
   if (name === 'bytes') t = bytesTokenizer;
-  else if (tokenizerNames().includes(name) || isTokenizerJsonPath(name)) {
+  else if (tokenizerNames().includes(name) || (isTokenizerJsonPath(name) && (override !== undefined || trustManifest))) {
     try {
       t = await loadTokenizer(name);
     } catch (err) {

@@ -132,6 +132,12 @@ export interface OpenOptions {
    */
   tokenizer?: string | { name?: string; fingerprint?: string };
   /**
+   * Load the tokenizer.json file whose path the manifest records (default false: an index directory is not
+   * trusted to name files to read; without this or a `tokenizer` path, such an index answers token-id
+   * queries only).
+   */
+  trustManifestTokenizer?: boolean;
+  /**
    * 'traceindex' (a directory with manifest.json) or 'infini-gram' (an index written by infini-gram's indexer,
    * read in place). Default: infini-gram when the directory has tokenized* files and no manifest.json.
    * For infini-gram, a string `tokenizer` names the tokenizer of its ids for text queries ('bytes' for u8

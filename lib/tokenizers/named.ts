@@ -24,9 +24,9 @@
  * in canonical form (keys sorted, whitespace dropped) for a file, so two different files never share one.
  */
 import { createHash, Hash } from 'node:crypto';
-import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { TraceIndexError } from '../errors';
+import { readRegularFileAsync } from '../inputs/files';
 import { bytesTokenizer, TokenArray, Tokenizer, widthForVocab } from './tokenizer';
 
 const BUILTIN_NAMES = ['bytes', 'cl100k_base', 'o200k_base', 'llama-2', 'llama-3'] as const;
@@ -331,12 +331,16 @@ function canonicalJson(value: unknown, hash: Hash): void {
 /** The tokenizer.json models @huggingface/tokenizers implements (WordLevel is not among them). */
 const SUPPORTED_MODELS = ['BPE', 'WordPiece', 'Unigram'];
 
+/** A tokenizer.json is read only if it is a regular file of at most this size (the largest published are ~35 MB). */
+const MAX_TOKENIZER_FILE_BYTES = 256 << 20;
+
 async function loadTokenizerJson(spec: string): Promise<Tokenizer> {
   const file = path.resolve(spec);
   let text: string;
   try {
-    text = await fsp.readFile(file, 'utf8');
+    text = (await readRegularFileAsync(file, MAX_TOKENIZER_FILE_BYTES, (why) => invalid(`cannot read tokenizer file ${spec} (${why})`))).toString('utf8');
   } catch (err) {
+    if (err instanceof TraceIndexError) throw err;
     const code = (err as NodeJS.ErrnoException)?.code;
     throw invalid(code === 'ENOENT' ? `tokenizer file not found: ${spec}` : `cannot read tokenizer file ${spec} (${(err as Error).message})`, err);
   }

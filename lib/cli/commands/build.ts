@@ -40,6 +40,7 @@ function buildFlags(flags: Flags): Omit<BuildOptions, 'inputs' | 'out'> {
     tokenizerWorkers: intFlag(flags, 'tokenizer-workers'),
     skipBadLines: Boolean(flags['skip-bad-lines']),
     append: Boolean(flags.append),
+    skipDuplicateInputs: Boolean(flags['skip-duplicate-append']),
     resume: !flags['no-resume'],
     part: partOption(flags.shard as string | undefined),
   };
@@ -80,9 +81,9 @@ export const build: Command = {
   summary: 'index documents: .txt, .jsonl, .jsonl.gz, .jsonl.zst files, directories, globs, - for stdin (JSONL)',
   usage: `<inputs...> --out DIR [--tokenizer NAME|PATH|pretokenized:VOCAB] [--text-field text]
         [--tokens-field F] [--id-field id] [--memory 4GiB] [--shard-tokens N] [--threads N]
-        [--tokenizer-workers N] [--skip-bad-lines] [--append] [--no-resume] [--shard i/N] [--quiet] [--json]`,
+        [--tokenizer-workers N] [--skip-bad-lines] [--append [--skip-duplicate-append]] [--no-resume] [--shard i/N] [--quiet] [--json]`,
   options: ['out', 'tokenizer', 'text-field', 'tokens-field', 'id-field', 'memory', 'shard-tokens', 'threads', 'tokenizer-workers',
-    'skip-bad-lines', 'append', 'no-resume', 'shard', 'quiet', 'json'],
+    'skip-bad-lines', 'append', 'skip-duplicate-append', 'no-resume', 'shard', 'quiet', 'json'],
   interruptible: true,
   async run(args, flags, signal) {
     if (!flags.out) throw new UsageError('build needs --out DIR');

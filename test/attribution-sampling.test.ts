@@ -19,10 +19,14 @@ const PATTERN = 'QXZJ';
 const DOCS = ['aaQXZJbb', 'ccQXZJdd', 'QXZJ ee QXZJ', 'ffQXZJ', 'QXZJgg', 'no match here', 'QXZ JQX ZJ'];
 const OCCURRENCES = O.occurrences(DOCS.map(O.utf8), O.utf8(PATTERN)).map((o) => `${o.doc}:${o.offset}`);
 
+// One build per target, shared by the tests that run concurrently (a second build of a target is refused).
+const built = new Map<number, Promise<string>>();
 async function index(shardTokens: number): Promise<Index> {
-  const out = path.join(scratch, `idx-${shardTokens}`);
-  await buildIndex({ inputs: DOCS.map((text, i) => ({ text, id: `d${i}` })), out, shardTokens });
-  return openIndex(out);
+  if (!built.has(shardTokens)) {
+    const out = path.join(scratch, `idx-${shardTokens}`);
+    built.set(shardTokens, buildIndex({ inputs: DOCS.map((text, i) => ({ text, id: `d${i}` })), out, shardTokens }).then(() => out));
+  }
+  return openIndex(await built.get(shardTokens)!);
 }
 
 /** P(χ² with `df` degrees of freedom ≥ x), exact for even df: e^{−x/2} Σ_{i<df/2} (x/2)^i / i!. */

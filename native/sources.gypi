@@ -12,6 +12,10 @@
       "native/core/shard_format.cpp",
       "native/core/shard_writer.cpp",
       "native/core/token_match.cpp",
+      "native/core/tokenizer/bpe.cpp",
+      "native/core/tokenizer/pretokenize.cpp",
+      "native/core/tokenizer/tokenizer.cpp",
+      "native/core/tokenizer/unicode.cpp",
       "native/core/trace.cpp"
     ]
   }

@@ -6,7 +6,7 @@
   "targets": [
     {
       "target_name": "traceindex",
-      "sources": ["<@(traceindex_core_sources)", "native/binding/addon.cpp"],
+      "sources": ["<@(traceindex_core_sources)", "native/binding/addon.cpp", "native/binding/tokenizer_binding.cpp"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native/core"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],

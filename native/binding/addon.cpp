@@ -25,6 +25,10 @@
 
 namespace ti = traceindex;
 
+namespace binding {
+void RegisterTokenizer(Napi::Env env, Napi::Object exports);  // tokenizer_binding.cpp
+}
+
 namespace {
 using namespace binding;
 
@@ -677,6 +681,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("simdKernels", Napi::Function::New<SimdKernels>(env, "simdKernels"));
   exports.Set("selectSimd", Napi::Function::New<SelectSimd>(env, "selectSimd"));
   exports.Set("formatVersion", Napi::Number::New(env, ti::kFormatVersion));
+  RegisterTokenizer(env, exports);
   return exports;
 }
 

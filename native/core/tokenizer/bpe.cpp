@@ -74,6 +74,7 @@ void PairMap::insert(uint32_t left, uint32_t right, Merge m) {
     if (slots_[i].key == key) { slots_[i].merge = m; return; }
   slots_[i] = Slot{key, m};
   ++size_;
+  if (m.rank > max_rank_) max_rank_ = m.rank;
 }
 
 }  // namespace traceindex::tok

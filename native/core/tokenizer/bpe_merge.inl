@@ -1,5 +1,8 @@
 // The merge loop (see bpe.hpp). Included from bpe.hpp: the key function is inlined into each tokenizer's loop.
 #pragma once
+#include <algorithm>
+#include <functional>
+#include <type_traits>
 
 namespace traceindex::tok {
 
@@ -97,13 +100,83 @@ void merge_long(std::vector<uint32_t>& sym, const PairMap& pairs, KeyFn key, Bpe
   sym.resize(out);
 }
 
+// Huge inputs, rank keys: bucket[r] is a min-heap of the positions whose pair had rank r when pushed; entries
+// go stale when the pair changes and are skipped on pop (k[i] holds the current rank). The lowest non-empty
+// rank is found in the `nonempty` bitset from a cursor that moves back when a lower rank is pushed, so merges
+// come in exactly (rank, position) order.
+inline void merge_ranked_huge(std::vector<uint32_t>& sym, const PairMap& pairs, BpeScratch& sc) {
+  const uint32_t n = static_cast<uint32_t>(sym.size());
+  const size_t ranks = static_cast<size_t>(pairs.max_rank()) + 1;
+  struct Node { uint32_t sym, next, prev, rank, result; };  // one place per symbol: few cache misses per merge
+  auto& store = sc.next;  // reused as raw storage for the nodes
+  store.resize(static_cast<size_t>(n) * 5);
+  Node* node = reinterpret_cast<Node*>(store.data());
+  auto& buckets = sc.buckets; auto& nonempty = sc.nonempty;
+  if (buckets.size() < ranks) buckets.resize(ranks);
+  nonempty.assign((ranks + 63) / 64, 0);
+  for (uint32_t i = 0; i < n; ++i) node[i] = Node{sym[i], i + 1 < n ? i + 1 : kNone, i - 1, kNone, 0};
+  node[0].prev = kNone;
+  size_t cursor = ranks;
+  const auto later = std::greater<uint32_t>();
+  auto refresh = [&](uint32_t i) {
+    Node& x = node[i];
+    const Merge* m = x.next == kNone ? nullptr : pairs.find(x.sym, node[x.next].sym);
+    if (!m) { x.rank = kNone; return; }
+    if (x.rank == m->rank) return;  // its entry is still in the bucket (equal rank, equal merge)
+    x.rank = m->rank;
+    x.result = m->result;
+    auto& b = buckets[m->rank];
+    b.push_back(i);
+    std::push_heap(b.begin(), b.end(), later);
+    nonempty[m->rank >> 6] |= 1ULL << (m->rank & 63);
+    if (m->rank < cursor) cursor = m->rank;
+  };
+  for (uint32_t i = 0; i + 1 < n; ++i) refresh(i);
+  for (;;) {
+    while (cursor < ranks && !(nonempty[cursor >> 6] >> (cursor & 63) & 1)) {
+      uint64_t w = nonempty[cursor >> 6] >> (cursor & 63);
+      cursor = w ? cursor + static_cast<size_t>(__builtin_ctzll(w)) : (cursor | 63) + 1;
+    }
+    if (cursor >= ranks) break;
+    auto& b = buckets[cursor];
+    uint32_t i = b.front();
+    std::pop_heap(b.begin(), b.end(), later);
+    b.pop_back();
+    if (b.empty()) nonempty[cursor >> 6] &= ~(1ULL << (cursor & 63));
+    else {  // the next merge is far away in the text: start loading it while this one runs
+      const Node* ahead = node + b.front();
+      __builtin_prefetch(ahead);
+      __builtin_prefetch(ahead + 1);
+      if (ahead->prev != kNone) __builtin_prefetch(node + ahead->prev);
+    }
+    Node& x = node[i];
+    if (x.sym == kNone || x.rank != cursor) continue;  // stale
+    Node& y = node[x.next];
+    x.sym = x.result;
+    x.next = y.next;
+    if (x.next != kNone) node[x.next].prev = i;
+    y.sym = kNone;
+    y.rank = kNone;
+    x.rank = kNone;
+    refresh(i);
+    if (x.prev != kNone) refresh(x.prev);
+  }
+  for (auto& b : buckets) b.clear();
+  size_t out = 0;
+  for (uint32_t i = 0; i != kNone; i = node[i].next) sym[out++] = node[i].sym;
+  sym.resize(out);
+}
+
 }  // namespace detail
 
 template <typename KeyFn>
 void merge_pairs(std::vector<uint32_t>& symbols, const PairMap& pairs, KeyFn key, BpeScratch& scratch) {
   if (symbols.size() < 2) return;
   if (symbols.size() <= kShortMerge) detail::merge_short(symbols, pairs, key, scratch);
-  else detail::merge_long(symbols, pairs, key, scratch);
+  else if constexpr (std::is_same_v<KeyFn, RankKey>) {
+    if (symbols.size() >= kHugeMerge) detail::merge_ranked_huge(symbols, pairs, scratch);
+    else detail::merge_long(symbols, pairs, key, scratch);
+  } else detail::merge_long(symbols, pairs, key, scratch);
 }
 
 }  // namespace traceindex::tok

@@ -99,8 +99,6 @@ void check_unique(const std::vector<std::string_view>& vocab, const char* name) 
   }
 }
 
-inline uint64_t rank_key(uint32_t rank, uint32_t) { return rank; }
-
 // The JS Llama tokenizers' priority: merges.get(pair) (= 2 * rank + 1) + origPos / prompt.length, as a double;
 // positive doubles order as their bit patterns.
 struct FloatKey {
@@ -273,7 +271,7 @@ void Tokenizer::encode_bytes(const uint8_t* s, size_t n, std::vector<uint32_t>& 
     sym.resize(len);
     for (size_t i = 0; i < len; ++i) sym[i] = byte_id_[piece[i]];
     if (kind_ == Kind::kLlama3 && len - 2 >= 2 * units) merge_pairs(sym, pairs_, FloatKey{static_cast<double>(units), 0}, scratch.bpe);
-    else merge_pairs(sym, pairs_, rank_key, scratch.bpe);
+    else merge_pairs(sym, pairs_, RankKey{}, scratch.bpe);
     out.insert(out.end(), sym.begin(), sym.end());
   }
 }
@@ -281,7 +279,7 @@ void Tokenizer::encode_bytes(const uint8_t* s, size_t n, std::vector<uint32_t>& 
 void Tokenizer::merge_llama2_word(size_t first, size_t units, std::vector<uint32_t>& out, Scratch& scratch) const {
   std::vector<uint32_t>& sym = scratch.symbols;
   if (sym.size() >= 2 && first + sym.size() - 2 >= 2 * units) merge_pairs(sym, pairs_, FloatKey{static_cast<double>(units), first}, scratch.bpe);
-  else merge_pairs(sym, pairs_, rank_key, scratch.bpe);
+  else merge_pairs(sym, pairs_, RankKey{}, scratch.bpe);
   out.insert(out.end(), sym.begin(), sym.end());
 }
 

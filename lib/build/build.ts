@@ -20,7 +20,7 @@ import { readDocuments } from '../inputs/streams';
 import { FORMAT_NAME, FORMAT_VERSION, Manifest, MANIFEST_FILE, PartInfo, readManifest, ShardEntry, SHARD_FILES, writeManifest } from './manifest';
 import { addon, cancelFlag, nativeError } from '../native';
 import { parseBytes } from '../validate';
-import { tokenizeInWorkers } from '../tokenizers/pool';
+import { tokenizeInWorkers, tokenizeNatively } from '../tokenizers/pool';
 import { resolveTokenizer, separatorOf, TokenArray, Tokenizer, TokenizerSpec, TokenWidth } from '../tokenizers/tokenizer';
 import { loadTokenizer } from '../tokenizers/named';
 
@@ -193,7 +193,10 @@ export async function buildIndex(options: BuildOptions): Promise<BuildResult> {
     };
     const direct = (record: DocumentRecord) => tokenize(record, plan.tokenizer, ordinals.get(record)!);
     const workerStats = { tokenizeSeconds: 0 };
-    const tokenized = plan.workerSpec
+    // A native tokenizer batches off the JS thread itself; JS tokenizers run in worker threads.
+    const tokenized = plan.workerSpec && plan.tokenizer.encodeBatch
+      ? tokenizeNatively(selected(), plan.tokenizer, plan.workers, direct, workerStats)
+      : plan.workerSpec
       ? tokenizeInWorkers(selected(), plan.workerSpec, plan.workers, direct, workerStats)
       : (async function* () {
         for await (const record of selected()) {

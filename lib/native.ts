@@ -162,6 +162,21 @@ export interface Addon {
   simdKernels(): string[];
   selectSimd(name?: string): string | false;
   formatVersion: number;
+  // Native tokenizers (native/binding/tokenizer_binding.cpp; wrapped by lib/tokenizers/native.ts).
+  loadNativeTokenizer(kind: string, data: string | Uint8Array, data2?: string | Uint8Array): Promise<NativeTokenizerHandle>;
+  tokenizerEncode(handle: NativeTokenizerHandle, text: string, width: number): Uint8Array | Uint16Array | Uint32Array;
+  tokenizerEncodeBatchSync(handle: NativeTokenizerHandle, texts: NativeTexts, width: number): NativeEncodedBatch;
+  tokenizerEncodeBatch(handle: NativeTokenizerHandle, texts: NativeTexts, width: number, threads?: number): Promise<NativeEncodedBatch>;
+}
+
+/** An opaque native tokenizer. */
+export type NativeTokenizerHandle = { readonly __nativeTokenizer: unique symbol };
+/** Documents as strings, or as UTF-8 bytes: document i is bytes[offsets[i], offsets[i+1]). */
+export type NativeTexts = string[] | { bytes: Uint8Array; offsets: Float64Array };
+/** Document i's tokens are tokens[offsets[i], offsets[i+1]). */
+export interface NativeEncodedBatch {
+  tokens: Uint8Array | Uint16Array | Uint32Array;
+  offsets: Float64Array;
 }
 
 function load(): Addon {

@@ -15,6 +15,10 @@
       "native/core/shard_format.cpp",
       "native/core/shard_writer.cpp",
       "native/core/token_match.cpp",
+      "native/core/tokenizer/bpe.cpp",
+      "native/core/tokenizer/pretokenize.cpp",
+      "native/core/tokenizer/tokenizer.cpp",
+      "native/core/tokenizer/unicode.cpp",
       "native/core/trace.cpp"
     ],
     "traceindex_binding_sources": [
@@ -26,7 +30,8 @@
       "native/binding/index_queries.cpp",
       "native/binding/job.cpp",
       "native/binding/native_match_state.cpp",
-      "native/binding/simd.cpp"
+      "native/binding/simd.cpp",
+      "native/binding/tokenizers.cpp"
     ]
   }
 }

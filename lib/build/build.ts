@@ -22,7 +22,7 @@ import { STDIN_PATH } from '../inputs/paths';
 import { DocumentRecord, invalidUtf8Of } from '../inputs/records';
 import { readDocuments } from '../inputs/streams';
 import { addon, cancelFlag, nativeError } from '../native';
-import { tokenizeInWorkers } from '../tokenizers/pool';
+import { tokenizeInWorkers, tokenizeNatively } from '../tokenizers/pool';
 import { bytesTokenizer, Tokenizer, TokenizerSpec } from '../tokenizers/tokenizer';
 import { FORMAT_NAME, FORMAT_VERSION, Manifest, readManifest, SHARD_FILES, writeManifest } from './manifest';
 import { inputFingerprint, makePlan, Plan, PlanOptions } from './plan';
@@ -316,7 +316,10 @@ async function readIntoShards(plan: Plan, target: Target, options: BuildOptions,
   const direct = (record: DocumentRecord) => documentTokens(record, plan.tokenizer, ordinals.get(record)!);
   const workerStats = { tokenizeSeconds: 0 };
   let tokenizeMs = 0;
-  const tokenized = plan.workerSpec
+  // A native tokenizer batches off the JS thread itself; JS tokenizers run in worker threads.
+  const tokenized = plan.workerSpec && plan.tokenizer.encodeBatch
+    ? tokenizeNatively(selected(), plan.tokenizer, plan.workers, direct, workerStats)
+    : plan.workerSpec
     ? tokenizeInWorkers(selected(), plan.workerSpec, plan.workers, direct, workerStats)
     : (async function* () {
       for await (const record of selected()) {

@@ -19,6 +19,10 @@
  * token from the vocabulary (exact even when a prefix ends inside a multi-byte character), except for a
  * tokenizer.json whose decoder is not ByteLevel, where it is the byte length of the decoded prefix.
  *
+ * The built-in tokenizers other than `bytes` encode natively (lib/tokenizers/native.ts, native/core/tokenizer):
+ * the same ids as the JS tokenizers, which decode and remain the encoders when `TRACEINDEX_JS_TOKENIZERS=1`
+ * or `{ implementation: 'js' }` asks for them (the exactness tests use them as the oracle).
+ *
  * The fingerprint is a SHA-256 (first 16 hex digits, like `bytes`) of the vocabulary content: the ranks,
  * pattern and special tokens for tiktoken; the token strings and merges for Llama; the whole tokenizer.json
  * in canonical form (keys sorted, whitespace dropped) for a file, so two different files never share one.
@@ -27,6 +31,7 @@ import { createHash, Hash } from 'node:crypto';
 import * as path from 'node:path';
 import { TraceIndexError } from '../errors';
 import { readRegularFileAsync } from '../inputs/files';
+import { jsTokenizersRequested, loadNativeEncoder, NativeEncoder, NativeTokenizerName } from './native';
 import { bytesTokenizer, TokenArray, Tokenizer, widthForVocab } from './tokenizer';
 
 const BUILTIN_NAMES = ['bytes', 'cl100k_base', 'o200k_base', 'llama-2', 'llama-3'] as const;
@@ -47,39 +52,47 @@ const invalid = (message: string, cause?: unknown) =>
 
 const builtinCache = new Map<string, Promise<Tokenizer>>();
 
+export interface LoadTokenizerOptions {
+  /** Encoder of the built-in tokenizers: 'native' (default) or 'js' (default when TRACEINDEX_JS_TOKENIZERS=1). */
+  implementation?: 'native' | 'js';
+}
+
 /**
  * Loads a tokenizer: 'bytes', 'cl100k_base', 'o200k_base', 'llama-2', 'llama-3', or a path ending in
  * `tokenizer.json` (a Hugging Face tokenizer file). Built-in tokenizers are loaded once and shared; a file is
  * read again on every call. Unknown names and missing or invalid files throw ERR_INVALID_ARGUMENT.
  */
-export function loadTokenizer(spec: string): Promise<Tokenizer> {
+export function loadTokenizer(spec: string, options: LoadTokenizerOptions = {}): Promise<Tokenizer> {
   if (typeof spec !== 'string' || spec === '')
     return Promise.reject(invalid(`tokenizer must be one of ${BUILTIN_NAMES.join(', ')} or a path to a tokenizer.json file`));
   if (isTokenizerJsonPath(spec)) return loadTokenizerJson(spec);
   if (!(BUILTIN_NAMES as readonly string[]).includes(spec))
     return Promise.reject(invalid(`unknown tokenizer "${spec}" (known: ${BUILTIN_NAMES.join(', ')}, or a path to a tokenizer.json file)`));
-  let loading = builtinCache.get(spec);
+  const implementation = options.implementation ?? (jsTokenizersRequested() ? 'js' : 'native');
+  if (implementation !== 'native' && implementation !== 'js')
+    return Promise.reject(invalid(`implementation must be 'native' or 'js'`));
+  const key = `${implementation}:${spec}`;
+  let loading = builtinCache.get(key);
   if (!loading) {
-    loading = loadBuiltin(spec as BuiltinTokenizerName);
-    builtinCache.set(spec, loading);
-    loading.catch(() => builtinCache.delete(spec));
+    loading = loadBuiltin(spec as BuiltinTokenizerName, implementation === 'native');
+    builtinCache.set(key, loading);
+    loading.catch(() => builtinCache.delete(key));
   }
   return loading;
 }
 
-async function loadBuiltin(name: BuiltinTokenizerName): Promise<Tokenizer> {
-  switch (name) {
-    case 'bytes':
-      return bytesTokenizer;
-    case 'cl100k_base':
-    case 'o200k_base':
-      return loadTiktoken(name);
-    case 'llama-2':
-      return loadLlama2();
-    case 'llama-3':
-      return loadLlama3();
-  }
+async function loadBuiltin(name: BuiltinTokenizerName, native: boolean): Promise<Tokenizer> {
+  if (name === 'bytes') return bytesTokenizer;
+  // The native encoder loads off the JS thread while the JS tokenizer (decode, byteLength, fingerprint) loads.
+  const encoder = native ? loadNativeEncoder(name, widthForVocab(BUILTIN_VOCAB[name])) : undefined;
+  encoder?.catch(() => {});
+  const parts = await (name === 'llama-2' ? loadLlama2() : name === 'llama-3' ? loadLlama3() : loadTiktoken(name));
+  if (parts.vocabSize !== BUILTIN_VOCAB[name]) throw invalid(`tokenizer ${name}: the package's vocabulary has ${parts.vocabSize} tokens, not ${BUILTIN_VOCAB[name]}`);
+  return makeTokenizer({ ...parts, native: await encoder });
 }
+
+/** Vocabulary sizes of the built-in tokenizers' packages (the native encoders' token widths follow). */
+const BUILTIN_VOCAB: Record<NativeTokenizerName, number> = { cl100k_base: 100_277, o200k_base: 200_019, 'llama-2': 32_000, 'llama-3': 128_256 };
 
 // ---------------------------------------------------------------------------
 // Common wrapper
@@ -93,6 +106,8 @@ interface TokenizerParts {
   decodeIds(ids: number[]): string;
   /** Called with ids < vocabSize. */
   byteLength(ids: ArrayLike<number>): number;
+  /** Encodes instead of encodeIds: ids of the vocabulary in arrays of its width. */
+  native?: NativeEncoder;
 }
 
 function checkIds(name: string, vocabSize: number, tokens: ArrayLike<number>): void {
@@ -118,15 +133,24 @@ function makeTokenizer(parts: TokenizerParts): Tokenizer {
     throw invalid(`tokenizer ${name}: vocabulary size ${vocabSize} is outside [1, 2^28]`);
   const tokenWidth = widthForVocab(vocabSize);
   const Out = tokenWidth === 1 ? Uint8Array : tokenWidth === 2 ? Uint16Array : Uint32Array;
+  const native = parts.native;
   return Object.freeze({
     name,
     fingerprint: parts.fingerprint,
     vocabSize,
     tokenWidth,
     readsText: true,
+    ...(native && {
+      async encodeBatch(texts: string[], threads?: number): Promise<TokenArray[]> {
+        if (!Array.isArray(texts) || texts.some((t) => typeof t !== 'string')) throw invalid(`the ${name} tokenizer encodes strings`);
+        const { tokens, offsets } = await native.encodeBatch(texts, threads);
+        return texts.map((_, i) => tokens.subarray(offsets[i], offsets[i + 1]));
+      },
+    }),
     encode(text: string): TokenArray {
       if (typeof text !== 'string') throw invalid(`the ${name} tokenizer encodes strings (got ${typeof text})`);
       if (text === '') return new Out(0);
+      if (native) return native.encode(text);
       const ids = parts.encodeIds(text);
       const out = new Out(ids.length);
       for (let i = 0; i < ids.length; i++) {
@@ -181,10 +205,11 @@ async function importPackage<T>(id: string): Promise<T> {
 interface TiktokenRanks { pat_str: string; special_tokens: Record<string, number>; bpe_ranks: string }
 interface TiktokenModule { Tiktoken: new (ranks: TiktokenRanks) => { encode(text: string, allowed?: string[] | 'all', disallowed?: string[] | 'all'): number[]; decode(tokens: number[]): string } }
 
-function loadTiktoken(name: 'cl100k_base' | 'o200k_base'): Tokenizer {
+function loadTiktoken(name: 'cl100k_base' | 'o200k_base'): TokenizerParts {
   const { Tiktoken } = requirePackage<TiktokenModule>('js-tiktoken/lite');
   const ranks = requirePackage<TiktokenRanks>(`js-tiktoken/ranks/${name}`);
-  const encoding = new Tiktoken(ranks);
+  let built: InstanceType<TiktokenModule['Tiktoken']> | undefined; // its rank maps take most of a second: built on first use
+  const encoding = () => (built ??= new Tiktoken(ranks));
   // Byte length of every rank, from the base64 of its bytes: lines are "<prefix> <first rank> <b64> <b64> ...".
   const entries: Array<[number, number]> = [];
   let vocabSize = 0;
@@ -205,7 +230,7 @@ function loadTiktoken(name: 'cl100k_base' | 'o200k_base'): Tokenizer {
   }
   const lengths = new Uint16Array(vocabSize); // ids the encoding lacks (cl100k_base has gaps) decode to nothing
   for (const [id, n] of entries) lengths[id] = n;
-  return makeTokenizer({
+  return {
     name,
     fingerprint: fingerprintOf((h) => h
       .update(`traceindex:tiktoken:${name}\0`)
@@ -213,10 +238,10 @@ function loadTiktoken(name: 'cl100k_base' | 'o200k_base'): Tokenizer {
       .update(JSON.stringify(Object.entries(ranks.special_tokens).sort((a, b) => a[1] - b[1]))).update('\0')
       .update(ranks.bpe_ranks)),
     vocabSize,
-    encodeIds: (text) => encoding.encode(text, [], []), // encode_ordinary: special-token text is text
-    decodeIds: (ids) => encoding.decode(ids),
+    encodeIds: (text) => encoding().encode(text, [], []), // encode_ordinary: special-token text is text
+    decodeIds: (ids) => encoding().decode(ids),
     byteLength: (ids) => sumLengths(lengths, ids),
-  });
+  };
 }
 
 // ---------------------------------------------------------------------------
@@ -233,7 +258,7 @@ interface Llama2Module {
 
 const SPIECE_SPACE = '\u2581';
 
-async function loadLlama2(): Promise<Tokenizer> {
+async function loadLlama2(): Promise<TokenizerParts> {
   const llama = (await importPackage<Llama2Module>('llama-tokenizer-js')).default;
   const vocab = llama.vocabById;
   const lengths = new Uint32Array(vocab.length);
@@ -248,7 +273,7 @@ async function loadLlama2(): Promise<Tokenizer> {
       startsWithSpace[id] = piece.startsWith(SPIECE_SPACE) ? 1 : 0;
     }
   });
-  return makeTokenizer({
+  return {
     name: 'llama-2',
     fingerprint: fingerprintOf((h) => {
       h.update('traceindex:llama-2:sentencepiece\0').update(vocab.join('\n')).update('\0');
@@ -259,7 +284,7 @@ async function loadLlama2(): Promise<Tokenizer> {
     encodeIds: (text) => llama.encode(text, false, true),
     decodeIds: (ids) => llama.decode(ids, false, true),
     byteLength: (ids) => sumLengths(lengths, ids) - startsWithSpace[ids[0]],
-  });
+  };
 }
 
 // ---------------------------------------------------------------------------
@@ -276,12 +301,12 @@ interface Llama3Module {
 
 const NEVER = /(?!)/g; // special-token regex that never matches: special-token text stays text
 
-function loadLlama3(): Tokenizer {
+function loadLlama3(): TokenizerParts {
   const { llama3Tokenizer: llama } = requirePackage<Llama3Module>('llama3-tokenizer-js/bundle/commonjs-llama3-tokenizer-with-baked-data.cjs');
   const vocab = llama.vocabById;
   // Byte-level: every character of a token string stands for one byte (special tokens are printable ASCII).
   const lengths = Uint32Array.from(vocab, (piece) => [...piece].length);
-  return makeTokenizer({
+  return {
     name: 'llama-3',
     fingerprint: fingerprintOf((h) => {
       h.update('traceindex:llama-3:byte-level-bpe\0').update(vocab.join('\n')).update('\0');
@@ -291,7 +316,7 @@ function loadLlama3(): Tokenizer {
     encodeIds: (text) => llama.encode(text, { bos: false, eos: false, specialTokenRegex: NEVER }),
     decodeIds: (ids) => llama.decode(ids),
     byteLength: (ids) => sumLengths(lengths, ids),
-  });
+  };
 }
 
 // ---------------------------------------------------------------------------

@@ -1,14 +1,15 @@
 /**
  * Parallel tokenization for builds: records are grouped into batches (about 1 MB of text), tokenized by a
- * fixed pool of worker threads that each load the tokenizer by its spec, and yielded in input order. At most
- * two batches per worker are in flight, so memory stays bounded whatever the input size. Token arrays come
- * back as transferred buffers (no copy).
+ * fixed pool of worker threads that each load the tokenizer by its spec, or by a native tokenizer's
+ * encodeBatch off the JS thread (no workers: no copy of texts and tokens between threads, one vocabulary), and
+ * yielded in input order. At most two batches per worker are in flight, so memory stays bounded whatever the
+ * input size. Token arrays come back as transferred buffers (no copy).
  */
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { TraceIndexError } from '../errors';
 import type { DocumentRecord } from '../inputs/records';
-import type { TokenArray } from './tokenizer';
+import type { TokenArray, Tokenizer } from './tokenizer';
 
 export interface Tokenized {
   record: DocumentRecord;
@@ -24,6 +25,29 @@ interface Job {
   texts: string[];
   records: DocumentRecord[];
   result: Promise<TokenArray[]>;
+}
+
+/**
+ * Tokenizes `records` with `tokenizer.encodeBatch` (a native tokenizer), `parallel` batches at a time on libuv's
+ * threads; records that carry tokens already pass through (`direct` validates them on this thread).
+ * `stats.tokenizeSeconds` adds up the batches' time.
+ */
+export async function* tokenizeNatively(
+  records: AsyncIterable<DocumentRecord>,
+  tokenizer: Tokenizer,
+  parallel: number,
+  direct: (record: DocumentRecord) => ArrayLike<number>,
+  stats: { tokenizeSeconds: number } = { tokenizeSeconds: 0 },
+): AsyncGenerator<Tokenized> {
+  const encodeBatch = tokenizer.encodeBatch;
+  if (!encodeBatch) throw new TraceIndexError('ERR_INVALID_ARGUMENT', `tokenizer ${tokenizer.name} has no native batch encoder`);
+  const submit = async (texts: string[]) => {
+    const started = performance.now();
+    const tokens = await encodeBatch(texts, 1);
+    stats.tokenizeSeconds += (performance.now() - started) / 1000;
+    return tokens;
+  };
+  yield* inBatches(records, submit, parallel, direct, async () => {});
 }
 
 /**
@@ -64,6 +88,17 @@ export async function* tokenizeInWorkers(
     worker.postMessage({ id, texts });
     return result;
   };
+  yield* inBatches(records, submit, workers, direct, async () => { await Promise.all(pool.map((w) => w.terminate())); });
+}
+
+/** Batches the text records, keeps up to 2 × `parallel` batches in `submit`, yields in input order. */
+async function* inBatches(
+  records: AsyncIterable<DocumentRecord>,
+  submit: (texts: string[]) => Promise<TokenArray[]>,
+  parallel: number,
+  direct: (record: DocumentRecord) => ArrayLike<number>,
+  close: () => Promise<void>,
+): AsyncGenerator<Tokenized> {
   const inflight: Job[] = [];
   let batch: DocumentRecord[] = [];
   let chars = 0;
@@ -87,12 +122,12 @@ export async function* tokenizeInWorkers(
       if (byWorker(record)) chars += (record.text as string).length;
       if (chars >= BATCH_CHARS || batch.length >= BATCH_RECORDS) {
         flush();
-        if (inflight.length >= 2 * workers) yield* drain();
+        if (inflight.length >= 2 * parallel) yield* drain();
       }
     }
     if (batch.length) flush();
     while (inflight.length) yield* drain();
   } finally {
-    await Promise.all(pool.map((w) => w.terminate()));
+    await close();
   }
 }

@@ -23,6 +23,8 @@ export interface Tokenizer {
   /** Whether the tokenizer reads text (false for pretokenized). */
   readonly readsText: boolean;
   encode(text: string): TokenArray;
+  /** Encodes many texts off the JS thread (native tokenizers only); `threads` > 1 splits them between threads. */
+  encodeBatch?(texts: string[], threads?: number): Promise<TokenArray[]>;
   decode(tokens: ArrayLike<number>): string;
   /** UTF-8 bytes that tokens[0, n) decode to (for byte positions). */
   byteLength(tokens: ArrayLike<number>): number;

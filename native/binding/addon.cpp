@@ -4,6 +4,7 @@
 //   build.cpp               buildShard, checksumFile
 //   fs.cpp                  exchangeOrRename, fsyncPath
 //   simd.cpp                simdKernels, selectSimd
+//   tokenizers.cpp          native tokenizers: load a vocabulary, encode texts (async on the pool and Sync)
 // with errors.* (core exceptions -> JS errors with codes), args.* (defensive argument reading), job.* (promise
 // work on the pool), query_method.hpp (a query's async and Sync forms from one description), arrays.hpp and
 // occurrences.hpp (results as JS values). The JS-facing wrapper is lib/native.ts.
@@ -24,6 +25,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     binding::export_build(env, exports);
     binding::export_fs(env, exports);
     binding::export_simd(env, exports);
+    binding::export_tokenizers(env, exports);
     exports.Set("formatVersion", Napi::Number::New(env, traceindex::kFormatVersion));
     return exports;
   });

@@ -27,6 +27,7 @@ void export_match_state(Napi::Env env, Napi::Object exports, AddonData& data);  
 void export_build(Napi::Env env, Napi::Object exports);                         // build.cpp
 void export_fs(Napi::Env env, Napi::Object exports);                            // fs.cpp
 void export_simd(Napi::Env env, Napi::Object exports);                          // simd.cpp
+void export_tokenizers(Napi::Env env, Napi::Object exports);                    // tokenizers.cpp
 
 // A new NativeMatchState owning `state` (native_match_state.cpp).
 Napi::Object wrap_match_state(Napi::Env env, std::unique_ptr<ti::MatchState> state);

@@ -1,0 +1,212 @@
+// Native tokenizers (native/core/tokenizer): loaded from the vocabulary data of the npm packages the JS
+// tokenizers use, and encoding strings or one UTF-8 buffer of many documents. The JS-facing wrapper is
+// lib/tokenizers/native.ts.
+//
+//   loadNativeTokenizer(kind, data, data2?) -> Promise<handle>   kind: cl100k_base | o200k_base (data: the
+//       ranks' bpe_ranks) | llama-3 | llama-2 (data: vocabulary base64, data2: merges base64); strings or bytes
+//   tokenizerEncode(handle, text, width) -> Uint8Array | Uint16Array | Uint32Array (width 1 | 2 | 4)
+//   tokenizerEncodeBatchSync(handle, texts, width) / tokenizerEncodeBatch(handle, texts, width, threads?)
+//       texts: string[], or { bytes: Uint8Array, offsets: Float64Array } (document i is
+//       bytes[offsets[i], offsets[i+1]), UTF-8; ill-formed sequences read as TextDecoder reads them)
+//       -> { tokens, offsets: Float64Array } (document i's tokens are tokens[offsets[i], offsets[i+1]))
+#include <napi.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "addon_data.hpp"
+#include "arrays.hpp"
+#include "errors.hpp"
+#include "job.hpp"
+#include "tokenizer/tokenizer.hpp"
+#include "tokenizer/unicode.hpp"
+
+namespace binding {
+namespace {
+namespace tok = traceindex::tok;
+
+using Handle = std::shared_ptr<const tok::Tokenizer>;
+const napi_type_tag kHandleTag = {0x7a1c0e6b5d2f4e31ULL, 0x9b04c8f3a6e1d257ULL};
+
+[[noreturn]] void invalid(Napi::Env env, const std::string& message) { invalid_argument(env, message); }
+
+Handle handle_of(const Napi::Value& v) {
+  if (!v.IsExternal() || !v.As<Napi::External<Handle>>().CheckTypeTag(&kHandleTag))
+    invalid(v.Env(), "not a native tokenizer handle");
+  return *v.As<Napi::External<Handle>>().Data();
+}
+
+std::string bytes_of(const Napi::Value& v, const char* what) {
+  if (v.IsString()) return v.As<Napi::String>().Utf8Value();
+  if (v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array) {
+    auto a = v.As<Napi::Uint8Array>();
+    return std::string(reinterpret_cast<const char*>(a.Data()), a.ByteLength());
+  }
+  invalid(v.Env(), std::string(what) + " must be a string or a Uint8Array");
+}
+
+int width_of(const Napi::Value& v) {
+  int w = v.IsNumber() ? v.As<Napi::Number>().Int32Value() : 0;
+  if (w != 1 && w != 2 && w != 4) invalid(v.Env(), "token width must be 1, 2 or 4");
+  return w;
+}
+
+// Documents as one WTF-8 text plus byte offsets, copied off the JS heap (the work may run on another thread).
+struct Documents {
+  std::string text;
+  std::vector<uint64_t> offsets{0};
+};
+
+void append_string(Napi::Env env, const Napi::Value& v, Documents& d, std::u16string& units) {
+  if (!v.IsString()) invalid(env, "texts must be strings");
+  size_t n = 0;
+  napi_status s = napi_get_value_string_utf16(env, v, nullptr, 0, &n);
+  if (s != napi_ok) invalid(env, "texts must be strings");
+  units.resize(n + 1);
+  napi_get_value_string_utf16(env, v, units.data(), units.size(), &n);
+  tok::append_wtf8(d.text, units.data(), n);
+  d.offsets.push_back(d.text.size());
+}
+
+Documents read_documents(Napi::Env env, const Napi::Value& v) {
+  Documents d;
+  std::u16string units;
+  if (v.IsArray()) {
+    auto a = v.As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); ++i) append_string(env, a.Get(i), d, units);
+    return d;
+  }
+  if (!v.IsObject()) invalid(env, "texts must be an array of strings or { bytes: Uint8Array, offsets: Float64Array }");
+  Napi::Object o = v.As<Napi::Object>();
+  Napi::Value b = o.Get("bytes"), off = o.Get("offsets");
+  if (!b.IsTypedArray() || b.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array || !off.IsTypedArray() ||
+      off.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+    invalid(env, "texts must be an array of strings or { bytes: Uint8Array, offsets: Float64Array }");
+  auto bytes = b.As<Napi::Uint8Array>();
+  auto offsets = off.As<Napi::Float64Array>();
+  const size_t count = offsets.ElementLength();
+  if (count == 0 || offsets[0] != 0 || offsets[count - 1] != static_cast<double>(bytes.ByteLength()))
+    invalid(env, "offsets must start at 0 and end at the byte length");
+  for (size_t i = 1; i < count; ++i)
+    if (!(offsets[i] >= offsets[i - 1]) || offsets[i] != static_cast<double>(static_cast<uint64_t>(offsets[i])))
+      invalid(env, "offsets must be ascending integers");
+  d.text.reserve(bytes.ByteLength());
+  for (size_t i = 1; i < count; ++i) {
+    const uint8_t* doc = bytes.Data() + static_cast<uint64_t>(offsets[i - 1]);
+    const size_t n = static_cast<size_t>(offsets[i] - offsets[i - 1]);
+    if (tok::valid_utf8(doc, n)) d.text.append(reinterpret_cast<const char*>(doc), n);
+    else tok::append_sanitized_utf8(d.text, doc, n);
+    d.offsets.push_back(d.text.size());
+  }
+  return d;
+}
+
+Napi::Value typed_tokens(Napi::Env env, const uint32_t* ids, size_t n, int width) {
+  auto fill = [&](auto array, uint32_t limit) {
+    auto* out = array.Data();
+    for (size_t i = 0; i < n; ++i) {
+      if (ids[i] > limit) throw_js(env, ti::codes::kTokenWidth, "token id " + std::to_string(ids[i]) + " does not fit the token width");
+      out[i] = static_cast<std::remove_reference_t<decltype(*out)>>(ids[i]);
+    }
+    return array;
+  };
+  if (width == 1) return fill(Napi::Uint8Array::New(env, n), 0xFF);
+  if (width == 2) return fill(Napi::Uint16Array::New(env, n), 0xFFFF);
+  auto a = Napi::Uint32Array::New(env, n);
+  std::copy(ids, ids + n, a.Data());
+  return a;
+}
+
+struct Encoded {
+  std::vector<uint32_t> tokens;
+  std::vector<uint64_t> offsets;
+};
+
+Napi::Value encoded_value(Napi::Env env, const Encoded& e, int width) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("tokens", typed_tokens(env, e.tokens.data(), e.tokens.size(), width));
+  o.Set("offsets", f64(env, e.offsets));
+  return o;
+}
+
+Napi::Value LoadNativeTokenizer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string kind = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+  if (kind != "cl100k_base" && kind != "o200k_base" && kind != "llama-3" && kind != "llama-2")
+    invalid(env, "native tokenizers: cl100k_base, o200k_base, llama-3, llama-2");
+  auto data = std::make_shared<std::string>(bytes_of(info[1], "vocabulary data"));
+  auto data2 = std::make_shared<std::string>(kind.rfind("llama", 0) == 0 ? bytes_of(info[2], "merges data") : "");
+  auto loaded = std::make_shared<Handle>();
+  return Job::Start(
+      env,
+      [kind, data, data2, loaded] {
+        if (kind == "cl100k_base") *loaded = tok::Tokenizer::tiktoken(tok::Pattern::kCl100k, *data);
+        else if (kind == "o200k_base") *loaded = tok::Tokenizer::tiktoken(tok::Pattern::kO200k, *data);
+        else if (kind == "llama-3") *loaded = tok::Tokenizer::llama3(*data, *data2);
+        else *loaded = tok::Tokenizer::llama2(*data, *data2);
+      },
+      [loaded](Napi::Env env) -> Napi::Value {
+        auto external = Napi::External<Handle>::New(env, new Handle(*loaded), [](Napi::Env, Handle* h) { delete h; });
+        external.TypeTag(&kHandleTag);
+        return external;
+      });
+}
+
+Napi::Value TokenizerEncode(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Handle t = handle_of(info[0]);
+  const int width = width_of(info[2]);
+  Documents d;
+  std::u16string units;
+  append_string(env, info[1], d, units);
+  return guarded(env, [&]() -> Napi::Value {
+    std::vector<uint32_t> ids;
+    tok::Tokenizer::Scratch scratch;
+    t->encode(reinterpret_cast<const uint8_t*>(d.text.data()), d.text.size(), ids, scratch);
+    return typed_tokens(env, ids.data(), ids.size(), width);
+  });
+}
+
+Napi::Value TokenizerEncodeBatchSync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Handle t = handle_of(info[0]);
+  Documents d = read_documents(env, info[1]);
+  const int width = width_of(info[2]);
+  return guarded(env, [&]() -> Napi::Value {
+    Encoded e;
+    t->encode_batch(reinterpret_cast<const uint8_t*>(d.text.data()), d.offsets.data(), d.offsets.size() - 1, e.tokens, e.offsets);
+    return encoded_value(env, e, width);
+  });
+}
+
+Napi::Value TokenizerEncodeBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Handle t = handle_of(info[0]);
+  auto d = std::make_shared<Documents>(read_documents(env, info[1]));
+  const int width = width_of(info[2]);
+  int threads = 1;
+  if (info.Length() > 3 && !info[3].IsUndefined()) {
+    double v = info[3].IsNumber() ? info[3].As<Napi::Number>().DoubleValue() : 0;
+    if (!(v >= 1 && v <= 256 && v == static_cast<int>(v))) invalid(env, "threads must be an integer in [1, 256]");
+    threads = static_cast<int>(v);
+  }
+  auto e = std::make_shared<Encoded>();
+  return Job::Start(
+      env,
+      [t, d, e, threads] {
+        t->encode_batch(reinterpret_cast<const uint8_t*>(d->text.data()), d->offsets.data(), d->offsets.size() - 1, e->tokens, e->offsets, threads);
+      },
+      [e, width](Napi::Env env) { return encoded_value(env, *e, width); });
+}
+
+}  // namespace
+
+void export_tokenizers(Napi::Env env, Napi::Object exports) {
+  exports.Set("loadNativeTokenizer", Napi::Function::New<entry<LoadNativeTokenizer>>(env, "loadNativeTokenizer"));
+  exports.Set("tokenizerEncode", Napi::Function::New<entry<TokenizerEncode>>(env, "tokenizerEncode"));
+  exports.Set("tokenizerEncodeBatchSync", Napi::Function::New<entry<TokenizerEncodeBatchSync>>(env, "tokenizerEncodeBatchSync"));
+  exports.Set("tokenizerEncodeBatch", Napi::Function::New<entry<TokenizerEncodeBatch>>(env, "tokenizerEncodeBatch"));
+}
+
+}  // namespace binding

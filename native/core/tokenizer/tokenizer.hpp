@@ -1,0 +1,84 @@
+// Native encoders of the named tokenizers, exact against the JS tokenizers traceindex used before them
+// (lib/tokenizers/named.ts; test/native-tokenizers.test.ts compares them on a randomized corpus):
+//
+//   cl100k_base, o200k_base  js-tiktoken: pre-tokenizer pattern, then each piece is its own token if it has a
+//                            rank, else BPE over its bytes merging the lowest-ranked pair first.
+//   llama-3                  llama3-tokenizer-js: the cl100k pattern, byte-level BPE over the package's merge
+//                            list (a piece that is a token is taken whole: ignore_merges).
+//   llama-2                  llama-tokenizer-js: SentencePiece BPE without pre-tokenization: a space is
+//                            prepended, spaces become U+2581, characters without a token fall back to <0xNN>
+//                            byte tokens, and merges run over the whole text.
+//
+// The JS Llama tokenizers order merges by the float "merge priority + position / text length" (positions in
+// symbols, length in UTF-16 units). That is (rank, position) order while positions stay below twice the
+// length; a piece with more symbols than that (a long run of multi-byte characters, as the whole text) takes the
+// float order itself. Llama-2 merges never join a symbol to a following U+2581 unless the left one is U+2581
+// (no token contains another character followed by U+2581, checked on load), so its text is merged word by
+// word, with the same result and memory bounded by the longest word.
+//
+// Text is WTF-8 (tokenizer/unicode.hpp). No BOS/EOS; text that looks like a special token is ordinary text.
+// encode is const and safe from many threads, each with its own Scratch.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "tokenizer/bpe.hpp"
+#include "tokenizer/pretokenize.hpp"
+
+namespace traceindex::tok {
+
+class Tokenizer {
+ public:
+  struct Scratch {
+    BpeScratch bpe;
+    std::vector<uint32_t> symbols;
+    std::string text;
+  };
+
+  // js-tiktoken's ranks (the `bpe_ranks` string of js-tiktoken/ranks/<name>): lines of
+  // "<label> <first rank> <base64 token> <base64 token> ...", ranks ascending by one along a line.
+  static std::unique_ptr<Tokenizer> tiktoken(Pattern pattern, std::string_view bpe_ranks);
+  // llama3-tokenizer-js's llama_vocab_base64 (the '\n'-separated byte-level token strings) and
+  // llama_merges_binary (pairs of 17-bit big-endian ids, in merge order).
+  static std::unique_ptr<Tokenizer> llama3(std::string_view vocab_base64, std::string_view merges_base64);
+  // llama-tokenizer-js's llama_vocab_base64 (SentencePiece pieces) and llama_merges_binary (pairs of 16-bit
+  // little-endian ids, in merge order).
+  static std::unique_ptr<Tokenizer> llama2(std::string_view vocab_base64, std::string_view merges_base64);
+
+  // Appends the ids of text[0, n) (well-formed WTF-8) to `out`.
+  void encode(const uint8_t* text, size_t n, std::vector<uint32_t>& out, Scratch& scratch) const;
+
+  // Documents text[offsets[i], offsets[i+1]) for i < count; token_offsets gets count + 1 entries.
+  // `threads` > 1 splits the documents into that many contiguous runs encoded in parallel.
+  void encode_batch(const uint8_t* text, const uint64_t* offsets, size_t count, std::vector<uint32_t>& tokens,
+                    std::vector<uint64_t>& token_offsets, int threads = 1) const;
+
+  size_t vocabulary() const { return vocabulary_; }  // tokens read from the data (special tokens not included)
+  size_t merges() const { return pairs_.size(); }
+
+ private:
+  enum class Kind : uint8_t { kTiktoken, kLlama3, kLlama2 };
+  Tokenizer() = default;
+  void encode_bytes(const uint8_t* s, size_t n, std::vector<uint32_t>& out, Scratch& scratch) const;
+  void encode_llama2(const uint8_t* s, size_t n, std::vector<uint32_t>& out, Scratch& scratch) const;
+  void merge_llama2_word(size_t first, size_t units, std::vector<uint32_t>& out, Scratch& scratch) const;
+  uint32_t char_id(uint32_t cp) const;
+
+  Kind kind_ = Kind::kTiktoken;
+  Pattern pattern_ = Pattern::kCl100k;
+  size_t vocabulary_ = 0;
+  ByteMap bytes_;           // byte string -> id (tiktoken: rank = id; Llama-3: the decoded byte-level tokens)
+  PairMap pairs_;
+  uint32_t byte_id_[256];   // the single-byte tokens (Llama-2: the <0xNN> fallback tokens, 0 if missing)
+  // Llama-2
+  std::vector<uint32_t> bmp_char_id_;                   // single-character pieces below U+10000, else kNone
+  std::unordered_map<uint32_t, uint32_t> astral_char_id_;
+  uint32_t space_cp_ = 0x2581, space_id_ = kNone;
+  bool by_word_ = false;
+};
+
+}  // namespace traceindex::tok

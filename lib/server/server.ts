@@ -5,6 +5,7 @@
  * WorkGate so load beyond the queue is refused with 503 at once instead of piling up.
  */
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -188,6 +189,8 @@ export async function createServer(options: ServerOptions): Promise<TraceIndexSe
   app.addHook('onRequest', async (req, reply) => {
     const started = process.hrtime.bigint();
     req.abort = new AbortController();
+    // Every native call of a batch (locate runs one per query) listens to the request's signal.
+    setMaxListeners(limits.maxBatch + 16, req.abort.signal);
     state.inFlight++;
     active.add(req);
     metrics.inFlight.set(state.inFlight);

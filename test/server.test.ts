@@ -150,13 +150,18 @@ test('errors: JSON shape and status for bad bodies, unknown indexes and routes, 
 // An output long enough that tracing it takes well over a few milliseconds.
 const LONG = Array.from({ length: 3000 }, (_, i) => TEXTS[i % TEXTS.length]).join(' . ');
 
-test('the deadline reaches the core: a long trace past timeoutMs answers 504 and the server keeps answering', async (t) => {
+test.serial('the deadline reaches the core: a long trace past timeoutMs answers 504 and the server keeps answering', async (t) => {
   const s = await createServer({ indexes: { main: index }, bodyLimit: 16 << 20, maxQueryTokens: 1 << 24, timeoutMs: 60_000 });
-  const t0 = Date.now();
-  const res = await post(s, '/v1/indexes/main/trace', { query: LONG, timeoutMs: 2, maxDocuments: 0 });
+  let t0 = Date.now();
+  t.is((await post(s, '/v1/indexes/main/trace', { query: LONG, maxDocuments: 0 })).status, 200);
+  const full = Date.now() - t0;
+  t0 = Date.now();
+  const res = await post(s, '/v1/indexes/main/trace', { query: LONG, timeoutMs: 150, maxDocuments: 0 });
+  const cut = Date.now() - t0;
   t.is(res.status, 504);
   t.is(res.body.error.code, 'ERR_TIMEOUT');
-  t.true(Date.now() - t0 < 5_000);
+  // Cancelled in the core, not abandoned: the answer comes long before the whole trace would have finished.
+  t.true(cut < full * 0.7, `504 after ${cut} ms; the whole trace takes ${full} ms`);
   t.deepEqual((await post(s, '/v1/indexes/main/count', { query: [97] })).body, { result: O.count(DOCS, [97]) });
   await s.shutdown();
 });
@@ -164,15 +169,16 @@ test('the deadline reaches the core: a long trace past timeoutMs answers 504 and
 test('overload: beyond the running and queued slots a request gets 503 with Retry-After at once', async (t) => {
   const s = await createServer({ indexes: { main: index }, bodyLimit: 16 << 20, maxQueryTokens: 1 << 24, maxConcurrent: 1, maxQueued: 1, timeoutMs: 30_000 });
   const slow = () => post(s, '/v1/indexes/main/trace', { query: LONG, maxDocuments: 0 });
-  const first = slow();
-  const second = slow();
+  let settled = 0;
+  const first = slow().finally(() => settled++);
+  const second = slow().finally(() => settled++);
   await new Promise((resolve) => setTimeout(resolve, 5));
-  const t0 = Date.now();
   const third = await post(s, '/v1/indexes/main/count', { query: 'a' });
   t.is(third.status, 503);
   t.is(third.body.error.code, 'ERR_OVERLOADED');
   t.is(third.headers['retry-after'], '1');
-  t.true(Date.now() - t0 < 1_000);
+  // Refused at once: before the running and the queued request are done.
+  t.is(settled, 0);
   const [a, b] = await Promise.all([first, second]);
   t.is(a.status, 200);
   t.is(b.status, 200);

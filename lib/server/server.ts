@@ -168,13 +168,14 @@ export async function createServer(options: ServerOptions): Promise<TraceIndexSe
     connectionTimeout: limits.idleTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     requestTimeout: 0,  // bodies are timed per route below: a scan may stream for hours
+    // Node checks the headers deadline on this interval (30 s by default): check often enough to hold it.
+    http: { headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: Math.max(100, Math.min(1000, limits.headersTimeoutMs >> 1)) },
     routerOptions: { maxParamLength: 200 },
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     return503OnClosing: false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
   });
-  app.server.headersTimeout = limits.headersTimeoutMs;
   app.decorateRequest('abort', null as unknown as AbortController);
 
   const lookup = (name: string): ServedIndex => {
@@ -228,7 +229,7 @@ export async function createServer(options: ServerOptions): Promise<TraceIndexSe
         if (reply.raw.headersSent) return;
         reply.hijack();
         const body = JSON.stringify({ error: { code: 'ERR_TIMEOUT', message: `the request body did not arrive within ${limits.bodyTimeoutMs} ms` } });
-        reply.raw.writeHead(408, { 'content-type': 'application/json; charset=utf-8', connection: 'close', 'x-request-id': req.id });
+        reply.raw.writeHead(408, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close', 'x-request-id': req.id });
         reply.raw.end(body, () => req.raw.socket?.destroy());
       }, limits.bodyTimeoutMs);
     }

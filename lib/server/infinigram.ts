@@ -231,9 +231,9 @@ const QUERY: Record<(typeof INFINIGRAM_QUERY_TYPES)[number], (ctx: InfinigramCon
   },
 };
 
-/** A document's metadata as infini-gram stores it: one JSON line, written by Python's json.dumps. */
+/** A document's metadata as infini-gram stores it: one JSON line (newline included), written by Python's json.dumps. */
 function metadataString(index: Index, id: string, metadata: Record<string, unknown> | undefined): string {
-  return pythonJson(index.format === 'infini-gram' ? metadata ?? {} : { id, metadata: metadata ?? {} });
+  return pythonJson(index.format === 'infini-gram' ? metadata ?? {} : { id, metadata: metadata ?? {} }) + '\n';
 }
 
 /** JSON as Python's json.dumps writes it by default (", " and ": " separators, non-ASCII escaped). */

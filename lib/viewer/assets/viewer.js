@@ -83,7 +83,7 @@
     legend.hidden = spans.length === 0;
     var grad = 'linear-gradient(90deg,' + [0, 0.25, 0.5, 0.75, 1].map(function (t) { return rgb(ramp(t)); }).join(',') + ')';
     legend.innerHTML = '<span>BCI</span><span class="num">' + fmt(lo === Infinity ? 0 : lo, 1) + '</span><span class="ramp" style="background:' + grad + '"></span><span class="num">' +
-      fmt(hi === -Infinity ? 0 : hi, 1) + '</span>' + (tau === undefined ? '' : '<span class="refused-key"><i></i>above τ</span>');
+      fmt(hi === -Infinity ? 0 : hi, 1) + '</span>' + (tau === undefined ? '' : '<span class="refused-key"><i>text</i>above τ</span>');
     var rows = spans.map(function (s) {
       return '<tr data-i="' + s.i + '" data-start="' + s.start + '" data-end="' + s.end + '"><td class="num">' + (s.i + 1) + '</td><td><span class="swatch" style="background:' + rgb(color(s.bci)) + '"></span>' +
         esc(s.text != null ? s.text : '[' + s.start + ', ' + s.end + ')') + '</td><td class="num">' + (s.end - s.start) + '</td><td class="num">' + fmt(s.count, 0) + '</td><td class="num">' + fmt(s.bci) + '</td></tr>';
@@ -236,7 +236,8 @@
         var max = x.counts.length ? x.counts[0] : 1;
         out.innerHTML = '<div class="label">∞-gram context: last ' + x.suffixLength + ' token' + (x.suffixLength === 1 ? '' : 's') + ' · ' + fmt(x.total, 0) + ' continuations · ' + fmt(x.distinct, 0) + ' distinct</div><div class="bars">' +
           x.tokens.map(function (t, i) {
-            var label = x.texts ? JSON.stringify(x.texts[i]).slice(1, -1) : String(t);
+            // Whitespace tokens made visible: ␣ space, ⏎ newline, ⇥ tab.
+            var label = x.texts ? x.texts[i].replace(/ /g, '␣').replace(/\n/g, '⏎').replace(/\t/g, '⇥') : String(t);
             return '<span class="tok" title="token ' + t + '">' + esc(label) + '</span><div class="bar-bg"><div class="bar-fg" style="width:' + (100 * x.counts[i] / max).toFixed(1) + '%"></div></div><span class="num">' +
               fmt(x.counts[i], 0) + ' · ' + fmt(100 * x.counts[i] / x.total, 1) + '%</span>';
           }).join('') + '</div>';

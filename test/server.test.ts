@@ -310,3 +310,22 @@ test('scan over HTTP: a reader that does not read stops the reading of the body;
   t.is(status, 200);
   await s.shutdown();
 });
+
+test('renderScanReport keeps the riskiest outputs of a scan, by largest BCI, as a self-contained page', async (t) => {
+  const { renderScanReport, renderTraceReport } = await import('../lib/viewer');
+  const outs = Array.from({ length: 40 }, (_, i) => ({ id: `o${i}`, text: TEXTS[i].slice(i % 5, 20 + 3 * i) }));
+  const results = [];
+  for await (const res of index.scan(outs, { minLength: 3 })) results.push(res);
+  const html = await renderScanReport(index, results, { top: 5, tau: 30, textOf: (id) => outs.find((o) => o.id === id)?.text });
+  const data = JSON.parse(/<script type="application\/json" id="traceindex-data">(.*?)<\/script>/s.exec(html)![1]);
+  const want = [...results].sort((a, b) => b.maxBci - a.maxBci).slice(0, 5);
+  t.deepEqual(data.items.map((it: { id: string }) => it.id), want.map((w) => w.id));
+  t.deepEqual(data.items[0].result.spans.map((s: { start: number; end: number }) => [s.start, s.end]), want[0].spans.map((s) => [s.start, s.end]));
+  for (const it of data.items) for (const s of it.result.spans) t.is(it.text.slice(s.textStart, s.textEnd), s.text);
+  t.is(data.note, '40 scanned, ' + results.filter((x) => x.spans.length).length + ' with spans, 0 error(s)');
+  t.false(/<script src=|<link rel="stylesheet" href=/.test(html));
+  // A text that would close the script element stays inside the data.
+  const evil = '</script><script>alert(1)</script>';
+  const one = renderTraceReport(index, { output: evil, result: await index.trace(evil) });
+  t.is(one.split('</script>').length - 1, 2);
+});

@@ -18,3 +18,12 @@ export type {
   ShieldResult, Span, SpanScores, TokenWeightOptions, TraceOptions, TraceResult,
 } from './trace';
 export type { ScanOptions, ScanResult, ScanSource } from './scan';
+// The HTTP service (lib/server) and the trace viewer's self-contained reports (lib/viewer).
+export type { IndexSource, ServerOptions, TraceIndexServer } from './server';
+export { renderScanReport, renderTraceReport } from './viewer';
+export type { ReportOptions, ScanReportOptions, TraceReportItem } from './viewer';
+/** createServer from lib/server, loaded on the first call: fastify and prom-client add about 0.25 s to loading traceindex. */
+export function createServer(options: import('./server').ServerOptions): Promise<import('./server').TraceIndexServer> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('./server') as typeof import('./server')).createServer(options);
+}

@@ -10,7 +10,7 @@
  *  - errors are `{ error: message, code }` with a fitting HTTP status (infini-gram answers most errors with 200).
  * Document ends count as the token `eosTokenId` in next-token distributions, as infini-gram's engine reports them.
  */
-import type { Index } from '../index';
+import type { Index, IndexInfo } from '../index';
 import { HttpError } from './errors';
 import type { Limits } from './limits';
 
@@ -34,6 +34,7 @@ const UNSUPPORTED: Record<string, string> = {
 
 export interface InfinigramContext {
   index: Index;
+  info: IndexInfo;
   /** The token reported for document ends in ntd / infgram_ntd (infini-gram's eos_token_id). */
   eosTokenId: number;
   limits: Limits;
@@ -50,7 +51,7 @@ function bad(message: string): HttpError {
 }
 
 /** The query's token ids, checked as infini-gram's server checks them (with our limits). */
-export function infinigramIds(index: Index, body: InfinigramBody, limits: Limits): number[] {
+export function infinigramIds(index: Index, vocab: number, body: InfinigramBody, limits: Limits): number[] {
   const hasQuery = body.query !== undefined;
   const hasIds = body.query_ids !== undefined;
   if (hasQuery === hasIds) throw bad('Exactly one of query and query_ids must be present!');
@@ -67,7 +68,6 @@ export function infinigramIds(index: Index, body: InfinigramBody, limits: Limits
   if (Array.isArray(q) && q.some((x) => Array.isArray(x))) throw unsupported('CNF (AND / OR) queries are not supported');
   if (!Array.isArray(q) || !q.every((x) => Number.isSafeInteger(x))) throw bad('query_ids must be a list of integers!');
   if (q.length > limits.maxQueryTokens) throw new HttpError(413, 'ERR_TOO_LARGE', `Please limit your input to <= ${limits.maxQueryTokens} tokens!`);
-  const vocab = index.info.vocabSize;
   if (q.some((x) => x < 0 || x >= vocab)) throw new HttpError(400, 'ERR_TOKEN_RANGE', 'Some item(s) in your query_ids are out-of-range!');
   return q as number[];
 }
@@ -85,7 +85,7 @@ export async function infinigramQuery(ctx: InfinigramContext, body: InfinigramBo
   if (!(INFINIGRAM_QUERY_TYPES as readonly string[]).includes(type))
     throw bad(`Invalid query_type: ${String(type).slice(0, 64)} (supported: ${INFINIGRAM_QUERY_TYPES.join(', ')})`);
   const { index } = ctx;
-  const ids = infinigramIds(index, body, ctx.limits);
+  const ids = infinigramIds(index, ctx.info.vocabSize, body, ctx.limits);
   const started = process.hrtime.bigint();
   const result = await QUERY[type as (typeof INFINIGRAM_QUERY_TYPES)[number]](ctx, ids, body);
   result.latency = Number(process.hrtime.bigint() - started) / 1e6;
@@ -96,7 +96,7 @@ export async function infinigramQuery(ctx: InfinigramContext, body: InfinigramBo
 
 /** Occurrences of `ids` as infini-gram counts them: the empty query matches every token, document ends included. */
 async function counts(ctx: InfinigramContext, queries: number[][]): Promise<number[]> {
-  const all = ctx.index.info.tokens + ctx.index.info.documents;
+  const all = ctx.info.tokens + ctx.info.documents;
   const nonEmpty = queries.filter((q) => q.length > 0);
   const got = nonEmpty.length ? Array.from(await ctx.index.countBatch(nonEmpty, ctx.call())) : [];
   let k = 0;
@@ -135,7 +135,7 @@ async function ntd(ctx: InfinigramContext, prompt: number[]): Promise<Json> {
   for (const t of Array.from(byToken.keys()).sort((a, b) => a - b)) {
     const c = byToken.get(t) as number;
     const entry: Json = { cont_cnt: c, prob: c / promptCnt };
-    if (index.tokenizer.readsText && t < index.info.vocabSize) entry.token = index.tokenizer.decode([t]);
+    if (index.tokenizer.readsText && t < ctx.info.vocabSize) entry.token = index.tokenizer.decode([t]);
     result_by_token_id[t] = entry;
   }
   return { prompt_cnt: promptCnt, result_by_token_id, approx: false };
@@ -212,10 +212,10 @@ const QUERY: Record<(typeof INFINIGRAM_QUERY_TYPES)[number], (ctx: InfinigramCon
     const minLen = integer(body, 'min_len', 1, 0);
     const maxCnt = integer(body, 'max_cnt', 10, 1);
     const delims = body.delim_ids === undefined ? [] : body.delim_ids;
-    if (!Array.isArray(delims) || !delims.every((x) => Number.isSafeInteger(x) && x >= 0 && x < index.info.vocabSize))
+    if (!Array.isArray(delims) || !delims.every((x) => Number.isSafeInteger(x) && x >= 0 && x < ctx.info.vocabSize))
       throw bad('delim_ids must be a list of integers of the vocabulary!');
     if (ids.length === 0) return { spans: [] };
-    const info = index.info;
+    const { info } = ctx;
     const [r] = await index.traceBatch([ids], {
       minLength: Math.max(1, minLen), maxCount: maxCnt, delimiters: delims as number[], maxDocuments: Math.min(maxCnt, 10_000), context: 0, ...ctx.call(),
     });

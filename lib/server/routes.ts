@@ -94,12 +94,12 @@ export async function answer(route: QueryRoute, index: Index, body: QueryBody, i
   }
 }
 
-/** Documents by number (404 past the last) or id (404 when no document has it). */
-export async function documents(index: Index, refs: Array<number | string>): Promise<unknown[]> {
+/** Documents by number (404 at `count` and past) or id (404 when no document has it). */
+export async function documents(index: Index, count: number, refs: Array<number | string>): Promise<unknown[]> {
   const out: unknown[] = [];
   for (const ref of refs) {
-    if (typeof ref === 'number' && ref >= index.info.documents)
-      throw new HttpError(404, 'ERR_NOT_FOUND', `no document ${ref}: the index has ${index.info.documents}`);
+    if (typeof ref === 'number' && ref >= count)
+      throw new HttpError(404, 'ERR_NOT_FOUND', `no document ${ref}: the index has ${count}`);
     try {
       out.push(documentJson(await index.document(ref)));
     } catch (err) {

@@ -90,9 +90,8 @@ function lineError(line: string | { tooLong: number }, maxBytes: number): string
  * on as an empty object, which Index.scan reports in its place (ERR_BAD_INPUT), and its message is replaced here
  * by the precise one, so the order of results is kept by Index.scan alone.
  */
-export function scanStream(index: Index, body: AsyncIterable<Buffer | string>, options: TraceOptions, limits: Limits, signal: AbortSignal, onEnd: () => void): Readable {
+export function scanStream(index: Index, vocab: number, body: AsyncIterable<Buffer | string>, options: TraceOptions, limits: Limits, signal: AbortSignal, onEnd: () => void): Readable {
   const problems = new Map<number, string>();
-  const vocab = index.info.vocabSize;
   let position = 0;
   async function* records() {
     for await (const line of lines(body, limits.maxLineBytes)) {

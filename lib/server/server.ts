@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Index, openIndex } from '../index';
-import type { OpenOptions } from '../index';
+import type { IndexInfo, OpenOptions } from '../index';
 import { viewerAsset, VIEWER_ASSETS } from '../viewer/assets';
 import { describeError, HttpError } from './errors';
 import { INFINIGRAM_QUERY_TYPES, infinigramQuery, InfinigramBody } from './infinigram';
@@ -45,6 +45,8 @@ export interface ServedIndex {
   name: string;
   index: Index;
   owned: boolean;
+  /** index.info when the server started (an opened index does not change; info stats the manifest). */
+  info: IndexInfo;
 }
 
 export interface TraceIndexServer {
@@ -91,9 +93,10 @@ async function openSources(sources: Record<string, IndexSource>): Promise<Map<st
   try {
     for (const [name, source] of Object.entries(sources)) {
       if (!NAME.test(name)) throw new HttpError(400, 'ERR_INVALID_ARGUMENT', `index name ${JSON.stringify(name)}: use letters, digits, '.', '_' and '-'`);
-      if (typeof source === 'string') served.set(name, { name, index: await openIndex(source), owned: true });
-      else if (source instanceof Index) served.set(name, { name, index: source, owned: false });
-      else if (source && typeof source.dir === 'string') served.set(name, { name, index: await openIndex(source.dir, source.open), owned: true });
+      const add = (index: Index, owned: boolean) => served.set(name, { name, index, owned, info: index.info });
+      if (typeof source === 'string') add(await openIndex(source), true);
+      else if (source instanceof Index) add(source, false);
+      else if (source && typeof source.dir === 'string') add(await openIndex(source.dir, source.open), true);
       else throw new HttpError(400, 'ERR_INVALID_ARGUMENT', `index ${name}: an Index, a directory, or { dir, open }`);
     }
   } catch (err) {
@@ -291,10 +294,10 @@ export async function createServer(options: ServerOptions): Promise<TraceIndexSe
 
   // ---- /v1 ----
 
-  app.get('/v1/indexes', async () => ({ indexes: Array.from(indexes.values()).map((s) => ({ name: s.name, info: s.index.info })) }));
+  app.get('/v1/indexes', async () => ({ indexes: Array.from(indexes.values()).map((s) => ({ name: s.name, info: s.info })) }));
   app.get('/v1/indexes/:name', async (req) => {
     const s = lookup((req.params as { name: string }).name);
-    return { name: s.name, info: s.index.info };
+    return { name: s.name, info: s.info };
   });
 
   const deadlineOf = (req: FastifyRequest, asked: unknown) => {
@@ -314,16 +317,16 @@ export async function createServer(options: ServerOptions): Promise<TraceIndexSe
     });
   }
   app.post('/v1/indexes/:name/document', { schema: { body: BODY_SCHEMAS.document } }, async (req) => {
-    const { index } = lookup((req.params as { name: string }).name);
+    const { index, info } = lookup((req.params as { name: string }).name);
     const body = req.body as { document?: number | string; documents?: Array<number | string>; timeoutMs?: number };
     const { single, items } = batchOf<number | string>(body, 'document', 'documents', limits);
     const { deadline } = deadlineOf(req, body.timeoutMs);
-    const results = await gate.run(deadline, () => documents(index, items));
+    const results = await gate.run(deadline, () => documents(index, info.documents, items));
     return single ? { result: results[0] } : { results };
   });
 
   app.post('/v1/indexes/:name/scan', async (req, reply) => {
-    const { index } = lookup((req.params as { name: string }).name);
+    const { index, info } = lookup((req.params as { name: string }).name);
     const type = String(req.headers['content-type'] ?? '');
     if (!/^application\/(x-ndjson|jsonl|ndjson)\b/.test(type))
       throw new HttpError(415, 'ERR_MEDIA_TYPE', 'send the outputs as NDJSON (content-type: application/x-ndjson)');
@@ -336,7 +339,7 @@ export async function createServer(options: ServerOptions): Promise<TraceIndexSe
       if (!ended) { ended = true; state.scans--; }
     };
     reply.raw.once('close', end);
-    const stream = scanStream(index, req.body as AsyncIterable<Buffer>, { ...traceOptions, timeoutMs: limits.timeoutMs }, limits, req.abort.signal, end);
+    const stream = scanStream(index, info.vocabSize, req.body as AsyncIterable<Buffer>, { ...traceOptions, timeoutMs: limits.timeoutMs }, limits, req.abort.signal, end);
     return reply.type('application/x-ndjson; charset=utf-8').send(stream);
   });
 
@@ -348,12 +351,12 @@ export async function createServer(options: ServerOptions): Promise<TraceIndexSe
     if (name === undefined) throw new HttpError(400, 'ERR_INVALID_ARGUMENT', `Missing required field: 'index' (one of ${Array.from(indexes.keys()).join(', ')})`);
     const served = indexes.get(name);
     if (!served) throw new HttpError(404, 'ERR_NOT_FOUND', `Invalid index: ${String(name).slice(0, 128)}`);
-    const index = served.index;
-    const width = index.info.tokenWidth;
+    const { index, info } = served;
+    const width = info.tokenWidth;
     const eosTokenId = options.eosTokenId ?? (width === 4 ? 0xffffffff : (1 << (8 * width)) - 1);
     const { deadline } = deadlineOf(req, undefined);
     return gate.run(deadline, () => infinigramQuery({
-      index, eosTokenId, limits,
+      index, info, eosTokenId, limits,
       call: () => ({ timeoutMs: Math.max(1, deadline - Date.now()), signal: req.abort.signal }),
     }, body));
   });
@@ -393,8 +396,9 @@ export async function createServer(options: ServerOptions): Promise<TraceIndexSe
         state.draining = true;
         preloadAbort.abort();
         const drainMs = o.drainMs ?? limits.drainMs;
-        // Stop accepting; idle keep-alive connections go now, busy ones when their response is sent.
-        const closing = app.server.listening ? new Promise<void>((resolve) => app.server.close(() => resolve())) : Promise.resolve();
+        // Stop accepting work: from now on every request is answered 503 ERR_SHUTTING_DOWN with connection: close
+        // (the listener stays open meanwhile, so a client connecting during the drain gets that answer instead of
+        // a reset); idle keep-alive connections go now, busy ones once their response is sent.
         app.server.closeIdleConnections?.();
         const until = Date.now() + drainMs;
         while (state.inFlight > 0 && Date.now() < until) {
@@ -404,6 +408,7 @@ export async function createServer(options: ServerOptions): Promise<TraceIndexSe
         // Past the deadline: cancel what is left (native calls stop at their next check) and cut the connections.
         gate.failWaiting(new HttpError(503, 'ERR_SHUTTING_DOWN', 'the server is shutting down'));
         for (const req of active) req.abort.abort(new Error('shutdown'));
+        const closing = app.server.listening ? new Promise<void>((resolve) => app.server.close(() => resolve())) : Promise.resolve();
         app.server.closeAllConnections?.();
         await closing;
         await app.close();

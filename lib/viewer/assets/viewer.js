@@ -286,6 +286,7 @@
     $('minLength').value = o.minLength != null ? o.minLength : '';
     $('maxCount').value = o.maxCount != null ? o.maxCount : '';
     $('tau').value = report.tau != null ? report.tau : '';
+    $('maxDocuments').value = o.maxDocuments != null ? o.maxDocuments : '';
     $('maxDocuments').disabled = true; $('wordBoundaries').disabled = true;
     $('wordBoundaries').checked = !!o.wordBoundaries;
     var label = document.querySelector('#input-card .label');

@@ -21,3 +21,12 @@ export { MAX_CALIBRATION_SAMPLES } from './provenance/scores';
 export type { BciVariant, Calibration, CalibrationOptions, ScoreOptions, SequenceScores, SpanScores } from './provenance/scores';
 export type { ShieldOptions, ShieldResult, Span, TokenWeightOptions, TraceOptions, TraceResult } from './provenance/trace';
 export type { ScanOptions, ScanResult, ScanSource } from './provenance/scan';
+// The HTTP service (lib/server) and the trace viewer's self-contained reports (lib/viewer).
+export type { IndexSource, ServerOptions, TraceIndexServer } from './server';
+export { renderScanReport, renderTraceReport } from './viewer';
+export type { ReportOptions, ScanReportOptions, TraceReportItem } from './viewer';
+/** createServer from lib/server, loaded on the first call: fastify and prom-client add about 0.25 s to loading traceindex. */
+export function createServer(options: import('./server').ServerOptions): Promise<import('./server').TraceIndexServer> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('./server') as typeof import('./server')).createServer(options);
+}

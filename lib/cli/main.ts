@@ -8,6 +8,7 @@
 import { parseArgs } from 'node:util';
 import { Command, FLAGS, FlagName, Flags, interruptible, UsageError } from './command';
 import { COMMANDS } from './commands';
+import { SERVE_USAGE } from '../server/usage';
 
 const HEADER = 'traceindex — exact provenance queries over suffix-array indexes';
 
@@ -24,7 +25,7 @@ function commandUsage(c: Command): string {
 }
 
 /** The global usage, generated from the command table. */
-export const USAGE = `${HEADER}\n\nUsage:\n${COMMANDS.map(commandUsage).join('')}\n${FOOTER}`;
+export const USAGE = `${HEADER}\n\nUsage:\n${COMMANDS.map(commandUsage).join('')}  ${SERVE_USAGE}\n\n${FOOTER}`;
 
 /** Parses argv with these flags only; an unknown flag or a missing value is a UsageError. */
 function parse(argv: string[], names: readonly FlagName[], command?: string) {
@@ -39,6 +40,9 @@ function parse(argv: string[], names: readonly FlagName[], command?: string) {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // `serve` parses its own flags (lib/server/serve.ts) and resolves once SIGTERM/SIGINT has drained it; the
+  // server's packages load only for it.
+  if (argv[0] === 'serve') return (await import('../server/serve')).runServe(argv);
   let command: Command | undefined;
   try {
     // First pass with every flag: find the command (flags may come before it).

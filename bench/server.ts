@@ -1,0 +1,160 @@
+/**
+ * HTTP load on loopback (issue 12 targets: `count` ≥ 10 000 requests/s with p99 ≤ 10 ms at concurrency 64 on 2
+ * cores, and ≥ 5× a Python server doing the same job with infini-gram's engine):
+ *
+ *   node dist/bench/server.js --index DIR [--ig-index IG_DIR --python PY] [--duration 10] [--connections 1,16,64]
+ *                             [--ops count,trace] [--name server-load] [--smoke]
+ *
+ * The traceindex server runs as `traceindex serve` in a child process (so autocannon does not share its event
+ * loop); the peer is bench/python/server_peer.py over an infini-gram index of the same documents (build it with
+ * bench/python/ig_index.py). Queries: `count` of 2-20-token pieces of the documents; `trace` of 400-token outputs
+ * spliced from them (attribute on the peer, min_len 1, max_cnt 10, the same spans). --smoke runs each case for
+ * one second and writes nothing.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import * as path from 'node:path';
+import { Index, openIndex } from '../lib';
+import { prng } from './corpus';
+import { machine, writeResult } from './report';
+
+// autocannon ships no types: the part used here.
+interface CannonResult {
+  requests: { average: number; total: number };
+  latency: { p50: number; p99: number; average: number };
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+}
+type Cannon = (opts: Record<string, unknown>) => Promise<CannonResult>;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const autocannon = require('autocannon') as Cannon;
+
+interface Args {
+  index?: string;
+  igIndex?: string;
+  python: string;
+  duration: number;
+  connections: number[];
+  ops: string[];
+  name: string;
+  smoke: boolean;
+}
+
+function parse(argv: string[]): Args {
+  const a: Args = { python: 'python3', duration: 10, connections: [1, 16, 64], ops: ['count', 'trace'], name: 'server-load', smoke: false };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i];
+    const v = () => argv[++i];
+    if (k === '--index') a.index = v();
+    else if (k === '--ig-index') a.igIndex = v();
+    else if (k === '--python') a.python = v();
+    else if (k === '--duration') a.duration = Number(v());
+    else if (k === '--connections') a.connections = v().split(',').map(Number);
+    else if (k === '--ops') a.ops = v().split(',');
+    else if (k === '--name') a.name = v();
+    else if (k === '--smoke') a.smoke = true;
+    else throw new Error(`unknown argument ${k}`);
+  }
+  if (!a.index) throw new Error('--index DIR is required');
+  if (a.smoke) a.duration = 1;
+  return a;
+}
+
+/** Token-id queries cut from the documents: count pieces, and trace outputs spliced from pieces and noise. */
+async function queries(index: Index, n: number) {
+  const rand = prng(7);
+  const docs = index.info.documents;
+  const vocab = index.info.vocabSize;
+  const piece = async (min: number, max: number) => {
+    for (;;) {
+      const d = (await index.document(Math.floor(rand() * docs))).tokens;
+      if (d.length < min) continue;
+      const len = Math.min(d.length, min + Math.floor(rand() * (max - min + 1)));
+      const at = Math.floor(rand() * (d.length - len + 1));
+      return Array.from(d.subarray(at, at + len));
+    }
+  };
+  const counts: number[][] = [];
+  for (let i = 0; i < n; i++) counts.push(await piece(2, 20));
+  const outputs: number[][] = [];
+  for (let i = 0; i < Math.max(10, n / 20); i++) {
+    const o: number[] = [];
+    while (o.length < 400) {
+      o.push(...(await piece(20, 60)));
+      for (let k = 0; k < 5; k++) o.push(Math.floor(rand() * Math.min(vocab, 128)));
+    }
+    outputs.push(o.slice(0, 400));
+  }
+  return { counts, outputs };
+}
+
+function waitFor(child: ChildProcess, stream: NodeJS.ReadableStream, re: RegExp): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    stream.on('data', (d) => {
+      seen += d.toString();
+      const m = re.exec(seen);
+      if (m) resolve(Number(m[1]));
+    });
+    child.on('exit', (code) => reject(new Error(`server exited (${code}): ${seen.slice(-2000)}`)));
+  });
+}
+
+async function load(url: string, connections: number, duration: number, bodies: string[], path_: string) {
+  let i = 0;
+  const r = await autocannon({
+    url, connections, duration, method: 'POST',
+    requests: [{ method: 'POST', path: path_, headers: { 'content-type': 'application/json' }, setupRequest: (req: Record<string, unknown>) => ({ ...req, body: bodies[i++ % bodies.length] }) }],
+  });
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, requests: r.requests.total, errors: r.errors + r.timeouts, non2xx: r.non2xx };
+}
+
+async function main() {
+  const a = parse(process.argv.slice(2));
+  const index = await openIndex(a.index as string);
+  const q = await queries(index, a.smoke ? 200 : 5000);
+  index.close();
+  const cases: Array<Record<string, unknown>> = [];
+
+  const serve = path.join(__dirname, '..', 'lib', 'server', 'index.js');
+  const script = `require(${JSON.stringify(serve)}).runServe(process.argv.slice(1)).then((c) => process.exit(c));`;
+  const ours = spawn(process.execPath, ['-e', script, 'serve', `${a.index}=main`, '--port', '0', '--log-level', 'silent', '--max-queued', '100000', '--max-concurrent', '16'],
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '4' } });
+  const port = await waitFor(ours, ours.stderr!, /at http:\/\/127\.0\.0\.1:(\d+)/);
+  let peer: ChildProcess | undefined;
+  let peerPort: number | undefined;
+  if (a.igIndex) {
+    peer = spawn(a.python, [path.join(__dirname, '..', '..', 'bench', 'python', 'server_peer.py'), '--index-dir', a.igIndex, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    peerPort = await waitFor(peer, peer.stdout!, /listening on (\d+)/);
+  }
+  try {
+    for (const op of a.ops) {
+      const oursBodies = op === 'count' ? q.counts.map((x) => JSON.stringify({ query: x })) : q.outputs.map((x) => JSON.stringify({ query: x, maxCount: 10, maxDocuments: 10 }));
+      const peerBodies = op === 'count' ? q.counts.map((x) => JSON.stringify({ index: 'main', query_type: 'count', query_ids: x }))
+        : q.outputs.map((x) => JSON.stringify({ index: 'main', query_type: 'attribute', query_ids: x, min_len: 1, max_cnt: 10 }));
+      for (const c of a.connections) {
+        const mine = await load(`http://127.0.0.1:${port}`, c, a.duration, oursBodies, `/v1/indexes/main/${op}`);
+        const theirs = peerPort ? await load(`http://127.0.0.1:${peerPort}`, c, a.duration, peerBodies, '/') : undefined;
+        cases.push({ op, connections: c, traceindex: mine, python: theirs, ratio: theirs && theirs.rps > 0 ? mine.rps / theirs.rps : undefined });
+        process.stderr.write(`${op} c=${c}: traceindex ${mine.rps.toFixed(0)} req/s p50 ${mine.p50} ms p99 ${mine.p99} ms` +
+          (theirs ? ` | python ${theirs.rps.toFixed(0)} req/s p50 ${theirs.p50} ms p99 ${theirs.p99} ms` : '') + (mine.errors || mine.non2xx ? ` (errors ${mine.errors}, non-2xx ${mine.non2xx})` : '') + '\n');
+      }
+    }
+  } finally {
+    ours.kill('SIGTERM');
+    peer?.kill('SIGTERM');
+  }
+  if (a.smoke) return;
+  const md = ['| op | connections | traceindex req/s | p50 ms | p99 ms | Python req/s | p50 ms | p99 ms | ratio |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...cases.map((c) => {
+      const m = c.traceindex as { rps: number; p50: number; p99: number };
+      const p = c.python as { rps: number; p50: number; p99: number } | undefined;
+      return `| ${c.op} | ${c.connections} | ${m.rps.toFixed(0)} | ${m.p50} | ${m.p99} | ${p ? p.rps.toFixed(0) : '–'} | ${p ? p.p50 : '–'} | ${p ? p.p99 : '–'} | ${c.ratio ? (c.ratio as number).toFixed(1) + '×' : '–'} |`;
+    })].join('\n');
+  writeResult(a.name, { machine: machine(), args: a, cases }, md);
+}
+
+main().catch((err) => {
+  process.stderr.write(`${(err as Error).stack}\n`);
+  process.exit(1);
+});

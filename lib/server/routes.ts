@@ -1,0 +1,114 @@
+/**
+ * The /v1 query routes. Each body holds one query (`query`, answered `{ result }`) or a batch (`queries`,
+ * answered `{ results }` in order); a batch is one native batch call (locate, which has no batch form in the
+ * library, runs its queries side by side under one work slot). Queries are tokenized here so the per-query token
+ * limit holds before any native work; the call gets the request's remaining deadline as `timeoutMs` and the
+ * request's AbortSignal, so a client that goes away cancels its query in the core.
+ */
+import { TraceIndexError } from '../index';
+import type { Index, ShieldOptions, TraceOptions } from '../index';
+import { HttpError } from './errors';
+import type { Limits } from './limits';
+import type { QueryRoute } from './schemas';
+import { documentJson, locateJson, nextTokensJson, shieldJson, traceJson, addTextOffsets } from './results';
+import { coreOf } from '../query/core';
+
+export type Query = string | number[];
+
+export interface QueryBody {
+  query?: Query;
+  queries?: Query[];
+  timeoutMs?: number;
+  [option: string]: unknown;
+}
+
+/** Token ids of one query, within the limits (413 above them), with the batch position in the message. */
+export function tokenizeQuery(index: Index, q: Query, at: number | undefined, limits: Limits): Uint32Array {
+  const where = at === undefined ? 'query' : `queries[${at}]`;
+  const tooLong = (n: number, unit: string) =>
+    new HttpError(413, 'ERR_TOO_LARGE', `${where} has ${n} ${unit}, more than the limit of ${limits.maxQueryTokens} tokens`);
+  if (typeof q === 'string' && q.length > 4 * limits.maxQueryTokens) throw tooLong(q.length, 'characters');
+  if (Array.isArray(q) && q.length > limits.maxQueryTokens) throw tooLong(q.length, 'tokens');
+  let ids: Uint32Array;
+  try {
+    ids = coreOf(index).tokenize(q);
+  } catch (err) {
+    const e = err as TraceIndexError;
+    throw e instanceof TraceIndexError ? new TraceIndexError(e.code, `${where}: ${e.message}`) : err;
+  }
+  if (ids.length > limits.maxQueryTokens) throw tooLong(ids.length, 'tokens');
+  return ids;
+}
+
+export function batchOf<T>(body: { [k: string]: unknown }, one: string, many: string, limits: Limits): { single: boolean; items: T[] } {
+  const single = body[one] !== undefined;
+  const items = (single ? [body[one]] : body[many]) as T[];
+  if (items.length > limits.maxBatch)
+    throw new HttpError(413, 'ERR_TOO_LARGE', `${items.length} ${many} in one request, more than the limit of ${limits.maxBatch}`);
+  return { single, items };
+}
+
+const TRACE_KEYS = ['minLength', 'maxCount', 'delimiters', 'wordBoundaries', 'maxDocuments', 'seed', 'context', 'logBase', 'unseenFloor'] as const;
+
+export function traceOptionsOf(body: Record<string, unknown>): TraceOptions {
+  const o: Record<string, unknown> = {};
+  for (const k of TRACE_KEYS) if (body[k] !== undefined) o[k] = body[k];
+  if (o.logBase === 1) throw new HttpError(400, 'ERR_INVALID_ARGUMENT', 'logBase must not be 1');
+  return o as TraceOptions;
+}
+
+/** Answers one query route; `call` carries the deadline left and the request's AbortSignal. */
+export async function answer(route: QueryRoute, index: Index, body: QueryBody, ids: Uint32Array[], call: { timeoutMs: number; signal: AbortSignal }): Promise<unknown[]> {
+  switch (route) {
+    case 'count':
+      return Array.from(await index.countBatch(ids, call));
+    case 'locate': {
+      const page = { limit: body.limit as number | undefined, offset: body.offset as number | undefined, context: body.context as number | undefined, ...call };
+      return (await Promise.all(ids.map((q) => index.locate(q, page)))).map(locateJson);
+    }
+    case 'longest-match':
+      return (await index.longestMatchBatch(ids, call)).map((m) => ({ length: m.length, count: m.count, text: m.text }));
+    case 'next-tokens': {
+      const top = (body.top as number | undefined) ?? 100;
+      return (await index.nextTokensBatch(ids, call)).map((n) => nextTokensJson(index, n, top));
+    }
+    case 'trace': {
+      const results = (await index.traceBatch(ids, { ...traceOptionsOf(body), ...call })).map(traceJson);
+      if (body.textOffsets) {
+        const texts = body.query !== undefined ? [body.query] : (body.queries as Query[]);
+        results.forEach((r, i) => {
+          if (typeof texts[i] === 'string') addTextOffsets(index, texts[i] as string, ids[i], r.spans as Array<Record<string, unknown>>);
+        });
+      }
+      return results;
+    }
+    case 'shield': {
+      const o: ShieldOptions = { ...traceOptionsOf(body), tau: body.tau as number, ...call };
+      if (body.mode !== undefined) o.mode = body.mode as ShieldOptions['mode'];
+      if (body.variant !== undefined) o.variant = body.variant as ShieldOptions['variant'];
+      return (await index.shieldBatch(ids, o)).map(shieldJson);
+    }
+    case 'scores': {
+      const o = traceOptionsOf(body);
+      return index.scoresBatch(ids, { logBase: o.logBase, unseenFloor: o.unseenFloor, ...call });
+    }
+  }
+}
+
+/** Documents by number (404 at `count` and past) or id (404 when no document has it). */
+export async function documents(index: Index, count: number, refs: Array<number | string>): Promise<unknown[]> {
+  const out: unknown[] = [];
+  for (const ref of refs) {
+    if (typeof ref === 'number' && ref >= count)
+      throw new HttpError(404, 'ERR_NOT_FOUND', `no document ${ref}: the index has ${count}`);
+    try {
+      out.push(documentJson(await index.document(ref)));
+    } catch (err) {
+      // Schema-checked ids can only fail to be found.
+      if (typeof ref === 'string' && (err as { code?: string }).code === 'ERR_INVALID_ARGUMENT')
+        throw new HttpError(404, 'ERR_NOT_FOUND', (err as Error).message);
+      throw err;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,119 @@
+/**
+ * `traceindex serve DIR[=NAME]... [options]`: opens the indexes, serves them until SIGTERM or SIGINT, then drains
+ * (in-flight requests get --drain-ms), closes the indexes and resolves with the exit code (0; 2 for bad usage,
+ * 1 when the server could not start).
+ */
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { createServer, TraceIndexServer } from './server';
+import { DEFAULT_LIMITS, Limits } from './limits';
+import { SERVE_USAGE } from './usage';
+
+export { SERVE_USAGE };
+
+const LIMIT_FLAGS: Record<string, keyof Limits> = {
+  'body-limit': 'bodyLimit', 'max-query-tokens': 'maxQueryTokens', 'max-batch': 'maxBatch', 'timeout-ms': 'timeoutMs',
+  'max-concurrent': 'maxConcurrent', 'max-queued': 'maxQueued', 'max-scans': 'maxScans', 'drain-ms': 'drainMs',
+  'headers-timeout-ms': 'headersTimeoutMs', 'body-timeout-ms': 'bodyTimeoutMs', 'idle-timeout-ms': 'idleTimeoutMs',
+  'keep-alive-timeout-ms': 'keepAliveTimeoutMs', 'max-line-bytes': 'maxLineBytes',
+};
+
+function usage(message: string): number {
+  process.stderr.write(`traceindex serve: ${message}\n\n${SERVE_USAGE}\n`);
+  return 2;
+}
+
+/** Runs `serve` until SIGTERM/SIGINT; `argv` may start with the word 'serve'. */
+export async function runServe(argv: string[]): Promise<number> {
+  const args = argv[0] === 'serve' ? argv.slice(1) : argv;
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        port: { type: 'string' }, host: { type: 'string' }, 'token-file': { type: 'string' }, preload: { type: 'boolean' },
+        cors: { type: 'string', multiple: true }, tokenizer: { type: 'string' }, 'eos-token-id': { type: 'string' },
+        'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        ...Object.fromEntries(Object.keys(LIMIT_FLAGS).map((k) => [k, { type: 'string' as const }])),
+      },
+    });
+  } catch (err) {
+    return usage((err as Error).message);
+  }
+  const flags = parsed.values as Record<string, string | string[] | boolean | undefined>;
+  if (flags.help) {
+    process.stdout.write(SERVE_USAGE + '\n');
+    return 0;
+  }
+  if (parsed.positionals.length === 0) return usage('name at least one index directory');
+  const int = (name: string): number | undefined => {
+    const v = flags[name];
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isSafeInteger(n) || n < 0) throw new Error(`--${name} takes a non-negative integer, got ${String(v)}`);
+    return n;
+  };
+  const indexes: Record<string, { dir: string; open?: { tokenizer?: string } }> = {};
+  const limits: Partial<Limits> = {};
+  let port: number;
+  try {
+    for (const spec of parsed.positionals) {
+      const eq = spec.lastIndexOf('=');
+      const dir = eq > 0 ? spec.slice(0, eq) : spec;
+      const name = eq > 0 ? spec.slice(eq + 1) : path.basename(path.resolve(dir));
+      if (indexes[name]) throw new Error(`two indexes named ${name}: give one DIR=NAME`);
+      indexes[name] = { dir, open: typeof flags.tokenizer === 'string' ? { tokenizer: flags.tokenizer } : undefined };
+    }
+    for (const [flag, key] of Object.entries(LIMIT_FLAGS)) {
+      const v = int(flag);
+      if (v !== undefined) limits[key] = v;
+    }
+    port = int('port') ?? 8080;
+    if (port > 65535) throw new Error('--port must be at most 65535');
+  } catch (err) {
+    return usage((err as Error).message);
+  }
+  const level = typeof flags['log-level'] === 'string' ? flags['log-level'] : 'info';
+  let server: TraceIndexServer;
+  try {
+    server = await createServer({
+      indexes,
+      ...limits,
+      tokenFile: typeof flags['token-file'] === 'string' ? flags['token-file'] : undefined,
+      cors: Array.isArray(flags.cors) ? (flags.cors.includes('*') ? '*' : flags.cors) : false,
+      preload: Boolean(flags.preload),
+      eosTokenId: int('eos-token-id'),
+      logger: level === 'silent' ? false : { level },
+    });
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    process.stderr.write(`traceindex: ${e.code ?? 'ERR'}: ${e.message}\n`);
+    return 1;
+  }
+  const host = typeof flags.host === 'string' ? flags.host : '127.0.0.1';
+  let address;
+  try {
+    address = await server.listen({ port, host });
+  } catch (err) {
+    process.stderr.write(`traceindex: cannot listen on ${host}:${port}: ${(err as Error).message}\n`);
+    await server.shutdown({ drainMs: 0 });
+    return 1;
+  }
+  process.stderr.write(`traceindex: serving ${Object.keys(indexes).join(', ')} at ${address.url}\n`);
+  return new Promise<number>((resolve) => {
+    const stop = (signal: string) => {
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onInt);
+      process.stderr.write(`traceindex: ${signal}: draining (up to ${server.limits.drainMs} ms)\n`);
+      server.shutdown().then(() => resolve(0), (err) => {
+        process.stderr.write(`traceindex: shutdown: ${(err as Error).message}\n`);
+        resolve(1);
+      });
+    };
+    const onTerm = () => stop('SIGTERM');
+    const onInt = () => stop('SIGINT');
+    process.on('SIGTERM', onTerm);
+    process.on('SIGINT', onInt);
+  });
+}

@@ -1,0 +1,425 @@
+/**
+ * createServer: the engine behind HTTP (fastify 5). JSON routes under /v1 validated by JSON schemas, the scan
+ * stream, the infini-gram compatible POST /, the trace viewer at GET /, /healthz, /readyz, /metrics and
+ * /openapi.json. Every limit is in ./limits (defaults in docs/server.md); native work passes through one
+ * WorkGate so load beyond the queue is refused with 503 at once instead of piling up.
+ */
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Index, openIndex } from '../index';
+import type { IndexInfo, OpenOptions } from '../index';
+import { viewerAsset, VIEWER_ASSETS } from '../viewer/assets';
+import { describeError, HttpError } from './errors';
+import { INFINIGRAM_QUERY_TYPES, infinigramQuery, InfinigramBody } from './infinigram';
+import { Limits, resolveLimits, WorkGate } from './limits';
+import { ServerMetrics } from './metrics';
+import { answer, batchOf, documents, QueryBody, tokenizeQuery, Query } from './routes';
+import { scanOptions, scanStream } from './scan';
+import { BODY_SCHEMAS, openApiDocument, QueryRoute } from './schemas';
+
+/** An index to serve: an opened Index (the caller keeps it and closes it), or a directory the server opens and closes. */
+export type IndexSource = Index | string | { dir: string; open?: OpenOptions };
+
+export interface ServerOptions extends Partial<Limits> {
+  /** Name → index. Names are path segments: letters, digits, '.', '_', '-'. */
+  indexes: Record<string, IndexSource>;
+  /** Bearer token every request must carry (except /healthz, /readyz and the viewer's static files). */
+  token?: string;
+  /** Read the bearer token from this file (its content, trimmed). */
+  tokenFile?: string;
+  /** CORS: true or '*' for any origin, a list of allowed origins, or false (default). */
+  cors?: boolean | string | string[];
+  /** Read every index file once before /readyz turns ready (warms the page cache). */
+  preload?: boolean;
+  /** fastify's logger: false (default), true, or pino options. Request ids come from x-request-id or are generated. */
+  logger?: boolean | Record<string, unknown>;
+  /** The token infini-gram's ntd reports for document ends (its eos_token_id); default: the separator id of the width. */
+  eosTokenId?: number;
+}
+
+export interface ServedIndex {
+  name: string;
+  index: Index;
+  owned: boolean;
+  /** index.info when the server started (an opened index does not change; info stats the manifest). */
+  info: IndexInfo;
+}
+
+export interface TraceIndexServer {
+  /** The fastify instance (inject() for tests, or register more routes before listen). */
+  readonly app: FastifyInstance;
+  readonly indexes: ReadonlyMap<string, ServedIndex>;
+  readonly limits: Readonly<Limits>;
+  readonly metrics: ServerMetrics;
+  /** True once the indexes are open (and, with preload, read through). */
+  readonly ready: boolean;
+  /** Starts listening (default 127.0.0.1:8080); resolves with the bound address. */
+  listen(options?: { port?: number; host?: string }): Promise<{ url: string; host: string; port: number }>;
+  /**
+   * Stops accepting, lets in-flight requests finish for up to `drainMs` (default the limit), then cuts what is left
+   * (its native calls are cancelled), closes the indexes the server opened and the server. Idempotent.
+   */
+  shutdown(options?: { drainMs?: number }): Promise<void>;
+}
+
+const NAME = /^[A-Za-z0-9._-]{1,128}$/;
+const QUERY_ROUTES: QueryRoute[] = ['count', 'locate', 'longest-match', 'next-tokens', 'trace', 'shield', 'scores'];
+const PUBLIC_PATHS = new Set(['/healthz', '/readyz', '/', ...VIEWER_ASSETS.map((a) => `/assets/${a}`)]);
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    abort: AbortController;
+    bodyTimer?: NodeJS.Timeout;
+  }
+}
+
+function packageVersion(): string {
+  for (const up of ['..', '../..', '../../..']) {
+    try {
+      return JSON.parse(fs.readFileSync(path.join(__dirname, up, 'package.json'), 'utf8')).version;
+    } catch {
+      // not there: try one level up
+    }
+  }
+  return '0.0.0';
+}
+
+async function openSources(sources: Record<string, IndexSource>): Promise<Map<string, ServedIndex>> {
+  const served = new Map<string, ServedIndex>();
+  try {
+    for (const [name, source] of Object.entries(sources)) {
+      if (!NAME.test(name)) throw new HttpError(400, 'ERR_INVALID_ARGUMENT', `index name ${JSON.stringify(name)}: use letters, digits, '.', '_' and '-'`);
+      const add = (index: Index, owned: boolean) => served.set(name, { name, index, owned, info: index.info });
+      if (typeof source === 'string') add(await openIndex(source), true);
+      else if (source instanceof Index) add(source, false);
+      else if (source && typeof source.dir === 'string') add(await openIndex(source.dir, source.open), true);
+      else throw new HttpError(400, 'ERR_INVALID_ARGUMENT', `index ${name}: an Index, a directory, or { dir, open }`);
+    }
+  } catch (err) {
+    for (const s of served.values()) if (s.owned) s.index.close();
+    throw err;
+  }
+  return served;
+}
+
+/** Reads every file under the index directory once (following the symlinks of combined indexes). */
+async function preloadIndex(index: Index, signal: AbortSignal): Promise<number> {
+  const buf = Buffer.allocUnsafe(4 << 20);
+  let bytes = 0;
+  const seen = new Set<string>();
+  const visit = async (p: string): Promise<void> => {
+    const real = await fs.promises.realpath(p);
+    if (seen.has(real)) return;
+    seen.add(real);
+    const st = await fs.promises.stat(real);
+    if (st.isDirectory()) {
+      for (const e of await fs.promises.readdir(real)) await visit(path.join(real, e));
+      return;
+    }
+    if (!st.isFile()) return;
+    const fh = await fs.promises.open(real, 'r');
+    try {
+      for (;;) {
+        if (signal.aborted) return;
+        const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+        if (bytesRead === 0) break;
+        bytes += bytesRead;
+      }
+    } finally {
+      await fh.close();
+    }
+  };
+  await visit(index.dir);
+  return bytes;
+}
+
+function corsHeaders(allowed: ServerOptions['cors'], origin: string | undefined): Record<string, string> | undefined {
+  if (!allowed || !origin) return undefined;
+  const any = allowed === true || allowed === '*';
+  const list = typeof allowed === 'string' ? [allowed] : Array.isArray(allowed) ? allowed : [];
+  if (!any && !list.includes(origin)) return undefined;
+  return { 'access-control-allow-origin': any ? '*' : origin, vary: 'origin' };
+}
+
+export async function createServer(options: ServerOptions): Promise<TraceIndexServer> {
+  if (!options || typeof options.indexes !== 'object' || options.indexes === null)
+    throw new HttpError(400, 'ERR_INVALID_ARGUMENT', 'createServer needs { indexes: { name: Index | dir } }');
+  const limits = resolveLimits(options);
+  let token = options.token;
+  if (options.tokenFile !== undefined) token = fs.readFileSync(options.tokenFile, 'utf8').trim();
+  if (token !== undefined && token.length === 0) throw new HttpError(400, 'ERR_INVALID_ARGUMENT', 'the bearer token is empty');
+  const tokenDigest = token === undefined ? undefined : createHash('sha256').update(token).digest();
+
+  const indexes = await openSources(options.indexes);
+  const metrics = new ServerMetrics(Array.from(indexes.values()));
+  const gate = new WorkGate(limits.maxConcurrent, limits.maxQueued, limits.retryAfterSeconds);
+  gate.onChange = (running, queued) => {
+    metrics.nativeRunning.set(running);
+    metrics.nativeQueued.set(queued);
+  };
+  const state = { ready: false, draining: false, scans: 0, inFlight: 0, closed: false };
+  const active = new Set<FastifyRequest>();
+  const preloadAbort = new AbortController();
+
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: limits.bodyLimit,
+    connectionTimeout: limits.idleTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    requestTimeout: 0,  // bodies are timed per route below: a scan may stream for hours
+    // Node checks the headers deadline on this interval (30 s by default): check often enough to hold it.
+    http: { headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: Math.max(100, Math.min(1000, limits.headersTimeoutMs >> 1)) },
+    routerOptions: { maxParamLength: 200 },
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    return503OnClosing: false,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
+  });
+  app.decorateRequest('abort', null as unknown as AbortController);
+
+  const lookup = (name: string): ServedIndex => {
+    const s = indexes.get(name);
+    if (!s) throw new HttpError(404, 'ERR_NOT_FOUND', `no index named ${JSON.stringify(String(name).slice(0, 128))}`);
+    return s;
+  };
+  const isCompat = (req: FastifyRequest) => req.method === 'POST' && req.routeOptions.url === '/';
+
+  // ---- hooks: request ids, draining, auth, CORS, body deadline, metrics ----
+
+  app.addHook('onRequest', async (req, reply) => {
+    const started = process.hrtime.bigint();
+    req.abort = new AbortController();
+    // Every native call of a batch (locate runs one per query) listens to the request's signal.
+    setMaxListeners(limits.maxBatch + 16, req.abort.signal);
+    state.inFlight++;
+    active.add(req);
+    metrics.inFlight.set(state.inFlight);
+    reply.header('x-request-id', req.id);
+    reply.raw.once('close', () => {
+      state.inFlight--;
+      active.delete(req);
+      metrics.inFlight.set(state.inFlight);
+      clearTimeout(req.bodyTimer);
+      if (!reply.raw.writableFinished) req.abort.abort(new Error('the client went away'));
+      const route = req.routeOptions.url ?? 'unmatched';
+      const labels = { route, method: req.method, status: String(reply.raw.statusCode) };
+      metrics.requests.inc(labels);
+      metrics.latency.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+    });
+    const cors = corsHeaders(options.cors, req.headers.origin);
+    if (cors) reply.headers(cors);
+    if (state.draining) {
+      reply.header('connection', 'close');
+      throw new HttpError(503, 'ERR_SHUTTING_DOWN', 'the server is shutting down', { 'retry-after': String(limits.retryAfterSeconds) });
+    }
+    if (req.method === 'OPTIONS') return;
+    const url = req.routeOptions.url;
+    if (tokenDigest && !(req.method === 'GET' && url !== undefined && PUBLIC_PATHS.has(url))) {
+      const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+      const given = m ? createHash('sha256').update(m[1]).digest() : undefined;
+      if (!given || !timingSafeEqual(given, tokenDigest)) {
+        reply.header('www-authenticate', 'Bearer');
+        throw new HttpError(401, 'ERR_UNAUTHORIZED', 'a valid bearer token is required (Authorization: Bearer TOKEN)');
+      }
+    }
+    if (req.method === 'POST' && url !== '/v1/indexes/:name/scan') {
+      // A client that trickles its body gets a JSON 408 and the connection is closed.
+      req.bodyTimer = setTimeout(() => {
+        if (reply.raw.headersSent) return;
+        reply.hijack();
+        const body = JSON.stringify({ error: { code: 'ERR_TIMEOUT', message: `the request body did not arrive within ${limits.bodyTimeoutMs} ms` } });
+        reply.raw.writeHead(408, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close', 'x-request-id': req.id });
+        reply.raw.end(body, () => req.raw.socket?.destroy());
+      }, limits.bodyTimeoutMs);
+    }
+  });
+  app.addHook('preValidation', async (req) => {
+    clearTimeout(req.bodyTimer);
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    clearTimeout(req.bodyTimer);
+    const d = describeError(err, req.id);
+    if (d.internal) req.log.error({ err }, 'internal error');
+    if (d.status === 503 && d.body.error.code === 'ERR_OVERLOADED') metrics.overloaded.inc();
+    reply.code(d.status).headers(d.headers);
+    // The infini-gram endpoint answers errors in infini-gram's shape: { error: message } (plus our code).
+    if (isCompat(req)) return reply.send({ error: d.body.error.message, code: d.body.error.code });
+    return reply.send(d.body);
+  });
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send({ error: { code: 'ERR_NOT_FOUND', message: `no route ${req.method} ${req.url.slice(0, 200)}` } });
+  });
+  app.options('*', async (req, reply) => {
+    const cors = corsHeaders(options.cors, req.headers.origin);
+    if (!cors) return reply.code(404).send({ error: { code: 'ERR_NOT_FOUND', message: 'CORS is not enabled for this origin' } });
+    return reply.code(204).headers({
+      'access-control-allow-methods': 'GET, POST, OPTIONS',
+      'access-control-allow-headers': 'authorization, content-type, x-request-id',
+      'access-control-max-age': '600',
+    }).send();
+  });
+
+  // NDJSON bodies reach the scan route as the raw stream (no buffering, no body limit: lines are bounded instead).
+  app.addContentTypeParser(['application/x-ndjson', 'application/jsonl', 'application/ndjson'], (_req, payload, done) => done(null, payload));
+
+  // ---- operations ----
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    if (!state.ready || state.draining) return reply.code(503).header('retry-after', '1').send({ status: state.draining ? 'draining' : 'starting' });
+    return { status: 'ready', indexes: Array.from(indexes.keys()) };
+  });
+  app.get('/metrics', async (_req, reply) => {
+    reply.type(metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+  const version = packageVersion();
+  const openapi = JSON.stringify(openApiDocument(version));
+  app.get('/openapi.json', async (_req, reply) => reply.type('application/json; charset=utf-8').send(openapi));
+
+  // ---- the viewer ----
+
+  app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(viewerAsset('index.html')));
+  app.get('/assets/:file', async (req, reply) => {
+    const file = (req.params as { file: string }).file;
+    if (!VIEWER_ASSETS.includes(file)) throw new HttpError(404, 'ERR_NOT_FOUND', 'no such asset');
+    const type = file.endsWith('.js') ? 'text/javascript; charset=utf-8' : file.endsWith('.css') ? 'text/css; charset=utf-8' : 'application/octet-stream';
+    return reply.type(type).header('cache-control', 'no-cache').send(viewerAsset(file));
+  });
+
+  // ---- /v1 ----
+
+  app.get('/v1/indexes', async () => ({ indexes: Array.from(indexes.values()).map((s) => ({ name: s.name, info: s.info })) }));
+  app.get('/v1/indexes/:name', async (req) => {
+    const s = lookup((req.params as { name: string }).name);
+    return { name: s.name, info: s.info };
+  });
+
+  const deadlineOf = (req: FastifyRequest, asked: unknown) => {
+    const ms = typeof asked === 'number' ? Math.min(asked, limits.timeoutMs) : limits.timeoutMs;
+    return { deadline: Date.now() + ms, call: (left: number) => ({ timeoutMs: left, signal: req.abort.signal }) };
+  };
+
+  for (const route of QUERY_ROUTES) {
+    app.post(`/v1/indexes/:name/${route}`, { schema: { body: BODY_SCHEMAS[route] } }, async (req) => {
+      const { index } = lookup((req.params as { name: string }).name);
+      const body = req.body as QueryBody;
+      const { single, items } = batchOf<Query>(body, 'query', 'queries', limits);
+      const ids = items.map((q, i) => tokenizeQuery(index, q, single ? undefined : i, limits));
+      const { deadline, call } = deadlineOf(req, body.timeoutMs);
+      const results = await gate.run(deadline, (left) => answer(route, index, body, ids, call(left)));
+      return single ? { result: results[0] } : { results };
+    });
+  }
+  app.post('/v1/indexes/:name/document', { schema: { body: BODY_SCHEMAS.document } }, async (req) => {
+    const { index, info } = lookup((req.params as { name: string }).name);
+    const body = req.body as { document?: number | string; documents?: Array<number | string>; timeoutMs?: number };
+    const { single, items } = batchOf<number | string>(body, 'document', 'documents', limits);
+    const { deadline } = deadlineOf(req, body.timeoutMs);
+    const results = await gate.run(deadline, () => documents(index, info.documents, items));
+    return single ? { result: results[0] } : { results };
+  });
+
+  app.post('/v1/indexes/:name/scan', async (req, reply) => {
+    const { index, info } = lookup((req.params as { name: string }).name);
+    const type = String(req.headers['content-type'] ?? '');
+    if (!/^application\/(x-ndjson|jsonl|ndjson)\b/.test(type))
+      throw new HttpError(415, 'ERR_MEDIA_TYPE', 'send the outputs as NDJSON (content-type: application/x-ndjson)');
+    const traceOptions = scanOptions(req.query as Record<string, unknown>);
+    if (state.scans >= limits.maxScans)
+      throw new HttpError(503, 'ERR_OVERLOADED', `${state.scans} scans are streaming already: retry later`, { 'retry-after': String(limits.retryAfterSeconds) });
+    state.scans++;
+    let ended = false;
+    const end = () => {
+      if (!ended) { ended = true; state.scans--; }
+    };
+    reply.raw.once('close', end);
+    const stream = scanStream(index, info.vocabSize, req.body as AsyncIterable<Buffer>, { ...traceOptions, timeoutMs: limits.timeoutMs }, limits, req.abort.signal, end);
+    return reply.type('application/x-ndjson; charset=utf-8').send(stream);
+  });
+
+  // ---- infini-gram compatible ----
+
+  app.post('/', { schema: { body: BODY_SCHEMAS.infinigram } }, async (req) => {
+    const body = req.body as InfinigramBody;
+    const name = body.index ?? body.corpus ?? (indexes.size === 1 ? Array.from(indexes.keys())[0] : undefined);
+    if (name === undefined) throw new HttpError(400, 'ERR_INVALID_ARGUMENT', `Missing required field: 'index' (one of ${Array.from(indexes.keys()).join(', ')})`);
+    const served = indexes.get(name);
+    if (!served) throw new HttpError(404, 'ERR_NOT_FOUND', `Invalid index: ${String(name).slice(0, 128)}`);
+    const { index, info } = served;
+    const width = info.tokenWidth;
+    const eosTokenId = options.eosTokenId ?? (width === 4 ? 0xffffffff : (1 << (8 * width)) - 1);
+    const { deadline } = deadlineOf(req, undefined);
+    return gate.run(deadline, () => infinigramQuery({
+      index, info, eosTokenId, limits,
+      call: () => ({ timeoutMs: Math.max(1, deadline - Date.now()), signal: req.abort.signal }),
+    }, body));
+  });
+  void INFINIGRAM_QUERY_TYPES;
+
+  // ---- lifecycle ----
+
+  const readiness = (async () => {
+    if (options.preload) {
+      for (const s of indexes.values()) {
+        const t0 = Date.now();
+        const bytes = await preloadIndex(s.index, preloadAbort.signal);
+        app.log.info({ index: s.name, bytes, ms: Date.now() - t0 }, 'preloaded');
+      }
+    }
+    if (!preloadAbort.signal.aborted) state.ready = true;
+  })().catch((err) => app.log.error({ err }, 'preload failed'));
+
+  let shutdownPromise: Promise<void> | undefined;
+  const server: TraceIndexServer = {
+    app,
+    indexes,
+    limits,
+    metrics,
+    get ready() {
+      return state.ready && !state.draining;
+    },
+    async listen(o = {}) {
+      const host = o.host ?? '127.0.0.1';
+      await app.listen({ port: o.port ?? 8080, host });
+      const addr = app.server.address() as AddressInfo;
+      const shown = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+      return { url: `http://${shown}:${addr.port}`, host: addr.address, port: addr.port };
+    },
+    shutdown(o = {}) {
+      shutdownPromise ??= (async () => {
+        state.draining = true;
+        preloadAbort.abort();
+        const drainMs = o.drainMs ?? limits.drainMs;
+        // Stop accepting work: from now on every request is answered 503 ERR_SHUTTING_DOWN with connection: close
+        // (the listener stays open meanwhile, so a client connecting during the drain gets that answer instead of
+        // a reset); idle keep-alive connections go now, busy ones once their response is sent.
+        app.server.closeIdleConnections?.();
+        const until = Date.now() + drainMs;
+        while (state.inFlight > 0 && Date.now() < until) {
+          await new Promise((r) => setTimeout(r, 20));
+          app.server.closeIdleConnections?.();
+        }
+        // Past the deadline: cancel what is left (native calls stop at their next check) and cut the connections.
+        gate.failWaiting(new HttpError(503, 'ERR_SHUTTING_DOWN', 'the server is shutting down'));
+        for (const req of active) req.abort.abort(new Error('shutdown'));
+        const closing = app.server.listening ? new Promise<void>((resolve) => app.server.close(() => resolve())) : Promise.resolve();
+        app.server.closeAllConnections?.();
+        await closing;
+        await app.close();
+        await readiness;
+        for (const s of indexes.values()) if (s.owned) s.index.close();
+        state.closed = true;
+      })();
+      return shutdownPromise;
+    },
+  };
+  return server;
+}
+
+export type { FastifyReply };

@@ -1,0 +1,215 @@
+/**
+ * The service under abuse, over real HTTP on loopback: thousands of malformed requests each get a JSON error and
+ * the server stays up with flat memory; slow clients are cut off (a JSON 408 for a trickled body); SIGTERM under
+ * load drains in-flight requests and exits 0 (traceindex serve in a child process), and cuts what outlasts the
+ * drain deadline. Loops are bounded in count and time.
+ */
+import test from 'ava';
+import { ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
+import { buildIndex, Index, openIndex } from '../lib/index';
+import { createServer, TraceIndexServer } from '../lib/server';
+import * as O from './helpers/oracle';
+
+const scratch = O.tmpDir('server-faults');
+const dir = path.join(scratch, 'idx');
+const r = O.rng(31);
+const WORDS = Array.from({ length: 300 }, () => Array.from({ length: O.randInt(r, 2, 7) }, () => String.fromCharCode(97 + O.randInt(r, 0, 20))).join(''));
+const TEXTS = Array.from({ length: 200 }, () => Array.from({ length: O.randInt(r, 50, 400) }, () => O.pick(r, WORDS)).join(' '));
+let index: Index;
+
+test.before(async () => {
+  await buildIndex({ inputs: TEXTS.map((text, i) => ({ text, id: `d${i}` })), out: dir });
+  index = await openIndex(dir);
+});
+test.after.always(() => {
+  index?.close();
+  fs.rmSync(scratch, { recursive: true, force: true });
+});
+
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
+
+interface Answer { status: number; type: string; body: string }
+
+function request(agent: http.Agent, port: number, method: string, url: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path: url, agent, headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers } }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (d: Buffer) => parts.push(d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), body: Buffer.concat(parts).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Malformed request number i (deterministic): what is sent, and the status expected. */
+function malformed(i: number): { method: string; url: string; body?: string | Buffer; headers?: Record<string, string>; status: number; compat?: boolean } {
+  const k = i % 16;
+  const url = '/v1/indexes/main/count';
+  switch (k) {
+    case 0: return { method: 'POST', url, body: '{"query": "abc"', status: 400 };
+    case 1: return { method: 'POST', url, body: JSON.stringify({ query: { a: 1 } }), status: 400 };
+    case 2: return { method: 'POST', url, body: '{"query": [1e400]}', status: 400 };
+    case 3: return { method: 'POST', url, body: JSON.stringify({ query: 'abc', [`field${i}`]: i }), status: 400 };
+    case 4: return { method: 'POST', url, body: JSON.stringify({ query: 'x'.repeat(70_000) }), status: 413 };
+    case 5: return { method: 'POST', url, body: '['.repeat(20_000) + ']'.repeat(20_000), status: 400 };
+    case 6: return { method: 'POST', url, body: Buffer.from([0x7b, 0x22, 0x71, 0xff, 0xfe, 0x22, 0x7d]), status: 400 };
+    case 7: return { method: 'POST', url, body: '', status: 400 };
+    case 8: return { method: 'POST', url, body: 'query=abc', headers: { 'content-type': 'application/x-www-form-urlencoded' }, status: 415 };
+    case 9: return { method: 'POST', url: `/v1/indexes/nope${i}/trace`, body: JSON.stringify({ query: 'a' }), status: 404 };
+    case 10: return { method: 'PUT', url, body: '{}', status: 404 };
+    case 11: return { method: 'POST', url: '/v1/indexes/main/trace', body: JSON.stringify({ query: 'abc', minLength: -1, maxDocuments: 2 ** 80 }), status: 400 };
+    case 12: return { method: 'POST', url: '/v1/indexes/main/locate', body: JSON.stringify({ query: 'abc', limit: 1e9 }), status: 400 };
+    case 13: return { method: 'POST', url: '/', body: JSON.stringify({ index: 'main', query_type: 'find', query: 'abc' }), status: 400, compat: true };
+    case 14: return { method: 'POST', url: '/', body: JSON.stringify({ index: 'main', query_type: 'count', query_ids: [[1, 2]] }), status: 400, compat: true };
+    default: return { method: 'POST', url: '/v1/indexes/main/document', body: JSON.stringify({ document: Number.MAX_SAFE_INTEGER }), status: 404 };
+  }
+}
+
+test('thousands of malformed requests each get a JSON error; the server stays up with flat memory', async (t) => {
+  const s = await createServer({ indexes: { main: index }, bodyLimit: 64 << 10 });
+  const { port } = await s.listen({ port: 0 });
+  t.teardown(() => s.shutdown({ drainMs: 0 }));
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+  const N = 4000;
+  const deadline = Date.now() + 90_000;
+  let checked = 0;
+  let heapAtWarm = 0;
+  const run = async (from: number, to: number) => {
+    for (let i = from; i < to && Date.now() < deadline; i += 8) {
+      await Promise.all(Array.from({ length: Math.min(8, to - i) }, async (_, j) => {
+        const m = malformed(i + j);
+        const a = await request(agent, port, m.method, m.url, m.body, m.headers);
+        if (a.status !== m.status) t.fail(`request ${i + j} (kind ${(i + j) % 16}): status ${a.status}, expected ${m.status}: ${a.body.slice(0, 200)}`);
+        if (!a.type.startsWith('application/json')) t.fail(`request ${i + j}: content-type ${a.type}`);
+        const body = JSON.parse(a.body);
+        if (m.compat ? typeof body.error !== 'string' : typeof body.error?.code !== 'string' || typeof body.error?.message !== 'string')
+          t.fail(`request ${i + j}: body ${a.body.slice(0, 200)}`);
+        if (/\n\s+at /.test(a.body)) t.fail(`request ${i + j}: a stack trace in ${a.body.slice(0, 200)}`);
+        checked++;
+      }));
+    }
+  };
+  await run(0, 800);
+  gc();
+  heapAtWarm = process.memoryUsage().heapUsed;
+  await run(800, N);
+  gc();
+  const growth = process.memoryUsage().heapUsed - heapAtWarm;
+  t.true(checked >= 2000, `only ${checked} requests in the time allowed`);
+  t.true(growth < 24 << 20, `heap grew by ${(growth / 2 ** 20).toFixed(1)} MiB over ${checked - 800} requests`);
+  // Still up and right.
+  const ok = await request(agent, port, 'POST', '/v1/indexes/main/count', JSON.stringify({ query: TEXTS[0].slice(0, 12) }));
+  t.is(ok.status, 200);
+  t.deepEqual(JSON.parse(ok.body), { result: O.count(TEXTS.map(O.utf8), O.utf8(TEXTS[0].slice(0, 12))) });
+  t.log(`${checked} malformed requests, heap growth ${(growth / 2 ** 20).toFixed(2)} MiB`);
+  agent.destroy();
+});
+
+/** Opens a raw socket, writes `head`, then one byte of `rest` every `everyMs`; resolves with what came back and when the socket closed. */
+function trickle(port: number, head: string, rest: string, everyMs: number, maxMs: number): Promise<{ data: string; ms: number }> {
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    const sock = net.connect(port, '127.0.0.1');
+    let data = '';
+    let i = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const done = () => {
+      clearInterval(timer);
+      clearTimeout(cap);
+      resolve({ data, ms: Date.now() - t0 });
+    };
+    const cap = setTimeout(() => { sock.destroy(); }, maxMs);
+    sock.on('connect', () => {
+      sock.write(head);
+      timer = setInterval(() => { if (i < rest.length && !sock.destroyed) sock.write(rest[i++]); }, everyMs);
+    });
+    sock.on('data', (d) => { data += d.toString('utf8'); });
+    sock.on('error', () => {});
+    sock.on('close', done);
+  });
+}
+
+test('slow clients: a trickled body gets a JSON 408, trickled headers and idle connections are closed', async (t) => {
+  const s = await createServer({ indexes: { main: index }, bodyTimeoutMs: 600, headersTimeoutMs: 600, idleTimeoutMs: 800, keepAliveTimeoutMs: 500 });
+  const { port } = await s.listen({ port: 0 });
+  t.teardown(() => s.shutdown({ drainMs: 0 }));
+  const body = JSON.stringify({ query: 'abc' });
+  const slowBody = await trickle(port, `POST /v1/indexes/main/count HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`, body, 300, 8000);
+  t.regex(slowBody.data, /^HTTP\/1\.1 408/);
+  const json = slowBody.data.slice(slowBody.data.indexOf('\r\n\r\n') + 4);
+  t.is(JSON.parse(json).error.code, 'ERR_TIMEOUT');
+  t.true(slowBody.ms < 4000, `closed after ${slowBody.ms} ms`);
+  const slowHead = await trickle(port, 'GET /healthz HTTP/1.1\r\n', 'X-Slow: ' + 'a'.repeat(100), 300, 8000);
+  t.true(slowHead.ms < 5000, `closed after ${slowHead.ms} ms`);
+  t.false(slowHead.data.includes('"status":"ok"'));
+  const idle = await trickle(port, '', '', 1000, 8000);
+  t.true(idle.ms < 5000, `idle connection closed after ${idle.ms} ms`);
+  const ok = await fetch(`http://127.0.0.1:${port}/v1/indexes/main/count`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+  t.is(ok.status, 200);
+  await s.shutdown();
+});
+
+// ---- SIGTERM: traceindex serve in a child process ----
+
+const SERVE = path.join(O.REPO, 'dist', 'lib', 'server', 'index.js');
+
+function serve(args: string[]): Promise<{ child: ChildProcess; port: number; exited: Promise<number | null>; stderr: () => string }> {
+  const script = `require(${JSON.stringify(SERVE)}).runServe(process.argv.slice(1)).then((code) => process.exit(code));`;
+  const child = spawn(process.execPath, ['-e', script, 'serve', `${dir}=main`, '--port', '0', '--log-level', 'silent', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    child.stderr!.on('data', (d) => {
+      err += d.toString();
+      const m = /at http:\/\/127\.0\.0\.1:(\d+)/.exec(err);
+      if (m) resolve({ child, port: Number(m[1]), exited, stderr: () => err });
+    });
+    exited.then((code) => reject(new Error(`serve exited (${code}) before listening: ${err}`)));
+  });
+}
+
+const MEDIUM = Array.from({ length: 40 }, (_, i) => TEXTS[i]).join(' ');
+const HUGE = Array.from({ length: 2000 }, (_, i) => TEXTS[i % TEXTS.length]).join(' . ');
+
+test('SIGTERM under load: requests in flight finish, later ones are refused, the process exits 0', async (t) => {
+  const { child, port, exited } = await serve(['--drain-ms', '20000']);
+  const agent = new http.Agent({ keepAlive: false });
+  const trace = () => request(agent, port, 'POST', '/v1/indexes/main/trace', JSON.stringify({ query: MEDIUM, maxDocuments: 1 })).then((a) => a, (e: Error) => ({ status: -1, type: '', body: e.message }));
+  const before = Array.from({ length: 12 }, trace);
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  child.kill('SIGTERM');
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const after = await trace();
+  const answers = await Promise.all(before);
+  // Each request is either answered in full (it was in flight: drained) or refused cleanly (it reached the
+  // server after SIGTERM): never a cut connection.
+  const own = await index.trace(MEDIUM, { maxDocuments: 1 });
+  for (const a of answers) {
+    if (a.status === 200) t.is(JSON.parse(a.body).result.spans.length, own.spans.length);
+    else t.is(a.status === 503 && JSON.parse(a.body).error.code, 'ERR_SHUTTING_DOWN', a.body.slice(0, 200));
+  }
+  t.true(answers.filter((a) => a.status === 200).length >= 6, answers.map((a) => a.status).join(' '));
+  t.true(after.status === -1 || after.status === 503, `a request after SIGTERM got ${after.status}`);
+  t.is(await exited, 0);
+});
+
+test('SIGTERM with work that outlasts the drain deadline: it is cancelled and the process still exits 0', async (t) => {
+  const { child, port, exited } = await serve(['--drain-ms', '300', '--body-limit', String(32 << 20), '--max-query-tokens', String(1 << 24), '--timeout-ms', '120000']);
+  const agent = new http.Agent({ keepAlive: false });
+  const pending = request(agent, port, 'POST', '/v1/indexes/main/trace', JSON.stringify({ query: HUGE + HUGE + HUGE, maxDocuments: 0 })).then((a) => a.status, () => -1);
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  const t0 = Date.now();
+  child.kill('SIGTERM');
+  t.is(await exited, 0);
+  t.true(Date.now() - t0 < 5000, `exited ${Date.now() - t0} ms after SIGTERM`);
+  t.not(await pending, 200);
+});

@@ -22,6 +22,18 @@
  * | `ERR_TIMEOUT` | the call ran longer than its `timeoutMs` (`timeoutMs: 0` always times out) |
  * | `ERR_NO_MEMORY` | an allocation failed (a build's memory budget, or the system) |
  * | `ERR_INTERNAL` | a bug: an invariant of traceindex itself failed (please report it) |
+ *
+ * The HTTP service (`traceindex serve`, docs/server.md) answers with these too, and with its own:
+ *
+ * | code | HTTP status | raised when |
+ * |---|---|---|
+ * | `ERR_NOT_FOUND` | 404 | no such index, route or document |
+ * | `ERR_TOO_LARGE` | 413 | a body, query or batch above its limit |
+ * | `ERR_MEDIA_TYPE` | 415 | a body that is not `application/json` (or NDJSON for scans) |
+ * | `ERR_UNAUTHORIZED` | 401 | a missing or wrong bearer token |
+ * | `ERR_UNSUPPORTED` | 400 | an infini-gram query type the engine does not answer |
+ * | `ERR_OVERLOADED` | 503 | the queue of native work is full (with `Retry-After`) |
+ * | `ERR_SHUTTING_DOWN` | 503 | the server is draining after SIGTERM |
  */
 export const ERROR_CODES = [
   'ERR_INDEX_CORRUPT',
@@ -38,6 +50,13 @@ export const ERROR_CODES = [
   'ERR_TIMEOUT',
   'ERR_NO_MEMORY',
   'ERR_INTERNAL',
+  'ERR_NOT_FOUND',
+  'ERR_TOO_LARGE',
+  'ERR_MEDIA_TYPE',
+  'ERR_UNAUTHORIZED',
+  'ERR_UNSUPPORTED',
+  'ERR_OVERLOADED',
+  'ERR_SHUTTING_DOWN',
 ] as const;
 
 /** One of ERROR_CODES. */

@@ -24,7 +24,9 @@ function importGraph(): Map<string, string[]> {
     const deps: string[] = [];
     for (const m of text.matchAll(/(?:from\s+|import\s*\(\s*|import\s+|require\(\s*)'(\.{1,2}\/[^']*)'/g)) {
       let to = path.relative(LIB, path.resolve(path.dirname(file), m[1]));
-      if (fs.existsSync(path.join(LIB, to)) && fs.statSync(path.join(LIB, to)).isDirectory()) to = path.join(to, 'index');
+      // As require resolves: a file `to.ts` first, then a directory's index.
+      if (!fs.existsSync(path.join(LIB, `${to}.ts`)) && fs.existsSync(path.join(LIB, to)) && fs.statSync(path.join(LIB, to)).isDirectory())
+        to = path.join(to, 'index');
       deps.push(to);
     }
     graph.set(from, deps);
@@ -74,8 +76,10 @@ const ALLOWED: Record<string, string[]> = {
   build: ['base', 'inputs', 'tokenizers', 'build'],
   query: ['base', 'tokenizers', 'build', 'query'],
   provenance: ['base', 'inputs', 'tokenizers', 'query', 'provenance'],
-  index: ['base', 'inputs', 'tokenizers', 'build', 'query', 'provenance'],
-  cli: ['base', 'inputs', 'tokenizers', 'build', 'query', 'provenance', 'index', 'cli'],
+  viewer: ['base', 'tokenizers', 'query', 'provenance', 'viewer'],
+  server: ['base', 'tokenizers', 'query', 'provenance', 'viewer', 'server'],
+  index: ['base', 'inputs', 'tokenizers', 'build', 'query', 'provenance', 'viewer', 'server'],
+  cli: ['base', 'inputs', 'tokenizers', 'build', 'query', 'provenance', 'viewer', 'server', 'index', 'cli'],
 };
 
 test('layers depend downward: query never imports provenance, only the CLI imports cli/, nothing imports upward', (t) => {

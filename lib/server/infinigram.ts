@@ -10,7 +10,8 @@
  *  - errors are `{ error: message, code }` with a fitting HTTP status (infini-gram answers most errors with 200).
  * Document ends count as the token `eosTokenId` in next-token distributions, as infini-gram's engine reports them.
  */
-import type { Index, IndexInfo } from '../index';
+import type { Index } from '../query/open-index';
+import type { IndexInfo } from '../query/types';
 import { HttpError } from './errors';
 import type { Limits } from './limits';
 import { coreOf } from '../query/core';

@@ -4,7 +4,7 @@
  * refusals, index sizes, and the process metrics prom-client collects by default.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Index } from '../index';
+import type { Index } from '../query/open-index';
 
 export class ServerMetrics {
   readonly registry = new Registry();

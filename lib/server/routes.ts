@@ -5,12 +5,13 @@
  * limit holds before any native work; the call gets the request's remaining deadline as `timeoutMs` and the
  * request's AbortSignal, so a client that goes away cancels its query in the core.
  */
-import { TraceIndexError } from '../index';
-import type { Index, ShieldOptions, TraceOptions } from '../index';
+import { TraceIndexError } from '../errors';
+import type { Index } from '../query/open-index';
+import type { ShieldOptions, TraceOptions } from '../provenance/trace';
 import { HttpError } from './errors';
 import type { Limits } from './limits';
 import type { QueryRoute } from './schemas';
-import { documentJson, locateJson, nextTokensJson, shieldJson, traceJson, addTextOffsets } from './results';
+import { documentJson, locateJson, nextTokensJson, shieldJson, traceJson, addTextOffsets } from '../viewer/results';
 import { coreOf } from '../query/core';
 
 export type Query = string | number[];

@@ -6,10 +6,12 @@
  * place and the scan goes on.
  */
 import { Readable } from 'node:stream';
-import type { Index, ScanResult, TraceOptions } from '../index';
+import type { Index } from '../query/open-index';
+import type { ScanResult } from '../provenance/scan';
+import type { TraceOptions } from '../provenance/trace';
 import { HttpError } from './errors';
 import type { Limits } from './limits';
-import { spanJson } from './results';
+import { spanJson } from '../viewer/results';
 import { traceOptionsOf } from './routes';
 import { coreOf } from '../query/core';
 

@@ -10,8 +10,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Index, openIndex } from '../index';
-import type { IndexInfo, OpenOptions } from '../index';
+import '../provenance/index-methods'; // the provenance methods on Index (trace, shield, scores)
+import { Index, openIndex } from '../query/open-index';
+import type { IndexInfo, OpenOptions } from '../query/types';
 import { viewerAsset, VIEWER_ASSETS } from '../viewer/assets';
 import { describeError, HttpError } from './errors';
 import { INFINIGRAM_QUERY_TYPES, infinigramQuery, InfinigramBody } from './infinigram';

@@ -3,8 +3,10 @@
  * of `traceindex trace --html`, and of `scan --html` for the riskiest outputs of a scan. The page's own script
  * renders the embedded spans and filters them with the same controls (min length, max count, τ).
  */
-import type { Index, ScanResult, TraceOptions, TraceResult } from '../index';
-import { addTextOffsets, spanJson } from '../server/results';
+import type { Index } from '../query/open-index';
+import type { ScanResult } from '../provenance/scan';
+import type { TraceOptions, TraceResult } from '../provenance/trace';
+import { addTextOffsets, spanJson } from './results';
 import { viewerAsset } from './assets';
 import { coreOf } from '../query/core';
 

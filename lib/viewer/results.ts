@@ -2,7 +2,9 @@
  * Results of the library as JSON values: typed arrays become arrays, and trace spans can carry the UTF-16 offsets
  * of their text in the query string (what a page needs to highlight them).
  */
-import type { DocumentInfo, Index, LocateResult, NextTokens, Occurrence, ShieldResult, Span, TraceResult } from '../index';
+import type { DocumentInfo, LocateResult, NextTokens, Occurrence } from '../query/types';
+import type { Index } from '../query/open-index';
+import type { ShieldResult, Span, TraceResult } from '../provenance/trace';
 
 export function occurrenceJson(o: Occurrence): Record<string, unknown> {
   return {

@@ -171,8 +171,3 @@ export async function textArg(rest: string[]): Promise<string> {
   if (rest.length === 0) throw new UsageError('missing text (or - for stdin)');
   return rest.join(' ');
 }
-
-/** Typed arrays as plain arrays, for JSON output. */
-export function jsonSafe<T>(v: T): T {
-  return JSON.parse(JSON.stringify(v, (_k, x) => (ArrayBuffer.isView(x) ? Array.from(x as unknown as ArrayLike<number>) : x)));
-}

@@ -20,6 +20,7 @@ import { isTokenizerJsonPath, loadTokenizer, tokenizerNames } from '../tokenizer
 import { nonNegativeInteger, oneOf, plainObject } from '../validate';
 import { attachCore, coreOf, IndexCore } from './core';
 import { INFINIGRAM_FORMAT, looksLikeInfinigram, openInfinigram } from './infinigram';
+import { JsonFloat64Array, jsonArray, JsonUint32Array } from './json-arrays';
 import type {
   CallOptions, DocumentInfo, IndexInfo, LocateOptions, LocateResult, LongestMatch, NextTokens, OpenOptions, Query,
 } from './types';
@@ -203,14 +204,14 @@ export class Index {
     const core = coreOf(this);
     const call = core.begin(options);
     const [t, o] = core.batch(queries, false);
-    return call.run((n, cancel) => n.count(t, o, cancel));
+    return jsonArray(await call.run((n, cancel) => n.count(t, o, cancel)));
   }
   /** countBatch, on the calling thread. */
   countBatchSync(queries: Query[], options?: CallOptions): Float64Array {
     const core = coreOf(this);
     const call = core.begin(options);
     const [t, o] = core.batch(queries, false);
-    return call.runSync((n) => n.countSync(t, o));
+    return jsonArray(call.runSync((n) => n.countSync(t, o)));
   }
 
   // ---- locate ----
@@ -310,7 +311,7 @@ export class Index {
 
   /** Exact count of every token id over all documents (a Float64Array of length vocabSize). */
   unigramCounts(options?: CallOptions): Float64Array {
-    return coreOf(this).begin(options).runSync((n) => n.unigram());
+    return jsonArray(coreOf(this).begin(options).runSync((n) => n.unigram()));
   }
 
   /**
@@ -374,7 +375,7 @@ function distribution(n: NativeNext): NextTokens {
     suffixLength: n.suffixLength,
     total: n.total,
     approximate: false,
-    tokens: Uint32Array.from(order, (i) => n.tokens[i]),
-    counts: Float64Array.from(order, (i) => n.counts[i]),
+    tokens: JsonUint32Array.from(order, (i) => n.tokens[i]),
+    counts: JsonFloat64Array.from(order, (i) => n.counts[i]),
   };
 }

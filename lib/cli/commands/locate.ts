@@ -17,10 +17,9 @@ export const locate: Command = {
     const query = queryOf(flags, args.slice(1));
     await withIndex(args[0], flags, async (idx) => {
       const r = await idx.locate(query, page);
-      const json = { total: r.total, occurrences: r.occurrences.map((o) => ({ ...o, snippet: { ...o.snippet, tokens: Array.from(o.snippet.tokens) } })) };
       const human = [`${r.total} occurrence(s)`, ...r.occurrences.map((o) =>
         `  doc ${o.document} ${JSON.stringify(o.id)} token ${o.position.token}${o.position.byte !== undefined ? ` byte ${o.position.byte}` : ''}: ${o.snippet.text !== undefined ? JSON.stringify(o.snippet.text) : Array.from(o.snippet.tokens).join(' ')}`)].join('\n');
-      print(flags, json, human);
+      print(flags, r, human);
     });
   },
 };

@@ -1,6 +1,6 @@
 /** traceindex shield: TraceShield's decision on a text. */
 import { MAX_UINT32 } from '../../validate';
-import { Command, INDEX_FLAGS, intFlag, jsonSafe, numberFlag, print, textArg, UsageError, withIndex } from '../command';
+import { Command, INDEX_FLAGS, intFlag, numberFlag, print, textArg, UsageError, withIndex } from '../command';
 import { TRACE_FLAGS, traceFlags } from '../trace-options';
 
 export const shield: Command = {
@@ -16,7 +16,7 @@ export const shield: Command = {
     await withIndex(args[0], flags, async (idx) => {
       const options = { ...optionsFor(idx), tau, mode: window !== undefined ? { window } : ('maximal' as const) };
       const r = await idx.shield(await textArg(args.slice(1)), options);
-      print(flags, jsonSafe(r), `${r.refuse ? 'REFUSE' : 'allow'}: max BCI ${r.maxBci.toFixed(3)} (tau ${tau})${r.worst ? ` from ${JSON.stringify(r.worst.text ?? '')} (${r.worst.count} occurrence(s))` : ''}`);
+      print(flags, r, `${r.refuse ? 'REFUSE' : 'allow'}: max BCI ${r.maxBci.toFixed(3)} (tau ${tau})${r.worst ? ` from ${JSON.stringify(r.worst.text ?? '')} (${r.worst.count} occurrence(s))` : ''}`);
     });
   },
 };

@@ -1,6 +1,6 @@
 /** traceindex trace: the corpus spans of a text, with counts, BCI and sources. */
 import type { Index, TraceOptions, TraceResult } from '../../index';
-import { Command, INDEX_FLAGS, jsonSafe, print, textArg, withIndex } from '../command';
+import { Command, INDEX_FLAGS, print, textArg, withIndex } from '../command';
 import { TRACE_FLAGS, traceFlags } from '../trace-options';
 
 function traceLines(_index: Index, r: TraceResult, options: TraceOptions): string {
@@ -23,7 +23,7 @@ export const trace: Command = {
     await withIndex(args[0], flags, async (idx) => {
       const options = optionsFor(idx);
       const r = await idx.trace(await textArg(args.slice(1)), options);
-      print(flags, { options, ...jsonSafe(r) }, traceLines(idx, r, options));
+      print(flags, { options, ...r }, traceLines(idx, r, options));
     });
   },
 };

@@ -12,6 +12,7 @@ export type { Tokenizer, TokenizerSpec, TokenWidth } from './tokenizers/tokenize
 export type { DocumentRecord } from './inputs/records';
 export { FORMAT_VERSION } from './build/manifest';
 export { simd } from './query/simd';
+export { version } from './version';
 // Installs the provenance methods (trace, shield, scores, ...) on Index.prototype.
 import './provenance/index-methods';
 export type { BciOptions, IndexProvenance } from './provenance/index-methods';

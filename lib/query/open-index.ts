@@ -112,6 +112,21 @@ function checkTokenizer(m: Manifest, want: { name?: string; fingerprint?: string
 let newIndex: (core: IndexCore) => Index;
 
 /**
+ * Symbol.dispose and Symbol.asyncDispose, looked up as Node does where the engine lacks them (Node 18.18+
+ * and 20 define them as these registered symbols), so `using` works on every supported Node.
+ */
+const DISPOSE: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('nodejs.dispose');
+const ASYNC_DISPOSE: symbol = (Symbol as { asyncDispose?: symbol }).asyncDispose ?? Symbol.for('nodejs.asyncDispose');
+
+/** `using index = await openIndex(dir)` closes the index at the end of the scope (`await using` too). */
+export interface Index {
+  /** close(). */
+  [Symbol.dispose](): void;
+  /** close(), as a promise. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
  * An opened index (from openIndex). Every method but `close` takes CallOptions last and, before any work,
  * refuses with ERR_CLOSED after close(), ERR_ABORTED if the signal has fired, ERR_TIMEOUT if timeoutMs is 0.
  * Async methods reject (they never throw synchronously); Sync methods throw.
@@ -137,6 +152,9 @@ export class Index {
 
   static {
     newIndex = (core) => new Index(core);
+    // Installed like class methods (non-enumerable), under the symbols this Node has.
+    Object.defineProperty(Index.prototype, DISPOSE, { value: function dispose(this: Index) { this.close(); }, writable: true, configurable: true });
+    Object.defineProperty(Index.prototype, ASYNC_DISPOSE, { value: async function asyncDispose(this: Index) { this.close(); }, writable: true, configurable: true });
   }
 
   /** What the index is: format, tokenizer, sizes, shards, bytes on disk. Readable after close(). */

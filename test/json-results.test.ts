@@ -38,11 +38,11 @@ const texts = ['the quick brown fox jumps over the lazy dog', 'a quick brown dog
 /** Every Index method with arguments whose result holds what it can hold (occurrences, spans, arrays). */
 const CALLS: Record<string, Call> = {
   count: (i) => i.count('quick'),
-  countSync: (i) => i.countSync('quick'),
+  countSync: (i) => i.countSync('quick', { wordStart: true }),
   countBatch: (i) => i.countBatch(['quick', 'fox', 'zzz']),
-  countBatchSync: (i) => i.countBatchSync(['quick', 'fox']),
+  countBatchSync: (i) => i.countBatchSync(['quick', 'fox'], { wordStart: true }),
   locate: (i) => i.locate('quick', { context: 3 }),
-  locateSync: (i) => i.locateSync('fox', { context: 2 }),
+  locateSync: (i) => i.locateSync('fox', { context: 2, wordStart: true }),
   longestMatch: (i) => i.longestMatch('quick brown cat'),
   longestMatchSync: (i) => i.longestMatchSync('lazy zebra'),
   longestMatchBatch: (i) => i.longestMatchBatch(['quick brown cat', '']),

@@ -28,6 +28,7 @@ export const FLAGS = {
   quiet: { type: 'boolean' },
   json: { type: 'boolean' },
   tokens: { type: 'string' },
+  'word-start': { type: 'boolean' },
   limit: { type: 'string' },
   offset: { type: 'string' },
   context: { type: 'string' },

@@ -6,13 +6,14 @@ import { Command, INDEX_FLAGS, intFlag, print, queryOf, withIndex } from '../com
 export const locate: Command = {
   name: 'locate',
   summary: `where the text occurs: a page of at most ${MAX_LOCATE_LIMIT} occurrences, with snippets`,
-  usage: 'DIR <text> [--tokens 1,2,3] [--limit 10] [--offset 0] [--context 16] [--json]',
-  options: ['tokens', 'limit', 'offset', 'context', 'json', ...INDEX_FLAGS],
+  usage: 'DIR <text> [--tokens 1,2,3] [--word-start] [--limit 10] [--offset 0] [--context 16] [--json]',
+  options: ['tokens', 'word-start', 'limit', 'offset', 'context', 'json', ...INDEX_FLAGS],
   async run(args, flags) {
     const page = {
       limit: intFlag(flags, 'limit', { default: 10, max: MAX_LOCATE_LIMIT }),
       offset: intFlag(flags, 'offset', { default: 0 }),
       context: intFlag(flags, 'context', { default: 16, max: MAX_UINT32 }),
+      wordStart: Boolean(flags['word-start']),
     };
     const query = queryOf(flags, args.slice(1));
     await withIndex(args[0], flags, async (idx) => {

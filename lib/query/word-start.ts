@@ -75,35 +75,42 @@ function before(p: NativeLocate, i: number, q: NativeLocate, j: number): boolean
 /**
  * The page [offset, offset + limit) of a query's occurrences, over its `forms` (1 or 2) token forms, as a
  * generator of the native locates it needs (so the async and Sync forms drive the same steps). One form:
- * one native page. Two: their occurrences merged in (document, position) order; the totals, then
- * O(log offset) single occurrences to find how many of the first `offset` come from A, then a page of each.
+ * one native page. Two: their occurrences merged in (document, position) order: past the first page, the
+ * totals, then O(log offset) single occurrences to find how many of the first `offset` come from A; then a
+ * page of each.
  */
 export function* locateSteps(forms: number, { offset, limit, context }: { offset: number; limit: number; context: number }): Generator<LocateFetch, FormsPage, NativeLocate> {
   if (forms === 1) {
     const p = yield { form: 0, offset, limit, context };
     return { total: p.total, pages: [p], take: [p.documents.length] };
   }
-  const totalA = (yield { form: 0, offset: 0, limit: 0, context: 0 }).total;
-  const totalB = (yield { form: 1, offset: 0, limit: 0, context: 0 }).total;
-  const k = Math.min(offset, totalA + totalB);
-  // The smallest a in [lo, hi] such that A's occurrence a does not precede B's occurrence k − a − 1: the
-  // first k merged are then A's first a and B's first k − a.
-  let lo = Math.max(0, k - totalB);
-  let hi = Math.min(k, totalA);
-  while (lo < hi) {
-    const a = Math.floor((lo + hi) / 2);
-    const x = yield { form: 0, offset: a, limit: 1, context: 0 };
-    const y = yield { form: 1, offset: k - a - 1, limit: 1, context: 0 };
-    if (before(x, 0, y, 0)) lo = a + 1;
-    else hi = a;
+  // The first page needs no search: each form's page holds its total too.
+  let a = 0;
+  let k = 0;
+  if (offset > 0) {
+    const totalA = (yield { form: 0, offset: 0, limit: 0, context: 0 }).total;
+    const totalB = (yield { form: 1, offset: 0, limit: 0, context: 0 }).total;
+    k = Math.min(offset, totalA + totalB);
+    // The smallest a in [lo, hi] such that A's occurrence a does not precede B's occurrence k − a − 1: the
+    // first k merged are then A's first a and B's first k − a.
+    let lo = Math.max(0, k - totalB);
+    let hi = Math.min(k, totalA);
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const x = yield { form: 0, offset: mid, limit: 1, context: 0 };
+      const y = yield { form: 1, offset: k - mid - 1, limit: 1, context: 0 };
+      if (before(x, 0, y, 0)) lo = mid + 1;
+      else hi = mid;
+    }
+    a = lo;
   }
-  const pa = yield { form: 0, offset: lo, limit, context };
-  const pb = yield { form: 1, offset: k - lo, limit, context };
+  const pa = yield { form: 0, offset: a, limit, context };
+  const pb = yield { form: 1, offset: k - a, limit, context };
   let i = 0;
   let j = 0;
   while (i + j < limit && (i < pa.documents.length || j < pb.documents.length)) {
     if (j >= pb.documents.length || (i < pa.documents.length && before(pa, i, pb, j))) i++;
     else j++;
   }
-  return { total: totalA + totalB, pages: [pa, pb], take: [i, j] };
+  return { total: pa.total + pb.total, pages: [pa, pb], take: [i, j] };
 }

@@ -4,7 +4,7 @@ export { combineIndexes } from './build/combine';
 export type { CombineResult } from './build/combine';
 export type { BuildOptions, BuildProgress, BuildResult } from './build/build';
 export { openIndex, Index, MAX_LOCATE_LIMIT, MAX_QUERY_TOKENS } from './query/open-index';
-export type { CallOptions, DocumentInfo, IndexInfo, LocateOptions, LocateResult, LongestMatch, NextTokens, Occurrence, OpenOptions, Query } from './query/types';
+export type { CallOptions, CountOptions, DocumentInfo, IndexInfo, LocateOptions, LocateResult, LongestMatch, NextTokens, Occurrence, OpenOptions, Query } from './query/types';
 export { ERROR_CODES, TraceIndexError } from './errors';
 export type { ErrorCode } from './errors';
 export { bytesTokenizer, pretokenized, resolveTokenizer } from './tokenizers/tokenizer';
@@ -12,6 +12,7 @@ export type { Tokenizer, TokenizerSpec, TokenWidth } from './tokenizers/tokenize
 export type { DocumentRecord } from './inputs/records';
 export { FORMAT_VERSION } from './build/manifest';
 export { simd } from './query/simd';
+export { version } from './version';
 // Installs the provenance methods (trace, shield, scores, ...) on Index.prototype.
 import './provenance/index-methods';
 export type { BciOptions, IndexProvenance } from './provenance/index-methods';

@@ -17,10 +17,13 @@ function cli(args: string[], input?: string) {
   const res = spawnSync(process.execPath, [O.CLI, ...args], { encoding: 'utf8', timeout: 60_000, input });
   return { status: res.status, stdout: res.stdout, stderr: res.stderr };
 }
+/** --json output of a command that succeeds (exit 0; `shield` exits 3 when it refuses, `refused` says so). */
 function json(args: string[], input?: string) {
   const res = cli([...args, '--json'], input);
-  if (res.status !== 0) throw new Error(`traceindex ${args.join(' ')} failed (${res.status}): ${res.stderr}`);
-  return JSON.parse(res.stdout);
+  if (res.status !== 0 && !(args[0] === 'shield' && res.status === 3)) throw new Error(`traceindex ${args.join(' ')} failed (${res.status}): ${res.stderr}`);
+  const out = JSON.parse(res.stdout);
+  if (args[0] === 'shield' && (res.status === 3) !== out.refuse) throw new Error(`shield exited ${res.status} with refuse ${out.refuse}`);
+  return out;
 }
 
 const r0 = O.rng(4242);
@@ -81,7 +84,7 @@ test('trace --json: spans equal the oracle (CLI defaults: min-length 12, word bo
       for (const s of opt.spans) t.true(close(s.bci, corpus.scores(o.slice(s.start, s.end)).bci / Math.log(2)));
       const human = cli(['trace', DIR, text, '--min-length', '1', '--no-word-boundaries']);
       t.is(human.status, 0);
-      t.regex(human.stdout, new RegExp(`^${bare.spans.length} span\\(s\\) in ${o.length} token\\(s\\)`));
+      t.regex(human.stdout, new RegExp(`^spans ≥ 1 tokens \\(bytes\\), ≤ ∞ occurrences, 3 documents each\n${bare.spans.length} span\\(s\\) in ${o.length} token\\(s\\)\n`));
     }
   }
   const bad = cli(['trace', DIR, 'abc', '--min-length=-3']);
@@ -108,7 +111,8 @@ test('shield --json: the refuse flag equals the naive decision, maximal and wind
     t.deepEqual(spanKeys(gw.spans), spanKeys(corpus.windows(o, w, 4)), `windows of ${w}`);
     t.is(gw.refuse, wins.some((x) => x > wt));
     const human = cli(['shield', DIR, text, `--tau=${tau}`, '--min-length', '1', '--no-word-boundaries']);
-    t.regex(human.stdout, got.refuse ? /^REFUSE/ : /^allow/);
+    t.is(human.status, got.refuse ? 3 : 0, 'shield exits 3 when it refuses');
+    t.regex(human.stdout, got.refuse ? /^spans ≥ 1 tokens \(bytes\), [^\n]*\nREFUSE/ : /^spans ≥ 1 tokens \(bytes\), [^\n]*\nallow/);
   }
   const missing = cli(['shield', DIR, 'alpha beta']);
   t.is(missing.status, 2);
@@ -270,7 +274,7 @@ test('export-surprisal writes a float32 .npy equal to surprisalTable (natural lo
     t.false(npy.fortran);
     t.deepEqual(npy.shape, [idx.manifest.vocabSize]);
     t.is(npy.data.length, idx.manifest.vocabSize);
-    t.deepEqual(npy.data, idx.surprisalTableSync({ logBase }));
+    t.deepEqual(npy.data, Float32Array.from(idx.surprisalTableSync({ logBase })));
     for (let id = 0; id < npy.data.length; id++)
       t.true(close(npy.data[id], -Math.log(corpus.c(id) / corpus.N) / (logBase ? Math.log(logBase) : 1), 1e-6), `id ${id}`);
   }

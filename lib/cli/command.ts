@@ -29,6 +29,7 @@ export const FLAGS = {
   quiet: { type: 'boolean' },
   json: { type: 'boolean' },
   tokens: { type: 'string' },
+  'word-start': { type: 'boolean' },
   limit: { type: 'string' },
   offset: { type: 'string' },
   context: { type: 'string' },
@@ -49,6 +50,7 @@ export const FLAGS = {
   'token-width': { type: 'string' },
   'vocab-size': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'V' },
 } as const;
 
 export type FlagName = keyof typeof FLAGS;
@@ -67,24 +69,43 @@ export interface Command {
   options: readonly FlagName[];
   /** Long commands get an AbortSignal that SIGINT or SIGTERM fires. */
   interruptible?: boolean;
-  /** Runs the command: a UsageError exits 2, any other error 1. */
-  run(args: string[], flags: Flags, signal?: AbortSignal): Promise<void>;
+  /** Runs the command; resolves with its exit code (default 0). A UsageError exits 2, any other error 1. */
+  run(args: string[], flags: Flags, signal?: AbortSignal): Promise<number | void>;
 }
 
-/** A mistake in the command line: exit code 2, with the command's usage. */
+/** The exit code of `shield` when it refuses the text (0 when it allows it). */
+export const EXIT_REFUSED = 3;
+
+/** A mistake in the command line: exit code 2, with a hint to the command's usage. */
 export class UsageError extends Error {}
 
-/** Runs `fn` with a signal that SIGINT or SIGTERM aborts (the command then stops with ERR_ABORTED). */
+/** The signals that interrupt a long command, and their numbers (the exit code is 128 + the number). */
+const SIGNALS = { SIGINT: 2, SIGTERM: 15 } as const;
+
+/** A command stopped by SIGINT or SIGTERM: it exits with 128 + the signal's number (130, 143). */
+export class Interrupted extends Error {
+  readonly exitCode: number;
+  constructor(readonly signal: keyof typeof SIGNALS, message = `interrupted (${signal})`) {
+    super(message);
+    this.exitCode = 128 + SIGNALS[signal];
+  }
+}
+
+/**
+ * Runs `fn` with a signal that SIGINT or SIGTERM aborts (the command then stops with ERR_ABORTED, which
+ * comes out as an Interrupted unless the command threw its own, more telling, Interrupted).
+ */
 export async function interruptible<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
-  const onSignal = () => controller.abort(new Error('interrupted'));
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const handlers = (Object.keys(SIGNALS) as Array<keyof typeof SIGNALS>).map((s) => [s, () => controller.abort(new Interrupted(s))] as const);
+  for (const [s, h] of handlers) process.once(s, h);
   try {
     return await fn(controller.signal);
+  } catch (err) {
+    if (!(err instanceof Interrupted) && controller.signal.reason instanceof Interrupted) throw controller.signal.reason;
+    throw err;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const [s, h] of handlers) process.off(s, h);
   }
 }
 
@@ -171,9 +192,4 @@ export async function textArg(rest: string[]): Promise<string> {
   }
   if (rest.length === 0) throw new UsageError('missing text (or - for stdin)');
   return rest.join(' ');
-}
-
-/** Typed arrays as plain arrays, for JSON output. */
-export function jsonSafe<T>(v: T): T {
-  return JSON.parse(JSON.stringify(v, (_k, x) => (ArrayBuffer.isView(x) ? Array.from(x as unknown as ArrayLike<number>) : x)));
 }

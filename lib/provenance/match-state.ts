@@ -4,6 +4,7 @@
 import { TraceIndexError } from '../errors';
 import { addon, NativeMatchState } from '../native';
 import type { IndexCore } from '../query/core';
+import { jsonArray } from '../query/json-arrays';
 import type { CallOptions } from '../query/types';
 import { invalidArgument, MAX_UINT32, nonNegativeInteger, plainObject } from '../validate';
 
@@ -123,7 +124,8 @@ export function scoreContinuations(states: MatchState[], candidates: ArrayLike<n
   }
   if (!Number.isInteger(width)) throw new TraceIndexError('ERR_INVALID_ARGUMENT', 'candidates must hold states.length × k ids');
   try {
-    return addon.scoreContinuations(natives, flat, width, plainObject('options', options));
+    const r = addon.scoreContinuations(natives, flat, width, plainObject('options', options));
+    return { risk: jsonArray(r.risk), veto: jsonArray(r.veto), length: jsonArray(r.length), count: jsonArray(r.count) };
   } catch (err) {
     throw new TraceIndexError((err as { code?: string }).code as never ?? 'ERR_INVALID_ARGUMENT', (err as Error).message);
   }

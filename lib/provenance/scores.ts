@@ -4,6 +4,7 @@
  */
 import type { NativeSampledSpans, NativeScores, NativeTraceOptions } from '../native';
 import type { Call, IndexCore } from '../query/core';
+import { JsonFloat32Array } from '../query/json-arrays';
 import type { CallOptions, Query } from '../query/types';
 import { finiteNumber, invalidArgument, MAX_UINT32, nonNegativeInteger, oneOf, positiveInteger } from '../validate';
 
@@ -91,14 +92,14 @@ export async function surprisalTable(core: IndexCore, options: ScoreOptions = {}
   const call = core.begin(options);
   const n = nativeScoreOptions(options);
   const [t, o, ones] = vocabulary(core);
-  return Float32Array.from((await scoreSpans(call, t, o, ones, n)).bci);
+  return JsonFloat32Array.from((await scoreSpans(call, t, o, ones, n)).bci);
 }
 
 export function surprisalTableSync(core: IndexCore, options: ScoreOptions = {}): Float32Array {
   const call = core.begin(options);
   const n = nativeScoreOptions(options);
   const [t, o, ones] = vocabulary(core);
-  return Float32Array.from(scoreSpansSync(call, t, o, ones, n).bci);
+  return JsonFloat32Array.from(scoreSpansSync(call, t, o, ones, n).bci);
 }
 
 // ---- calibration ----

@@ -6,6 +6,7 @@
 import { TraceIndexError } from '../errors';
 import type { NativeIndex, NativeTrace, NativeTraceOptions } from '../native';
 import type { IndexCore } from '../query/core';
+import { JsonFloat32Array } from '../query/json-arrays';
 import type { Occurrence, Query } from '../query/types';
 import { bytesTokenizer } from '../tokenizers/tokenizer';
 import { invalidArgument, MAX_UINT32, nonNegativeInteger, number, oneOf, plainObject, positiveInteger } from '../validate';
@@ -217,7 +218,7 @@ function weightPlan(options: TokenWeightOptions): WeightPlan {
 /** CBD weights: per output, one weight per token, 0 outside flagged spans (overlaps take the maximum). */
 function weightsOf(results: TraceResult[], plan: WeightPlan): Float32Array[] {
   return results.map((r) => {
-    const w = new Float32Array(r.tokens);
+    const w = new JsonFloat32Array(r.tokens);
     for (const s of r.spans) {
       const score = s.scores[plan.variant];
       if (!(score > plan.tau)) continue;

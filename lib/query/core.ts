@@ -9,6 +9,7 @@ import { cancelFlag, NativeDocuments, NativeIndex, NativeOccurrences, nativeErro
 import { bytesTokenizer, Tokenizer } from '../tokenizers/tokenizer';
 import { abortSignal, invalidArgument, nonNegativeInteger, plainObject, timeoutMs as checkTimeout } from '../validate';
 import type { InfinigramShardFiles } from './infinigram';
+import { jsonArray } from './json-arrays';
 import type { CallOptions, DocumentInfo, Occurrence, Query } from './types';
 
 /** Queries longer than this (in tokens) are refused (ERR_INVALID_ARGUMENT). */
@@ -165,7 +166,7 @@ export class IndexCore {
     const out: Occurrence[] = [];
     for (let i = from; i < to; i++) {
       const rec = parseRecord(r.records[i]);
-      const snippetTokens = r.snippetTokens.slice(r.snippetOffsets[i], r.snippetOffsets[i + 1]);
+      const snippetTokens = jsonArray(r.snippetTokens.subarray(r.snippetOffsets[i], r.snippetOffsets[i + 1]));
       const token = r.offsets[i];
       const occ: Occurrence = {
         document: r.documents[i], id: rec.id, metadata: rec.meta, position: { token }, shard: r.shards[i],
@@ -201,7 +202,7 @@ export class IndexCore {
   /** Document `n`, the first of a native documents answer. */
   documentInfo(n: number, d: NativeDocuments): DocumentInfo {
     const rec = parseRecord(d.records[0]);
-    const tokens = d.tokens.subarray(d.tokenOffsets[0], d.tokenOffsets[1]);
+    const tokens = jsonArray(d.tokens.subarray(d.tokenOffsets[0], d.tokenOffsets[1]));
     return { document: n, id: rec.id, metadata: rec.meta, tokens, text: this.tokenizer.readsText ? this.tokenizer.decode(tokens) : undefined };
   }
 

@@ -14,19 +14,21 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TraceIndexError } from '../errors';
 import { checkShardFiles, Manifest, readManifest, SHARD_FILES } from '../build/manifest';
-import { addon, NativeIndex, NativeLocate, NativeNext, nativeError } from '../native';
+import { addon, NativeIndex, NativeNext, nativeError } from '../native';
 import { bytesTokenizer, pretokenized, Tokenizer } from '../tokenizers/tokenizer';
 import { isTokenizerJsonPath, loadTokenizer, tokenizerNames } from '../tokenizers/named';
 import { nonNegativeInteger, oneOf, plainObject } from '../validate';
 import { attachCore, coreOf, IndexCore } from './core';
 import { INFINIGRAM_FORMAT, looksLikeInfinigram, openInfinigram } from './infinigram';
+import { JsonFloat64Array, jsonArray, JsonUint32Array } from './json-arrays';
+import { countForms, FormsPage, LocateFetch, locateSteps, queryForms } from './word-start';
 import type {
-  CallOptions, DocumentInfo, IndexInfo, LocateOptions, LocateResult, LongestMatch, NextTokens, OpenOptions, Query,
+  CallOptions, CountOptions, DocumentInfo, IndexInfo, LocateOptions, LocateResult, LongestMatch, NextTokens, Occurrence, OpenOptions, Query,
 } from './types';
 
 export { MAX_QUERY_TOKENS } from './core';
 export type {
-  CallOptions, DocumentInfo, IndexInfo, LocateOptions, LocateResult, LongestMatch, NextTokens, Occurrence, OpenOptions, Query,
+  CallOptions, CountOptions, DocumentInfo, IndexInfo, LocateOptions, LocateResult, LongestMatch, NextTokens, Occurrence, OpenOptions, Query,
 } from './types';
 
 /** The largest `limit` of a locate page (ERR_INVALID_ARGUMENT above): page through more with `offset`. */
@@ -112,6 +114,21 @@ function checkTokenizer(m: Manifest, want: { name?: string; fingerprint?: string
 let newIndex: (core: IndexCore) => Index;
 
 /**
+ * Symbol.dispose and Symbol.asyncDispose, looked up as Node does where the engine lacks them (Node 18.18+
+ * and 20 define them as these registered symbols), so `using` works on every supported Node.
+ */
+const DISPOSE: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for('nodejs.dispose');
+const ASYNC_DISPOSE: symbol = (Symbol as { asyncDispose?: symbol }).asyncDispose ?? Symbol.for('nodejs.asyncDispose');
+
+/** `using index = await openIndex(dir)` closes the index at the end of the scope (`await using` too). */
+export interface Index {
+  /** close(). */
+  [Symbol.dispose](): void;
+  /** close(), as a promise. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
  * An opened index (from openIndex). Every method but `close` takes CallOptions last and, before any work,
  * refuses with ERR_CLOSED after close(), ERR_ABORTED if the signal has fired, ERR_TIMEOUT if timeoutMs is 0.
  * Async methods reject (they never throw synchronously); Sync methods throw.
@@ -137,6 +154,9 @@ export class Index {
 
   static {
     newIndex = (core) => new Index(core);
+    // Installed like class methods (non-enumerable), under the symbols this Node has.
+    Object.defineProperty(Index.prototype, DISPOSE, { value: function dispose(this: Index) { this.close(); }, writable: true, configurable: true });
+    Object.defineProperty(Index.prototype, ASYNC_DISPOSE, { value: async function asyncDispose(this: Index) { this.close(); }, writable: true, configurable: true });
   }
 
   /** What the index is: format, tokenizer, sizes, shards, bytes on disk. Readable after close(). */
@@ -191,49 +211,68 @@ export class Index {
 
   // ---- count ----
 
-  /** Occurrences of the query in the corpus (exact). Errors: see Query and CallOptions; an empty query is ERR_INVALID_ARGUMENT. */
-  async count(query: Query, options?: CallOptions): Promise<number> {
+  /**
+   * Occurrences of the query in the corpus (exact). With `wordStart`, a text query counted as a word inside
+   * running text (see CountOptions: BPE tokenizers merge the space before a word into its token). Errors:
+   * see Query and CallOptions; an empty query is ERR_INVALID_ARGUMENT.
+   */
+  async count(query: Query, options?: CountOptions): Promise<number> {
     return (await this.countBatch([query], options))[0];
   }
   /** count, on the calling thread. */
-  countSync(query: Query, options?: CallOptions): number {
+  countSync(query: Query, options?: CountOptions): number {
     return this.countBatchSync([query], options)[0];
   }
   /** count of each query, in one native call. */
-  async countBatch(queries: Query[], options?: CallOptions): Promise<Float64Array> {
+  async countBatch(queries: Query[], options?: CountOptions): Promise<Float64Array> {
     const core = coreOf(this);
     const call = core.begin(options);
-    const [t, o] = core.batch(queries, false);
-    return call.run((n, cancel) => n.count(t, o, cancel));
+    const { forms, sum } = countForms(core, queries, wordStartOf(options));
+    const [t, o] = core.batch(forms, false);
+    return jsonArray(sum(await call.run((n, cancel) => n.count(t, o, cancel))));
   }
   /** countBatch, on the calling thread. */
-  countBatchSync(queries: Query[], options?: CallOptions): Float64Array {
+  countBatchSync(queries: Query[], options?: CountOptions): Float64Array {
     const core = coreOf(this);
     const call = core.begin(options);
-    const [t, o] = core.batch(queries, false);
-    return call.runSync((n) => n.countSync(t, o));
+    const { forms, sum } = countForms(core, queries, wordStartOf(options));
+    const [t, o] = core.batch(forms, false);
+    return jsonArray(sum(call.runSync((n) => n.countSync(t, o))));
   }
 
   // ---- locate ----
 
   /**
    * A page of the query's occurrences, in (document, position) order, with snippets, and the total count.
+   * With `wordStart`, the occurrences of both forms of the text (see CountOptions), merged in that order.
    * Errors: ERR_INVALID_ARGUMENT for a limit above MAX_LOCATE_LIMIT or a negative/non-integer page option.
    */
   async locate(query: Query, options: LocateOptions = {}): Promise<LocateResult> {
     const core = coreOf(this);
     const call = core.begin(options);
-    const [t, o] = core.batch([query], false);
-    const { offset, limit, context } = pageOptions(options);
-    return call.run(async (n, cancel) => occurrences(core, n, await n.locate(t, o, offset, limit, context, cancel)));
+    const forms = queryForms(core, query, wordStartOf(options)).map((f) => core.batch([f], false));
+    const steps = locateSteps(forms.length, pageOptions(options));
+    return call.run(async (n, cancel) => {
+      const fetch = (f: LocateFetch) => n.locate(forms[f.form][0], forms[f.form][1], f.offset, f.limit, f.context, cancel);
+      for (let s = steps.next(); ;) {
+        if (s.done) return occurrences(core, n, s.value);
+        s = steps.next(await fetch(s.value));
+      }
+    });
   }
   /** locate, on the calling thread. */
   locateSync(query: Query, options: LocateOptions = {}): LocateResult {
     const core = coreOf(this);
     const call = core.begin(options);
-    const [t, o] = core.batch([query], false);
-    const { offset, limit, context } = pageOptions(options);
-    return call.runSync((n) => occurrences(core, n, n.locateSync(t, o, offset, limit, context)));
+    const forms = queryForms(core, query, wordStartOf(options)).map((f) => core.batch([f], false));
+    const steps = locateSteps(forms.length, pageOptions(options));
+    return call.runSync((n) => {
+      const fetch = (f: LocateFetch) => n.locateSync(forms[f.form][0], forms[f.form][1], f.offset, f.limit, f.context);
+      for (let s = steps.next(); ;) {
+        if (s.done) return occurrences(core, n, s.value);
+        s = steps.next(fetch(s.value));
+      }
+    });
   }
 
   // ---- longest match ----
@@ -311,7 +350,7 @@ export class Index {
 
   /** Exact count of every token id over all documents (a Float64Array of length vocabSize). */
   unigramCounts(options?: CallOptions): Float64Array {
-    return coreOf(this).begin(options).runSync((n) => n.unigram());
+    return jsonArray(coreOf(this).begin(options).runSync((n) => n.unigram()));
   }
 
   /**
@@ -355,8 +394,21 @@ function pageOptions(o: LocateOptions): { offset: number; limit: number; context
   };
 }
 
-function occurrences(core: IndexCore, native: NativeIndex, r: NativeLocate): LocateResult {
-  return { total: r.total, occurrences: core.occurrenceList(native, r, 0, r.documents.length) };
+function wordStartOf(options: CountOptions | undefined): boolean {
+  return oneOf('wordStart', options?.wordStart, [true, false], false);
+}
+
+/** The page as objects: each form's part, merged in (document, position) order. */
+function occurrences(core: IndexCore, native: NativeIndex, r: FormsPage): LocateResult {
+  const [a, b = []] = r.pages.map((p, f) => core.occurrenceList(native, p, 0, r.take[f]));
+  const merged: Occurrence[] = [];
+  let j = 0;
+  for (const x of a) {
+    while (j < b.length && (b[j].document < x.document || (b[j].document === x.document && b[j].position.token < x.position.token))) merged.push(b[j++]);
+    merged.push(x);
+  }
+  while (j < b.length) merged.push(b[j++]);
+  return { total: r.total, occurrences: merged };
 }
 
 function longest(core: IndexCore, t: Uint32Array, o: Uint32Array, r: { lengths: Uint32Array; counts: Float64Array }): LongestMatch[] {
@@ -375,7 +427,7 @@ function distribution(n: NativeNext): NextTokens {
     suffixLength: n.suffixLength,
     total: n.total,
     approximate: false,
-    tokens: Uint32Array.from(order, (i) => n.tokens[i]),
-    counts: Float64Array.from(order, (i) => n.counts[i]),
+    tokens: JsonUint32Array.from(order, (i) => n.tokens[i]),
+    counts: JsonFloat64Array.from(order, (i) => n.counts[i]),
   };
 }

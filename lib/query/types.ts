@@ -5,6 +5,10 @@
  * stamped with the fingerprint of the tokenizer that made them (refused with ERR_TOKENIZER_MISMATCH if it is
  * not the index's). Ids outside the vocabulary are ERR_TOKEN_RANGE; text on an index without a text
  * tokenizer, or more than MAX_QUERY_TOKENS tokens, is ERR_INVALID_ARGUMENT.
+ *
+ * Text is tokenized exactly as given. BPE tokenizers (cl100k_base, o200k_base, llama-3) merge the space
+ * before a word into the word's token, so `'the quick brown fox'` matches only where the phrase starts a
+ * text (or follows a newline), and `' the quick brown fox'` only where a space precedes it: see `wordStart`.
  */
 export type Query = string | ArrayLike<number> | { tokens: ArrayLike<number>; fingerprint: string };
 
@@ -26,6 +30,29 @@ export interface CallOptions {
    * to start when it is 0. Default: no limit.
    */
   timeoutMs?: number;
+}
+
+/** Options of `count` and `countBatch`. */
+export interface CountOptions extends CallOptions {
+  /**
+   * Count a text query as a word inside running text: the occurrences of its tokens plus those of the
+   * tokens of `' ' + query`, unless these end with the query's own tokens (then the space is a token of its
+   * own, and every such occurrence is already one of the query's: counting it again would count the same
+   * text twice). The two sets never share a position, so the sum counts each place once. Default false.
+   *
+   * What it means per tokenizer: with BPE tokenizers that merge a leading space into the word (cl100k_base,
+   * o200k_base, llama-3) it adds the occurrences after a space to those at a text start or after a newline;
+   * with `bytes` the spaced form ends with the query's bytes, so it is the plain count (every occurrence
+   * already counts, wherever it is); with llama-2, whose SentencePiece encoding marks every query as a word
+   * start (`▁`), the spaced form ends with the query's tokens too: the plain count; with a tokenizer.json,
+   * the same rule, as its pre-tokenizer decides. A word glued to punctuation the tokenizer merges with it
+   * (cl100k_base: `(the`) is counted by neither form.
+   *
+   * A boolean named for what is counted (the query starting a word) rather than a `leadingSpace` mode:
+   * the caller asks a question about text, and which token forms answer it is the tokenizer's business.
+   * Text queries only: token ids with wordStart are ERR_INVALID_ARGUMENT.
+   */
+  wordStart?: boolean;
 }
 
 /** What an index is: `index.info`. */
@@ -71,10 +98,13 @@ export interface Occurrence {
 }
 
 /** Options of `locate`: a page of occurrences. */
-export interface LocateOptions extends CallOptions {
+export interface LocateOptions extends CountOptions {
   /** Occurrences in the page, at most MAX_LOCATE_LIMIT (10 000); default 10. */
   limit?: number;
-  /** Occurrences to skip; occurrences come in (document, position) order. Default 0. */
+  /**
+   * Occurrences to skip; occurrences come in (document, position) order. With `wordStart`, the two forms'
+   * occurrences are merged in that order and the page is taken from the merged list. Default 0.
+   */
   offset?: number;
   /** Tokens of context on each side of a match in the snippet, at most 2^32 − 1; default 16. */
   context?: number;

@@ -1,8 +1,10 @@
 /** traceindex build: index input files (or stdin) into a directory, with a progress line. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { BuildOptions, BuildResult, buildIndex, DocumentRecord } from '../../index';
 import { createSkipCollector } from '../../inputs/records';
 import { parseBytes } from '../../validate';
-import { Command, Flags, intFlag, print, UsageError } from '../command';
+import { Command, Flags, Interrupted, intFlag, print, UsageError } from '../command';
 import { formatBytes, formatCount, ProgressReporter } from '../format';
 
 function partOption(spec: string | undefined): { index: number; count: number } | undefined {
@@ -76,6 +78,26 @@ export async function runBuild(flags: Flags, inputs: string[] | AsyncIterable<Do
   return { ...result, skipped: skips.skipped };
 }
 
+/**
+ * What an interrupted build left, and how to go on. buildIndex works in `.NAME.building-<fingerprint>` beside
+ * the target and keeps it after an abort when it can resume (docs/api.md, "Durability"); it reports no path,
+ * so the directory is found by that documented name.
+ */
+function interruptedBuild(signal: string, out: string, flags: Flags): string {
+  const target = path.resolve(out);
+  const head = `interrupted (${signal}): ${target} is left as it was`;
+  if (flags.append) return `${head}; the shards this append wrote are removed by the next one: run the command again to append`;
+  const prefix = `.${path.basename(target)}.building-`;
+  let partial: string[] = [];
+  try {
+    partial = fs.readdirSync(path.dirname(target)).filter((e) => e.startsWith(prefix)).map((e) => path.join(path.dirname(target), e));
+  } catch {
+    // no parent directory: nothing was kept
+  }
+  if (partial.length > 0) return `${head}; the partial build is in ${partial.join(', ')}: run the same command again to resume it (--no-resume starts over)`;
+  return `${head}; nothing to resume (a build reading stdin starts over): run the command again`;
+}
+
 export const build: Command = {
   name: 'build',
   summary: 'index documents: .txt, .jsonl, .jsonl.gz, .jsonl.zst files, directories, globs, - for stdin (JSONL)',
@@ -88,7 +110,14 @@ export const build: Command = {
   async run(args, flags, signal) {
     if (!flags.out) throw new UsageError('build needs --out DIR');
     if (args.length === 0) throw new UsageError('build needs at least one input');
-    const r = await runBuild(flags, args, flags.out as string, signal);
+    const out = flags.out as string;
+    let r: BuildResult & { skipped: number };
+    try {
+      r = await runBuild(flags, args, out, signal);
+    } catch (err) {
+      if (signal?.reason instanceof Interrupted) throw new Interrupted(signal.reason.signal, interruptedBuild(signal.reason.signal, out, flags));
+      throw err;
+    }
     if (flags.json) print(flags, r, '');
   },
 };

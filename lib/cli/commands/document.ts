@@ -11,7 +11,7 @@ export const document: Command = {
     if (args[0] !== undefined && ref === undefined) throw new UsageError('document needs a number or an id');
     await withIndex(args[0], flags, async (idx) => {
       const d = await idx.document(/^\d+$/.test(ref) ? Number(ref) : ref);
-      print(flags, { ...d, tokens: Array.from(d.tokens) }, d.text ?? Array.from(d.tokens).join(' '));
+      print(flags, d, d.text ?? Array.from(d.tokens).join(' '));
     });
   },
 };

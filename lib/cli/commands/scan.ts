@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import type { Index, TraceOptions } from '../../index';
 import { Command, Flags, INDEX_FLAGS, UsageError, withIndex } from '../command';
 import { formatCount, ProgressReporter } from '../format';
-import { TRACE_FLAGS, traceFlags } from '../trace-options';
+import { describeTraceOptions, TRACE_FLAGS, traceFlags } from '../trace-options';
 
 /** The ids already in `out`, after cutting off a torn last line (a killed scan's; its record is traced again). */
 function doneIds(out: string): Set<string> {
@@ -28,6 +28,7 @@ async function runScan(index: Index, inputs: string[], flags: Flags, options: Tr
   const out = typeof flags.out === 'string' ? flags.out : undefined;
   const skipIds = out ? doneIds(out) : new Set<string>();
   const sink = out ? fs.createWriteStream(out, { flags: 'a' }) : process.stdout;
+  if (!flags.quiet) process.stderr.write(`${describeTraceOptions(index, options)}\n`);
   const progress = new ProgressReporter({ unit: 'records', quiet: Boolean(flags.quiet) || !out });
   progress.start('scan');
   let n = 0;

@@ -1,12 +1,10 @@
 /** traceindex trace: the corpus spans of a text, with counts, BCI and sources. */
 import type { Index, TraceOptions, TraceResult } from '../../index';
-import { Command, INDEX_FLAGS, jsonSafe, print, textArg, withIndex } from '../command';
-import { TRACE_FLAGS, traceFlags } from '../trace-options';
+import { Command, INDEX_FLAGS, print, textArg, withIndex } from '../command';
+import { describeTraceOptions, TRACE_FLAGS, traceFlags } from '../trace-options';
 
-function traceLines(_index: Index, r: TraceResult, options: TraceOptions): string {
-  const head = `${r.spans.length} span(s) in ${r.tokens} token(s) [min-length ${options.minLength}, word boundaries ${options.wordBoundaries ? 'on' : 'off'}` +
-    `${options.maxCount !== undefined ? `, max-count ${options.maxCount}` : ''}${options.delimiters ? `, delimiters ${JSON.stringify(options.delimiters.join(''))}` : ''}]`;
-  return [head, ...r.spans.map((s) => [
+function traceLines(index: Index, r: TraceResult, options: TraceOptions): string {
+  return [describeTraceOptions(index, options), `${r.spans.length} span(s) in ${r.tokens} token(s)`, ...r.spans.map((s) => [
     `  [${s.start}, ${s.end}) BCI ${s.bci.toFixed(2)} count ${s.count}: ${s.text !== undefined ? JSON.stringify(s.text) : ''}`,
     ...s.documents.map((d) => `      ${d.id} at token ${d.position.token}`),
   ].join('\n'))].join('\n');
@@ -23,7 +21,7 @@ export const trace: Command = {
     await withIndex(args[0], flags, async (idx) => {
       const options = optionsFor(idx);
       const r = await idx.trace(await textArg(args.slice(1)), options);
-      print(flags, { options, ...jsonSafe(r) }, traceLines(idx, r, options));
+      print(flags, { options, ...r }, traceLines(idx, r, options));
     });
   },
 };

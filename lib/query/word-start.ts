@@ -1,0 +1,116 @@
+/**
+ * `wordStart` (CountOptions): a text query counted as a word inside running text, as the occurrences of two
+ * token forms, the query's own tokens A and the tokens B of `' ' + query`. B is dropped when it ends with A:
+ * then the space is a token of its own and every B occurrence holds an A occurrence of the same text.
+ * Otherwise no text position is counted twice: an A and a B occurrence of the same text would be two runs
+ * of the document's tokens ending at the same token, the longer (B) ending with the shorter (A).
+ *
+ * count adds the two counts; locate merges the two occurrence lists in (document, position) order and pages
+ * through the merged list, finding where the page starts by a binary search over the two lists.
+ */
+import { TraceIndexError } from '../errors';
+import type { NativeLocate } from '../native';
+import type { IndexCore } from './core';
+import { JsonFloat64Array } from './json-arrays';
+import type { Query } from './types';
+
+/** A query's token forms: [A], or [A, B] for a wordStart text query whose spaced form adds occurrences. */
+export function queryForms(core: IndexCore, query: Query, wordStart: boolean, i = 0): Uint32Array[] {
+  const a = core.tokenize(query);
+  if (!wordStart) return [a];
+  if (typeof query !== 'string') throw new TraceIndexError('ERR_INVALID_ARGUMENT', `wordStart needs text queries: query ${i} is token ids`);
+  if (a.length === 0) throw new TraceIndexError('ERR_INVALID_ARGUMENT', `query ${i} is empty`);
+  const b = core.tokenize(' ' + query);
+  return endsWith(b, a) ? [a] : [a, b];
+}
+
+function endsWith(b: Uint32Array, a: Uint32Array): boolean {
+  if (b.length < a.length) return false;
+  for (let k = 1; k <= a.length; k++) if (b[b.length - k] !== a[a.length - k]) return false;
+  return true;
+}
+
+/** The forms of a batch of count queries, and how to sum the forms' counts back into one count per query. */
+export function countForms(core: IndexCore, queries: Query[], wordStart: boolean): { forms: Query[]; sum: (counts: Float64Array) => Float64Array } {
+  if (!wordStart) return { forms: queries, sum: (c) => c };
+  if (!Array.isArray(queries)) throw new TraceIndexError('ERR_INVALID_ARGUMENT', 'a batch is an array of queries');
+  const forms: Uint32Array[] = [];
+  const owner: number[] = [];
+  queries.forEach((q, i) => {
+    for (const f of queryForms(core, q, true, i)) {
+      forms.push(f);
+      owner.push(i);
+    }
+  });
+  return {
+    forms,
+    sum: (counts) => {
+      const out = new JsonFloat64Array(queries.length);
+      owner.forEach((q, k) => { out[q] += counts[k]; });
+      return out;
+    },
+  };
+}
+
+/** One native locate of a form: [offset, offset + limit) of its occurrences. */
+export interface LocateFetch {
+  form: 0 | 1;
+  offset: number;
+  limit: number;
+  context: number;
+}
+
+/** A page over a query's forms: the first `take[f]` occurrences of form f's native page, and the total. */
+export interface FormsPage {
+  total: number;
+  pages: NativeLocate[];
+  take: number[];
+}
+
+/** (document, position) order of occurrence i of page p against occurrence j of page q. */
+function before(p: NativeLocate, i: number, q: NativeLocate, j: number): boolean {
+  return p.documents[i] < q.documents[j] || (p.documents[i] === q.documents[j] && p.offsets[i] < q.offsets[j]);
+}
+
+/**
+ * The page [offset, offset + limit) of a query's occurrences, over its `forms` (1 or 2) token forms, as a
+ * generator of the native locates it needs (so the async and Sync forms drive the same steps). One form:
+ * one native page. Two: their occurrences merged in (document, position) order: past the first page, the
+ * totals, then O(log offset) single occurrences to find how many of the first `offset` come from A; then a
+ * page of each.
+ */
+export function* locateSteps(forms: number, { offset, limit, context }: { offset: number; limit: number; context: number }): Generator<LocateFetch, FormsPage, NativeLocate> {
+  if (forms === 1) {
+    const p = yield { form: 0, offset, limit, context };
+    return { total: p.total, pages: [p], take: [p.documents.length] };
+  }
+  // The first page needs no search: each form's page holds its total too.
+  let a = 0;
+  let k = 0;
+  if (offset > 0) {
+    const totalA = (yield { form: 0, offset: 0, limit: 0, context: 0 }).total;
+    const totalB = (yield { form: 1, offset: 0, limit: 0, context: 0 }).total;
+    k = Math.min(offset, totalA + totalB);
+    // The smallest a in [lo, hi] such that A's occurrence a does not precede B's occurrence k − a − 1: the
+    // first k merged are then A's first a and B's first k − a.
+    let lo = Math.max(0, k - totalB);
+    let hi = Math.min(k, totalA);
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const x = yield { form: 0, offset: mid, limit: 1, context: 0 };
+      const y = yield { form: 1, offset: k - mid - 1, limit: 1, context: 0 };
+      if (before(x, 0, y, 0)) lo = mid + 1;
+      else hi = mid;
+    }
+    a = lo;
+  }
+  const pa = yield { form: 0, offset: a, limit, context };
+  const pb = yield { form: 1, offset: k - a, limit, context };
+  let i = 0;
+  let j = 0;
+  while (i + j < limit && (i < pa.documents.length || j < pb.documents.length)) {
+    if (j >= pb.documents.length || (i < pa.documents.length && before(pa, i, pb, j))) i++;
+    else j++;
+  }
+  return { total: pa.total + pb.total, pages: [pa, pb], take: [i, j] };
+}

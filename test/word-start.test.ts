@@ -1,0 +1,164 @@
+/**
+ * Text queries on BPE indexes: cl100k_base merges the space before a word into its token, so a plain text
+ * query matches only at a text start or after a newline. `wordStart` counts the query as a word inside
+ * running text. Checked on a sharded cl100k_base index against (1) a brute-force count over the texts
+ * themselves (running text of whole words: the query at a word start, ending at a word end), (2) a
+ * brute-force count over the documents tokenized independently, by the documented definition, and (3)
+ * locate pages of the merged occurrence list against the brute-force list; and on a bytes index, where
+ * wordStart is the plain query.
+ */
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { buildIndex, Index, openIndex } from '../lib/index';
+import { loadTokenizer } from '../lib/tokenizers/named';
+import * as O from './helpers/oracle';
+
+const scratch = O.tmpDir('word-start');
+test.after.always(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
+// Running text of whole words (no word is a prefix of another, so a token run cannot end inside a word).
+const WORDS = ['the', 'quick', 'brown', 'fox', 'jumps', 'over', 'lazy', 'dog', 'cat', 'runs'];
+const GAPS = [' ', ' ', ' ', ' ', ' ', ' ', '  ', '\n', '\n '];
+const r = O.rng(2024);
+const texts = Array.from({ length: 60 }, (_, d) => {
+  const parts: string[] = d % 7 === 0 ? ['the', ' ', 'quick', ' ', 'brown', ' ', 'fox'] : [];
+  for (let k = O.randInt(r, 5, 60); k > 0; k--) {
+    if (parts.length) parts.push(O.pick(r, GAPS));
+    // The phrase often, so it occurs both at line starts and after spaces.
+    parts.push(O.randInt(r, 0, 6) === 0 ? 'the quick brown fox' : O.pick(r, WORDS));
+  }
+  return parts.join('');
+});
+
+/** Text positions where q starts a word (text start or after whitespace) and ends one (text end or whitespace). */
+function wordOccurrences(text: string, q: string, atLineStartOnly: boolean): number {
+  let n = 0;
+  for (let i = text.indexOf(q); i >= 0; i = text.indexOf(q, i + 1)) {
+    const startOk = i === 0 || (atLineStartOnly ? text[i - 1] === '\n' : /\s/.test(text[i - 1]));
+    const end = i + q.length;
+    if (startOk && (end === text.length || /\s/.test(text[end]))) n++;
+  }
+  return n;
+}
+
+function endsWith(b: number[], a: number[]): boolean {
+  return b.length >= a.length && a.every((x, k) => b[b.length - a.length + k] === x);
+}
+
+let opened: Promise<{ idx: Index; docs: number[][]; encode: (s: string) => number[] }> | undefined;
+function bpe() {
+  opened ??= (async () => {
+    const tok = await loadTokenizer('cl100k_base');
+    const encode = (s: string) => Array.from(tok.encode(s));
+    const docs = texts.map(encode);
+    const out = path.join(scratch, 'cl100k');
+    const built = await buildIndex({ inputs: texts.map((text, i) => ({ text, id: `t${i}` })), out, tokenizer: 'cl100k_base', shardTokens: O.shardTokensFor(docs, 3) });
+    if (built.shards < 2) throw new Error('expected several shards');
+    return { idx: await openIndex(out), docs, encode };
+  })();
+  return opened;
+}
+
+test('cl100k_base: a plain text query counts the words at a text start or after a newline; wordStart counts every word start', async (t) => {
+  const { idx } = await bpe();
+  const queries = ['the quick brown fox', 'fox', 'lazy dog', 'the', 'brown fox jumps', 'cat runs over the lazy dog', 'dog'];
+  const plain = await idx.countBatch(queries);
+  const words = await idx.countBatch(queries, { wordStart: true });
+  queries.forEach((q, i) => {
+    const atStart = texts.reduce((s, x) => s + wordOccurrences(x, q, true), 0);
+    const anywhere = texts.reduce((s, x) => s + wordOccurrences(x, q, false), 0);
+    t.is(plain[i], atStart, `plain ${JSON.stringify(q)}`);
+    t.is(words[i], anywhere, `wordStart ${JSON.stringify(q)}`);
+  });
+  // The issue's example: the phrase inside running text is found only with wordStart (or a leading space).
+  const phrase = 'the quick brown fox';
+  t.true(words[0] > plain[0] && plain[0] > 0);
+  t.is(await idx.count(phrase, { wordStart: true }), plain[0] + (await idx.count(' ' + phrase)));
+  t.is(idx.countSync(phrase, { wordStart: true }), words[0]);
+  t.deepEqual(Array.from(idx.countBatchSync(queries, { wordStart: true })), Array.from(words));
+});
+
+test('cl100k_base: wordStart equals the documented definition, by brute force over the documents tokenized independently', async (t) => {
+  const { idx, docs, encode } = await bpe();
+  const rr = O.rng(9);
+  const queries: string[] = [' the', '  fox', '\nthe quick', 'ox jumps', 'e', ' ', 'n\nthe'];
+  for (let k = 0; k < 80; k++) {
+    const d = O.pick(rr, texts);
+    const a = O.randInt(rr, 0, Math.max(1, d.length - 20));
+    const q = d.slice(a, a + O.randInt(rr, 1, 20));
+    if (q.length) queries.push(q);
+  }
+  const got = await idx.countBatch(queries, { wordStart: true });
+  let spaced = 0;
+  queries.forEach((q, i) => {
+    const a = encode(q);
+    const b = encode(' ' + q);
+    // The query's tokens, plus the spaced form's unless it ends with them (then it adds no new text).
+    const want = O.count(docs, a) + (endsWith(b, a) ? 0 : O.count(docs, b));
+    if (!endsWith(b, a)) spaced++;
+    t.is(got[i], want, JSON.stringify(q));
+  });
+  t.true(spaced > 20 && spaced < queries.length, `${spaced} of ${queries.length} queries have a spaced form of their own`);
+});
+
+test('cl100k_base: wordStart locate pages through both forms merged in (document, position) order', async (t) => {
+  const { idx, docs, encode } = await bpe();
+  for (const q of ['the quick brown fox', 'the', 'fox', 'dog']) {
+    const a = O.occurrences(docs, encode(q));
+    const b = endsWith(encode(' ' + q), encode(q)) ? [] : O.occurrences(docs, encode(' ' + q));
+    const all = [...a, ...b].sort((x, y) => x.doc - y.doc || x.offset - y.offset).map((o) => [o.doc, o.offset]);
+    t.true(a.length > 0 && b.length > 0, q);
+    const pages = [[0, 10], [0, all.length], [1, 3], [a.length, 7], [Math.floor(all.length / 2), 25], [all.length - 2, 10], [all.length, 5], [all.length + 3, 5], [5, 0]];
+    for (const [offset, limit] of pages) {
+      const page = await idx.locate(q, { wordStart: true, offset, limit, context: 1 });
+      t.is(page.total, all.length, `${q} total`);
+      t.deepEqual(page.occurrences.map((o) => [o.document, o.position.token]), all.slice(offset, offset + limit), `${q} [${offset}, +${limit})`);
+      for (const o of page.occurrences) t.is(o.id, `t${o.document}`);
+    }
+    const sync = idx.locateSync(q, { wordStart: true, offset: 2, limit: 9 });
+    t.deepEqual(sync.occurrences.map((o) => [o.document, o.position.token]), all.slice(2, 11), `${q} Sync`);
+    // Byte positions of both forms: where the token run starts (the space, for the spaced form).
+    const some = await idx.locate(q, { wordStart: true, limit: 40 });
+    for (const o of some.occurrences) {
+      const bytes = Buffer.from(texts[o.document]).subarray(o.position.byte!).toString();
+      t.true(bytes.startsWith(q) || bytes.startsWith(' ' + q), `${q} at byte ${o.position.byte}`);
+    }
+  }
+});
+
+test('bytes tokenizer: the spaced form holds the query itself, so wordStart is the plain query', async (t) => {
+  const out = path.join(scratch, 'bytes');
+  await buildIndex({ inputs: texts.map((text) => ({ text })), out, shardTokens: 2000 });
+  const idx = await openIndex(out);
+  const queries = ['the quick brown fox', 'fox', 'e', ' the'];
+  t.deepEqual(Array.from(await idx.countBatch(queries, { wordStart: true })), Array.from(await idx.countBatch(queries)));
+  t.deepEqual(Array.from(await idx.countBatch(queries)), queries.map((q) => O.count(texts.map(O.utf8), O.utf8(q))));
+  const plain = await idx.locate('fox', { offset: 3, limit: 20 });
+  const words = await idx.locate('fox', { offset: 3, limit: 20, wordStart: true });
+  t.deepEqual(words, plain);
+  idx.close();
+});
+
+test('wordStart needs text queries and a boolean; an empty text query is refused', async (t) => {
+  const { idx, encode } = await bpe();
+  await t.throwsAsync(idx.count(encode('fox'), { wordStart: true }), { code: 'ERR_INVALID_ARGUMENT', message: /wordStart needs text queries/ });
+  await t.throwsAsync(idx.locate(encode('fox'), { wordStart: true }), { code: 'ERR_INVALID_ARGUMENT' });
+  await t.throwsAsync(idx.count('fox', { wordStart: 'yes' as unknown as boolean }), { code: 'ERR_INVALID_ARGUMENT', message: /wordStart/ });
+  await t.throwsAsync(idx.countBatch(['fox', ''], { wordStart: true }), { code: 'ERR_INVALID_ARGUMENT', message: /query 1 is empty/ });
+  t.is(await idx.count(encode('fox'), { wordStart: false }), await idx.count('fox'));
+});
+
+test('CLI count and locate --word-start answer as the API', async (t) => {
+  const { idx } = await bpe();
+  const cli = (...args: string[]) => spawnSync(process.execPath, [O.CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
+  const count = cli('count', idx.dir, 'the quick brown fox', '--word-start', '--json');
+  t.is(count.status, 0, count.stderr);
+  t.deepEqual(JSON.parse(count.stdout), { count: await idx.count('the quick brown fox', { wordStart: true }) });
+  const located = cli('locate', idx.dir, 'fox', '--word-start', '--offset', '4', '--limit', '6', '--json');
+  t.is(located.status, 0, located.stderr);
+  const want = await idx.locate('fox', { wordStart: true, offset: 4, limit: 6 });
+  t.deepEqual(JSON.parse(located.stdout), JSON.parse(JSON.stringify(want)));
+  t.is(cli('count', idx.dir, '--tokens', '1,2', '--word-start').status, 1, 'token ids with --word-start: ERR_INVALID_ARGUMENT');
+});

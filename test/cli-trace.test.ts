@@ -296,3 +296,27 @@ test('calibrate --json equals index.calibrate for the same options: monotone qua
   const human = cli(['calibrate', DIR, '--lengths', '8', '--samples', '50']);
   t.regex(human.stdout, /^length 8: 50 spans, BCI p50/);
 });
+
+test('trace --html and scan --html write self-contained reports holding the traced spans', async (t) => {
+  const idx = await index();
+  const output = `${TEXTS[3]} ${TEXTS[17].slice(0, 30)} zzz ${TEXTS[40]}`;
+  const report = path.join(scratch, 'trace.html');
+  const traced = json(['trace', DIR, output, '--html', report]);
+  const html = fs.readFileSync(report, 'utf8');
+  t.true(html.startsWith('<!doctype html>') || html.startsWith('<!DOCTYPE html>'));
+  t.false(/<(script|link|img)[^>]+(src|href)="?https?:/i.test(html), 'nothing is fetched from the network');
+  t.true(traced.spans.length > 0);
+  for (const s of traced.spans) t.true(html.includes(JSON.stringify(s.text).slice(1, -1).slice(0, 20)), `span ${s.text} is in the report`);
+  // scan --html keeps the riskiest outputs; the JSONL goes to --out as before.
+  const inputs = path.join(scratch, 'outputs-html.jsonl');
+  fs.writeFileSync(inputs, [output, 'qqq nothing', TEXTS[9]].map((text, i) => JSON.stringify({ id: `o${i}`, text })).join('\n') + '\n');
+  const scanReport = path.join(scratch, 'scan.html');
+  const out = path.join(scratch, 'scan-html.jsonl');
+  const r = cli(['scan', DIR, inputs, '--out', out, '--html', scanReport, '--quiet']);
+  t.is(r.status, 0, r.stderr);
+  t.is(fs.readFileSync(out, 'utf8').trim().split('\n').length, 3);
+  const scanHtml = fs.readFileSync(scanReport, 'utf8');
+  t.true(scanHtml.includes('"o0"') || scanHtml.includes('o0'));
+  const api = (await idx.trace(output, { minLength: 12, wordBoundaries: true })).spans.length;
+  t.is(traced.spans.length, api);
+});

@@ -49,6 +49,7 @@ export const FLAGS = {
   format: { type: 'string' },
   'token-width': { type: 'string' },
   'vocab-size': { type: 'string' },
+  html: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
 } as const;

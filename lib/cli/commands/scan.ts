@@ -1,6 +1,8 @@
-/** traceindex scan: trace JSONL files of outputs; results as JSONL, resumable with --out. */
+/** traceindex scan: trace JSONL files of outputs; results as JSONL, resumable with --out; --html: the riskiest. */
 import * as fs from 'node:fs';
-import type { Index, TraceOptions } from '../../index';
+import * as path from 'node:path';
+import type { Index, ScanResult, TraceOptions } from '../../index';
+import { renderScanReport } from '../../viewer/report';
 import { Command, Flags, INDEX_FLAGS, UsageError, withIndex } from '../command';
 import { formatCount, ProgressReporter } from '../format';
 import { describeTraceOptions, TRACE_FLAGS, traceFlags } from '../trace-options';
@@ -34,15 +36,23 @@ async function runScan(index: Index, inputs: string[], flags: Flags, options: Tr
   let n = 0;
   let tokens = 0;
   let errors = 0;
-  try {
-    for await (const r of index.scan(inputs, { ...options, field: flags.field as string | undefined, idField: flags['id-field'] as string | undefined, skipIds, signal })) {
+  const stream = index.scan(inputs, { ...options, field: flags.field as string | undefined, idField: flags['id-field'] as string | undefined, skipIds, signal });
+  // Every result is written as it comes; --html also keeps the riskiest ones (bounded) for the report.
+  async function* written(): AsyncGenerator<ScanResult> {
+    for await (const r of stream) {
       const line = JSON.stringify({ id: r.id, tokens: r.tokens, maxBci: r.maxBci, spans: r.spans.map((s) => ({ start: s.start, end: s.end, text: s.text, count: s.count, bci: s.bci, scores: s.scores, documents: s.documents.map((d) => ({ id: d.id, document: d.document, position: d.position })) })), ...(r.error ? { error: r.error } : {}) }) + '\n';
       if (!sink.write(line)) await new Promise<void>((resolve) => sink.once('drain', () => resolve()));
       n++;
       tokens += r.tokens;
       if (r.error) errors++;
       progress.update({ done: n, note: `${formatCount(tokens)} tokens, ${errors} error(s)` });
+      yield r;
     }
+  }
+  try {
+    if (typeof flags.html === 'string')
+      fs.writeFileSync(flags.html, await renderScanReport(index, written(), { traceOptions: options, indexName: path.basename(index.info.dir) }));
+    else for await (const _ of written());
   } finally {
     if (out) await new Promise((resolve) => (sink as fs.WriteStream).end(resolve));
   }
@@ -52,8 +62,8 @@ async function runScan(index: Index, inputs: string[], flags: Flags, options: Tr
 export const scan: Command = {
   name: 'scan',
   summary: 'trace every record of JSONL files (- for stdin): one JSON line per record, resumable with --out',
-  usage: 'DIR <outputs.jsonl...> [--field text] [--id-field id] [--out results.jsonl] [--quiet] [trace options]',
-  options: ['field', 'id-field', 'out', 'quiet', ...TRACE_FLAGS, ...INDEX_FLAGS],
+  usage: 'DIR <outputs.jsonl...> [--field text] [--id-field id] [--out results.jsonl] [--html report.html] [--quiet] [trace options]',
+  options: ['field', 'id-field', 'out', 'html', 'quiet', ...TRACE_FLAGS, ...INDEX_FLAGS],
   interruptible: true,
   async run(args, flags, signal) {
     const inputs = args.slice(1);

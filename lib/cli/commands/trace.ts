@@ -1,5 +1,8 @@
-/** traceindex trace: the corpus spans of a text, with counts, BCI and sources. */
+/** traceindex trace: the corpus spans of a text, with counts, BCI and sources (--html: the viewer as one file). */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { Index, TraceOptions, TraceResult } from '../../index';
+import { renderTraceReport } from '../../viewer/report';
 import { Command, INDEX_FLAGS, print, textArg, withIndex } from '../command';
 import { describeTraceOptions, TRACE_FLAGS, traceFlags } from '../trace-options';
 
@@ -14,13 +17,16 @@ export const trace: Command = {
   name: 'trace',
   summary: 'the spans of the text (or of stdin, with -) found verbatim in the corpus, with counts, BCI and sources',
   usage: `DIR <text|-> [--min-length N] [--max-count N] [--delimiters ".,\\n"] [--no-word-boundaries]
-        [--max-documents N] [--seed N] [--log-base B] [--json]`,
-  options: [...TRACE_FLAGS, 'json', ...INDEX_FLAGS],
+        [--max-documents N] [--seed N] [--log-base B] [--html report.html] [--json]`,
+  options: [...TRACE_FLAGS, 'html', 'json', ...INDEX_FLAGS],
   async run(args, flags) {
     const optionsFor = traceFlags(flags);
     await withIndex(args[0], flags, async (idx) => {
       const options = optionsFor(idx);
-      const r = await idx.trace(await textArg(args.slice(1)), options);
+      const text = await textArg(args.slice(1));
+      const r = await idx.trace(text, options);
+      if (typeof flags.html === 'string')
+        fs.writeFileSync(flags.html, renderTraceReport(idx, { output: text, result: r }, { traceOptions: options, indexName: path.basename(idx.info.dir) }));
       print(flags, { options, ...r }, traceLines(idx, r, options));
     });
   },

@@ -7,16 +7,10 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createServer, TraceIndexServer } from './server';
 import { DEFAULT_LIMITS, Limits } from './limits';
-import { SERVE_USAGE } from './usage';
+import { LIMIT_FLAGS, SERVE_FLAGS, SERVE_USAGE } from './usage';
 
 export { SERVE_USAGE };
 
-const LIMIT_FLAGS: Record<string, keyof Limits> = {
-  'body-limit': 'bodyLimit', 'max-query-tokens': 'maxQueryTokens', 'max-batch': 'maxBatch', 'timeout-ms': 'timeoutMs',
-  'max-concurrent': 'maxConcurrent', 'max-queued': 'maxQueued', 'max-scans': 'maxScans', 'drain-ms': 'drainMs',
-  'headers-timeout-ms': 'headersTimeoutMs', 'body-timeout-ms': 'bodyTimeoutMs', 'idle-timeout-ms': 'idleTimeoutMs',
-  'keep-alive-timeout-ms': 'keepAliveTimeoutMs', 'max-line-bytes': 'maxLineBytes',
-};
 
 function usage(message: string): number {
   process.stderr.write(`traceindex serve: ${message}\n\n${SERVE_USAGE}\n`);
@@ -31,12 +25,7 @@ export async function runServe(argv: string[]): Promise<number> {
     parsed = parseArgs({
       args,
       allowPositionals: true,
-      options: {
-        port: { type: 'string' }, host: { type: 'string' }, 'token-file': { type: 'string' }, preload: { type: 'boolean' },
-        cors: { type: 'string', multiple: true }, tokenizer: { type: 'string' }, 'eos-token-id': { type: 'string' },
-        'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' },
-        ...Object.fromEntries(Object.keys(LIMIT_FLAGS).map((k) => [k, { type: 'string' as const }])),
-      },
+      options: SERVE_FLAGS,
     });
   } catch (err) {
     return usage((err as Error).message);

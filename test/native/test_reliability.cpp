@@ -270,3 +270,20 @@ TEST(a_sigbus_outside_index_mappings_still_ends_the_process) {
   // Killed by SIGBUS, or (under a sanitizer whose handler came first) its report and a failing exit.
   CHECK((WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS) || (WIFEXITED(status) && WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 3));
 }
+
+TEST(counts_whose_file_sizes_overflow_are_refused) {
+  // A manifest and header agreeing on 2^62 + 5 tokens of width 4: 64 + 4 (2^62 + 5) wraps to 84 bytes.
+  ShardShape shape{4, (uint64_t(1) << 62) + 5, 1, 10};
+  std::string file(84, '\0');
+  FileHeader h = make_header(FileKind::Tokens, shape, shape.tokens, 4);
+  std::memcpy(&file[0], &h, sizeof h);
+  CHECK_THROWS_CODE(check_header(reinterpret_cast<const uint8_t*>(file.data()), file.size(), FileKind::Tokens, shape,
+                                 shape.tokens, 4, "tokens.bin"),
+                    codes::kCorrupt);
+  shape.documents = ~uint64_t(0);  // meta: D + 1 offsets wraps to 0
+  h = make_header(FileKind::Meta, shape, shape.documents, 8);
+  std::memcpy(&file[0], &h, sizeof h);
+  CHECK_THROWS_CODE(check_header(reinterpret_cast<const uint8_t*>(file.data()), file.size(), FileKind::Meta, shape,
+                                 shape.documents, 8, "meta.bin"),
+                    codes::kCorrupt);
+}

@@ -15,6 +15,9 @@
 #include "error.hpp"
 
 namespace traceindex {
+
+std::atomic<uint64_t> detail::mapping_faults{0};
+
 namespace {
 
 // ---- the fault table ----------------------------------------------------------------------------------
@@ -35,7 +38,6 @@ struct Chunk {
 };
 
 Chunk g_table;
-std::atomic<uint64_t> g_faults{0};
 struct sigaction g_previous;
 uintptr_t g_page = 4096;
 std::once_flag g_install_once;
@@ -82,7 +84,7 @@ void on_sigbus(int sig, siginfo_t* info, void* ctx) {
         void* r = mmap(reinterpret_cast<void*>(page), e - page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
         if (r == MAP_FAILED) break;
         s.damaged.store(1, std::memory_order_release);
-        g_faults.fetch_add(1, std::memory_order_acq_rel);
+        detail::mapping_faults.fetch_add(1, std::memory_order_acq_rel);
         errno = saved_errno;
         return;
       }
@@ -195,8 +197,6 @@ void MappedFile::advise(AccessPattern pattern) const {
 bool MappedFile::intact() const {
   return slot_ < 0 || slot_at(slot_).damaged.load(std::memory_order_acquire) == 0;
 }
-
-uint64_t MappedFile::faults() { return g_faults.load(std::memory_order_acquire); }
 
 MappedFile& MappedFile::operator=(MappedFile&& o) noexcept {
   if (this != &o) {

@@ -9,11 +9,16 @@
 // Error(ERR_IO). Faults outside registered mappings go to the previous handler (by default: the process dies
 // as it would have). No longjmp: no C++ frame is ever skipped.
 #pragma once
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
 namespace traceindex {
+
+namespace detail {
+extern std::atomic<uint64_t> mapping_faults;  // faults absorbed by the SIGBUS handler, process-wide
+}
 
 enum class AccessPattern { Random, Sequential, WillNeed };
 
@@ -45,7 +50,7 @@ class MappedFile {
   bool intact() const;
 
   // Faults absorbed so far in this process, over all mappings (0 on the fast path of every check).
-  static uint64_t faults();
+  static uint64_t faults() { return detail::mapping_faults.load(std::memory_order_acquire); }
 
  private:
   void release() noexcept;

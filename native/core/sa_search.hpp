@@ -26,14 +26,20 @@ class SearchableShard : public Shard {
   uint64_t suffix(uint64_t i) const override { return position(i); }
   uint32_t token(uint64_t pos) const override { return static_cast<uint32_t>(text_[pos]); }
 
+  // Each search entry point ends with check_intact() (one atomic load unless a mapping ever faulted), so
+  // callers that search shard by shard (the binding's fan-out) see a file truncated under them as ERR_IO.
   SaRange find(const uint32_t* pattern32, size_t m) const override {
     std::vector<Token> p(pattern32, pattern32 + m);  // queries are short: the conversion is cheap
-    return find_range(p.data(), m, 0, stored_suffixes(), 0, 0);
+    const SaRange r = find_range(p.data(), m, 0, stored_suffixes(), 0, 0);
+    this->check_intact();
+    return r;
   }
 
   SaRange extend(SaRange r, size_t k, uint32_t token) const override {
     if (token >= separator()) return {r.lo, r.lo};
-    return narrow(r, k, static_cast<Token>(token));
+    const SaRange out = narrow(r, k, static_cast<Token>(token));
+    this->check_intact();
+    return out;
   }
 
   size_t longest_prefix(const uint32_t* q, size_t m, SaRange* range) const override {
@@ -52,7 +58,9 @@ class SearchableShard : public Shard {
   // those followed by a token in key order, then those followed by a separator (the largest key).
   bool has_continuation(SaRange r, size_t m) const override {
     uint64_t i = first_continued(r, m);
-    return i < r.hi && token_after(i, m) != static_cast<Token>(separator());
+    const bool more = i < r.hi && token_after(i, m) != static_cast<Token>(separator());
+    this->check_intact();
+    return more;
   }
 
   void next_tokens(SaRange r, size_t m, std::vector<TokenCount>& out) const override {
@@ -77,6 +85,7 @@ class SearchableShard : public Shard {
     }
     if (!Derived::kValueOrder)  // runs came in key order; callers want token order
       std::sort(out.begin() + first, out.end(), [](const TokenCount& a, const TokenCount& b) { return a.token < b.token; });
+    this->check_intact();
   }
 
  protected:

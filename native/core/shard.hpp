@@ -72,8 +72,9 @@ class Shard {
   // n pointer-width words of extra memory), meta offsets.
   virtual void verify(CancelFlag* cancel) const = 0;
   // Quick check, no extra memory: the open-time structure again (every document and record offset, unigram
-  // sums), a separator at every document end, and `samples` random adjacent suffix-array pairs in range and in
-  // order (each compared over at most kQuickCompareTokens tokens). Deterministic for a given seed.
+  // sums), the separator after `samples` random documents (every one if there are no more), and `samples`
+  // random adjacent suffix-array pairs in range and in order (each compared over at most kQuickCompareTokens
+  // tokens). Deterministic for a given seed.
   virtual void verify_quick(uint32_t samples, uint64_t seed, CancelFlag* cancel) const = 0;
   static constexpr uint64_t kQuickCompareTokens = 1 << 16;
 

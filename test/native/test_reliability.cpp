@@ -209,6 +209,19 @@ TEST(verify_quick_checks_structure_and_sampled_order) {
   { Index idx({spec}); CHECK_THROWS_CODE(idx.verify(VerifyLevel::Quick), codes::kCorrupt); }
   patch_value(tokens, kHeaderBytes + kDocs[0].size(), uint8_t(0xFF));
   { Index idx({spec}); idx.verify(VerifyLevel::Quick); }
+  // More documents than samples: the separators of sampled documents.
+  std::vector<Doc> many(50, Doc{1, 2, 3});
+  ShardSpec big = write_any(tmp.path / "many", many, 1, 10);
+  { Index idx({big}); idx.verify(VerifyLevel::Quick, nullptr, 10, 1); }
+  patch_value(tmp.path / "many" / "tokens.bin", kHeaderBytes + 4 * 17 + 3, uint8_t(2));  // document 17's separator
+  {
+    Index idx({big});
+    int caught = 0;
+    for (uint64_t seed = 0; seed < 20; ++seed) {
+      try { idx.verify(VerifyLevel::Quick, nullptr, 10, seed); } catch (const Error& e) { CHECK_EQ(e.code, std::string(codes::kCorrupt)); ++caught; }
+    }
+    CHECK(caught > 0 && caught < 20);  // 10 of 50 documents a draw: some seeds see it, some do not
+  }
   // Cancellation.
   std::atomic<uint8_t> cancel{1};
   Index idx({spec});

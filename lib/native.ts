@@ -130,7 +130,8 @@ export interface NativeIndex {
     Promise<NativeScores & { count: Float64Array }>;
   scoreSpansSync(tokens: Uint32Array, offsets: Uint32Array, counts: Float64Array | undefined, options: NativeTraceOptions): NativeScores & { count: Float64Array };
   matchState(window: number): NativeMatchState;
-  verify(cancel?: Uint8Array): Promise<void>;
+  /** quick: structure, offsets, unigram sums and sampled suffix order instead of every token and suffix. */
+  verify(cancel?: Uint8Array, quick?: boolean): Promise<void>;
   close(): void;
 }
 

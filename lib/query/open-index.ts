@@ -24,11 +24,13 @@ import { JsonFloat64Array, jsonArray, JsonUint32Array } from './json-arrays';
 import { countForms, FormsPage, LocateFetch, locateSteps, queryForms } from './word-start';
 import type {
   CallOptions, CountOptions, DocumentInfo, IndexInfo, LocateOptions, LocateResult, LongestMatch, NextTokens, Occurrence, OpenOptions, Query,
+  VerifyOptions, VerifyResult,
 } from './types';
 
 export { MAX_QUERY_TOKENS } from './core';
 export type {
   CallOptions, CountOptions, DocumentInfo, IndexInfo, LocateOptions, LocateResult, LongestMatch, NextTokens, Occurrence, OpenOptions, Query,
+  VerifyOptions, VerifyResult,
 } from './types';
 
 /** The largest `limit` of a locate page (ERR_INVALID_ARGUMENT above): page through more with `offset`. */
@@ -46,6 +48,19 @@ const MAX_CONTEXT = 2 ** 32 - 1;
  */
 export async function openIndex(dir: string, options: OpenOptions = {}): Promise<Index> {
   const o = plainObject('options', options);
+  const check = oneOf('verify', o.verify, ['none', 'quick', 'full'] as const, 'none');
+  const index = await openUnchecked(dir, o);
+  if (check === 'none') return index;
+  try {
+    await index.verify({ quick: check === 'quick' });
+  } catch (err) {
+    index.close();
+    throw err;
+  }
+  return index;
+}
+
+async function openUnchecked(dir: string, o: OpenOptions): Promise<Index> {
   const abs = path.resolve(dir);
   const format = oneOf('format', o.format, ['traceindex', INFINIGRAM_FORMAT] as const, looksLikeInfinigram(abs) ? INFINIGRAM_FORMAT : 'traceindex');
   if (format === INFINIGRAM_FORMAT) {
@@ -354,34 +369,37 @@ export class Index {
   }
 
   /**
-   * Re-checks every file's checksum, then content and suffix order of every shard. Resolves with what was
-   * checked. An infini-gram index has no checksums: its content and suffix order (in its byte order) are
-   * checked. Errors: ERR_INDEX_CORRUPT naming the file; ERR_ABORTED / ERR_TIMEOUT (it takes a while).
+   * Re-checks every file's checksum, then content and suffix order of every shard; with `quick`, only the
+   * structure, offsets, unigram sums and sampled suffix order (no checksums). Resolves with what was checked.
+   * An infini-gram index has no checksums: its content and suffix order (in its byte order) are checked.
+   * Errors: ERR_INDEX_CORRUPT naming the file; ERR_ABORTED / ERR_TIMEOUT (a full verify takes a while).
    */
-  async verify(options?: CallOptions): Promise<{ files: number; bytes: number; shards: number }> {
+  async verify(options?: VerifyOptions): Promise<VerifyResult> {
     const core = coreOf(this);
     const call = core.begin(options);
+    const quick = options?.quick === undefined ? false : oneOf('quick', options.quick, [true, false] as const);
     return call.run(async (native, cancel = new Uint8Array(1)) => {
       let files = 0;
       let bytes = 0;
       if (core.infinigram) {
         // No checksums in infini-gram's format: the content and byte-order suffix checks are the whole check.
-        await native.verify(cancel);
-        for (const s of core.infinigram) for (const b of Object.values(s.files)) { files++; bytes += b; }
-        return { files, bytes, shards: core.infinigram.length };
+        await native.verify(cancel, quick);
+        for (const s of core.infinigram) for (const b of Object.values(s.files)) { bytes += b; if (!quick) files++; }
+        return { files, bytes, shards: core.infinigram.length, quick };
       }
       for (const s of core.manifest.shards) {
         for (const f of SHARD_FILES) {
+          bytes += s.files[f].bytes;
+          if (quick) continue;
           const file = path.join(core.dir, s.dir, f);
           const sum = await addon.checksumFile(file, cancel);
           if (sum !== s.files[f].xxh64)
             throw new TraceIndexError('ERR_INDEX_CORRUPT', `${file}: checksum ${sum} differs from the manifest's ${s.files[f].xxh64}`);
           files++;
-          bytes += s.files[f].bytes;
         }
       }
-      await native.verify(cancel);
-      return { files, bytes, shards: core.manifest.shards.length };
+      await native.verify(cancel, quick);
+      return { files, bytes, shards: core.manifest.shards.length, quick };
     });
   }
 }

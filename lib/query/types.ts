@@ -32,6 +32,25 @@ export interface CallOptions {
   timeoutMs?: number;
 }
 
+/** Options of `verify`. */
+export interface VerifyOptions extends CallOptions {
+  /**
+   * true: a check cheap enough for every open — the structure, every document and record offset, the unigram
+   * sums and the suffix order at 4096 sampled places per shard — without the checksums (which read every
+   * byte). Default false: every file's checksum, then every token and every suffix.
+   */
+  quick?: boolean;
+}
+
+/** What `verify` checked. */
+export interface VerifyResult {
+  /** Files whose checksum was checked (0 with `quick`). */
+  files: number;
+  bytes: number;
+  shards: number;
+  quick: boolean;
+}
+
 /** Options of `count` and `countBatch`. */
 export interface CountOptions extends CallOptions {
   /**
@@ -167,6 +186,12 @@ export interface OpenOptions {
    * queries only).
    */
   trustManifestTokenizer?: boolean;
+  /**
+   * Verify before returning: 'quick' (cheap, see VerifyOptions.quick) or 'full' (`verify()`); a damaged index
+   * is then refused with ERR_INDEX_CORRUPT instead of answering. Default 'none': open checks the manifest, the
+   * sizes and every header only.
+   */
+  verify?: 'none' | 'quick' | 'full';
   /**
    * 'traceindex' (a directory with manifest.json) or 'infini-gram' (an index written by infini-gram's indexer,
    * read in place). Default: infini-gram when the directory has tokenized* files and no manifest.json.

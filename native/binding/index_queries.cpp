@@ -343,15 +343,21 @@ struct SampleSpans {
   }
 };
 
-// verify(cancel?) -> Promise<void>: suffix order and content of every shard (async only).
+// verify(cancel?, quick?) -> Promise<void>: content and suffix order of every shard (async only); quick: the
+// structure, offsets, unigram sums and sampled suffix order (native/core/index.hpp, VerifyLevel).
 struct Verify {
   static constexpr const char* kName = "verify";
   static constexpr size_t kCancelArg = 0;
-  struct Request {};
+  struct Request {
+    bool quick = false;
+  };
   struct Result {};
-  static Request read(const Napi::CallbackInfo&) { return {}; }
-  static Result work(const ti::Index& idx, const Request&, ti::CancelFlag* c) {
-    for (size_t i = 0; i < idx.shard_count(); ++i) idx.shard(i).verify(c);
+  static Request read(const Napi::CallbackInfo& info) {
+    if (!info[1].IsUndefined() && !info[1].IsBoolean()) invalid_argument(info.Env(), "verify's quick flag is a boolean");
+    return {info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value()};
+  }
+  static Result work(const ti::Index& idx, const Request& r, ti::CancelFlag* c) {
+    idx.verify(r.quick ? ti::VerifyLevel::Quick : ti::VerifyLevel::Full, c);
     return {};
   }
   static Napi::Value to_js(Napi::Env env, const Result&) { return env.Undefined(); }

@@ -103,6 +103,7 @@ std::vector<NextTokens> merge_next(const Index& index, const Queries& q, const s
     }
     for (const TokenCount& tc : nt.tokens) nt.total += tc.count;
   }
+  index.check_intact();
   return out;
 }
 
@@ -156,6 +157,7 @@ LocatePage merge_locate(const Index& index, const std::vector<std::vector<SaRang
     }
     skip = 0;
   }
+  index.check_intact();  // positions read through a mapping that faulted are the fault's (ERR_IO), not answers
   return page;
 }
 

@@ -1,6 +1,7 @@
 #include "index.hpp"
 
 #include <algorithm>
+#include <map>
 
 #include "batch.hpp"
 #include "error.hpp"
@@ -11,6 +12,7 @@ namespace traceindex {
 Index::Index(const std::vector<ShardSpec>& specs) {
   if (specs.empty()) throw Error(codes::kCorrupt, "an index needs at least one shard");
   first_doc_.push_back(0);
+  std::map<FileId, std::string> seen;  // every mapped file of the shards opened so far
   for (const ShardSpec& s : specs) {
     std::unique_ptr<Shard> shard;
     if (s.format == "infini-gram") {
@@ -21,6 +23,12 @@ Index::Index(const std::vector<ShardSpec>& specs) {
       shard = Shard::open(s.dir, s.shape);
     } else {
       throw Error(codes::kInvalidArgument, s.dir + ": unknown index format \"" + s.format + "\"");
+    }
+    for (const MappedFile* f : shard->files()) {
+      auto [it, fresh] = seen.emplace(f->id(), f->path());
+      if (!fresh)
+        throw Error(codes::kCorrupt, f->path() + " is the same file as " + it->second +
+                                         ": a shard is listed twice (through another name or a link)");
     }
     const ShardShape& shape = shard->shape();
     if (!shards_.empty() && (std::string(shard->format()) != shards_[0]->format() || shape.token_width != token_width_))
@@ -60,6 +68,19 @@ std::vector<Occurrence> Index::locate(const uint32_t* q, size_t m, uint64_t offs
 LongestMatch Index::longest_match(const uint32_t* q, size_t m) const { return longest_batch(*this, Queries::one(q, m))[0]; }
 
 NextTokens Index::next_tokens(const uint32_t* ctx, size_t m) const { return std::move(next_batch(*this, Queries::one(ctx, m))[0]); }
+
+void Index::verify(VerifyLevel level, CancelFlag* cancel, uint32_t samples, uint64_t seed) const {
+  for (auto& s : shards_) {
+    try {
+      if (level == VerifyLevel::Full) s->verify(cancel);
+      else s->verify_quick(samples, seed, cancel);
+    } catch (const Error& e) {
+      if (e.code == codes::kCorrupt) s->check_intact();  // damage seen through a faulted mapping is the fault
+      throw;
+    }
+  }
+  check_intact();
+}
 
 std::pair<uint32_t, uint64_t> Index::locate_document(uint64_t document) const {
   if (document >= documents())

@@ -40,9 +40,16 @@ struct NextTokens {
   std::vector<TokenCount> tokens;  // ascending by token id
 };
 
+enum class VerifyLevel {
+  Quick,  // per shard: Shard::verify_quick (structure, offsets, unigram sums, sampled suffix order; no extra memory)
+  Full,   // per shard: Shard::verify (every token and suffix; linear time, n pointer-width words of memory)
+};
+
 class Index {
  public:
-  explicit Index(const std::vector<ShardSpec>& specs);  // opens and checks every shard; one format per index
+  // Opens and checks every shard; one format per index. A file that backs two shards (the same shard listed
+  // twice, through another name, a symlink or a hard link) is refused with ERR_INDEX_CORRUPT.
+  explicit Index(const std::vector<ShardSpec>& specs);
 
   int token_width() const { return token_width_; }
   uint64_t vocab_size() const { return vocab_size_; }
@@ -63,6 +70,16 @@ class Index {
   const std::vector<uint64_t>& unigram_counts() const { return unigram_; }
   // -ln P_train over the vocabulary, from the exact unigram counts of all shards.
   const Surprisal& surprisal() const { return *surprisal_; }
+
+  // Every shard, in order; Quick draws `samples` adjacent suffix-array pairs per shard (seeded, deterministic).
+  void verify(VerifyLevel level, CancelFlag* cancel = nullptr, uint32_t samples = 4096, uint64_t seed = 0) const;
+  // Throws ERR_IO if a mapped file of the index shrank or became unreadable since open (a read of it faulted
+  // and was answered with zeros; see MappedFile). The core's query entry points call it before returning;
+  // callers that read documents through Shard directly call it after.
+  void check_intact() const {
+    if (MappedFile::faults() != 0)
+      for (auto& s : shards_) s->check_intact();
+  }
 
   uint64_t first_document(size_t shard) const { return first_doc_[shard]; }
   // Global document number -> (shard, local document).

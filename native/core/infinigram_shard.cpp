@@ -9,6 +9,7 @@
 #include "error.hpp"
 #include "mapped_file.hpp"
 #include "sa_search.hpp"
+#include "token_match.hpp"
 
 namespace traceindex {
 namespace {
@@ -27,6 +28,36 @@ inline uint32_t byte_key(uint32_t t) { return __builtin_bswap32(t); }
 bool file_exists(const std::string& p) {
   struct stat st;
   return ::stat(p.c_str(), &st) == 0;
+}
+
+inline uint64_t splitmix64(uint64_t& x) {
+  uint64_t z = (x += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+// Document offsets (from 0, strictly increasing, token-aligned, each at a separator) and metadata offsets
+// (from 0, non-decreasing, within metadata): O(D), on open and again in verify_quick. The files' sizes
+// were checked by open.
+void check_offsets(const IgFiles& f, uint64_t w, const std::string& dir, const std::string& suffix) {
+  auto corrupt = [&](const char* name, const std::string& why) { throw Error(codes::kCorrupt, dir + "/" + name + suffix + ": " + why); };
+  const uint64_t bytes = f.tokenized.size(), D = f.offset.size() / 8, sep = separator_of(static_cast<int>(w));
+  const uint8_t* text = f.tokenized.data();
+  const uint64_t* offsets = reinterpret_cast<const uint64_t*>(f.offset.data());
+  for (uint64_t d = 0; d < D; ++d) {
+    const uint64_t o = offsets[d];
+    if (d == 0 ? o != 0 : o <= offsets[d - 1]) corrupt("offset", "document offsets do not start at 0 and increase (document " + std::to_string(d) + ")");
+    if (o % w != 0 || o >= bytes) corrupt("offset", "offset of document " + std::to_string(d) + " is not a token of tokenized");
+    uint64_t t = 0;
+    std::memcpy(&t, text + o, w);
+    if (t != sep) corrupt("tokenized", "no separator at the offset of document " + std::to_string(d) + " (wrong token width?)");
+  }
+  if (!f.metaoff.is_open()) return;
+  const uint64_t* mo = reinterpret_cast<const uint64_t*>(f.metaoff.data());
+  for (uint64_t d = 0; d < D; ++d)
+    if ((d == 0 ? mo[0] != 0 : mo[d] < mo[d - 1]) || mo[d] > f.metadata.size())
+      corrupt("metaoff", "record offsets do not start at 0, increase and stay within metadata (document " + std::to_string(d) + ")");
 }
 
 // ---- the two fields of an infini-gram metadata line that make a document id --------------------------
@@ -99,6 +130,8 @@ class InfinigramShard final : public SearchableShard<InfinigramShard<Token>, Tok
   using Shard::dir_;
   using Shard::shape_;
   using Shard::separator;
+  using Shard::files_view_;
+  using Shard::kQuickCompareTokens;
   static constexpr uint64_t w = sizeof(Token);
 
  public:
@@ -126,20 +159,32 @@ class InfinigramShard final : public SearchableShard<InfinigramShard<Token>, Tok
       has_meta_ = true;
     }
     files_ = std::move(files);
+    for (const MappedFile* f : {&files_->tokenized, &files_->table, &files_->offset, &files_->metadata, &files_->metaoff})
+      if (f->is_open()) files_view_.push_back(f);
   }
+
+  std::string table_path() const { return file("table"); }
+  std::string text_path() const { return file("tokenized"); }
 
   const char* format() const override { return "infini-gram"; }
   uint64_t stored_suffixes() const override { return n_ - D_; }
 
-  uint64_t doc_start(uint64_t d) const override { return offsets_[d] / w + 1; }
-  uint64_t doc_end(uint64_t d) const override { return d + 1 < D_ ? offsets_[d + 1] / w : n_; }
+  // Open checked the offsets; the clamps keep every read inside the mappings even if a file changes
+  // under them afterwards (check_intact then reports it).
+  uint64_t doc_start(uint64_t d) const override { return std::min(offsets_[d] / w + 1, n_); }
+  uint64_t doc_end(uint64_t d) const override {
+    const uint64_t e = d + 1 < D_ ? offsets_[d + 1] / w : n_;
+    return std::min(std::max(e, doc_start(d)), n_);
+  }
   uint64_t document_of(uint64_t pos) const override {
-    return static_cast<uint64_t>(std::upper_bound(offsets_, offsets_ + D_, pos * w) - offsets_) - 1;
+    const uint64_t k = static_cast<uint64_t>(std::upper_bound(offsets_, offsets_ + D_, pos * w) - offsets_);
+    return k == 0 ? 0 : k - 1;
   }
   std::string doc_record(uint64_t d) const override {
     const std::string number = std::to_string(first_document_ + d);
     if (!has_meta_) return "{\"id\":\"" + number + "\"}";
-    const uint64_t begin = meta_offsets_[d], end = d + 1 < D_ ? meta_offsets_[d + 1] : meta_bytes_;
+    const uint64_t begin = std::min(meta_offsets_[d], meta_bytes_);
+    const uint64_t end = std::min(std::max(d + 1 < D_ ? meta_offsets_[d + 1] : meta_bytes_, begin), meta_bytes_);
     std::string_view line(meta_ + begin, end - begin);
     while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
     if (line.empty()) return "{\"id\":\"" + number + "\"}";
@@ -154,6 +199,28 @@ class InfinigramShard final : public SearchableShard<InfinigramShard<Token>, Tok
 
   void verify(CancelFlag* cancel) const override {
     if (n_ < (1ULL << 32)) verify_with<uint32_t>(cancel); else verify_with<uint64_t>(cancel);
+    this->check_intact();
+  }
+
+  // Offsets again (separators at every document offset), then sampled adjacent table entries: token-aligned
+  // stream positions whose suffixes are in byte order (a suffix that ends first sorts first).
+  void verify_quick(uint32_t samples, uint64_t seed, CancelFlag* cancel) const override {
+    check_cancel(cancel, "verify");
+    check_offsets(*files_, w, dir_, suffix_);
+    const uint8_t* bytes = reinterpret_cast<const uint8_t*>(text_);
+    uint64_t state = seed;
+    for (uint32_t s = 0; n_ >= 2 && s < samples; ++s) {
+      if (s % 256 == 0) check_cancel(cancel, "verify");
+      const uint64_t k = 1 + splitmix64(state) % (n_ - 1);
+      if (entry(k - 1) % w != 0 || entry(k) % w != 0)
+        throw Error(codes::kCorrupt, file("table") + ": entry near " + std::to_string(k) + " is not a token offset");
+      const uint64_t a = this->suffix(k - 1) * w, b = this->suffix(k) * w, total = n_ * w;
+      const uint64_t len = std::min({total - a, total - b, kQuickCompareTokens * w});
+      const uint64_t i = match_kernel().mismatch(bytes + a, bytes + b, len);
+      const bool ordered = i < len ? bytes[a + i] < bytes[b + i] : (len == kQuickCompareTokens * w || total - a < total - b);
+      if (a == b || !ordered) throw Error(codes::kCorrupt, file("table") + ": suffixes out of byte order at entry " + std::to_string(k));
+    }
+    this->check_intact();
   }
 
  private:
@@ -283,22 +350,12 @@ std::unique_ptr<Shard> open_infinigram_shard(const std::string& dir, const std::
   if (bytes == 0 || bytes % w != 0)
     corrupt("tokenized", std::to_string(bytes) + " bytes is not a positive multiple of the token width " + std::to_string(w));
   const uint64_t n = bytes / w;
-  const uint8_t* text = files->tokenized.data();
-  auto token_at = [&](uint64_t byte_offset) { uint64_t v = 0; std::memcpy(&v, text + byte_offset, w); return v; };
 
   files->offset = MappedFile::open(path("offset"), AccessPattern::WillNeed);
   const uint64_t obytes = files->offset.size();
   if (obytes == 0 || obytes % 8 != 0) corrupt("offset", std::to_string(obytes) + " bytes is not a positive multiple of 8");
   const uint64_t D = obytes / 8;
   if (D > n) corrupt("offset", std::to_string(D) + " documents for " + std::to_string(n) + " tokens");
-  const uint64_t* offsets = reinterpret_cast<const uint64_t*>(files->offset.data());
-  for (uint64_t d = 0; d < D; ++d) {
-    const uint64_t o = offsets[d];
-    if (d == 0 ? o != 0 : o <= offsets[d - 1]) corrupt("offset", "document offsets do not start at 0 and increase (document " + std::to_string(d) + ")");
-    if (o % w != 0 || o >= bytes) corrupt("offset", "offset of document " + std::to_string(d) + " is not a token of tokenized");
-    if (token_at(o) != sep)
-      corrupt("tokenized", "no separator at the offset of document " + std::to_string(d) + " (wrong token width?)");
-  }
 
   files->table = MappedFile::open(path("table"));
   const uint64_t tbytes = files->table.size();
@@ -315,11 +372,8 @@ std::unique_ptr<Shard> open_infinigram_shard(const std::string& dir, const std::
     files->metaoff = MappedFile::open(path("metaoff"), AccessPattern::WillNeed);
     if (files->metaoff.size() != 8 * D)
       corrupt("metaoff", std::to_string(files->metaoff.size()) + " bytes, expected 8 per document (" + std::to_string(D) + ")");
-    const uint64_t* mo = reinterpret_cast<const uint64_t*>(files->metaoff.data());
-    for (uint64_t d = 0; d < D; ++d)
-      if ((d == 0 ? mo[0] != 0 : mo[d] < mo[d - 1]) || mo[d] > files->metadata.size())
-        corrupt("metaoff", "record offsets do not start at 0, increase and stay within metadata (document " + std::to_string(d) + ")");
   }
+  check_offsets(*files, w, dir, suffix);
 
   ShardShape shape{w, n, D, vocab_size};
   const std::string tok_path = path("tokenized");

@@ -59,6 +59,7 @@ void MatchState::push(uint32_t token) {
   tail_.push_back(token);
   ++pushed_;
   if (tail_.size() > 2 * size_t(longest) + 64) tail_.erase(tail_.begin(), tail_.end() - longest);
+  index_->check_intact();
 }
 
 SuffixMatch MatchState::summarize(const std::vector<PerShard>& st, const uint32_t* tail_end) const {
@@ -87,6 +88,7 @@ SuffixMatch MatchState::peek(uint32_t token) const {
   for (auto& p : next) longest = std::max(longest, p.length);
   buf.assign(tail_.end() - std::min<size_t>(tail_.size(), longest), tail_.end());
   buf.push_back(token);
+  index_->check_intact();
   return summarize(next, buf.data() + buf.size());
 }
 

@@ -5,8 +5,14 @@
 //
 // Reads are bounds-checked against the stream end, so a format whose last document has no separator after
 // it (infini-gram) is searched correctly: a suffix that ends before the pattern sorts before it.
+//
+// The suffix array is file content, never trusted: every entry read is checked to be a stream position
+// (one comparison next to the cache miss that fetched it), and a read past a matched prefix that a sorted
+// array would never make is reported instead of made. A damaged array gives Error(ERR_INDEX_CORRUPT) or a
+// wrong answer (verify() tells which), never a read outside the mapping.
 #pragma once
 #include <algorithm>
+#include <string>
 #include <vector>
 
 #include "shard.hpp"
@@ -17,17 +23,23 @@ namespace traceindex {
 template <typename Derived, typename Token>
 class SearchableShard : public Shard {
  public:
-  uint64_t suffix(uint64_t i) const override { return self().position(i); }
+  uint64_t suffix(uint64_t i) const override { return position(i); }
   uint32_t token(uint64_t pos) const override { return static_cast<uint32_t>(text_[pos]); }
 
+  // Each search entry point ends with check_intact() (one atomic load unless a mapping ever faulted), so
+  // callers that search shard by shard (the binding's fan-out) see a file truncated under them as ERR_IO.
   SaRange find(const uint32_t* pattern32, size_t m) const override {
     std::vector<Token> p(pattern32, pattern32 + m);  // queries are short: the conversion is cheap
-    return find_range(p.data(), m, 0, stored_suffixes(), 0, 0);
+    const SaRange r = find_range(p.data(), m, 0, stored_suffixes(), 0, 0);
+    this->check_intact();
+    return r;
   }
 
   SaRange extend(SaRange r, size_t k, uint32_t token) const override {
     if (token >= separator()) return {r.lo, r.lo};
-    return narrow(r, k, static_cast<Token>(token));
+    const SaRange out = narrow(r, k, static_cast<Token>(token));
+    this->check_intact();
+    return out;
   }
 
   size_t longest_prefix(const uint32_t* q, size_t m, SaRange* range) const override {
@@ -46,27 +58,34 @@ class SearchableShard : public Shard {
   // those followed by a token in key order, then those followed by a separator (the largest key).
   bool has_continuation(SaRange r, size_t m) const override {
     uint64_t i = first_continued(r, m);
-    return i < r.hi && text_[position(i) + m] != static_cast<Token>(separator());
+    const bool more = i < r.hi && token_after(i, m) != static_cast<Token>(separator());
+    this->check_intact();
+    return more;
   }
 
   void next_tokens(SaRange r, size_t m, std::vector<TokenCount>& out) const override {
     const Token sep = static_cast<Token>(separator());
     const size_t first = out.size();
+    int64_t last_key = -1;
     for (uint64_t i = first_continued(r, m); i < r.hi;) {
-      const Token t = text_[position(i) + m];
+      const Token t = token_after(i, m);
       if (t == sep) break;
+      if (t >= shape_.vocab_size) corrupt_tokens(position(i) + m, t);
+      if (int64_t(key(t)) <= last_key) corrupt_order(i);  // runs come in key order in a sorted array
+      last_key = key(t);
       // Gallop for the end of t's run, then binary search inside the last step.
       uint64_t step = 1, lo = i + 1, hi = i + 1;
-      while (hi < r.hi && text_[position(hi) + m] == t) { lo = hi + 1; hi = std::min<uint64_t>(r.hi, i + (step <<= 1)); }
+      while (hi < r.hi && token_after(hi, m) == t) { lo = hi + 1; hi = std::min<uint64_t>(r.hi, i + (step <<= 1)); }
       while (lo < hi) {
         uint64_t mid = lo + (hi - lo) / 2;
-        if (text_[position(mid) + m] == t) lo = mid + 1; else hi = mid;
+        if (token_after(mid, m) == t) lo = mid + 1; else hi = mid;
       }
       out.push_back({static_cast<uint32_t>(t), lo - i});
       i = lo;
     }
     if (!Derived::kValueOrder)  // runs came in key order; callers want token order
       std::sort(out.begin() + first, out.end(), [](const TokenCount& a, const TokenCount& b) { return a.token < b.token; });
+    this->check_intact();
   }
 
  protected:
@@ -75,7 +94,34 @@ class SearchableShard : public Shard {
 
  private:
   const Derived& self() const { return static_cast<const Derived&>(*this); }
-  uint64_t position(uint64_t i) const { return self().position(i); }
+  // Entry i of the suffix array, checked to be a stream position.
+  uint64_t position(uint64_t i) const {
+    const uint64_t p = self().position(i);
+    if (p >= n_) corrupt_entry(i, p);
+    return p;
+  }
+  // The token at offset m of suffix i, whose first m tokens matched. In a sorted array only the first suffix
+  // of a range can end there (first_continued skips it); any other is a damaged array.
+  Token token_after(uint64_t i, size_t m) const {
+    const uint64_t p = position(i);
+    if (m >= n_ - p) corrupt_order(i);
+    return text_[p + m];
+  }
+  // Damage found while a mapping faulted is reported as the fault (ERR_IO) by check_intact.
+  [[noreturn]] __attribute__((noinline, cold)) void corrupt_entry(uint64_t i, uint64_t p) const {
+    this->check_intact();
+    throw Error(codes::kCorrupt, self().table_path() + ": entry " + std::to_string(i) + " is " + std::to_string(p) +
+                                     ", outside the " + std::to_string(n_) + " tokens");
+  }
+  [[noreturn]] __attribute__((noinline, cold)) void corrupt_order(uint64_t i) const {
+    this->check_intact();
+    throw Error(codes::kCorrupt, self().table_path() + ": suffixes out of order near entry " + std::to_string(i));
+  }
+  [[noreturn]] __attribute__((noinline, cold)) void corrupt_tokens(uint64_t pos, uint64_t t) const {
+    this->check_intact();
+    throw Error(codes::kCorrupt, self().text_path() + ": token " + std::to_string(t) + " at " + std::to_string(pos) +
+                                     " is outside the vocabulary (" + std::to_string(shape_.vocab_size) + ")");
+  }
   static uint32_t key(Token t) { return Derived::order_key(t); }
 
   uint64_t first_continued(SaRange r, size_t m) const {

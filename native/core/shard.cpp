@@ -6,6 +6,7 @@
 #include "error.hpp"
 #include "mapped_file.hpp"
 #include "sa_search.hpp"
+#include "token_match.hpp"
 
 namespace traceindex {
 namespace {
@@ -14,6 +15,46 @@ struct ShardFiles {
   MappedFile tokens, sa, docs, meta, unigram;
 };
 
+std::string path_of(const std::string& dir, FileKind k) { return dir + "/" + file_name(k); }
+
+// The structure the search and the document accessors rely on, O(D + V): document starts from 0 to n,
+// strictly increasing; record offsets from 0, non-decreasing, ending at the file's end; a separator last;
+// unigram counts summing to the shard's document tokens (so no count exceeds the total and every
+// -log P(t) is >= 0). Run on open and again by verify_quick().
+void check_structure(const ShardFiles& f, const ShardShape& shape, const std::string& dir) {
+  const uint64_t n = shape.tokens, D = shape.documents;
+  auto corrupt = [&](FileKind k, const std::string& why) { throw Error(codes::kCorrupt, path_of(dir, k) + ": " + why); };
+  auto starts = reinterpret_cast<const uint64_t*>(f.docs.data() + kHeaderBytes);
+  if (starts[0] != 0 || starts[D] != n) corrupt(FileKind::DocStarts, "document starts do not span the tokens");
+  for (uint64_t d = 0; d < D; ++d)
+    if (starts[d + 1] <= starts[d]) corrupt(FileKind::DocStarts, "document starts out of order at document " + std::to_string(d));
+  auto offsets = reinterpret_cast<const uint64_t*>(f.meta.data() + kHeaderBytes);
+  const uint64_t blob_at = kHeaderBytes + 8 * (D + 1);
+  if (offsets[0] != 0 || offsets[D] != f.meta.size() - blob_at)
+    corrupt(FileKind::Meta, "record offsets do not match the file size");
+  for (uint64_t d = 0; d < D; ++d)
+    if (offsets[d + 1] < offsets[d]) corrupt(FileKind::Meta, "record offsets out of order at document " + std::to_string(d));
+  const int w = shape.token_width;
+  uint64_t last = 0;
+  std::memcpy(&last, f.tokens.data() + kHeaderBytes + (n - 1) * w, w);
+  if (last != separator_of(w)) corrupt(FileKind::Tokens, "does not end with a separator");
+  auto unigram = reinterpret_cast<const uint64_t*>(f.unigram.data() + kHeaderBytes);
+  const uint64_t total = n - D;
+  uint64_t sum = 0;
+  for (uint64_t t = 0; t < shape.vocab_size; ++t)
+    if (unigram[t] > total || __builtin_add_overflow(sum, unigram[t], &sum) || sum > total)
+      corrupt(FileKind::Unigram, "counts exceed the shard's " + std::to_string(total) + " document tokens (token " + std::to_string(t) + ")");
+  if (sum != total)
+    corrupt(FileKind::Unigram, "counts sum to " + std::to_string(sum) + ", the shard holds " + std::to_string(total) + " document tokens");
+}
+
+inline uint64_t splitmix64(uint64_t& x) {
+  uint64_t z = (x += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
 template <typename Token, typename Index>
 class ShardImpl final : public SearchableShard<ShardImpl<Token, Index>, Token> {
   using Base = SearchableShard<ShardImpl<Token, Index>, Token>;
@@ -21,6 +62,8 @@ class ShardImpl final : public SearchableShard<ShardImpl<Token, Index>, Token> {
   using Base::n_;
   using Shard::dir_;
   using Shard::shape_;
+  using Shard::files_view_;
+  using Shard::kQuickCompareTokens;
 
  public:
   static constexpr bool kValueOrder = true;
@@ -36,26 +79,40 @@ class ShardImpl final : public SearchableShard<ShardImpl<Token, Index>, Token> {
     meta_offsets_ = reinterpret_cast<const uint64_t*>(files->meta.data() + kHeaderBytes);
     meta_blob_ = files->meta.data() + kHeaderBytes + 8 * (shape.documents + 1);
     unigram_ = reinterpret_cast<const uint64_t*>(files->unigram.data() + kHeaderBytes);
+    meta_blob_bytes_ = files->meta.size() - (kHeaderBytes + 8 * (shape.documents + 1));
     files_ = std::move(files);
+    files_view_ = {&files_->tokens, &files_->sa, &files_->docs, &files_->meta, &files_->unigram};
     text_ = reinterpret_cast<const Token*>(tokens_);
     n_ = shape.tokens;
     sa_idx_ = reinterpret_cast<const Index*>(sa_);
   }
 
+  std::string table_path() const { return path_of(dir_, FileKind::SuffixArray); }
+  std::string text_path() const { return path_of(dir_, FileKind::Tokens); }
+
   const char* format() const override { return "traceindex"; }
   uint64_t stored_suffixes() const override { return shape_.tokens - shape_.documents; }
-  uint64_t doc_start(uint64_t d) const override { return doc_starts_[d]; }
-  uint64_t doc_end(uint64_t d) const override { return doc_starts_[d + 1] - 1; }  // the separator sits here
+  // Open checked the offsets; the clamps keep every read inside the mappings even if a file changes
+  // under them afterwards (check_intact then reports it).
+  uint64_t doc_start(uint64_t d) const override { return std::min(doc_starts_[d], n_); }
+  uint64_t doc_end(uint64_t d) const override {  // the separator sits here
+    const uint64_t b = doc_start(d), e = doc_starts_[d + 1];
+    return e > b ? std::min(e - 1, n_) : b;
+  }
   uint64_t document_of(uint64_t pos) const override {
     const uint64_t* end = doc_starts_ + shape_.documents + 1;
-    return static_cast<uint64_t>(std::upper_bound(doc_starts_, end, pos) - doc_starts_) - 1;
+    const uint64_t k = static_cast<uint64_t>(std::upper_bound(doc_starts_, end, pos) - doc_starts_);
+    return k == 0 ? 0 : std::min(k - 1, shape_.documents - 1);
   }
   std::string doc_record(uint64_t d) const override {
-    return {reinterpret_cast<const char*>(meta_blob_ + meta_offsets_[d]), meta_offsets_[d + 1] - meta_offsets_[d]};
+    const uint64_t b = std::min(meta_offsets_[d], meta_blob_bytes_);
+    const uint64_t e = std::min(std::max(meta_offsets_[d + 1], b), meta_blob_bytes_);
+    return {reinterpret_cast<const char*>(meta_blob_ + b), e - b};
   }
   const uint64_t* unigram() const override { return unigram_; }
 
   void verify(CancelFlag* cancel) const override;
+  void verify_quick(uint32_t samples, uint64_t seed, CancelFlag* cancel) const override;
 
  private:
   std::shared_ptr<ShardFiles> files_;  // keeps the mappings alive
@@ -64,6 +121,7 @@ class ShardImpl final : public SearchableShard<ShardImpl<Token, Index>, Token> {
   const uint64_t* doc_starts_ = nullptr;
   const uint64_t* meta_offsets_ = nullptr;
   const uint8_t* meta_blob_ = nullptr;
+  uint64_t meta_blob_bytes_ = 0;
   const uint64_t* unigram_ = nullptr;
   const Index* sa_idx_;
 };
@@ -75,6 +133,7 @@ void ShardImpl<Token, Index>::verify(CancelFlag* cancel) const {
   auto corrupt = [&](const char* file, const std::string& why) {
     throw Error(codes::kCorrupt, dir_ + "/" + file + ": " + why);
   };
+  check_structure(*files_, shape_, dir_);
   // Tokens, separators and unigram counts.
   std::vector<uint64_t> counts(V, 0);
   for (uint64_t d = 0; d < D; ++d) {
@@ -89,8 +148,6 @@ void ShardImpl<Token, Index>::verify(CancelFlag* cancel) const {
   }
   for (uint64_t t = 0; t < V; ++t)
     if (counts[t] != unigram_[t]) corrupt("unigram.bin", "count of token " + std::to_string(t) + " differs from the tokens");
-  for (uint64_t d = 0; d < D; ++d)
-    if (meta_offsets_[d + 1] < meta_offsets_[d]) corrupt("meta.bin", "record offsets out of order");
   // Suffix order in linear time (Burkhardt & Kärkkäinen's check): the stored SA is a permutation of the
   // non-separator positions, and consecutive suffixes i, j have T[i] < T[j], or T[i] = T[j] and the suffix
   // after i ranks below the one after j. Runs of separators (empty documents) are stepped over directly.
@@ -116,6 +173,39 @@ void ShardImpl<Token, Index>::verify(CancelFlag* cancel) const {
     if (text_[a] > text_[b] || (text_[a] == text_[b] && !less_after(a + 1, b + 1)))
       corrupt("sa.bin", "suffixes out of order at " + std::to_string(k));
   }
+  this->check_intact();
+}
+
+template <typename Token, typename Index>
+void ShardImpl<Token, Index>::verify_quick(uint32_t samples, uint64_t seed, CancelFlag* cancel) const {
+  const uint64_t n = shape_.tokens, D = shape_.documents, V = shape_.vocab_size;
+  const Token sep = static_cast<Token>(this->separator());
+  auto corrupt = [&](FileKind k, const std::string& why) { throw Error(codes::kCorrupt, path_of(dir_, k) + ": " + why); };
+  check_structure(*files_, shape_, dir_);
+  // Separators after every document, or after `samples` random ones: checking all of them would touch every
+  // page of tokens.bin when documents are short.
+  uint64_t state = seed;
+  for (uint64_t s = 0, all = D <= samples; s < (all ? D : samples); ++s) {
+    if (s % 65536 == 0) check_cancel(cancel, "verify");
+    const uint64_t d = all ? s : splitmix64(state) % D;
+    if (text_[doc_starts_[d + 1] - 1] != sep) corrupt(FileKind::Tokens, "missing separator after document " + std::to_string(d));
+  }
+  // Adjacent entries k - 1, k: document positions (not separators, ids in range), suffix k - 1 < suffix k.
+  const uint64_t m = stored_suffixes();
+  for (uint32_t s = 0; m >= 2 && s < samples; ++s) {
+    if (s % 256 == 0) check_cancel(cancel, "verify");
+    const uint64_t k = 1 + splitmix64(state) % (m - 1);
+    const uint64_t a = this->suffix(k - 1), b = this->suffix(k);
+    for (uint64_t p : {a, b})
+      if (text_[p] >= V) corrupt(text_[p] == sep ? FileKind::SuffixArray : FileKind::Tokens,
+                                 "position " + std::to_string(p) + " (entry near " + std::to_string(k) + ") holds " +
+                                     (text_[p] == sep ? "a separator" : "a token outside the vocabulary"));
+    const uint64_t len = std::min({n - a, n - b, kQuickCompareTokens});
+    const uint64_t i = mismatch_tokens(text_ + a, text_ + b, len);
+    const bool ordered = i < len ? text_[a + i] < text_[b + i] : (len == kQuickCompareTokens || n - a < n - b);
+    if (a == b || !ordered) corrupt(FileKind::SuffixArray, "suffixes out of order at " + std::to_string(k));
+  }
+  this->check_intact();
 }
 
 template <typename Token, typename Index>
@@ -131,6 +221,13 @@ std::unique_ptr<Shard> make_shard_for(const std::string& dir, const ShardShape& 
 
 }  // namespace
 
+void Shard::check_files() const {
+  for (const MappedFile* f : files_view_)
+    if (!f->intact())
+      throw Error(codes::kIo, "index file changed under us: " + f->path() +
+                                  " shrank or became unreadable while the index was open (an index is replaced by rename, never rewritten in place)");
+}
+
 std::unique_ptr<Shard> Shard::open(const std::string& dir, const ShardShape& shape) {
   const int w = shape.token_width;
   if (w != 1 && w != 2 && w != 4) throw Error(codes::kCorrupt, dir + ": token width " + std::to_string(w) + " is not 1, 2 or 4");
@@ -140,7 +237,7 @@ std::unique_ptr<Shard> Shard::open(const std::string& dir, const ShardShape& sha
     throw Error(codes::kCorrupt, dir + ": vocabulary size does not fit the token width");
   const int pw = pointer_width_for(shape.tokens);
   auto files = std::make_shared<ShardFiles>();
-  auto path = [&](FileKind k) { return dir + "/" + file_name(k); };
+  auto path = [&](FileKind k) { return path_of(dir, k); };
   files->tokens = MappedFile::open(path(FileKind::Tokens));
   check_header(files->tokens.data(), files->tokens.size(), FileKind::Tokens, shape, shape.tokens, w, path(FileKind::Tokens));
   files->sa = MappedFile::open(path(FileKind::SuffixArray));
@@ -155,20 +252,8 @@ std::unique_ptr<Shard> Shard::open(const std::string& dir, const ShardShape& sha
   check_header(files->unigram.data(), files->unigram.size(), FileKind::Unigram, shape, shape.vocab_size, 8,
                path(FileKind::Unigram));
 
-  // Cheap structural checks (O(D)); verify() does the full ones.
-  auto starts = reinterpret_cast<const uint64_t*>(files->docs.data() + kHeaderBytes);
-  if (starts[0] != 0 || starts[shape.documents] != shape.tokens)
-    throw Error(codes::kCorrupt, path(FileKind::DocStarts) + ": document starts do not span the tokens");
-  for (uint64_t d = 0; d < shape.documents; ++d)
-    if (starts[d + 1] <= starts[d]) throw Error(codes::kCorrupt, path(FileKind::DocStarts) + ": document starts out of order");
-  auto offsets = reinterpret_cast<const uint64_t*>(files->meta.data() + kHeaderBytes);
-  uint64_t blob_at = kHeaderBytes + 8 * (shape.documents + 1);
-  if (offsets[0] != 0 || blob_at + offsets[shape.documents] != files->meta.size())
-    throw Error(codes::kCorrupt, path(FileKind::Meta) + ": record offsets do not match the file size");
-  uint64_t last = 0;
-  const uint8_t* tok = files->tokens.data() + kHeaderBytes;
-  std::memcpy(&last, tok + (shape.tokens - 1) * w, w);
-  if (last != separator_of(w)) throw Error(codes::kCorrupt, path(FileKind::Tokens) + ": does not end with a separator");
+  // Cheap structural checks (O(D + V)); verify() does the full ones.
+  check_structure(*files, shape, dir);
 
   std::string d = dir;
   switch (w) {

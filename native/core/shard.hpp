@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "error.hpp"
+#include "mapped_file.hpp"
 #include "shard_format.hpp"
 
 namespace traceindex {
@@ -70,6 +71,12 @@ class Shard {
   // Full check: token range, separators at document ends, unigram counts, suffix order (linear time,
   // n pointer-width words of extra memory), meta offsets.
   virtual void verify(CancelFlag* cancel) const = 0;
+  // Quick check, no extra memory: the open-time structure again (every document and record offset, unigram
+  // sums), the separator after `samples` random documents (every one if there are no more), and `samples`
+  // random adjacent suffix-array pairs in range and in order (each compared over at most kQuickCompareTokens
+  // tokens). Deterministic for a given seed.
+  virtual void verify_quick(uint32_t samples, uint64_t seed, CancelFlag* cancel) const = 0;
+  static constexpr uint64_t kQuickCompareTokens = 1 << 16;
 
   virtual uint64_t documents() const { return shape_.documents; }
   // Document d's tokens are positions [doc_start(d), doc_end(d)) of the shard's stream.
@@ -82,10 +89,21 @@ class Shard {
   // Counts of token ids [0, shape().vocab_size) over the shard's documents (separators excluded).
   virtual const uint64_t* unigram() const = 0;
 
+  // The files mapped for this shard (their identities let an index refuse a shard listed twice).
+  const std::vector<const MappedFile*>& files() const { return files_view_; }
+  // Throws Error(ERR_IO) if a read of one of the shard's mappings faulted since it was opened (the file was
+  // truncated or became unreadable under it): answers computed since then are not to be trusted. One atomic
+  // load when no fault ever happened in the process.
+  void check_intact() const {
+    if (MappedFile::faults() != 0) check_files();
+  }
+
  protected:
   Shard() = default;
+  void check_files() const;
   std::string dir_;
   ShardShape shape_;
+  std::vector<const MappedFile*> files_view_;
 };
 
 }  // namespace traceindex

@@ -68,11 +68,17 @@ void check_header(const uint8_t* file, uint64_t file_size, FileKind kind, const 
   if (h.element_width != expected_element_width) corrupt("bad element width");
   if (h.element_count != expected_elements)
     corrupt("holds " + std::to_string(h.element_count) + " elements, expected " + std::to_string(expected_elements));
+  // Sizes computed without wrapping: counts from a hostile manifest and header can agree with each other
+  // and overflow 64 bits into the size of a small file.
+  uint64_t payload = 0, want = 0;
+  const uint64_t elements = kind == FileKind::Meta ? expected_elements + 1 : expected_elements;  // meta: D + 1 offsets
+  if (elements < expected_elements || __builtin_mul_overflow(elements, uint64_t(expected_element_width), &payload) ||
+      __builtin_add_overflow(payload, uint64_t(kHeaderBytes), &want))
+    corrupt("element count " + std::to_string(expected_elements) + " does not fit in a file");
   if (kind == FileKind::Meta) {
-    if (file_size < kHeaderBytes + 8 * (expected_elements + 1)) corrupt("truncated");
+    if (file_size < want) corrupt("truncated");
     return;  // the blob length is checked by the shard against the last offset
   }
-  uint64_t want = kHeaderBytes + expected_elements * uint64_t(expected_element_width);
   if (file_size != want)
     corrupt((file_size < want ? "truncated: " : "trailing bytes: ") + std::to_string(file_size) + " bytes, expected " +
             std::to_string(want));

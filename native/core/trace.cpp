@@ -64,7 +64,8 @@ std::vector<Occurrence> sample_occurrences(const Index& index, const uint32_t* q
   size_t si = 0;
   uint64_t base = 0;
   for (uint64_t r : ranks) {
-    while (r >= base + ranges[si].size()) base += ranges[si++].size();
+    while (si < ranges.size() && r >= base + ranges[si].size()) base += ranges[si++].size();
+    if (si == ranges.size()) break;  // fewer occurrences than counted: a file changed under us (check_intact reports it)
     const Shard& s = index.shard(si);
     uint64_t pos = s.suffix(ranges[si].lo + (r - base));
     uint64_t d = s.document_of(pos);
@@ -94,6 +95,7 @@ std::vector<Span> finish(const Index& index, const uint32_t* o, const std::vecto
     sp.occurrences = sample_occurrences(index, o + s, e - s, count, opt.max_documents, opt.seed, cancel);
     out.push_back(std::move(sp));
   }
+  index.check_intact();
   return out;
 }
 
@@ -117,6 +119,7 @@ void shard_prefix_lengths(const Shard& s, const uint32_t* o, size_t m, const std
       prev = k;
     }
   }
+  s.check_intact();
 }
 
 std::vector<Span> spans_from_lengths(const Index& index, const uint32_t* o, size_t m, const uint32_t* L, const TraceOptions& opt,

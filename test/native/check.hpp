@@ -1,7 +1,9 @@
 // Minimal test harness for the C++ core tests: TEST(name) { CHECK(cond); CHECK_EQ(a, b); }.
 // Prints one line per failure and a closing "N passed, N failed" line; exit code 1 on any failure.
 #pragma once
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <sstream>
 #include <string>
@@ -19,6 +21,16 @@ template <class A, class B> void eq(const A& a, const B& b, const char* ea, cons
     std::fprintf(stderr, "  %s:%d: CHECK_EQ(%s, %s) failed: %s\n", file, line, ea, eb, os.str().c_str());
     throw Failure{};
   }
+}
+// Iteration counts of the randomized batteries, times TRACEINDEX_TEST_SCALE (default 1; the sanitizer run
+// uses a fraction to stay within its time budget). At least 1.
+inline int scaled(int iterations) {
+  static const double scale = [] {
+    const char* s = std::getenv("TRACEINDEX_TEST_SCALE");
+    double v = s ? std::atof(s) : 1.0;
+    return v > 0 ? v : 1.0;
+  }();
+  return std::max(1, static_cast<int>(iterations * scale));
 }
 inline int run_all(int argc, char** argv) {
   int passed = 0, failed = 0;

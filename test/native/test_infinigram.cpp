@@ -1,4 +1,4 @@
-// The infini-gram format reader (native/core/infinigram_shard.cpp) against shards written here by hand in
+// The infini-gram format reader (native/core/infinigram_shard.cpp) against shards written by fixtures::write_ig in
 // infini-gram's layout: separator before every document, byte-offset table of p-byte entries sorted by the
 // raw little-endian bytes, u64 document offsets, metadata + metaoff. Checked against the brute-force oracle
 // and against traceindex's own index of the same documents.
@@ -22,63 +22,6 @@ namespace fs = std::filesystem;
 
 namespace {
 using namespace fixtures;
-
-void write_file(const fs::path& p, const std::string& bytes) {
-  std::ofstream f(p, std::ios::binary);
-  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-std::string u64le(uint64_t v) { std::string s(8, '\0'); std::memcpy(&s[0], &v, 8); return s; }
-
-struct IgOptions {
-  std::string suffix;
-  bool metadata = false;
-  bool value_order = false;  // sort the table by token value instead of bytes (a wrong table, for verify)
-};
-
-// Writes one shard in infini-gram's layout; returns its spec.
-ShardSpec write_ig(const fs::path& dir, const std::vector<Doc>& docs, int w, const IgOptions& o = {}) {
-  fs::create_directories(dir);
-  const uint64_t sep = separator_of(w);
-  std::string stream, offsets, meta, metaoff;
-  std::vector<uint64_t> values;
-  for (size_t d = 0; d < docs.size(); ++d) {
-    offsets += u64le(stream.size());
-    metaoff += u64le(meta.size());
-    meta += "{\"path\": \"part/\\\"x\\\".jsonl\", \"linenum\": " + std::to_string(d) + ", \"metadata\": {\"n\": [1, {\"a\": \"}\"}]}}\n";
-    auto put = [&](uint64_t t) { std::string b(w, '\0'); std::memcpy(&b[0], &t, w); stream += b; values.push_back(t); };
-    put(sep);
-    for (uint32_t t : docs[d]) put(t);
-  }
-  const uint64_t n = values.size(), bytes = stream.size();
-  std::vector<uint64_t> sa(n);
-  for (uint64_t i = 0; i < n; ++i) sa[i] = i;
-  if (o.value_order)
-    std::sort(sa.begin(), sa.end(), [&](uint64_t a, uint64_t b) {
-      return std::lexicographical_compare(values.begin() + a, values.end(), values.begin() + b, values.end());
-    });
-  else
-    std::sort(sa.begin(), sa.end(), [&](uint64_t a, uint64_t b) {
-      return std::lexicographical_compare(stream.begin() + a * w, stream.end(), stream.begin() + b * w, stream.end(),
-                                          [](char x, char y) { return uint8_t(x) < uint8_t(y); });
-    });
-  int p = 1;
-  while (p < 8 && ((bytes - 1) >> (8 * p)) != 0) ++p;
-  std::string table;
-  for (uint64_t i : sa) { uint64_t off = i * w; table.append(reinterpret_cast<const char*>(&off), p); }
-  write_file(dir / ("tokenized" + o.suffix), stream);
-  write_file(dir / ("table" + o.suffix), table);
-  write_file(dir / ("offset" + o.suffix), offsets);
-  if (o.metadata) {
-    write_file(dir / ("metadata" + o.suffix), meta);
-    write_file(dir / ("metaoff" + o.suffix), metaoff);
-  }
-  ShardSpec spec;
-  spec.dir = dir.string();
-  spec.shape.token_width = w;
-  spec.format = "infini-gram";
-  spec.suffix = o.suffix;
-  return spec;
-}
 
 // Token ids whose byte order differs from their value order (u16: 0x0100 sorts before 0x0001).
 uint32_t tricky(int w, uint32_t i) {

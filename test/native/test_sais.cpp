@@ -130,8 +130,8 @@ TEST(sais_empty_and_single) {
 
 TEST(sais_random_small_alphabets) {
   std::mt19937_64 rng(1);
-  for (int iter = 0; iter < 3000; ++iter) {
-    size_t n = iter < 1000 ? rng() % 40 : rng() % 2001;
+  for (int iter = 0; iter < check::scaled(3000); ++iter) {
+    size_t n = iter < check::scaled(1000) ? rng() % 40 : rng() % 2001;
     uint32_t k8 = 1 + uint32_t(rng() % 256), k = 1 + uint32_t(rng() % 300);
     auto t8 = random_text(rng, n, k8);
     check_naive(std::vector<uint8_t>(t8.begin(), t8.end()), k8);
@@ -143,8 +143,8 @@ TEST(sais_random_small_alphabets) {
 
 TEST(sais_random_binary_and_large_alphabet) {
   std::mt19937_64 rng(2);
-  for (int iter = 0; iter < 300; ++iter) naive_all(random_text(rng, rng() % 3000, 1 + rng() % 3), 4);
-  for (int iter = 0; iter < 20; ++iter) {
+  for (int iter = 0; iter < check::scaled(300); ++iter) naive_all(random_text(rng, rng() % 3000, 1 + rng() % 3), 4);
+  for (int iter = 0; iter < check::scaled(20); ++iter) {
     uint32_t k = 100000 + uint32_t(rng() % 100000);
     auto t = random_text(rng, 5000, k);
     check_naive(t, k);
@@ -285,7 +285,7 @@ void knob_battery(uint64_t& knob, uint64_t seed, Structured&& structured) {
   for (uint64_t limit : {uint64_t(0), uint64_t(400), uint64_t(100000)}) {
     knob = limit;
     std::mt19937_64 rng(seed + limit);
-    for (int iter = 0; iter < 300; ++iter) {
+    for (int iter = 0; iter < check::scaled(300); ++iter) {
       uint32_t k = 1 + uint32_t(rng() % 300);
       naive_all(random_text(rng, rng() % 2001, k), k);
     }
@@ -322,7 +322,7 @@ TEST(sais_in_place_fallback) {
   struct Restore { ~Restore() { traceindex::detail::sais_heap_budget = ~uint64_t(0); } } restore;
   traceindex::detail::sais_heap_budget = 0;
   std::mt19937_64 rng(11);
-  for (int iter = 0; iter < 400; ++iter) {
+  for (int iter = 0; iter < check::scaled(400); ++iter) {
     uint32_t k = 1 + uint32_t(rng() % 200);
     naive_all(random_text(rng, rng() % 1500, k), k);
   }
@@ -375,5 +375,5 @@ TEST(sais_working_space) {
 
 TEST(sais_build_count) {
   std::printf("sais: %d suffix arrays checked against oracles\n", g_builds);
-  CHECK(g_builds > 10000);
+  CHECK(g_builds > check::scaled(10000));
 }

@@ -394,8 +394,10 @@ const haveTmpfs = process.platform === 'linux' && (() => {
   t.not(r.status, 99, r.stderr);
   const out1 = r.stdout;
   t.regex(out1, /status=1/);
-  const message = /traceindex: (.*)/.exec(out1)?.[1] ?? '';
-  t.regex(message, /^ERR_IO: /);
+  // With --json the error is one JSON line on stderr: {"error": {"code", "message"}}.
+  const error = JSON.parse(/^\{"error".*$/m.exec(out1)?.[0] ?? '{"error":{}}').error as { code?: string; message?: string };
+  t.is(error.code, 'ERR_IO');
+  const message = error.message ?? '';
   t.regex(message, /No space left on device/);
   const kept = /kept=(\S+) (\d+)/.exec(out1);
   t.truthy(kept, out1);

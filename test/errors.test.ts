@@ -142,6 +142,7 @@ test('verify() passes on a good index and catches a flipped payload byte by chec
     files: 5 * m.shards.length,
     bytes: m.shards.reduce((s: number, sh: { files: Record<string, { bytes: number }> }) => s + Object.values(sh.files).reduce((a, f) => a + f.bytes, 0), 0),
     shards: m.shards.length,
+    quick: false,
   });
   idx.close();
   const f = shardFile(dir, 'tokens.bin', 1);

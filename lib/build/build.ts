@@ -49,23 +49,8 @@ export interface BuildProgress {
   bytesTotal: number;
 }
 
+/** Options of buildIndex: what the plan reads (./plan: inputs, tokenizer, memory, shards), and these. */
 export interface BuildOptions extends PlanOptions {
-  /** Paths (.txt, .jsonl, .jsonl.gz, directories, globs, '-') or an (async) iterable of {text | tokens, id?, meta?}. */
-  inputs: string[] | Iterable<DocumentRecord> | AsyncIterable<DocumentRecord>;
-  out: string;
-  /**
-   * 'bytes' (UTF-8, the default), 'cl100k_base', 'o200k_base', 'llama-2', 'llama-3', a path to a Hugging Face
-   * tokenizer.json, a Tokenizer object, or {name, vocabSize} for pre-tokenized ids.
-   */
-  tokenizer?: string | TokenizerSpec | Tokenizer;
-  /** Worker threads tokenizing text (named tokenizers other than bytes); default min(4, cores); 0 = this thread. */
-  tokenizerWorkers?: number;
-  /** Memory budget for shard builds, bytes or '4GiB'; default a quarter of the machine's memory. */
-  memory?: number | string;
-  /** Upper bound on tokens per shard (documents plus separators), below what the budget allows. */
-  shardTokens?: number;
-  /** Threads for suffix-array construction; default 1. */
-  threads?: number;
   /**
    * Add the documents as new shards of the index at `out` (same tokenizer) instead of replacing it. An input
    * file the index already holds (same content fingerprint, see docs/FORMAT.md) is refused with
@@ -77,9 +62,7 @@ export interface BuildOptions extends PlanOptions {
   /** Reuse the finished shards of an interrupted build of the same inputs and options; default true. */
   resume?: boolean;
   /** Build part `index` of `count` of a deterministic partition of the input files (see combineIndexes). */
-  part?: { index: number; count: number };
   onProgress?: (p: BuildProgress) => void;
-  signal?: AbortSignal;
 }
 
 export interface BuildResult {

@@ -18,14 +18,25 @@ import { PartInfo } from './manifest';
 
 /** What makePlan reads of the build options. */
 export interface PlanOptions extends Omit<ReadOptions, 'signal'> {
+  /** Paths (.txt, .jsonl, .jsonl.gz, directories, globs, '-') or an (async) iterable of {text | tokens, id?, meta?}. */
   inputs: string[] | Iterable<DocumentRecord> | AsyncIterable<DocumentRecord>;
   out: string;
+  /**
+   * 'bytes' (UTF-8, the default), 'cl100k_base', 'o200k_base', 'llama-2', 'llama-3', a path to a Hugging Face
+   * tokenizer.json, a Tokenizer object, or {name, vocabSize} for pre-tokenized ids.
+   */
   tokenizer?: string | TokenizerSpec | Tokenizer;
+  /** Worker threads tokenizing text (named tokenizers other than bytes); default min(4, cores); 0 = this thread. */
   tokenizerWorkers?: number;
+  /** Memory budget for shard builds, bytes or '4GiB'; default a quarter of the machine's memory. */
   memory?: number | string;
+  /** Upper bound on tokens per shard (documents plus separators), below what the budget allows. */
   shardTokens?: number;
+  /** Threads for suffix-array construction; default 1. */
   threads?: number;
+  /** Build part `index` of `count` of a deterministic partition of the input files (see combineIndexes). */
   part?: { index: number; count: number };
+  /** Stops the build (ERR_ABORTED); the index at `out` is left as it was, finished shards kept for a resume. */
   signal?: AbortSignal;
 }
 

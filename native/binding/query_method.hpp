@@ -28,14 +28,25 @@ struct is_sharded : std::false_type {};
 template <class M>
 struct is_sharded<M, std::void_t<typename M::Part>> : std::true_type {};
 
-// The answer on the calling thread (a sharded query's tokens are checked already).
+template <class M>
+typename M::Result merged(const ti::Index& idx, const typename M::Request& req, const std::vector<typename M::Part>& parts,
+                          ti::CancelFlag* cancel) {
+  typename M::Result r = M::merge(idx, req, parts, cancel);
+  idx.check_intact();
+  return r;
+}
+
+// The answer on the calling thread (a sharded query's tokens are checked already). Every answer ends with
+// check_intact: what was read through a mapping whose file was truncated under it is ERR_IO, not an answer.
 template <class M>
 typename M::Result compute(const ti::Index& idx, const typename M::Request& req, ti::CancelFlag* cancel) {
   if constexpr (is_sharded<M>::value) {
     return ti::run_sharded(idx, [&](const ti::Shard& s) { return M::part(s, req, cancel); },
-                           [&](const std::vector<typename M::Part>& parts) { return M::merge(idx, req, parts, cancel); });
+                           [&](const std::vector<typename M::Part>& parts) { return merged<M>(idx, req, parts, cancel); });
   } else {
-    return M::work(idx, req, cancel);
+    typename M::Result r = M::work(idx, req, cancel);
+    idx.check_intact();
+    return r;
   }
 }
 
@@ -59,7 +70,7 @@ Napi::Value run_async(Napi::Env env, std::shared_ptr<const ti::Index> idx, const
       auto parts = std::make_shared<std::vector<typename M::Part>>(idx->shard_count());
       return Job::Start(
           env, idx->shard_count(), [=](size_t si) { (*parts)[si] = M::part(idx->shard(si), *req, flag); },
-          [=] { *out = M::merge(*idx, *req, *parts, flag); }, done, cancel.keep);
+          [=] { *out = merged<M>(*idx, *req, *parts, flag); }, done, cancel.keep);
     }
   }
   return Job::Start(env, [=] { *out = compute<M>(*idx, *req, flag); }, done, cancel.keep);

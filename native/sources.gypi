@@ -8,6 +8,7 @@
       "native/core/infinigram_shard.cpp",
       "native/core/mapped_file.cpp",
       "native/core/match_state.cpp",
+      "native/core/platform.cpp",
       "native/core/sais.cpp",
       "native/core/sampling.cpp",
       "native/core/scoring.cpp",

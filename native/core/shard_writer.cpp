@@ -11,6 +11,7 @@
 
 #include "checksum.hpp"
 #include "error.hpp"
+#include "platform.hpp"
 #include "sais.hpp"
 #include "shard_format.hpp"
 
@@ -64,9 +65,7 @@ struct SaBuffer {
     if (bytes == 0) return;
     p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) throw Error(codes::kNoMemory, "cannot allocate " + std::to_string(bytes) + " bytes for the suffix array");
-#ifdef MADV_HUGEPAGE
-    madvise(p, bytes, MADV_HUGEPAGE);
-#endif
+    platform::advise_huge_pages(p, bytes);
   }
   ~SaBuffer() { if (p != MAP_FAILED) munmap(p, bytes); }
 };
@@ -174,7 +173,7 @@ std::vector<WrittenFile> write_shard(const std::string& dir, ShardSource& src, C
 uint64_t checksum_file(const std::string& path, CancelFlag* cancel) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw Error(errno == ENOENT ? codes::kCorrupt : codes::kIo, "cannot open " + path + ": " + std::strerror(errno));
-  posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  platform::advise_sequential_read(fd);
   std::vector<uint8_t> buf(1 << 20);
   Xxh64 hash;
   for (;;) {
@@ -200,7 +199,17 @@ void fsync_path(const std::string& path) {
 }
 
 bool exchange_or_rename(const std::string& from, const std::string& to) {
-  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_EXCHANGE) == 0) return true;
+  if (platform::exchange_paths(from, to)) return true;
+  // ENOENT: nothing at `to` yet, a rename is atomic. Where no exchange exists (ENOSYS, EINVAL: another
+  // platform or file system), the old `to` is moved aside first, so a crash between the two renames leaves
+  // the new index at `from` and the old one beside it: never a half-written index at `to`.
+  if (errno == ENOSYS || errno == EINVAL) {
+    const std::string aside = to + ".replaced";
+    if (::rename(to.c_str(), aside.c_str()) != 0) io_error("cannot move aside", to);
+    if (::rename(from.c_str(), to.c_str()) != 0) io_error("cannot rename " + from + " to", to);
+    if (::rename(aside.c_str(), from.c_str()) != 0) io_error("cannot move " + aside + " to", from);
+    return true;
+  }
   if (errno != ENOENT) io_error("cannot exchange " + from + " with", to);
   if (::rename(from.c_str(), to.c_str()) != 0) io_error("cannot rename " + from + " to", to);
   return false;

@@ -42,7 +42,8 @@ uint64_t checksum_file(const std::string& path, CancelFlag* cancel = nullptr);
 
 // Durability helpers shared with the index writer.
 void fsync_path(const std::string& path);
-// Atomically swaps two paths (renameat2 RENAME_EXCHANGE); if `to` does not exist, renames `from` onto it.
+// Atomically swaps two paths (platform::exchange_paths); if `to` does not exist, renames `from` onto it. Where
+// the platform has no exchange, moves `to` aside, renames, and moves the old one to `from` (platform.hpp).
 // Returns true if an exchange happened (the old contents of `to` are now at `from`).
 bool exchange_or_rename(const std::string& from, const std::string& to);
 

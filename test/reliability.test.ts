@@ -4,6 +4,7 @@
  * unigram.bin, the mutation corpus) are in test/native.
  */
 import test from 'ava';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildIndex, openIndex, TraceIndexError } from '../lib';
@@ -97,4 +98,7 @@ test('verify({ quick: true }) and openIndex(dir, { verify }) refuse a suffix arr
   t.is(await codeOf(openIndex(dir, { verify: 'quick' })), 'ERR_INDEX_CORRUPT');
   t.is(await codeOf(openIndex(dir, { verify: 'full' })), 'ERR_INDEX_CORRUPT');
   t.is(await codeOf(openIndex(dir, { verify: 'fast' as never })), 'ERR_INVALID_ARGUMENT');
+  const cli = spawnSync(process.execPath, [O.CLI, 'verify', dir, '--quick'], { encoding: 'utf8' });
+  t.is(cli.status, 1);
+  t.regex(cli.stderr, /ERR_INDEX_CORRUPT/);
 });

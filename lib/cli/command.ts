@@ -27,6 +27,7 @@ export const FLAGS = {
   shard: { type: 'string' },
   verify: { type: 'boolean' },
   quiet: { type: 'boolean' },
+  quick: { type: 'boolean' },
   json: { type: 'boolean' },
   tokens: { type: 'string' },
   'word-start': { type: 'boolean' },

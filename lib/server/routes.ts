@@ -13,6 +13,7 @@ import type { Limits } from './limits';
 import type { QueryRoute } from './schemas';
 import { documentJson, locateJson, nextTokensJson, shieldJson, traceJson, addTextOffsets } from '../viewer/results';
 import { coreOf } from '../query/core';
+import type { CallOptions } from '../query/types';
 
 export type Query = string | number[];
 
@@ -97,13 +98,13 @@ export async function answer(route: QueryRoute, index: Index, body: QueryBody, i
 }
 
 /** Documents by number (404 at `count` and past) or id (404 when no document has it). */
-export async function documents(index: Index, count: number, refs: Array<number | string>): Promise<unknown[]> {
+export async function documents(index: Index, count: number, refs: Array<number | string>, call: CallOptions): Promise<unknown[]> {
   const out: unknown[] = [];
   for (const ref of refs) {
     if (typeof ref === 'number' && ref >= count)
       throw new HttpError(404, 'ERR_NOT_FOUND', `no document ${ref}: the index has ${count}`);
     try {
-      out.push(documentJson(await index.document(ref)));
+      out.push(documentJson(await index.document(ref, call)));
     } catch (err) {
       // Schema-checked ids can only fail to be found.
       if (typeof ref === 'string' && (err as { code?: string }).code === 'ERR_INVALID_ARGUMENT')

@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import '../provenance/index-methods'; // the provenance methods on Index (trace, shield, scores)
 import { Index, openIndex } from '../query/open-index';
+import { version } from '../version';
 import type { IndexInfo, OpenOptions } from '../query/types';
 import { viewerAsset, VIEWER_ASSETS } from '../viewer/assets';
 import { describeError, HttpError } from './errors';
@@ -76,17 +77,6 @@ declare module 'fastify' {
     abort: AbortController;
     bodyTimer?: NodeJS.Timeout;
   }
-}
-
-function packageVersion(): string {
-  for (const up of ['..', '../..', '../../..']) {
-    try {
-      return JSON.parse(fs.readFileSync(path.join(__dirname, up, 'package.json'), 'utf8')).version;
-    } catch {
-      // not there: try one level up
-    }
-  }
-  return '0.0.0';
 }
 
 async function openSources(sources: Record<string, IndexSource>): Promise<Map<string, ServedIndex>> {
@@ -279,7 +269,6 @@ export async function createServer(options: ServerOptions): Promise<TraceIndexSe
     reply.type(metrics.registry.contentType);
     return metrics.registry.metrics();
   });
-  const version = packageVersion();
   const openapi = JSON.stringify(openApiDocument(version));
   app.get('/openapi.json', async (_req, reply) => reply.type('application/json; charset=utf-8').send(openapi));
 
@@ -321,8 +310,8 @@ export async function createServer(options: ServerOptions): Promise<TraceIndexSe
     const { index, info } = lookup((req.params as { name: string }).name);
     const body = req.body as { document?: number | string; documents?: Array<number | string>; timeoutMs?: number };
     const { single, items } = batchOf<number | string>(body, 'document', 'documents', limits);
-    const { deadline } = deadlineOf(req, body.timeoutMs);
-    const results = await gate.run(deadline, () => documents(index, info.documents, items));
+    const { deadline, call } = deadlineOf(req, body.timeoutMs);
+    const results = await gate.run(deadline, (left) => documents(index, info.documents, items, call(left)));
     return single ? { result: results[0] } : { results };
   });
 

@@ -35,6 +35,91 @@ class SearchableShard : public Shard {
     return r;
   }
 
+  // Memory-level parallelism: each lane runs find_range's search (then its two bounds) one probe per step.
+  // A step is two passes over the lanes: the first reads every lane's SA entry (prefetched by the previous
+  // step) and prefetches the text at that position; the second compares and prefetches the next probe's SA
+  // entry. So kLanes independent misses are in flight at each stage instead of one. The probes, their order
+  // and their LCP bounds are find_range's and bound's, so the answers are the same.
+  void find_many(const uint32_t* const* patterns, const size_t* lengths, size_t count, SaRange* out,
+                 CancelFlag* cancel, const char* what) const override {
+    struct Search { uint64_t lo, hi, mid, pos; size_t llcp, rlcp; };
+    struct Lane {
+      size_t query;
+      const Token* p;
+      size_t m;
+      int phase;    // 0: find_range's loop in s[0]; 1: lower bound in s[0] and upper bound in s[1]; -1: idle
+      Search s[2];
+    };
+    const uint64_t n_suffixes = stored_suffixes();
+    std::vector<Token> buf;  // the patterns as Tokens, one kLanes-wide window at a time
+    std::vector<size_t> at(kLanes);
+    Lane lanes[kLanes];
+    size_t next = 0, busy = 0;
+    auto start = [&](Search& x, uint64_t lo, uint64_t hi, size_t llcp, size_t rlcp) {
+      x = {lo, hi, lo + (hi - lo) / 2, 0, llcp, rlcp};
+      if (lo < hi) self().prefetch_entry(x.mid);
+    };
+    // Fills lane l with the next pattern that needs a search (m = 0 and empty ranges are answered at once).
+    auto refill = [&](size_t l) {
+      Lane& ln = lanes[l];
+      ln.phase = -1;
+      while (next < count) {
+        const size_t q = next++;
+        if ((q & 1023) == 0) check_cancel(cancel, what);
+        const size_t m = lengths[q];
+        if (m == 0 || n_suffixes == 0) { out[q] = m == 0 ? SaRange{0, n_suffixes} : SaRange{0, 0}; continue; }
+        Token* dst = buf.data() + at[l];
+        for (size_t k = 0; k < m; ++k) dst[k] = static_cast<Token>(patterns[q][k]);
+        ln.query = q; ln.p = dst; ln.m = m; ln.phase = 0;
+        start(ln.s[0], 0, n_suffixes, 0, 0);
+        ++busy;
+        return;
+      }
+    };
+    size_t longest = 0;
+    for (size_t q = 0; q < count; ++q) longest = std::max(longest, lengths[q]);
+    buf.resize(longest * kLanes);
+    for (size_t l = 0; l < kLanes; ++l) { at[l] = l * longest; refill(l); }
+    while (busy > 0) {
+      for (Lane& ln : lanes) {
+        if (ln.phase < 0) continue;
+        for (int j = 0; j <= ln.phase; ++j) {
+          Search& x = ln.s[j];
+          if (x.lo >= x.hi) continue;
+          x.pos = position(x.mid);
+          __builtin_prefetch(text_ + x.pos + std::min(std::min(x.llcp, x.rlcp), ln.m - 1));
+        }
+      }
+      for (size_t l = 0; l < kLanes; ++l) {
+        Lane& ln = lanes[l];
+        if (ln.phase < 0) continue;
+        bool done = true;
+        for (int j = 0; j <= ln.phase; ++j) {
+          Search& x = ln.s[j];
+          if (x.lo >= x.hi) continue;
+          size_t lcp;
+          const int c = compare(x.pos, ln.p, ln.m, std::min(x.llcp, x.rlcp), &lcp);
+          if (ln.phase == 0 && c == 0) {  // find_range's split: the two bounds on either side of mid
+            const Search whole = x;
+            start(ln.s[0], whole.lo, whole.mid, whole.llcp, ln.m);
+            start(ln.s[1], whole.mid + 1, whole.hi, ln.m, whole.rlcp);
+            ln.phase = 1;
+            done = false;
+            break;
+          }
+          const bool right = ln.phase == 0 ? c < 0 : (j == 1 ? c <= 0 : c < 0);
+          if (right) { x.lo = x.mid + 1; x.llcp = lcp; } else { x.hi = x.mid; x.rlcp = lcp; }
+          if (x.lo < x.hi) { x.mid = x.lo + (x.hi - x.lo) / 2; self().prefetch_entry(x.mid); done = false; }
+        }
+        if (!done) continue;
+        out[ln.query] = ln.phase == 0 ? SaRange{ln.s[0].lo, ln.s[0].lo} : SaRange{ln.s[0].lo, ln.s[1].lo};
+        --busy;
+        refill(l);
+      }
+    }
+    this->check_intact();
+  }
+
   SaRange extend(SaRange r, size_t k, uint32_t token) const override {
     if (token >= separator()) return {r.lo, r.lo};
     const SaRange out = narrow(r, k, static_cast<Token>(token));

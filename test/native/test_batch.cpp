@@ -236,3 +236,54 @@ TEST(batch_checks_and_cancellation) {
   CHECK_THROWS_CODE(range_part(idx.shard(0), ok.view(), &flag), codes::kAborted);
   CHECK_THROWS_CODE(trace_batch(idx, ok.view(), TraceOptions(), 0, &flag), codes::kAborted);
 }
+
+// Shard::find_many (the interleaved searches of count_part and range_part) against find() one pattern at a
+// time and against brute force: random batches longer than the lanes, of mixed lengths (empty, absent,
+// longer than any document, whole documents), and adversarial ones (one pattern repeated, only empty or only
+// absent patterns, a batch of one), on both shard formats and both widths.
+TEST(batch_find_many_equals_one_at_a_time) {
+  std::mt19937 rng(1313);
+  for (int round = 0; round < check::scaled(80); ++round) {
+    auto c = make_corpus(rng, round);
+    Oracle oracle{c->docs};
+    std::vector<Batch> batches;
+    Batch mixed;
+    const size_t n = 1 + rng() % (3 * Shard::kLanes);
+    for (size_t i = 0; i < n; ++i) {
+      Doc q;
+      switch (rng() % 6) {
+        case 0: break;                                                      // empty
+        case 1: q = c->docs[rng() % c->docs.size()]; break;                 // a whole document
+        case 2: q.assign(130, 0); break;                                    // longer than any document
+        case 3: for (int k = 0; k < 3; ++k) q.push_back(c->vocab + rng() % 3); break;  // absent tokens
+        default: q = splice_output(rng, c->docs, c->vocab); if (q.size() > 12) q.resize(1 + rng() % 12);
+      }
+      mixed.add(q);
+    }
+    batches.push_back(mixed);
+    Batch same, empties, absent, one;
+    const Doc rep = mixed.queries[rng() % mixed.queries.size()];
+    for (size_t i = 0; i < 2 * Shard::kLanes + 3; ++i) { same.add(rep); empties.add({}); absent.add({c->vocab, 0, c->vocab}); }
+    one.add(rep);
+    batches.insert(batches.end(), {same, empties, absent, one, Batch{}});
+    const Index ig({write_ig(c->tmp.path / "ig", c->docs, round % 2 ? 1 : 2)});
+    for (const Batch& b : batches) {
+      for (const Index* idx : std::vector<const Index*>{c->single.get(), c->multi.get(), &ig}) {
+        std::vector<uint64_t> sums(b.queries.size(), 0);
+        for (size_t si = 0; si < idx->shard_count(); ++si) {
+          const Shard& s = idx->shard(si);
+          const std::vector<SaRange> many = range_part(s, b.view());
+          CHECK_EQ(many.size(), b.queries.size());
+          for (size_t i = 0; i < b.queries.size(); ++i) {
+            const SaRange r = s.find(b.queries[i].data(), b.queries[i].size());
+            CHECK_EQ(many[i].lo, r.lo);
+            CHECK_EQ(many[i].hi, r.hi);
+            sums[i] += r.size();
+          }
+        }
+        for (size_t i = 0; i < b.queries.size(); ++i) CHECK_EQ(sums[i], oracle.count(b.queries[i]));
+        CHECK(count_batch(*idx, b.view()) == sums);
+      }
+    }
+  }
+}

@@ -13,8 +13,13 @@ void check_queries(const Index& index, const Queries& queries) {
 
 // ---- count ----
 
-// The ranges of all queries through Shard::find_many (interleaved searches).
+// The ranges of all queries through Shard::find_many (interleaved searches); one query by find() (the lanes'
+// set-up would cost more than they save).
 static std::vector<SaRange> find_all(const Shard& s, const Queries& q, CancelFlag* cancel, const char* what) {
+  if (q.size() == 1) {
+    check_cancel(cancel, what);
+    return {s.find(q.query(0), q.length(0))};
+  }
   std::vector<const uint32_t*> patterns(q.size());
   std::vector<size_t> lengths(q.size());
   for (size_t i = 0; i < q.size(); ++i) { patterns[i] = q.query(i); lengths[i] = q.length(i); }

@@ -1,0 +1,78 @@
+/**
+ * One `count` through each form of the API on one index, rounds alternating the forms (docs/benchmarks.md,
+ * "Search core"):
+ *   node dist/bench/async.js --index DIR [--queries 2000] [--rounds 5]
+ * Queries: windows of 1-20 tokens of the index's own documents (present) and the same with the last token
+ * changed (mostly absent). Per call, p50 / p99 µs of
+ *   countSync(q)                          the work on the calling thread
+ *   await countBatch([])                  a bare async round trip (a pool task with no query)
+ *   await count(q)                        one async count (inline or pool, as the policy decides)
+ * and per query, of 2000 queries in one call: countBatchSync, await countBatch.
+ * Set TRACEINDEX_ASYNC_INLINE=0 to force the pool (docs/api.md, Threads).
+ */
+import { performance } from 'perf_hooks';
+import { openIndex } from '../lib';
+
+function arg(name: string, dflt: string): string {
+  const i = process.argv.indexOf(name);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : dflt;
+}
+
+function pct(v: number[], q: number): number {
+  const s = [...v].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
+}
+
+async function main(): Promise<void> {
+  const dir = arg('--index', '');
+  if (!dir) throw new Error('usage: node dist/bench/async.js --index DIR [--queries 2000] [--rounds 5]');
+  const n = Number(arg('--queries', '2000'));
+  const rounds = Number(arg('--rounds', '5'));
+  const index = await openIndex(dir);
+  // Windows of the index's documents: take document 0..k prefixes' tokens through documents().
+  let seed = 12345;
+  const rand = (m: number): number => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % m; };
+  const docs = await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map((i) => index.document(i)));
+  const queries: number[][] = [];
+  const lens = [1, 2, 3, 5, 8, 10, 20];
+  while (queries.length < n) {
+    const d = docs[rand(docs.length)];
+    const toks = Array.from(d.tokens as ArrayLike<number>);
+    const len = lens[queries.length % lens.length];
+    if (toks.length <= len) continue;
+    const at = rand(toks.length - len);
+    const q = toks.slice(at, at + len);
+    if (queries.length % 2) q[len - 1] = rand(255);
+    queries.push(q);
+  }
+  const forms: Record<string, number[]> = { countSync: [], 'await countBatch([])': [], 'await count': [] };
+  const batch: Record<string, number[]> = { countBatchSync: [], 'await countBatch': [] };
+  for (const q of queries) index.countSync(q);  // warm
+  for (let r = 0; r < rounds; ++r) {
+    const order = [0, 1, 2, 3].map((k) => (k + r) % 4);
+    for (const which of order) {
+      if (which === 0) for (const q of queries) { const t = performance.now(); index.countSync(q); forms.countSync.push((performance.now() - t) * 1e3); }
+      if (which === 1) for (let i = 0; i < queries.length; ++i) { const t = performance.now(); await index.countBatch([]); forms['await countBatch([])'].push((performance.now() - t) * 1e3); }
+      if (which === 2) for (const q of queries) { const t = performance.now(); await index.count(q); forms['await count'].push((performance.now() - t) * 1e3); }
+      if (which === 3) {
+        let t = performance.now();
+        index.countBatchSync(queries);
+        batch.countBatchSync.push(((performance.now() - t) * 1e3) / queries.length);
+        t = performance.now();
+        await index.countBatch(queries);
+        batch['await countBatch'].push(((performance.now() - t) * 1e3) / queries.length);
+      }
+    }
+  }
+  console.log(`index ${dir}, ${queries.length} queries of 1-20 tokens (half changed), ${rounds} rounds, ` +
+    `TRACEINDEX_ASYNC_INLINE=${process.env.TRACEINDEX_ASYNC_INLINE ?? '(unset)'}\n`);
+  console.log('| form | p50 µs | p99 µs |\n|---|---:|---:|');
+  for (const [k, v] of Object.entries(forms)) console.log(`| ${k} | ${pct(v, 0.5).toFixed(2)} | ${pct(v, 0.99).toFixed(2)} |`);
+  for (const [k, v] of Object.entries(batch)) console.log(`| ${k} of ${queries.length}, per query (best round) | ${Math.min(...v).toFixed(3)} | |`);
+  const bare = pct(forms['await countBatch([])'], 0.5), sync = pct(forms.countSync, 0.5), one = pct(forms['await count'], 0.5);
+  console.log(`\nawait count / (bare round trip + countSync), p50: ${(one / (bare + sync)).toFixed(2)}`);
+  console.log(`countSync p50 / countBatchSync per query: ${(sync / Math.min(...batch.countBatchSync)).toFixed(2)}x`);
+  index.close();
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });

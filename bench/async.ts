@@ -5,8 +5,10 @@
  * Queries: windows of 1-20 tokens of the index's own documents (present) and the same with the last token
  * changed (mostly absent). Per call, p50 / p99 µs of
  *   countSync(q)                          the work on the calling thread
- *   await countBatch([])                  a bare async round trip (a pool task with no query)
+ *   await countBatch([], { signal })      a bare async round trip (a pool task with no query: a signal
+ *                                         makes every call take the pool)
  *   await count(q)                        one async count (inline or pool, as the policy decides)
+ *   await count(q, { signal })            the same on the pool
  * and per query, of 2000 queries in one call: countBatchSync, await countBatch.
  * Set TRACEINDEX_ASYNC_INLINE=0 to force the pool (docs/api.md, Threads).
  */
@@ -45,14 +47,16 @@ async function main(): Promise<void> {
     if (queries.length % 2) q[len - 1] = rand(255);
     queries.push(q);
   }
-  const forms: Record<string, number[]> = { countSync: [], 'await countBatch([])': [], 'await count': [] };
+  const signal = new AbortController().signal;  // never aborted
+  const forms: Record<string, number[]> = { countSync: [], 'await countBatch([], { signal })': [], 'await count': [], 'await count(q, { signal })': [] };
   const batch: Record<string, number[]> = { countBatchSync: [], 'await countBatch': [] };
   for (const q of queries) index.countSync(q);  // warm
   for (let r = 0; r < rounds; ++r) {
-    const order = [0, 1, 2, 3].map((k) => (k + r) % 4);
+    const order = [0, 1, 2, 3, 4].map((k) => (k + r) % 5);
     for (const which of order) {
       if (which === 0) for (const q of queries) { const t = performance.now(); index.countSync(q); forms.countSync.push((performance.now() - t) * 1e3); }
-      if (which === 1) for (let i = 0; i < queries.length; ++i) { const t = performance.now(); await index.countBatch([]); forms['await countBatch([])'].push((performance.now() - t) * 1e3); }
+      if (which === 1) for (let i = 0; i < queries.length; ++i) { const t = performance.now(); await index.countBatch([], { signal }); forms['await countBatch([], { signal })'].push((performance.now() - t) * 1e3); }
+      if (which === 4) for (const q of queries) { const t = performance.now(); await index.count(q, { signal }); forms['await count(q, { signal })'].push((performance.now() - t) * 1e3); }
       if (which === 2) for (const q of queries) { const t = performance.now(); await index.count(q); forms['await count'].push((performance.now() - t) * 1e3); }
       if (which === 3) {
         let t = performance.now();
@@ -69,8 +73,9 @@ async function main(): Promise<void> {
   console.log('| form | p50 µs | p99 µs |\n|---|---:|---:|');
   for (const [k, v] of Object.entries(forms)) console.log(`| ${k} | ${pct(v, 0.5).toFixed(2)} | ${pct(v, 0.99).toFixed(2)} |`);
   for (const [k, v] of Object.entries(batch)) console.log(`| ${k} of ${queries.length}, per query (best round) | ${Math.min(...v).toFixed(3)} | |`);
-  const bare = pct(forms['await countBatch([])'], 0.5), sync = pct(forms.countSync, 0.5), one = pct(forms['await count'], 0.5);
-  console.log(`\nawait count / (bare round trip + countSync), p50: ${(one / (bare + sync)).toFixed(2)}`);
+  const bare = pct(forms['await countBatch([], { signal })'], 0.5), sync = pct(forms.countSync, 0.5);
+  for (const k of ['await count', 'await count(q, { signal })'])
+    console.log(`\n${k} / (bare round trip + countSync), p50: ${(pct(forms[k], 0.5) / (bare + sync)).toFixed(2)}`);
   console.log(`countSync p50 / countBatchSync per query: ${(sync / Math.min(...batch.countBatchSync)).toFixed(2)}x`);
   index.close();
 }

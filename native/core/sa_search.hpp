@@ -12,6 +12,8 @@
 // wrong answer (verify() tells which), never a read outside the mapping.
 #pragma once
 #include <algorithm>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -30,7 +32,9 @@ class SearchableShard : public Shard {
   // callers that search shard by shard (the binding's fan-out) see a file truncated under them as ERR_IO.
   SaRange find(const uint32_t* pattern32, size_t m) const override {
     std::vector<Token> p(pattern32, pattern32 + m);  // queries are short: the conversion is cheap
-    const SaRange r = find_range(p.data(), m, 0, stored_suffixes(), 0, 0);
+    SaRange r;
+    size_t shared;
+    if (!seed(p.data(), m, &r, &shared)) r = find_range(p.data(), m, r.lo, r.hi, shared, shared);
     this->check_intact();
     return r;
   }
@@ -70,8 +74,11 @@ class SearchableShard : public Shard {
         if (m == 0 || n_suffixes == 0) { out[q] = m == 0 ? SaRange{0, n_suffixes} : SaRange{0, 0}; continue; }
         Token* dst = buf.data() + at[l];
         for (size_t k = 0; k < m; ++k) dst[k] = static_cast<Token>(patterns[q][k]);
+        SaRange r;
+        size_t shared;
+        if (seed(dst, m, &r, &shared)) { out[q] = r; continue; }
         ln.query = q; ln.p = dst; ln.m = m; ln.phase = 0;
-        start(ln.s[0], 0, n_suffixes, 0, 0);
+        start(ln.s[0], r.lo, r.hi, shared, shared);
         ++busy;
         return;
       }
@@ -208,6 +215,59 @@ class SearchableShard : public Shard {
                                      " is outside the vocabulary (" + std::to_string(shape_.vocab_size) + ")");
   }
   static uint32_t key(Token t) { return Derived::order_key(t); }
+
+  // Prefix table (u8 shards of at least kPrefixTableMin suffixes; 1 MiB, <= 0.25 byte per token): the SA range
+  // of every 1- and 2-token prefix, so a search starts in its 2-token range knowing 2 tokens equal, and 1- or
+  // 2-token queries are one lookup. Built in memory on first use (a few ms: one find per first token, then
+  // its next-token runs); an on-disk form is docs/FORMAT.md's v2 work. Its ranges are exactly find()'s.
+  static constexpr uint64_t kPrefixTableMin = uint64_t(1) << 22;
+  struct PrefixTable {
+    SaRange first[256];
+    std::vector<SaRange> pair = std::vector<SaRange>(256 * 256);  // [a * 256 + b]
+  };
+  const PrefixTable* prefix_table() const {
+    if constexpr (sizeof(Token) != 1) return nullptr;
+    if (stored_suffixes() < kPrefixTableMin) return nullptr;
+    std::call_once(prefix_once_, [&] { prefix_ = build_prefix_table(); });
+    return prefix_.get();
+  }
+  std::unique_ptr<PrefixTable> build_prefix_table() const {
+    auto t = std::make_unique<PrefixTable>();
+    const uint64_t N = stored_suffixes(), sep = separator();
+    std::vector<TokenCount> runs;
+    for (uint32_t a = 0; a < 256; ++a) {
+      const Token ta = static_cast<Token>(a);
+      const SaRange ra = a < sep ? find_range(&ta, 1, 0, N, 0, 0) : SaRange{N, N};
+      t->first[a] = ra;
+      runs.clear();
+      if (ra.size() > 0) next_tokens(ra, 1, runs);
+      // The runs of (a, b) follow each other from first_continued in b order (u8 keys are values); an absent
+      // b's range is empty at the next run's start, where a binary search for (a, b) ends.
+      uint64_t at = first_continued(ra, 1);
+      size_t k = 0;
+      for (uint32_t b = 0; b < 256; ++b) {
+        if (k < runs.size() && runs[k].token == b) { t->pair[a * 256 + b] = {at, at + runs[k].count}; at += runs[k].count; ++k; }
+        else t->pair[a * 256 + b] = {at, at};
+      }
+    }
+    return t;
+  }
+  // Where the search for p starts: *r and how many tokens every suffix in it shares with p. True if *r is the
+  // answer already.
+  bool seed(const Token* p, size_t m, SaRange* r, size_t* shared) const {
+    *r = {0, stored_suffixes()};
+    *shared = 0;
+    if (m == 0) return false;
+    const PrefixTable* t = prefix_table();
+    if (!t || p[0] >= separator()) return false;
+    if (m == 1) { *r = t->first[p[0]]; return true; }
+    if (p[1] >= separator()) { *r = t->first[p[0]]; *shared = 1; return false; }
+    *r = t->pair[size_t(p[0]) * 256 + p[1]];
+    *shared = 2;
+    return m == 2 || r->size() == 0;
+  }
+  mutable std::once_flag prefix_once_;
+  mutable std::unique_ptr<PrefixTable> prefix_;
 
   uint64_t first_continued(SaRange r, size_t m) const {
     return r.lo < r.hi && position(r.lo) + m >= n_ ? r.lo + 1 : r.lo;

@@ -55,8 +55,7 @@ class SearchableShard : public Shard {
       Search s[2];
     };
     const uint64_t n_suffixes = stored_suffixes();
-    std::vector<Token> buf;  // the patterns as Tokens, one kLanes-wide window at a time
-    std::vector<size_t> at(kLanes);
+    std::vector<Token> buf[kLanes];  // each lane's pattern as Tokens (sized to it: one long query costs once)
     Lane lanes[kLanes];
     size_t next = 0, busy = 0;
     auto start = [&](Search& x, uint64_t lo, uint64_t hi, size_t llcp, size_t rlcp) {
@@ -72,8 +71,8 @@ class SearchableShard : public Shard {
         if ((q & 1023) == 0) check_cancel(cancel, what);
         const size_t m = lengths[q];
         if (m == 0 || n_suffixes == 0) { out[q] = m == 0 ? SaRange{0, n_suffixes} : SaRange{0, 0}; continue; }
-        Token* dst = buf.data() + at[l];
-        for (size_t k = 0; k < m; ++k) dst[k] = static_cast<Token>(patterns[q][k]);
+        buf[l].assign(patterns[q], patterns[q] + m);
+        const Token* dst = buf[l].data();
         SaRange r;
         size_t shared;
         if (seed(dst, m, &r, &shared)) { out[q] = r; continue; }
@@ -83,10 +82,7 @@ class SearchableShard : public Shard {
         return;
       }
     };
-    size_t longest = 0;
-    for (size_t q = 0; q < count; ++q) longest = std::max(longest, lengths[q]);
-    buf.resize(longest * kLanes);
-    for (size_t l = 0; l < kLanes; ++l) { at[l] = l * longest; refill(l); }
+    for (size_t l = 0; l < kLanes; ++l) refill(l);
     while (busy > 0) {
       for (Lane& ln : lanes) {
         if (ln.phase < 0) continue;
@@ -94,7 +90,7 @@ class SearchableShard : public Shard {
           Search& x = ln.s[j];
           if (x.lo >= x.hi) continue;
           x.pos = position(x.mid);
-          __builtin_prefetch(text_ + x.pos + std::min(std::min(x.llcp, x.rlcp), ln.m - 1));
+          __builtin_prefetch(text_ + std::min(x.pos + std::min(std::min(x.llcp, x.rlcp), ln.m - 1), n_ - 1));
         }
       }
       for (size_t l = 0; l < kLanes; ++l) {

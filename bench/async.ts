@@ -9,7 +9,8 @@
  *                                         makes every call take the pool)
  *   await count(q)                        one async count (inline or pool, as the policy decides)
  *   await count(q, { signal })            the same on the pool
- * and per query, of 2000 queries in one call: countBatchSync, await countBatch.
+ * and per query, of 2000 queries in one call: countBatchSync, await countBatch; and per group of 64 calls in
+ * flight at once, Promise.all of count(q) (inline) and of count(q, { signal }) (pool: both cores).
  * Set TRACEINDEX_ASYNC_INLINE=0 to force the pool (docs/api.md, Threads).
  */
 import { performance } from 'perf_hooks';
@@ -50,14 +51,26 @@ async function main(): Promise<void> {
   const signal = new AbortController().signal;  // never aborted
   const forms: Record<string, number[]> = { countSync: [], 'await countBatch([], { signal })': [], 'await count': [], 'await count(q, { signal })': [] };
   const batch: Record<string, number[]> = { countBatchSync: [], 'await countBatch': [] };
+  const groups: Record<string, number[]> = { 'Promise.all of 64 count(q)': [], 'Promise.all of 64 count(q, { signal })': [] };
   for (const q of queries) index.countSync(q);  // warm
   for (let r = 0; r < rounds; ++r) {
-    const order = [0, 1, 2, 3, 4].map((k) => (k + r) % 5);
+    const order = [0, 1, 2, 3, 4, 5].map((k) => (k + r) % 6);
     for (const which of order) {
       if (which === 0) for (const q of queries) { const t = performance.now(); index.countSync(q); forms.countSync.push((performance.now() - t) * 1e3); }
       if (which === 1) for (let i = 0; i < queries.length; ++i) { const t = performance.now(); await index.countBatch([], { signal }); forms['await countBatch([], { signal })'].push((performance.now() - t) * 1e3); }
       if (which === 4) for (const q of queries) { const t = performance.now(); await index.count(q, { signal }); forms['await count(q, { signal })'].push((performance.now() - t) * 1e3); }
       if (which === 2) for (const q of queries) { const t = performance.now(); await index.count(q); forms['await count'].push((performance.now() - t) * 1e3); }
+      if (which === 5) {
+        for (let i = 0; i + 64 <= queries.length; i += 64) {
+          const g = queries.slice(i, i + 64);
+          let t = performance.now();
+          await Promise.all(g.map((q) => index.count(q)));
+          groups['Promise.all of 64 count(q)'].push((performance.now() - t) * 1e3);
+          t = performance.now();
+          await Promise.all(g.map((q) => index.count(q, { signal })));
+          groups['Promise.all of 64 count(q, { signal })'].push((performance.now() - t) * 1e3);
+        }
+      }
       if (which === 3) {
         let t = performance.now();
         index.countBatchSync(queries);
@@ -72,6 +85,7 @@ async function main(): Promise<void> {
     `TRACEINDEX_ASYNC_INLINE=${process.env.TRACEINDEX_ASYNC_INLINE ?? '(unset)'}\n`);
   console.log('| form | p50 µs | p99 µs |\n|---|---:|---:|');
   for (const [k, v] of Object.entries(forms)) console.log(`| ${k} | ${pct(v, 0.5).toFixed(2)} | ${pct(v, 0.99).toFixed(2)} |`);
+  for (const [k, v] of Object.entries(groups)) console.log(`| ${k}, per group | ${pct(v, 0.5).toFixed(2)} | ${pct(v, 0.99).toFixed(2)} |`);
   for (const [k, v] of Object.entries(batch)) console.log(`| ${k} of ${queries.length}, per query (best round) | ${Math.min(...v).toFixed(3)} | |`);
   const bare = pct(forms['await countBatch([], { signal })'], 0.5), sync = pct(forms.countSync, 0.5);
   for (const k of ['await count', 'await count(q, { signal })'])

@@ -53,9 +53,10 @@ class SearchableShard : public Shard {
       size_t m;
       int phase;    // 0: find_range's loop in s[0]; 1: lower bound in s[0] and upper bound in s[1]; -1: idle
       Search s[2];
+      Token small[32];  // the pattern as Tokens when it fits, else in `long_` (sized to it)
+      std::vector<Token> long_;
     };
     const uint64_t n_suffixes = stored_suffixes();
-    std::vector<Token> buf[kLanes];  // each lane's pattern as Tokens (sized to it: one long query costs once)
     Lane lanes[kLanes];
     size_t next = 0, busy = 0;
     auto start = [&](Search& x, uint64_t lo, uint64_t hi, size_t llcp, size_t rlcp) {
@@ -71,8 +72,9 @@ class SearchableShard : public Shard {
         if ((q & 1023) == 0) check_cancel(cancel, what);
         const size_t m = lengths[q];
         if (m == 0 || n_suffixes == 0) { out[q] = m == 0 ? SaRange{0, n_suffixes} : SaRange{0, 0}; continue; }
-        buf[l].assign(patterns[q], patterns[q] + m);
-        const Token* dst = buf[l].data();
+        const Token* dst = ln.small;
+        if (m <= std::size(ln.small)) std::copy(patterns[q], patterns[q] + m, ln.small);
+        else { ln.long_.assign(patterns[q], patterns[q] + m); dst = ln.long_.data(); }
         SaRange r;
         size_t shared;
         if (seed(dst, m, &r, &shared)) { out[q] = r; continue; }

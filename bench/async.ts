@@ -13,6 +13,7 @@
  * flight at once, Promise.all of count(q) (inline) and of count(q, { signal }) (pool: both cores).
  * Set TRACEINDEX_ASYNC_INLINE=0 to force the pool (docs/api.md, Threads).
  */
+import { setMaxListeners } from 'events';
 import { performance } from 'perf_hooks';
 import { openIndex } from '../lib';
 
@@ -49,6 +50,7 @@ async function main(): Promise<void> {
     queries.push(q);
   }
   const signal = new AbortController().signal;  // never aborted
+  setMaxListeners(100, signal);  // 64 calls in flight listen to it at once
   const forms: Record<string, number[]> = { countSync: [], 'await countBatch([], { signal })': [], 'await count': [], 'await count(q, { signal })': [] };
   const batch: Record<string, number[]> = { countBatchSync: [], 'await countBatch': [] };
   const groups: Record<string, number[]> = { 'Promise.all of 64 count(q)': [], 'Promise.all of 64 count(q, { signal })': [] };

@@ -5,6 +5,7 @@
  * crash and never a silent wrap.
  */
 import test, { ExecutionContext } from 'ava';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildIndex } from '../lib/index';
@@ -239,5 +240,56 @@ test('module functions: buildShard, checksumFile, fs helpers, simd and scoreCont
   }
   for (const specs of ['x', [5], [{ dir: 5 }], [{ dir, tokenWidth: NaN }], [{ dir, tokenWidth: 1, tokens: -1 }], [{ dir, format: 5 }]]) {
     await expectCode(t, () => addon.NativeIndex.open(specs as never), 'ERR_INVALID_ARGUMENT', `open(${JSON.stringify(specs)})`);
+  }
+});
+
+/** Whether `p` settles within a few microtask turns (an inline call's promise does; a pool call's needs the event loop). */
+async function settledAtOnce(p: Promise<unknown>): Promise<boolean> {
+  let settled = false;
+  p.then(() => { settled = true; }, () => { settled = true; });
+  for (let i = 0; i < 8; ++i) await Promise.resolve();
+  const at = settled;
+  await p.catch(() => undefined);
+  return at;
+}
+
+test('async count: tiny calls settle inline with the pool\'s answer; larger ones, a cancel flag or TRACEINDEX_ASYNC_INLINE=0 take the pool', async (t) => {
+  const { dir, shardDocs } = await index();
+  // The first two shards as an index: one query = 2 searches (inline, the limit is 4); three queries = 6 (pool).
+  const m = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+  const specs = m.shards.slice(0, 2).map((s: { dir: string; tokens: number; documents: number }) => ({
+    dir: path.join(dir, s.dir), tokenWidth: m.tokenWidth, tokens: s.tokens, documents: s.documents, vocabSize: m.vocabSize,
+  }));
+  const docs = DOCS.slice(0, shardDocs[0] + shardDocs[1]);
+  const n = await addon.NativeIndex.open(specs);
+  t.teardown(() => n.close());
+  const one = Uint32Array.of(97, 98), off1 = Uint32Array.of(0, 2);
+  const three = Uint32Array.of(97, 98, 99, 97), off3 = Uint32Array.of(0, 2, 3, 4);
+  const want1 = [O.count(docs, [97, 98])], want3 = [O.count(docs, [97, 98]), O.count(docs, [99]), O.count(docs, [97])];
+  t.true(await settledAtOnce(n.count(one, off1)));
+  t.deepEqual(Array.from(await n.count(one, off1)), want1);
+  t.deepEqual(Array.from(n.countSync(one, off1)), want1);
+  t.false(await settledAtOnce(n.count(three, off3)));
+  t.deepEqual(Array.from(await n.count(three, off3)), want3);
+  t.false(await settledAtOnce(n.count(one, off1, new Uint8Array(1))));  // cancellable: the pool
+  t.deepEqual(Array.from(await n.count(one, off1, new Uint8Array(1))), want1);
+  await expectCode(t, () => n.count(Uint32Array.of(100_000), Uint32Array.of(0, 1)), 'ERR_TOKEN_RANGE', 'inline-sized query out of range');
+
+  // The environment switch, in a child process (read once when the addon loads).
+  const child = `const { addon } = require(${JSON.stringify(path.join(__dirname, '../lib/native.js'))});
+    (async () => {
+      const n = await addon.NativeIndex.open(${JSON.stringify(specs)});
+      let settled = false;
+      const p = n.count(Uint32Array.of(97, 98), Uint32Array.of(0, 2));
+      p.then(() => { settled = true; });
+      for (let i = 0; i < 8; ++i) await Promise.resolve();
+      const at = settled;
+      console.log(JSON.stringify({ at, count: Array.from(await p) }));
+      n.close();
+    })();`;
+  for (const [value, inline] of [['0', false], ['1', true]] as const) {
+    const out = spawnSync(process.execPath, ['-e', child], { encoding: 'utf8', env: { ...process.env, TRACEINDEX_ASYNC_INLINE: value } });
+    t.is(out.status, 0, out.stderr);
+    t.deepEqual(JSON.parse(out.stdout), { at: inline, count: want1 }, `TRACEINDEX_ASYNC_INLINE=${value}`);
   }
 });

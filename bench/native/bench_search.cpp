@@ -27,6 +27,7 @@
 #include "index.hpp"
 #include "shard_writer.hpp"
 #include "token_match.hpp"
+#include "bench_corpus.hpp"
 
 namespace ti = traceindex;
 namespace fs = std::filesystem;
@@ -58,30 +59,6 @@ struct Options {
 double now_s() { return std::chrono::duration<double>(Clock::now().time_since_epoch()).count(); }
 
 // ---- corpus ----
-
-// Zipf(s = 1) over a random vocabulary of 50k lowercase words, so frequent words and phrases repeat.
-std::vector<uint8_t> generate_text(uint64_t bytes, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<std::string> words(50000);
-  for (auto& w : words) {
-    size_t len = 2 + rng() % 9;
-    for (size_t i = 0; i < len; ++i) w.push_back(char('a' + rng() % 26));
-  }
-  std::vector<double> cdf(words.size());
-  double sum = 0;
-  for (size_t i = 0; i < words.size(); ++i) cdf[i] = sum += 1.0 / double(i + 1);
-  std::uniform_real_distribution<double> u(0, sum);
-  std::vector<uint8_t> t;
-  t.reserve(bytes + 16);
-  while (t.size() < bytes) {
-    const std::string& w = words[std::lower_bound(cdf.begin(), cdf.end(), u(rng)) - cdf.begin()];
-    t.insert(t.end(), w.begin(), w.end());
-    uint64_t r = rng() % 12;
-    t.push_back(r == 0 ? '\n' : r == 1 ? '.' : ' ');
-  }
-  t.resize(bytes);
-  return t;
-}
 
 std::vector<uint8_t> read_prefix(const std::string& path, uint64_t max_bytes) {
   FILE* f = std::fopen(path.c_str(), "rb");
@@ -137,7 +114,7 @@ Corpus make_corpus(const Options& o) {
     text = read_prefix(o.file, uint64_t(o.mb * 1e6));
     c.source = o.file;
   } else {
-    text = generate_text(uint64_t(std::min(o.gen_mb, o.mb) * 1e6), o.seed);
+    text = bench::generate_text(uint64_t(std::min(o.gen_mb, o.mb) * 1e6), o.seed);
     c.source = "generated (Zipf words, seed " + std::to_string(o.seed) + ")";
   }
   c.bytes = text.size();

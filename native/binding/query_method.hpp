@@ -10,15 +10,23 @@
 //   M::Part, M::part(shard, request, cancel), M::merge(index, request, parts, cancel) -> Result
 //   M::kFanOut                   the async form runs each shard's part as its own pool item
 // The Sync form runs the same functions on the calling thread.
+//
+// Optionally M::tiny(index, request): the work is known to be a few microseconds (a count of one short query
+// on few shards). The async form then runs it on the calling thread and returns a promise already settled: a
+// pool round trip costs several times that work. Calls with a cancel flag (a signal or timeoutMs) and every
+// call when TRACEINDEX_ASYNC_INLINE=0 is in the environment at load time take the pool (docs/api.md, Threads).
 #pragma once
 #include <napi.h>
 
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <type_traits>
 #include <vector>
 
 #include "args.hpp"
 #include "batch.hpp"
+#include "errors.hpp"
 #include "job.hpp"
 
 namespace binding {
@@ -50,6 +58,20 @@ typename M::Result compute(const ti::Index& idx, const typename M::Request& req,
   }
 }
 
+template <class M, class = void>
+struct has_tiny : std::false_type {};
+template <class M>
+struct has_tiny<M, std::void_t<decltype(M::tiny(std::declval<const ti::Index&>(), std::declval<const typename M::Request&>()))>>
+    : std::true_type {};
+
+inline bool inline_enabled() {
+  static const bool on = [] {
+    const char* v = std::getenv("TRACEINDEX_ASYNC_INLINE");
+    return !(v && (std::strcmp(v, "0") == 0 || std::strcmp(v, "off") == 0 || std::strcmp(v, "false") == 0));
+  }();
+  return on;
+}
+
 template <class M>
 Napi::Value run_sync(Napi::Env env, const ti::Index& idx, const Napi::CallbackInfo& info) {
   const typename M::Request req = M::read(info);
@@ -64,8 +86,22 @@ Napi::Value run_async(Napi::Env env, std::shared_ptr<const ti::Index> idx, const
   ti::CancelFlag* flag = cancel.flag;
   auto out = std::make_shared<typename M::Result>();
   Job::Done done = [out](Napi::Env env) { return M::to_js(env, *out); };
+  if constexpr (is_sharded<M>::value) M::check(*idx, *req);
+  if constexpr (has_tiny<M>::value) {
+    if (!flag && inline_enabled() && M::tiny(*idx, *req)) {
+      auto deferred = Napi::Promise::Deferred::New(env);
+      try {
+        deferred.Resolve(M::to_js(env, compute<M>(*idx, *req, nullptr)));
+      } catch (const Napi::Error& e) {
+        deferred.Reject(e.Value());
+      } catch (...) {
+        const Failure f = current_failure();
+        deferred.Reject(make_error(env, f.code, f.message).Value());
+      }
+      return deferred.Promise();
+    }
+  }
   if constexpr (is_sharded<M>::value) {
-    M::check(*idx, *req);
     if (M::kFanOut && idx->shard_count() > 1) {
       auto parts = std::make_shared<std::vector<typename M::Part>>(idx->shard_count());
       return Job::Start(

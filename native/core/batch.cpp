@@ -13,12 +13,25 @@ void check_queries(const Index& index, const Queries& queries) {
 
 // ---- count ----
 
-std::vector<uint64_t> count_part(const Shard& s, const Queries& q, CancelFlag* cancel) {
-  std::vector<uint64_t> out(q.size());
-  for (size_t i = 0; i < q.size(); ++i) {
-    if ((i & 1023) == 0) check_cancel(cancel, "query");
-    out[i] = s.find(q.query(i), q.length(i)).size();
+// The ranges of all queries through Shard::find_many (interleaved searches); one query by find() (the lanes'
+// set-up would cost more than they save).
+static std::vector<SaRange> find_all(const Shard& s, const Queries& q, CancelFlag* cancel, const char* what) {
+  if (q.size() == 1) {
+    check_cancel(cancel, what);
+    return {s.find(q.query(0), q.length(0))};
   }
+  std::vector<const uint32_t*> patterns(q.size());
+  std::vector<size_t> lengths(q.size());
+  for (size_t i = 0; i < q.size(); ++i) { patterns[i] = q.query(i); lengths[i] = q.length(i); }
+  std::vector<SaRange> out(q.size());
+  s.find_many(patterns.data(), lengths.data(), q.size(), out.data(), cancel, what);
+  return out;
+}
+
+std::vector<uint64_t> count_part(const Shard& s, const Queries& q, CancelFlag* cancel) {
+  const std::vector<SaRange> ranges = find_all(s, q, cancel, "query");
+  std::vector<uint64_t> out(q.size());
+  for (size_t i = 0; i < q.size(); ++i) out[i] = ranges[i].size();
   return out;
 }
 
@@ -115,12 +128,7 @@ std::vector<NextTokens> next_batch(const Index& index, const Queries& q, CancelF
 // ---- locate ----
 
 std::vector<SaRange> range_part(const Shard& s, const Queries& q, CancelFlag* cancel) {
-  std::vector<SaRange> out(q.size());
-  for (size_t i = 0; i < q.size(); ++i) {
-    if ((i & 1023) == 0) check_cancel(cancel, "locate");
-    out[i] = s.find(q.query(i), q.length(i));
-  }
-  return out;
+  return find_all(s, q, cancel, "locate");
 }
 
 LocatePage merge_locate(const Index& index, const std::vector<std::vector<SaRange>>& parts, size_t query, uint64_t offset,

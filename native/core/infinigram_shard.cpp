@@ -138,6 +138,7 @@ class InfinigramShard final : public SearchableShard<InfinigramShard<Token>, Tok
   static constexpr bool kValueOrder = sizeof(Token) == 1;
   static uint32_t order_key(Token t) { return byte_key(t); }
   uint64_t position(uint64_t i) const { return entry(i) / w; }
+  void prefetch_entry(uint64_t i) const { __builtin_prefetch(table_ + i * p_); }
 
   InfinigramShard(std::string dir, std::string suffix, const ShardShape& shape, int p, std::shared_ptr<IgFiles> files,
                   uint64_t first_document, std::vector<uint64_t> unigram)

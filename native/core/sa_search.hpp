@@ -12,6 +12,8 @@
 // wrong answer (verify() tells which), never a read outside the mapping.
 #pragma once
 #include <algorithm>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -30,9 +32,97 @@ class SearchableShard : public Shard {
   // callers that search shard by shard (the binding's fan-out) see a file truncated under them as ERR_IO.
   SaRange find(const uint32_t* pattern32, size_t m) const override {
     std::vector<Token> p(pattern32, pattern32 + m);  // queries are short: the conversion is cheap
-    const SaRange r = find_range(p.data(), m, 0, stored_suffixes(), 0, 0);
+    SaRange r;
+    size_t shared;
+    if (!seed(p.data(), m, &r, &shared)) r = find_range(p.data(), m, r.lo, r.hi, shared, shared);
     this->check_intact();
     return r;
+  }
+
+  // Memory-level parallelism: each lane runs find_range's search (then its two bounds) one probe per step.
+  // A step is two passes over the lanes: the first reads every lane's SA entry (prefetched by the previous
+  // step) and prefetches the text at that position; the second compares and prefetches the next probe's SA
+  // entry. So kLanes independent misses are in flight at each stage instead of one. The probes, their order
+  // and their LCP bounds are find_range's and bound's, so the answers are the same.
+  void find_many(const uint32_t* const* patterns, const size_t* lengths, size_t count, SaRange* out,
+                 CancelFlag* cancel, const char* what) const override {
+    struct Search { uint64_t lo, hi, mid, pos; size_t llcp, rlcp; };
+    struct Lane {
+      size_t query;
+      const Token* p;
+      size_t m;
+      int phase;    // 0: find_range's loop in s[0]; 1: lower bound in s[0] and upper bound in s[1]; -1: idle
+      Search s[2];
+      Token small[32];  // the pattern as Tokens when it fits, else in `long_` (sized to it)
+      std::vector<Token> long_;
+    };
+    const uint64_t n_suffixes = stored_suffixes();
+    Lane lanes[kLanes];
+    size_t next = 0, busy = 0;
+    auto start = [&](Search& x, uint64_t lo, uint64_t hi, size_t llcp, size_t rlcp) {
+      x = {lo, hi, lo + (hi - lo) / 2, 0, llcp, rlcp};
+      if (lo < hi) self().prefetch_entry(x.mid);
+    };
+    // Fills lane l with the next pattern that needs a search (m = 0 and empty ranges are answered at once).
+    auto refill = [&](size_t l) {
+      Lane& ln = lanes[l];
+      ln.phase = -1;
+      while (next < count) {
+        const size_t q = next++;
+        if ((q & 1023) == 0) check_cancel(cancel, what);
+        const size_t m = lengths[q];
+        if (m == 0 || n_suffixes == 0) { out[q] = m == 0 ? SaRange{0, n_suffixes} : SaRange{0, 0}; continue; }
+        const Token* dst = ln.small;
+        if (m <= std::size(ln.small)) std::copy(patterns[q], patterns[q] + m, ln.small);
+        else { ln.long_.assign(patterns[q], patterns[q] + m); dst = ln.long_.data(); }
+        SaRange r;
+        size_t shared;
+        if (seed(dst, m, &r, &shared)) { out[q] = r; continue; }
+        ln.query = q; ln.p = dst; ln.m = m; ln.phase = 0;
+        start(ln.s[0], r.lo, r.hi, shared, shared);
+        ++busy;
+        return;
+      }
+    };
+    for (size_t l = 0; l < kLanes; ++l) refill(l);
+    while (busy > 0) {
+      for (Lane& ln : lanes) {
+        if (ln.phase < 0) continue;
+        for (int j = 0; j <= ln.phase; ++j) {
+          Search& x = ln.s[j];
+          if (x.lo >= x.hi) continue;
+          x.pos = position(x.mid);
+          __builtin_prefetch(text_ + std::min(x.pos + std::min(std::min(x.llcp, x.rlcp), ln.m - 1), n_ - 1));
+        }
+      }
+      for (size_t l = 0; l < kLanes; ++l) {
+        Lane& ln = lanes[l];
+        if (ln.phase < 0) continue;
+        bool done = true;
+        for (int j = 0; j <= ln.phase; ++j) {
+          Search& x = ln.s[j];
+          if (x.lo >= x.hi) continue;
+          size_t lcp;
+          const int c = compare(x.pos, ln.p, ln.m, std::min(x.llcp, x.rlcp), &lcp);
+          if (ln.phase == 0 && c == 0) {  // find_range's split: the two bounds on either side of mid
+            const Search whole = x;
+            start(ln.s[0], whole.lo, whole.mid, whole.llcp, ln.m);
+            start(ln.s[1], whole.mid + 1, whole.hi, ln.m, whole.rlcp);
+            ln.phase = 1;
+            done = false;
+            break;
+          }
+          const bool right = ln.phase == 0 ? c < 0 : (j == 1 ? c <= 0 : c < 0);
+          if (right) { x.lo = x.mid + 1; x.llcp = lcp; } else { x.hi = x.mid; x.rlcp = lcp; }
+          if (x.lo < x.hi) { x.mid = x.lo + (x.hi - x.lo) / 2; self().prefetch_entry(x.mid); done = false; }
+        }
+        if (!done) continue;
+        out[ln.query] = ln.phase == 0 ? SaRange{ln.s[0].lo, ln.s[0].lo} : SaRange{ln.s[0].lo, ln.s[1].lo};
+        --busy;
+        refill(l);
+      }
+    }
+    this->check_intact();
   }
 
   SaRange extend(SaRange r, size_t k, uint32_t token) const override {
@@ -123,6 +213,59 @@ class SearchableShard : public Shard {
                                      " is outside the vocabulary (" + std::to_string(shape_.vocab_size) + ")");
   }
   static uint32_t key(Token t) { return Derived::order_key(t); }
+
+  // Prefix table (u8 shards of at least kPrefixTableMin suffixes; 1 MiB, <= 0.25 byte per token): the SA range
+  // of every 1- and 2-token prefix, so a search starts in its 2-token range knowing 2 tokens equal, and 1- or
+  // 2-token queries are one lookup. Built in memory on first use (a few ms: one find per first token, then
+  // its next-token runs); an on-disk form is docs/FORMAT.md's v2 work. Its ranges are exactly find()'s.
+  static constexpr uint64_t kPrefixTableMin = uint64_t(1) << 22;
+  struct PrefixTable {
+    SaRange first[256];
+    std::vector<SaRange> pair = std::vector<SaRange>(256 * 256);  // [a * 256 + b]
+  };
+  const PrefixTable* prefix_table() const {
+    if constexpr (sizeof(Token) != 1) return nullptr;
+    if (stored_suffixes() < kPrefixTableMin) return nullptr;
+    std::call_once(prefix_once_, [&] { prefix_ = build_prefix_table(); });
+    return prefix_.get();
+  }
+  std::unique_ptr<PrefixTable> build_prefix_table() const {
+    auto t = std::make_unique<PrefixTable>();
+    const uint64_t N = stored_suffixes(), sep = separator();
+    std::vector<TokenCount> runs;
+    for (uint32_t a = 0; a < 256; ++a) {
+      const Token ta = static_cast<Token>(a);
+      const SaRange ra = a < sep ? find_range(&ta, 1, 0, N, 0, 0) : SaRange{N, N};
+      t->first[a] = ra;
+      runs.clear();
+      if (ra.size() > 0) next_tokens(ra, 1, runs);
+      // The runs of (a, b) follow each other from first_continued in b order (u8 keys are values); an absent
+      // b's range is empty at the next run's start, where a binary search for (a, b) ends.
+      uint64_t at = first_continued(ra, 1);
+      size_t k = 0;
+      for (uint32_t b = 0; b < 256; ++b) {
+        if (k < runs.size() && runs[k].token == b) { t->pair[a * 256 + b] = {at, at + runs[k].count}; at += runs[k].count; ++k; }
+        else t->pair[a * 256 + b] = {at, at};
+      }
+    }
+    return t;
+  }
+  // Where the search for p starts: *r and how many tokens every suffix in it shares with p. True if *r is the
+  // answer already.
+  bool seed(const Token* p, size_t m, SaRange* r, size_t* shared) const {
+    *r = {0, stored_suffixes()};
+    *shared = 0;
+    if (m == 0) return false;
+    const PrefixTable* t = prefix_table();
+    if (!t || p[0] >= separator()) return false;
+    if (m == 1) { *r = t->first[p[0]]; return true; }
+    if (p[1] >= separator()) { *r = t->first[p[0]]; *shared = 1; return false; }
+    *r = t->pair[size_t(p[0]) * 256 + p[1]];
+    *shared = 2;
+    return m == 2 || r->size() == 0;
+  }
+  mutable std::once_flag prefix_once_;
+  mutable std::unique_ptr<PrefixTable> prefix_;
 
   uint64_t first_continued(SaRange r, size_t m) const {
     return r.lo < r.hi && position(r.lo) + m >= n_ ? r.lo + 1 : r.lo;

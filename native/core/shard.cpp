@@ -69,6 +69,7 @@ class ShardImpl final : public SearchableShard<ShardImpl<Token, Index>, Token> {
   static constexpr bool kValueOrder = true;
   static uint32_t order_key(Token t) { return t; }
   uint64_t position(uint64_t i) const { return sa_idx_[i]; }
+  void prefetch_entry(uint64_t i) const { __builtin_prefetch(sa_idx_ + i); }
 
   ShardImpl(std::string dir, const ShardShape& shape, std::shared_ptr<ShardFiles> files) {
     dir_ = std::move(dir);

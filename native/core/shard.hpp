@@ -58,6 +58,11 @@ class Shard {
 
   // Patterns are token ids < vocab_size (callers check; see Index). m may be 0 (matches every suffix).
   virtual SaRange find(const uint32_t* pattern, size_t m) const = 0;
+  // find() of `count` patterns (out[i] = find(patterns[i], lengths[i])), with up to kLanes searches advanced
+  // in lockstep so their cache misses overlap. Checks `cancel` every 1024 patterns ("<what> aborted").
+  virtual void find_many(const uint32_t* const* patterns, const size_t* lengths, size_t count, SaRange* out,
+                         CancelFlag* cancel = nullptr, const char* what = "query") const = 0;
+  static constexpr size_t kLanes = 16;
   // Sub-range of `range` (whose suffixes share their first k tokens) whose token at offset k is `token`.
   virtual SaRange extend(SaRange range, size_t k, uint32_t token) const = 0;
   // Longest prefix of q that occurs: its length and SA range (the whole SA for length 0).

@@ -236,3 +236,109 @@ TEST(batch_checks_and_cancellation) {
   CHECK_THROWS_CODE(range_part(idx.shard(0), ok.view(), &flag), codes::kAborted);
   CHECK_THROWS_CODE(trace_batch(idx, ok.view(), TraceOptions(), 0, &flag), codes::kAborted);
 }
+
+// Shard::find_many (the interleaved searches of count_part and range_part) against find() one pattern at a
+// time and against brute force: random batches longer than the lanes, of mixed lengths (empty, absent,
+// longer than any document, whole documents), and adversarial ones (one pattern repeated, only empty or only
+// absent patterns, a batch of one), on both shard formats and both widths.
+TEST(batch_find_many_equals_one_at_a_time) {
+  std::mt19937 rng(1313);
+  for (int round = 0; round < check::scaled(80); ++round) {
+    auto c = make_corpus(rng, round);
+    Oracle oracle{c->docs};
+    std::vector<Batch> batches;
+    Batch mixed;
+    const size_t n = 1 + rng() % (3 * Shard::kLanes);
+    for (size_t i = 0; i < n; ++i) {
+      Doc q;
+      switch (rng() % 6) {
+        case 0: break;                                                      // empty
+        case 1: q = c->docs[rng() % c->docs.size()]; break;                 // a whole document
+        case 2: q.assign(130, 0); break;                                    // longer than any document
+        case 3: for (int k = 0; k < 3; ++k) q.push_back(c->vocab + rng() % 3); break;  // absent tokens
+        default: q = splice_output(rng, c->docs, c->vocab); if (q.size() > 12) q.resize(1 + rng() % 12);
+      }
+      mixed.add(q);
+    }
+    batches.push_back(mixed);
+    Batch same, empties, absent, one;
+    const Doc rep = mixed.queries[rng() % mixed.queries.size()];
+    for (size_t i = 0; i < 2 * Shard::kLanes + 3; ++i) { same.add(rep); empties.add({}); absent.add({c->vocab, 0, c->vocab}); }
+    one.add(rep);
+    batches.insert(batches.end(), {same, empties, absent, one, Batch{}});
+    const Index ig({write_ig(c->tmp.path / "ig", c->docs, round % 2 ? 1 : 2)});
+    for (const Batch& b : batches) {
+      for (const Index* idx : std::vector<const Index*>{c->single.get(), c->multi.get(), &ig}) {
+        std::vector<uint64_t> sums(b.queries.size(), 0);
+        for (size_t si = 0; si < idx->shard_count(); ++si) {
+          const Shard& s = idx->shard(si);
+          const std::vector<SaRange> many = range_part(s, b.view());
+          CHECK_EQ(many.size(), b.queries.size());
+          for (size_t i = 0; i < b.queries.size(); ++i) {
+            const SaRange r = s.find(b.queries[i].data(), b.queries[i].size());
+            CHECK_EQ(many[i].lo, r.lo);
+            CHECK_EQ(many[i].hi, r.hi);
+            sums[i] += r.size();
+          }
+        }
+        for (size_t i = 0; i < b.queries.size(); ++i) CHECK_EQ(sums[i], oracle.count(b.queries[i]));
+        CHECK(count_batch(*idx, b.view()) == sums);
+      }
+    }
+  }
+}
+
+// Large u8 shards (past the prefix table's threshold, both formats): find() and find_many() against the range
+// reached by extend() token by token from the whole array (narrowing, no table), and counts against brute
+// force, for 1- and 2-token patterns of every first byte (present and absent) and longer windows and mutants.
+TEST(batch_prefix_table_ranges_equal_narrowing) {
+  std::mt19937 rng(777);
+  TempDir tmp;
+  const size_t kTokens = (size_t(1) << 22) + 100000;
+  std::vector<Doc> docs;
+  for (size_t total = 0; total < kTokens;) {
+    Doc d(20000 + rng() % 60000);
+    const uint32_t v = 3 + rng() % 40;
+    for (auto& t : d) t = rng() % v;
+    total += d.size();
+    docs.push_back(std::move(d));
+  }
+  std::vector<Doc> ti_docs = docs;
+  ti_docs.push_back(Doc(50000, 7));  // one token repeated
+  Doc periodic;
+  for (size_t i = 0; i < 60000; ++i) periodic.push_back("abcab"[i % 5]);
+  ti_docs.push_back(periodic);
+  const Index ti({write_any(tmp.path / "ti", ti_docs, 1, 255)});
+  const Index ig({write_ig(tmp.path / "ig", docs, 1)});
+  for (const Index* idx : {&ti, &ig}) {
+    const Shard& s = idx->shard(0);
+    CHECK(s.stored_suffixes() >= (uint64_t(1) << 22));
+    const std::vector<Doc>& ds = idx == &ti ? ti_docs : docs;
+    Batch b;
+    for (uint32_t a = 0; a < 255; ++a) { b.add({a}); b.add({a, uint32_t(rng() % 50)}); b.add({uint32_t(rng() % 45), a}); }
+    for (int i = 0; i < 600; ++i) {
+      const Doc& d = ds[rng() % ds.size()];
+      const size_t len = 1 + rng() % 12, at = rng() % (d.size() - len);
+      Doc q(d.begin() + at, d.begin() + at + len);
+      if (i % 3 == 1) q[rng() % len] = rng() % 255;
+      b.add(q);
+    }
+    const std::vector<SaRange> many = range_part(s, b.view());
+    for (size_t i = 0; i < b.queries.size(); ++i) {
+      const Doc& q = b.queries[i];
+      SaRange want{0, s.stored_suffixes()};
+      for (size_t k = 0; k < q.size(); ++k) want = s.extend(want, k, q[k]);
+      const SaRange one = s.find(q.data(), q.size());
+      CHECK_EQ(one.lo, want.lo);
+      CHECK_EQ(one.hi, want.hi);
+      CHECK_EQ(many[i].lo, want.lo);
+      CHECK_EQ(many[i].hi, want.hi);
+      if (i % 40 == 0) {
+        uint64_t brute = 0;
+        for (const Doc& d : ds)
+          for (auto it = d.begin(); (it = std::search(it, d.end(), q.begin(), q.end())) != d.end(); ++it) ++brute;
+        CHECK_EQ(one.size(), brute);
+      }
+    }
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * One `count` through each form of the API on one index, rounds alternating the forms (docs/benchmarks.md,
+ * "Search core"):
+ *   node dist/bench/async.js --index DIR [--queries 2000] [--rounds 5]
+ * Queries: windows of 1-20 tokens of the index's own documents (present) and the same with the last token
+ * changed (mostly absent). Per call, p50 / p99 µs of
+ *   countSync(q)                          the work on the calling thread
+ *   await countBatch([], { signal })      a bare async round trip (a pool task with no query: a signal
+ *                                         makes every call take the pool)
+ *   await count(q)                        one async count (inline or pool, as the policy decides)
+ *   await count(q, { signal })            the same on the pool
+ * and per query, of 2000 queries in one call: countBatchSync, await countBatch; and per group of 64 calls in
+ * flight at once, Promise.all of count(q) (inline) and of count(q, { signal }) (pool: both cores).
+ * Set TRACEINDEX_ASYNC_INLINE=0 to force the pool (docs/api.md, Threads).
+ */
+import { setMaxListeners } from 'events';
+import { performance } from 'perf_hooks';
+import { openIndex } from '../lib';
+
+function arg(name: string, dflt: string): string {
+  const i = process.argv.indexOf(name);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : dflt;
+}
+
+function pct(v: number[], q: number): number {
+  const s = [...v].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
+}
+
+async function main(): Promise<void> {
+  const dir = arg('--index', '');
+  if (!dir) throw new Error('usage: node dist/bench/async.js --index DIR [--queries 2000] [--rounds 5]');
+  const n = Number(arg('--queries', '2000'));
+  const rounds = Number(arg('--rounds', '5'));
+  const index = await openIndex(dir);
+  // Windows of the index's documents: take document 0..k prefixes' tokens through documents().
+  let seed = 12345;
+  const rand = (m: number): number => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % m; };
+  const docs = await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map((i) => index.document(i)));
+  const queries: number[][] = [];
+  const lens = [1, 2, 3, 5, 8, 10, 20];
+  while (queries.length < n) {
+    const d = docs[rand(docs.length)];
+    const toks = Array.from(d.tokens as ArrayLike<number>);
+    const len = lens[queries.length % lens.length];
+    if (toks.length <= len) continue;
+    const at = rand(toks.length - len);
+    const q = toks.slice(at, at + len);
+    if (queries.length % 2) q[len - 1] = rand(255);
+    queries.push(q);
+  }
+  const signal = new AbortController().signal;  // never aborted
+  setMaxListeners(100, signal);  // 64 calls in flight listen to it at once
+  const forms: Record<string, number[]> = { countSync: [], 'await countBatch([], { signal })': [], 'await count': [], 'await count(q, { signal })': [] };
+  const batch: Record<string, number[]> = { countBatchSync: [], 'await countBatch': [] };
+  const groups: Record<string, number[]> = { 'Promise.all of 64 count(q)': [], 'Promise.all of 64 count(q, { signal })': [] };
+  for (const q of queries) index.countSync(q);  // warm
+  for (let r = 0; r < rounds; ++r) {
+    const order = [0, 1, 2, 3, 4, 5].map((k) => (k + r) % 6);
+    for (const which of order) {
+      if (which === 0) for (const q of queries) { const t = performance.now(); index.countSync(q); forms.countSync.push((performance.now() - t) * 1e3); }
+      if (which === 1) for (let i = 0; i < queries.length; ++i) { const t = performance.now(); await index.countBatch([], { signal }); forms['await countBatch([], { signal })'].push((performance.now() - t) * 1e3); }
+      if (which === 4) for (const q of queries) { const t = performance.now(); await index.count(q, { signal }); forms['await count(q, { signal })'].push((performance.now() - t) * 1e3); }
+      if (which === 2) for (const q of queries) { const t = performance.now(); await index.count(q); forms['await count'].push((performance.now() - t) * 1e3); }
+      if (which === 5) {
+        for (let i = 0; i + 64 <= queries.length; i += 64) {
+          const g = queries.slice(i, i + 64);
+          let t = performance.now();
+          await Promise.all(g.map((q) => index.count(q)));
+          groups['Promise.all of 64 count(q)'].push((performance.now() - t) * 1e3);
+          t = performance.now();
+          await Promise.all(g.map((q) => index.count(q, { signal })));
+          groups['Promise.all of 64 count(q, { signal })'].push((performance.now() - t) * 1e3);
+        }
+      }
+      if (which === 3) {
+        let t = performance.now();
+        index.countBatchSync(queries);
+        batch.countBatchSync.push(((performance.now() - t) * 1e3) / queries.length);
+        t = performance.now();
+        await index.countBatch(queries);
+        batch['await countBatch'].push(((performance.now() - t) * 1e3) / queries.length);
+      }
+    }
+  }
+  console.log(`index ${dir}, ${queries.length} queries of 1-20 tokens (half changed), ${rounds} rounds, ` +
+    `TRACEINDEX_ASYNC_INLINE=${process.env.TRACEINDEX_ASYNC_INLINE ?? '(unset)'}\n`);
+  console.log('| form | p50 µs | p99 µs |\n|---|---:|---:|');
+  for (const [k, v] of Object.entries(forms)) console.log(`| ${k} | ${pct(v, 0.5).toFixed(2)} | ${pct(v, 0.99).toFixed(2)} |`);
+  for (const [k, v] of Object.entries(groups)) console.log(`| ${k}, per group | ${pct(v, 0.5).toFixed(2)} | ${pct(v, 0.99).toFixed(2)} |`);
+  for (const [k, v] of Object.entries(batch)) console.log(`| ${k} of ${queries.length}, per query (best round) | ${Math.min(...v).toFixed(3)} | |`);
+  const bare = pct(forms['await countBatch([], { signal })'], 0.5), sync = pct(forms.countSync, 0.5);
+  for (const k of ['await count', 'await count(q, { signal })'])
+    console.log(`\n${k} / (bare round trip + countSync), p50: ${(pct(forms[k], 0.5) / (bare + sync)).toFixed(2)}`);
+  console.log(`countSync p50 / countBatchSync per query: ${(sync / Math.min(...batch.countBatchSync)).toFixed(2)}x`);
+  index.close();
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });

@@ -1,0 +1,235 @@
+// Search cores side by side on the calling thread: traceindex's SearchableShard (through its infini-gram
+// reader, so both read the very same files) against infini-gram's own Engine<U8>::_find_thread, compiled from
+// its public source when the build is configured with -DINFINIGRAM_SRC=<infini-gram checkout>/pkg/infini_gram
+// (never vendored here). Without it the bench measures our core alone and says so.
+//   bench_infinigram --dir DIR [--generate MB] [--queries 2000] [--rounds 5] [--seed 1] [--infinigram] [--no-batch]
+// DIR receives (or, if tokenized.0 is there, reuses) one u8 shard in infini-gram's layout: tokenized.0 (a 0xFF
+// separator before every document), table.0 (byte offsets, p = ceil(log2(bytes) / 8) bytes, built with our
+// SA-IS; infini-gram's table for one part is the same suffix array), offset.0. Text: bench_corpus.hpp's Zipf
+// words cut into documents at the first newline after every 64 KiB.
+// Timed, rounds alternating which core goes first:
+//   count     one call per query, p50 / p99 ns (infini-gram: _find_thread, prefetch depths 0 = off)
+//   batch     count_part over all queries (the batch path, interleaved searches), ns per query, best round
+//   single    count_part's previous form: find() per query in a loop, ns per query, best round
+// Answers are compared query by query (every core and path must agree) and the bench fails otherwise.
+#include <stdlib.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "batch.hpp"
+#include "error.hpp"
+#include "infinigram_shard.hpp"
+#include "sais.hpp"
+#include "bench_corpus.hpp"
+
+#ifdef HAVE_INFINIGRAM
+#include "cpp_engine.h"  // infini-gram's engine (puts `using namespace std` in the global namespace)
+#endif
+
+namespace ti = traceindex;
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Options {
+  std::string dir;
+  double gen_mb = 200;
+  size_t queries = 2000;
+  int rounds = 5;
+  uint64_t seed = 1;
+  bool infinigram = false, batch = true;
+};
+
+[[noreturn]] void usage() {
+  std::fprintf(stderr, "usage: bench_infinigram --dir DIR [--generate MB] [--queries 2000] [--rounds 5] [--seed 1] "
+                       "[--infinigram] [--no-batch]\n");
+  std::exit(2);
+}
+
+double now_s() { return std::chrono::duration<double>(Clock::now().time_since_epoch()).count(); }
+
+void write_bytes(const std::string& path, const void* data, size_t n) {
+  std::ofstream f(path, std::ios::binary);
+  f.write(static_cast<const char*>(data), std::streamsize(n));
+  if (!f) { std::perror(path.c_str()); std::exit(1); }
+}
+
+// The shard in infini-gram's layout (bench/python/INFINIGRAM_FORMAT.md).
+void build_index(const std::string& dir, double mb, uint64_t seed) {
+  fs::create_directories(dir);
+  double t0 = now_s();
+  std::vector<uint8_t> text = bench::generate_text(uint64_t(mb * 1e6), seed);
+  std::vector<uint8_t> stream;
+  std::vector<uint64_t> offsets;
+  stream.reserve(text.size() + text.size() / 65536 + 16);
+  size_t in_doc = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (in_doc == 0) { offsets.push_back(stream.size()); stream.push_back(0xFF); }
+    stream.push_back(text[i]);
+    if (++in_doc >= 65536 && text[i] == '\n') in_doc = 0;
+  }
+  std::vector<uint8_t>().swap(text);
+  const uint64_t n = stream.size();
+  std::vector<uint32_t> sa(n);
+  ti::build_suffix_array<uint8_t, uint32_t>(stream.data(), sa.data(), n, 256, 2);
+  int p = 1;
+  while (p < 8 && (uint64_t(1) << (8 * p)) < n) ++p;  // ceil(log2(bytes) / 8)
+  std::vector<uint8_t> table(n * p);
+  for (uint64_t i = 0; i < n; ++i) std::memcpy(&table[i * p], &sa[i], p);
+  write_bytes(dir + "/tokenized.0", stream.data(), n);
+  write_bytes(dir + "/table.0", table.data(), table.size());
+  write_bytes(dir + "/offset.0", offsets.data(), offsets.size() * 8);
+  std::fprintf(stderr, "built %s: %llu bytes, %zu documents, %d-byte pointers, %.1f s\n", dir.c_str(),
+               (unsigned long long)n, offsets.size(), p, now_s() - t0);
+}
+
+std::vector<uint8_t> read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary | std::ios::ate);
+  std::vector<uint8_t> v(size_t(f.tellg()));
+  f.seekg(0);
+  f.read(reinterpret_cast<char*>(v.data()), std::streamsize(v.size()));
+  return v;
+}
+
+double percentile(std::vector<double> v, double q) {
+  std::sort(v.begin(), v.end());
+  size_t k = size_t(std::ceil(q * double(v.size())));
+  return v[std::min(v.size() - 1, k > 0 ? k - 1 : 0)];
+}
+
+volatile uint64_t g_sink;
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto val = [&]() -> const char* { if (i + 1 >= argc) usage(); return argv[++i]; };
+    if (a == "--dir") o.dir = val();
+    else if (a == "--generate") o.gen_mb = std::atof(val());
+    else if (a == "--queries") o.queries = size_t(std::max(1L, std::atol(val())));
+    else if (a == "--rounds") o.rounds = std::max(1, std::atoi(val()));
+    else if (a == "--seed") o.seed = std::strtoull(val(), nullptr, 10);
+    else if (a == "--infinigram") o.infinigram = true;
+    else if (a == "--no-batch") o.batch = false;
+    else usage();
+  }
+  if (o.dir.empty()) usage();
+#ifndef HAVE_INFINIGRAM
+  if (o.infinigram) {
+    std::fprintf(stderr, "bench_infinigram: built without infini-gram's engine. Bring its public source outside the "
+                         "repository (git clone https://github.com/liujch1998/infini-gram) and configure with\n"
+                         "  cmake -S . -B build/native -DINFINIGRAM_SRC=/path/to/infini-gram/pkg/infini_gram\n"
+                         "Measuring traceindex's core alone.\n");
+    o.infinigram = false;
+  }
+#endif
+  if (!fs::exists(o.dir + "/tokenized.0")) build_index(o.dir, o.gen_mb, o.seed);
+
+  // Queries: windows of 1..20 bytes inside documents (never a separator), half of them made absent by
+  // changing the last byte until our core counts 0.
+  const std::vector<uint8_t> stream = read_file(o.dir + "/tokenized.0");
+  std::unique_ptr<ti::Shard> shard = ti::open_infinigram_shard(o.dir, ".0", 1);
+  const size_t kLens[] = {1, 2, 3, 5, 8, 10, 20};
+  std::mt19937_64 rng(o.seed * 0x9e3779b97f4a7c15ull + 13);
+  std::vector<std::vector<uint32_t>> qs;
+  while (qs.size() < o.queries) {
+    const size_t len = kLens[qs.size() % 7];
+    const uint64_t at = rng() % (stream.size() - len);
+    if (std::find(stream.begin() + at, stream.begin() + at + len, 0xFF) != stream.begin() + at + len) continue;
+    std::vector<uint32_t> q(stream.begin() + at, stream.begin() + at + len);
+    if (qs.size() % 2)
+      for (int k = 0; k < 16 && shard->find(q.data(), q.size()).size() > 0; ++k) q.back() = uint32_t(rng() % 255);
+    qs.push_back(q);
+  }
+  std::vector<uint32_t> flat, offs{0};
+  for (auto& q : qs) { flat.insert(flat.end(), q.begin(), q.end()); offs.push_back(uint32_t(flat.size())); }
+  const ti::Queries batch(flat.data(), offs.data(), qs.size());
+  std::vector<std::vector<uint8_t>> qbytes;
+  for (auto& q : qs) qbytes.emplace_back(q.begin(), q.end());
+
+#ifdef HAVE_INFINIGRAM
+  std::unique_ptr<Engine<U8>> ig;
+  if (o.infinigram)
+    ig.reset(new Engine<U8>({o.dir}, 255, 255, 4, false, 0, 0, 0, {}, 512, false, {}));
+  auto ig_count = [&](size_t i) {
+    pair<U64, U64> seg;
+    ig->_find_thread(0, qbytes[i].data(), qbytes[i].size(), {0, ig->get_tok_cnt(0)}, &seg);
+    return seg.second - seg.first;
+  };
+#endif
+
+  std::vector<uint64_t> truth(qs.size());
+  for (size_t i = 0; i < qs.size(); ++i) truth[i] = shard->find(qs[i].data(), qs[i].size()).size();
+  bool agree = true;
+#ifdef HAVE_INFINIGRAM
+  if (o.infinigram)
+    for (size_t i = 0; i < qs.size(); ++i) agree = agree && ig_count(i) == truth[i];
+#endif
+  if (o.batch) agree = agree && ti::count_part(*shard, batch) == truth;
+
+  std::vector<double> ours, theirs, batch_ns, single_ns;
+  for (int r = 0; r < o.rounds; ++r) {
+    for (int turn = 0; turn < 4; ++turn) {
+      const int which = (turn + r) % 4;  // rotate who goes first
+      if (which == 0) {
+        for (size_t i = 0; i < qs.size(); ++i) {
+          auto t0 = Clock::now();
+          g_sink = g_sink + shard->find(qs[i].data(), qs[i].size()).size();
+          ours.push_back(double(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count()));
+        }
+      } else if (which == 1) {
+#ifdef HAVE_INFINIGRAM
+        if (!o.infinigram) continue;
+        for (size_t i = 0; i < qs.size(); ++i) {
+          auto t0 = Clock::now();
+          g_sink = g_sink + ig_count(i);
+          theirs.push_back(double(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count()));
+        }
+#endif
+      } else if (which == 2 && o.batch) {
+        double t0 = now_s();
+        auto v = ti::count_part(*shard, batch);
+        batch_ns.push_back((now_s() - t0) * 1e9 / double(qs.size()));
+        agree = agree && v == truth;
+      } else if (which == 3 && o.batch) {
+        double t0 = now_s();
+        uint64_t sink = 0;
+        for (size_t i = 0; i < qs.size(); ++i) sink += shard->find(qs[i].data(), qs[i].size()).size();
+        single_ns.push_back((now_s() - t0) * 1e9 / double(qs.size()));
+        g_sink = g_sink + sink;
+      }
+    }
+  }
+
+  std::printf("Search cores on the calling thread: %s (%llu bytes, u8, infini-gram layout), %zu queries of 1-20 "
+              "bytes (half absent), %d rounds\n\n", o.dir.c_str(), (unsigned long long)stream.size(), qs.size(), o.rounds);
+  std::printf("| core | count p50 ns | count p99 ns |\n|---|---:|---:|\n");
+  std::printf("| traceindex find() | %.0f | %.0f |\n", percentile(ours, 0.5), percentile(ours, 0.99));
+  if (!theirs.empty()) {
+    std::printf("| infini-gram _find_thread (prefetch off) | %.0f | %.0f |\n", percentile(theirs, 0.5), percentile(theirs, 0.99));
+    std::printf("\ninfini-gram / traceindex: p50 %.2fx, p99 %.2fx\n", percentile(theirs, 0.5) / percentile(ours, 0.5),
+                percentile(theirs, 0.99) / percentile(ours, 0.99));
+  }
+  if (o.batch) {
+    const double b = *std::min_element(batch_ns.begin(), batch_ns.end());
+    const double s = *std::min_element(single_ns.begin(), single_ns.end());
+    std::printf("\ncount_part (batch path) %.0f ns/query; find() in a loop %.0f ns/query (best of %d): %.2fx\n", b, s,
+                o.rounds, s / b);
+  }
+  std::printf("\nCheck: %s\n", agree ? "every core and path gave the same counts -> OK" : "MISMATCH -> FAILED");
+  return agree ? 0 : 1;
+}

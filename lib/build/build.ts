@@ -201,8 +201,9 @@ export const progressTick = { ms: 250 };
  */
 class Progress {
   readonly state: BuildProgress;
-  /** Milliseconds the reader waited for shard builds, whether reading is over, tokens read and handed to builds (separators included). */
+  /** Milliseconds the reader waited for shard builds (and since when it waits now), whether reading is over, tokens read and handed to builds (separators included). */
   waitedMs = 0;
+  waitingSince: number | undefined;
   readingDone = false;
   readTokens = 0;
   launchedTokens = 0;
@@ -277,7 +278,10 @@ class Progress {
     const bytesLeft = Math.max(s.bytesTotal - s.bytesRead, 0);
     let readLeft: number;
     if (this.readingDone) readLeft = 0;
-    else if (s.bytesTotal > 0 && s.bytesRead > 0) readLeft = (bytesLeft * Math.max(now - this.startedAt - this.waitedMs, 0)) / s.bytesRead / 1000;
+    else if (s.bytesTotal > 0 && s.bytesRead > 0) {
+      const readingMs = now - this.startedAt - this.waitedMs - (this.waitingSince === undefined ? 0 : now - this.waitingSince);
+      readLeft = (bytesLeft * Math.max(readingMs, 0)) / s.bytesRead / 1000;
+    }
     else return undefined;
     const shardSeconds = this.builds?.seconds;
     const spent = shardSeconds ? shardSeconds.validate + shardSeconds.suffixArray + shardSeconds.write : 0;
@@ -427,9 +431,11 @@ async function readIntoShards(plan: Plan, target: Target, options: BuildOptions,
         `document ${JSON.stringify(record.id)} has ${tokens.length} tokens, more than one shard holds under the memory budget (${plan.shardTokens - 1})`);
     if (!acc.fits(tokens.length)) {
       const t1 = performance.now();
+      progress.waitingSince = t1;
       await launch(n);
       waitedMs += performance.now() - t1;
       progress.waitedMs = waitedMs;
+      progress.waitingSince = undefined;
     }
     acc.add(tokens, metaRecord(record));
     next = n + 1;

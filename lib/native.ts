@@ -153,6 +153,8 @@ export interface Addon {
     vocabSize: number;
     threads: number;
     cancel?: Uint8Array;
+    /** [done, total] work units, advanced by the build as it goes (read it on a timer). */
+    progress?: BigUint64Array;
   }): Promise<{ files: WrittenFile[]; seconds: Record<string, number> }>;
   checksumFile(path: string, cancel?: Uint8Array): Promise<string>;
   scoreContinuations(states: NativeMatchState[], candidates: Uint32Array, k: number,

@@ -109,7 +109,8 @@ test('scan into a reader that goes away (scan ... | head) ends quietly with exit
   t.is(stderr, 'spans ≥ 8 tokens (bytes), whole words, ≤ ∞ occurrences, 3 documents each\n', 'no EPIPE error, no stack trace');
 });
 
-// Serial: the other tests of this file block the event loop in spawnSync, which would starve the polling below.
+// Serial: the other tests' spawnSync calls block this worker's event loop, so the poll below would send SIGINT
+// only after the build had finished.
 test.serial('Ctrl-C during a build exits 130, says where the partial build is, and re-running resumes it', async (t) => {
   const inputs = path.join(scratch, 'big');
   fs.mkdirSync(inputs);

@@ -47,6 +47,20 @@ export interface BuildProgress {
   /** Bytes read from the input files (compressed bytes for .gz/.zst), and their total; 0 for iterables. */
   bytesRead: number;
   bytesTotal: number;
+  /**
+   * Work of the shard builds started in this run, in the core's units (native/core/shard_writer.hpp): one per
+   * token validated, then six per token over the suffix array's induction passes. A shard adds its total when
+   * its native build starts; `done` equals `total` once every started shard has its suffix array (its files'
+   * final write follows).
+   */
+  suffixArray: { done: number; total: number };
+  /** Seconds since the build started. */
+  elapsedSeconds: number;
+  /**
+   * Estimated seconds to the end, over reading and the shard builds still to come (model: docs/cli.md,
+   * "Progress"); undefined until this run has measured the rates it needs.
+   */
+  etaSeconds?: number;
 }
 
 /** Options of buildIndex: what the plan reads (./plan: inputs, tokenizer, memory, shards), and these. */
@@ -177,20 +191,63 @@ function emptyStages(): Stages {
   return { read: 0, tokenize: 0, validate: 0, suffixArray: 0, write: 0 };
 }
 
-/** Progress as the build goes: the state, reported whole on every change of stage and shard, else at most every 200 ms. */
+/** How often the build reports progress while it runs (ms); tests shorten it. */
+export const progressTick = { ms: 250 };
+
+/**
+ * Progress as the build goes: the state, reported whole on every change of stage and shard, at most every
+ * 200 ms as documents are read, and every `progressTick.ms` on a timer (the shard builds' work counters move
+ * while nothing is read).
+ */
 class Progress {
   readonly state: BuildProgress;
+  /** Milliseconds the reader waited for shard builds (and since when it waits now), whether reading is over, tokens read and handed to builds (separators included). */
+  waitedMs = 0;
+  waitingSince: number | undefined;
+  readingDone = false;
+  readTokens = 0;
+  launchedTokens = 0;
+  builds: ShardBuilds | null = null;
   private last = 0;
+  private readonly startedAt = performance.now();
+  private readonly timer: ReturnType<typeof setInterval> | null = null;
+  private failure: unknown = null; // a throw of onProgress on the timer, rethrown on the build's path
 
   constructor(private readonly onProgress: ((p: BuildProgress) => void) | undefined, plan: Plan, resumed: readonly ShardRecord[]) {
     this.state = {
       stage: 'read', documents: sum(resumed, (r) => r.entry.documents), tokens: sum(resumed, (r) => r.entry.tokens - r.entry.documents),
       shards: resumed.length, building: 0, resumed: resumed.length, bytesRead: 0, bytesTotal: plan.inputBytes,
+      suffixArray: { done: 0, total: 0 }, elapsedSeconds: 0,
     };
+    if (onProgress) {
+      this.timer = setInterval(() => {
+        try {
+          this.report();
+        } catch (err) {
+          this.failure ??= err;
+        }
+      }, progressTick.ms);
+      this.timer.unref();
+    }
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
   }
 
   report(): void {
-    this.onProgress?.({ ...this.state });
+    if (this.failure) throw this.failure;
+    if (!this.onProgress) return;
+    const now = performance.now();
+    const work = { done: 0, total: 0 };
+    for (const shard of this.builds?.started ?? []) {
+      work.done += Number(shard.work[0]);
+      work.total += Number(shard.work[1]);
+    }
+    this.state.suffixArray = work;
+    this.state.elapsedSeconds = (now - this.startedAt) / 1000;
+    this.state.etaSeconds = this.state.stage === 'done' ? 0 : this.eta(now);
+    this.onProgress({ ...this.state, suffixArray: { ...work } });
   }
 
   stage(stage: BuildProgress['stage']): void {
@@ -204,13 +261,62 @@ class Progress {
       this.report();
     }
   }
+
+  /**
+   * Seconds left: what remains to read plus the shard builds still to do, at rates measured in this run.
+   *  - read: remaining input bytes × reading seconds per byte so far (wall time less the waits for shard
+   *    builds); 0 once reading is over; unknown for stdin and iterables until then.
+   *  - shard builds: tokens still to build × build milliseconds per token. Tokens still to build = those read
+   *    but not yet in a shard, those still to read (remaining bytes × tokens per byte so far), and each running
+   *    build's unfinished share: its work counter covers validation and the suffix array, and the write after
+   *    it takes the share of build time the finished shards spent writing. The rate is the finished shards'
+   *    (wall time per token), before any has finished the running build's (elapsed over the share done).
+   *  Builds are counted one after another: an upper bound when two run at once. The commit is not counted.
+   */
+  private eta(now: number): number | undefined {
+    const s = this.state;
+    const bytesLeft = Math.max(s.bytesTotal - s.bytesRead, 0);
+    let readLeft: number;
+    if (this.readingDone) readLeft = 0;
+    else if (s.bytesTotal > 0 && s.bytesRead > 0) {
+      const readingMs = now - this.startedAt - this.waitedMs - (this.waitingSince === undefined ? 0 : now - this.waitingSince);
+      readLeft = (bytesLeft * Math.max(readingMs, 0)) / s.bytesRead / 1000;
+    }
+    else return undefined;
+    const shardSeconds = this.builds?.seconds;
+    const spent = shardSeconds ? shardSeconds.validate + shardSeconds.suffixArray + shardSeconds.write : 0;
+    const writeShare = spent > 0 ? shardSeconds!.write / spent : 0.1;
+    let tokensLeft = (this.readingDone ? 0 : s.bytesRead > 0 ? (bytesLeft * this.readTokens) / s.bytesRead : 0) + (this.readTokens - this.launchedTokens);
+    let finishedMs = 0;
+    let finishedTokens = 0;
+    let running: number | undefined; // ms per token of the furthest running build
+    let runningShare = 0;
+    for (const shard of this.builds?.started ?? []) {
+      if (shard.finishedAt !== undefined) {
+        finishedMs += shard.finishedAt - shard.startedAt;
+        finishedTokens += shard.tokens;
+        continue;
+      }
+      const total = Number(shard.work[1]);
+      const share = total > 0 ? (Number(shard.work[0]) / total) * (1 - writeShare) : 0;
+      tokensLeft += (1 - share) * shard.tokens;
+      if (share > runningShare) {
+        runningShare = share;
+        running = (now - shard.startedAt) / (share * shard.tokens);
+      }
+    }
+    const msPerToken = finishedTokens > 0 ? finishedMs / finishedTokens : running;
+    if (tokensLeft <= 0) return readLeft;
+    if (msPerToken === undefined) return undefined;
+    return readLeft + (tokensLeft * msPerToken) / 1000;
+  }
 }
 
 /** Reads the documents into shards, then commits; on failure, keeps what a resume can use. */
 async function buildInto(plan: Plan, target: Target, options: BuildOptions, started: number): Promise<BuildResult> {
   const cancel = cancelFlag(options.signal);
   const progress = new Progress(options.onProgress, plan, target.resumed);
-  const builds = new ShardBuilds(target.dir, { vocabSize: plan.tokenizer.vocabSize, threads: plan.threads, parallel: plan.parallel, cancel: cancel.flag }, target.resumed, (record) => {
+  const builds = progress.builds = new ShardBuilds(target.dir, { vocabSize: plan.tokenizer.vocabSize, threads: plan.threads, parallel: plan.parallel, cancel: cancel.flag }, target.resumed, (record) => {
     if (!target.existing) recordShard(target.dir, record, plan.fingerprint);
     progress.state.building--;
     progress.state.shards++;
@@ -235,6 +341,7 @@ async function buildInto(plan: Plan, target: Target, options: BuildOptions, star
   } catch (err) {
     throw await failed(publicError(err), plan, target, builds, cancel.flag);
   } finally {
+    progress.stop();
     cancel.dispose();
   }
 }
@@ -272,7 +379,9 @@ async function readIntoShards(plan: Plan, target: Target, options: BuildOptions,
     progress.stage('shard');
     const before = inputBefore;
     inputBefore = upTo;
-    await builds.start(acc.take(), nextShard++, before, upTo);
+    const shard = acc.take();
+    progress.launchedTokens += shard.length;
+    await builds.start(shard, nextShard++, before, upTo);
   };
 
   // Records this build takes (its range, past the resumed shards), numbered by their input ordinal.
@@ -322,19 +431,24 @@ async function readIntoShards(plan: Plan, target: Target, options: BuildOptions,
         `document ${JSON.stringify(record.id)} has ${tokens.length} tokens, more than one shard holds under the memory budget (${plan.shardTokens - 1})`);
     if (!acc.fits(tokens.length)) {
       const t1 = performance.now();
+      progress.waitingSince = t1;
       await launch(n);
       waitedMs += performance.now() - t1;
+      progress.waitedMs = waitedMs;
+      progress.waitingSince = undefined;
     }
     acc.add(tokens, metaRecord(record));
     next = n + 1;
     progress.state.documents++;
     progress.state.tokens += tokens.length;
+    progress.readTokens += tokens.length + 1;
     progress.throttled();
   }
   stages.read = (performance.now() - loopStarted - tokenizeMs - waitedMs) / 1000;
   // On this thread: time spent tokenizing; with workers: their summed tokenizing time (CPU seconds).
   stages.tokenize = tokenizeMs / 1000 + workerStats.tokenizeSeconds;
   if (options.signal?.aborted) throw abortError(options.signal);
+  progress.readingDone = true;
   if (acc.documents > 0) await launch(next);
   return { stages, replacements };
 }

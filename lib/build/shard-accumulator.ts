@@ -50,7 +50,12 @@ export class PendingShard {
     private readonly metaOffsets: number[],
   ) {}
 
-  async write(root: string, ordinal: number, vocabSize: number, threads: number, cancel: Uint8Array): Promise<{ entry: ShardEntry; seconds: Record<string, number> }> {
+  /** Tokens of the shard, separators included. */
+  get length(): number {
+    return this.tokens.length;
+  }
+
+  async write(root: string, ordinal: number, vocabSize: number, threads: number, cancel: Uint8Array, progress?: BigUint64Array): Promise<{ entry: ShardEntry; seconds: Record<string, number> }> {
     const dir = `shard-${String(ordinal).padStart(5, '0')}`;
     const { files: written, seconds } = await addon.buildShard({
       dir: path.join(root, dir),
@@ -62,6 +67,7 @@ export class PendingShard {
       vocabSize,
       threads,
       cancel,
+      progress,
     });
     const entry: ShardEntry = {
       dir,
@@ -137,12 +143,26 @@ export interface ShardSeconds {
 }
 
 /**
+ * A shard build started in this run: its tokens (separators included), the core's work counter [done, total]
+ * (tokens validated, then suffix-array passes: native/core/shard_writer.hpp; total is 0 until the native job
+ * starts) and when it started and finished (performance.now() ms).
+ */
+export interface StartedShard {
+  tokens: number;
+  work: BigUint64Array;
+  startedAt: number;
+  finishedAt?: number;
+}
+
+/**
  * The shard builds of one build: at most `parallel` in flight; `done` holds the finished ones (the reused
  * ones first) in shard order. `onFinished` runs as each finishes (record it, report progress).
  */
 export class ShardBuilds {
   readonly done: ShardRecord[];
   readonly seconds: ShardSeconds = { validate: 0, suffixArray: 0, write: 0 };
+  /** The shard builds started in this run, for progress. */
+  readonly started: StartedShard[] = [];
   private readonly inflight: Array<Promise<void>> = [];
 
   constructor(
@@ -157,7 +177,10 @@ export class ShardBuilds {
   /** Starts building `shard` as shard number `ordinal`, covering input documents [before, after); waits while the builds in flight fill the budget. */
   async start(shard: PendingShard, ordinal: number, before: number, after: number): Promise<void> {
     const { vocabSize, threads, parallel, cancel } = this.spec;
-    const job = shard.write(this.root, ordinal, vocabSize, threads, cancel).then(({ entry, seconds }) => {
+    const started: StartedShard = { tokens: shard.length, work: new BigUint64Array(2), startedAt: performance.now() };
+    this.started.push(started);
+    const job = shard.write(this.root, ordinal, vocabSize, threads, cancel, started.work).then(({ entry, seconds }) => {
+      started.finishedAt = performance.now();
       this.seconds.validate += seconds.validate ?? 0;
       this.seconds.suffixArray += seconds['suffix-array'] ?? 0;
       this.seconds.write += seconds.write ?? 0;

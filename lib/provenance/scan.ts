@@ -30,6 +30,8 @@ export interface ScanOptions extends TraceOptions {
   idField?: string;
   /** Ids to skip (a resumed scan). */
   skipIds?: Set<string>;
+  /** Called with the bytes read from input files as reading proceeds (compressed bytes for .gz/.zst; not stdin). */
+  onBytes?: (bytes: number) => void;
 }
 
 /** The trace of one record of a scan. */
@@ -69,6 +71,7 @@ export async function* scan(core: IndexCore, source: ScanSource, scanOptions: Sc
     skipBadLines: true,
     onSkip: (bad) => skipped.push({ index: -1, id: `${bad.file}:${bad.line}`, error: { code: 'ERR_BAD_INPUT', message: `${bad.file}:${bad.line}: ${bad.reason}` } }),
     signal: options.signal,
+    onBytes: options.onBytes,
   })[Symbol.asyncIterator]();
 
   let done = false;

@@ -72,4 +72,17 @@ Cancel read_cancel(Napi::Env env, const Napi::Value& v) {
   return c;
 }
 
+Progress read_progress(Napi::Env env, const Napi::Value& v) {
+  Progress p;
+  if (v.IsUndefined() || v.IsNull()) return p;
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_biguint64_array)
+    invalid_argument(env, "progress must be a BigUint64Array");
+  auto a = v.As<Napi::TypedArray>();
+  void* data = static_cast<uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset();
+  if (a.ElementLength() < 2 || data == nullptr) invalid_argument(env, "progress must hold two slots");
+  p.progress = reinterpret_cast<ti::WorkProgress*>(data);  // 8-aligned: a BigUint64Array's offset is a multiple of 8
+  p.keep.push_back(v);
+  return p;
+}
+
 }  // namespace binding

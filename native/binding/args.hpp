@@ -9,6 +9,7 @@
 
 #include "errors.hpp"
 #include "batch.hpp"
+#include "progress.hpp"
 
 namespace binding {
 
@@ -63,5 +64,13 @@ struct Cancel {
   std::vector<Napi::Value> keep;
 };
 Cancel read_cancel(Napi::Env env, const Napi::Value& v);
+
+// The optional progress view: a BigUint64Array of (at least) two slots [done, total] the job advances and JS
+// polls on its timer (ti::WorkProgress laid over them; `keep` holds the array while the job runs).
+struct Progress {
+  ti::WorkProgress* progress = nullptr;
+  std::vector<Napi::Value> keep;
+};
+Progress read_progress(Napi::Env env, const Napi::Value& v);
 
 }  // namespace binding

@@ -25,7 +25,7 @@ std::string hex64(uint64_t v) {
 }
 
 // buildShard({dir, tokens, tokenWidth, docStarts: Float64Array, metaOffsets: Float64Array, metaBlob: Uint8Array,
-//             vocabSize, threads?, cancel?: Uint8Array}) -> Promise<{files: [{name, bytes, xxh64}], seconds: {stage: s}}>
+//             vocabSize, threads?, cancel?: Uint8Array, progress?: BigUint64Array [done, total]}) -> Promise<{files: [{name, bytes, xxh64}], seconds: {stage: s}}>
 // The tokens buffer is borrowed (and, for width 4, briefly rewritten) until the promise settles.
 Napi::Value BuildShard(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -66,10 +66,13 @@ Napi::Value BuildShard(const Napi::CallbackInfo& info) {
   Cancel cancel = read_cancel(env, o.Get("cancel"));
   std::vector<Napi::Value> keep{tokens, metaBlob};
   keep.insert(keep.end(), cancel.keep.begin(), cancel.keep.end());
+  Progress progress = read_progress(env, o.Get("progress"));
+  keep.insert(keep.end(), progress.keep.begin(), progress.keep.end());
   ti::CancelFlag* flag = cancel.flag;
+  ti::WorkProgress* work = progress.progress;
   return Job::Start(
       env,
-      [job, flag] {
+      [job, flag, work] {
         using Clock = std::chrono::steady_clock;
         auto last = Clock::now();
         std::string stage;
@@ -83,7 +86,7 @@ Napi::Value BuildShard(const Napi::CallbackInfo& info) {
           stage = next;
           last = now;
         };
-        job->files = ti::write_shard(job->dir, job->src, flag, on_stage);
+        job->files = ti::write_shard(job->dir, job->src, flag, on_stage, work);
         on_stage("");
       },
       [job](Napi::Env env) -> Napi::Value {

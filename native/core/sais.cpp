@@ -424,10 +424,13 @@ struct Budget {
   int threads;
   uint64_t heap_bytes;
   uint64_t low;  // lowest heap_bytes seen
+  WorkProgress* progress = nullptr;
+  uint64_t advanced = 0;  // units credited so far (progress may be null)
+  void advance(uint64_t u) { advanced += u; traceindex::advance(progress, u); }
 };
 
 template <class T, class I>
-void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& bud);
+void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& bud, uint64_t units);
 
 // Suffix array of x[0, m) into sa[0, m) in the space of the two arrays alone (x is overwritten with ranks):
 // prefix doubling after Larsson & Sadakane. Entries of sa < 0 (as signed) are runs of finished suffixes, skipped;
@@ -480,7 +483,7 @@ template <class I> void prefix_doubling(I* x, I* sa, I m) {
 // doubling in place. (Naming ids on the heap were measured: slower than comparing names on the levels they
 // would serve, whose alphabets are as large as their texts; bucket starts on the heap save five recounts.)
 template <class I>
-void solve_reduced(I* sa, I n, I m, I names, Budget& bud) {
+void solve_reduced(I* sa, I n, I m, I names, Budget& bud, uint64_t units) {
   I* rt = sa + n - m;
   if (names == m) {  // all LMS substrings distinct: the names are the ranks
     for (I i = 0; i < m; ++i) sa[rt[i]] = i;
@@ -509,7 +512,7 @@ void solve_reduced(I* sa, I n, I m, I names, Budget& bud) {
   I* LC2 = 3 * k + 1 <= room ? buf + 2 * k + 1 : nullptr;
   I* LD2 = 4 * k + 1 <= room ? buf + 3 * k + 1 : nullptr;
   if (B2) count_buckets(rt, m, names, B2);
-  sais_level<I, I>(rt, sa, m, names, B2, P2, LC2, LD2, bud);
+  sais_level<I, I>(rt, sa, m, names, B2, P2, LC2, LD2, bud, units);
   bud.heap_bytes += charged;
 }
 
@@ -601,9 +604,11 @@ I name_substrings(const T* t, I* sa, I n, I m, bool par) {
 
 // n >= 2; B holds the bucket starts of t; P is scratch of K entries; LC (K entries, optional) receives the
 // number of LMS suffixes per bucket; LD (K entries, optional, needs B) lets the level name during induction.
+// `units` of progress: a sixth per induction pass, two sixths for the reduced level; exactly `units` in all.
 template <class T, class I>
-void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& bud) {
+void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& bud, uint64_t units) {
   const int threads = bud.threads;
+  const uint64_t credited_before = bud.advanced, pass = units / 6;
   auto bucket_ptrs = [&](bool ends) {  // P = bucket starts or ends, copied from B or recounted
     if (B) { std::memcpy(P, B + ends, sizeof(I) * K); return; }
     std::fill(P, P + K, I(0));
@@ -649,9 +654,11 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& b
       if (P[c] < B[c + 1]) sa[P[c]] |= kMark<I>;
     bucket_ptrs(false);
     I d = induce_l_named(t, sa, n, K, P, LD);
+    bud.advance(pass);
     shift_marks_l(sa, B, P, K);
     bucket_ptrs(true);
     induce_s_named(t, sa, n, K, P, LD, d);
+    bud.advance(pass);
     compact_named(sa, n);
     fill_empty(sa + m, sa + n, par);
   }
@@ -664,9 +671,11 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& b
     bucket_ptrs(false);
     if (flags) induce_l_flags<T, I, true>(t, sa, n, P);
     else induce_l<T, I, true>(t, sa, n, P);
+    bud.advance(pass);
     bucket_ptrs(true);
     if (flags) induce_s_flags<T, I, true>(t, sa, n, P);
     else induce_s<T, I, true>(t, sa, n, P);
+    bud.advance(pass);
     I k = 0;
     for (I i = 0; i < n; ++i) { I j = sa[i]; sa[k] = j; k += (j - 1 < nm1); }
 
@@ -681,7 +690,9 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& b
     }
 
     // 4. recurse, then map reduced ranks back to text positions (LMS positions in text order to sa[n-m, n))
-    solve_reduced(sa, n, m, names, bud);
+    const uint64_t reduced_done = bud.advanced + 2 * pass;
+    solve_reduced(sa, n, m, names, bud, 2 * pass);
+    bud.advance(reduced_done - bud.advanced);  // no recursion (distinct names, prefix doubling): its share at once
     par2(par, [&] {
       I w0 = par ? n - m_hi : n;
       lms_range(t, I(1), par ? h : n, par ? s_h : false, [&](I p) { sa[--w0] = p; });
@@ -723,9 +734,11 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& b
   bucket_ptrs(false);
   if (flags) induce_l_flags<T, I, false>(t, sa, n, P);
   else induce_l<T, I, false>(t, sa, n, P);
+  bud.advance(pass);
   bucket_ptrs(true);
   if (flags) induce_s_flags<T, I, false>(t, sa, n, P);
   else induce_s<T, I, false>(t, sa, n, P);
+  bud.advance(credited_before + units - bud.advanced);  // the last pass, and the shares of stages m <= 1 skipped
 }
 
 // Spelled out: the constant's name in error.hpp is being changed elsewhere, the code string is the contract.
@@ -737,7 +750,7 @@ constexpr const char* kInvalidArgument = "ERR_INVALID_ARGUMENT";
 }  // namespace
 
 template <typename Token, typename Index>
-void build_suffix_array(const Token* text, Index* sa, uint64_t n, uint64_t alphabet_size, int threads) {
+void build_suffix_array(const Token* text, Index* sa, uint64_t n, uint64_t alphabet_size, int threads, WorkProgress* progress) {
   detail::sais_heap_peak = 0;
   if (threads < 1) bad_argument("threads must be >= 1");
   if (n > uint64_t(std::numeric_limits<Index>::max())) bad_argument("n too large for the index type");
@@ -773,10 +786,10 @@ void build_suffix_array(const Token* text, Index* sa, uint64_t n, uint64_t alpha
     B[K] = sum;
     std::vector<Index>().swap(cnt0);
     std::vector<Index>().swap(cnt1);
-    if (n == 1) { sa[0] = 0; return; }
+    if (n == 1) { sa[0] = 0; advance(progress, suffix_array_work(1)); return; }
     const uint64_t budget = detail::sais_heap_budget != ~uint64_t(0) ? detail::sais_heap_budget : n - n / 8 + 65536;
-    Budget bud{threads, budget, budget};
-    sais_level<Token, Index>(text, sa, Index(n), Index(K), B, B + K + 1, B + 2 * K + 1, B + 3 * K + 1, bud);
+    Budget bud{threads, budget, budget, progress};
+    sais_level<Token, Index>(text, sa, Index(n), Index(K), B, B + K + 1, B + 2 * K + 1, B + 3 * K + 1, bud, suffix_array_work(n));
     detail::sais_heap_peak = budget - bud.low;
   } catch (const std::bad_alloc&) {
     throw Error(codes::kNoMemory, "build_suffix_array: out of memory");
@@ -784,7 +797,7 @@ void build_suffix_array(const Token* text, Index* sa, uint64_t n, uint64_t alpha
 }
 
 #define TRACEINDEX_SAIS_INSTANTIATE(T, I) \
-  template void build_suffix_array<T, I>(const T*, I*, uint64_t, uint64_t, int);
+  template void build_suffix_array<T, I>(const T*, I*, uint64_t, uint64_t, int, WorkProgress*);
 TRACEINDEX_SAIS_INSTANTIATE(uint8_t, uint32_t)
 TRACEINDEX_SAIS_INSTANTIATE(uint8_t, uint64_t)
 TRACEINDEX_SAIS_INSTANTIATE(uint16_t, uint32_t)

@@ -10,6 +10,8 @@
 #pragma once
 #include <cstdint>
 
+#include "progress.hpp"
+
 namespace traceindex {
 
 // Suffix array of text[0, n) over the integer alphabet [0, alphabet_size).
@@ -21,7 +23,13 @@ namespace traceindex {
 // threads >= 1 (2 = a 2-thread mode that must be faster than 1 on 2 cores).
 // Throws traceindex::Error (native/core/error.hpp) with code ERR_INVALID_ARGUMENT on bad arguments
 // (a token >= alphabet_size found while counting, n too large for Index) and ERR_NO_MEMORY on allocation failure.
+// progress (optional) advances by exactly suffix_array_work(n) units over the build: one per token for each of
+// level 0's four induction passes, and 2n shared by the reduced levels (the same weights, recursively; a level
+// solved without recursion credits its share at once). Updated once per pass, never per element.
 template <typename Token, typename Index>
-void build_suffix_array(const Token* text, Index* sa, uint64_t n, uint64_t alphabet_size, int threads = 1);
+void build_suffix_array(const Token* text, Index* sa, uint64_t n, uint64_t alphabet_size, int threads = 1,
+                        WorkProgress* progress = nullptr);
+
+constexpr uint64_t suffix_array_work(uint64_t n) { return 6 * n; }
 
 }  // namespace traceindex

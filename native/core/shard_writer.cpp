@@ -71,11 +71,16 @@ struct SaBuffer {
 };
 
 template <typename Token>
-void validate_and_count(const ShardSource& src, std::vector<uint64_t>& counts, CancelFlag* cancel) {
+void validate_and_count(const ShardSource& src, std::vector<uint64_t>& counts, CancelFlag* cancel, WorkProgress* progress) {
   const Token* t = static_cast<const Token*>(src.tokens);
   const uint64_t sep = separator_of(src.token_width), V = src.vocab_size;
+  uint64_t credited = 0;  // tokens of the documents before d already reported
   for (uint64_t d = 0; d < src.documents; ++d) {
-    if ((d & 4095) == 0) check_cancel(cancel, "build");
+    if ((d & 4095) == 0 || src.doc_starts[d] - credited >= (uint64_t(1) << 22)) {
+      check_cancel(cancel, "build");
+      advance(progress, src.doc_starts[d] - credited);
+      credited = src.doc_starts[d];
+    }
     const uint64_t begin = src.doc_starts[d], end = src.doc_starts[d + 1] - 1;
     for (uint64_t i = begin; i < end; ++i) {
       uint64_t v = t[i];
@@ -86,10 +91,11 @@ void validate_and_count(const ShardSource& src, std::vector<uint64_t>& counts, C
     }
     if (t[end] != sep) throw Error(codes::kInvalidArgument, "document " + std::to_string(d) + " is not followed by a separator");
   }
+  advance(progress, src.tokens_count - credited);
 }
 
 template <typename Token, typename Index>
-void build_sa(ShardSource& src, Index* sa) {
+void build_sa(ShardSource& src, Index* sa, WorkProgress* progress) {
   Token* t = static_cast<Token*>(src.tokens);
   const uint64_t n = src.tokens_count;
   const Token sep = static_cast<Token>(separator_of(src.token_width));
@@ -104,18 +110,19 @@ void build_sa(ShardSource& src, Index* sa) {
     bool on; Token* t; const ShardSource& s; Token sep;
     ~Restore() { if (on) for (uint64_t d = 1; d <= s.documents; ++d) t[s.doc_starts[d] - 1] = sep; }
   } restore{remap, t, src, sep};
-  build_suffix_array<Token, Index>(t, sa, n, alphabet, src.threads);
+  build_suffix_array<Token, Index>(t, sa, n, alphabet, src.threads, progress);
 }
 
 template <typename Token>
-void build_sa_any(ShardSource& src, void* sa, int pointer_width) {
-  if (pointer_width == 4) build_sa<Token, uint32_t>(src, static_cast<uint32_t*>(sa));
-  else build_sa<Token, uint64_t>(src, static_cast<uint64_t*>(sa));
+void build_sa_any(ShardSource& src, void* sa, int pointer_width, WorkProgress* progress) {
+  if (pointer_width == 4) build_sa<Token, uint32_t>(src, static_cast<uint32_t*>(sa), progress);
+  else build_sa<Token, uint64_t>(src, static_cast<uint64_t*>(sa), progress);
 }
 
 }  // namespace
 
-std::vector<WrittenFile> write_shard(const std::string& dir, ShardSource& src, CancelFlag* cancel, const StageCallback& on_stage) {
+std::vector<WrittenFile> write_shard(const std::string& dir, ShardSource& src, CancelFlag* cancel, const StageCallback& on_stage,
+                                     WorkProgress* progress) {
   const int w = src.token_width;
   const uint64_t n = src.tokens_count, D = src.documents;
   if (w != 1 && w != 2 && w != 4) throw Error(codes::kTokenWidth, "token width must be 1, 2 or 4");
@@ -131,12 +138,16 @@ std::vector<WrittenFile> write_shard(const std::string& dir, ShardSource& src, C
   for (uint64_t d = 0; d < D; ++d)
     if (src.meta_offsets[d + 1] < src.meta_offsets[d]) throw Error(codes::kInvalidArgument, "meta offsets out of order");
 
+  if (progress) {
+    progress->done.store(0, std::memory_order_relaxed);
+    progress->total.store(shard_build_work(n), std::memory_order_relaxed);
+  }
   if (on_stage) on_stage("validate");
   std::vector<uint64_t> counts(src.vocab_size, 0);
   switch (w) {
-    case 1: validate_and_count<uint8_t>(src, counts, cancel); break;
-    case 2: validate_and_count<uint16_t>(src, counts, cancel); break;
-    default: validate_and_count<uint32_t>(src, counts, cancel); break;
+    case 1: validate_and_count<uint8_t>(src, counts, cancel, progress); break;
+    case 2: validate_and_count<uint16_t>(src, counts, cancel, progress); break;
+    default: validate_and_count<uint32_t>(src, counts, cancel, progress); break;
   }
   check_cancel(cancel, "build");
   if (::mkdir(dir.c_str(), 0755) != 0) io_error("cannot create shard directory", dir);
@@ -157,9 +168,9 @@ std::vector<WrittenFile> write_shard(const std::string& dir, ShardSource& src, C
   if (on_stage) on_stage("suffix-array");
   SaBuffer sa(n * pw);
   switch (w) {
-    case 1: build_sa_any<uint8_t>(src, sa.p, pw); break;
-    case 2: build_sa_any<uint16_t>(src, sa.p, pw); break;
-    default: build_sa_any<uint32_t>(src, sa.p, pw); break;
+    case 1: build_sa_any<uint8_t>(src, sa.p, pw, progress); break;
+    case 2: build_sa_any<uint16_t>(src, sa.p, pw, progress); break;
+    default: build_sa_any<uint32_t>(src, sa.p, pw, progress); break;
   }
   check_cancel(cancel, "build");
   if (on_stage) on_stage("write");

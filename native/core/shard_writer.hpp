@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "progress.hpp"
+#include "sais.hpp"
 #include "shard.hpp"
 
 namespace traceindex {
@@ -32,10 +34,16 @@ struct WrittenFile {
 // Stages reported while building: "validate", "suffix-array", "write".
 using StageCallback = std::function<void(const char* stage)>;
 
+// Work units of a shard build reported through `progress`: one per token validated, then the suffix array's
+// (suffix_array_work(n), sais.hpp). The files' writes are not counted.
+constexpr uint64_t shard_build_work(uint64_t n) { return n + suffix_array_work(n); }
+
 // Writes the shard into `dir` (created; must not exist). Throws Error: ERR_TOKEN_RANGE for a token id
 // >= vocab_size or a misplaced separator, ERR_INVALID_ARGUMENT for inconsistent offsets, ERR_IO, ERR_ABORTED.
+// `progress` (optional) is reset to {0, shard_build_work(n)} once the arguments are checked and reaches its
+// total when the suffix array is built.
 std::vector<WrittenFile> write_shard(const std::string& dir, ShardSource& src, CancelFlag* cancel = nullptr,
-                                     const StageCallback& on_stage = {});
+                                     const StageCallback& on_stage = {}, WorkProgress* progress = nullptr);
 
 // XXH64 of a whole file, streamed.
 uint64_t checksum_file(const std::string& path, CancelFlag* cancel = nullptr);

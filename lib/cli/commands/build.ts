@@ -1,11 +1,11 @@
 /** traceindex build: index input files (or stdin) into a directory, with a progress line. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BuildOptions, BuildResult, buildIndex, DocumentRecord } from '../../index';
+import { BuildOptions, BuildProgress, BuildResult, buildIndex, DocumentRecord } from '../../index';
 import { createSkipCollector } from '../../inputs/records';
 import { parseBytes } from '../../validate';
 import { Command, Flags, Interrupted, intFlag, print, UsageError } from '../command';
-import { formatBytes, formatCount, ProgressReporter } from '../format';
+import { formatBytes, formatCount, ProgressFields, ProgressOptions, ProgressReporter } from '../format';
 
 function partOption(spec: string | undefined): { index: number; count: number } | undefined {
   if (spec === undefined) return undefined;
@@ -48,31 +48,52 @@ function buildFlags(flags: Flags): Omit<BuildOptions, 'inputs' | 'out'> {
   };
 }
 
-/** Builds `inputs` into `out` as the build command does (also used by demo). */
+/**
+ * The progress line of a build: a bar over the estimated share of the whole job (elapsed / (elapsed + ETA),
+ * the ETA covering reading and the shard builds still to come: BuildProgress.etaSeconds); until the build has
+ * the rates for an estimate, a bar over the input bytes read with "ETA ?" (documents for iterables).
+ */
+export function buildProgressFields(p: BuildProgress): ProgressFields {
+  const eta = p.etaSeconds;
+  const sa = p.suffixArray.total > 0 && p.suffixArray.done < p.suffixArray.total
+    ? ` (shard build ${((100 * p.suffixArray.done) / p.suffixArray.total).toFixed(0)}%)` : '';
+  const note = `${p.bytesTotal > 0 ? `${formatBytes(p.bytesRead)}/${formatBytes(p.bytesTotal)} read, ` : ''}` +
+    `${formatCount(p.documents)} docs, ${formatCount(p.tokens)} tokens, ${p.shards} shard(s) done` +
+    `${p.building ? `, ${p.building} building${sa}` : ''}${p.resumed ? ` (${p.resumed} resumed)` : ''}, ${p.stage}`;
+  if (eta !== undefined)
+    return { fraction: p.elapsedSeconds / Math.max(p.elapsedSeconds + eta, 1e-9), etaSeconds: eta, note, done: undefined, total: undefined, rate: '' };
+  if (p.bytesTotal > 0) return { fraction: p.bytesRead / p.bytesTotal, etaSeconds: NaN, note, done: undefined, total: undefined, rate: '' };
+  return { fraction: undefined, done: p.documents, etaSeconds: NaN, note, rate: undefined };
+}
+
+/** Builds `inputs` into `out` as the build command does (also used by demo). `progressOptions`: tests' stream and clock. */
 export async function runBuild(flags: Flags, inputs: string[] | AsyncIterable<DocumentRecord> | Iterable<DocumentRecord>, out: string,
-  signal?: AbortSignal): Promise<BuildResult & { skipped: number }> {
+  signal?: AbortSignal, progressOptions: ProgressOptions = {}): Promise<BuildResult & { skipped: number }> {
   const options = buildFlags(flags);
   const quiet = Boolean(flags.quiet || flags.json);
-  // One line for the whole build: against the input files' bytes (with an ETA) when they are known.
+  // One line for the whole build, redrawn on a timer (the shard builds move while nothing is read).
   let progress: ProgressReporter | null = null;
   const skips = createSkipCollector(5);
-  const result = await buildIndex({
-    ...options,
-    inputs,
-    out,
-    onSkip: skips.onSkip,
-    signal,
-    onProgress: (p) => {
-      if (!progress) {
-        progress = new ProgressReporter({ unit: p.bytesTotal > 0 ? 'bytes in' : 'docs', quiet });
-        progress.start('build', p.bytesTotal > 0 ? p.bytesTotal : undefined);
-      }
-      const note = `${formatCount(p.documents)} docs, ${formatCount(p.tokens)} tokens, ${p.shards} shard(s) done` +
-        `${p.building ? `, ${p.building} building` : ''}${p.resumed ? ` (${p.resumed} resumed)` : ''}, ${p.stage}`;
-      progress.update(p.bytesTotal > 0 ? { done: p.bytesRead, note } : { done: p.documents, note });
-    },
-  });
-  (progress ?? new ProgressReporter({ quiet })).done(`${formatCount(result.documents)} docs, ${formatCount(result.tokens)} tokens, ${result.shards} shard(s)${result.resumed ? ` (${result.resumed} resumed)` : ''}, ${formatBytes(result.bytesOnDisk)} in ${result.seconds.toFixed(2)} s`);
+  let result: BuildResult;
+  try {
+    result = await buildIndex({
+      ...options,
+      inputs,
+      out,
+      onSkip: skips.onSkip,
+      signal,
+      onProgress: (p) => {
+        if (!progress) {
+          progress = new ProgressReporter({ unit: 'docs', quiet, live: true, spinner: true, ...progressOptions });
+          progress.start('build');
+        }
+        progress.update(buildProgressFields(p));
+      },
+    });
+  } finally {
+    (progress as ProgressReporter | null)?.stop();
+  }
+  (progress ?? new ProgressReporter({ quiet, ...progressOptions })).done(`${formatCount(result.documents)} docs, ${formatCount(result.tokens)} tokens, ${result.shards} shard(s)${result.resumed ? ` (${result.resumed} resumed)` : ''}, ${formatBytes(result.bytesOnDisk)} in ${result.seconds.toFixed(2)} s`);
   if (skips.skipped > 0 && !quiet)
     process.stderr.write(`skipped ${skips.skipped} bad line(s); first: ${skips.first.map((b) => `${b.file}:${b.line}: ${b.reason}`).join('; ')}\n`);
   return { ...result, skipped: skips.skipped };

@@ -3,8 +3,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Index, ScanResult, TraceOptions } from '../../index';
 import { renderScanReport } from '../../viewer/report';
-import { Command, Flags, INDEX_FLAGS, UsageError, withIndex } from '../command';
-import { formatCount, ProgressReporter } from '../format';
+import { Command, Flags, INDEX_FLAGS, numberFlag, UsageError, withIndex } from '../command';
+import { resolveInputs, STDIN_PATH } from '../../inputs/paths';
+import { formatBytes, formatCount, MovingRate, ProgressOptions, ProgressReporter } from '../format';
 import { describeTraceOptions, TRACE_FLAGS, traceFlags } from '../trace-options';
 
 /** The ids already in `out`, after cutting off a torn last line (a killed scan's; its record is traced again). */
@@ -25,18 +26,64 @@ function doneIds(out: string): Set<string> {
   return skipIds;
 }
 
-/** Results as JSONL on stdout or --out (appending; ids already there are skipped). */
-async function runScan(index: Index, inputs: string[], flags: Flags, options: TraceOptions, signal?: AbortSignal): Promise<void> {
+/** What a scan did, as its summary line says (and --json prints on stderr). */
+export interface ScanSummary {
+  records: number;
+  /** Records with a span above --tau, or with any span when no --tau is given. */
+  flagged: number;
+  errors: number;
+  tokens: number;
+  /** Records skipped as already in --out. */
+  skipped: number;
+  seconds: number;
+  recordsPerSecond: number;
+  /** --out, or "-" for stdout. */
+  output: string;
+}
+
+/**
+ * Results as JSONL on stdout or --out (appending; ids already there are skipped). Progress on stderr: a bar
+ * over the input files' bytes (a spinner line with counts when stdin is read), with a rate over the last
+ * seconds, then a summary (one JSON object with --json). `progressOptions`: tests' stream and clock.
+ */
+export async function runScan(index: Index, inputs: string[], flags: Flags, options: TraceOptions, signal?: AbortSignal,
+  progressOptions: ProgressOptions = {}): Promise<ScanSummary> {
   const out = typeof flags.out === 'string' ? flags.out : undefined;
+  const tau = numberFlag(flags, 'tau');
   const skipIds = out ? doneIds(out) : new Set<string>();
+  const files = await resolveInputs(inputs);
+  const totalBytes = files.includes(STDIN_PATH) ? undefined : files.reduce((t, f) => t + fs.statSync(f).size, 0);
   const sink = out ? fs.createWriteStream(out, { flags: 'a' }) : process.stdout;
-  if (!flags.quiet) process.stderr.write(`${describeTraceOptions(index, options)}\n`);
-  const progress = new ProgressReporter({ unit: 'records', quiet: Boolean(flags.quiet) || !out });
-  progress.start('scan');
+  const errStream = progressOptions.stream ?? process.stderr;
+  if (!flags.quiet && !flags.json) errStream.write(`${describeTraceOptions(index, options)}\n`);
+  // Without --out the results go to stdout: the bar only when they do not share the terminal with it.
+  const bar = !flags.quiet && !flags.json && (out !== undefined || !process.stdout.isTTY);
+  const progress = new ProgressReporter({
+    unit: totalBytes === undefined ? 'records' : '', formatDone: totalBytes === undefined ? formatCount : formatBytes,
+    live: true, spinner: true, ...progressOptions, quiet: !bar,
+  });
+  const now = progressOptions.now ?? (() => performance.now());
+  const started = now();
+  progress.start('scan', totalBytes);
+  const moving = new MovingRate(5);
+  let bytes = 0;
   let n = 0;
   let tokens = 0;
   let errors = 0;
-  const stream = index.scan(inputs, { ...options, field: flags.field as string | undefined, idField: flags['id-field'] as string | undefined, skipIds, signal });
+  let flagged = 0;
+  const show = (final = false) => {
+    moving.add(now(), [n, bytes]);
+    const [perSecond, bytesPerSecond] = moving.rates();
+    const rate = perSecond === undefined ? '' : totalBytes === undefined ? `${formatCount(perSecond)} records/s` : `${formatCount(perSecond)} records/s, ${formatBytes(bytesPerSecond)}/s`;
+    progress.update({
+      done: totalBytes === undefined ? n : bytes, rate,
+      note: `${totalBytes === undefined ? '' : `${formatCount(n)} records, `}${formatCount(flagged)} flagged, ${errors} error(s)`,
+    }, final);
+  };
+  const stream = index.scan(inputs, {
+    ...options, field: flags.field as string | undefined, idField: flags['id-field'] as string | undefined, skipIds, signal,
+    onBytes: (b) => { bytes += b; },
+  });
   // Every result is written as it comes; --html also keeps the riskiest ones (bounded) for the report.
   async function* written(): AsyncGenerator<ScanResult> {
     for await (const r of stream) {
@@ -45,7 +92,8 @@ async function runScan(index: Index, inputs: string[], flags: Flags, options: Tr
       n++;
       tokens += r.tokens;
       if (r.error) errors++;
-      progress.update({ done: n, note: `${formatCount(tokens)} tokens, ${errors} error(s)` });
+      if (tau === undefined ? r.spans.length > 0 : r.spans.some((sp) => sp.bci > tau)) flagged++;
+      show();
       yield r;
     }
   }
@@ -54,16 +102,26 @@ async function runScan(index: Index, inputs: string[], flags: Flags, options: Tr
       fs.writeFileSync(flags.html, await renderScanReport(index, written(), { traceOptions: options, indexName: path.basename(index.info.dir) }));
     else for await (const _ of written());
   } finally {
+    progress.stop();
     if (out) await new Promise((resolve) => (sink as fs.WriteStream).end(resolve));
   }
-  progress.done(`${n} record(s), ${formatCount(tokens)} tokens, ${errors} error(s)${skipIds.size ? `, ${skipIds.size} already in ${out}` : ''}`);
+  show(true); // the bar at its end: every byte read
+  const seconds = (now() - started) / 1000;
+  const summary: ScanSummary = { records: n, flagged, errors, tokens, skipped: skipIds.size, seconds, recordsPerSecond: seconds > 0 ? n / seconds : 0, output: out ?? '-' };
+  if (flags.json) errStream.write(`${JSON.stringify(summary)}\n`);
+  else if (!flags.quiet)
+    (bar ? progress : new ProgressReporter({ ...progressOptions, quiet: false })).done(
+      `scanned ${n} record(s), ${formatCount(flagged)} flagged (${tau === undefined ? 'any span' : `a span above τ ${tau}`}), ${errors} error(s), ` +
+      `${formatCount(tokens)} tokens in ${seconds.toFixed(2)} s (${formatCount(summary.recordsPerSecond)} records/s)` +
+      `${skipIds.size ? `, ${skipIds.size} already in ${out}` : ''} → ${out ?? 'stdout'}`);
+  return summary;
 }
 
 export const scan: Command = {
   name: 'scan',
   summary: 'trace every record of JSONL files (- for stdin): one JSON line per record, resumable with --out',
-  usage: 'DIR <outputs.jsonl...> [--field text] [--id-field id] [--out results.jsonl] [--html report.html] [--quiet] [trace options]',
-  options: ['field', 'id-field', 'out', 'html', 'quiet', ...TRACE_FLAGS, ...INDEX_FLAGS],
+  usage: 'DIR <outputs.jsonl...> [--field text] [--id-field id] [--out results.jsonl] [--html report.html] [--tau T] [--quiet] [--json] [trace options]',
+  options: ['field', 'id-field', 'out', 'html', 'tau', 'quiet', 'json', ...TRACE_FLAGS, ...INDEX_FLAGS],
   interruptible: true,
   async run(args, flags, signal) {
     const inputs = args.slice(1);

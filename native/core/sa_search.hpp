@@ -268,13 +268,14 @@ class SearchableShard : public Shard {
     if (m == 0) return false;
     const PrefixTable* t = prefix_table();
     if (!t || p[0] >= separator()) return false;
+    if (m >= 2 && !t->pair.empty() && p[1] < separator()) {
+      *r = t->pair[size_t(p[0]) * 256 + p[1]];
+      *shared = 2;
+      return m == 2 || r->size() == 0;
+    }
     *r = t->first[p[0]];
     *shared = 1;
-    if (m == 1 || r->size() == 0) return true;
-    if (t->pair.empty() || p[1] >= separator()) return false;
-    *r = t->pair[size_t(p[0]) * 256 + p[1]];
-    *shared = 2;
-    return m == 2 || r->size() == 0;
+    return m == 1 || r->size() == 0;
   }
   mutable std::once_flag prefix_once_;
   mutable std::unique_ptr<PrefixTable> prefix_;

@@ -214,55 +214,68 @@ class SearchableShard : public Shard {
   }
   static uint32_t key(Token t) { return Derived::order_key(t); }
 
-  // Prefix table (u8 shards of at least kPrefixTableMin suffixes; 1 MiB, <= 0.25 byte per token): the SA range
-  // of every 1- and 2-token prefix, so a search starts in its 2-token range knowing 2 tokens equal, and 1- or
-  // 2-token queries are one lookup. Built in memory on first use (a few ms: one find per first token, then
-  // its next-token runs); an on-disk form is docs/FORMAT.md's v2 work. Its ranges are exactly find()'s.
+  // Prefix table (u8 and u16 shards of at least kPrefixTableMin suffixes): the SA range of every first token
+  // (256 or 65 536 ranges) and, for u8, of every 2-token prefix (65 536 more): about 1 MiB, <= 0.25 byte per
+  // token at the threshold. A search starts in its 2-token (u8) or first-token range knowing that many
+  // tokens equal, and queries no longer than that are one lookup. Built in memory on first use from the
+  // next-token runs (a few ms); an on-disk form is docs/FORMAT.md's v2 work. Its ranges are exactly find()'s.
   static constexpr uint64_t kPrefixTableMin = uint64_t(1) << 22;
   struct PrefixTable {
-    SaRange first[256];
-    std::vector<SaRange> pair = std::vector<SaRange>(256 * 256);  // [a * 256 + b]
+    std::vector<SaRange> first;  // [a]
+    std::vector<SaRange> pair;   // [a * 256 + b], u8 only
   };
   const PrefixTable* prefix_table() const {
-    if constexpr (sizeof(Token) != 1) return nullptr;
+    if constexpr (sizeof(Token) > 2) return nullptr;
     if (stored_suffixes() < kPrefixTableMin) return nullptr;
     std::call_once(prefix_once_, [&] { prefix_ = build_prefix_table(); });
     return prefix_.get();
   }
-  std::unique_ptr<PrefixTable> build_prefix_table() const {
-    auto t = std::make_unique<PrefixTable>();
-    const uint64_t N = stored_suffixes(), sep = separator();
+  // Ranges for every token b after a range r of suffixes sharing k tokens: the runs of next_tokens follow each
+  // other from first_continued in key order; an absent b's range is empty at the start of the next run in key
+  // order, where a binary search for it ends.
+  void fill_ranges(SaRange r, size_t k, const std::vector<uint32_t>& by_key, SaRange* out) const {
     std::vector<TokenCount> runs;
-    for (uint32_t a = 0; a < 256; ++a) {
-      const Token ta = static_cast<Token>(a);
-      const SaRange ra = a < sep ? find_range(&ta, 1, 0, N, 0, 0) : SaRange{N, N};
-      t->first[a] = ra;
-      runs.clear();
-      if (ra.size() > 0) next_tokens(ra, 1, runs);
-      // The runs of (a, b) follow each other from first_continued in b order (u8 keys are values); an absent
-      // b's range is empty at the next run's start, where a binary search for (a, b) ends.
-      uint64_t at = first_continued(ra, 1);
-      size_t k = 0;
-      for (uint32_t b = 0; b < 256; ++b) {
-        if (k < runs.size() && runs[k].token == b) { t->pair[a * 256 + b] = {at, at + runs[k].count}; at += runs[k].count; ++k; }
-        else t->pair[a * 256 + b] = {at, at};
-      }
+    if (r.size() > 0) next_tokens(r, k, runs);
+    std::sort(runs.begin(), runs.end(), [](const TokenCount& a, const TokenCount& b) { return key(Token(a.token)) < key(Token(b.token)); });
+    uint64_t at = first_continued(r, k);
+    size_t i = 0;
+    for (uint32_t b : by_key) {
+      if (i < runs.size() && runs[i].token == b) { out[b] = {at, at + runs[i].count}; at += runs[i].count; ++i; }
+      else out[b] = {at, at};
+    }
+  }
+  std::unique_ptr<PrefixTable> build_prefix_table() const {
+    if constexpr (sizeof(Token) > 2) return nullptr;
+    auto t = std::make_unique<PrefixTable>();
+    const uint32_t V = sizeof(Token) == 1 ? 256 : 65536;
+    std::vector<uint32_t> by_key(V);
+    for (uint32_t b = 0; b < V; ++b) by_key[b] = b;
+    std::sort(by_key.begin(), by_key.end(), [](uint32_t a, uint32_t b) { return key(Token(a)) < key(Token(b)); });
+    t->first.resize(V);
+    fill_ranges({0, stored_suffixes()}, 0, by_key, t->first.data());
+    if constexpr (sizeof(Token) == 1) {
+      t->pair.resize(V * V);
+      for (uint32_t a = 0; a < V; ++a)
+        if (a < separator()) fill_ranges(t->first[a], 1, by_key, t->pair.data() + a * V);
     }
     return t;
   }
   // Where the search for p starts: *r and how many tokens every suffix in it shares with p. True if *r is the
-  // answer already.
+  // answer already (an empty range is where find_range ends too).
   bool seed(const Token* p, size_t m, SaRange* r, size_t* shared) const {
     *r = {0, stored_suffixes()};
     *shared = 0;
     if (m == 0) return false;
     const PrefixTable* t = prefix_table();
     if (!t || p[0] >= separator()) return false;
-    if (m == 1) { *r = t->first[p[0]]; return true; }
-    if (p[1] >= separator()) { *r = t->first[p[0]]; *shared = 1; return false; }
-    *r = t->pair[size_t(p[0]) * 256 + p[1]];
-    *shared = 2;
-    return m == 2 || r->size() == 0;
+    if (m >= 2 && !t->pair.empty() && p[1] < separator()) {
+      *r = t->pair[size_t(p[0]) * 256 + p[1]];
+      *shared = 2;
+      return m == 2 || r->size() == 0;
+    }
+    *r = t->first[p[0]];
+    *shared = 1;
+    return m == 1 || r->size() == 0;
   }
   mutable std::once_flag prefix_once_;
   mutable std::unique_ptr<PrefixTable> prefix_;

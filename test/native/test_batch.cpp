@@ -288,56 +288,63 @@ TEST(batch_find_many_equals_one_at_a_time) {
   }
 }
 
-// Large u8 shards (past the prefix table's threshold, both formats): find() and find_many() against the range
-// reached by extend() token by token from the whole array (narrowing, no table), and counts against brute
-// force, for 1- and 2-token patterns of every first byte (present and absent) and longer windows and mutants.
+// Large u8 and u16 shards (past the prefix table's threshold, both formats; u16 ids whose byte order in
+// infini-gram's table differs from their value order): find() and find_many() against the range reached by extend() token by
+// token from the whole array (narrowing, no table), and counts against brute force, for 1- and 2-token
+// patterns of many first tokens (present and absent) and longer windows and mutants.
 TEST(batch_prefix_table_ranges_equal_narrowing) {
-  std::mt19937 rng(777);
-  TempDir tmp;
-  const size_t kTokens = (size_t(1) << 22) + 100000;
-  std::vector<Doc> docs;
-  for (size_t total = 0; total < kTokens;) {
-    Doc d(20000 + rng() % 60000);
-    const uint32_t v = 3 + rng() % 40;
-    for (auto& t : d) t = rng() % v;
-    total += d.size();
-    docs.push_back(std::move(d));
-  }
-  std::vector<Doc> ti_docs = docs;
-  ti_docs.push_back(Doc(50000, 7));  // one token repeated
-  Doc periodic;
-  for (size_t i = 0; i < 60000; ++i) periodic.push_back("abcab"[i % 5]);
-  ti_docs.push_back(periodic);
-  const Index ti({write_any(tmp.path / "ti", ti_docs, 1, 255)});
-  const Index ig({write_ig(tmp.path / "ig", docs, 1)});
-  for (const Index* idx : {&ti, &ig}) {
-    const Shard& s = idx->shard(0);
-    CHECK(s.stored_suffixes() >= (uint64_t(1) << 22));
-    const std::vector<Doc>& ds = idx == &ti ? ti_docs : docs;
-    Batch b;
-    for (uint32_t a = 0; a < 255; ++a) { b.add({a}); b.add({a, uint32_t(rng() % 50)}); b.add({uint32_t(rng() % 45), a}); }
-    for (int i = 0; i < 600; ++i) {
-      const Doc& d = ds[rng() % ds.size()];
-      const size_t len = 1 + rng() % 12, at = rng() % (d.size() - len);
-      Doc q(d.begin() + at, d.begin() + at + len);
-      if (i % 3 == 1) q[rng() % len] = rng() % 255;
-      b.add(q);
+  for (int width : {1, 2}) {
+    std::mt19937 rng(777 + width);
+    TempDir tmp;
+    const size_t kTokens = (size_t(1) << 22) + 100000;
+    // u16: two distinct bytes, the high one scrambled, so value order and infini-gram's byte order differ
+    auto id = [&](uint32_t t) { return width == 1 ? t : ((t * 97) % 251 + 1) * 256 + t; };
+    std::vector<uint32_t> alphabet;
+    for (uint32_t t = 0; t < 255; ++t) alphabet.push_back(id(t));
+    std::vector<Doc> docs;
+    for (size_t total = 0; total < kTokens;) {
+      Doc d(20000 + rng() % 60000);
+      const uint32_t v = 3 + rng() % 40;
+      for (auto& t : d) t = id(rng() % v);
+      total += d.size();
+      docs.push_back(std::move(d));
     }
-    const std::vector<SaRange> many = range_part(s, b.view());
-    for (size_t i = 0; i < b.queries.size(); ++i) {
-      const Doc& q = b.queries[i];
-      SaRange want{0, s.stored_suffixes()};
-      for (size_t k = 0; k < q.size(); ++k) want = s.extend(want, k, q[k]);
-      const SaRange one = s.find(q.data(), q.size());
-      CHECK_EQ(one.lo, want.lo);
-      CHECK_EQ(one.hi, want.hi);
-      CHECK_EQ(many[i].lo, want.lo);
-      CHECK_EQ(many[i].hi, want.hi);
-      if (i % 40 == 0) {
-        uint64_t brute = 0;
-        for (const Doc& d : ds)
-          for (auto it = d.begin(); (it = std::search(it, d.end(), q.begin(), q.end())) != d.end(); ++it) ++brute;
-        CHECK_EQ(one.size(), brute);
+    std::vector<Doc> ti_docs = docs;
+    ti_docs.push_back(Doc(50000, id(7)));  // one token repeated
+    Doc periodic;
+    for (size_t i = 0; i < 60000; ++i) periodic.push_back(id("abcab"[i % 5]));
+    ti_docs.push_back(periodic);
+    const Index ti({write_any(tmp.path / "ti", ti_docs, width, width == 1 ? 255 : 65535)});
+    const Index ig({write_ig(tmp.path / "ig", docs, width)});
+    for (const Index* idx : {&ti, &ig}) {
+      const Shard& s = idx->shard(0);
+      CHECK(s.stored_suffixes() >= (uint64_t(1) << 22));
+      const std::vector<Doc>& ds = idx == &ti ? ti_docs : docs;
+      Batch b;
+      for (uint32_t a : alphabet) { b.add({a}); b.add({a, alphabet[rng() % 50]}); b.add({alphabet[rng() % 45], a}); }
+      for (int i = 0; i < 600; ++i) {
+        const Doc& d = ds[rng() % ds.size()];
+        const size_t len = 1 + rng() % 12, at = rng() % (d.size() - len);
+        Doc q(d.begin() + at, d.begin() + at + len);
+        if (i % 3 == 1) q[rng() % len] = alphabet[rng() % alphabet.size()];
+        b.add(q);
+      }
+      const std::vector<SaRange> many = range_part(s, b.view());
+      for (size_t i = 0; i < b.queries.size(); ++i) {
+        const Doc& q = b.queries[i];
+        SaRange want{0, s.stored_suffixes()};
+        for (size_t k = 0; k < q.size(); ++k) want = s.extend(want, k, q[k]);
+        const SaRange one = s.find(q.data(), q.size());
+        CHECK_EQ(one.lo, want.lo);
+        CHECK_EQ(one.hi, want.hi);
+        CHECK_EQ(many[i].lo, want.lo);
+        CHECK_EQ(many[i].hi, want.hi);
+        if (i % 40 == 0) {
+          uint64_t brute = 0;
+          for (const Doc& d : ds)
+            for (auto it = d.begin(); (it = std::search(it, d.end(), q.begin(), q.end())) != d.end(); ++it) ++brute;
+          CHECK_EQ(one.size(), brute);
+        }
       }
     }
   }

@@ -18,6 +18,7 @@ Xxh64::Xxh64(uint64_t seed) : seed_(seed) {
 }
 
 void Xxh64::update(const void* data, size_t len) {
+  if (len == 0) return;  // an empty chunk may come with a null pointer, which memcpy must not see
   auto p = static_cast<const uint8_t*>(data);
   total_ += len;
   if (buffered_ + len < 32) { std::memcpy(buf_ + buffered_, p, len); buffered_ += len; return; }

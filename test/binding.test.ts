@@ -253,7 +253,7 @@ async function settledAtOnce(p: Promise<unknown>): Promise<boolean> {
   return at;
 }
 
-test('async count: tiny calls settle inline with the pool\'s answer; larger ones, a cancel flag or TRACEINDEX_ASYNC_INLINE=0 take the pool', async (t) => {
+test('async count: tiny calls settle inline with the pool\'s answer; larger ones or TRACEINDEX_ASYNC_INLINE=0 take the pool; a cancel flag is read inline', async (t) => {
   const { dir, shardDocs } = await index();
   // The first two shards as an index: one query = 2 searches (inline, the limit is 4); three queries = 6 (pool).
   const m = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
@@ -271,8 +271,9 @@ test('async count: tiny calls settle inline with the pool\'s answer; larger ones
   t.deepEqual(Array.from(n.countSync(one, off1)), want1);
   t.false(await settledAtOnce(n.count(three, off3)));
   t.deepEqual(Array.from(await n.count(three, off3)), want3);
-  t.false(await settledAtOnce(n.count(one, off1, new Uint8Array(1))));  // cancellable: the pool
+  t.true(await settledAtOnce(n.count(one, off1, new Uint8Array(1))));  // a flag not set: inline, the same answer
   t.deepEqual(Array.from(await n.count(one, off1, new Uint8Array(1))), want1);
+  await expectCode(t, () => n.count(one, off1, Uint8Array.of(1)), 'ERR_ABORTED', 'inline call with its flag set');
   await expectCode(t, () => n.count(Uint32Array.of(100_000), Uint32Array.of(0, 1)), 'ERR_TOKEN_RANGE', 'inline-sized query out of range');
 
   // The environment switch, in a child process (read once when the addon loads).

@@ -13,8 +13,10 @@
 //
 // Optionally M::tiny(index, request): the work is known to be a few microseconds (a count of one short query
 // on few shards). The async form then runs it on the calling thread and returns a promise already settled: a
-// pool round trip costs several times that work. Calls with a cancel flag (a signal or timeoutMs) and every
-// call when TRACEINDEX_ASYNC_INLINE=0 is in the environment at load time take the pool (docs/api.md, Threads).
+// pool round trip costs several times that work. A cancel flag (a signal or timeoutMs) does not send it to the
+// pool: the inline work reads the flag as the pool's would (set already: ERR_ABORTED), and microseconds of work
+// cannot outlive a deadline worth setting. Every call takes the pool when TRACEINDEX_ASYNC_INLINE=0 is in the
+// environment at load time (docs/api.md, Threads).
 #pragma once
 #include <napi.h>
 
@@ -88,10 +90,10 @@ Napi::Value run_async(Napi::Env env, std::shared_ptr<const ti::Index> idx, const
   Job::Done done = [out](Napi::Env env) { return M::to_js(env, *out); };
   if constexpr (is_sharded<M>::value) M::check(*idx, *req);
   if constexpr (has_tiny<M>::value) {
-    if (!flag && inline_enabled() && M::tiny(*idx, *req)) {
+    if (inline_enabled() && M::tiny(*idx, *req)) {
       auto deferred = Napi::Promise::Deferred::New(env);
       try {
-        deferred.Resolve(M::to_js(env, compute<M>(*idx, *req, nullptr)));
+        deferred.Resolve(M::to_js(env, compute<M>(*idx, *req, flag)));
       } catch (const Napi::Error& e) {
         deferred.Reject(e.Value());
       } catch (...) {

@@ -87,6 +87,72 @@ export function generateCorpus(mb: number, seed: number): Corpus {
   return corpus;
 }
 
+/** The Markdown files under `dir`, sorted by path (English prose and code shipped with the dependencies). */
+export function markdownFiles(dir: string, out: string[] = []): string[] {
+  for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) markdownFiles(p, out);
+    else if (e.isFile() && e.name.endsWith('.md')) out.push(p);
+  }
+  return out;
+}
+
+/**
+ * English-like prose as JSONL (one {"text", "id"} object per line, documents of 2-32 KB): a random walk over
+ * the word bigrams of the Markdown under node_modules, so a BPE tokenizer meets real words, punctuation and
+ * code at natural rates, in any amount, with nothing downloaded. Deterministic for (size, seed); cached in
+ * os.tmpdir() like generateCorpus.
+ */
+export function generateProse(mb: number, seed: number): Corpus {
+  const bytes = Math.round(mb * 1e6);
+  const file = path.join(os.tmpdir(), `traceindex-bench-prose-${mb}mb-seed${seed}.jsonl`);
+  const description = `generated: word-bigram walk over the Markdown under node_modules, JSONL, seed ${seed}`;
+  const corpus = { path: file, bytes, description, label: `prose-${mb}mb` };
+  if (fs.existsSync(file) && fs.statSync(file).size >= bytes) return { ...corpus, bytes: fs.statSync(file).size };
+  const ids = new Map<string, number>();
+  const words: string[] = [];
+  const seq: number[] = [];
+  for (const f of markdownFiles(path.join(__dirname, '..', '..', 'node_modules'))) {
+    for (const w of fs.readFileSync(f, 'utf8').split(/\s+/)) {
+      if (!w) continue;
+      let id = ids.get(w);
+      if (id === undefined) { id = words.length; ids.set(w, id); words.push(w); }
+      seq.push(id);
+    }
+  }
+  // Successors of each word as one flat array (CSR): next[start[w] .. start[w + 1]).
+  const start = new Int32Array(words.length + 1);
+  for (let i = 0; i + 1 < seq.length; i++) start[seq[i] + 1]++;
+  for (let w = 0; w < words.length; w++) start[w + 1] += start[w];
+  const fill = start.slice(0, words.length);
+  const next = new Int32Array(Math.max(seq.length - 1, 1));
+  for (let i = 0; i + 1 < seq.length; i++) next[fill[seq[i]]++] = seq[i + 1];
+  const rand = prng(seed);
+  const tmp = `${file}.${process.pid}.tmp`;
+  const fd = fs.openSync(tmp, 'w');
+  let written = 0;
+  let w = seq[0];
+  for (let n = 0; written < bytes; n++) {
+    const target = 2000 + Math.floor(rand() * 30000);
+    const parts: string[] = [];
+    let len = 0, para = 40 + Math.floor(rand() * 80);
+    while (len < target) {
+      const deg = start[w + 1] - start[w];
+      w = deg > 0 ? next[start[w] + Math.floor(rand() * deg)] : seq[Math.floor(rand() * seq.length)];
+      const sep = --para === 0 ? '\n\n' : ' ';
+      if (para === 0) para = 40 + Math.floor(rand() * 80);
+      parts.push(words[w], sep);
+      len += words[w].length + sep.length;
+    }
+    const line = Buffer.from(JSON.stringify({ text: parts.join('').trimEnd(), id: `prose${n}` }) + '\n');
+    fs.writeSync(fd, line);
+    written += line.length;
+  }
+  fs.closeSync(fd);
+  fs.renameSync(tmp, file);
+  return { ...corpus, bytes: written };
+}
+
 export function fileCorpus(file: string): Corpus {
   const bytes = fs.statSync(file).size;
   return { path: file, bytes, description: `file ${file}`, label: path.basename(file).replace(/\.[^.]*$/, '') };

@@ -17,6 +17,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { peerVocabulary } from './peer-vocab';
 import { loadTokenizer } from '../lib/tokenizers/named';
 import type { TokenArray, Tokenizer } from '../lib/tokenizers/tokenizer';
 import { multilingualDocument, rng } from '../test/helpers/multilingual';
@@ -95,31 +96,6 @@ function batches(docs: string[]): string[][] {
   return out;
 }
 
-/** Vocabulary files for the Python peers, from the npm packages. */
-function writeVocabulary(name: string, dir: string): string {
-  const file = path.join(dir, `${name}.json`);
-  if (name === 'cl100k_base' || name === 'o200k_base') {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const r = require(`js-tiktoken/ranks/${name}`) as { pat_str: string; bpe_ranks: string };
-    fs.writeFileSync(file, JSON.stringify({ kind: 'tiktoken', pat_str: r.pat_str, bpe_ranks: r.bpe_ranks }));
-  } else if (name === 'llama-3') {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { llama3Tokenizer: t } = require('llama3-tokenizer-js/bundle/commonjs-llama3-tokenizer-with-baked-data.cjs');
-    fs.writeFileSync(file, JSON.stringify({ kind: 'llama-3', vocab: t.vocabById.slice(0, 128000), merges: [...t.merges.keys()], pat_str: "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+" }));
-  } else {
-    return '';
-  }
-  return file;
-}
-
-async function llama2Vocabulary(dir: string): Promise<string> {
-  const file = path.join(dir, 'llama-2.json');
-  const importModule = new Function('s', 'return import(s)') as (s: string) => Promise<{ default: { vocabById: string[]; merges: Map<string, number> } }>;
-  const t = (await importModule('llama-tokenizer-js')).default;
-  fs.writeFileSync(file, JSON.stringify({ kind: 'llama-2', vocab: t.vocabById, merges: [...t.merges.keys()] }));
-  return file;
-}
-
 interface Row { tokenizer: string; engine: string; mb: number; cpuSeconds: number; wallSeconds: number; mbPerCpuSecond: number; mbPerWallSecond: number; tokens: number; idsEqual?: boolean }
 const row = (tokenizer: string, engine: string, bytes: number, t: Clock, tokens: number, idsEqual?: boolean): Row =>
   ({ tokenizer, engine, mb: bytes / 1e6, cpuSeconds: t.cpu, wallSeconds: t.wall, mbPerCpuSecond: bytes / 1e6 / t.cpu, mbPerWallSecond: bytes / 1e6 / t.wall, tokens, idsEqual });
@@ -157,7 +133,7 @@ async function main() {
       const [jsIds, tJs] = time(() => jsDocs.map((d) => js.encode(d)));
       report(row(name, 'JS tokenizer (today\'s)', jsBytes, tJs, jsIds.reduce((n, a) => n + a.length, 0), idsHash(jsIds) === idsHash(one.slice(0, jsDocs.length))));
       if (PYTHON) {
-        const vocab = name === 'llama-2' ? await llama2Vocabulary(work) : writeVocabulary(name, work);
+        const vocab = await peerVocabulary(name, work);
         const py = spawnSync(PYTHON, [path.join(ROOT, 'bench', 'python', 'tokenizers_peer.py'), '--vocab', vocab, '--docs', docsFile], { encoding: 'utf8', maxBuffer: 1 << 24 });
         if (py.status !== 0) { console.log(`  ${name}: Python peers failed: ${py.stderr.trim().split('\n').pop()}`); continue; }
         for (const line of py.stdout.trim().split('\n')) {

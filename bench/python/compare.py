@@ -189,16 +189,21 @@ def build_traceindex(a, corpus_dir: str, out: str) -> dict:
     return r
 
 
+def ig_ulimit() -> int:
+    """The open-files limit infini-gram's indexer may set (it raises RLIMIT_NOFILE to --ulimit, at most the hard limit)."""
+    try:
+        import resource
+        ulimit = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        return 1048576 if ulimit == resource.RLIM_INFINITY else min(ulimit, 1048576)
+    except Exception:  # noqa: BLE001
+        return 1024
+
+
 def build_infinigram(a, corpus_dir: str, out: str) -> dict:
     shutil.rmtree(out, ignore_errors=True)
     tmp = out + '-tmp'
     shutil.rmtree(tmp, ignore_errors=True)
-    try:
-        import resource
-        ulimit = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
-        ulimit = 1048576 if ulimit == resource.RLIM_INFINITY else min(ulimit, 1048576)
-    except Exception:  # noqa: BLE001
-        ulimit = 1024
+    ulimit = ig_ulimit()
     cmd = [sys.executable, os.path.join(HERE, 'ig_index.py'), '--data_dir', os.path.join(corpus_dir, 'infinigram-data'),
            '--save_dir', out, '--temp_dir', tmp, '--token_dtype', 'u8', '--cpus', str(a.threads), '--mem', str(a.mem),
            '--shards', '1', '--add_metadata', '--ulimit', str(ulimit)]

@@ -21,6 +21,7 @@
  * | `ERR_ABORTED` | the call's AbortSignal fired (before or during the call) |
  * | `ERR_TIMEOUT` | the call ran longer than its `timeoutMs` (`timeoutMs: 0` always times out) |
  * | `ERR_NO_MEMORY` | an allocation failed (a build's memory budget, or the system) |
+ * | `ERR_MISSING_PACKAGE` | a tokenizer's optional npm package is not installed (the message names it) |
  * | `ERR_INTERNAL` | a bug: an invariant of traceindex itself failed (please report it) |
  *
  * The HTTP service (`traceindex serve`, docs/server.md) answers with these too, and with its own:
@@ -49,6 +50,7 @@ export const ERROR_CODES = [
   'ERR_ABORTED',
   'ERR_TIMEOUT',
   'ERR_NO_MEMORY',
+  'ERR_MISSING_PACKAGE',
   'ERR_INTERNAL',
   'ERR_NOT_FOUND',
   'ERR_TOO_LARGE',

@@ -1,7 +1,7 @@
 /**
  * The package as a consumer gets it: `npm pack` (which prebuilds the addon at prepack) from a copy of the
- * repository, installed into a scratch project with install scripts disabled and queried with no compiler on
- * PATH; then the same install rebuilt from source through the node-gyp fallback with cmake hidden from PATH.
+ * repository, installed into a scratch project with install scripts disabled and without optional dependencies
+ * (the tokenizer packages: asking for one is ERR_MISSING_PACKAGE), and queried with no compiler on PATH; then the same install rebuilt from source through the node-gyp fallback with cmake hidden from PATH.
  * Answers are checked against the brute-force oracle.
  */
 import test from 'ava';
@@ -61,7 +61,10 @@ function queryScript(project: string, out: string): string {
       const idx = await ti.openIndex(${JSON.stringify(out)});
       const counts = Array.from(await idx.countBatch(${JSON.stringify(patterns)}));
       idx.close();
-      console.log(JSON.stringify({ counts, from: require.resolve('traceindex'), cwd: ${JSON.stringify(project)} }));
+      // Installed without optional dependencies: a named tokenizer says which package to install.
+      const missing = await ti.buildIndex({ inputs: [{ text: 'a b' }], out: ${JSON.stringify(out)} + '-bpe', tokenizer: 'cl100k_base' })
+        .then(() => null, (e) => ({ code: e.code, message: e.message }));
+      console.log(JSON.stringify({ counts, missing, from: require.resolve('traceindex'), cwd: ${JSON.stringify(project)} }));
     })().catch((e) => { console.error(e); process.exit(1); });`;
 }
 
@@ -88,23 +91,28 @@ test.serial('npm pack carries a prebuild; the tarball installs with --ignore-scr
   for (const f of ['package/LICENSE', 'package/dist/lib/index.js', 'package/dist/lib/index.d.ts', 'package/binding.gyp'])
     t.true(listing.includes(f), `${f} is packed`);
 
-  // Install into a scratch project with scripts disabled (as pnpm 10 and bun do by default).
+  // Install into a scratch project with scripts disabled (as pnpm 10 and bun do by default), and without the
+  // optional tokenizer packages.
   const project = O.tmpDir('consumer');
   fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
-  npm(project, ['install', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund', '--silent', tarball]);
+  npm(project, ['install', '--ignore-scripts', '--omit=optional', '--prefer-offline', '--no-audit', '--no-fund', '--silent', tarball]);
   const pkgDir = path.join(project, 'node_modules', 'traceindex');
   t.false(fs.existsSync(path.join(pkgDir, 'build')), 'nothing was compiled at install');
+  for (const optional of ['js-tiktoken', 'llama3-tokenizer-js', 'llama-tokenizer-js', '@huggingface/tokenizers'])
+    t.false(fs.existsSync(path.join(project, 'node_modules', optional)), `${optional} was not installed`);
 
   // Only node on PATH: no compiler, no cmake, no python.
   const run = (env: NodeJS.ProcessEnv, out: string) => {
     const res = spawnSync(process.execPath, ['-e', queryScript(project, out)], { cwd: project, env, encoding: 'utf8' });
     t.is(res.status, 0, res.stderr);
-    return JSON.parse(res.stdout) as { counts: number[]; from: string };
+    return JSON.parse(res.stdout) as { counts: number[]; missing: { code: string; message: string } | null; from: string };
   };
   const bare = { PATH: NODE_BIN, HOME: process.env.HOME, PREBUILDS_ONLY: '1' };
   const got = run(bare, path.join(O.tmpDir('consumer-idx'), 'idx'));
   t.is(fs.realpathSync(got.from), fs.realpathSync(path.join(pkgDir, 'dist', 'lib', 'index.js')));
   t.deepEqual(got.counts, expected);
+  t.is(got.missing?.code, 'ERR_MISSING_PACKAGE');
+  t.regex(got.missing?.message ?? '', /npm install js-tiktoken/);
 
   // The source fallback a consumer gets when no prebuild fits: cmake hidden, node-gyp found through npm.
   const noCmake = pathWithout(['cmake', 'cmake3']);

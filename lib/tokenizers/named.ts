@@ -32,6 +32,7 @@ import * as path from 'node:path';
 import { TraceIndexError } from '../errors';
 import { readRegularFileAsync } from '../inputs/files';
 import { jsTokenizersRequested, loadNativeEncoder, NativeEncoder, NativeTokenizerName } from './native';
+import { importPackage, requirePackage } from './packages';
 import { bytesTokenizer, TokenArray, Tokenizer, widthForVocab } from './tokenizer';
 
 const BUILTIN_NAMES = ['bytes', 'cl100k_base', 'o200k_base', 'llama-2', 'llama-3'] as const;
@@ -176,27 +177,6 @@ function fingerprintOf(feed: (hash: Hash) => void): string {
   const hash = createHash('sha256');
   feed(hash);
   return hash.digest('hex').slice(0, 16);
-}
-
-/** Loads an npm package, turning a missing one into ERR_INVALID_ARGUMENT. */
-function requirePackage<T>(id: string): T {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require(id) as T;
-  } catch (err) {
-    throw invalid(`cannot load ${id} (${(err as Error).message}): reinstall traceindex's dependencies`, err);
-  }
-}
-
-// ES-module-only packages: TypeScript's CommonJS output would turn import() into require().
-const importModule = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<unknown>;
-
-async function importPackage<T>(id: string): Promise<T> {
-  try {
-    return (await importModule(id)) as T;
-  } catch (err) {
-    throw invalid(`cannot load ${id} (${(err as Error).message}): reinstall traceindex's dependencies`, err);
-  }
 }
 
 // ---------------------------------------------------------------------------

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import { TraceIndexError } from '../errors';
 import { addon, NativeEncodedBatch, NativeTexts, NativeTokenizerHandle, nativeError } from '../native';
+import { requirePackage, resolvePackage } from './packages';
 import type { TokenArray, TokenWidth } from './tokenizer';
 
 export type NativeTokenizerName = 'cl100k_base' | 'o200k_base' | 'llama-2' | 'llama-3';
@@ -36,8 +37,8 @@ function bakedString(file: string, source: Buffer, name: string): Uint8Array {
 }
 
 function packageFile(id: string): { file: string; source: Buffer } {
+  const file = resolvePackage(id);
   try {
-    const file = require.resolve(id);
     return { file, source: fs.readFileSync(file) };
   } catch (err) {
     throw invalid(`cannot read ${id} (${(err as Error).message}): reinstall traceindex's dependencies`, err);
@@ -48,8 +49,7 @@ async function loadHandle(name: NativeTokenizerName): Promise<NativeTokenizerHan
   switch (name) {
     case 'cl100k_base':
     case 'o200k_base': {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const ranks = require(`js-tiktoken/ranks/${name}`) as { bpe_ranks: string };
+      const ranks = requirePackage<{ bpe_ranks: string }>(`js-tiktoken/ranks/${name}`);
       return addon.loadNativeTokenizer(name, ranks.bpe_ranks);
     }
     case 'llama-3':

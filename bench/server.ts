@@ -9,9 +9,11 @@
  * loop); the peer is bench/python/server_peer.py over an infini-gram index of the same documents (build it with
  * bench/python/ig_index.py). Queries: `count` of 2-20-token pieces of the documents; `trace` of 400-token outputs
  * spliced from them (attribute on the peer, min_len 1, max_cnt 10, the same spans). --smoke runs each case for
- * one second and writes nothing.
+ * one second and writes nothing. Before every case the index files are read once, so that both servers answer
+ * from the page cache (a figure bound by disk reads says nothing about either server).
  */
 import { ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Index, openIndex } from '../lib';
 import { prng } from './corpus';
@@ -88,6 +90,22 @@ async function queries(index: Index, n: number) {
   return { counts, outputs };
 }
 
+/** Reads every file under `dir` once, so that both servers answer from the page cache (they share the files). */
+function warm(dir: string): void {
+  const buf = Buffer.allocUnsafe(4 << 20);
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) { warm(p); continue; }
+    if (!e.isFile()) continue;
+    const fd = fs.openSync(p, 'r');
+    try {
+      while (fs.readSync(fd, buf, 0, buf.length, null) > 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+}
+
 function waitFor(child: ChildProcess, stream: NodeJS.ReadableStream, re: RegExp): Promise<number> {
   return new Promise((resolve, reject) => {
     let seen = '';
@@ -133,6 +151,8 @@ async function main() {
       const peerBodies = op === 'count' ? q.counts.map((x) => JSON.stringify({ index: 'main', query_type: 'count', query_ids: x }))
         : q.outputs.map((x) => JSON.stringify({ index: 'main', query_type: 'attribute', query_ids: x, min_len: 1, max_cnt: 10 }));
       for (const c of a.connections) {
+        warm(a.index as string);
+        if (a.igIndex && a.igIndex !== a.index) warm(a.igIndex);
         const mine = await load(`http://127.0.0.1:${port}`, c, a.duration, oursBodies, `/v1/indexes/main/${op}`);
         const theirs = peerPort ? await load(`http://127.0.0.1:${peerPort}`, c, a.duration, peerBodies, '/') : undefined;
         cases.push({ op, connections: c, traceindex: mine, python: theirs, ratio: theirs && theirs.rps > 0 ? mine.rps / theirs.rps : undefined });

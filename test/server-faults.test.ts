@@ -213,3 +213,28 @@ test('SIGTERM with work that outlasts the drain deadline: it is cancelled and th
   t.true(Date.now() - t0 < 5000, `exited ${Date.now() - t0} ms after SIGTERM`);
   t.not(await pending, 200);
 });
+
+test('--workers 2: two processes answer on one port; SIGTERM drains both and the primary exits 0', async (t) => {
+  const { child, port, exited, stderr } = await serve(['--workers', '2']);
+  t.regex(stderr(), /\(2 workers\)/);
+  const kids = () => fs.readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  const workers = kids();
+  t.is(workers.length, 2, `worker pids: ${workers.join(' ')}`);
+  const agent = new http.Agent({ keepAlive: false });
+  const seen = new Set<string>();
+  for (let i = 0; i < 20; i++) {
+    const a = await request(agent, port, 'POST', '/v1/indexes/main/count', JSON.stringify({ query: TEXTS[i % TEXTS.length] }));
+    t.is(a.status, 200);
+    t.is(JSON.parse(a.body).result, await index.count(TEXTS[i % TEXTS.length]));
+    // Two scrapes in a row: connections go to the workers in turn, so the pair reaches both.
+    for (let k = 0; k < 2; k++) {
+      const m = await request(agent, port, 'GET', '/metrics');
+      const w = /traceindex_http_requests_in_flight\{worker="(\d+)"\}/.exec(m.body);
+      if (w) seen.add(w[1]);
+    }
+  }
+  t.deepEqual([...seen].map(Number).sort(), [...workers].sort(), 'both workers answered (each labels its metrics)');
+  child.kill('SIGTERM');
+  t.is(await exited, 0);
+  for (const pid of workers) t.throws(() => process.kill(pid, 0), undefined, `worker ${pid} is gone`);
+});

@@ -15,7 +15,8 @@ export class ServerMetrics {
   readonly nativeQueued: Gauge;
   readonly overloaded: Counter;
 
-  constructor(indexes: Array<{ name: string; index: Index }>) {
+  constructor(indexes: Array<{ name: string; index: Index }>, labels?: Record<string, string>) {
+    if (labels) this.registry.setDefaultLabels(labels);
     const registers = [this.registry];
     this.requests = new Counter({ name: 'traceindex_http_requests_total', help: 'HTTP requests answered, by route pattern, method and status', labelNames: ['route', 'method', 'status'], registers });
     this.latency = new Histogram({

@@ -3,8 +3,10 @@
  * (in-flight requests get --drain-ms), closes the indexes and resolves with the exit code (0; 2 for bad usage,
  * 1 when the server could not start).
  */
+import cluster from 'node:cluster';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { ListeningMessage, runPrimary } from './cluster';
 import { createServer, TraceIndexServer } from './server';
 import { DEFAULT_LIMITS, Limits } from './limits';
 import { LIMIT_FLAGS, SERVE_FLAGS, SERVE_USAGE } from './usage';
@@ -46,6 +48,7 @@ export async function runServe(argv: string[]): Promise<number> {
   const indexes: Record<string, { dir: string; open?: { tokenizer?: string } }> = {};
   const limits: Partial<Limits> = {};
   let port: number;
+  let workers: number;
   try {
     for (const spec of parsed.positionals) {
       const eq = spec.lastIndexOf('=');
@@ -60,8 +63,15 @@ export async function runServe(argv: string[]): Promise<number> {
     }
     port = int('port') ?? 8080;
     if (port > 65535) throw new Error('--port must be at most 65535');
+    workers = int('workers') ?? 1;
+    if (workers < 1 || workers > 256) throw new Error('--workers must be between 1 and 256');
   } catch (err) {
     return usage((err as Error).message);
+  }
+  if (workers > 1 && cluster.isPrimary) {
+    const i = args.findIndex((a) => a === '--workers' || a.startsWith('--workers='));
+    const rest = args.filter((_, k) => k !== i && !(k === i + 1 && args[i] === '--workers'));
+    return runPrimary(rest, workers, Object.keys(indexes));
   }
   const level = typeof flags['log-level'] === 'string' ? flags['log-level'] : 'info';
   let server: TraceIndexServer;
@@ -74,6 +84,7 @@ export async function runServe(argv: string[]): Promise<number> {
       preload: Boolean(flags.preload),
       eosTokenId: int('eos-token-id'),
       logger: level === 'silent' ? false : { level },
+      metricLabels: cluster.isWorker ? { worker: String(process.pid) } : undefined,
     });
   } catch (err) {
     const e = err as { code?: string; message?: string };
@@ -89,12 +100,16 @@ export async function runServe(argv: string[]): Promise<number> {
     await server.shutdown({ drainMs: 0 });
     return 1;
   }
-  process.stderr.write(`traceindex: serving ${Object.keys(indexes).join(', ')} at ${address.url}\n`);
+  if (cluster.isWorker) process.send!({ traceindex: 'listening', url: address.url } satisfies ListeningMessage);
+  else process.stderr.write(`traceindex: serving ${Object.keys(indexes).join(', ')} at ${address.url}\n`);
   return new Promise<number>((resolve) => {
     const stop = (signal: string) => {
       process.off('SIGTERM', onTerm);
       process.off('SIGINT', onInt);
-      process.stderr.write(`traceindex: ${signal}: draining (up to ${server.limits.drainMs} ms)\n`);
+      // A single process lets a second signal take the default action (a second Ctrl-C stops it at once); a
+      // worker ignores repeats: Ctrl-C reaches it and the primary's SIGTERM follows.
+      if (cluster.isWorker) process.on('SIGTERM', () => {}).on('SIGINT', () => {});
+      else process.stderr.write(`traceindex: ${signal}: draining (up to ${server.limits.drainMs} ms)\n`);
       server.shutdown().then(() => resolve(0), (err) => {
         process.stderr.write(`traceindex: shutdown: ${(err as Error).message}\n`);
         resolve(1);

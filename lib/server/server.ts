@@ -41,6 +41,8 @@ export interface ServerOptions extends Partial<Limits> {
   logger?: boolean | Record<string, unknown>;
   /** The token infini-gram's ntd reports for document ends (its eos_token_id); default: the separator id of the width. */
   eosTokenId?: number;
+  /** Labels on every metric (`serve --workers` sets `worker`: each process reports its own). */
+  metricLabels?: Record<string, string>;
 }
 
 export interface ServedIndex {
@@ -146,7 +148,7 @@ export async function createServer(options: ServerOptions): Promise<TraceIndexSe
   const tokenDigest = token === undefined ? undefined : createHash('sha256').update(token).digest();
 
   const indexes = await openSources(options.indexes);
-  const metrics = new ServerMetrics(Array.from(indexes.values()));
+  const metrics = new ServerMetrics(Array.from(indexes.values()), options.metricLabels);
   const gate = new WorkGate(limits.maxConcurrent, limits.maxQueued, limits.retryAfterSeconds);
   gate.onChange = (running, queued) => {
     metrics.nativeRunning.set(running);

@@ -13,11 +13,11 @@ export const LIMIT_FLAGS: Record<string, keyof Limits> = {
 export const SERVE_FLAGS = {
   port: { type: 'string' }, host: { type: 'string' }, 'token-file': { type: 'string' }, preload: { type: 'boolean' },
   cors: { type: 'string', multiple: true }, tokenizer: { type: 'string' }, 'eos-token-id': { type: 'string' },
-  'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  'log-level': { type: 'string' }, workers: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   ...Object.fromEntries(Object.keys(LIMIT_FLAGS).map((k) => [k, { type: 'string' as const }])),
 } as const;
 
-export const SERVE_USAGE = `traceindex serve DIR[=NAME]... [--port 8080] [--host 127.0.0.1] [--token-file FILE] [--preload]
+export const SERVE_USAGE = `traceindex serve DIR[=NAME]... [--port 8080] [--host 127.0.0.1] [--workers 1] [--token-file FILE] [--preload]
                  [--cors ORIGIN|*] [--tokenizer PATH] [--eos-token-id N] [--log-level info|warn|error|silent]
                  [--body-limit ${DEFAULT_LIMITS.bodyLimit}] [--max-query-tokens ${DEFAULT_LIMITS.maxQueryTokens}] [--max-batch ${DEFAULT_LIMITS.maxBatch}]
                  [--timeout-ms ${DEFAULT_LIMITS.timeoutMs}] [--max-concurrent ${DEFAULT_LIMITS.maxConcurrent}] [--max-queued ${DEFAULT_LIMITS.maxQueued}]
@@ -26,4 +26,4 @@ export const SERVE_USAGE = `traceindex serve DIR[=NAME]... [--port 8080] [--host
                  [--keep-alive-timeout-ms ${DEFAULT_LIMITS.keepAliveTimeoutMs}]
   Serves the indexes over HTTP (docs/server.md): JSON endpoints under /v1, the trace viewer at /, an
   infini-gram compatible POST /, /healthz, /readyz, /metrics, /openapi.json. NAME defaults to DIR's base name.
-  Binds to loopback unless --host says otherwise.`;
+  Binds to loopback unless --host says otherwise. --workers N runs N server processes on one port (one per core).`;

@@ -2,12 +2,16 @@
  * Provenance benchmarks (issue targets: trace ≤ 5 ms per 100 output tokens, matchState.push p99 ≤ 50 µs,
  * scoreContinuations ≤ 2 ms for 8 beams × 50 candidates, scan memory flat over 1M records):
  *
- *   node dist/bench/trace.js [--generate-mb 1000 | --corpus FILE | --index DIR] [--outputs 1000]
+ *   node dist/bench/trace.js [--generate-mb 1000 | --corpus FILE | --index DIR] [--out DIR] [--outputs 1000]
  *                            [--scan-records 1000000] [--threads 2] [--quick] [--name NAME]
+ *
+ * --out DIR builds the index there (default: the temp directory) or reuses the one already there, so a
+ * 1 B-token index is built once and measured many times (--scan-records 0 skips the scan).
  *
  * Outputs are 100-token model-like texts: pieces copied from the corpus (20-60 bytes) spliced with fresh
  * words, so they hold real maximal spans. Each figure is a latency distribution over single calls.
  */
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -19,6 +23,7 @@ interface Args {
   generateMb: number;
   corpus?: string;
   index?: string;
+  out?: string;
   outputs: number;
   scanRecords: number;
   threads: number;
@@ -34,6 +39,7 @@ function parse(argv: string[]): Args {
     if (k === '--generate-mb') a.generateMb = Number(v());
     else if (k === '--corpus') a.corpus = v();
     else if (k === '--index') a.index = v();
+    else if (k === '--out') a.out = v();
     else if (k === '--outputs') a.outputs = Number(v());
     else if (k === '--scan-records') a.scanRecords = Number(v());
     else if (k === '--threads') a.threads = Number(v());
@@ -87,7 +93,7 @@ async function main() {
   } else {
     const c = args.corpus ? fileCorpus(args.corpus) : generateCorpus(args.generateMb, 1);
     corpusFile = c.path;
-    dir = path.join(os.tmpdir(), `traceindex-bench-trace-${path.basename(c.path)}`);
+    dir = args.out ?? path.join(os.tmpdir(), `traceindex-bench-trace-${path.basename(c.path)}`);
     if (!fs.existsSync(path.join(dir, 'manifest.json'))) {
       process.stderr.write(`building ${dir} from ${c.path} ...\n`);
       const r = await buildIndex({ inputs: corpusDocuments(c.path), out: dir, threads: args.threads });
@@ -106,11 +112,14 @@ async function main() {
 
   const traceUs: number[] = [];
   let spans = 0;
+  // A digest of every span and sampled occurrence, so that runs of two builds show they answered the same.
+  const digest = crypto.createHash('sha256');
   for (const o of outputs) {
     const t0 = nowUs();
     const r = index.traceSync(o);
     traceUs.push(nowUs() - t0);
     spans += r.spans.length;
+    for (const s of r.spans) digest.update(`${s.start},${s.end},${s.count},${s.bci};${s.documents.map((d) => `${d.document}:${d.position.token}:${d.snippet.start}`).join(' ')}\n`);
   }
   const batch = 64;
   const t0 = nowUs();
@@ -161,7 +170,7 @@ async function main() {
     started,
     machine: machine(),
     index: { dir, tokens: info.tokens, documents: info.documents, shards: info.shards.length, corpus: corpusFile, buildSeconds },
-    outputs: { count: outputs.length, tokensEach: 100, spansPerOutput: spans / outputs.length },
+    outputs: { count: outputs.length, tokensEach: 100, spansPerOutput: spans / outputs.length, digest: digest.digest('hex').slice(0, 16) },
     traceUsPer100Tokens: stats(traceUs),
     traceBatchedUsPerOutput: batchedPerOutputUs,
     matchStatePushUs: stats(pushUs),
@@ -180,7 +189,8 @@ async function main() {
     `| matchState.push (µs) | ${f(result.matchStatePushUs.p50)} | ${f(result.matchStatePushUs.p90)} | ${f(result.matchStatePushUs.p99)} | p99 ≤ 50 |`,
     `| scoreContinuations, 8 beams × 50 candidates (µs) | ${f(result.scoreContinuationsUs8x50.p50)} | ${f(result.scoreContinuationsUs8x50.p90)} | ${f(result.scoreContinuationsUs8x50.p99)} | ≤ 2000 |`,
     '',
-    `traceBatch of 64: ${f(batchedPerOutputUs)} µs per output. Scan: ${n} records in ${scanSeconds.toFixed(1)} s = ${Math.round(result.scan.outputTokensPerSecond).toLocaleString('en-US')} output tokens/s; RSS ${rss.map((x) => x.rssMiB.toFixed(0)).join(', ')} MiB at every ${Math.floor(records / 20)} records.`,
+    `traceBatch of 64: ${f(batchedPerOutputUs)} µs per output. Spans and sampled documents of the traceSync outputs: digest ${result.outputs.digest}. ` +
+      (n === 0 ? 'Scan not run.' : `Scan: ${n} records in ${scanSeconds.toFixed(1)} s = ${Math.round(result.scan.outputTokensPerSecond).toLocaleString('en-US')} output tokens/s; RSS ${rss.map((x) => x.rssMiB.toFixed(0)).join(', ')} MiB at every ${Math.floor(records / 20)} records.`),
     '',
     `Command: \`${result.command}\``,
   ].join('\n');

@@ -196,6 +196,11 @@ test('bad queries: empty, out-of-range and non-integer ids, huge queries, text o
     await rejectsWith(t, idx.countBatch(['a', q]), 'ERR_INVALID_ARGUMENT', ['query 1']);
   }
   t.deepEqual(await idx.longestMatch([]), { length: 0, count: O.totalTokens(DOCS), text: '' }); // empty is fine here
+  // A batch checks every query's tokens, in order, before any query's length.
+  await rejectsWith(t, idx.countBatch([[], [97, 300]]), 'ERR_TOKEN_RANGE', ['300 at position 1']);
+  await rejectsWith(t, () => idx.countBatchSync([[97], new Uint32Array(0), 'a', [1.5]]), 'ERR_TOKEN_RANGE', ['1.5 at position 0']);
+  await rejectsWith(t, () => idx.countBatchSync([[256], 42 as never]), 'ERR_TOKEN_RANGE', ['256 at position 0']);
+  await rejectsWith(t, () => idx.countBatchSync([[97], 42 as never, [256]]), 'ERR_INVALID_ARGUMENT', ['string or an array']);
   for (const q of [[255], [97, 300], [97, -1], [1.5], [NaN], [Infinity]] as number[][]) {
     await rejectsWith(t, idx.count(q), 'ERR_TOKEN_RANGE');
     await rejectsWith(t, () => idx.countSync(q), 'ERR_TOKEN_RANGE');

@@ -75,6 +75,9 @@ async function checkAll(t: import('ava').ExecutionContext, c: Case, idx: Index, 
   const expected = pats.map((p) => O.count(docs, p));
   t.deepEqual(Array.from(await idx.countBatch(pats)), expected, 'countBatch');
   t.deepEqual(Array.from(idx.countBatchSync(pats)), expected, 'countBatchSync');
+  // Every form a batch may hold, mixed in one batch, packs to the same queries.
+  const forms = (p: number[], i: number) => [p, Uint32Array.from(p), { tokens: p, fingerprint: idx.tokenizer.fingerprint }, { ...p, length: p.length }][i % 4];
+  t.deepEqual(Array.from(idx.countBatchSync(pats.map(forms))), expected, 'countBatchSync, mixed forms');
   for (let i = 0; i < pats.length; i++) {
     t.is(idx.countSync(pats[i]), expected[i], `countSync ${pats[i].slice(0, 20)}`);
     if (text) {

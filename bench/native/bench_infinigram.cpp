@@ -3,6 +3,7 @@
 // its public source when the build is configured with -DINFINIGRAM_SRC=<infini-gram checkout>/pkg/infini_gram
 // (never vendored here). Without it the bench measures our core alone and says so.
 //   bench_infinigram --dir DIR [--generate MB] [--queries 2000] [--rounds 5] [--seed 1] [--infinigram] [--no-batch]
+//                    [--next-queries 300] [--outputs 200]
 // DIR receives (or, if tokenized.0 is there, reuses) one u8 shard in infini-gram's layout: tokenized.0 (a 0xFF
 // separator before every document), table.0 (byte offsets, p = ceil(log2(bytes) / 8) bytes, built with our
 // SA-IS; infini-gram's table for one part is the same suffix array), offset.0. Text: bench_corpus.hpp's Zipf
@@ -11,7 +12,18 @@
 //   count     one call per query, p50 / p99 ns (infini-gram: _find_thread, prefetch depths 0 = off)
 //   batch     count_part over all queries (the batch path, interleaved searches), ns per query, best round
 //   single    count_part's previous form: find() per query in a loop, ns per query, best round
-// Answers are compared query by query (every core and path must agree) and the bench fails otherwise.
+//   next      the exact next-token distribution after each present query (up to --next-queries of them), p50 /
+//             p99 ns: ours find() + next_tokens(); infini-gram's _find_thread + _get_freq_by_token_id_approx
+//             with unit 1 (exact), called directly (that core itself starts a thread per split of a range
+//             holding more than one next token: its algorithm, not our harness)
+//   spans     the maximal spans of each of --outputs 100-byte outputs spliced from the text (20-60 byte pieces and
+//             fresh words, like bench/trace.ts), with their counts, p50 / p99 ns per output: ours trace() with no
+//             sampled documents (an Index over the same files); infini-gram's `attribute` span finding without its
+//             threads: per position compute_longest_prefix_len_thread, then _find_thread of the span for its
+//             count, then its filter (ends that grow)
+// Answers are compared query by query and output by output (every core and path must agree; infini-gram's
+// end-of-document entries in its next-token counts are dropped, ours never count separators) and the bench
+// fails otherwise.
 #include <stdlib.h>
 
 #include <algorithm>
@@ -22,6 +34,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <sstream>
 #include <string>
@@ -29,8 +42,10 @@
 
 #include "batch.hpp"
 #include "error.hpp"
+#include "index.hpp"
 #include "infinigram_shard.hpp"
 #include "sais.hpp"
+#include "trace.hpp"
 #include "bench_corpus.hpp"
 
 #ifdef HAVE_INFINIGRAM
@@ -50,11 +65,12 @@ struct Options {
   int rounds = 5;
   uint64_t seed = 1;
   bool infinigram = false, batch = true;
+  size_t next_queries = 300, outputs = 200;
 };
 
 [[noreturn]] void usage() {
   std::fprintf(stderr, "usage: bench_infinigram --dir DIR [--generate MB] [--queries 2000] [--rounds 5] [--seed 1] "
-                       "[--infinigram] [--no-batch]\n");
+                       "[--infinigram] [--no-batch] [--next-queries 300] [--outputs 200]\n");
   std::exit(2);
 }
 
@@ -125,6 +141,8 @@ int main(int argc, char** argv) {
     else if (a == "--seed") o.seed = std::strtoull(val(), nullptr, 10);
     else if (a == "--infinigram") o.infinigram = true;
     else if (a == "--no-batch") o.batch = false;
+    else if (a == "--next-queries") o.next_queries = size_t(std::max(0L, std::atol(val())));
+    else if (a == "--outputs") o.outputs = size_t(std::max(0L, std::atol(val())));
     else usage();
   }
   if (o.dir.empty()) usage();
@@ -230,6 +248,139 @@ int main(int argc, char** argv) {
     std::printf("\ncount_part (batch path) %.0f ns/query; find() in a loop %.0f ns/query (best of %d): %.2fx\n", b, s,
                 o.rounds, s / b);
   }
-  std::printf("\nCheck: %s\n", agree ? "every core and path gave the same counts -> OK" : "MISMATCH -> FAILED");
+  // ---- next tokens after each present query ----
+  std::vector<size_t> nt;
+  for (size_t i = 0; i < qs.size() && nt.size() < o.next_queries; ++i)
+    if (truth[i] > 0) nt.push_back(i);
+  std::vector<ti::TokenCount> nt_out;
+  auto ours_next = [&](size_t i) {
+    nt_out.clear();
+    shard->next_tokens(shard->find(qs[i].data(), qs[i].size()), qs[i].size(), nt_out);
+    return nt_out.size();
+  };
+#ifdef HAVE_INFINIGRAM
+  map<U8, U64> ig_out;
+  auto ig_next = [&](size_t i) {
+    ig_out.clear();
+    pair<U64, U64> seg;
+    ig->_find_thread(0, qbytes[i].data(), qbytes[i].size(), {0, ig->get_tok_cnt(0)}, &seg);
+    ig->_get_freq_by_token_id_approx(0, qbytes[i].size(), seg, 1, nullptr, nullptr, &ig_out);
+    return ig_out.size();
+  };
+  bool next_agree = true;
+  if (o.infinigram)
+    for (size_t i : nt) {
+      ours_next(i);
+      ig_next(i);
+      ig_out.erase(U8(255));  // end of document (or of the stream): not a token
+      std::vector<std::pair<uint32_t, uint64_t>> a, b;
+      for (const auto& tc : nt_out) a.push_back({tc.token, tc.count});
+      for (const auto& [t, c] : ig_out) b.push_back({t, c});
+      next_agree = next_agree && a == b;
+    }
+  agree = agree && next_agree;
+#endif
+
+  // ---- maximal spans of outputs spliced from the text ----
+  std::vector<std::vector<uint32_t>> outs;
+  {
+    const char* fresh[] = {"zebra", "quantum", "marmalade", "ostensibly", "Kilimanjaro", "serendipity", "xylophone", "pangolin"};
+    std::mt19937_64 orng(o.seed * 31 + 7);
+    while (outs.size() < o.outputs) {
+      std::vector<uint32_t> out;
+      while (out.size() < 100) {
+        if (orng() % 10 < 6) {
+          const size_t len = 20 + orng() % 40;
+          const uint64_t at = orng() % (stream.size() - len);
+          if (std::find(stream.begin() + at, stream.begin() + at + len, 0xFF) != stream.begin() + at + len) continue;
+          out.insert(out.end(), stream.begin() + at, stream.begin() + at + len);
+        } else {
+          const std::string w = std::string(" ") + fresh[orng() % 8] + " ";
+          out.insert(out.end(), w.begin(), w.end());
+        }
+      }
+      out.resize(100);
+      outs.push_back(out);
+    }
+  }
+  ti::ShardSpec spec;
+  spec.dir = o.dir;
+  spec.shape.token_width = 1;
+  spec.format = "infini-gram";
+  spec.suffix = ".0";
+  const ti::Index index({spec});
+  ti::TraceOptions topt;
+  topt.max_documents = 0;
+  using SpanList = std::vector<std::tuple<uint32_t, uint32_t, uint64_t>>;
+  auto ours_spans = [&](const std::vector<uint32_t>& out) {
+    SpanList r;
+    for (const ti::Span& sp : ti::trace(index, out.data(), out.size(), topt)) r.push_back({sp.start, sp.end, sp.count});
+    return r;
+  };
+#ifdef HAVE_INFINIGRAM
+  auto ig_spans = [&](const std::vector<uint32_t>& out) {
+    SpanList r;
+    size_t last_r = 0;
+    for (size_t l = 0; l < out.size(); ++l) {
+      const vector<U8> suffix(out.begin() + l, out.end());
+      size_t len = 0;
+      ig->compute_longest_prefix_len_thread(&suffix, 0, &len);
+      if (len < 1) continue;
+      pair<U64, U64> seg;
+      ig->_find_thread(0, suffix.data(), len, {0, ig->get_tok_cnt(0)}, &seg);
+      if (l + len > last_r) {
+        last_r = l + len;
+        r.push_back({uint32_t(l), uint32_t(l + len), seg.second - seg.first});
+      }
+    }
+    return r;
+  };
+  bool spans_agree = true;
+  if (o.infinigram)
+    for (const auto& out : outs) spans_agree = spans_agree && ours_spans(out) == ig_spans(out);
+  agree = agree && spans_agree;
+#endif
+
+  std::vector<double> next_ours, next_theirs, spans_ours, spans_theirs;
+  size_t span_total = 0;
+  auto ns_since = [](Clock::time_point t0) { return double(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count()); };
+  for (int r = 0; r < o.rounds; ++r) {
+    for (int turn = 0; turn < 2; ++turn) {
+      const bool ours_first = (r % 2) == 0;
+      if ((turn == 0) == ours_first) {
+        for (size_t i : nt) { auto t0 = Clock::now(); g_sink = g_sink + ours_next(i); next_ours.push_back(ns_since(t0)); }
+        for (const auto& out : outs) { auto t0 = Clock::now(); const size_t n = ours_spans(out).size(); spans_ours.push_back(ns_since(t0)); span_total += n; }
+      } else {
+#ifdef HAVE_INFINIGRAM
+        if (!o.infinigram) continue;
+        for (size_t i : nt) { auto t0 = Clock::now(); g_sink = g_sink + ig_next(i); next_theirs.push_back(ns_since(t0)); }
+        for (const auto& out : outs) { auto t0 = Clock::now(); g_sink = g_sink + ig_spans(out).size(); spans_theirs.push_back(ns_since(t0)); }
+#endif
+      }
+    }
+  }
+  if (!nt.empty()) {
+    std::printf("\nNext tokens (exact) after %zu present queries, %d rounds alternating who goes first:\n\n", nt.size(), o.rounds);
+    std::printf("| core | p50 ns | p99 ns |\n|---|---:|---:|\n");
+    std::printf("| traceindex find() + next_tokens() | %.0f | %.0f |\n", percentile(next_ours, 0.5), percentile(next_ours, 0.99));
+    if (!next_theirs.empty()) {
+      std::printf("| infini-gram _find_thread + _get_freq_by_token_id_approx | %.0f | %.0f |\n", percentile(next_theirs, 0.5), percentile(next_theirs, 0.99));
+      std::printf("\ninfini-gram / traceindex: p50 %.2fx, p99 %.2fx\n", percentile(next_theirs, 0.5) / percentile(next_ours, 0.5),
+                  percentile(next_theirs, 0.99) / percentile(next_ours, 0.99));
+    }
+  }
+  if (!outs.empty()) {
+    std::printf("\nMaximal spans with counts of %zu outputs of 100 bytes (%.1f spans each), %d rounds alternating:\n\n", outs.size(),
+                double(span_total) / double(spans_ours.size()), o.rounds);
+    std::printf("| core | p50 ns | p99 ns |\n|---|---:|---:|\n");
+    std::printf("| traceindex trace(), no documents sampled | %.0f | %.0f |\n", percentile(spans_ours, 0.5), percentile(spans_ours, 0.99));
+    if (!spans_theirs.empty()) {
+      std::printf("| infini-gram attribute's span finding, no threads | %.0f | %.0f |\n", percentile(spans_theirs, 0.5), percentile(spans_theirs, 0.99));
+      std::printf("\ninfini-gram / traceindex: p50 %.2fx, p99 %.2fx\n", percentile(spans_theirs, 0.5) / percentile(spans_ours, 0.5),
+                  percentile(spans_theirs, 0.99) / percentile(spans_ours, 0.99));
+    }
+  }
+
+  std::printf("\nCheck: %s\n", agree ? "every core and path gave the same counts, next tokens and spans -> OK" : "MISMATCH -> FAILED");
   return agree ? 0 : 1;
 }

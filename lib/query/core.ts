@@ -127,14 +127,24 @@ export class IndexCore {
     } else if (query instanceof Uint32Array) {
       ids = query;
     } else if (query && typeof query.length === 'number') {
-      ids = new Uint32Array(query.length);
-      for (let i = 0; i < query.length; i++) ids[i] = this.tokenId(query[i], `query token ${query[i]} at position ${i}`);
+      this.checkIds(query);
+      ids = Uint32Array.from(query);
     } else {
       throw new TraceIndexError('ERR_INVALID_ARGUMENT', 'a query is a string or an array of token ids');
     }
     if (ids.length > MAX_QUERY_TOKENS)
       throw new TraceIndexError('ERR_INVALID_ARGUMENT', `query of ${ids.length} tokens is longer than the limit (${MAX_QUERY_TOKENS})`);
     return ids;
+  }
+
+  /** Every element of `ids` is a token id of this index's vocabulary (ERR_TOKEN_RANGE naming the first that is not). */
+  private checkIds(ids: ArrayLike<unknown>): void {
+    const vocab = this.manifest.vocabSize;
+    for (let i = 0; i < ids.length; i++) {
+      const v = ids[i];
+      // The message is built only on failure: a template per token cost more than the rest of a batch's packing.
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= vocab) this.tokenId(v, `query token ${v} at position ${i}`);
+    }
   }
 
   /** A token id of this index's vocabulary (ERR_TOKEN_RANGE otherwise); `what` names it in the message. */
@@ -144,20 +154,41 @@ export class IndexCore {
     return v;
   }
 
-  /** Queries as one token array plus offsets. */
+  /**
+   * Queries as one token array plus offsets; the same checks, in the same order, as tokenize() of each query
+   * and then the lengths. Token id arrays (plain arrays and Uint32Arrays, the forms batches come in) are
+   * checked in place and copied once, straight into the batch: no array per query.
+   */
   batch(queries: Query[], allowEmpty: boolean): [Uint32Array, Uint32Array] {
     if (!Array.isArray(queries)) throw new TraceIndexError('ERR_INVALID_ARGUMENT', 'a batch is an array of queries');
-    const parts = queries.map((q) => this.tokenize(q));
-    const offsets = new Uint32Array(parts.length + 1);
+    const n = queries.length;
+    const offsets = new Uint32Array(n + 1);
+    let parts: Array<Uint32Array | undefined> | undefined;  // the tokenized forms of the other queries
+    for (let i = 0; i < n; i++) {
+      const q = queries[i];
+      let len: number;
+      if ((Array.isArray(q) || q instanceof Uint32Array) && !('fingerprint' in q)) {
+        if (!(q instanceof Uint32Array)) this.checkIds(q);
+        len = q.length;
+        if (len > MAX_QUERY_TOKENS)
+          throw new TraceIndexError('ERR_INVALID_ARGUMENT', `query of ${len} tokens is longer than the limit (${MAX_QUERY_TOKENS})`);
+      } else {
+        const p = this.tokenize(q);
+        (parts ??= [])[i] = p;
+        len = p.length;
+      }
+      offsets[i + 1] = len;  // the length for now (< 2^32: at most MAX_QUERY_TOKENS)
+    }
     let total = 0;
-    parts.forEach((p, i) => {
-      if (p.length === 0 && !allowEmpty) throw new TraceIndexError('ERR_INVALID_ARGUMENT', `query ${i} is empty`);
-      total += p.length;
+    for (let i = 0; i < n; i++) {
+      const len = offsets[i + 1];
+      if (len === 0 && !allowEmpty) throw new TraceIndexError('ERR_INVALID_ARGUMENT', `query ${i} is empty`);
+      total += len;
       if (total > 2 ** 32 - 1) throw new TraceIndexError('ERR_INVALID_ARGUMENT', 'batch too large: split it');
       offsets[i + 1] = total;
-    });
+    }
     const tokens = new Uint32Array(total);
-    parts.forEach((p, i) => tokens.set(p, offsets[i]));
+    for (let i = 0; i < n; i++) tokens.set((parts?.[i] ?? queries[i]) as ArrayLike<number>, offsets[i]);
     return [tokens, offsets];
   }
 

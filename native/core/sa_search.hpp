@@ -125,6 +125,58 @@ class SearchableShard : public Shard {
     this->check_intact();
   }
 
+  // The longest prefix of a pattern that occurs is its longest common prefix with one of the two suffixes it
+  // would sort between, and a binary search for that place probes both (or stops where the pattern occurs
+  // whole): so the largest lcp seen on the way is the answer. Lanes as in find_many: the first pass reads every
+  // lane's SA entry (prefetched a step earlier) and prefetches its text, the second compares.
+  void prefix_lengths(const uint32_t* o32, const uint32_t* ends, size_t m, uint32_t* L, CancelFlag* cancel) const override {
+    struct Lane { size_t i; const Token* p; size_t m; uint64_t lo, hi, mid, pos; size_t llcp, rlcp, best; bool busy; };
+    const std::vector<Token> o(o32, o32 + m);  // the patterns are its suffixes: converted once
+    Lane lanes[kLanes];
+    size_t next = 0, busy = 0;
+    auto refill = [&](Lane& ln) {
+      ln.busy = false;
+      while (next < m) {
+        const size_t i = next++;
+        if ((i & 1023) == 0) check_cancel(cancel, "trace");
+        const Token* p = o.data() + i;
+        const size_t len = ends[i] - i;
+        SaRange r;
+        size_t shared;
+        if (!seed_longest(p, len, &r, &shared)) { L[i] = static_cast<uint32_t>(shared); continue; }
+        ln = {i, p, len, r.lo, r.hi, r.lo + (r.hi - r.lo) / 2, 0, shared, shared, shared, true};
+        self().prefetch_entry(ln.mid);
+        ++busy;
+        return;
+      }
+    };
+    for (Lane& ln : lanes) refill(ln);
+    while (busy > 0) {
+      for (Lane& ln : lanes) {
+        if (!ln.busy) continue;
+        ln.pos = position(ln.mid);
+        __builtin_prefetch(text_ + std::min(ln.pos + std::min(std::min(ln.llcp, ln.rlcp), ln.m - 1), n_ - 1));
+      }
+      for (Lane& ln : lanes) {
+        if (!ln.busy) continue;
+        size_t lcp;
+        const int c = compare(ln.pos, ln.p, ln.m, std::min(ln.llcp, ln.rlcp), &lcp);
+        ln.best = std::max(ln.best, lcp);
+        if (c < 0) { ln.lo = ln.mid + 1; ln.llcp = lcp; }
+        else { ln.hi = ln.mid; ln.rlcp = lcp; }
+        if (c != 0 && ln.lo < ln.hi) {
+          ln.mid = ln.lo + (ln.hi - ln.lo) / 2;
+          self().prefetch_entry(ln.mid);
+          continue;
+        }
+        L[ln.i] = static_cast<uint32_t>(ln.best);
+        --busy;
+        refill(ln);
+      }
+    }
+    this->check_intact();
+  }
+
   SaRange extend(SaRange r, size_t k, uint32_t token) const override {
     if (token >= separator()) return {r.lo, r.lo};
     const SaRange out = narrow(r, k, static_cast<Token>(token));
@@ -276,6 +328,25 @@ class SearchableShard : public Shard {
     *r = t->first[p[0]];
     *shared = 1;
     return m == 1 || r->size() == 0;
+  }
+  // prefix_lengths' start for p[0, m): the range whose suffixes share *shared tokens with p (the prefix table's
+  // when there is one). False if *shared is already the answer: the table says no longer prefix occurs, or
+  // all of p does.
+  bool seed_longest(const Token* p, size_t m, SaRange* r, size_t* shared) const {
+    *r = {0, stored_suffixes()};
+    *shared = 0;
+    if (m == 0 || r->size() == 0) return false;
+    const PrefixTable* t = prefix_table();
+    if (!t || p[0] >= separator()) return true;
+    if (t->first[p[0]].size() == 0) return false;
+    *r = t->first[p[0]];
+    *shared = 1;
+    if (m >= 2 && !t->pair.empty() && p[1] < separator()) {
+      if (t->pair[size_t(p[0]) * 256 + p[1]].size() == 0) return false;
+      *r = t->pair[size_t(p[0]) * 256 + p[1]];
+      *shared = 2;
+    }
+    return *shared < m;
   }
   mutable std::once_flag prefix_once_;
   mutable std::unique_ptr<PrefixTable> prefix_;

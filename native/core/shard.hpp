@@ -63,6 +63,11 @@ class Shard {
   virtual void find_many(const uint32_t* const* patterns, const size_t* lengths, size_t count, SaRange* out,
                          CancelFlag* cancel = nullptr, const char* what = "query") const = 0;
   static constexpr size_t kLanes = 16;
+  // L[i] = the length of the longest prefix of o[i, ends[i]) that occurs, for every i < m (ends[i] <= m;
+  // tokens < vocab_size). Each position is one search for where its pattern would sort, the longest common
+  // prefix with the suffixes probed on the way being the answer; kLanes of them advance in lockstep, like
+  // find_many's. Checks `cancel` every 1024 positions ("trace aborted").
+  virtual void prefix_lengths(const uint32_t* o, const uint32_t* ends, size_t m, uint32_t* L, CancelFlag* cancel = nullptr) const = 0;
   // Sub-range of `range` (whose suffixes share their first k tokens) whose token at offset k is `token`.
   virtual SaRange extend(SaRange range, size_t k, uint32_t token) const = 0;
   // Longest prefix of q that occurs: its length and SA range (the whole SA for length 0).

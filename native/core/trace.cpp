@@ -33,14 +33,13 @@ inline uint64_t splitmix64(uint64_t& x) {
   return z ^ (z >> 31);
 }
 
-// Up to k occurrences of o[start, end): all of them if there are at most k, else k drawn uniformly without
-// replacement (Floyd's algorithm over occurrence ranks in suffix-array order), reported in (shard, position) order.
-std::vector<Occurrence> sample_occurrences(const Index& index, const uint32_t* q, size_t m, uint64_t count, uint32_t k,
-                                           uint64_t seed, CancelFlag* cancel) {
+// Up to k occurrences of q[0, m), whose range in shard si is ranges[si]: all of them if there are at
+// most k, else k drawn uniformly without replacement (Floyd's algorithm over occurrence ranks in suffix-array
+// order), reported in (shard, position) order. Only the sampled entries of the suffix array are read.
+std::vector<Occurrence> sample_occurrences(const Index& index, const SaRange* ranges, const uint32_t* q, size_t m,
+                                           uint64_t count, uint32_t k, uint64_t seed, CancelFlag* cancel) {
   std::vector<Occurrence> out;
   if (k == 0 || count == 0) return out;
-  std::vector<SaRange> ranges(index.shard_count());
-  for (size_t si = 0; si < index.shard_count(); ++si) ranges[si] = index.shard(si).find(q, m);
   std::vector<uint64_t> ranks;
   if (count <= k) {
     for (uint64_t r = 0; r < count; ++r) ranks.push_back(r);
@@ -61,11 +60,12 @@ std::vector<Occurrence> sample_occurrences(const Index& index, const uint32_t* q
     }
   }
   std::sort(ranks.begin(), ranks.end());
+  const size_t shards = index.shard_count();
   size_t si = 0;
   uint64_t base = 0;
   for (uint64_t r : ranks) {
-    while (si < ranges.size() && r >= base + ranges[si].size()) base += ranges[si++].size();
-    if (si == ranges.size()) break;  // fewer occurrences than counted: a file changed under us (check_intact reports it)
+    while (si < shards && r >= base + ranges[si].size()) base += ranges[si++].size();
+    if (si == shards) break;  // fewer occurrences than counted: a file changed under us (check_intact reports it)
     const Shard& s = index.shard(si);
     uint64_t pos = s.suffix(ranges[si].lo + (r - base));
     uint64_t d = s.document_of(pos);
@@ -77,22 +77,36 @@ std::vector<Occurrence> sample_occurrences(const Index& index, const uint32_t* q
   return out;
 }
 
-// Counts, filters, scores and attributes candidate spans.
+// Counts, filters, scores and attributes candidate spans. Each span's range in each shard is searched once
+// (all spans of the output interleaved, Shard::find_many) and serves both its count and its sample.
 std::vector<Span> finish(const Index& index, const uint32_t* o, const std::vector<std::pair<uint32_t, uint32_t>>& spans,
                          uint32_t min_length, const TraceOptions& opt, CancelFlag* cancel) {
   std::vector<Span> out;
   const Surprisal& h = index.surprisal();
-  for (auto [s, e] : spans) {
+  std::vector<const uint32_t*> patterns;
+  std::vector<size_t> lengths;
+  for (auto [s, e] : spans)
+    if (e - s >= min_length) { patterns.push_back(o + s); lengths.push_back(e - s); }
+  const size_t K = patterns.size(), shards = index.shard_count();
+  std::vector<SaRange> ranges(K * shards);  // span j in shard si: ranges[j * shards + si]
+  std::vector<SaRange> part(K);
+  for (size_t si = 0; si < shards && K > 0; ++si) {
+    index.shard(si).find_many(patterns.data(), lengths.data(), K, part.data(), cancel, "trace");
+    for (size_t j = 0; j < K; ++j) ranges[j * shards + si] = part[j];
+  }
+  for (size_t j = 0; j < K; ++j) {
     check_cancel(cancel, "trace");
-    if (e - s < min_length) continue;
-    uint64_t count = index.count(o + s, e - s);
+    const SaRange* r = ranges.data() + j * shards;
+    uint64_t count = 0;
+    for (size_t si = 0; si < shards; ++si) count += r[si].size();
     if (count > opt.max_count) continue;
+    const uint32_t s = static_cast<uint32_t>(patterns[j] - o), len = static_cast<uint32_t>(lengths[j]);
     Span sp;
     sp.start = s;
-    sp.end = e;
+    sp.end = s + len;
     sp.count = count;
-    sp.scores = h.score(o + s, e - s, count, opt.score);
-    sp.occurrences = sample_occurrences(index, o + s, e - s, count, opt.max_documents, opt.seed, cancel);
+    sp.scores = h.score(patterns[j], len, count, opt.score);
+    sp.occurrences = sample_occurrences(index, r, patterns[j], len, count, opt.max_documents, opt.seed, cancel);
     out.push_back(std::move(sp));
   }
   index.check_intact();
@@ -103,23 +117,10 @@ std::vector<Span> finish(const Index& index, const uint32_t* o, const std::vecto
 
 void shard_prefix_lengths(const Shard& s, const uint32_t* o, size_t m, const std::vector<uint32_t>& delimiters, uint32_t* L,
                           CancelFlag* cancel) {
-  for (auto [a, b] : pieces(o, m, delimiters)) {
-    size_t prev = 0;
-    for (size_t i = a; i < b; ++i) {
-      if ((i & 255) == 0) check_cancel(cancel, "trace");
-      size_t k = prev > 0 ? prev - 1 : 0;  // o[i, i+k) is known to occur in this shard
-      SaRange r = k > 0 ? s.find(o + i, k) : SaRange{0, s.stored_suffixes()};
-      while (i + k < b) {
-        SaRange next = s.extend(r, k, o[i + k]);
-        if (next.size() == 0) break;
-        r = next;
-        ++k;
-      }
-      L[i] = static_cast<uint32_t>(k);
-      prev = k;
-    }
-  }
-  s.check_intact();
+  std::vector<uint32_t> ends(m);
+  for (auto [a, b] : pieces(o, m, delimiters))
+    for (size_t i = a; i < b; ++i) ends[i] = static_cast<uint32_t>(b);
+  s.prefix_lengths(o, ends.data(), m, L, cancel);
 }
 
 std::vector<Span> spans_from_lengths(const Index& index, const uint32_t* o, size_t m, const uint32_t* L, const TraceOptions& opt,

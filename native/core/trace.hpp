@@ -2,9 +2,9 @@
 //
 // Definition: with L[i] the length of the longest prefix of o[i:] that occurs in some document, the maximal
 // spans are [i, i + L[i]) with L[i] > 0 and (i = 0 or L[i] >= L[i-1]): spans that occur while neither their
-// one-token extension to the left nor to the right does. Per shard, L_s[i] >= L_s[i-1] - 1 (a suffix of an
-// occurring string occurs), so each search resumes from the previous span instead of restarting; L is the
-// maximum over shards.
+// one-token extension to the left nor to the right does. Per shard, each L_s[i] is one search (independent of
+// the others, so an output's positions are searched interleaved: Shard::prefix_lengths); L is the maximum
+// over shards.
 //
 // Options, applied in this order: delimiters cut the output into pieces after each delimiter token (a span
 // never continues past one) and spans are maximal within their piece; word alignment trims each span to

@@ -10,6 +10,7 @@
 #include "check.hpp"
 #include "error.hpp"
 #include "fixtures.hpp"
+#include "trace.hpp"
 
 using namespace traceindex;
 using namespace fixtures;
@@ -344,6 +345,33 @@ TEST(batch_prefix_table_ranges_equal_narrowing) {
           for (const Doc& d : ds)
             for (auto it = d.begin(); (it = std::search(it, d.end(), q.begin(), q.end())) != d.end(); ++it) ++brute;
           CHECK_EQ(one.size(), brute);
+        }
+      }
+      // Trace's prefix lengths (interleaved searches started from the table) against longest_prefix (extend()
+      // token by token from the whole array): outputs spliced from long windows of the documents, some tokens
+      // changed, an absent token, a few lanes' worth of positions; with and without a delimiter.
+      for (int k = 0; k < 6; ++k) {
+        Doc o;
+        while (o.size() < 150) {
+          const Doc& d = ds[rng() % ds.size()];
+          const size_t len = 1 + rng() % 60, at = rng() % (d.size() - len);
+          o.insert(o.end(), d.begin() + at, d.begin() + at + len);
+          if (rng() % 3 == 0) o.push_back(alphabet[rng() % alphabet.size()]);
+        }
+        if (k == 1) o[rng() % o.size()] = alphabet[254];  // no document has it
+        if (k == 2) o.assign(40, alphabet[7]);             // inside the repeated document
+        for (const std::vector<uint32_t>& delims : {std::vector<uint32_t>{}, std::vector<uint32_t>{o[o.size() / 3]}}) {
+          std::vector<uint32_t> L(o.size());
+          shard_prefix_lengths(s, o.data(), o.size(), delims, L.data());
+          size_t end = 0;
+          for (size_t i = 0; i < o.size(); ++i) {
+            if (i >= end) {  // the piece holding i ends just after the next delimiter
+              end = i;
+              while (end < o.size() && std::find(delims.begin(), delims.end(), o[end]) == delims.end()) ++end;
+              if (end < o.size()) ++end;
+            }
+            CHECK_EQ(L[i], s.longest_prefix(o.data() + i, end - i, nullptr));
+          }
         }
       }
     }

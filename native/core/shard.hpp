@@ -55,6 +55,10 @@ class Shard {
   virtual const char* format() const = 0;  // "traceindex" or "infini-gram"
   // Suffixes the search ranges index: [0, stored_suffixes()) holds every suffix that starts at a document token.
   virtual uint64_t stored_suffixes() const = 0;
+  // Entries of the on-disk suffix array, the ranks suffix(rank) accepts: [0, rank_count()). traceindex stores
+  // document-token suffixes only (stored_suffixes()); infini-gram's table holds every stream position, so its
+  // separator suffixes follow as [stored_suffixes(), rank_count()) (an all-ones token sorts last).
+  virtual uint64_t rank_count() const { return stored_suffixes(); }
 
   // Patterns are token ids < vocab_size (callers check; see Index). m may be 0 (matches every suffix).
   virtual SaRange find(const uint32_t* pattern, size_t m) const = 0;

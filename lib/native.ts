@@ -114,6 +114,14 @@ export interface NativeRankedDocuments {
   records: string[];
 }
 
+/** What advise('willneed') warmed: files and bytes; files the kernel took the advice for; files MADV_POPULATE_READ faulted in. */
+export interface NativeWarmStats {
+  files: number;
+  bytes: number;
+  advised: number;
+  populated: number;
+}
+
 /** Sampled corpus spans: span i is tokens[offsets[i], offsets[i + 1]), drawn for lengths[lengthIndex[i]]. */
 export interface NativeSampledSpans {
   tokens: Uint32Array;
@@ -135,6 +143,8 @@ export interface NativeIndex {
   suffixRangesSync(tokens: Uint32Array, offsets: Uint32Array): Float64Array;
   documentsByRank(shards: Uint32Array, ranks: Float64Array, maxDispLen: number, cancel?: Uint8Array): Promise<NativeRankedDocuments>;
   documentsByRankSync(shards: Uint32Array, ranks: Float64Array, maxDispLen: number): NativeRankedDocuments;
+  /** 'willneed': madvise(WILLNEED) over every mapping, then every page faulted in (resolves when they are resident). */
+  advise(advice: 'willneed', cancel?: Uint8Array): Promise<NativeWarmStats>;
   documents(numbers: Float64Array, cancel?: Uint8Array): Promise<NativeDocuments>;
   documentsSync(numbers: Float64Array): NativeDocuments;
   findDocument(recordPrefix: string, cancel?: Uint8Array): Promise<number>;

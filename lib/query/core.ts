@@ -5,7 +5,7 @@
  */
 import { abortError, TraceIndexError } from '../errors';
 import type { Manifest } from '../build/manifest';
-import { cancelFlag, NativeDocuments, NativeIndex, NativeOccurrences, nativeError } from '../native';
+import { cancelFlag, NativeDocuments, NativeIndex, NativeOccurrences, NativeWarmStats, nativeError } from '../native';
 import { bytesTokenizer, Tokenizer } from '../tokenizers/tokenizer';
 import { abortSignal, invalidArgument, nonNegativeInteger, plainObject, positiveInteger, timeoutMs as checkTimeout } from '../validate';
 import type { InfinigramShardFiles } from './infinigram';
@@ -196,6 +196,12 @@ export class IndexCore {
         tokens: Array.from(r.tokens.subarray(r.tokenOffsets[i], r.tokenOffsets[i + 1])),
       };
     });
+  }
+
+  /** madvise(WILLNEED) over every mapping of the index, then every page faulted in (the server's preload). */
+  async advise(advice: 'willneed', options?: CallOptions): Promise<NativeWarmStats> {
+    const call = this.begin(options);
+    return call.run((n, c) => n.advise(advice, c));
   }
 
   /** Occurrences [from, to) of a native block as objects. */

@@ -361,6 +361,36 @@ struct DocumentsByRank {
   }
 };
 
+// advise(kind, cancel?) -> Promise<{files, bytes, advised, populated}>: kind 'willneed' warms every mapping
+// (core Shard::warm: madvise WILLNEED, then every page faulted in), one pool task per shard. Async only.
+struct Advise {
+  static constexpr const char* kName = "advise";
+  static constexpr size_t kCancelArg = 1;
+  static constexpr bool kFanOut = true;
+  struct Request {};
+  using Part = ti::WarmStats;
+  using Result = ti::WarmStats;
+  static Request read(const Napi::CallbackInfo& info) {
+    if (string_arg(info.Env(), info[0], "advice") != "willneed") invalid_argument(info.Env(), "advise takes 'willneed'");
+    return {};
+  }
+  static void check(const ti::Index&, const Request&) {}
+  static Part part(const ti::Shard& s, const Request&, ti::CancelFlag* c) { return s.warm(c); }
+  static Result merge(const ti::Index&, const Request&, const std::vector<Part>& parts, ti::CancelFlag*) {
+    ti::WarmStats st;
+    for (const ti::WarmStats& p : parts) st += p;
+    return st;
+  }
+  static Napi::Value to_js(Napi::Env env, const Result& r) {
+    auto o = Napi::Object::New(env);
+    o.Set("files", Napi::Number::New(env, static_cast<double>(r.files)));
+    o.Set("bytes", Napi::Number::New(env, static_cast<double>(r.bytes)));
+    o.Set("advised", Napi::Number::New(env, static_cast<double>(r.advised)));
+    o.Set("populated", Napi::Number::New(env, static_cast<double>(r.populated)));
+    return o;
+  }
+};
+
 // findDocument(recordPrefix, cancel?) -> the first document whose record starts with the prefix, or -1
 struct FindDocument {
   static constexpr const char* kName = "findDocument";
@@ -439,6 +469,7 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
       InstanceMethod<&NativeIndex::Sync<SuffixRanges>>(SuffixRanges::kSyncName),
       InstanceMethod<&NativeIndex::Async<DocumentsByRank>>(DocumentsByRank::kName),
       InstanceMethod<&NativeIndex::Sync<DocumentsByRank>>(DocumentsByRank::kSyncName),
+      InstanceMethod<&NativeIndex::Async<Advise>>(Advise::kName),
       InstanceMethod<&NativeIndex::Async<Longest>>(Longest::kName),
       InstanceMethod<&NativeIndex::Sync<Longest>>(Longest::kSyncName),
       InstanceMethod<&NativeIndex::Async<Next>>(Next::kName),

@@ -2,6 +2,7 @@
  * Benchmark corpora: generated Zipfian text (deterministic for a seed, cached in the temp directory) or a
  * given file, streamed as documents. Shared by every benchmark so they measure the same data.
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -185,3 +186,27 @@ export async function* corpusDocuments(file: string): AsyncGenerator<DocumentRec
   for (let d = cut(true); d; d = cut(true)) yield { text: d.toString('utf8'), id: `doc${n++}` };
 }
 
+/** Drops the index's files from the page cache (python3's os.posix_fadvise; no root needed). */
+export function evict(dir: string): boolean {
+  const files: string[] = [];
+  for (const s of fs.readdirSync(dir)) {
+    const p = path.join(dir, s);
+    if (fs.statSync(p).isDirectory()) for (const f of fs.readdirSync(p)) files.push(path.join(p, f));
+  }
+  const py = 'import os,sys\nfor f in sys.argv[1:]:\n fd=os.open(f,os.O_RDONLY); os.fsync(fd); os.posix_fadvise(fd,0,0,os.POSIX_FADV_DONTNEED); os.close(fd)';
+  return spawnSync('python3', ['-c', py, ...files]).status === 0;
+}
+
+/** Random present queries of 2-20 tokens sampled from documents. */
+export function sampleQueries(docs: Uint32Array[], n: number, seed: number): Uint32Array[] {
+  const rand = prng(seed);
+  const out: Uint32Array[] = [];
+  while (out.length < n) {
+    const d = docs[Math.floor(rand() * docs.length)];
+    const len = 2 + Math.floor(rand() * 19);
+    if (d.length <= len) continue;
+    const at = Math.floor(rand() * (d.length - len));
+    out.push(d.slice(at, at + len));
+  }
+  return out;
+}

@@ -17,7 +17,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildIndex, openIndex } from '../lib/index';
-import { corpusDocuments, fileCorpus, generateCorpus, generateProse, prng } from './corpus';
+import { corpusDocuments, evict, fileCorpus, generateCorpus, generateProse, sampleQueries } from './corpus';
 import { machine, quantile, writeResult } from './report';
 
 interface Args {
@@ -67,31 +67,6 @@ function buildInChild(corpus: string, out: string, memory: string, threads: numb
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
   if (r.status !== 0) throw new Error(`build failed: ${r.stderr}`);
   return { ...JSON.parse(r.stdout.trim().split('\n').pop()!), wallSeconds: (performance.now() - t0) / 1000 };
-}
-
-/** Drops the index's files from the page cache (python3's os.posix_fadvise; no root needed). */
-function evict(dir: string): boolean {
-  const files: string[] = [];
-  for (const s of fs.readdirSync(dir)) {
-    const p = path.join(dir, s);
-    if (fs.statSync(p).isDirectory()) for (const f of fs.readdirSync(p)) files.push(path.join(p, f));
-  }
-  const py = 'import os,sys\nfor f in sys.argv[1:]:\n fd=os.open(f,os.O_RDONLY); os.fsync(fd); os.posix_fadvise(fd,0,0,os.POSIX_FADV_DONTNEED); os.close(fd)';
-  return spawnSync('python3', ['-c', py, ...files]).status === 0;
-}
-
-/** Random present queries of 2-20 tokens sampled from documents. */
-function sampleQueries(docs: Uint32Array[], n: number, seed: number): Uint32Array[] {
-  const rand = prng(seed);
-  const out: Uint32Array[] = [];
-  while (out.length < n) {
-    const d = docs[Math.floor(rand() * docs.length)];
-    const len = 2 + Math.floor(rand() * 19);
-    if (d.length <= len) continue;
-    const at = Math.floor(rand() * (d.length - len));
-    out.push(d.slice(at, at + len));
-  }
-  return out;
 }
 
 /**

@@ -22,7 +22,8 @@ export interface NativeShape {
   vocabSize: number;
   documents: number;
   tokens: number;
-  shards: Array<{ documents: number; tokens: number }>;
+  /** ranks: entries of the shard's suffix array (infini-gram's tables hold the separators' suffixes too). */
+  shards: Array<{ documents: number; tokens: number; ranks: number }>;
 }
 
 /** Occurrences as parallel arrays (native/binding/occurrences.hpp). */
@@ -99,6 +100,28 @@ export interface NativeDocuments {
   shards: Uint32Array;
 }
 
+/**
+ * Suffixes by rank, each shown as its document's tokens around it (native/core/documents.hpp): item i's window
+ * is tokens[tokenOffsets[i], tokenOffsets[i + 1]) and the suffix starts at needleOffsets[i] within it (-1 for
+ * a suffix at an infini-gram separator).
+ */
+export interface NativeRankedDocuments {
+  documents: Float64Array;
+  lengths: Float64Array;
+  needleOffsets: Float64Array;
+  tokens: Uint32Array;
+  tokenOffsets: Float64Array;
+  records: string[];
+}
+
+/** What advise('willneed') warmed: files and bytes; files the kernel took the advice for; files MADV_POPULATE_READ faulted in. */
+export interface NativeWarmStats {
+  files: number;
+  bytes: number;
+  advised: number;
+  populated: number;
+}
+
 /** Sampled corpus spans: span i is tokens[offsets[i], offsets[i + 1]), drawn for lengths[lengthIndex[i]]. */
 export interface NativeSampledSpans {
   tokens: Uint32Array;
@@ -115,6 +138,13 @@ export interface NativeIndex {
   longestMatchSync(tokens: Uint32Array, offsets: Uint32Array): { lengths: Uint32Array; counts: Float64Array };
   nextTokens(tokens: Uint32Array, offsets: Uint32Array, cancel?: Uint8Array): Promise<NativeNext[]>;
   nextTokensSync(tokens: Uint32Array, offsets: Uint32Array): NativeNext[];
+  /** Query q's suffix-array range [lo, hi) in shard s at [2 * (q * shards + s), + 2) (the empty query: the whole array). */
+  suffixRanges(tokens: Uint32Array, offsets: Uint32Array, cancel?: Uint8Array): Promise<Float64Array>;
+  suffixRangesSync(tokens: Uint32Array, offsets: Uint32Array): Float64Array;
+  documentsByRank(shards: Uint32Array, ranks: Float64Array, maxDispLen: number, cancel?: Uint8Array): Promise<NativeRankedDocuments>;
+  documentsByRankSync(shards: Uint32Array, ranks: Float64Array, maxDispLen: number): NativeRankedDocuments;
+  /** 'willneed': madvise(WILLNEED) over every mapping, then every page faulted in (resolves when they are resident). */
+  advise(advice: 'willneed', cancel?: Uint8Array): Promise<NativeWarmStats>;
   documents(numbers: Float64Array, cancel?: Uint8Array): Promise<NativeDocuments>;
   documentsSync(numbers: Float64Array): NativeDocuments;
   findDocument(recordPrefix: string, cancel?: Uint8Array): Promise<number>;

@@ -68,7 +68,9 @@ function malformed(i: number): { method: string; url: string; body?: string | Bu
     case 10: return { method: 'PUT', url, body: '{}', status: 404 };
     case 11: return { method: 'POST', url: '/v1/indexes/main/trace', body: JSON.stringify({ query: 'abc', minLength: -1, maxDocuments: 2 ** 80 }), status: 400 };
     case 12: return { method: 'POST', url: '/v1/indexes/main/locate', body: JSON.stringify({ query: 'abc', limit: 1e9 }), status: 400 };
-    case 13: return { method: 'POST', url: '/', body: JSON.stringify({ index: 'main', query_type: 'find', query: 'abc' }), status: 400, compat: true };
+    case 13: return (i >> 4) % 2
+      ? { method: 'POST', url: '/', body: JSON.stringify({ index: 'main', query_type: 'get_doc_by_ptr', query: 'abc', s: 0, ptr: 0 }), status: 400, compat: true }
+      : { method: 'POST', url: '/', body: JSON.stringify({ index: 'main', query_type: 'get_doc_by_rank', s: 0, rank: 2 ** 52 }), status: 404, compat: true };
     case 14: return { method: 'POST', url: '/', body: JSON.stringify({ index: 'main', query_type: 'count', query_ids: [[1, 2]] }), status: 400, compat: true };
     default: return { method: 'POST', url: '/v1/indexes/main/document', body: JSON.stringify({ document: Number.MAX_SAFE_INTEGER }), status: 404 };
   }

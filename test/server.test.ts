@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { buildIndex, Index, openIndex } from '../lib/index';
+import { coreOf } from '../lib/query/core';
 import { createServer, TraceIndexServer } from '../lib/server';
 import * as O from './helpers/oracle';
 import { Corpus } from './helpers/trace-oracle';
@@ -231,6 +232,47 @@ test('bearer auth from a token file, CORS, request ids, health, readiness after 
   t.deepEqual(api.components.schemas.CountRequest.oneOf, [{ required: ['query'] }, { required: ['queries'] }]);
   await s.shutdown();
   t.is((await s.app.inject({ url: '/readyz' }).catch(() => ({ statusCode: 503 }))).statusCode, 503);
+});
+
+test('preload: /readyz is 503 until advise(willneed) has warmed every mapping of every index, then 200', async (t) => {
+  // An index of its own: the other tests' index keeps its real advise.
+  const own = await openIndex(path.join(scratch, 'idx'));
+  t.teardown(() => own.close());
+  const core = coreOf(own);
+  const real = core.advise.bind(core);
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => { release = resolve; });
+  const calls: string[] = [];
+  let warmed: Awaited<ReturnType<typeof real>> | undefined;
+  core.advise = async (advice, options) => {
+    calls.push(advice);
+    await held;  // the slow path: the kernel still reading
+    warmed = await real(advice, options);
+    return warmed;
+  };
+  const s = await createServer({ indexes: { main: own }, preload: true });
+  t.teardown(() => s.shutdown());
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  t.deepEqual(calls, ['willneed']);
+  t.false(s.ready);
+  t.is((await s.app.inject({ url: '/readyz' })).statusCode, 503);
+  release();
+  for (let i = 0; i < 200 && !s.ready; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  t.true(s.ready);
+  t.is((await s.app.inject({ url: '/readyz' })).statusCode, 200);
+  // What was warmed: every file of every shard (the manifest is read, not mapped), the advice taken for each.
+  const shardFiles = fs.readdirSync(own.dir).filter((d) => d.startsWith('shard-'))
+    .flatMap((d) => fs.readdirSync(path.join(own.dir, d)).map((f) => fs.statSync(path.join(own.dir, d, f)).size));
+  t.is(warmed?.files, shardFiles.length);
+  t.is(warmed?.bytes, shardFiles.reduce((a, b) => a + b, 0));
+  t.is(warmed?.advised, shardFiles.length);
+  // Without preload nothing is advised and the server is ready at once.
+  calls.length = 0;
+  const plain = await createServer({ indexes: { main: own } });
+  t.teardown(() => plain.shutdown());
+  await new Promise((resolve) => setImmediate(resolve));
+  t.true(plain.ready);
+  t.deepEqual(calls, []);
 });
 
 // ---- scan ----

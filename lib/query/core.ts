@@ -5,9 +5,9 @@
  */
 import { abortError, TraceIndexError } from '../errors';
 import type { Manifest } from '../build/manifest';
-import { cancelFlag, NativeDocuments, NativeIndex, NativeOccurrences, nativeError } from '../native';
+import { cancelFlag, NativeDocuments, NativeIndex, NativeOccurrences, NativeWarmStats, nativeError } from '../native';
 import { bytesTokenizer, Tokenizer } from '../tokenizers/tokenizer';
-import { abortSignal, invalidArgument, nonNegativeInteger, plainObject, timeoutMs as checkTimeout } from '../validate';
+import { abortSignal, invalidArgument, nonNegativeInteger, plainObject, positiveInteger, timeoutMs as checkTimeout } from '../validate';
 import type { InfinigramShardFiles } from './infinigram';
 import { jsonArray } from './json-arrays';
 import type { CallOptions, DocumentInfo, Occurrence, Query } from './types';
@@ -190,6 +190,49 @@ export class IndexCore {
     const tokens = new Uint32Array(total);
     for (let i = 0; i < n; i++) tokens.set((parts?.[i] ?? queries[i]) as ArrayLike<number>, offsets[i]);
     return [tokens, offsets];
+  }
+
+  /** Entries of each shard's suffix array: the ranks documentsByRank accepts, [0, ranks[s]). */
+  shardRanks(): number[] {
+    return this.begin().runSync((n) => n.shape().shards.map((s) => s.ranks));
+  }
+
+  /**
+   * Each query's suffix-array range [lo, hi) in each shard, as ranges[query][shard] (infini-gram's find; an
+   * absent query's range is empty where it would sort, the empty query's is the whole array).
+   */
+  async suffixRanges(queries: Query[], options?: CallOptions): Promise<Array<Array<[number, number]>>> {
+    const call = this.begin(options);
+    const [tokens, offsets] = this.batch(queries, true);
+    const flat = await call.run((n, c) => n.suffixRanges(tokens, offsets, c));
+    const shards = queries.length ? flat.length / 2 / queries.length : 0;
+    return queries.map((_, q) => Array.from({ length: shards }, (_2, s): [number, number] => [flat[2 * (q * shards + s)], flat[2 * (q * shards + s) + 1]]));
+  }
+
+  /**
+   * The suffixes of the given ranks, each in its document: up to maxDispLen tokens around it, the suffix at
+   * needleOffset within them (-1 at an infini-gram separator: the document it precedes is shown), as
+   * infini-gram's get_doc_by_rank cuts them. A shard or rank outside the index is ERR_INVALID_ARGUMENT.
+   */
+  async documentsByRank(items: Array<{ shard: number; rank: number }>, maxDispLen: number, options?: CallOptions):
+    Promise<Array<{ document: number; id: string; metadata: Record<string, unknown> | undefined; length: number; needleOffset: number; tokens: number[] }>> {
+    const call = this.begin(options);
+    const shards = Uint32Array.from(items, (x) => nonNegativeInteger('shard', x.shard, { max: 0xffffffff }));
+    const ranks = Float64Array.from(items, (x) => nonNegativeInteger('rank', x.rank));
+    const r = await call.run((n, c) => n.documentsByRank(shards, ranks, positiveInteger('maxDispLen', maxDispLen), c));
+    return items.map((_, i) => {
+      const rec = parseRecord(r.records[i]);
+      return {
+        document: r.documents[i], id: rec.id, metadata: rec.meta, length: r.lengths[i], needleOffset: r.needleOffsets[i],
+        tokens: Array.from(r.tokens.subarray(r.tokenOffsets[i], r.tokenOffsets[i + 1])),
+      };
+    });
+  }
+
+  /** madvise(WILLNEED) over every mapping of the index, then every page faulted in (the server's preload). */
+  async advise(advice: 'willneed', options?: CallOptions): Promise<NativeWarmStats> {
+    const call = this.begin(options);
+    return call.run((n, c) => n.advise(advice, c));
   }
 
   /** Occurrences [from, to) of a native block as objects. */

@@ -3,8 +3,11 @@
  * the query type's options in; the engine's fields plus latency, token_ids and tokens out), so a client of that API
  * switches by changing the URL. Answers are exact (approx is always false; max_support is accepted and not
  * needed). Differences, all documented in docs/server.md:
- *  - find, get_doc_by_rank, get_doc_by_ptr and the *_cnf forms (AND / OR queries) need suffix-array ranks or
- *    CNF search, which traceindex does not expose: ERR_UNSUPPORTED (400).
+ *  - find and get_doc_by_rank address the index's own suffix arrays: an infini-gram index served in place has
+ *    infini-gram's ranks; an index built by traceindex has its own (its shards, token-value order, no separator
+ *    suffixes). get_doc_by_rank keeps the engine's token_ids (the document's tokens), which infini-gram's server
+ *    overwrites with the query's.
+ *  - get_doc_by_ptr and the *_cnf forms (AND / OR queries) need byte pointers or CNF search: ERR_UNSUPPORTED (400).
  *  - attribute gives each document as { s, doc_ix, offset } (shard, document, token offset of the match) instead
  *    of a byte pointer into infini-gram's token file; enforce_bow is not supported.
  *  - errors are `{ error: message, code }` with a fitting HTTP status (infini-gram answers most errors with 200).
@@ -25,10 +28,8 @@ export interface InfinigramBody {
   [option: string]: unknown;
 }
 
-export const INFINIGRAM_QUERY_TYPES = ['count', 'prob', 'ntd', 'infgram_prob', 'infgram_ntd', 'search_docs', 'attribute'] as const;
+export const INFINIGRAM_QUERY_TYPES = ['count', 'prob', 'ntd', 'infgram_prob', 'infgram_ntd', 'search_docs', 'attribute', 'find', 'get_doc_by_rank'] as const;
 const UNSUPPORTED: Record<string, string> = {
-  find: 'it returns suffix-array rank ranges, which traceindex does not expose; use count, or POST /v1/indexes/NAME/locate',
-  get_doc_by_rank: 'it addresses documents by suffix-array rank, which traceindex does not expose; use search_docs, or POST /v1/indexes/NAME/locate',
   get_doc_by_ptr: 'it addresses documents by byte pointer into infini-gram\'s token file; use search_docs, or POST /v1/indexes/NAME/document',
   count_cnf: 'CNF (AND / OR) queries are not supported', search_docs_cnf: 'CNF (AND / OR) queries are not supported', find_cnf: 'CNF (AND / OR) queries are not supported',
   creativity: 'it is not implemented; POST /v1/indexes/NAME/longest-match answers the longest prefix of each suffix',
@@ -87,11 +88,13 @@ export async function infinigramQuery(ctx: InfinigramContext, body: InfinigramBo
   if (!(INFINIGRAM_QUERY_TYPES as readonly string[]).includes(type))
     throw bad(`Invalid query_type: ${String(type).slice(0, 64)} (supported: ${INFINIGRAM_QUERY_TYPES.join(', ')})`);
   const { index } = ctx;
-  const ids = infinigramIds(index, ctx.info.vocabSize, body, ctx.limits);
+  // get_doc_by_rank uses the query only to mark it in `spans`: it may be left out.
+  const noQuery = type === 'get_doc_by_rank' && body.query === undefined && body.query_ids === undefined;
+  const ids = noQuery ? [] : infinigramIds(index, ctx.info.vocabSize, body, ctx.limits);
   const started = process.hrtime.bigint();
   const result = await QUERY[type as (typeof INFINIGRAM_QUERY_TYPES)[number]](ctx, ids, body);
   result.latency = Number(process.hrtime.bigint() - started) / 1e6;
-  result.token_ids = ids;
+  if (type !== 'get_doc_by_rank') result.token_ids = ids;  // there the engine's token_ids (the document's) stay
   result.tokens = index.tokenizer.readsText ? ids.map((t) => index.tokenizer.decode([t])) : ids.map(String);
   return result;
 }
@@ -208,6 +211,27 @@ const QUERY: Record<(typeof INFINIGRAM_QUERY_TYPES)[number], (ctx: InfinigramCon
     }
     return { cnt, approx: false, idxs, documents, message: `${cnt} occurrences found. Displaying the documents of occurrences #${JSON.stringify(idxs).replace(/,/g, ', ')}` };
   },
+  async find(ctx, ids) {
+    const [ranges] = await coreOf(ctx.index).suffixRanges([ids], ctx.call());
+    return { cnt: ranges.reduce((n, [lo, hi]) => n + hi - lo, 0), segment_by_shard: ranges };
+  },
+  async get_doc_by_rank(ctx, ids, body) {
+    const maxDisp = integer(body, 'max_disp_len', 1000, 1);
+    const core = coreOf(ctx.index);
+    const ranks = core.shardRanks();
+    const s = body.s;
+    if (!Number.isSafeInteger(s) || (s as number) < 0) throw bad(`s must be an integer in range [0, ${ranks.length})`);
+    if ((s as number) >= ranks.length) throw new HttpError(404, 'ERR_NOT_FOUND', `s must be an integer in range [0, ${ranks.length})`);
+    const rank = body.rank;
+    const n = ranks[s as number];
+    if (!Number.isSafeInteger(rank) || (rank as number) < 0) throw bad(`rank must be an integer in range [0, ${n})`);
+    if ((rank as number) >= n) throw new HttpError(404, 'ERR_NOT_FOUND', `rank must be an integer in range [0, ${n})`);
+    const [d] = await core.documentsByRank([{ shard: s as number, rank: rank as number }], maxDisp, ctx.call());
+    return {
+      doc_ix: d.document, doc_len: d.length, disp_len: d.tokens.length, needle_offset: d.needleOffset,
+      metadata: metadataString(ctx.index, d.id, d.metadata), token_ids: d.tokens, blocked: false, spans: highlight(ctx, d.tokens, ids),
+    };
+  },
   async attribute(ctx, ids, body) {
     const { index } = ctx;
     if (body.enforce_bow === true) throw unsupported('enforce_bow is not supported (traceindex has no beginning-of-word table); POST /v1/indexes/NAME/trace has wordBoundaries for the bytes tokenizer');
@@ -246,11 +270,15 @@ export function pythonJson(v: unknown): string {
   return JSON.stringify(v ?? null);
 }
 
-/** The display tokens split around the query's occurrences, as infini-gram's server labels them: [text, '0' | null]. */
+/**
+ * The display tokens split around the query's occurrences, as infini-gram's server labels them: [text, '0' | null];
+ * with no query, the whole display as one unlabelled piece.
+ */
 function highlight(ctx: InfinigramContext, hay: number[], needle: number[]): Array<[string, string | null]> {
   const out: Array<[string, string | null]> = [];
   let from = 0;
   const text = (a: number, b: number) => decode(ctx, hay.slice(a, b)) ?? hay.slice(a, b).join(' ');
+  if (needle.length === 0) return [[text(0, hay.length), null]];
   for (let p = 0; p + needle.length <= hay.length;) {
     let hit = true;
     for (let k = 0; k < needle.length; k++) if (hay[p + k] !== needle[k]) { hit = false; break; }

@@ -7,10 +7,10 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import '../provenance/index-methods'; // the provenance methods on Index (trace, shield, scores)
+import { coreOf } from '../query/core';
 import { Index, openIndex } from '../query/open-index';
 import { version } from '../version';
 import type { IndexInfo, OpenOptions } from '../query/types';
@@ -35,7 +35,10 @@ export interface ServerOptions extends Partial<Limits> {
   tokenFile?: string;
   /** CORS: true or '*' for any origin, a list of allowed origins, or false (default). */
   cors?: boolean | string | string[];
-  /** Read every index file once before /readyz turns ready (warms the page cache). */
+  /**
+   * Warm every index before /readyz turns ready: madvise(WILLNEED) over all its mappings, then every page faulted
+   * in (docs/server.md, Operations).
+   */
   preload?: boolean;
   /** fastify's logger: false (default), true, or pino options. Request ids come from x-request-id or are generated. */
   logger?: boolean | Record<string, unknown>;
@@ -59,7 +62,7 @@ export interface TraceIndexServer {
   readonly indexes: ReadonlyMap<string, ServedIndex>;
   readonly limits: Readonly<Limits>;
   readonly metrics: ServerMetrics;
-  /** True once the indexes are open (and, with preload, read through). */
+  /** True once the indexes are open (and, with preload, warmed). */
   readonly ready: boolean;
   /** Starts listening (default 127.0.0.1:8080); resolves with the bound address. */
   listen(options?: { port?: number; host?: string }): Promise<{ url: string; host: string; port: number }>;
@@ -97,37 +100,6 @@ async function openSources(sources: Record<string, IndexSource>): Promise<Map<st
     throw err;
   }
   return served;
-}
-
-/** Reads every file under the index directory once (following the symlinks of combined indexes). */
-async function preloadIndex(index: Index, signal: AbortSignal): Promise<number> {
-  const buf = Buffer.allocUnsafe(4 << 20);
-  let bytes = 0;
-  const seen = new Set<string>();
-  const visit = async (p: string): Promise<void> => {
-    const real = await fs.promises.realpath(p);
-    if (seen.has(real)) return;
-    seen.add(real);
-    const st = await fs.promises.stat(real);
-    if (st.isDirectory()) {
-      for (const e of await fs.promises.readdir(real)) await visit(path.join(real, e));
-      return;
-    }
-    if (!st.isFile()) return;
-    const fh = await fs.promises.open(real, 'r');
-    try {
-      for (;;) {
-        if (signal.aborted) return;
-        const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-        if (bytesRead === 0) break;
-        bytes += bytesRead;
-      }
-    } finally {
-      await fh.close();
-    }
-  };
-  await visit(index.dir);
-  return bytes;
 }
 
 function corsHeaders(allowed: ServerOptions['cors'], origin: string | undefined): Record<string, string> | undefined {
@@ -356,16 +328,20 @@ export async function createServer(options: ServerOptions): Promise<TraceIndexSe
 
   // ---- lifecycle ----
 
+  // Ready once every index is warmed: advise resolves after its pages were faulted in, not when the
+  // (asynchronous) WILLNEED advice was merely given. Shutdown cancels a preload in progress.
   const readiness = (async () => {
     if (options.preload) {
       for (const s of indexes.values()) {
         const t0 = Date.now();
-        const bytes = await preloadIndex(s.index, preloadAbort.signal);
-        app.log.info({ index: s.name, bytes, ms: Date.now() - t0 }, 'preloaded');
+        const warmed = await coreOf(s.index).advise('willneed', { signal: preloadAbort.signal });
+        app.log.info({ index: s.name, ...warmed, ms: Date.now() - t0 }, 'preloaded');
       }
     }
     if (!preloadAbort.signal.aborted) state.ready = true;
-  })().catch((err) => app.log.error({ err }, 'preload failed'));
+  })().catch((err) => {
+    if (!preloadAbort.signal.aborted) app.log.error({ err }, 'preload failed');
+  });
 
   let shutdownPromise: Promise<void> | undefined;
   const server: TraceIndexServer = {

@@ -97,6 +97,26 @@ struct Count : OverBatch {
   }
 };
 
+// suffixRanges(tokens, offsets, cancel?) -> Float64Array: query q's suffix-array range [lo, hi) in shard s at
+// [2 * (q * shards + s), + 2) (core/batch.hpp, ranks)
+struct SuffixRanges : OverBatch {
+  static constexpr const char* kName = "suffixRanges";
+  static constexpr const char* kSyncName = "suffixRangesSync";
+  static constexpr bool kFanOut = true;
+  using Part = std::vector<ti::SaRange>;
+  using Result = std::vector<ti::SaRange>;
+  static Part part(const ti::Shard& s, const Request& q, ti::CancelFlag* c) { return ti::rank_part(s, q.view(), c); }
+  static Result merge(const ti::Index&, const Request&, const std::vector<Part>& parts, ti::CancelFlag*) { return ti::merge_ranks(parts); }
+  static Napi::Value to_js(Napi::Env env, const Result& r) {
+    auto a = Napi::Float64Array::New(env, 2 * r.size());
+    for (size_t i = 0; i < r.size(); ++i) {
+      a[2 * i] = static_cast<double>(r[i].lo);
+      a[2 * i + 1] = static_cast<double>(r[i].hi);
+    }
+    return a;
+  }
+};
+
 // longestMatch(tokens, offsets, cancel?) -> {lengths: Uint32Array, counts: Float64Array}
 struct Longest : OverBatch {
   static constexpr const char* kName = "longestMatch";
@@ -307,6 +327,70 @@ struct Documents {
   }
 };
 
+// documentsByRank(shards: Uint32Array, ranks: Float64Array, maxDispLen, cancel?) -> {documents, lengths,
+// needleOffsets: Float64Array, tokens: Uint32Array, tokenOffsets: Float64Array, records} (core/documents.hpp)
+struct DocumentsByRank {
+  static constexpr const char* kName = "documentsByRank";
+  static constexpr const char* kSyncName = "documentsByRankSync";
+  static constexpr size_t kCancelArg = 3;
+  struct Request {
+    std::vector<uint32_t> shards;
+    std::vector<uint64_t> ranks;
+    uint64_t max_disp;
+  };
+  using Result = ti::RankedDocuments;
+  static Request read(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Request r{copy_array(typed_array<uint32_t>(env, info[0], "shards")), integer_array(env, info[1], "ranks"),
+              integer_arg(info, 2, "maxDispLen", 1, kMaxSafeInteger)};
+    if (r.shards.size() != r.ranks.size()) invalid_argument(env, "documentsByRank takes one shard per rank");
+    return r;
+  }
+  static Result work(const ti::Index& idx, const Request& r, ti::CancelFlag* c) {
+    return ti::documents_by_rank(idx, r.shards, r.ranks, r.max_disp, c);
+  }
+  static Napi::Value to_js(Napi::Env env, const Result& r) {
+    auto o = Napi::Object::New(env);
+    o.Set("documents", f64(env, r.documents));
+    o.Set("lengths", f64(env, r.lengths));
+    o.Set("needleOffsets", f64(env, std::vector<double>(r.needle_offsets.begin(), r.needle_offsets.end())));
+    o.Set("tokens", u32(env, r.tokens));
+    o.Set("tokenOffsets", f64(env, r.token_offsets));
+    o.Set("records", strings(env, r.records));
+    return o;
+  }
+};
+
+// advise(kind, cancel?) -> Promise<{files, bytes, advised, populated}>: kind 'willneed' warms every mapping
+// (core Shard::warm: madvise WILLNEED, then every page faulted in), one pool task per shard. Async only.
+struct Advise {
+  static constexpr const char* kName = "advise";
+  static constexpr size_t kCancelArg = 1;
+  static constexpr bool kFanOut = true;
+  struct Request {};
+  using Part = ti::WarmStats;
+  using Result = ti::WarmStats;
+  static Request read(const Napi::CallbackInfo& info) {
+    if (string_arg(info.Env(), info[0], "advice") != "willneed") invalid_argument(info.Env(), "advise takes 'willneed'");
+    return {};
+  }
+  static void check(const ti::Index&, const Request&) {}
+  static Part part(const ti::Shard& s, const Request&, ti::CancelFlag* c) { return s.warm(c); }
+  static Result merge(const ti::Index&, const Request&, const std::vector<Part>& parts, ti::CancelFlag*) {
+    ti::WarmStats st;
+    for (const ti::WarmStats& p : parts) st += p;
+    return st;
+  }
+  static Napi::Value to_js(Napi::Env env, const Result& r) {
+    auto o = Napi::Object::New(env);
+    o.Set("files", Napi::Number::New(env, static_cast<double>(r.files)));
+    o.Set("bytes", Napi::Number::New(env, static_cast<double>(r.bytes)));
+    o.Set("advised", Napi::Number::New(env, static_cast<double>(r.advised)));
+    o.Set("populated", Napi::Number::New(env, static_cast<double>(r.populated)));
+    return o;
+  }
+};
+
 // findDocument(recordPrefix, cancel?) -> the first document whose record starts with the prefix, or -1
 struct FindDocument {
   static constexpr const char* kName = "findDocument";
@@ -381,6 +465,11 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
       InstanceMethod<&NativeIndex::Sync<Count>>(Count::kSyncName),
       InstanceMethod<&NativeIndex::Async<Locate>>(Locate::kName),
       InstanceMethod<&NativeIndex::Sync<Locate>>(Locate::kSyncName),
+      InstanceMethod<&NativeIndex::Async<SuffixRanges>>(SuffixRanges::kName),
+      InstanceMethod<&NativeIndex::Sync<SuffixRanges>>(SuffixRanges::kSyncName),
+      InstanceMethod<&NativeIndex::Async<DocumentsByRank>>(DocumentsByRank::kName),
+      InstanceMethod<&NativeIndex::Sync<DocumentsByRank>>(DocumentsByRank::kSyncName),
+      InstanceMethod<&NativeIndex::Async<Advise>>(Advise::kName),
       InstanceMethod<&NativeIndex::Async<Longest>>(Longest::kName),
       InstanceMethod<&NativeIndex::Sync<Longest>>(Longest::kSyncName),
       InstanceMethod<&NativeIndex::Async<Next>>(Next::kName),
@@ -467,7 +556,7 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
 
   Napi::Value Unigram(const Napi::CallbackInfo& info) { return f64(info.Env(), core(info.Env())->unigram_counts()); }
 
-  // shape() -> {format, tokenWidth, vocabSize, documents, tokens, shards: [{documents, tokens}]}: what the
+  // shape() -> {format, tokenWidth, vocabSize, documents, tokens, shards: [{documents, tokens, ranks}]}: what the
   // files say (for infini-gram indexes, which have no manifest).
   Napi::Value Shape(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -483,6 +572,7 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
       auto s = Napi::Object::New(env);
       s.Set("documents", Napi::Number::New(env, static_cast<double>(idx->shard(i).documents())));
       s.Set("tokens", Napi::Number::New(env, static_cast<double>(idx->shard(i).shape().tokens)));
+      s.Set("ranks", Napi::Number::New(env, static_cast<double>(idx->shard(i).rank_count())));
       shards.Set(static_cast<uint32_t>(i), s);
     }
     o.Set("shards", shards);

@@ -131,6 +131,22 @@ std::vector<SaRange> range_part(const Shard& s, const Queries& q, CancelFlag* ca
   return find_all(s, q, cancel, "locate");
 }
 
+std::vector<SaRange> rank_part(const Shard& s, const Queries& q, CancelFlag* cancel) {
+  std::vector<SaRange> out = find_all(s, q, cancel, "find");
+  for (size_t i = 0; i < q.size(); ++i)
+    if (q.length(i) == 0) out[i] = {0, s.rank_count()};
+  return out;
+}
+
+std::vector<SaRange> merge_ranks(const std::vector<std::vector<SaRange>>& parts) {
+  const size_t queries = parts.empty() ? 0 : parts[0].size();
+  std::vector<SaRange> out;
+  out.reserve(queries * parts.size());
+  for (size_t i = 0; i < queries; ++i)
+    for (const auto& p : parts) out.push_back(p[i]);
+  return out;
+}
+
 LocatePage merge_locate(const Index& index, const std::vector<std::vector<SaRange>>& parts, size_t query, uint64_t offset,
                         uint64_t limit, CancelFlag* cancel) {
   LocatePage page;

@@ -4,6 +4,7 @@
 //   longest match  the longest length over shards; shards reaching it add their counts
 //   next tokens    the longest context suffix over shards; the distributions of the shards reaching it add
 //   locate         one page over the shards' ranges in (shard, position) order
+//   ranks          each shard's SA range as it is (infini-gram's find)
 //   trace          the longest-prefix lengths L[i], maximum over shards; then spans from L
 // Index's own queries, trace(), the binding's Sync forms and its thread-pool fan-out all go through these
 // functions: each merge exists once. Query tokens must be checked first (check_queries).
@@ -86,6 +87,14 @@ std::vector<SaRange> range_part(const Shard& shard, const Queries& queries, Canc
 LocatePage merge_locate(const Index& index, const std::vector<std::vector<SaRange>>& parts, size_t query, uint64_t offset,
                         uint64_t limit, CancelFlag* cancel = nullptr);
 LocatePage locate_page(const Index& index, const uint32_t* q, size_t m, uint64_t offset, uint64_t limit, CancelFlag* cancel = nullptr);
+
+// ---- ranks: each shard's suffix-array range of each query (infini-gram's find) ----
+// A query's [lo, hi) in one shard: its occurrences, or for a query that does not occur the empty range where it
+// would sort. The empty query's range is the whole array, [0, rank_count()) (for infini-gram's tables
+// the separator suffixes too, as its engine counts them).
+std::vector<SaRange> rank_part(const Shard& shard, const Queries& queries, CancelFlag* cancel = nullptr);
+// Query-major: entry q * shards + s is query q's range in shard s.
+std::vector<SaRange> merge_ranks(const std::vector<std::vector<SaRange>>& parts);
 
 // ---- trace: maximal spans, or with window > 0 TraceShield's stride-1 windows of that width ----
 // ERR_TOKEN_RANGE for a query token or a delimiter outside the vocabulary.

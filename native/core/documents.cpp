@@ -1,5 +1,7 @@
 #include "documents.hpp"
 
+#include <algorithm>
+
 namespace traceindex {
 
 DocumentBatch read_documents(const Index& index, const std::vector<uint64_t>& numbers, CancelFlag* cancel) {
@@ -16,6 +18,40 @@ DocumentBatch read_documents(const Index& index, const std::vector<uint64_t>& nu
     out.token_offsets.push_back(out.tokens.size());
     out.records.push_back(s.doc_record(local));
     out.shards.push_back(si);
+  }
+  return out;
+}
+
+RankedDocuments documents_by_rank(const Index& index, const std::vector<uint32_t>& shards, const std::vector<uint64_t>& ranks,
+                                  uint64_t max_disp, CancelFlag* cancel) {
+  if (shards.size() != ranks.size()) throw Error(codes::kInvalidArgument, "documents by rank take one shard per rank");
+  if (max_disp == 0) throw Error(codes::kInvalidArgument, "max_disp_len must be a positive integer");
+  for (size_t i = 0; i < ranks.size(); ++i) {
+    if (shards[i] >= index.shard_count())
+      throw Error(codes::kInvalidArgument, "shard " + std::to_string(shards[i]) + " is not in [0, " + std::to_string(index.shard_count()) + ")");
+    const uint64_t n = index.shard(shards[i]).rank_count();
+    if (ranks[i] >= n)
+      throw Error(codes::kInvalidArgument, "rank " + std::to_string(ranks[i]) + " is not in shard " + std::to_string(shards[i]) +
+                                               "'s suffix array [0, " + std::to_string(n) + ")");
+  }
+  RankedDocuments out;
+  for (size_t i = 0; i < ranks.size(); ++i) {
+    check_cancel(cancel, "documentsByRank");
+    const Shard& s = index.shard(shards[i]);
+    const uint64_t p = s.suffix(ranks[i]);
+    const uint64_t d = s.document_of(p), start = s.doc_start(d), end = s.doc_end(d);
+    const uint64_t half = max_disp / 2;
+    const uint64_t lo = std::max(start, p >= half ? p - half : 0);
+    const uint64_t hi = std::max(lo, std::min(end, p + (max_disp - half)));
+    for (uint64_t k = lo; k < hi; ++k) {
+      if (((k - lo) & 0xFFFF) == 0xFFFF) check_cancel(cancel, "documentsByRank");
+      out.tokens.push_back(s.token(k));
+    }
+    out.documents.push_back(index.first_document(shards[i]) + d);
+    out.lengths.push_back(end - start);
+    out.needle_offsets.push_back(static_cast<int64_t>(p) - static_cast<int64_t>(lo));
+    out.token_offsets.push_back(out.tokens.size());
+    out.records.push_back(s.doc_record(d));
   }
   return out;
 }

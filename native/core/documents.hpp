@@ -16,6 +16,25 @@ struct DocumentBatch {
   std::vector<uint32_t> shards;
 };
 
+// Suffixes by rank (infini-gram's get_doc_by_rank): item i is the suffix of rank ranks[i] in shard shards[i],
+// shown as the document holding it and up to max_disp tokens of that document around it, as infini-gram's
+// engine cuts them: [max(start, p - max_disp / 2), min(end, p + max_disp - max_disp / 2)) for the suffix at
+// stream position p of a document spanning [start, end). needle_offset = p - the window's start: -1 for a
+// suffix at an infini-gram separator (their ranks follow the document suffixes; the separator precedes the
+// document that is shown). Item i's window is tokens[token_offsets[i], token_offsets[i + 1]).
+struct RankedDocuments {
+  std::vector<uint64_t> documents;      // global document numbers
+  std::vector<uint64_t> lengths;        // the documents' token counts
+  std::vector<int64_t> needle_offsets;  // the suffix's start within the window
+  std::vector<uint32_t> tokens;
+  std::vector<uint64_t> token_offsets{0};
+  std::vector<std::string> records;
+};
+// ERR_INVALID_ARGUMENT for a shard that is not one, a rank outside [0, rank_count()) of its shard, or
+// max_disp = 0; every item is checked before any work.
+RankedDocuments documents_by_rank(const Index& index, const std::vector<uint32_t>& shards, const std::vector<uint64_t>& ranks,
+                                  uint64_t max_disp, CancelFlag* cancel = nullptr);
+
 // ERR_INVALID_ARGUMENT for a number that is not a document.
 DocumentBatch read_documents(const Index& index, const std::vector<uint64_t>& numbers, CancelFlag* cancel = nullptr);
 

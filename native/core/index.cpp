@@ -69,6 +69,12 @@ LongestMatch Index::longest_match(const uint32_t* q, size_t m) const { return lo
 
 NextTokens Index::next_tokens(const uint32_t* ctx, size_t m) const { return std::move(next_batch(*this, Queries::one(ctx, m))[0]); }
 
+WarmStats Index::warm(CancelFlag* cancel) const {
+  WarmStats st;
+  for (const auto& s : shards_) st += s->warm(cancel);
+  return st;
+}
+
 void Index::verify(VerifyLevel level, CancelFlag* cancel, uint32_t samples, uint64_t seed) const {
   for (auto& s : shards_) {
     try {

@@ -73,6 +73,8 @@ class Index {
 
   // Every shard, in order; Quick draws `samples` adjacent suffix-array pairs per shard (seeded, deterministic).
   void verify(VerifyLevel level, CancelFlag* cancel = nullptr, uint32_t samples = 4096, uint64_t seed = 0) const;
+  // Shard::warm over every shard, in order (the binding runs one pool task per shard instead).
+  WarmStats warm(CancelFlag* cancel = nullptr) const;
   // Throws ERR_IO if a mapped file of the index shrank or became unreadable since open (a read of it faulted
   // and was answered with zeros; see MappedFile). The core's query entry points call it before returning;
   // callers that read documents through Shard directly call it after.

@@ -169,6 +169,7 @@ class InfinigramShard final : public SearchableShard<InfinigramShard<Token>, Tok
 
   const char* format() const override { return "infini-gram"; }
   uint64_t stored_suffixes() const override { return n_ - D_; }
+  uint64_t rank_count() const override { return n_; }
 
   // Open checked the offsets; the clamps keep every read inside the mappings even if a file changes
   // under them afterwards (check_intact then reports it).

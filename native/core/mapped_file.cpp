@@ -183,15 +183,19 @@ MappedFile MappedFile::open(const std::string& path, AccessPattern pattern) {
     f.slot_ = register_range(p, f.size_);
   }
   ::close(fd);  // the mapping keeps the file alive
+  f.pattern_ = pattern;
   f.advise(pattern);
   return f;
 }
 
 void MappedFile::advise(AccessPattern pattern) const {
   if (!data_) return;
+  void* p = const_cast<uint8_t*>(data_);
+  // Hints, failures harmless. WillNeed is not a mode of the mapping: it clears one set before (Shard::warm's).
+  if (pattern == AccessPattern::WillNeed) madvise(p, size_, MADV_NORMAL);
   int advice = pattern == AccessPattern::Random ? MADV_RANDOM
              : pattern == AccessPattern::Sequential ? MADV_SEQUENTIAL : MADV_WILLNEED;
-  madvise(const_cast<uint8_t*>(data_), size_, advice);  // a hint: failure is harmless
+  madvise(p, size_, advice);
 }
 
 bool MappedFile::intact() const {
@@ -201,7 +205,7 @@ bool MappedFile::intact() const {
 MappedFile& MappedFile::operator=(MappedFile&& o) noexcept {
   if (this != &o) {
     release();
-    data_ = o.data_; size_ = o.size_; path_ = std::move(o.path_); id_ = o.id_; slot_ = o.slot_;
+    data_ = o.data_; size_ = o.size_; path_ = std::move(o.path_); id_ = o.id_; slot_ = o.slot_; pattern_ = o.pattern_;
     o.data_ = nullptr; o.size_ = 0; o.slot_ = -1; o.path_.clear();
   }
   return *this;

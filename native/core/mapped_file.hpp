@@ -46,6 +46,8 @@ class MappedFile {
   const FileId& id() const { return id_; }
   bool is_open() const { return !path_.empty(); }
   void advise(AccessPattern pattern) const;
+  // The pattern the file was opened with (advise(pattern()) restores its hint after a temporary one).
+  AccessPattern pattern() const { return pattern_; }
   // False once a read of this mapping faulted (the file shrank or became unreadable since it was mapped).
   bool intact() const;
 
@@ -59,6 +61,7 @@ class MappedFile {
   std::string path_;
   FileId id_;
   int slot_ = -1;  // registration in the fault table, -1 when not mapped
+  AccessPattern pattern_ = AccessPattern::Random;
 };
 
 }  // namespace traceindex

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cerrno>
 
@@ -36,6 +37,49 @@ void advise_huge_pages(void* p, size_t bytes) {
   (void)p;
   (void)bytes;
 #endif
+}
+
+size_t page_size() {
+  static const size_t page = [] {
+    const long p = ::sysconf(_SC_PAGESIZE);
+    return p > 0 ? static_cast<size_t>(p) : size_t(4096);
+  }();
+  return page;
+}
+
+bool advise_will_need(const void* p, size_t bytes) {
+#if defined(MADV_WILLNEED)
+  return ::madvise(const_cast<void*>(p), bytes, MADV_WILLNEED) == 0;
+#else
+  (void)p;
+  (void)bytes;
+  return false;
+#endif
+}
+
+// Linux's value, for C libraries older than the call: a kernel without it answers EINVAL.
+#if defined(__linux__) && !defined(MADV_POPULATE_READ)
+#define MADV_POPULATE_READ 22
+#endif
+
+bool populate_read(const void* p, size_t bytes) {
+#if defined(MADV_POPULATE_READ)
+  int r;
+  do r = ::madvise(const_cast<void*>(p), bytes, MADV_POPULATE_READ);
+  while (r != 0 && errno == EINTR);
+  return r == 0;
+#else
+  (void)p;
+  (void)bytes;
+  return false;
+#endif
+}
+
+void read_pages(const void* p, size_t bytes) {
+  const volatile unsigned char* b = static_cast<const volatile unsigned char*>(p);
+  unsigned char sink = 0;
+  for (size_t o = 0; o < bytes; o += page_size()) sink ^= b[o];
+  (void)sink;  // volatile reads are never dropped: reading is the point
 }
 
 }  // namespace traceindex::platform

@@ -17,4 +17,19 @@ bool exchange_paths(const std::string& from, const std::string& to);
 void advise_sequential_read(int fd);
 void advise_huge_pages(void* p, size_t bytes);
 
+// The page size (sysconf; 4096 where it cannot be read).
+size_t page_size();
+
+// Warming a read-only file mapping (Shard::warm), p page-aligned:
+// - advise_will_need: madvise(MADV_WILLNEED), the kernel starts reading the range into the page cache and
+//   returns without waiting for the reads. False where unavailable or refused (nothing is read ahead then).
+// - populate_read: madvise(MADV_POPULATE_READ, Linux 5.14+) faults the range in, page tables included, and
+//   waits for the reads. False where the platform or the kernel does not know it (EINVAL) or a page cannot be
+//   read (EFAULT: the file is shorter than its mapping); the caller then falls back to read_pages.
+// - read_pages: reads one byte of every page, which faults in the same pages on any platform (a page whose file
+//   vanished raises SIGBUS, which MappedFile's handler absorbs).
+bool advise_will_need(const void* p, size_t bytes);
+bool populate_read(const void* p, size_t bytes);
+void read_pages(const void* p, size_t bytes);
+
 }  // namespace traceindex::platform

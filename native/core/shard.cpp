@@ -5,6 +5,7 @@
 
 #include "error.hpp"
 #include "mapped_file.hpp"
+#include "platform.hpp"
 #include "sa_search.hpp"
 #include "token_match.hpp"
 
@@ -227,6 +228,39 @@ void Shard::check_files() const {
     if (!f->intact())
       throw Error(codes::kIo, "index file changed under us: " + f->path() +
                                   " shrank or became unreadable while the index was open (an index is replaced by rename, never rewritten in place)");
+}
+
+WarmStats Shard::warm(CancelFlag* cancel) const {
+  constexpr size_t kChunk = size_t(64) << 20;  // a multiple of any page size: chunks stay page-aligned
+  // The files' own hints come back however this ends. While warming, a mapping is marked sequential: under
+  // MADV_RANDOM (the suffix array's and the tokens' hint) every fault reads one page, and WILLNEED alone reads
+  // only a readahead window ahead (measured: 20 MB cold, 1 s random against 14 ms sequential).
+  struct Restore {
+    const std::vector<const MappedFile*>& files;
+    ~Restore() { for (const MappedFile* f : files) f->advise(f->pattern()); }
+  } restore{files_view_};
+  WarmStats st;
+  // Every file's advice first, so the kernel starts reading all of them while the pass below waits on the first.
+  for (const MappedFile* f : files_view_) {
+    check_cancel(cancel, "advise");
+    ++st.files;
+    st.bytes += f->size();
+    f->advise(AccessPattern::Sequential);
+    if (f->size() > 0 && platform::advise_will_need(f->data(), f->size())) ++st.advised;
+  }
+  for (const MappedFile* f : files_view_) {
+    bool populated = f->size() > 0;
+    for (size_t at = 0; at < f->size(); at += kChunk) {
+      check_cancel(cancel, "advise");
+      const size_t len = std::min(kChunk, f->size() - at);
+      if (populated && platform::populate_read(f->data() + at, len)) continue;
+      populated = false;
+      platform::read_pages(f->data() + at, len);
+    }
+    if (populated) ++st.populated;
+  }
+  check_intact();
+  return st;
 }
 
 std::unique_ptr<Shard> Shard::open(const std::string& dir, const ShardShape& shape) {

@@ -32,6 +32,16 @@ struct TokenCount {
   uint64_t count;
 };
 
+// What Shard::warm did: files and bytes warmed; how many files the kernel took the WILLNEED advice for and how
+// many were populated by MADV_POPULATE_READ (the others by reading one byte per page).
+struct WarmStats {
+  uint64_t files = 0, bytes = 0, advised = 0, populated = 0;
+  WarmStats& operator+=(const WarmStats& o) {
+    files += o.files; bytes += o.bytes; advised += o.advised; populated += o.populated;
+    return *this;
+  }
+};
+
 // Set to non-zero by another thread to stop a long operation (it then throws Error(ERR_ABORTED)).
 using CancelFlag = const std::atomic<uint8_t>;
 
@@ -55,6 +65,10 @@ class Shard {
   virtual const char* format() const = 0;  // "traceindex" or "infini-gram"
   // Suffixes the search ranges index: [0, stored_suffixes()) holds every suffix that starts at a document token.
   virtual uint64_t stored_suffixes() const = 0;
+  // Entries of the on-disk suffix array, the ranks suffix(rank) accepts: [0, rank_count()). traceindex stores
+  // document-token suffixes only (stored_suffixes()); infini-gram's table holds every stream position, so its
+  // separator suffixes follow as [stored_suffixes(), rank_count()) (an all-ones token sorts last).
+  virtual uint64_t rank_count() const { return stored_suffixes(); }
 
   // Patterns are token ids < vocab_size (callers check; see Index). m may be 0 (matches every suffix).
   virtual SaRange find(const uint32_t* pattern, size_t m) const = 0;
@@ -101,6 +115,12 @@ class Shard {
 
   // The files mapped for this shard (their identities let an index refuse a shard listed twice).
   const std::vector<const MappedFile*>& files() const { return files_view_; }
+  // Warms every mapping of the shard: each marked sequential and madvise(WILLNEED) first (the kernel starts
+  // reading them all), then every page faulted in (platform::populate_read: MADV_POPULATE_READ, or one read per
+  // page), then each file's own hint restored; on return the pages were in the page cache and mapped in this
+  // process. Checks `cancel` between chunks of 64 MiB ("advise aborted"); ERR_IO if a file shrank under its
+  // mapping meanwhile.
+  WarmStats warm(CancelFlag* cancel = nullptr) const;
   // Throws Error(ERR_IO) if a read of one of the shard's mappings faulted since it was opened (the file was
   // truncated or became unreadable under it): answers computed since then are not to be trusted. One atomic
   // load when no fault ever happened in the process.

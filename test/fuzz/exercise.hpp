@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "../native/fixtures.hpp"
+#include "batch.hpp"
+#include "documents.hpp"
 #include "error.hpp"
 #include "index.hpp"
 #include "match_state.hpp"
@@ -113,6 +115,26 @@ inline void run_queries(const Index& idx, const std::vector<std::vector<uint32_t
       const uint64_t local = s.document_of(h.position);
       EXERCISE_REQUIRE(h.document == idx.first_document(h.shard) + local && h.document < D, "hit document is the position's");
       EXERCISE_REQUIRE(h.offset == h.position - s.doc_start(local), "hit offset is the position's");
+    }
+    // Ranks (infini-gram's find and get_doc_by_rank): per-shard ranges inside the tables, adding up to count;
+    // the documents of a few ranks well-shaped.
+    uint64_t ranked = 0;
+    std::vector<uint32_t> rank_shards;
+    std::vector<uint64_t> ranks;
+    for (size_t si = 0; si < S; ++si) {
+      const Shard& s = idx.shard(si);
+      const SaRange r = rank_part(s, Queries::one(p, m))[0];
+      EXERCISE_REQUIRE(r.lo <= r.hi && r.hi <= s.rank_count(), "rank range inside the table");
+      ranked += r.size();
+      for (uint64_t k : {r.lo, r.hi, s.rank_count() - 1})
+        if (k < s.rank_count()) { rank_shards.push_back(uint32_t(si)); ranks.push_back(k); }
+    }
+    EXERCISE_REQUIRE(m == 0 || ranked == c, "rank ranges add up to count");
+    const RankedDocuments rd = documents_by_rank(idx, rank_shards, ranks, 1 + m);
+    for (size_t i = 0; i < ranks.size(); ++i) {
+      const uint64_t shown = rd.token_offsets[i + 1] - rd.token_offsets[i];
+      EXERCISE_REQUIRE(rd.documents[i] < D && shown <= 1 + m && shown <= rd.lengths[i], "ranked document window bounded");
+      EXERCISE_REQUIRE(rd.needle_offsets[i] >= -1 && rd.needle_offsets[i] <= int64_t(shown), "ranked needle inside its window");
     }
     LongestMatch lm = idx.longest_match(p, m);
     EXERCISE_REQUIRE(lm.length <= m && lm.count <= suffixes, "longest match bounded");

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <functional>
 #include <thread>
 
 #include "error.hpp"
@@ -241,6 +242,36 @@ std::unique_ptr<Tokenizer> Tokenizer::llama2(std::string_view vocab_base64, std:
   return t;
 }
 
+std::unique_ptr<Tokenizer> Tokenizer::byte_level_bpe(const ByteLevelBpe& spec) {
+  std::unique_ptr<Tokenizer> t(new Tokenizer);
+  t->kind_ = Kind::kByteLevelBpe;
+  t->pattern_ = spec.pattern;
+  t->space_ = spec.space;
+  t->prefix_ = spec.prefix;
+  t->whole_pieces_ = spec.whole_pieces;
+  for (const auto& [bytes, id] : spec.tokens) {
+    if (bytes.empty()) invalid("tokenizer.json: an empty token");
+    t->bytes_.insert(bytes, id);
+  }
+  for (int b = 0; b < 256; ++b) {
+    uint8_t byte = static_cast<uint8_t>(b);
+    if ((t->byte_id_[b] = t->bytes_.find(&byte, 1)) == kNone) invalid("tokenizer.json: byte " + std::to_string(b) + " has no token");
+  }
+  if (spec.merges.size() % 3 != 0 || spec.merges.size() / 3 >= kNone) invalid("tokenizer.json: merges must be (left, right, result) triples");
+  for (size_t i = 0; i < spec.merges.size(); i += 3)
+    if (spec.merges[i] != kNone) t->pairs_.insert(spec.merges[i], spec.merges[i + 1], Merge{static_cast<uint32_t>(i / 3), spec.merges[i + 2]});
+  for (const auto& [content, id] : spec.added) {
+    if (content.empty()) continue;  // never matches
+    t->added_.insert(content, id);
+    t->added_first_[static_cast<uint8_t>(content[0])] = true;
+    t->added_lengths_.push_back(content.size());
+  }
+  std::sort(t->added_lengths_.begin(), t->added_lengths_.end(), std::greater<size_t>());
+  t->added_lengths_.erase(std::unique(t->added_lengths_.begin(), t->added_lengths_.end()), t->added_lengths_.end());
+  t->vocabulary_ = t->bytes_.size();
+  return t;
+}
+
 uint32_t Tokenizer::char_id(uint32_t cp) const {
   if (cp < 0x10000) return bmp_char_id_[cp];
   auto it = astral_char_id_.find(cp);
@@ -254,25 +285,74 @@ void Tokenizer::encode(const uint8_t* text, size_t n, std::vector<uint32_t>& out
 }
 
 void Tokenizer::encode_bytes(const uint8_t* s, size_t n, std::vector<uint32_t>& out, Scratch& scratch) const {
+  const uint8_t* original = s;
   if (has_surrogates(s, n)) {
     scratch.text.assign(reinterpret_cast<const char*>(s), n);
     replace_surrogates(reinterpret_cast<uint8_t*>(&scratch.text[0]), n);
     s = reinterpret_cast<const uint8_t*>(scratch.text.data());
   }
+  if (kind_ == Kind::kByteLevelBpe) {
+    encode_with_added(original, s, n, out, scratch);
+    return;
+  }
   const size_t units = kind_ == Kind::kLlama3 ? utf16_length(s, n) : 0;
-  std::vector<uint32_t>& sym = scratch.symbols;
   for (size_t pos = 0; pos < n;) {
     const size_t end = next_piece(pattern_, s, n, pos);
-    const uint8_t* piece = s + pos;
-    const size_t len = end - pos;
+    encode_piece(s + pos, end - pos, units, out, scratch);
     pos = end;
+  }
+}
+
+void Tokenizer::encode_piece(const uint8_t* piece, size_t len, size_t units, std::vector<uint32_t>& out, Scratch& scratch) const {
+  if (whole_pieces_) {
     uint32_t whole = bytes_.find(piece, len);
-    if (whole != kNone) { out.push_back(whole); continue; }
-    sym.resize(len);
-    for (size_t i = 0; i < len; ++i) sym[i] = byte_id_[piece[i]];
-    if (kind_ == Kind::kLlama3 && len - 2 >= 2 * units) merge_pairs(sym, pairs_, FloatKey{static_cast<double>(units), 0}, scratch.bpe);
-    else merge_pairs(sym, pairs_, RankKey{}, scratch.bpe);
-    out.insert(out.end(), sym.begin(), sym.end());
+    if (whole != kNone) { out.push_back(whole); return; }
+  }
+  std::vector<uint32_t>& sym = scratch.symbols;
+  sym.resize(len);
+  for (size_t i = 0; i < len; ++i) sym[i] = byte_id_[piece[i]];
+  if (kind_ == Kind::kLlama3 && len - 2 >= 2 * units) merge_pairs(sym, pairs_, FloatKey{static_cast<double>(units), 0}, scratch.bpe);
+  else merge_pairs(sym, pairs_, RankKey{}, scratch.bpe);
+  out.insert(out.end(), sym.begin(), sym.end());
+}
+
+// Added tokens are found in the text as the JS tokenizer finds them (in the text before lone surrogates become
+// U+FFFD: `original`); the text between them is encoded from `s`, the same bytes with U+FFFD.
+void Tokenizer::encode_with_added(const uint8_t* original, const uint8_t* s, size_t n, std::vector<uint32_t>& out, Scratch& scratch) const {
+  size_t start = 0;
+  for (size_t i = 0; i < n && !added_lengths_.empty();) {
+    uint32_t id = kNone;
+    size_t len = 0;
+    if (added_first_[original[i]])
+      for (size_t l : added_lengths_)
+        if (l <= n - i && (id = added_.find(original + i, l)) != kNone) { len = l; break; }
+    if (id == kNone) { ++i; continue; }
+    if (i > start) encode_section(s + start, i - start, out, scratch);
+    out.push_back(id);
+    i += len;
+    start = i;
+  }
+  if (start < n) encode_section(s + start, n - start, out, scratch);
+}
+
+void Tokenizer::encode_section(const uint8_t* s, size_t n, std::vector<uint32_t>& out, Scratch& scratch) const {
+  using Prefix = ByteLevelBpe::Prefix;
+  if (prefix_ == Prefix::kText && s[0] != ' ') {
+    scratch.section.assign(1, ' ');
+    scratch.section.append(reinterpret_cast<const char*>(s), n);
+    s = reinterpret_cast<const uint8_t*>(scratch.section.data());
+    ++n;
+  }
+  for (size_t pos = 0; pos < n;) {
+    const size_t end = next_piece(pattern_, s, n, pos, space_);
+    if (prefix_ == Prefix::kPiece && s[pos] != ' ') {
+      scratch.piece.assign(1, ' ');
+      scratch.piece.append(reinterpret_cast<const char*>(s + pos), end - pos);
+      encode_piece(reinterpret_cast<const uint8_t*>(scratch.piece.data()), scratch.piece.size(), 0, out, scratch);
+    } else {
+      encode_piece(s + pos, end - pos, 0, out, scratch);
+    }
+    pos = end;
   }
 }
 

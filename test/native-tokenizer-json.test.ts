@@ -1,0 +1,166 @@
+/**
+ * Native encoding of tokenizer.json files against @huggingface/tokenizers (the oracle, loaded with
+ * { implementation: 'js' }): identical ids on a randomized multilingual corpus for the byte-level BPE fixture
+ * and for realistic files written from package data (test/helpers/tokenizer-json.ts); the same index files
+ * built either way; files the native encoder does not reproduce exactly encode in JS and say why.
+ */
+import test from 'ava';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { buildIndex } from '../lib/index';
+import { loadTokenizer } from '../lib/tokenizers/named';
+import type { TokenArray, Tokenizer } from '../lib/tokenizers/tokenizer';
+import { longRunDocuments, multilingualDocument, rng } from './helpers/multilingual';
+import { writeTokenizerJson } from './helpers/tokenizer-json';
+
+const TINY = path.join(__dirname, '..', '..', 'test', 'fixtures', 'tiny-bpe.tokenizer.json');
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'traceindex-tokenizer-json-'));
+test.after.always(() => fs.rmSync(scratch, { recursive: true, force: true }));
+
+const EDGE_CASES = [
+  '', ' ', '  ', '   ', '\n', '\r\n', '\t', ' \n', 'a ', 'a  ', "'", "'s", "'S", "''s", "x'll", "X'LL've", "it's", '\ud800', '\udfff',
+  'a\ud800b', '\ud83d', '\ufffd', 'x\ufffd\ud800\ufffd', '\ufeff', '\ufeffx', ' \ufeff', '\u0085', 'x\u0085 y', 'x \u0085y', '\u00a0x', '<|endoftext|>',
+  '<|end', 'end|>', '<|endoftext|>|>', '<|<|endoftext|>', 'a<|endoftext|>b', ' <|endoftext|> ', '<|begin_of_text|>', '<|eot_id|>',
+  '<|reserved_special_token_7|>x', '中文', '中文字', 'the quick brown', ' the quick', 'hello world', ' hello', 'hello', ' world',
+  '\u0301', 'e\u0301\u0301', '0', '1234567', ' 12', '٣٤٥', '½⅓', '👩‍👩‍👧', '🏳️‍🌈', 'ǅ', 'ʰʰ', 'JSONParser', "HTTPServer's",
+  'x'.repeat(5000), ' ' + 'ab'.repeat(40_000), 'é'.repeat(3000),
+];
+
+function corpus(seed: number, count: number): string[] {
+  const r = rng(seed);
+  const docs = [...EDGE_CASES];
+  for (let i = 0; i < count; i++) docs.push(multilingualDocument(r, 80));
+  docs.push(...longRunDocuments(r, 200), ...longRunDocuments(r, 1500));
+  return docs;
+}
+
+const same = (a: TokenArray, b: TokenArray) =>
+  a.constructor === b.constructor && a.length === b.length && a.every((x, i) => x === b[i]);
+
+function mismatches(docs: string[], expected: TokenArray[], actual: TokenArray[]): string[] {
+  const bad: string[] = [];
+  docs.forEach((d, i) => {
+    if (!same(expected[i], actual[i]))
+      bad.push(`${JSON.stringify(d.slice(0, 80))}: ${Array.from(expected[i].slice(0, 12))} vs ${Array.from(actual[i].slice(0, 12))}`);
+  });
+  return bad;
+}
+
+const load = (spec: string) => Promise.all([loadTokenizer(spec, { implementation: 'js' }), loadTokenizer(spec, { implementation: 'native' })]);
+
+const FILES: Array<[string, () => string, number]> = [
+  ['fixture tiny-bpe (ByteLevel, GPT-2 pattern)', () => TINY, 2500],
+  ['llama-3 (Split cl100k pattern, ignore_merges, added tokens)', () => writeTokenizerJson(scratch, 'llama-3'), 1500],
+  ['gpt2-style cl100k ranks (ByteLevel, add_prefix_space, overlapping added tokens)', () => writeTokenizerJson(scratch, 'gpt2'), 1500],
+  ['o200k ranks (Split o200k pattern, add_prefix_space per piece)', () => writeTokenizerJson(scratch, 'o200k'), 1000],
+];
+
+for (const [n, [label, file, count]] of FILES.entries()) {
+  test(`tokenizer.json ${label}: native ids equal @huggingface/tokenizers' on a randomized corpus`, async (t) => {
+    const [js, native] = await load(file());
+    t.true(native.native);
+    t.is(native.jsReason, undefined);
+    t.false(js.native);
+    t.is(js.encodeBatch, undefined); // really two encoders
+    t.not(native.encodeBatch, undefined);
+    t.is(native.fingerprint, js.fingerprint);
+    t.is(native.tokenWidth, js.tokenWidth);
+    const docs = corpus(200 + n, count);
+    const expected = docs.map((d) => js.encode(d));
+    t.true(expected.reduce((s, a) => s + a.length, 0) > 100_000);
+    t.deepEqual(mismatches(docs, expected, docs.map((d) => native.encode(d))).slice(0, 5), []);
+    t.deepEqual(mismatches(docs, expected, await native.encodeBatch!(docs, 2)).slice(0, 5), []);
+  });
+}
+
+test('tokenizer.json: the fixture gives the ids its merges make (hello world, added token)', async (t) => {
+  const [, native] = await load(TINY);
+  // ids 256..266: he, ll, hell, hello, Ġt, Ġthe, Ġw, or, Ġwor, ld, Ġworld; <|endoftext|> = 267
+  t.deepEqual(Array.from(native.encode('hello world<|endoftext|> the')), [259, 266, 267, 261]);
+});
+
+/** Writes a variant of the fixture. */
+function variant(name: string, change: (json: Record<string, any>) => void): string { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const json = JSON.parse(fs.readFileSync(TINY, 'utf8'));
+  change(json);
+  const out = path.join(scratch, `${name}.tokenizer.json`);
+  fs.writeFileSync(out, JSON.stringify(json));
+  return out;
+}
+
+test('tokenizer.json files the native encoder does not reproduce exactly encode in JS and say why', async (t) => {
+  const cases: Array<[string, (json: Record<string, any>) => void, RegExp]> = [ // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['nfc', (j) => { j.normalizer = { type: 'NFC' }; }, /normalizer/],
+    ['qwen-pattern', (j) => {
+      j.pre_tokenizer = { type: 'Sequence', pretokenizers: [
+        { type: 'Split', pattern: { Regex: "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+" }, behavior: 'Isolated', invert: false },
+        { type: 'ByteLevel', add_prefix_space: false, use_regex: false }] };
+    }, /Split pattern/],
+    ['lstrip', (j) => { j.added_tokens[0].lstrip = true; }, /lstrip/],
+    ['suffix', (j) => { j.model.end_of_word_suffix = '</w>'; }, /suffix/],
+    ['whitespace', (j) => { j.pre_tokenizer = { type: 'Whitespace' }; }, /byte-level/],
+    ['missing-byte', (j) => { delete j.model.vocab['Ā']; }, /byte without a token/],
+  ];
+  for (const [name, change, why] of cases) {
+    const [js, tok] = await load(variant(name, change));
+    t.false(tok.native, name);
+    t.regex(tok.jsReason ?? '', why, name);
+    t.is(tok.encodeBatch, undefined, name);
+    const text = 'hello world<|endoftext|> the café 123';
+    t.deepEqual(Array.from(tok.encode(text)), Array.from(js.encode(text)), name);
+  }
+  // ...and a variant it does: merges in the [left, right] form, ignore_merges, no post-processor.
+  const [js, tok] = await load(variant('pairs', (j) => {
+    j.model.merges = j.model.merges.map((m: string) => m.split(' '));
+    j.model.ignore_merges = true;
+    j.post_processor = null;
+  }));
+  t.true(tok.native);
+  const docs = corpus(9, 300);
+  t.deepEqual(mismatches(docs, docs.map((d) => js.encode(d)), docs.map((d) => tok.encode(d))), []);
+});
+
+test('WordPiece and Unigram tokenizer.json files encode in JS (not native)', async (t) => {
+  const wordPiece = path.join(scratch, 'wp.tokenizer.json');
+  fs.writeFileSync(wordPiece, JSON.stringify({ model: { type: 'WordPiece', vocab: { '[UNK]': 0, a: 1, '##b': 2 }, unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100 }, pre_tokenizer: { type: 'Whitespace' } }));
+  const tok = await loadTokenizer(wordPiece);
+  t.false(tok.native);
+  t.regex(tok.jsReason!, /WordPiece/);
+  t.deepEqual(Array.from(tok.encode('ab a')), [1, 2, 1]);
+});
+
+// The build reads TRACEINDEX_JS_TOKENIZERS when it loads the tokenizer (and its worker threads inherit it).
+async function buildWith(env: string, spec: string, out: string, inputs: Array<{ text: string; id: string }>) {
+  const before = process.env.TRACEINDEX_JS_TOKENIZERS;
+  process.env.TRACEINDEX_JS_TOKENIZERS = env;
+  try {
+    return await buildIndex({ inputs, out, tokenizer: spec, shardTokens: 60_000, tokenizerWorkers: 2 });
+  } finally {
+    if (before === undefined) delete process.env.TRACEINDEX_JS_TOKENIZERS;
+    else process.env.TRACEINDEX_JS_TOKENIZERS = before;
+  }
+}
+
+test.serial('an index built with the native encoder has the same files as one built with the JS encoder', async (t) => {
+  const spec = writeTokenizerJson(scratch, 'llama-3');
+  const r = rng(77);
+  const inputs = Array.from({ length: 600 }, (_, i) => ({ text: multilingualDocument(r, 60), id: `d${i}` }));
+  const js = path.join(scratch, 'idx-js'), native = path.join(scratch, 'idx-native');
+  const a = await buildWith('1', spec, js, inputs);
+  const b = await buildWith('', spec, native, inputs);
+  t.true(a.tokens > 20_000);
+  t.is(a.tokens, b.tokens);
+  const shards = fs.readdirSync(js).filter((x) => x.startsWith('shard-'));
+  t.true(shards.length >= 2);
+  t.deepEqual(fs.readdirSync(native).filter((x) => x.startsWith('shard-')), shards);
+  for (const s of shards)
+    for (const f of fs.readdirSync(path.join(js, s))) t.true(fs.readFileSync(path.join(js, s, f)).equals(fs.readFileSync(path.join(native, s, f))), `${s}/${f}`);
+  t.true(fs.readFileSync(path.join(js, 'manifest.json')).equals(fs.readFileSync(path.join(native, 'manifest.json'))));
+});
+
+test('tokenizer objects report their encoder', async (t) => {
+  const js = (await loadTokenizer(TINY, { implementation: 'js' })) as Tokenizer;
+  t.false(js.native);
+  t.is(js.jsReason, undefined); // asked for, not a fallback
+});

@@ -8,6 +8,9 @@
  *   node dist/bench/tokenizers.js [--mb 4] [--js-mb 0.5] [--corpus prose|multilingual] [--only cl100k_base,llama-2]
  *                                 [--python [python3]] [--out bench/results/tokenizers-<corpus>.json]
  *
+ * --only also takes json:llama-3, json:gpt2 and json:o200k: tokenizer.json files written from the packages'
+ * data (test/helpers/tokenizer-json.ts), native against @huggingface/tokenizers (no Python peers).
+ *
  * prose: the Markdown files under node_modules (English prose and code, sorted by path, repeated up to --mb);
  * multilingual: test/helpers/multilingual.ts's generated documents (many scripts, emoji, numbers, whitespace).
  * Vocabularies for the Python peers are written from the npm packages (nothing is downloaded).
@@ -20,6 +23,7 @@ import * as path from 'node:path';
 import { loadTokenizer } from '../lib/tokenizers/named';
 import type { TokenArray, Tokenizer } from '../lib/tokenizers/tokenizer';
 import { multilingualDocument, rng } from '../test/helpers/multilingual';
+import { TOKENIZER_JSONS, writeTokenizerJson } from '../test/helpers/tokenizer-json';
 
 const argv = process.argv.slice(2);
 const arg = (name: string, fallback: string) => {
@@ -141,8 +145,11 @@ async function main() {
   const jsBytes = jsDocs.reduce((n, d) => n + Buffer.byteLength(d), 0);
   try {
     for (const name of NAMES) {
-      const native = await loadTokenizer(name, { implementation: 'native' });
-      const js = await loadTokenizer(name, { implementation: 'js' });
+      const json = name.startsWith('json:') ? name.slice(5) as keyof typeof TOKENIZER_JSONS : null;
+      const spec = json ? writeTokenizerJson(work, json) : name;
+      const native = await loadTokenizer(spec, { implementation: 'native' });
+      const js = await loadTokenizer(spec, { implementation: 'js' });
+      if (!native.native) throw new Error(`${name} does not encode natively: ${native.jsReason}`);
       native.encode('warm up'); js.encode('warm up');
       const [one, tOne] = time(() => docs.map((d) => native.encode(d)));
       const nativeHash = idsHash(one);
@@ -156,7 +163,7 @@ async function main() {
       report(row(name, 'native, encodeBatch (~1 MB, 1 thread)', bytes, since(t0), tokens, idsHash(batched) === nativeHash));
       const [jsIds, tJs] = time(() => jsDocs.map((d) => js.encode(d)));
       report(row(name, 'JS tokenizer (today\'s)', jsBytes, tJs, jsIds.reduce((n, a) => n + a.length, 0), idsHash(jsIds) === idsHash(one.slice(0, jsDocs.length))));
-      if (PYTHON) {
+      if (PYTHON && !json) {
         const vocab = name === 'llama-2' ? await llama2Vocabulary(work) : writeVocabulary(name, work);
         const py = spawnSync(PYTHON, [path.join(ROOT, 'bench', 'python', 'tokenizers_peer.py'), '--vocab', vocab, '--docs', docsFile], { encoding: 'utf8', maxBuffer: 1 << 24 });
         if (py.status !== 0) { console.log(`  ${name}: Python peers failed: ${py.stderr.trim().split('\n').pop()}`); continue; }

@@ -19,9 +19,11 @@
  * token from the vocabulary (exact even when a prefix ends inside a multi-byte character), except for a
  * tokenizer.json whose decoder is not ByteLevel, where it is the byte length of the decoded prefix.
  *
- * The built-in tokenizers other than `bytes` encode natively (lib/tokenizers/native.ts, native/core/tokenizer):
- * the same ids as the JS tokenizers, which decode and remain the encoders when `TRACEINDEX_JS_TOKENIZERS=1`
- * or `{ implementation: 'js' }` asks for them (the exactness tests use them as the oracle).
+ * The built-in tokenizers other than `bytes`, and byte-level BPE tokenizer.json files (nativeByteLevelBpe
+ * below says which), encode natively (lib/tokenizers/native.ts, native/core/tokenizer): the same ids as the JS
+ * tokenizers, which decode and remain the encoders when `TRACEINDEX_JS_TOKENIZERS=1` or
+ * `{ implementation: 'js' }` asks for them (the exactness tests use them as the oracle). A tokenizer.json the
+ * native encoder does not support encodes in JS and says why (`jsReason`).
  *
  * The fingerprint is a SHA-256 (first 16 hex digits, like `bytes`) of the vocabulary content: the ranks,
  * pattern and special tokens for tiktoken; the token strings and merges for Llama; the whole tokenizer.json

@@ -110,15 +110,27 @@ test('tokenizer.json files the native encoder does not reproduce exactly encode 
     const text = 'hello world<|endoftext|> the café 123';
     t.deepEqual(Array.from(tok.encode(text)), Array.from(js.encode(text)), name);
   }
-  // ...and a variant it does: merges in the [left, right] form, ignore_merges, no post-processor.
-  const [js, tok] = await load(variant('pairs', (j) => {
-    j.model.merges = j.model.merges.map((m: string) => m.split(' '));
-    j.model.ignore_merges = true;
-    j.post_processor = null;
-  }));
-  t.true(tok.native);
-  const docs = corpus(9, 300);
-  t.deepEqual(mismatches(docs, docs.map((d) => js.encode(d)), docs.map((d) => tok.encode(d))), []);
+});
+
+test('tokenizer.json variants the native encoder does reproduce: pair merges, ignore_merges, a Split by GPT-2\'s pattern (White_Space \\s)', async (t) => {
+  const variants = [
+    variant('pairs', (j) => {
+      j.model.merges = j.model.merges.map((m: string) => m.split(' '));
+      j.model.ignore_merges = true;
+      j.post_processor = null;
+    }),
+    variant('split-gpt2', (j) => {
+      j.pre_tokenizer = { type: 'Sequence', pretokenizers: [
+        { type: 'Split', pattern: { Regex: "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+" }, behavior: 'Isolated', invert: false },
+        { type: 'ByteLevel', add_prefix_space: false, use_regex: false }] };
+    }),
+  ];
+  const docs = [...corpus(9, 300), 'x \u0085y', 'x \ufeffy', '\u0085\u0085 a'];
+  for (const file of variants) {
+    const [js, tok] = await load(file);
+    t.true(tok.native, file);
+    t.deepEqual(mismatches(docs, docs.map((d) => js.encode(d)), docs.map((d) => tok.encode(d))), [], file);
+  }
 });
 
 test('WordPiece and Unigram tokenizer.json files encode in JS (not native)', async (t) => {

@@ -81,8 +81,8 @@ test('tokenizer.json: the fixture gives the ids its merges make (hello world, ad
 });
 
 /** Writes a variant of the fixture. */
-function variant(name: string, change: (json: Record<string, any>) => void): string { // eslint-disable-line @typescript-eslint/no-explicit-any
-  const json = JSON.parse(fs.readFileSync(TINY, 'utf8'));
+function variant(name: string, change: (json: Record<string, any>) => void, base = TINY): string { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const json = JSON.parse(fs.readFileSync(base, 'utf8'));
   change(json);
   const out = path.join(scratch, `${name}.tokenizer.json`);
   fs.writeFileSync(out, JSON.stringify(json));
@@ -123,7 +123,7 @@ test('tokenizer.json variants the native encoder does reproduce: pair merges, ig
       j.pre_tokenizer = { type: 'Sequence', pretokenizers: [
         { type: 'Split', pattern: { Regex: "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+" }, behavior: 'Isolated', invert: false },
         { type: 'ByteLevel', add_prefix_space: false, use_regex: false }] };
-    }),
+    }, writeTokenizerJson(scratch, 'gpt2')), // real merges: piece boundaries show in the ids
   ];
   const docs = [...corpus(9, 300), 'x \u0085y', 'x \ufeffy', '\u0085\u0085 a'];
   for (const file of variants) {

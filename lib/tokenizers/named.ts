@@ -488,7 +488,7 @@ function packStrings(entries: Array<[Buffer, number]>): NativeByteLevelBpe['toke
 
 /**
  * What the native encoder needs to encode as @huggingface/tokenizers encodes `json` (its ids are the oracle,
- * test/native-tokenizers.test.ts), or why it cannot: then the JS encoder runs. Native: a BPE model over the
+ * test/native-tokenizer-json.test.ts), or why it cannot: then the JS encoder runs. Native: a BPE model over the
  * byte-level alphabet without word suffixes, no normalizer, a pre-tokenizer that is ByteLevel (GPT-2's pattern
  * or none, add_prefix_space either way) or a Split by the cl100k, o200k or GPT-2 pattern followed by
  * ByteLevel(use_regex: false), added tokens without lstrip/rstrip, and a post-processor that adds nothing
@@ -562,7 +562,7 @@ export function nativeByteLevelBpe(json: Record<string, unknown>): NativeByteLev
   for (let i = 0; i < list.length; i++) {
     const m = list[i];
     const pair = Array.isArray(m) ? m : typeof m === 'string' ? m.split(' ', 2) : null; // as the package splits them
-    if (!pair || pair.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'string') continue; // never applies
+    if (!pair || pair.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'string' || !pair[0] || !pair[1]) continue; // never applies
     const left = toBytes(pair[0]) && ids.get(pair[0]), right = toBytes(pair[1]) && ids.get(pair[1]);
     if (typeof left !== 'number' || typeof right !== 'number') continue; // a part no symbol spells
     const result = ids.get(pair[0] + pair[1]);

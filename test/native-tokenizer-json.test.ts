@@ -7,6 +7,7 @@
 import test from 'ava';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { buildIndex } from '../lib/index';
 import { loadTokenizer } from '../lib/tokenizers/named';
@@ -175,4 +176,24 @@ test('tokenizer objects report their encoder', async (t) => {
   const js = (await loadTokenizer(TINY, { implementation: 'js' })) as Tokenizer;
   t.false(js.native);
   t.is(js.jsReason, undefined); // asked for, not a fallback
+});
+
+test('traceindex info names the encoder text queries use: native, JavaScript and why, or none', async (t) => {
+  const cli = path.join(__dirname, '..', 'lib', 'cli', 'main.js');
+  const run = (args: string[], env: Record<string, string> = {}) => {
+    const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, TRACEINDEX_JS_TOKENIZERS: '', ...env } });
+    t.is(r.status, 0, r.stderr);
+    return r.stdout;
+  };
+  const input = path.join(scratch, 'cli.jsonl');
+  fs.writeFileSync(input, '{"text":"hello world"}\n{"text":"the world"}\n');
+  const nfc = variant('cli-nfc', (j) => { j.normalizer = { type: 'NFC' }; });
+  const encoder = (out: string) => /^encoder\s+(.*)$/m.exec(out)?.[1];
+  for (const [spec, native] of [[TINY, 'native'], [nfc, 'JavaScript (not native: a normalizer)']]) {
+    const out = path.join(scratch, `cli-${path.basename(spec)}`);
+    run(['build', input, '--out', out, '--tokenizer', spec, '--quiet']);
+    t.is(encoder(run(['info', out, '--tokenizer', spec])), native);
+    t.is(encoder(run(['info', out, '--tokenizer', spec], { TRACEINDEX_JS_TOKENIZERS: '1' })), 'JavaScript');
+    t.is(encoder(run(['info', out])), 'none (token ids only)'); // the manifest's tokenizer.json is not trusted
+  }
 });

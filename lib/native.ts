@@ -190,6 +190,8 @@ export interface NativeByteLevelBpe {
   merges: Uint32Array;
   /** Added tokens' UTF-8 content, cut out of the text first. */
   added: NativeStrings;
+  /** Per added token: 1 lstrip, 2 rstrip (the JS whitespace before / after it is dropped). */
+  addedStrip: Uint8Array;
 }
 /** An opaque native tokenizer. */
 export type NativeTokenizerHandle = { readonly __nativeTokenizer: unique symbol };

@@ -26,12 +26,16 @@ const EDGE_CASES = [
   '<|reserved_special_token_7|>x', '中文', '中文字', 'the quick brown', ' the quick', 'hello world', ' hello', 'hello', ' world',
   '\u0301', 'e\u0301\u0301', '0', '1234567', ' 12', '٣٤٥', '½⅓', '👩‍👩‍👧', '🏳️‍🌈', 'ǅ', 'ʰʰ', 'JSONParser', "HTTPServer's",
   'x'.repeat(5000), ' ' + 'ab'.repeat(40_000), 'é'.repeat(3000),
+  ' <mask> x', 'a \u3000\t<mask>', '<mask>', '  <mask>  ', '<sep>  b', '<sep>\n', ' \u3000<both>\t\n x', '<mask><sep> <both>',
+  '<sep> <mask>', 'x<sep>\ufeff\u0085y', ' \ud800<mask>',
 ];
+const ADDED = ['<|endoftext|>', '<mask>', ' <mask> ', '<sep>', '\t<both>\n', '<|end', '中文', '<|eot_id|>'];
 
 function corpus(seed: number, count: number): string[] {
   const r = rng(seed);
   const docs = [...EDGE_CASES];
   for (let i = 0; i < count; i++) docs.push(multilingualDocument(r, 80));
+  for (let i = 0; i < 200; i++) docs.push(multilingualDocument(r, 10) + ADDED[Math.floor(r() * ADDED.length)] + multilingualDocument(r, 10));
   docs.push(...longRunDocuments(r, 200), ...longRunDocuments(r, 1500));
   return docs;
 }
@@ -54,7 +58,7 @@ const FILES: Array<[string, () => string, number]> = [
   ['fixture tiny-bpe (ByteLevel, GPT-2 pattern)', () => TINY, 2500],
   ['llama-3 (Split cl100k pattern, ignore_merges, added tokens)', () => writeTokenizerJson(scratch, 'llama-3'), 1500],
   ['gpt2-style cl100k ranks (ByteLevel, add_prefix_space, overlapping added tokens)', () => writeTokenizerJson(scratch, 'gpt2'), 1500],
-  ['o200k ranks (Split o200k pattern, add_prefix_space per piece)', () => writeTokenizerJson(scratch, 'o200k'), 1000],
+  ['o200k ranks (Split o200k pattern, add_prefix_space per piece, lstrip/rstrip added tokens)', () => writeTokenizerJson(scratch, 'o200k'), 1000],
 ];
 
 for (const [n, [label, file, count]] of FILES.entries()) {
@@ -98,7 +102,7 @@ test('tokenizer.json files the native encoder does not reproduce exactly encode 
         { type: 'Split', pattern: { Regex: "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+" }, behavior: 'Isolated', invert: false },
         { type: 'ByteLevel', add_prefix_space: false, use_regex: false }] };
     }, /Split pattern/],
-    ['lstrip', (j) => { j.added_tokens[0].lstrip = true; }, /lstrip/],
+    ['lstrip-space', (j) => { j.added_tokens[0].lstrip = true; j.added_tokens.push({ ...j.added_tokens[0], id: 268, content: ' x', lstrip: false }); }, /lstrip\/rstrip/],
     ['suffix', (j) => { j.model.end_of_word_suffix = '</w>'; }, /suffix/],
     ['whitespace', (j) => { j.pre_tokenizer = { type: 'Whitespace' }; }, /byte-level/],
     ['missing-byte', (j) => { delete j.model.vocab['Ā']; }, /byte without a token/],

@@ -491,7 +491,7 @@ function packStrings(entries: Array<[Buffer, number]>): NativeByteLevelBpe['toke
  * test/native-tokenizer-json.test.ts), or why it cannot: then the JS encoder runs. Native: a BPE model over the
  * byte-level alphabet without word suffixes, no normalizer, a pre-tokenizer that is ByteLevel (GPT-2's pattern
  * or none, add_prefix_space either way) or a Split by the cl100k, o200k or GPT-2 pattern followed by
- * ByteLevel(use_regex: false), added tokens without lstrip/rstrip, and a post-processor that adds nothing
+ * ByteLevel(use_regex: false), added tokens (lstrip/rstrip too), and a post-processor that adds nothing
  * (documents are encoded without special tokens).
  */
 export function nativeByteLevelBpe(json: Record<string, unknown>): NativeByteLevelBpe | string {
@@ -527,13 +527,18 @@ export function nativeByteLevelBpe(json: Record<string, unknown>): NativeByteLev
   // Token strings -> ids as @huggingface/tokenizers resolves them: the vocabulary, then added tokens over it.
   const ids = new Map<string, number>(Object.entries(model.vocab as Record<string, unknown>) as Array<[string, number]>);
   const added: Array<[Buffer, number]> = [];
+  const strip: number[] = [];
   for (const t of json.added_tokens as Array<Record<string, unknown>>) {
     if (!isPlainObject(t) || typeof t.content !== 'string' || !Number.isInteger(t.id)) return 'an added token without content or id';
-    if (t.lstrip || t.rstrip) return 'an added token with lstrip or rstrip';
     if (t.content !== Buffer.from(t.content, 'utf8').toString('utf8')) return 'an added token holding a lone surrogate';
     ids.set(t.content, t.id as number);
     added.push([Buffer.from(t.content, 'utf8'), t.id as number]);
+    strip.push((t.lstrip ? 1 : 0) | (t.rstrip ? 2 : 0));
   }
+  // lstrip/rstrip trim the text next to a token (JS trimEnd/trimStart: \s); trimming a token next to it would
+  // make it text, which the native encoder does not model.
+  if (strip.some((x) => x) && (json.added_tokens as Array<{ content: string }>).some((t) => /^\s|\s$/.test(t.content)))
+    return 'lstrip/rstrip with an added token that starts or ends with whitespace';
   const byteOf = new Map(BYTE_CHARS.map((c, b) => [c, b]));
   const toBytes = (s: string): Buffer | null => {
     const out = Buffer.alloc(s.length);
@@ -569,5 +574,5 @@ export function nativeByteLevelBpe(json: Record<string, unknown>): NativeByteLev
     if (result === undefined) return `merge ${i} makes a string outside the vocabulary`;
     merges.set([left, right, result], 3 * i);
   }
-  return { pattern, unicodeSpace, prefix: !prefixSpace ? 'none' : split ? 'piece' : 'text', wholePieces: Boolean(model.ignore_merges), tokens: packStrings(tokens), merges, added: packStrings(added) };
+  return { pattern, unicodeSpace, prefix: !prefixSpace ? 'none' : split ? 'piece' : 'text', wholePieces: Boolean(model.ignore_merges), tokens: packStrings(tokens), merges, added: packStrings(added), addedStrip: Uint8Array.from(strip) };
 }

@@ -6,7 +6,8 @@
 //       ranks' bpe_ranks) | llama-3 | llama-2 (data: vocabulary base64, data2: merges base64); strings or bytes
 //   loadByteLevelBpe({ pattern: 'cl100k' | 'o200k' | 'gpt2' | 'whole', unicodeSpace, prefix: 'none' | 'text' |
 //       'piece', wholePieces, tokens: { bytes: Uint8Array, lengths: Uint32Array, ids: Uint32Array },
-//       merges: Uint32Array (left, right, result per rank), added: { bytes, lengths, ids } }) -> Promise<handle>
+//       merges: Uint32Array (left, right, result per rank), added: { bytes, lengths, ids }, addedStrip: Uint8Array
+//       (1 lstrip, 2 rstrip per added token) }) -> Promise<handle>
 //       (a tokenizer.json byte-level BPE, see tok::Tokenizer::ByteLevelBpe)
 //   tokenizerEncode(handle, text, width) -> Uint8Array | Uint16Array | Uint32Array (width 1 | 2 | 4)
 //   tokenizerEncodeBatchSync(handle, texts, width) / tokenizerEncodeBatch(handle, texts, width, threads?)
@@ -207,6 +208,8 @@ Napi::Value LoadByteLevelBpe(const Napi::CallbackInfo& info) {
   spec->whole_pieces = o.Get("wholePieces").ToBoolean();
   spec->tokens = strings_field(o, "tokens");
   spec->added = strings_field(o, "added");
+  auto strip = typed_field<Napi::Uint8Array>(o, "addedStrip", napi_uint8_array);
+  spec->added_strip.assign(strip.Data(), strip.Data() + strip.ElementLength());
   auto merges = typed_field<Napi::Uint32Array>(o, "merges", napi_uint32_array);
   spec->merges.assign(merges.Data(), merges.Data() + merges.ElementLength());
   auto loaded = std::make_shared<Handle>();

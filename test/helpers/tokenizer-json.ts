@@ -6,7 +6,8 @@
  *             Split by the cl100k pattern, ByteLevel(use_regex: false), ignore_merges, 256 added tokens.
  *   gpt2      js-tiktoken's cl100k_base ranks as a GPT-2-style file: ByteLevel(use_regex: true,
  *             add_prefix_space), merges derived from the ranks, added tokens (overlapping, non-ASCII, U+FFFD).
- *   o200k     o200k_base ranks: Split by the o200k pattern, ByteLevel(use_regex: false, add_prefix_space).
+ *   o200k     o200k_base ranks: Split by the o200k pattern, ByteLevel(use_regex: false, add_prefix_space), added
+ *             tokens with lstrip and rstrip.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -14,9 +15,9 @@ import { BYTE_CHARS } from '../../lib/tokenizers/named';
 
 const byteLevel = (bytes: Uint8Array) => Array.from(bytes, (b) => BYTE_CHARS[b]).join('');
 
-interface Added { id: number; content: string; special?: boolean }
-const addedToken = ({ id, content, special = true }: Added) =>
-  ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: !special, special });
+interface Added { id: number; content: string; special?: boolean; lstrip?: boolean; rstrip?: boolean }
+const addedToken = ({ id, content, special = true, lstrip = false, rstrip = false }: Added) =>
+  ({ id, content, single_word: false, lstrip, rstrip, normalized: !special, special });
 
 function file(model: object, preTokenizer: object, added: Added[]) {
   return {
@@ -80,7 +81,10 @@ function gpt2(): object {
 
 function o200k(): object {
   const { vocab, merges, pattern, size } = fromRanks('o200k_base');
-  return file({ vocab, merges }, { type: 'Sequence', pretokenizers: [split(pattern), byteLevelPre(false, true)] }, [{ id: size, content: '<|endoftext|>' }]);
+  // Added tokens that drop the whitespace next to them, as RoBERTa's <mask> does (lstrip).
+  const added = [{ id: size, content: '<|endoftext|>' }, { id: size + 1, content: '<mask>', lstrip: true },
+    { id: size + 2, content: '<sep>', rstrip: true }, { id: size + 3, content: '<both>', lstrip: true, rstrip: true }];
+  return file({ vocab, merges }, { type: 'Sequence', pretokenizers: [split(pattern), byteLevelPre(false, true)] }, added);
 }
 
 export const TOKENIZER_JSONS = { 'llama-3': llama3, gpt2, o200k } as const;

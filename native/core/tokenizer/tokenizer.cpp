@@ -260,9 +260,12 @@ std::unique_ptr<Tokenizer> Tokenizer::byte_level_bpe(const ByteLevelBpe& spec) {
   if (spec.merges.size() % 3 != 0 || spec.merges.size() / 3 >= kNone) invalid("tokenizer.json: merges must be (left, right, result) triples");
   for (size_t i = 0; i < spec.merges.size(); i += 3)
     if (spec.merges[i] != kNone) t->pairs_.insert(spec.merges[i], spec.merges[i + 1], Merge{static_cast<uint32_t>(i / 3), spec.merges[i + 2]});
-  for (const auto& [content, id] : spec.added) {
+  if (!spec.added_strip.empty() && spec.added_strip.size() != spec.added.size()) invalid("tokenizer.json: one strip flag per added token");
+  for (size_t k = 0; k < spec.added.size(); ++k) {
+    const auto& [content, id] = spec.added[k];
     if (content.empty()) continue;  // never matches
-    t->added_.insert(content, id);
+    t->added_.insert(content, static_cast<uint32_t>(t->added_info_.size()));  // a later equal content wins
+    t->added_info_.push_back(Added{id, spec.added_strip.empty() ? uint8_t{0} : spec.added_strip[k]});
     t->added_first_[static_cast<uint8_t>(content[0])] = true;
     t->added_lengths_.push_back(content.size());
   }
@@ -317,22 +320,38 @@ void Tokenizer::encode_piece(const uint8_t* piece, size_t len, size_t units, std
 }
 
 // Added tokens are found in the text as the JS tokenizer finds them (in the text before lone surrogates become
-// U+FFFD: `original`); the text between them is encoded from `s`, the same bytes with U+FFFD.
+// U+FFFD: `original`); the text between them is encoded from `s`, the same bytes with U+FFFD, less the JS
+// whitespace (class kSpace) an lstrip token drops before it or an rstrip token after it.
 void Tokenizer::encode_with_added(const uint8_t* original, const uint8_t* s, size_t n, std::vector<uint32_t>& out, Scratch& scratch) const {
+  auto space_at = [&](size_t i) { return char_class(decode(s, n, i).cp) == kSpace; };
+  auto section = [&](size_t a, size_t b, bool trim_start, bool trim_end) {
+    if (trim_start)
+      while (a < b && space_at(a)) a += decode(s, n, a).len;
+    if (trim_end)
+      for (size_t c = b; a < b;) {
+        do --c; while (c > a && (s[c] & 0xC0) == 0x80);  // back to the last code point's first byte
+        if (!space_at(c)) break;
+        b = c;
+      }
+    if (a < b) encode_section(s + a, b - a, out, scratch);
+  };
   size_t start = 0;
+  bool strip_next = false;  // the previous added token drops the whitespace after it
   for (size_t i = 0; i < n && !added_lengths_.empty();) {
-    uint32_t id = kNone;
+    uint32_t k = kNone;
     size_t len = 0;
     if (added_first_[original[i]])
       for (size_t l : added_lengths_)
-        if (l <= n - i && (id = added_.find(original + i, l)) != kNone) { len = l; break; }
-    if (id == kNone) { ++i; continue; }
-    if (i > start) encode_section(s + start, i - start, out, scratch);
-    out.push_back(id);
+        if (l <= n - i && (k = added_.find(original + i, l)) != kNone) { len = l; break; }
+    if (k == kNone) { ++i; continue; }
+    const Added& a = added_info_[k];
+    section(start, i, strip_next, a.strip & 1);
+    out.push_back(a.id);
+    strip_next = a.strip & 2;
     i += len;
     start = i;
   }
-  if (start < n) encode_section(s + start, n - start, out, scratch);
+  section(start, n, strip_next, false);
 }
 
 void Tokenizer::encode_section(const uint8_t* s, size_t n, std::vector<uint32_t>& out, Scratch& scratch) const {

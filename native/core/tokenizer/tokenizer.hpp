@@ -64,6 +64,9 @@ class Tokenizer {
     std::vector<std::pair<std::string, uint32_t>> tokens;  // token bytes (from the byte-level alphabet) -> id
     std::vector<uint32_t> merges;                          // (left, right, result) per rank; left = kNone: none
     std::vector<std::pair<std::string, uint32_t>> added;   // added tokens' UTF-8 content -> id
+    // Per added token: 1 lstrip, 2 rstrip (JS whitespace before / after it is dropped; no content may start or
+    // end with whitespace then, lib/tokenizers/named.ts checks). Empty: none.
+    std::vector<uint8_t> added_strip;
   };
   static std::unique_ptr<Tokenizer> byte_level_bpe(const ByteLevelBpe& spec);
 
@@ -104,7 +107,9 @@ class Tokenizer {
   bool whole_pieces_ = true;
   Space space_ = Space::kJs;
   ByteLevelBpe::Prefix prefix_ = ByteLevelBpe::Prefix::kNone;
-  ByteMap added_;
+  struct Added { uint32_t id; uint8_t strip; };
+  ByteMap added_;                        // content -> index in added_info_
+  std::vector<Added> added_info_;
   bool added_first_[256] = {};           // first bytes of added tokens
   std::vector<size_t> added_lengths_;    // their distinct lengths, longest first
 };

@@ -8,7 +8,7 @@
  *   node dist/bench/tokenizers.js [--mb 4] [--js-mb 0.5] [--corpus prose|multilingual] [--only cl100k_base,llama-2]
  *                                 [--python [python3]] [--out bench/results/tokenizers-<corpus>.json]
  *
- * --only also takes json:llama-3, json:gpt2 and json:o200k: tokenizer.json files written from the packages'
+ * --only also takes json:llama-3, json:gpt2, json:o200k and json:llama-2: tokenizer.json files written from the packages'
  * data (test/helpers/tokenizer-json.ts), native against @huggingface/tokenizers (no Python peers).
  *
  * prose: the Markdown files under node_modules (English prose and code, sorted by path, repeated up to --mb);
@@ -146,7 +146,7 @@ async function main() {
   try {
     for (const name of NAMES) {
       const json = name.startsWith('json:') ? name.slice(5) as keyof typeof TOKENIZER_JSONS : null;
-      const spec = json ? writeTokenizerJson(work, json) : name;
+      const spec = json ? await writeTokenizerJson(work, json) : name;
       const native = await loadTokenizer(spec, { implementation: 'native' });
       const js = await loadTokenizer(spec, { implementation: 'js' });
       if (!native.native) throw new Error(`${name} does not encode natively: ${native.jsReason}`);

@@ -192,6 +192,9 @@ export interface NativeByteLevelBpe {
   added: NativeStrings;
   /** Per added token: 1 lstrip, 2 rstrip (the JS whitespace before / after it is dropped). */
   addedStrip: Uint8Array;
+  /** A SentencePiece BPE: `tokens` are the pieces' UTF-8 (not byte-level), byteIds the <0xNN> tokens. */
+  sentencepiece?: boolean;
+  byteIds?: Uint32Array;
 }
 /** An opaque native tokenizer. */
 export type NativeTokenizerHandle = { readonly __nativeTokenizer: unique symbol };

@@ -54,16 +54,17 @@ function mismatches(docs: string[], expected: TokenArray[], actual: TokenArray[]
 
 const load = (spec: string) => Promise.all([loadTokenizer(spec, { implementation: 'js' }), loadTokenizer(spec, { implementation: 'native' })]);
 
-const FILES: Array<[string, () => string, number]> = [
+const FILES: Array<[string, () => string | Promise<string>, number]> = [
   ['fixture tiny-bpe (ByteLevel, GPT-2 pattern)', () => TINY, 2500],
   ['llama-3 (Split cl100k pattern, ignore_merges, added tokens)', () => writeTokenizerJson(scratch, 'llama-3'), 1500],
   ['gpt2-style cl100k ranks (ByteLevel, add_prefix_space, overlapping added tokens)', () => writeTokenizerJson(scratch, 'gpt2'), 1500],
   ['o200k ranks (Split o200k pattern, add_prefix_space per piece, lstrip/rstrip added tokens)', () => writeTokenizerJson(scratch, 'o200k'), 1000],
+  ['llama-2 (SentencePiece BPE: Prepend/Replace normalizer, byte fallback)', () => writeTokenizerJson(scratch, 'llama-2'), 1500],
 ];
 
 for (const [n, [label, file, count]] of FILES.entries()) {
   test(`tokenizer.json ${label}: native ids equal @huggingface/tokenizers' on a randomized corpus`, async (t) => {
-    const [js, native] = await load(file());
+    const [js, native] = await load(await file());
     t.true(native.native);
     t.is(native.jsReason, undefined);
     t.false(js.native);
@@ -107,8 +108,15 @@ test('tokenizer.json files the native encoder does not reproduce exactly encode 
     ['whitespace', (j) => { j.pre_tokenizer = { type: 'Whitespace' }; }, /byte-level/],
     ['missing-byte', (j) => { delete j.model.vocab['Ā']; }, /byte without a token/],
   ];
-  for (const [name, change, why] of cases) {
-    const [js, tok] = await load(variant(name, change));
+  const llama2 = await writeTokenizerJson(scratch, 'llama-2');
+  const spCases: typeof cases = [
+    ['sp-normalized-added', (j) => { j.added_tokens[1].normalized = true; }, /normalized added token/],
+    ['sp-byte-merge', (j) => { j.model.merges.unshift('<0x41> <0x42>'); j.model.vocab['<0x41><0x42>'] = 32000; }, /joins a byte token/],
+    ['sp-no-fallback', (j) => { j.model.byte_fallback = false; }, /byte_fallback/],
+    ['sp-nfkc', (j) => { j.normalizer.normalizers.push({ type: 'NFKC' }); }, /normalizer/],
+  ];
+  for (const [name, change, why, base] of [...cases.map(([n, c, w]) => [n, c, w, TINY] as const), ...spCases.map(([n, c, w]) => [n, c, w, llama2] as const)]) {
+    const [js, tok] = await load(variant(name, change, base));
     t.false(tok.native, name);
     t.regex(tok.jsReason ?? '', why, name);
     t.is(tok.encodeBatch, undefined, name);
@@ -128,7 +136,7 @@ test('tokenizer.json variants the native encoder does reproduce: pair merges, ig
       j.pre_tokenizer = { type: 'Sequence', pretokenizers: [
         { type: 'Split', pattern: { Regex: "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+" }, behavior: 'Isolated', invert: false },
         { type: 'ByteLevel', add_prefix_space: false, use_regex: false }] };
-    }, writeTokenizerJson(scratch, 'gpt2')), // real merges: piece boundaries show in the ids
+    }, await writeTokenizerJson(scratch, 'gpt2')), // real merges: piece boundaries show in the ids
   ];
   const docs = [...corpus(9, 300), 'x \u0085y', 'x \ufeffy', '\u0085\u0085 a'];
   for (const file of variants) {
@@ -160,7 +168,7 @@ async function buildWith(env: string, spec: string, out: string, inputs: Array<{
 }
 
 test.serial('an index built with the native encoder has the same files as one built with the JS encoder', async (t) => {
-  const spec = writeTokenizerJson(scratch, 'llama-3');
+  const spec = await writeTokenizerJson(scratch, 'llama-3');
   const r = rng(77);
   const inputs = Array.from({ length: 600 }, (_, i) => ({ text: multilingualDocument(r, 60), id: `d${i}` }));
   const js = path.join(scratch, 'idx-js'), native = path.join(scratch, 'idx-native');

@@ -498,13 +498,14 @@ export function nativeByteLevelBpe(json: Record<string, unknown>): NativeByteLev
   const model = json.model as Record<string, unknown>;
   if (model.type !== 'BPE') return `model ${String(model.type)} (only BPE encodes natively)`;
   if (model.end_of_word_suffix || model.continuing_subword_suffix) return 'BPE with word suffixes';
-  if (json.normalizer !== null) return 'a normalizer';
   // Post-processors add nothing without special tokens, except a template whose single sequence is not just A.
   const post = json.post_processor as Record<string, unknown> | null;
   const template = (single: unknown) => Array.isArray(single) &&
     single.filter((x) => isPlainObject(x) && 'Sequence' in x).map((x) => JSON.stringify((x.Sequence as { id?: unknown })?.id)).join() === '"A"';
   if (post !== null && !(isPlainObject(post) && (['ByteLevel', 'BertProcessing', 'RobertaProcessing'].includes(post.type as string) ||
     (post.type === 'TemplateProcessing' && template(post.single))))) return 'this post-processor';
+  if (json.pre_tokenizer === null && sentencePieceNormalizer(json.normalizer)) return nativeSentencePieceBpe(json, model);
+  if (json.normalizer !== null) return 'a normalizer';
   // Pre-tokenizer: [Split?, ByteLevel]
   let steps = [json.pre_tokenizer] as unknown[];
   if (isPlainObject(json.pre_tokenizer) && json.pre_tokenizer.type === 'Sequence') steps = json.pre_tokenizer.pretokenizers as unknown[];
@@ -524,21 +525,9 @@ export function nativeByteLevelBpe(json: Record<string, unknown>): NativeByteLev
     pattern = NATIVE_PATTERNS[regex];
     unicodeSpace = true; // @huggingface/tokenizers reads \s in a tokenizer.json pattern as White_Space
   }
-  // Token strings -> ids as @huggingface/tokenizers resolves them: the vocabulary, then added tokens over it.
-  const ids = new Map<string, number>(Object.entries(model.vocab as Record<string, unknown>) as Array<[string, number]>);
-  const added: Array<[Buffer, number]> = [];
-  const strip: number[] = [];
-  for (const t of json.added_tokens as Array<Record<string, unknown>>) {
-    if (!isPlainObject(t) || typeof t.content !== 'string' || !Number.isInteger(t.id)) return 'an added token without content or id';
-    if (t.content !== Buffer.from(t.content, 'utf8').toString('utf8')) return 'an added token holding a lone surrogate';
-    ids.set(t.content, t.id as number);
-    added.push([Buffer.from(t.content, 'utf8'), t.id as number]);
-    strip.push((t.lstrip ? 1 : 0) | (t.rstrip ? 2 : 0));
-  }
-  // lstrip/rstrip trim the text next to a token (JS trimEnd/trimStart: \s); trimming a token next to it would
-  // make it text, which the native encoder does not model.
-  if (strip.some((x) => x) && (json.added_tokens as Array<{ content: string }>).some((t) => /^\s|\s$/.test(t.content)))
-    return 'lstrip/rstrip with an added token that starts or ends with whitespace';
+  const vocabulary = tokenIds(json, model);
+  if (typeof vocabulary === 'string') return vocabulary;
+  const { ids, added, addedStrip } = vocabulary;
   const byteOf = new Map(BYTE_CHARS.map((c, b) => [c, b]));
   const toBytes = (s: string): Buffer | null => {
     const out = Buffer.alloc(s.length);
@@ -553,7 +542,6 @@ export function nativeByteLevelBpe(json: Record<string, unknown>): NativeByteLev
   const tokens: Array<[Buffer, number]> = [];
   const seen = new Set<number>();
   for (const [s, id] of ids) {
-    if (!(Number.isInteger(id) && id >= 0 && id < 2 ** 28)) return `token id ${String(id)}`;
     const bytes = s === '' ? null : toBytes(s);
     if (!bytes) continue; // no piece of byte-level text spells it
     if (seen.has(id)) return `two byte-level tokens share id ${id}`;
@@ -574,5 +562,90 @@ export function nativeByteLevelBpe(json: Record<string, unknown>): NativeByteLev
     if (result === undefined) return `merge ${i} makes a string outside the vocabulary`;
     merges.set([left, right, result], 3 * i);
   }
-  return { pattern, unicodeSpace, prefix: !prefixSpace ? 'none' : split ? 'piece' : 'text', wholePieces: Boolean(model.ignore_merges), tokens: packStrings(tokens), merges, added: packStrings(added), addedStrip: Uint8Array.from(strip) };
+  return { pattern, unicodeSpace, prefix: !prefixSpace ? 'none' : split ? 'piece' : 'text', wholePieces: Boolean(model.ignore_merges), tokens: packStrings(tokens), merges, added: packStrings(added), addedStrip };
+}
+
+/**
+ * Token strings -> ids as @huggingface/tokenizers resolves them (the vocabulary, then added tokens over it),
+ * and the added tokens the native encoder cuts out of the text, or why it cannot.
+ */
+function tokenIds(json: Record<string, unknown>, model: Record<string, unknown>):
+  { ids: Map<string, number>; added: Array<[Buffer, number]>; addedStrip: Uint8Array } | string {
+  const ids = new Map<string, number>(Object.entries(model.vocab as Record<string, unknown>) as Array<[string, number]>);
+  const added: Array<[Buffer, number]> = [];
+  const strip: number[] = [];
+  for (const t of json.added_tokens as Array<Record<string, unknown>>) {
+    if (!isPlainObject(t) || typeof t.content !== 'string' || !Number.isInteger(t.id)) return 'an added token without content or id';
+    if (t.content !== Buffer.from(t.content, 'utf8').toString('utf8')) return 'an added token holding a lone surrogate';
+    // With a normalizer, a normalized added token is matched in the normalized text (not modelled).
+    if (json.normalizer !== null && (t.normalized ?? !t.special)) return 'a normalized added token';
+    ids.set(t.content, t.id as number);
+    added.push([Buffer.from(t.content, 'utf8'), t.id as number]);
+    strip.push((t.lstrip ? 1 : 0) | (t.rstrip ? 2 : 0));
+  }
+  // lstrip/rstrip trim the text next to a token (JS trimEnd/trimStart: \s); trimming a token next to it would
+  // make it text, which the native encoder does not model.
+  if (strip.some((x) => x) && (json.added_tokens as Array<{ content: string }>).some((t) => /^\s|\s$/.test(t.content)))
+    return 'lstrip/rstrip with an added token that starts or ends with whitespace';
+  for (const id of ids.values()) if (!(Number.isInteger(id) && id >= 0 && id < 2 ** 28)) return `token id ${String(id)}`;
+  return { ids, added, addedStrip: Uint8Array.from(strip) };
+}
+
+/** Llama-2's normalizer: "▁" prepended and every space replaced by "▁" (in either order). */
+function sentencePieceNormalizer(normalizer: unknown): boolean {
+  if (!isPlainObject(normalizer) || normalizer.type !== 'Sequence' || !Array.isArray(normalizer.normalizers)) return false;
+  const steps = normalizer.normalizers.map((x: unknown) =>
+    !isPlainObject(x) ? '?'
+    : x.type === 'Prepend' && x.prepend === SPIECE_SPACE ? 'prepend'
+    : x.type === 'Replace' && isPlainObject(x.pattern) && Object.keys(x.pattern).join() === 'String' && x.pattern.String === ' ' && x.content === SPIECE_SPACE ? 'replace'
+    : '?');
+  return steps.sort().join() === 'prepend,replace';
+}
+
+/**
+ * A SentencePiece BPE (Llama-2's tokenizer.json: that normalizer, no pre-tokenizer, byte fallback): each text
+ * between added tokens merged as one word over its characters; a character without a token falls back to its
+ * UTF-8 bytes' <0xNN> tokens. Exact when merges only join tokens (never a character outside the vocabulary or
+ * a byte token, which the JS tokenizer makes after merging).
+ */
+function nativeSentencePieceBpe(json: Record<string, unknown>, model: Record<string, unknown>): NativeByteLevelBpe | string {
+  if (model.ignore_merges) return 'SentencePiece BPE with ignore_merges';
+  if (!model.byte_fallback) return 'SentencePiece BPE without byte_fallback';
+  const vocabulary = tokenIds(json, model);
+  if (typeof vocabulary === 'string') return vocabulary;
+  const { ids, added, addedStrip } = vocabulary;
+  const byteNames = Array.from({ length: 256 }, (_, b) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`);
+  const byteIds = new Uint32Array(256);
+  for (let b = 0; b < 256; b++) {
+    const id = ids.get(byteNames[b]);
+    if (id === undefined) return 'a byte without a <0xNN> token';
+    byteIds[b] = id;
+  }
+  const byteTokens = new Set(byteIds);
+  const tokens: Array<[Buffer, number]> = [];
+  const seen = new Set<number>();
+  for (const [s, id] of ids) {
+    if (s === '') continue;
+    if (seen.has(id)) return `two tokens share id ${id}`;
+    seen.add(id);
+    tokens.push([Buffer.from(s, 'utf8'), id]);
+  }
+  const list = model.merges as unknown[];
+  if (!Array.isArray(list)) return 'merges that are not a list';
+  const merges = new Uint32Array(3 * list.length).fill(0xffffffff);
+  for (let i = 0; i < list.length; i++) {
+    const m = list[i];
+    const pair = Array.isArray(m) ? m : typeof m === 'string' ? m.split(' ', 2) : null; // as the package splits them
+    if (!pair || pair.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'string' || !pair[0] || !pair[1]) continue; // never applies
+    const [left, right] = [ids.get(pair[0]), ids.get(pair[1])];
+    if (left === undefined || right === undefined) {
+      if ([pair[0], pair[1]].some((p) => !ids.has(p) && [...p].length === 1)) return `merge ${i} joins a character outside the vocabulary`;
+      continue; // a part no symbol spells
+    }
+    if (byteTokens.has(left) || byteTokens.has(right)) return `merge ${i} joins a byte token`;
+    const result = ids.get(pair[0] + pair[1]);
+    if (result === undefined) return `merge ${i} makes a string outside the vocabulary`;
+    merges.set([left, right, result], 3 * i);
+  }
+  return { pattern: 'whole', unicodeSpace: false, prefix: 'none', wholePieces: false, tokens: packStrings(tokens), merges, added: packStrings(added), addedStrip, sentencepiece: true, byteIds };
 }

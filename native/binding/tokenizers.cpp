@@ -7,7 +7,7 @@
 //   loadByteLevelBpe({ pattern: 'cl100k' | 'o200k' | 'gpt2' | 'whole', unicodeSpace, prefix: 'none' | 'text' |
 //       'piece', wholePieces, tokens: { bytes: Uint8Array, lengths: Uint32Array, ids: Uint32Array },
 //       merges: Uint32Array (left, right, result per rank), added: { bytes, lengths, ids }, addedStrip: Uint8Array
-//       (1 lstrip, 2 rstrip per added token) }) -> Promise<handle>
+//       (1 lstrip, 2 rstrip per added token), sentencepiece?, byteIds?: Uint32Array (256) }) -> Promise<handle>
 //       (a tokenizer.json byte-level BPE, see tok::Tokenizer::ByteLevelBpe)
 //   tokenizerEncode(handle, text, width) -> Uint8Array | Uint16Array | Uint32Array (width 1 | 2 | 4)
 //   tokenizerEncodeBatchSync(handle, texts, width) / tokenizerEncodeBatch(handle, texts, width, threads?)
@@ -210,6 +210,11 @@ Napi::Value LoadByteLevelBpe(const Napi::CallbackInfo& info) {
   spec->added = strings_field(o, "added");
   auto strip = typed_field<Napi::Uint8Array>(o, "addedStrip", napi_uint8_array);
   spec->added_strip.assign(strip.Data(), strip.Data() + strip.ElementLength());
+  if (o.Get("sentencepiece").ToBoolean()) {
+    spec->sentencepiece = true;
+    auto byte_ids = typed_field<Napi::Uint32Array>(o, "byteIds", napi_uint32_array);
+    spec->byte_ids.assign(byte_ids.Data(), byte_ids.Data() + byte_ids.ElementLength());
+  }
   auto merges = typed_field<Napi::Uint32Array>(o, "merges", napi_uint32_array);
   spec->merges.assign(merges.Data(), merges.Data() + merges.ElementLength());
   auto loaded = std::make_shared<Handle>();

@@ -6,6 +6,8 @@
  *             Split by the cl100k pattern, ByteLevel(use_regex: false), ignore_merges, 256 added tokens.
  *   gpt2      js-tiktoken's cl100k_base ranks as a GPT-2-style file: ByteLevel(use_regex: true,
  *             add_prefix_space), merges derived from the ranks, added tokens (overlapping, non-ASCII, U+FFFD).
+ *   llama-2   llama-tokenizer-js's pieces and merges as Hugging Face's Llama-2 file has them: SentencePiece BPE
+ *             (Prepend/Replace "▁" normalizer, no pre-tokenizer, byte fallback).
  *   o200k     o200k_base ranks: Split by the o200k pattern, ByteLevel(use_regex: false, add_prefix_space), added
  *             tokens with lstrip and rstrip.
  */
@@ -87,11 +89,31 @@ function o200k(): object {
   return file({ vocab, merges }, { type: 'Sequence', pretokenizers: [split(pattern), byteLevelPre(false, true)] }, added);
 }
 
-export const TOKENIZER_JSONS = { 'llama-3': llama3, gpt2, o200k } as const;
+// ES-module-only package: TypeScript's CommonJS output would turn import() into require().
+const importModule = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<unknown>;
+
+/** Llama-2's tokenizer.json as Hugging Face publishes it (SentencePiece BPE), from llama-tokenizer-js's data. */
+async function llama2(): Promise<object> {
+  const llama = ((await importModule('llama-tokenizer-js')) as { default: { vocabById: string[]; merges: Map<string, number> } }).default;
+  const vocab: Record<string, number> = {};
+  llama.vocabById.forEach((s, id) => (vocab[s] = id));
+  const merges = [...llama.merges].sort((a, b) => a[1] - b[1]).map(([pair]) => pair);
+  const json = file({ vocab, merges, byte_fallback: true, fuse_unk: true, unk_token: '<unk>', ignore_merges: false }, null as unknown as object,
+    ['<unk>', '<s>', '</s>'].map((content, id) => ({ id, content })));
+  return {
+    ...json,
+    normalizer: { type: 'Sequence', normalizers: [{ type: 'Prepend', prepend: '▁' }, { type: 'Replace', pattern: { String: ' ' }, content: '▁' }] },
+    post_processor: { type: 'TemplateProcessing', single: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
+      pair: [], special_tokens: { '<s>': { id: '<s>', ids: [1], tokens: ['<s>'] } } },
+    decoder: { type: 'Sequence', decoders: [{ type: 'Replace', pattern: { String: '▁' }, content: ' ' }, { type: 'ByteFallback' }, { type: 'Fuse' }, { type: 'Strip', content: ' ', start: 1, stop: 0 }] },
+  };
+}
+
+export const TOKENIZER_JSONS = { 'llama-3': llama3, gpt2, o200k, 'llama-2': llama2 } as const;
 
 /** Writes `<dir>/<name>.tokenizer.json` (once per directory) and returns its path. */
-export function writeTokenizerJson(dir: string, name: keyof typeof TOKENIZER_JSONS): string {
+export async function writeTokenizerJson(dir: string, name: keyof typeof TOKENIZER_JSONS): Promise<string> {
   const out = path.join(dir, `${name}.tokenizer.json`);
-  if (!fs.existsSync(out)) fs.writeFileSync(out, JSON.stringify(TOKENIZER_JSONS[name]()));
+  if (!fs.existsSync(out)) fs.writeFileSync(out, JSON.stringify(await TOKENIZER_JSONS[name]()));
   return out;
 }

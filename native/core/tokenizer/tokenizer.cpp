@@ -208,19 +208,9 @@ std::unique_ptr<Tokenizer> Tokenizer::llama2(std::string_view vocab_base64, std:
   constexpr uint32_t kSpaceToken = 29871;  // llama-tokenizer-js replaces ' ' with vocabById[29871]
   if (vocab.size() <= kSpaceToken || code_points(vocab[kSpaceToken]).size() != 1) invalid("Llama-2 vocabulary: token 29871 is not one character");
   t->space_cp_ = code_points(vocab[kSpaceToken])[0];
-  t->bmp_char_id_.assign(0x10000, kNone);
-  t->by_word_ = true;
-  for (uint32_t id = 0; id < vocab.size(); ++id) {
-    std::vector<uint32_t> cps = code_points(vocab[id]);
-    if (cps.size() == 1) {
-      if (cps[0] < 0x10000) t->bmp_char_id_[cps[0]] = id;
-      else t->astral_char_id_[cps[0]] = id;
-    }
-    for (size_t i = 1; i < cps.size(); ++i)
-      if (cps[i] == t->space_cp_ && cps[i - 1] != t->space_cp_) t->by_word_ = false;
-  }
-  t->space_id_ = t->char_id(t->space_cp_);
-  if (t->space_id_ == kNone) t->by_word_ = false;
+  std::vector<std::pair<std::string_view, uint32_t>> pieces;
+  for (uint32_t id = 0; id < vocab.size(); ++id) pieces.emplace_back(vocab[id], id);
+  t->index_pieces(pieces);
   for (int b = 0; b < 256; ++b) {
     static const char* hex = "0123456789ABCDEF";
     std::string name = std::string("<0x") + hex[b >> 4] + hex[b & 15] + ">";
@@ -249,13 +239,24 @@ std::unique_ptr<Tokenizer> Tokenizer::byte_level_bpe(const ByteLevelBpe& spec) {
   t->space_ = spec.space;
   t->prefix_ = spec.prefix;
   t->whole_pieces_ = spec.whole_pieces;
-  for (const auto& [bytes, id] : spec.tokens) {
-    if (bytes.empty()) invalid("tokenizer.json: an empty token");
-    t->bytes_.insert(bytes, id);
-  }
-  for (int b = 0; b < 256; ++b) {
-    uint8_t byte = static_cast<uint8_t>(b);
-    if ((t->byte_id_[b] = t->bytes_.find(&byte, 1)) == kNone) invalid("tokenizer.json: byte " + std::to_string(b) + " has no token");
+  if (spec.sentencepiece) {
+    // Llama-2's encoder (encode_llama2) with the file's pieces, merges in rank order and no JS float priority.
+    t->kind_ = Kind::kLlama2;
+    t->float_keys_ = false;
+    t->space_cp_ = 0x2581;
+    std::vector<std::pair<std::string_view, uint32_t>> pieces(spec.tokens.begin(), spec.tokens.end());
+    t->index_pieces(pieces);
+    if (spec.byte_ids.size() != 256) invalid("tokenizer.json: 256 byte-fallback ids are required");
+    std::copy(spec.byte_ids.begin(), spec.byte_ids.end(), t->byte_id_);
+  } else {
+    for (const auto& [bytes, id] : spec.tokens) {
+      if (bytes.empty()) invalid("tokenizer.json: an empty token");
+      t->bytes_.insert(bytes, id);
+    }
+    for (int b = 0; b < 256; ++b) {
+      uint8_t byte = static_cast<uint8_t>(b);
+      if ((t->byte_id_[b] = t->bytes_.find(&byte, 1)) == kNone) invalid("tokenizer.json: byte " + std::to_string(b) + " has no token");
+    }
   }
   if (spec.merges.size() % 3 != 0 || spec.merges.size() / 3 >= kNone) invalid("tokenizer.json: merges must be (left, right, result) triples");
   for (size_t i = 0; i < spec.merges.size(); i += 3)
@@ -271,8 +272,24 @@ std::unique_ptr<Tokenizer> Tokenizer::byte_level_bpe(const ByteLevelBpe& spec) {
   }
   std::sort(t->added_lengths_.begin(), t->added_lengths_.end(), std::greater<size_t>());
   t->added_lengths_.erase(std::unique(t->added_lengths_.begin(), t->added_lengths_.end()), t->added_lengths_.end());
-  t->vocabulary_ = t->bytes_.size();
+  t->vocabulary_ = spec.tokens.size();
   return t;
+}
+
+void Tokenizer::index_pieces(const std::vector<std::pair<std::string_view, uint32_t>>& pieces) {
+  bmp_char_id_.assign(0x10000, kNone);
+  by_word_ = true;
+  for (const auto& [piece, id] : pieces) {
+    std::vector<uint32_t> cps = code_points(piece);
+    if (cps.size() == 1) {
+      if (cps[0] < 0x10000) bmp_char_id_[cps[0]] = id;
+      else astral_char_id_[cps[0]] = id;
+    }
+    for (size_t i = 1; i < cps.size(); ++i)
+      if (cps[i] == space_cp_ && cps[i - 1] != space_cp_) by_word_ = false;
+  }
+  space_id_ = char_id(space_cp_);
+  if (space_id_ == kNone) by_word_ = false;
 }
 
 uint32_t Tokenizer::char_id(uint32_t cp) const {
@@ -283,8 +300,9 @@ uint32_t Tokenizer::char_id(uint32_t cp) const {
 
 void Tokenizer::encode(const uint8_t* text, size_t n, std::vector<uint32_t>& out, Scratch& scratch) const {
   if (n >= kNone) invalid("a document of 4 GiB or more cannot be tokenized");
-  if (kind_ == Kind::kLlama2) encode_llama2(text, n, out, scratch);
-  else encode_bytes(text, n, out, scratch);
+  if (kind_ != Kind::kLlama2) encode_bytes(text, n, out, scratch);
+  else if (added_info_.empty()) encode_llama2(text, n, out, scratch);
+  else encode_with_added(text, text, n, out, scratch);  // lone surrogates stay: encode_llama2 reads them
 }
 
 void Tokenizer::encode_bytes(const uint8_t* s, size_t n, std::vector<uint32_t>& out, Scratch& scratch) const {
@@ -355,6 +373,10 @@ void Tokenizer::encode_with_added(const uint8_t* original, const uint8_t* s, siz
 }
 
 void Tokenizer::encode_section(const uint8_t* s, size_t n, std::vector<uint32_t>& out, Scratch& scratch) const {
+  if (kind_ == Kind::kLlama2) {  // a SentencePiece BPE tokenizer.json: the section is one text
+    encode_llama2(s, n, out, scratch);
+    return;
+  }
   using Prefix = ByteLevelBpe::Prefix;
   if (prefix_ == Prefix::kText && s[0] != ' ') {
     scratch.section.assign(1, ' ');
@@ -377,7 +399,7 @@ void Tokenizer::encode_section(const uint8_t* s, size_t n, std::vector<uint32_t>
 
 void Tokenizer::merge_llama2_word(size_t first, size_t units, std::vector<uint32_t>& out, Scratch& scratch) const {
   std::vector<uint32_t>& sym = scratch.symbols;
-  if (sym.size() >= 2 && first + sym.size() - 2 >= 2 * units) merge_pairs(sym, pairs_, FloatKey{static_cast<double>(units), first}, scratch.bpe);
+  if (float_keys_ && sym.size() >= 2 && first + sym.size() - 2 >= 2 * units) merge_pairs(sym, pairs_, FloatKey{static_cast<double>(units), first}, scratch.bpe);
   else merge_pairs(sym, pairs_, RankKey{}, scratch.bpe);
   out.insert(out.end(), sym.begin(), sym.end());
 }

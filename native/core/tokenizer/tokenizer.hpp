@@ -15,7 +15,8 @@
 // float order itself. Llama-2 merges never join a symbol to a following U+2581 unless the left one is U+2581
 // (no token contains another character followed by U+2581, checked on load), so its text is merged word by
 // word, with the same result and memory bounded by the longest word.
-//   tokenizer.json           @huggingface/tokenizers on a byte-level BPE file (see ByteLevelBpe): added tokens
+//   tokenizer.json           @huggingface/tokenizers on a byte-level BPE file (see ByteLevelBpe; a SentencePiece
+//                            BPE file runs the Llama-2 encoder, merges in rank order): added tokens
 //                            are cut out of the text first (longest at the leftmost place), the rest
 //                            pre-tokenized, and each piece merged by the rank of the pair in the file's merge list
 //                            (ties: leftmost), which is that package's "rank + position / length" priority.
@@ -67,6 +68,10 @@ class Tokenizer {
     // Per added token: 1 lstrip, 2 rstrip (JS whitespace before / after it is dropped; no content may start or
     // end with whitespace then, lib/tokenizers/named.ts checks). Empty: none.
     std::vector<uint8_t> added_strip;
+    // SentencePiece-style BPE (Llama-2's tokenizer.json: "▁" prepended and spaces as "▁" by the normalizer, no
+    // pre-tokenizer, byte fallback): `tokens` are the pieces' UTF-8, byte_ids the <0xNN> tokens.
+    bool sentencepiece = false;
+    std::vector<uint32_t> byte_ids;
   };
   static std::unique_ptr<Tokenizer> byte_level_bpe(const ByteLevelBpe& spec);
 
@@ -91,6 +96,7 @@ class Tokenizer {
   void encode_llama2(const uint8_t* s, size_t n, std::vector<uint32_t>& out, Scratch& scratch) const;
   void merge_llama2_word(size_t first, size_t units, std::vector<uint32_t>& out, Scratch& scratch) const;
   uint32_t char_id(uint32_t cp) const;
+  void index_pieces(const std::vector<std::pair<std::string_view, uint32_t>>& pieces);
 
   Kind kind_ = Kind::kTiktoken;
   Pattern pattern_ = Pattern::kCl100k;
@@ -103,6 +109,7 @@ class Tokenizer {
   std::unordered_map<uint32_t, uint32_t> astral_char_id_;
   uint32_t space_cp_ = 0x2581, space_id_ = kNone;
   bool by_word_ = false;
+  bool float_keys_ = true;  // the JS Llama-2 tokenizer's float priority on long words (not a tokenizer.json's)
   // tokenizer.json
   bool whole_pieces_ = true;
   Space space_ = Space::kJs;

@@ -8,6 +8,9 @@
  *   node dist/bench/tokenizers.js [--mb 4] [--js-mb 0.5] [--corpus prose|multilingual] [--only cl100k_base,llama-2]
  *                                 [--python [python3]] [--out bench/results/tokenizers-<corpus>.json]
  *
+ * --only also takes json:llama-3, json:gpt2, json:o200k and json:llama-2: tokenizer.json files written from the packages'
+ * data (test/helpers/tokenizer-json.ts), native against @huggingface/tokenizers (no Python peers).
+ *
  * prose: the Markdown files under node_modules (English prose and code, sorted by path, repeated up to --mb);
  * multilingual: test/helpers/multilingual.ts's generated documents (many scripts, emoji, numbers, whitespace).
  * Vocabularies for the Python peers are written from the npm packages (nothing is downloaded).
@@ -17,10 +20,12 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { markdownFiles } from './corpus';
 import { peerVocabulary } from './peer-vocab';
 import { loadTokenizer } from '../lib/tokenizers/named';
 import type { TokenArray, Tokenizer } from '../lib/tokenizers/tokenizer';
 import { multilingualDocument, rng } from '../test/helpers/multilingual';
+import { TOKENIZER_JSONS, writeTokenizerJson } from '../test/helpers/tokenizer-json';
 
 const argv = process.argv.slice(2);
 const arg = (name: string, fallback: string) => {
@@ -34,15 +39,6 @@ const NAMES = arg('only', 'cl100k_base,o200k_base,llama-3,llama-2').split(',');
 const PYTHON = argv.includes('--python') ? arg('python', 'python3') : null;
 const ROOT = path.resolve(__dirname, '..', '..');
 const OUT = arg('out', path.join(ROOT, 'bench', 'results', `tokenizers-${CORPUS}.json`));
-
-function markdownFiles(dir: string, out: string[] = []): string[] {
-  for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) markdownFiles(p, out);
-    else if (e.isFile() && e.name.endsWith('.md')) out.push(p);
-  }
-  return out;
-}
 
 /** Documents of about 4 KB (cut at blank lines) until `mb` MB of UTF-8. */
 function documents(): string[] {
@@ -117,8 +113,11 @@ async function main() {
   const jsBytes = jsDocs.reduce((n, d) => n + Buffer.byteLength(d), 0);
   try {
     for (const name of NAMES) {
-      const native = await loadTokenizer(name, { implementation: 'native' });
-      const js = await loadTokenizer(name, { implementation: 'js' });
+      const json = name.startsWith('json:') ? name.slice(5) as keyof typeof TOKENIZER_JSONS : null;
+      const spec = json ? await writeTokenizerJson(work, json) : name;
+      const native = await loadTokenizer(spec, { implementation: 'native' });
+      const js = await loadTokenizer(spec, { implementation: 'js' });
+      if (!native.native) throw new Error(`${name} does not encode natively: ${native.jsReason}`);
       native.encode('warm up'); js.encode('warm up');
       const [one, tOne] = time(() => docs.map((d) => native.encode(d)));
       const nativeHash = idsHash(one);
@@ -132,7 +131,7 @@ async function main() {
       report(row(name, 'native, encodeBatch (~1 MB, 1 thread)', bytes, since(t0), tokens, idsHash(batched) === nativeHash));
       const [jsIds, tJs] = time(() => jsDocs.map((d) => js.encode(d)));
       report(row(name, 'JS tokenizer (today\'s)', jsBytes, tJs, jsIds.reduce((n, a) => n + a.length, 0), idsHash(jsIds) === idsHash(one.slice(0, jsDocs.length))));
-      if (PYTHON) {
+      if (PYTHON && !json) {
         const vocab = await peerVocabulary(name, work);
         const py = spawnSync(PYTHON, [path.join(ROOT, 'bench', 'python', 'tokenizers_peer.py'), '--vocab', vocab, '--docs', docsFile], { encoding: 'utf8', maxBuffer: 1 << 24 });
         if (py.status !== 0) { console.log(`  ${name}: Python peers failed: ${py.stderr.trim().split('\n').pop()}`); continue; }

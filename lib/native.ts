@@ -197,11 +197,35 @@ export interface Addon {
   formatVersion: number;
   // Native tokenizers (native/binding/tokenizer_binding.cpp; wrapped by lib/tokenizers/native.ts).
   loadNativeTokenizer(kind: string, data: string | Uint8Array, data2?: string | Uint8Array): Promise<NativeTokenizerHandle>;
+  loadByteLevelBpe(spec: NativeByteLevelBpe): Promise<NativeTokenizerHandle>;
   tokenizerEncode(handle: NativeTokenizerHandle, text: string, width: number): Uint8Array | Uint16Array | Uint32Array;
   tokenizerEncodeBatchSync(handle: NativeTokenizerHandle, texts: NativeTexts, width: number): NativeEncodedBatch;
   tokenizerEncodeBatch(handle: NativeTokenizerHandle, texts: NativeTexts, width: number, threads?: number): Promise<NativeEncodedBatch>;
 }
 
+/** Strings for the native tokenizer: string i is bytes[sum of lengths[0..i), + lengths[i]), with id ids[i]. */
+export interface NativeStrings { bytes: Uint8Array; lengths: Uint32Array; ids: Uint32Array }
+/** A tokenizer.json byte-level BPE (native/core/tokenizer/tokenizer.hpp, Tokenizer::ByteLevelBpe). */
+export interface NativeByteLevelBpe {
+  pattern: 'cl100k' | 'o200k' | 'gpt2' | 'whole';
+  /** \s is Unicode White_Space rather than JavaScript's. */
+  unicodeSpace: boolean;
+  /** ByteLevel add_prefix_space: before each text between added tokens, or before each piece. */
+  prefix: 'none' | 'text' | 'piece';
+  /** ignore_merges: a piece that is a token is taken whole. */
+  wholePieces: boolean;
+  /** Token bytes (decoded from the byte-level alphabet). */
+  tokens: NativeStrings;
+  /** (left, right, result) ids per merge rank; left 0xFFFFFFFF: a merge that never applies. */
+  merges: Uint32Array;
+  /** Added tokens' UTF-8 content, cut out of the text first. */
+  added: NativeStrings;
+  /** Per added token: 1 lstrip, 2 rstrip (the JS whitespace before / after it is dropped). */
+  addedStrip: Uint8Array;
+  /** A SentencePiece BPE: `tokens` are the pieces' UTF-8 (not byte-level), byteIds the <0xNN> tokens. */
+  sentencepiece?: boolean;
+  byteIds?: Uint32Array;
+}
 /** An opaque native tokenizer. */
 export type NativeTokenizerHandle = { readonly __nativeTokenizer: unique symbol };
 /** Documents as strings, or as UTF-8 bytes: document i is bytes[offsets[i], offsets[i+1]). */

@@ -19,9 +19,11 @@
  * token from the vocabulary (exact even when a prefix ends inside a multi-byte character), except for a
  * tokenizer.json whose decoder is not ByteLevel, where it is the byte length of the decoded prefix.
  *
- * The built-in tokenizers other than `bytes` encode natively (lib/tokenizers/native.ts, native/core/tokenizer):
- * the same ids as the JS tokenizers, which decode and remain the encoders when `TRACEINDEX_JS_TOKENIZERS=1`
- * or `{ implementation: 'js' }` asks for them (the exactness tests use them as the oracle).
+ * The built-in tokenizers other than `bytes`, and byte-level BPE tokenizer.json files (nativeByteLevelBpe
+ * below says which), encode natively (lib/tokenizers/native.ts, native/core/tokenizer): the same ids as the JS
+ * tokenizers, which decode and remain the encoders when `TRACEINDEX_JS_TOKENIZERS=1` or
+ * `{ implementation: 'js' }` asks for them (the exactness tests use them as the oracle). A tokenizer.json the
+ * native encoder does not support encodes in JS and says why (`jsReason`).
  *
  * The fingerprint is a SHA-256 (first 16 hex digits, like `bytes`) of the vocabulary content: the ranks,
  * pattern and special tokens for tiktoken; the token strings and merges for Llama; the whole tokenizer.json
@@ -31,7 +33,8 @@ import { createHash, Hash } from 'node:crypto';
 import * as path from 'node:path';
 import { TraceIndexError } from '../errors';
 import { readRegularFileAsync } from '../inputs/files';
-import { jsTokenizersRequested, loadNativeEncoder, NativeEncoder, NativeTokenizerName } from './native';
+import type { NativeByteLevelBpe } from '../native';
+import { jsTokenizersRequested, loadNativeByteLevelBpe, loadNativeEncoder, NativeEncoder, NativeTokenizerName } from './native';
 import { importPackage, requirePackage } from './packages';
 import { bytesTokenizer, TokenArray, Tokenizer, widthForVocab } from './tokenizer';
 
@@ -54,7 +57,10 @@ const invalid = (message: string, cause?: unknown) =>
 const builtinCache = new Map<string, Promise<Tokenizer>>();
 
 export interface LoadTokenizerOptions {
-  /** Encoder of the built-in tokenizers: 'native' (default) or 'js' (default when TRACEINDEX_JS_TOKENIZERS=1). */
+  /**
+   * Encoder of the built-in tokenizers and of tokenizer.json files the native encoder supports: 'native'
+   * (default) or 'js' (default when TRACEINDEX_JS_TOKENIZERS=1).
+   */
   implementation?: 'native' | 'js';
 }
 
@@ -66,12 +72,12 @@ export interface LoadTokenizerOptions {
 export function loadTokenizer(spec: string, options: LoadTokenizerOptions = {}): Promise<Tokenizer> {
   if (typeof spec !== 'string' || spec === '')
     return Promise.reject(invalid(`tokenizer must be one of ${BUILTIN_NAMES.join(', ')} or a path to a tokenizer.json file`));
-  if (isTokenizerJsonPath(spec)) return loadTokenizerJson(spec);
-  if (!(BUILTIN_NAMES as readonly string[]).includes(spec))
-    return Promise.reject(invalid(`unknown tokenizer "${spec}" (known: ${BUILTIN_NAMES.join(', ')}, or a path to a tokenizer.json file)`));
   const implementation = options.implementation ?? (jsTokenizersRequested() ? 'js' : 'native');
   if (implementation !== 'native' && implementation !== 'js')
     return Promise.reject(invalid(`implementation must be 'native' or 'js'`));
+  if (isTokenizerJsonPath(spec)) return loadTokenizerJson(spec, implementation === 'native');
+  if (!(BUILTIN_NAMES as readonly string[]).includes(spec))
+    return Promise.reject(invalid(`unknown tokenizer "${spec}" (known: ${BUILTIN_NAMES.join(', ')}, or a path to a tokenizer.json file)`));
   const key = `${implementation}:${spec}`;
   let loading = builtinCache.get(key);
   if (!loading) {
@@ -109,6 +115,8 @@ interface TokenizerParts {
   byteLength(ids: ArrayLike<number>): number;
   /** Encodes instead of encodeIds: ids of the vocabulary in arrays of its width. */
   native?: NativeEncoder;
+  /** Why a tokenizer.json encodes in JS although the native encoder was asked for. */
+  jsReason?: string;
 }
 
 function checkIds(name: string, vocabSize: number, tokens: ArrayLike<number>): void {
@@ -141,6 +149,8 @@ function makeTokenizer(parts: TokenizerParts): Tokenizer {
     vocabSize,
     tokenWidth,
     readsText: true,
+    native: native !== undefined,
+    ...(parts.jsReason !== undefined && { jsReason: parts.jsReason }),
     ...(native && {
       async encodeBatch(texts: string[], threads?: number): Promise<TokenArray[]> {
         if (!Array.isArray(texts) || texts.some((t) => typeof t !== 'string')) throw invalid(`the ${name} tokenizer encodes strings`);
@@ -339,7 +349,7 @@ const SUPPORTED_MODELS = ['BPE', 'WordPiece', 'Unigram'];
 /** A tokenizer.json is read only if it is a regular file of at most this size (the largest published are ~35 MB). */
 const MAX_TOKENIZER_FILE_BYTES = 256 << 20;
 
-async function loadTokenizerJson(spec: string): Promise<Tokenizer> {
+async function loadTokenizerJson(spec: string, native: boolean): Promise<Tokenizer> {
   const file = path.resolve(spec);
   let text: string;
   try {
@@ -393,6 +403,13 @@ async function loadTokenizerJson(spec: string): Promise<Tokenizer> {
   } else {
     byteLength = (ids) => Buffer.byteLength(decodeIds(Array.from(ids)), 'utf8');
   }
+  let encoder: NativeEncoder | undefined;
+  let jsReason: string | undefined;
+  if (native) {
+    const plan = nativeByteLevelBpe(complete);
+    if (typeof plan === 'string') jsReason = plan;
+    else encoder = await loadNativeByteLevelBpe(plan, widthForVocab(vocabSize));
+  }
   return makeTokenizer({
     name: file,
     fingerprint: fingerprintOf((h) => {
@@ -403,5 +420,212 @@ async function loadTokenizerJson(spec: string): Promise<Tokenizer> {
     encodeIds: (t) => hf.encode(t, { add_special_tokens: false }).ids,
     decodeIds,
     byteLength,
+    native: encoder,
+    jsReason,
   });
+}
+
+// ---------------------------------------------------------------------------
+// tokenizer.json files the native encoder reproduces exactly (native/core/tokenizer, Tokenizer::ByteLevelBpe)
+
+/** GPT-2's byte-level alphabet: byte b stands for the character BYTE_CHARS[b] (bytes_to_unicode). */
+export const BYTE_CHARS: string[] = (() => {
+  const chars: string[] = [];
+  let next = 256;
+  for (let b = 0; b < 256; b++) {
+    const printable = (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
+    chars.push(String.fromCharCode(printable ? b : next++));
+  }
+  return chars;
+})();
+
+/**
+ * The split patterns the native pre-tokenizer implements, as tokenizer.json files write them (contractions as
+ * `(?i:'s|...)`, or spelled out in every letter case as js-tiktoken's ranks write them).
+ */
+const NATIVE_PATTERNS: Record<string, NativeByteLevelBpe['pattern']> = (() => {
+  const contractions = "(?i:'s|'t|'re|'ve|'m|'ll|'d)";
+  const spelled = "('s|'S|'t|'T|'re|'rE|'Re|'RE|'ve|'vE|'Ve|'VE|'m|'M|'ll|'lL|'Ll|'LL|'d|'D)";
+  const cl100k = "@|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+  const o200k = "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+@?|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*@?|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+  const patterns: Record<string, NativeByteLevelBpe['pattern']> = {
+    "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+": 'gpt2',
+  };
+  for (const c of [contractions, spelled]) {
+    patterns[cl100k.replaceAll('@', c)] = 'cl100k';
+    patterns[o200k.replaceAll('@', c)] = 'o200k';
+  }
+  return patterns;
+})();
+
+function packStrings(entries: Array<[Buffer, number]>): NativeByteLevelBpe['tokens'] {
+  return {
+    bytes: Buffer.concat(entries.map(([b]) => b)),
+    lengths: Uint32Array.from(entries, ([b]) => b.length),
+    ids: Uint32Array.from(entries, ([, id]) => id),
+  };
+}
+
+/**
+ * What the native encoder needs to encode as @huggingface/tokenizers encodes `json` (its ids are the oracle,
+ * test/native-tokenizer-json.test.ts), or why it cannot: then the JS encoder runs. Native: a BPE model over the
+ * byte-level alphabet without word suffixes, no normalizer, a pre-tokenizer that is ByteLevel (GPT-2's pattern
+ * or none, add_prefix_space either way) or a Split by the cl100k, o200k or GPT-2 pattern followed by
+ * ByteLevel(use_regex: false), added tokens (lstrip/rstrip too), and a post-processor that adds nothing
+ * (documents are encoded without special tokens).
+ */
+export function nativeByteLevelBpe(json: Record<string, unknown>): NativeByteLevelBpe | string {
+  const model = json.model as Record<string, unknown>;
+  if (model.type !== 'BPE') return `model ${String(model.type)} (only BPE encodes natively)`;
+  if (model.end_of_word_suffix || model.continuing_subword_suffix) return 'BPE with word suffixes';
+  // Post-processors add nothing without special tokens, except a template whose single sequence is not just A.
+  const post = json.post_processor as Record<string, unknown> | null;
+  const template = (single: unknown) => Array.isArray(single) &&
+    single.filter((x) => isPlainObject(x) && 'Sequence' in x).map((x) => JSON.stringify((x.Sequence as { id?: unknown })?.id)).join() === '"A"';
+  if (post !== null && !(isPlainObject(post) && (['ByteLevel', 'BertProcessing', 'RobertaProcessing'].includes(post.type as string) ||
+    (post.type === 'TemplateProcessing' && template(post.single))))) return 'this post-processor';
+  if (json.pre_tokenizer === null && sentencePieceNormalizer(json.normalizer)) return nativeSentencePieceBpe(json, model);
+  if (json.normalizer !== null) return 'a normalizer';
+  // Pre-tokenizer: [Split?, ByteLevel]
+  let steps = [json.pre_tokenizer] as unknown[];
+  if (isPlainObject(json.pre_tokenizer) && json.pre_tokenizer.type === 'Sequence') steps = json.pre_tokenizer.pretokenizers as unknown[];
+  if (!Array.isArray(steps) || steps.length < 1 || steps.length > 2 || !steps.every(isPlainObject)) return 'this pre-tokenizer';
+  const [split, byteLevel] = (steps.length === 2 ? steps : [null, steps[0]]) as Array<Record<string, unknown> | null>;
+  if (byteLevel!.type !== 'ByteLevel') return 'a pre-tokenizer that is not byte-level';
+  const useRegex = byteLevel!.use_regex ?? true;
+  const prefixSpace = Boolean(byteLevel!.add_prefix_space ?? false);
+  let pattern: NativeByteLevelBpe['pattern'] = useRegex ? 'gpt2' : 'whole';
+  let unicodeSpace = false;
+  if (split) {
+    if (split.type !== 'Split' || useRegex) return 'this pre-tokenizer sequence';
+    const regex = isPlainObject(split.pattern) ? split.pattern.Regex : undefined;
+    if (typeof regex !== 'string' || !Object.hasOwn(NATIVE_PATTERNS, regex)) return 'this Split pattern';
+    // Pieces tile the text, so every behaviour but Removed (which drops them) keeps all of them.
+    if (!split.invert && String(split.behavior).toLowerCase() === 'removed') return 'Split behaviour Removed';
+    pattern = NATIVE_PATTERNS[regex];
+    unicodeSpace = true; // @huggingface/tokenizers reads \s in a tokenizer.json pattern as White_Space
+  }
+  const vocabulary = tokenIds(json, model);
+  if (typeof vocabulary === 'string') return vocabulary;
+  const { ids, added, addedStrip } = vocabulary;
+  const byteOf = new Map(BYTE_CHARS.map((c, b) => [c, b]));
+  const toBytes = (s: string): Buffer | null => {
+    const out = Buffer.alloc(s.length);
+    for (let i = 0; i < s.length; i++) {
+      const b = byteOf.get(s[i]);
+      if (b === undefined) return null;
+      out[i] = b;
+    }
+    return out;
+  };
+  // Symbols are byte-level strings of the vocabulary; ids stand for them if no two share an id.
+  const tokens: Array<[Buffer, number]> = [];
+  const seen = new Set<number>();
+  for (const [s, id] of ids) {
+    const bytes = s === '' ? null : toBytes(s);
+    if (!bytes) continue; // no piece of byte-level text spells it
+    if (seen.has(id)) return `two byte-level tokens share id ${id}`;
+    seen.add(id);
+    tokens.push([bytes, id]);
+  }
+  for (const c of BYTE_CHARS) if (!ids.has(c)) return 'a byte without a token';
+  const list = model.merges as unknown[];
+  if (!Array.isArray(list)) return 'merges that are not a list';
+  const merges = new Uint32Array(3 * list.length).fill(0xffffffff);
+  for (let i = 0; i < list.length; i++) {
+    const m = list[i];
+    const pair = Array.isArray(m) ? m : typeof m === 'string' ? m.split(' ', 2) : null; // as the package splits them
+    if (!pair || pair.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'string' || !pair[0] || !pair[1]) continue; // never applies
+    const left = toBytes(pair[0]) && ids.get(pair[0]), right = toBytes(pair[1]) && ids.get(pair[1]);
+    if (typeof left !== 'number' || typeof right !== 'number') continue; // a part no symbol spells
+    const result = ids.get(pair[0] + pair[1]);
+    if (result === undefined) return `merge ${i} makes a string outside the vocabulary`;
+    merges.set([left, right, result], 3 * i);
+  }
+  return { pattern, unicodeSpace, prefix: !prefixSpace ? 'none' : split ? 'piece' : 'text', wholePieces: Boolean(model.ignore_merges), tokens: packStrings(tokens), merges, added: packStrings(added), addedStrip };
+}
+
+/**
+ * Token strings -> ids as @huggingface/tokenizers resolves them (the vocabulary, then added tokens over it),
+ * and the added tokens the native encoder cuts out of the text, or why it cannot.
+ */
+function tokenIds(json: Record<string, unknown>, model: Record<string, unknown>):
+  { ids: Map<string, number>; added: Array<[Buffer, number]>; addedStrip: Uint8Array } | string {
+  const ids = new Map<string, number>(Object.entries(model.vocab as Record<string, unknown>) as Array<[string, number]>);
+  const added: Array<[Buffer, number]> = [];
+  const strip: number[] = [];
+  for (const t of json.added_tokens as Array<Record<string, unknown>>) {
+    if (!isPlainObject(t) || typeof t.content !== 'string' || !Number.isInteger(t.id)) return 'an added token without content or id';
+    if (t.content !== Buffer.from(t.content, 'utf8').toString('utf8')) return 'an added token holding a lone surrogate';
+    // With a normalizer, a normalized added token is matched in the normalized text (not modelled).
+    if (json.normalizer !== null && (t.normalized ?? !t.special)) return 'a normalized added token';
+    ids.set(t.content, t.id as number);
+    added.push([Buffer.from(t.content, 'utf8'), t.id as number]);
+    strip.push((t.lstrip ? 1 : 0) | (t.rstrip ? 2 : 0));
+  }
+  // lstrip/rstrip trim the text next to a token (JS trimEnd/trimStart: \s); trimming a token next to it would
+  // make it text, which the native encoder does not model.
+  if (strip.some((x) => x) && (json.added_tokens as Array<{ content: string }>).some((t) => /^\s|\s$/.test(t.content)))
+    return 'lstrip/rstrip with an added token that starts or ends with whitespace';
+  for (const id of ids.values()) if (!(Number.isInteger(id) && id >= 0 && id < 2 ** 28)) return `token id ${String(id)}`;
+  return { ids, added, addedStrip: Uint8Array.from(strip) };
+}
+
+/** Llama-2's normalizer: "▁" prepended and every space replaced by "▁" (in either order). */
+function sentencePieceNormalizer(normalizer: unknown): boolean {
+  if (!isPlainObject(normalizer) || normalizer.type !== 'Sequence' || !Array.isArray(normalizer.normalizers)) return false;
+  const steps = normalizer.normalizers.map((x: unknown) =>
+    !isPlainObject(x) ? '?'
+    : x.type === 'Prepend' && x.prepend === SPIECE_SPACE ? 'prepend'
+    : x.type === 'Replace' && isPlainObject(x.pattern) && Object.keys(x.pattern).join() === 'String' && x.pattern.String === ' ' && x.content === SPIECE_SPACE ? 'replace'
+    : '?');
+  return steps.sort().join() === 'prepend,replace';
+}
+
+/**
+ * A SentencePiece BPE (Llama-2's tokenizer.json: that normalizer, no pre-tokenizer, byte fallback): each text
+ * between added tokens merged as one word over its characters; a character without a token falls back to its
+ * UTF-8 bytes' <0xNN> tokens. Exact when merges only join tokens (never a character outside the vocabulary or
+ * a byte token, which the JS tokenizer makes after merging).
+ */
+function nativeSentencePieceBpe(json: Record<string, unknown>, model: Record<string, unknown>): NativeByteLevelBpe | string {
+  if (model.ignore_merges) return 'SentencePiece BPE with ignore_merges';
+  if (!model.byte_fallback) return 'SentencePiece BPE without byte_fallback';
+  const vocabulary = tokenIds(json, model);
+  if (typeof vocabulary === 'string') return vocabulary;
+  const { ids, added, addedStrip } = vocabulary;
+  const byteNames = Array.from({ length: 256 }, (_, b) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`);
+  const byteIds = new Uint32Array(256);
+  for (let b = 0; b < 256; b++) {
+    const id = ids.get(byteNames[b]);
+    if (id === undefined) return 'a byte without a <0xNN> token';
+    byteIds[b] = id;
+  }
+  const byteTokens = new Set(byteIds);
+  const tokens: Array<[Buffer, number]> = [];
+  const seen = new Set<number>();
+  for (const [s, id] of ids) {
+    if (s === '') continue;
+    if (seen.has(id)) return `two tokens share id ${id}`;
+    seen.add(id);
+    tokens.push([Buffer.from(s, 'utf8'), id]);
+  }
+  const list = model.merges as unknown[];
+  if (!Array.isArray(list)) return 'merges that are not a list';
+  const merges = new Uint32Array(3 * list.length).fill(0xffffffff);
+  for (let i = 0; i < list.length; i++) {
+    const m = list[i];
+    const pair = Array.isArray(m) ? m : typeof m === 'string' ? m.split(' ', 2) : null; // as the package splits them
+    if (!pair || pair.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'string' || !pair[0] || !pair[1]) continue; // never applies
+    const [left, right] = [ids.get(pair[0]), ids.get(pair[1])];
+    if (left === undefined || right === undefined) {
+      if ([pair[0], pair[1]].some((p) => !ids.has(p) && [...p].length === 1)) return `merge ${i} joins a character outside the vocabulary`;
+      continue; // a part no symbol spells
+    }
+    if (byteTokens.has(left) || byteTokens.has(right)) return `merge ${i} joins a byte token`;
+    const result = ids.get(pair[0] + pair[1]);
+    if (result === undefined) return `merge ${i} makes a string outside the vocabulary`;
+    merges.set([left, right, result], 3 * i);
+  }
+  return { pattern: 'whole', unicodeSpace: false, prefix: 'none', wholePieces: false, tokens: packStrings(tokens), merges, added: packStrings(added), addedStrip, sentencepiece: true, byteIds };
 }

@@ -1,11 +1,11 @@
 /**
- * Native encoders of the named tokenizers (native/core/tokenizer): the same ids as the JS tokenizers, which
- * stay as their test oracle (test/native-tokenizers.test.ts), read from the vocabulary data inside the same
- * npm packages. Encoding a string is synchronous; batches can run off the JS thread.
+ * Native encoders of the named tokenizers and of byte-level BPE tokenizer.json files (native/core/tokenizer):
+ * the same ids as the JS tokenizers, which stay as their test oracle (test/native-tokenizers.test.ts), read
+ * from the vocabulary data inside the same npm packages or from the file. Encoding a string is synchronous; batches can run off the JS thread.
  */
 import * as fs from 'node:fs';
 import { TraceIndexError } from '../errors';
-import { addon, NativeEncodedBatch, NativeTexts, NativeTokenizerHandle, nativeError } from '../native';
+import { addon, NativeByteLevelBpe, NativeEncodedBatch, NativeTexts, NativeTokenizerHandle, nativeError } from '../native';
 import { requirePackage, resolvePackage } from './packages';
 import type { TokenArray, TokenWidth } from './tokenizer';
 
@@ -63,10 +63,19 @@ async function loadHandle(name: NativeTokenizerName): Promise<NativeTokenizerHan
 }
 
 /** Loads the native encoder of `name`, producing token arrays of `width`. */
-export async function loadNativeEncoder(name: NativeTokenizerName, width: TokenWidth): Promise<NativeEncoder> {
+export function loadNativeEncoder(name: NativeTokenizerName, width: TokenWidth): Promise<NativeEncoder> {
+  return encoderOf(() => loadHandle(name), width);
+}
+
+/** The native encoder of a tokenizer.json byte-level BPE (lib/tokenizers/named.ts, nativeByteLevelBpe). */
+export function loadNativeByteLevelBpe(spec: NativeByteLevelBpe, width: TokenWidth): Promise<NativeEncoder> {
+  return encoderOf(() => addon.loadByteLevelBpe(spec), width);
+}
+
+async function encoderOf(load: () => Promise<NativeTokenizerHandle>, width: TokenWidth): Promise<NativeEncoder> {
   let handle: NativeTokenizerHandle;
   try {
-    handle = await loadHandle(name);
+    handle = await load();
   } catch (err) {
     throw nativeError(err);
   }

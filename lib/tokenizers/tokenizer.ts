@@ -22,6 +22,10 @@ export interface Tokenizer {
   readonly tokenWidth: TokenWidth;
   /** Whether the tokenizer reads text (false for pretokenized). */
   readonly readsText: boolean;
+  /** Named tokenizers and tokenizer.json files: whether text is encoded natively (else by the JS tokenizer). */
+  readonly native?: boolean;
+  /** A tokenizer.json the native encoder does not support (see docs/api.md, Tokenizers): why it encodes in JS. */
+  readonly jsReason?: string;
   encode(text: string): TokenArray;
   /** Encodes many texts off the JS thread (native tokenizers only); `threads` > 1 splits them between threads. */
   encodeBatch?(texts: string[], threads?: number): Promise<TokenArray[]>;

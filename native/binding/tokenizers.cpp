@@ -4,6 +4,11 @@
 //
 //   loadNativeTokenizer(kind, data, data2?) -> Promise<handle>   kind: cl100k_base | o200k_base (data: the
 //       ranks' bpe_ranks) | llama-3 | llama-2 (data: vocabulary base64, data2: merges base64); strings or bytes
+//   loadByteLevelBpe({ pattern: 'cl100k' | 'o200k' | 'gpt2' | 'whole', unicodeSpace, prefix: 'none' | 'text' |
+//       'piece', wholePieces, tokens: { bytes: Uint8Array, lengths: Uint32Array, ids: Uint32Array },
+//       merges: Uint32Array (left, right, result per rank), added: { bytes, lengths, ids }, addedStrip: Uint8Array
+//       (1 lstrip, 2 rstrip per added token), sentencepiece?, byteIds?: Uint32Array (256) }) -> Promise<handle>
+//       (a tokenizer.json byte-level BPE, see tok::Tokenizer::ByteLevelBpe)
 //   tokenizerEncode(handle, text, width) -> Uint8Array | Uint16Array | Uint32Array (width 1 | 2 | 4)
 //   tokenizerEncodeBatchSync(handle, texts, width) / tokenizerEncodeBatch(handle, texts, width, threads?)
 //       texts: string[], or { bytes: Uint8Array, offsets: Float64Array } (document i is
@@ -130,6 +135,12 @@ Napi::Value encoded_value(Napi::Env env, const Encoded& e, int width) {
   return o;
 }
 
+Napi::Value handle_value(Napi::Env env, const Handle& loaded) {
+  auto external = Napi::External<Handle>::New(env, new Handle(loaded), [](Napi::Env, Handle* h) { delete h; });
+  external.TypeTag(&kHandleTag);
+  return external;
+}
+
 Napi::Value LoadNativeTokenizer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::string kind = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
@@ -146,11 +157,70 @@ Napi::Value LoadNativeTokenizer(const Napi::CallbackInfo& info) {
         else if (kind == "llama-3") *loaded = tok::Tokenizer::llama3(*data, *data2);
         else *loaded = tok::Tokenizer::llama2(*data, *data2);
       },
-      [loaded](Napi::Env env) -> Napi::Value {
-        auto external = Napi::External<Handle>::New(env, new Handle(*loaded), [](Napi::Env, Handle* h) { delete h; });
-        external.TypeTag(&kHandleTag);
-        return external;
-      });
+      [loaded](Napi::Env env) { return handle_value(env, *loaded); });
+}
+
+template <typename Array>
+Array typed_field(Napi::Object o, const char* name, napi_typedarray_type type) {
+  Napi::Value v = o.Get(name);
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type)
+    invalid(o.Env(), std::string("byte-level BPE: ") + name + " has the wrong type");
+  return v.As<Array>();
+}
+
+std::vector<std::pair<std::string, uint32_t>> strings_field(Napi::Object o, const char* name) {
+  Napi::Value v = o.Get(name);
+  if (!v.IsObject()) invalid(o.Env(), std::string("byte-level BPE: ") + name + " must be { bytes, lengths, ids }");
+  Napi::Object t = v.As<Napi::Object>();
+  auto bytes = typed_field<Napi::Uint8Array>(t, "bytes", napi_uint8_array);
+  auto lengths = typed_field<Napi::Uint32Array>(t, "lengths", napi_uint32_array);
+  auto ids = typed_field<Napi::Uint32Array>(t, "ids", napi_uint32_array);
+  if (lengths.ElementLength() != ids.ElementLength()) invalid(o.Env(), std::string("byte-level BPE: ") + name + ": lengths and ids differ in length");
+  std::vector<std::pair<std::string, uint32_t>> out;
+  out.reserve(ids.ElementLength());
+  size_t at = 0;
+  for (size_t i = 0; i < ids.ElementLength(); ++i) {
+    if (lengths[i] > bytes.ByteLength() - at) invalid(o.Env(), std::string("byte-level BPE: ") + name + ": lengths overrun the bytes");
+    out.emplace_back(std::string(reinterpret_cast<const char*>(bytes.Data()) + at, lengths[i]), ids[i]);
+    at += lengths[i];
+  }
+  return out;
+}
+
+Napi::Value LoadByteLevelBpe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject()) invalid(env, "byte-level BPE: an options object is required");
+  Napi::Object o = info[0].As<Napi::Object>();
+  auto spec = std::make_shared<tok::Tokenizer::ByteLevelBpe>();
+  const std::string pattern = o.Get("pattern").IsString() ? o.Get("pattern").As<Napi::String>().Utf8Value() : "";
+  if (pattern == "cl100k") spec->pattern = tok::Pattern::kCl100k;
+  else if (pattern == "o200k") spec->pattern = tok::Pattern::kO200k;
+  else if (pattern == "gpt2") spec->pattern = tok::Pattern::kGpt2;
+  else if (pattern == "whole") spec->pattern = tok::Pattern::kWhole;
+  else invalid(env, "byte-level BPE: pattern must be cl100k, o200k, gpt2 or whole");
+  const std::string prefix = o.Get("prefix").IsString() ? o.Get("prefix").As<Napi::String>().Utf8Value() : "";
+  using Prefix = tok::Tokenizer::ByteLevelBpe::Prefix;
+  if (prefix == "none") spec->prefix = Prefix::kNone;
+  else if (prefix == "text") spec->prefix = Prefix::kText;
+  else if (prefix == "piece") spec->prefix = Prefix::kPiece;
+  else invalid(env, "byte-level BPE: prefix must be none, text or piece");
+  spec->space = o.Get("unicodeSpace").ToBoolean() ? tok::Space::kUnicode : tok::Space::kJs;
+  spec->whole_pieces = o.Get("wholePieces").ToBoolean();
+  spec->tokens = strings_field(o, "tokens");
+  spec->added = strings_field(o, "added");
+  auto strip = typed_field<Napi::Uint8Array>(o, "addedStrip", napi_uint8_array);
+  spec->added_strip.assign(strip.Data(), strip.Data() + strip.ElementLength());
+  if (o.Get("sentencepiece").ToBoolean()) {
+    spec->sentencepiece = true;
+    auto byte_ids = typed_field<Napi::Uint32Array>(o, "byteIds", napi_uint32_array);
+    spec->byte_ids.assign(byte_ids.Data(), byte_ids.Data() + byte_ids.ElementLength());
+  }
+  auto merges = typed_field<Napi::Uint32Array>(o, "merges", napi_uint32_array);
+  spec->merges.assign(merges.Data(), merges.Data() + merges.ElementLength());
+  auto loaded = std::make_shared<Handle>();
+  return Job::Start(
+      env, [spec, loaded] { *loaded = tok::Tokenizer::byte_level_bpe(*spec); },
+      [loaded](Napi::Env env) { return handle_value(env, *loaded); });
 }
 
 Napi::Value TokenizerEncode(const Napi::CallbackInfo& info) {
@@ -204,6 +274,7 @@ Napi::Value TokenizerEncodeBatch(const Napi::CallbackInfo& info) {
 
 void export_tokenizers(Napi::Env env, Napi::Object exports) {
   exports.Set("loadNativeTokenizer", Napi::Function::New<entry<LoadNativeTokenizer>>(env, "loadNativeTokenizer"));
+  exports.Set("loadByteLevelBpe", Napi::Function::New<entry<LoadByteLevelBpe>>(env, "loadByteLevelBpe"));
   exports.Set("tokenizerEncode", Napi::Function::New<entry<TokenizerEncode>>(env, "tokenizerEncode"));
   exports.Set("tokenizerEncodeBatchSync", Napi::Function::New<entry<TokenizerEncodeBatchSync>>(env, "tokenizerEncodeBatchSync"));
   exports.Set("tokenizerEncodeBatch", Napi::Function::New<entry<TokenizerEncodeBatch>>(env, "tokenizerEncodeBatch"));

@@ -13,11 +13,11 @@
 namespace tok = traceindex::tok;
 
 namespace {
-std::vector<std::string> split(tok::Pattern p, const std::string& s) {
+std::vector<std::string> split(tok::Pattern p, const std::string& s, tok::Space space = tok::Space::kJs) {
   std::vector<std::string> out;
   const auto* b = reinterpret_cast<const uint8_t*>(s.data());
   for (size_t pos = 0; pos < s.size();) {
-    size_t end = tok::next_piece(p, b, s.size(), pos);
+    size_t end = tok::next_piece(p, b, s.size(), pos, space);
     if (end <= pos || end > s.size()) { out.push_back("<stuck>"); break; }
     out.push_back(s.substr(pos, end - pos));
     pos = end;
@@ -61,7 +61,42 @@ const std::vector<SplitCase> kSplits = {
   {"x\xC2\xA0\xC2\xA0", {"x", "\xC2\xA0\xC2\xA0"}, {"x", "\xC2\xA0\xC2\xA0"}},  // NBSP is \s in JS
   {"\xC7\x85ungla", {"\xC7\x85ungla"}, {"\xC7\x85ungla"}},                // U+01C5, a title-case letter
 };
+// GPT-2's pattern (JS \s, as @huggingface/tokenizers' ByteLevel runs it) and, where it differs, with \s read as
+// White_Space (as that package runs it from a tokenizer.json Split); expected pieces from JS matchAll.
+struct Gpt2Case { const char* text; std::vector<std::string> js, unicode; };
+const std::vector<Gpt2Case> kGpt2Splits = {
+  {"Hello world", {"Hello", " world"}, {}},
+  {"don't", {"don", "'t"}, {}},
+  {"DON'T", {"DON", "'", "T"}, {}},
+  {"I'll've", {"I", "'ll", "'ve"}, {}},
+  {"'sam", {"'s", "am"}, {}},
+  {"''s", {"''", "s"}, {}},
+  {"  x", {" ", " x"}, {}},
+  {"a  \n\n  b", {"a", "  \n\n ", " b"}, {}},
+  {"x   ", {"x", "   "}, {}},
+  {"12345", {"12345"}, {}},
+  {" 123", {" 123"}, {}},
+  {"(hello)", {"(", "hello", ")"}, {}},
+  {" !!\n\nx", {" !!", "\n", "\n", "x"}, {}},
+  {"\t\tword", {"\t", "\t", "word"}, {}},
+  {"e\xCC\x81", {"e", "\xCC\x81"}, {}},
+  {" \xCC\x81x", {" \xCC\x81", "x"}, {}},
+  {" \xED\xA0\x80x", {" \xED\xA0\x80", "x"}, {}},
+  {"x \xC2\x85y", {"x", " \xC2\x85", "y"}, {"x", " ", "\xC2\x85", "y"}},         // U+0085: White_Space, not JS \s
+  {"x \xEF\xBB\xBFy", {"x", " ", "\xEF\xBB\xBF", "y"}, {"x", " \xEF\xBB\xBF", "y"}},  // U+FEFF: JS \s only
+};
 }  // namespace
+
+TEST(tokenizer_pretokenize_gpt2) {
+  for (const Gpt2Case& c : kGpt2Splits) {
+    CHECK_EQ(join(split(tok::Pattern::kGpt2, c.text)), join(c.js));
+    CHECK_EQ(join(split(tok::Pattern::kGpt2, c.text, tok::Space::kUnicode)), join(c.unicode.empty() ? c.js : c.unicode));
+  }
+  CHECK_EQ(join(split(tok::Pattern::kWhole, "a b\n c")), join({"a b\n c"}));
+  // White_Space also changes the cl100k pattern's pieces.
+  CHECK_EQ(join(split(tok::Pattern::kCl100k, "x \xC2\x85y")), join({"x", " \xC2\x85", "y"}));
+  CHECK_EQ(join(split(tok::Pattern::kCl100k, "x \xC2\x85y", tok::Space::kUnicode)), join({"x", " ", "\xC2\x85y"}));
+}
 
 TEST(tokenizer_pretokenize_hand_written) {
   for (const SplitCase& c : kSplits) {
@@ -73,7 +108,7 @@ TEST(tokenizer_pretokenize_hand_written) {
 TEST(tokenizer_pretokenize_tiles_any_text) {
   // Every byte string of well-formed WTF-8 splits into pieces that tile it (no gap, no empty piece).
   std::mt19937 rng(7);
-  const uint32_t pool[] = {'a', 'Z', '1', ' ', '\n', '\r', '\t', '\'', 's', '/', '!', 0x301, 0xA0, 0x3000, 0x65E5, 0x1F642, 0xD800, 0x1C5, 0x2581};
+  const uint32_t pool[] = {'a', 'Z', '1', ' ', '\n', '\r', '\t', '\'', 's', '/', '!', 0x301, 0xA0, 0x3000, 0x65E5, 0x1F642, 0xD800, 0x1C5, 0x2581, 0x85, 0xFEFF};
   for (int round = 0; round < 2000; ++round) {
     std::string s;
     int len = static_cast<int>(rng() % 24);
@@ -85,11 +120,12 @@ TEST(tokenizer_pretokenize_tiles_any_text) {
       else units[0] = static_cast<char16_t>(cp);
       tok::append_wtf8(s, units, n);
     }
-    for (auto p : {tok::Pattern::kCl100k, tok::Pattern::kO200k}) {
-      std::string joined;
-      for (auto& piece : split(p, s)) { CHECK(piece != "<stuck>"); joined += piece; }
-      CHECK_EQ(joined, s);
-    }
+    for (auto p : {tok::Pattern::kCl100k, tok::Pattern::kO200k, tok::Pattern::kGpt2})
+      for (auto space : {tok::Space::kJs, tok::Space::kUnicode}) {
+        std::string joined;
+        for (auto& piece : split(p, s, space)) { CHECK(piece != "<stuck>"); joined += piece; }
+        CHECK_EQ(joined, s);
+      }
   }
 }
 

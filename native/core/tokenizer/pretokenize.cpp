@@ -14,10 +14,13 @@ struct Char {
 struct Text {
   const uint8_t* s;
   size_t n;
+  Space space;
   Char at(size_t i) const {
     if (s[i] < 0x80) return {s[i], 1, kAsciiClass[s[i]]};
     CodePoint c = decode(s, n, i);
-    return {c.cp, c.len, char_class_slow(c.cp)};
+    uint8_t cls = char_class_slow(c.cp);
+    if (space == Space::kUnicode && (c.cp == 0x85 || c.cp == 0xFEFF)) cls = c.cp == 0x85 ? kSpace : kOther;
+    return {c.cp, c.len, cls};
   }
 };
 
@@ -70,10 +73,10 @@ inline size_t punctuation(const Text& t, size_t p, const Char& c0, bool slash) {
   return run(t, q, [slash](const Char& c) { return newline(c.cp) || (slash && c.cp == '/'); });
 }
 
-// \s*[\r\n]+ | \s+(?!\S) | \s+ at whitespace: up to the run's last newline if it has one; else the whole run
-// at the end of the text or when it is one character; else the run without its last character (which then
-// starts the next piece, e.g. " word").
-inline size_t whitespace(const Text& t, size_t p) {
+// \s*[\r\n]+ | \s+(?!\S) | \s+ at whitespace: up to the run's last newline if it has one (`newlines`: the
+// first alternative is in the pattern); else the whole run at the end of the text or when it is one character;
+// else the run without its last character (which then starts the next piece, e.g. " word").
+inline size_t whitespace(const Text& t, size_t p, bool newlines = true) {
   size_t i = p, after_newline = 0, last_start = p, count = 0;
   while (i < t.n) {
     Char c = t.at(i);
@@ -81,7 +84,7 @@ inline size_t whitespace(const Text& t, size_t p) {
     last_start = i;
     i += c.len;
     ++count;
-    if (newline(c.cp)) after_newline = i;
+    if (newlines && newline(c.cp)) after_newline = i;
   }
   if (after_newline) return after_newline;
   if (i == t.n || count == 1) return i;
@@ -135,11 +138,37 @@ size_t o200k(const Text& t, size_t p) {
   return whitespace(t, p);
 }
 
+size_t gpt2(const Text& t, size_t p) {
+  Char c0 = t.at(p);
+  if (c0.cp == '\'' && p + 1 < t.n) {  // lower case only
+    uint8_t a = t.s[p + 1], b = p + 2 < t.n ? t.s[p + 2] : 0;
+    if (a == 's' || a == 't' || a == 'm' || a == 'd') return p + 2;
+    if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l')) return p + 3;
+  }
+  // ' '?\p{L}+ | ' '?\p{N}+ | ' '?[^\s\p{L}\p{N}]+: the class of the first character after the optional space.
+  size_t q = p;
+  Char c = c0;
+  if (c0.cp == ' ' && p + 1 < t.n) {
+    Char c1 = t.at(p + 1);
+    if (c1.cls != kSpace) { q = p + 1; c = c1; }
+  }
+  if (letter(c.cls)) return run(t, q, [](const Char& x) { return letter(x.cls); });
+  if (c.cls == kNumber) return run(t, q, [](const Char& x) { return x.cls == kNumber; });
+  if (other(c.cls)) return run(t, q, [](const Char& x) { return other(x.cls); });
+  return whitespace(t, p, false);
+}
+
 }  // namespace
 
-size_t next_piece(Pattern pattern, const uint8_t* s, size_t n, size_t pos) {
-  Text t{s, n};
-  return pattern == Pattern::kCl100k ? cl100k(t, pos) : o200k(t, pos);
+size_t next_piece(Pattern pattern, const uint8_t* s, size_t n, size_t pos, Space space) {
+  Text t{s, n, space};
+  switch (pattern) {
+    case Pattern::kCl100k: return cl100k(t, pos);
+    case Pattern::kO200k: return o200k(t, pos);
+    case Pattern::kGpt2: return gpt2(t, pos);
+    case Pattern::kWhole: break;
+  }
+  return n;
 }
 
 }  // namespace traceindex::tok

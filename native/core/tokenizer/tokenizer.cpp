@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <functional>
 #include <thread>
 
 #include "error.hpp"
@@ -207,19 +208,9 @@ std::unique_ptr<Tokenizer> Tokenizer::llama2(std::string_view vocab_base64, std:
   constexpr uint32_t kSpaceToken = 29871;  // llama-tokenizer-js replaces ' ' with vocabById[29871]
   if (vocab.size() <= kSpaceToken || code_points(vocab[kSpaceToken]).size() != 1) invalid("Llama-2 vocabulary: token 29871 is not one character");
   t->space_cp_ = code_points(vocab[kSpaceToken])[0];
-  t->bmp_char_id_.assign(0x10000, kNone);
-  t->by_word_ = true;
-  for (uint32_t id = 0; id < vocab.size(); ++id) {
-    std::vector<uint32_t> cps = code_points(vocab[id]);
-    if (cps.size() == 1) {
-      if (cps[0] < 0x10000) t->bmp_char_id_[cps[0]] = id;
-      else t->astral_char_id_[cps[0]] = id;
-    }
-    for (size_t i = 1; i < cps.size(); ++i)
-      if (cps[i] == t->space_cp_ && cps[i - 1] != t->space_cp_) t->by_word_ = false;
-  }
-  t->space_id_ = t->char_id(t->space_cp_);
-  if (t->space_id_ == kNone) t->by_word_ = false;
+  std::vector<std::pair<std::string_view, uint32_t>> pieces;
+  for (uint32_t id = 0; id < vocab.size(); ++id) pieces.emplace_back(vocab[id], id);
+  t->index_pieces(pieces);
   for (int b = 0; b < 256; ++b) {
     static const char* hex = "0123456789ABCDEF";
     std::string name = std::string("<0x") + hex[b >> 4] + hex[b & 15] + ">";
@@ -241,6 +232,66 @@ std::unique_ptr<Tokenizer> Tokenizer::llama2(std::string_view vocab_base64, std:
   return t;
 }
 
+std::unique_ptr<Tokenizer> Tokenizer::byte_level_bpe(const ByteLevelBpe& spec) {
+  std::unique_ptr<Tokenizer> t(new Tokenizer);
+  t->kind_ = Kind::kByteLevelBpe;
+  t->pattern_ = spec.pattern;
+  t->space_ = spec.space;
+  t->prefix_ = spec.prefix;
+  t->whole_pieces_ = spec.whole_pieces;
+  if (spec.sentencepiece) {
+    // Llama-2's encoder (encode_llama2) with the file's pieces, merges in rank order and no JS float priority.
+    t->kind_ = Kind::kLlama2;
+    t->float_keys_ = false;
+    t->space_cp_ = 0x2581;
+    std::vector<std::pair<std::string_view, uint32_t>> pieces(spec.tokens.begin(), spec.tokens.end());
+    t->index_pieces(pieces);
+    if (spec.byte_ids.size() != 256) invalid("tokenizer.json: 256 byte-fallback ids are required");
+    std::copy(spec.byte_ids.begin(), spec.byte_ids.end(), t->byte_id_);
+  } else {
+    for (const auto& [bytes, id] : spec.tokens) {
+      if (bytes.empty()) invalid("tokenizer.json: an empty token");
+      t->bytes_.insert(bytes, id);
+    }
+    for (int b = 0; b < 256; ++b) {
+      uint8_t byte = static_cast<uint8_t>(b);
+      if ((t->byte_id_[b] = t->bytes_.find(&byte, 1)) == kNone) invalid("tokenizer.json: byte " + std::to_string(b) + " has no token");
+    }
+  }
+  if (spec.merges.size() % 3 != 0 || spec.merges.size() / 3 >= kNone) invalid("tokenizer.json: merges must be (left, right, result) triples");
+  for (size_t i = 0; i < spec.merges.size(); i += 3)
+    if (spec.merges[i] != kNone) t->pairs_.insert(spec.merges[i], spec.merges[i + 1], Merge{static_cast<uint32_t>(i / 3), spec.merges[i + 2]});
+  if (!spec.added_strip.empty() && spec.added_strip.size() != spec.added.size()) invalid("tokenizer.json: one strip flag per added token");
+  for (size_t k = 0; k < spec.added.size(); ++k) {
+    const auto& [content, id] = spec.added[k];
+    if (content.empty()) continue;  // never matches
+    t->added_.insert(content, static_cast<uint32_t>(t->added_info_.size()));  // a later equal content wins
+    t->added_info_.push_back(Added{id, spec.added_strip.empty() ? uint8_t{0} : spec.added_strip[k]});
+    t->added_first_[static_cast<uint8_t>(content[0])] = true;
+    t->added_lengths_.push_back(content.size());
+  }
+  std::sort(t->added_lengths_.begin(), t->added_lengths_.end(), std::greater<size_t>());
+  t->added_lengths_.erase(std::unique(t->added_lengths_.begin(), t->added_lengths_.end()), t->added_lengths_.end());
+  t->vocabulary_ = spec.tokens.size();
+  return t;
+}
+
+void Tokenizer::index_pieces(const std::vector<std::pair<std::string_view, uint32_t>>& pieces) {
+  bmp_char_id_.assign(0x10000, kNone);
+  by_word_ = true;
+  for (const auto& [piece, id] : pieces) {
+    std::vector<uint32_t> cps = code_points(piece);
+    if (cps.size() == 1) {
+      if (cps[0] < 0x10000) bmp_char_id_[cps[0]] = id;
+      else astral_char_id_[cps[0]] = id;
+    }
+    for (size_t i = 1; i < cps.size(); ++i)
+      if (cps[i] == space_cp_ && cps[i - 1] != space_cp_) by_word_ = false;
+  }
+  space_id_ = char_id(space_cp_);
+  if (space_id_ == kNone) by_word_ = false;
+}
+
 uint32_t Tokenizer::char_id(uint32_t cp) const {
   if (cp < 0x10000) return bmp_char_id_[cp];
   auto it = astral_char_id_.find(cp);
@@ -249,36 +300,106 @@ uint32_t Tokenizer::char_id(uint32_t cp) const {
 
 void Tokenizer::encode(const uint8_t* text, size_t n, std::vector<uint32_t>& out, Scratch& scratch) const {
   if (n >= kNone) invalid("a document of 4 GiB or more cannot be tokenized");
-  if (kind_ == Kind::kLlama2) encode_llama2(text, n, out, scratch);
-  else encode_bytes(text, n, out, scratch);
+  if (kind_ != Kind::kLlama2) encode_bytes(text, n, out, scratch);
+  else if (added_info_.empty()) encode_llama2(text, n, out, scratch);
+  else encode_with_added(text, text, n, out, scratch);  // lone surrogates stay: encode_llama2 reads them
 }
 
 void Tokenizer::encode_bytes(const uint8_t* s, size_t n, std::vector<uint32_t>& out, Scratch& scratch) const {
+  const uint8_t* original = s;
   if (has_surrogates(s, n)) {
     scratch.text.assign(reinterpret_cast<const char*>(s), n);
     replace_surrogates(reinterpret_cast<uint8_t*>(&scratch.text[0]), n);
     s = reinterpret_cast<const uint8_t*>(scratch.text.data());
   }
+  if (kind_ == Kind::kByteLevelBpe) {
+    encode_with_added(original, s, n, out, scratch);
+    return;
+  }
   const size_t units = kind_ == Kind::kLlama3 ? utf16_length(s, n) : 0;
-  std::vector<uint32_t>& sym = scratch.symbols;
   for (size_t pos = 0; pos < n;) {
     const size_t end = next_piece(pattern_, s, n, pos);
-    const uint8_t* piece = s + pos;
-    const size_t len = end - pos;
+    encode_piece(s + pos, end - pos, units, out, scratch);
     pos = end;
+  }
+}
+
+void Tokenizer::encode_piece(const uint8_t* piece, size_t len, size_t units, std::vector<uint32_t>& out, Scratch& scratch) const {
+  if (whole_pieces_) {
     uint32_t whole = bytes_.find(piece, len);
-    if (whole != kNone) { out.push_back(whole); continue; }
-    sym.resize(len);
-    for (size_t i = 0; i < len; ++i) sym[i] = byte_id_[piece[i]];
-    if (kind_ == Kind::kLlama3 && len - 2 >= 2 * units) merge_pairs(sym, pairs_, FloatKey{static_cast<double>(units), 0}, scratch.bpe);
-    else merge_pairs(sym, pairs_, RankKey{}, scratch.bpe);
-    out.insert(out.end(), sym.begin(), sym.end());
+    if (whole != kNone) { out.push_back(whole); return; }
+  }
+  std::vector<uint32_t>& sym = scratch.symbols;
+  sym.resize(len);
+  for (size_t i = 0; i < len; ++i) sym[i] = byte_id_[piece[i]];
+  if (kind_ == Kind::kLlama3 && len - 2 >= 2 * units) merge_pairs(sym, pairs_, FloatKey{static_cast<double>(units), 0}, scratch.bpe);
+  else merge_pairs(sym, pairs_, RankKey{}, scratch.bpe);
+  out.insert(out.end(), sym.begin(), sym.end());
+}
+
+// Added tokens are found in the text as the JS tokenizer finds them (in the text before lone surrogates become
+// U+FFFD: `original`); the text between them is encoded from `s`, the same bytes with U+FFFD, less the JS
+// whitespace (class kSpace) an lstrip token drops before it or an rstrip token after it.
+void Tokenizer::encode_with_added(const uint8_t* original, const uint8_t* s, size_t n, std::vector<uint32_t>& out, Scratch& scratch) const {
+  auto space_at = [&](size_t i) { return char_class(decode(s, n, i).cp) == kSpace; };
+  auto section = [&](size_t a, size_t b, bool trim_start, bool trim_end) {
+    if (trim_start)
+      while (a < b && space_at(a)) a += decode(s, n, a).len;
+    if (trim_end)
+      for (size_t c = b; a < b;) {
+        do --c; while (c > a && (s[c] & 0xC0) == 0x80);  // back to the last code point's first byte
+        if (!space_at(c)) break;
+        b = c;
+      }
+    if (a < b) encode_section(s + a, b - a, out, scratch);
+  };
+  size_t start = 0;
+  bool strip_next = false;  // the previous added token drops the whitespace after it
+  for (size_t i = 0; i < n && !added_lengths_.empty();) {
+    uint32_t k = kNone;
+    size_t len = 0;
+    if (added_first_[original[i]])
+      for (size_t l : added_lengths_)
+        if (l <= n - i && (k = added_.find(original + i, l)) != kNone) { len = l; break; }
+    if (k == kNone) { ++i; continue; }
+    const Added& a = added_info_[k];
+    section(start, i, strip_next, a.strip & 1);
+    out.push_back(a.id);
+    strip_next = a.strip & 2;
+    i += len;
+    start = i;
+  }
+  section(start, n, strip_next, false);
+}
+
+void Tokenizer::encode_section(const uint8_t* s, size_t n, std::vector<uint32_t>& out, Scratch& scratch) const {
+  if (kind_ == Kind::kLlama2) {  // a SentencePiece BPE tokenizer.json: the section is one text
+    encode_llama2(s, n, out, scratch);
+    return;
+  }
+  using Prefix = ByteLevelBpe::Prefix;
+  if (prefix_ == Prefix::kText && s[0] != ' ') {
+    scratch.section.assign(1, ' ');
+    scratch.section.append(reinterpret_cast<const char*>(s), n);
+    s = reinterpret_cast<const uint8_t*>(scratch.section.data());
+    ++n;
+  }
+  for (size_t pos = 0; pos < n;) {
+    const size_t end = next_piece(pattern_, s, n, pos, space_);
+    if (prefix_ == Prefix::kPiece && s[pos] != ' ') {
+      scratch.piece.assign(1, ' ');
+      scratch.piece.append(reinterpret_cast<const char*>(s + pos), end - pos);
+      encode_piece(reinterpret_cast<const uint8_t*>(scratch.piece.data()), scratch.piece.size(), 0, out, scratch);
+    } else {
+      encode_piece(s + pos, end - pos, 0, out, scratch);
+    }
+    pos = end;
   }
 }
 
 void Tokenizer::merge_llama2_word(size_t first, size_t units, std::vector<uint32_t>& out, Scratch& scratch) const {
   std::vector<uint32_t>& sym = scratch.symbols;
-  if (sym.size() >= 2 && first + sym.size() - 2 >= 2 * units) merge_pairs(sym, pairs_, FloatKey{static_cast<double>(units), first}, scratch.bpe);
+  if (float_keys_ && sym.size() >= 2 && first + sym.size() - 2 >= 2 * units) merge_pairs(sym, pairs_, FloatKey{static_cast<double>(units), first}, scratch.bpe);
   else merge_pairs(sym, pairs_, RankKey{}, scratch.bpe);
   out.insert(out.end(), sym.begin(), sym.end());
 }

@@ -1,7 +1,8 @@
 // Suffix-array benchmark: traceindex SA-IS at each thread count vs libsais (same thread counts) and
 // libdivsufsort (32-bit index; u8 text, or u16 tokens with --u16 against libsais16).
 //   bench_sais [--file PATH | --generate MB] [--mb 100] [--u16] [--threads 1,2] [--repeat 3] [--json PATH]
-//              [--no-verify] [--hugepages]
+//              [--no-verify] [--hugepages] [--no-peers]
+// --no-peers: ours only (A/B runs of two builds of ours; the ratio to the peers needs them in the same run).
 // --u16: --mb counts millions of tokens; a file is cut into words (runs of letters/digits, or single other
 // bytes), numbered by first appearance (ids capped at 65535); --generate draws Zipfian word ids directly.
 // Each engine runs in its own forked child so that peak RSS (ru_maxrss of the child) is per engine; it includes
@@ -174,7 +175,7 @@ std::vector<int> parse_threads(const char* s) {
 void usage() {
   std::fprintf(stderr,
                "usage: bench_sais [--file PATH | --generate MB] [--mb 100] [--threads 1,2] [--repeat 3] "
-               "[--u16] [--json PATH] [--no-verify] [--hugepages]\n");
+               "[--u16] [--json PATH] [--no-verify] [--hugepages] [--no-peers]\n");
   std::exit(2);
 }
 
@@ -185,7 +186,7 @@ int main(int argc, char** argv) {
   double gen_mb = 0, mb = 100;
   std::vector<int> threads = {1, 2};
   int repeat = 3;
-  bool verify = true, u16 = false;
+  bool verify = true, u16 = false, peers = true;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto val = [&]() -> const char* { if (i + 1 >= argc) usage(); return argv[++i]; };
@@ -198,6 +199,7 @@ int main(int argc, char** argv) {
     else if (a == "--no-verify") verify = false;
     else if (a == "--hugepages") g_hugepages = true;
     else if (a == "--u16") u16 = true;
+    else if (a == "--no-peers") peers = false;
     else usage();
   }
   if (file.empty() && gen_mb <= 0) usage();
@@ -244,10 +246,10 @@ int main(int argc, char** argv) {
   bool have_dss = false, have_sais = false;
   Result dss;
 #ifdef HAVE_DIVSUFSORT
-  have_dss = !u16 && n < (uint64_t(1) << 31);
+  have_dss = peers && !u16 && n < (uint64_t(1) << 31);
 #endif
 #ifdef HAVE_LIBSAIS
-  have_sais = n < (uint64_t(1) << 31);
+  have_sais = peers && n < (uint64_t(1) << 31);
 #endif
   auto keep_best = [](Result& best, const Result& r) {
     bool first = best.engine.empty();

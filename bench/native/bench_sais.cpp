@@ -42,11 +42,18 @@ struct Result {
   int threads = 0;
   bool ok = false;
   double seconds = 0;
+  double cpu = 0;  // CPU seconds of the engine (all threads): on a busy machine, 1-thread runs compare by it
   double rss_mib = 0;
   uint64_t checksum = 0;
 };
 
-struct ChildReport { double seconds; uint64_t checksum; int ok; };
+struct ChildReport { double seconds, cpu; uint64_t checksum; int ok; };
+
+double cpu_now() {
+  struct rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + 1e-6 * (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
 
 uint64_t checksum(const uint32_t* sa, uint64_t n) {  // order-sensitive 64-bit mix of every entry
   uint64_t h = 0x9e3779b97f4a7c15ull;
@@ -84,13 +91,14 @@ template <class F> Result in_child(const char* name, int threads, uint64_t n, F&
   if (pid < 0) { perror("fork"); return r; }
   if (pid == 0) {
     close(fd[0]);
-    ChildReport rep{1e300, 0, 1};
+    ChildReport rep{1e300, 0, 0, 1};
     uint32_t* sa = static_cast<uint32_t*>(alloc_buffer(sizeof(uint32_t) * n));
     if (!sa) rep.ok = 0;
     if (rep.ok) {
-      double t0 = now();
+      double t0 = now(), c0 = cpu_now();
       if (!engine(sa)) rep.ok = 0;
       rep.seconds = now() - t0;
+      rep.cpu = cpu_now() - c0;
     }
     if (rep.ok) rep.checksum = checksum(sa, n);
     if (write(fd[1], &rep, sizeof rep) != sizeof rep) _exit(2);
@@ -105,6 +113,7 @@ template <class F> Result in_child(const char* name, int threads, uint64_t n, F&
   wait4(pid, &status, 0, &ru);
   r.ok = got && rep.ok && WIFEXITED(status) && WEXITSTATUS(status) == 0;
   r.seconds = rep.seconds;
+  r.cpu = rep.cpu;
   r.checksum = rep.checksum;
   r.rss_mib = double(ru.ru_maxrss) / 1024.0;  // KiB on Linux
   return r;
@@ -268,7 +277,7 @@ int main(int argc, char** argv) {
     for (size_t k = 0; k < threads.size(); ++k) {
       const int th = threads[k];
       Result r = in_child("traceindex", th, n, [&](uint32_t* sa) { return ours(sa, th); });
-      std::fprintf(stderr, "round %d: traceindex threads=%d: %.3f s\n", round + 1, th, r.seconds);
+      std::fprintf(stderr, "round %d: traceindex threads=%d: %.3f s (cpu %.3f s)\n", round + 1, th, r.seconds, r.cpu);
       keep_best(results[k], r);
 #ifdef HAVE_LIBSAIS
       if (have_sais) {
@@ -277,7 +286,7 @@ int main(int argc, char** argv) {
           if (u16) return (th > 1 ? libsais16_omp(t16, out, int32_t(n), 0, nullptr, th) : libsais16(t16, out, int32_t(n), 0, nullptr)) == 0;
           return (th > 1 ? libsais_omp(t, out, int32_t(n), 0, nullptr, th) : libsais(t, out, int32_t(n), 0, nullptr)) == 0;
         });
-        std::fprintf(stderr, "round %d: %s threads=%d: %.3f s\n", round + 1, q.engine.c_str(), th, q.seconds);
+        std::fprintf(stderr, "round %d: %s threads=%d: %.3f s (cpu %.3f s)\n", round + 1, q.engine.c_str(), th, q.seconds, q.cpu);
         keep_best(sais[k], q);
       }
 #endif

@@ -1,14 +1,20 @@
-// Suffix-array benchmark: traceindex SA-IS at each thread count vs libdivsufsort (u8 text, 32-bit index).
-//   bench_sais [--file PATH | --generate MB] [--mb 100] [--threads 1,2] [--repeat 3] [--json PATH] [--no-verify] [--hugepages]
+// Suffix-array benchmark: traceindex SA-IS at each thread count vs libsais (same thread counts) and
+// libdivsufsort (32-bit index; u8 text, or u16 tokens with --u16 against libsais16).
+//   bench_sais [--file PATH | --generate MB] [--mb 100] [--u16] [--threads 1,2] [--repeat 3] [--json PATH]
+//              [--no-verify] [--hugepages] [--no-peers]
+// --no-peers: ours only (A/B runs of two builds of ours; the ratio to the peers needs them in the same run).
+// --u16: --mb counts millions of tokens; a file is cut into words (runs of letters/digits, or single other
+// bytes), numbered by first appearance (ids capped at 65535); --generate draws Zipfian word ids directly.
 // Each engine runs in its own forked child so that peak RSS (ru_maxrss of the child) is per engine; it includes
-// the text shared from the parent. Build: see the compile lines in the kernel's brief; add -DHAVE_DIVSUFSORT
-// -ldivsufsort to compare.
+// the text shared from the parent. Build (CMakeLists.txt): libdivsufsort is linked when installed, libsais when
+// configured with -DLIBSAIS_SRC=/path/to/libsais (its public source, outside the repository).
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -20,8 +26,13 @@
 #include <vector>
 
 #include "sais.hpp"
+#include <unordered_map>
 #ifdef HAVE_DIVSUFSORT
 #include <divsufsort.h>
+#endif
+#ifdef HAVE_LIBSAIS
+#include <libsais.h>
+#include <libsais16.h>
 #endif
 
 namespace {
@@ -31,11 +42,18 @@ struct Result {
   int threads = 0;
   bool ok = false;
   double seconds = 0;
+  double cpu = 0;  // CPU seconds of the engine (all threads): on a busy machine, 1-thread runs compare by it
   double rss_mib = 0;
   uint64_t checksum = 0;
 };
 
-struct ChildReport { double seconds; uint64_t checksum; int ok; };
+struct ChildReport { double seconds, cpu; uint64_t checksum; int ok; };
+
+double cpu_now() {
+  struct rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + 1e-6 * (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
 
 uint64_t checksum(const uint32_t* sa, uint64_t n) {  // order-sensitive 64-bit mix of every entry
   uint64_t h = 0x9e3779b97f4a7c15ull;
@@ -73,13 +91,14 @@ template <class F> Result in_child(const char* name, int threads, uint64_t n, F&
   if (pid < 0) { perror("fork"); return r; }
   if (pid == 0) {
     close(fd[0]);
-    ChildReport rep{1e300, 0, 1};
+    ChildReport rep{1e300, 0, 0, 1};
     uint32_t* sa = static_cast<uint32_t*>(alloc_buffer(sizeof(uint32_t) * n));
     if (!sa) rep.ok = 0;
     if (rep.ok) {
-      double t0 = now();
+      double t0 = now(), c0 = cpu_now();
       if (!engine(sa)) rep.ok = 0;
       rep.seconds = now() - t0;
+      rep.cpu = cpu_now() - c0;
     }
     if (rep.ok) rep.checksum = checksum(sa, n);
     if (write(fd[1], &rep, sizeof rep) != sizeof rep) _exit(2);
@@ -94,6 +113,7 @@ template <class F> Result in_child(const char* name, int threads, uint64_t n, F&
   wait4(pid, &status, 0, &ru);
   r.ok = got && rep.ok && WIFEXITED(status) && WEXITSTATUS(status) == 0;
   r.seconds = rep.seconds;
+  r.cpu = rep.cpu;
   r.checksum = rep.checksum;
   r.rss_mib = double(ru.ru_maxrss) / 1024.0;  // KiB on Linux
   return r;
@@ -121,6 +141,36 @@ std::vector<uint8_t> generate(uint64_t bytes) {
   return t;
 }
 
+// u16 tokens: Zipfian word ids (3 separators + 20000 words), the generated corpus's shape at word level.
+std::vector<uint16_t> generate_u16(uint64_t tokens) {
+  std::mt19937_64 rng(42);
+  std::vector<uint16_t> t;
+  t.reserve(tokens);
+  while (t.size() < tokens) {
+    double u = std::uniform_real_distribution<double>(0, 1)(rng);
+    t.push_back(uint16_t(3 + size_t(std::pow(20000.0, u)) - 1));
+    uint64_t r = rng() % 16;
+    if (t.size() < tokens && r < 3) t.push_back(uint16_t(r));
+  }
+  return t;
+}
+
+// u16 tokens from bytes: words (runs of [A-Za-z0-9_]) and single other bytes, ids by first appearance.
+std::vector<uint16_t> words_u16(const std::vector<uint8_t>& text, uint64_t tokens) {
+  std::unordered_map<std::string, uint16_t> ids;
+  std::vector<uint16_t> t;
+  t.reserve(tokens);
+  auto word = [](uint8_t c) { return std::isalnum(c) || c == '_'; };
+  for (size_t i = 0; i < text.size() && t.size() < tokens;) {
+    size_t j = i + 1;
+    if (word(text[i])) while (j < text.size() && word(text[j])) ++j;
+    auto it = ids.emplace(std::string(reinterpret_cast<const char*>(&text[i]), j - i), uint16_t(std::min<size_t>(ids.size(), 65535))).first;
+    t.push_back(it->second);
+    i = j;
+  }
+  return t;
+}
+
 std::vector<int> parse_threads(const char* s) {
   std::vector<int> v;
   for (const char* p = s; *p;) {
@@ -134,7 +184,7 @@ std::vector<int> parse_threads(const char* s) {
 void usage() {
   std::fprintf(stderr,
                "usage: bench_sais [--file PATH | --generate MB] [--mb 100] [--threads 1,2] [--repeat 3] "
-               "[--json PATH] [--no-verify] [--hugepages]\n");
+               "[--u16] [--json PATH] [--no-verify] [--hugepages] [--no-peers]\n");
   std::exit(2);
 }
 
@@ -145,7 +195,7 @@ int main(int argc, char** argv) {
   double gen_mb = 0, mb = 100;
   std::vector<int> threads = {1, 2};
   int repeat = 3;
-  bool verify = true;
+  bool verify = true, u16 = false, peers = true;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto val = [&]() -> const char* { if (i + 1 >= argc) usage(); return argv[++i]; };
@@ -157,49 +207,71 @@ int main(int argc, char** argv) {
     else if (a == "--json") json = val();
     else if (a == "--no-verify") verify = false;
     else if (a == "--hugepages") g_hugepages = true;
+    else if (a == "--u16") u16 = true;
+    else if (a == "--no-peers") peers = false;
     else usage();
   }
   if (file.empty() && gen_mb <= 0) usage();
   (void)verify;  // only used with divsufsort
 
   std::vector<uint8_t> text;
+  std::vector<uint16_t> tokens;
   std::string source;
+  const uint64_t want = uint64_t(mb * 1e6);
   if (!file.empty()) {
     FILE* f = std::fopen(file.c_str(), "rb");
     if (!f) { perror(file.c_str()); return 1; }
-    text.resize(uint64_t(mb * 1e6));
+    text.resize(u16 ? 16 * want : want);  // words_u16 stops at `want` tokens
     text.resize(std::fread(text.data(), 1, text.size(), f));
     std::fclose(f);
     source = file;
+    if (u16) tokens = words_u16(text, want);
   } else {
-    text = generate(uint64_t(std::min(gen_mb, mb) * 1e6));
+    const uint64_t len = uint64_t(std::min(gen_mb, mb) * 1e6);
+    if (u16) tokens = generate_u16(len);
+    else text = generate(len);
     source = "generated";
   }
-  const uint64_t n = text.size();
-  uint8_t* t = static_cast<uint8_t*>(alloc_buffer(n));
-  if (!t) { std::fprintf(stderr, "cannot allocate the text buffer\n"); return 1; }
-  std::memcpy(t, text.data(), n);
+  const uint64_t n = u16 ? tokens.size() : text.size();
+  const size_t width = u16 ? 2 : 1;
+  void* tbuf = alloc_buffer(n * width);
+  if (!tbuf) { std::fprintf(stderr, "cannot allocate the text buffer\n"); return 1; }
+  std::memcpy(tbuf, u16 ? static_cast<const void*>(tokens.data()) : text.data(), n * width);
   std::vector<uint8_t>().swap(text);
-  std::fprintf(stderr, "input: %s, %llu bytes\n", source.c_str(), (unsigned long long)n);
+  std::vector<uint16_t>().swap(tokens);
+  const uint8_t* t = static_cast<const uint8_t*>(tbuf);
+  const uint16_t* t16 = static_cast<const uint16_t*>(tbuf);
+  std::fprintf(stderr, "input: %s, %llu %s\n", source.c_str(), (unsigned long long)n, u16 ? "u16 tokens" : "bytes");
+  auto ours = [&](uint32_t* sa, int th) {
+    if (u16) traceindex::build_suffix_array<uint16_t, uint32_t>(t16, sa, n, 65536, th);
+    else traceindex::build_suffix_array<uint8_t, uint32_t>(t, sa, n, 256, th);
+    return true;
+  };
 
   // Rounds interleave the engines (one fresh child per engine and round, page faults included, as in a real
   // build) and each engine keeps its best round: on a shared VM, interference comes and goes, and the minimum
   // over interleaved rounds is the figure least skewed against either side.
-  std::vector<Result> results(threads.size());
-  bool have_dss = false;
+  std::vector<Result> results(threads.size()), sais(threads.size());
+  bool have_dss = false, have_sais = false;
   Result dss;
 #ifdef HAVE_DIVSUFSORT
-  have_dss = n < (uint64_t(1) << 31);
+  have_dss = peers && !u16 && n < (uint64_t(1) << 31);
+#endif
+#ifdef HAVE_LIBSAIS
+  have_sais = peers && n < (uint64_t(1) << 31);
 #endif
   auto keep_best = [](Result& best, const Result& r) {
     bool first = best.engine.empty();
+    const double cpu = first ? r.cpu : std::min(best.cpu, r.cpu);  // best CPU time, kept on its own
     if (first || (r.ok && r.seconds < best.seconds)) {
       double rss = std::max(best.rss_mib, r.rss_mib);
       bool ok = first ? r.ok : best.ok && r.ok;
       best = r;
       best.rss_mib = rss;
       best.ok = ok;
+      best.cpu = cpu;
     } else {
+      best.cpu = cpu;
       best.ok = best.ok && r.ok && r.checksum == best.checksum;
       best.rss_mib = std::max(best.rss_mib, r.rss_mib);
     }
@@ -207,12 +279,20 @@ int main(int argc, char** argv) {
   for (int round = 0; round < repeat; ++round) {
     for (size_t k = 0; k < threads.size(); ++k) {
       const int th = threads[k];
-      Result r = in_child("traceindex", th, n, [&](uint32_t* sa) {
-        traceindex::build_suffix_array<uint8_t, uint32_t>(t, sa, n, 256, th);
-        return true;
-      });
-      std::fprintf(stderr, "round %d: traceindex threads=%d: %.3f s\n", round + 1, th, r.seconds);
+      Result r = in_child("traceindex", th, n, [&](uint32_t* sa) { return ours(sa, th); });
+      std::fprintf(stderr, "round %d: traceindex threads=%d: %.3f s (cpu %.3f s)\n", round + 1, th, r.seconds, r.cpu);
       keep_best(results[k], r);
+#ifdef HAVE_LIBSAIS
+      if (have_sais) {
+        Result q = in_child(u16 ? "libsais16" : "libsais", th, n, [&](uint32_t* sa) {
+          auto* out = reinterpret_cast<int32_t*>(sa);
+          if (u16) return (th > 1 ? libsais16_omp(t16, out, int32_t(n), 0, nullptr, th) : libsais16(t16, out, int32_t(n), 0, nullptr)) == 0;
+          return (th > 1 ? libsais_omp(t, out, int32_t(n), 0, nullptr, th) : libsais(t, out, int32_t(n), 0, nullptr)) == 0;
+        });
+        std::fprintf(stderr, "round %d: %s threads=%d: %.3f s (cpu %.3f s)\n", round + 1, q.engine.c_str(), th, q.seconds, q.cpu);
+        keep_best(sais[k], q);
+      }
+#endif
     }
 #ifdef HAVE_DIVSUFSORT
     if (have_dss) {
@@ -225,62 +305,84 @@ int main(int argc, char** argv) {
 #endif
   }
 
-  // Verification: the full arrays of ours (1 thread) and divsufsort compared in one child; without
-  // divsufsort, every thread count must give the same checksum.
-  std::string verdict;
+  // Verification: every run's checksum must agree (ours at every thread count, the peers); with a peer, the
+  // full arrays of ours (1 thread) and the first peer's are also compared in one child.
+  std::string verdict, peer = have_sais ? sais[0].engine : have_dss ? "divsufsort" : "";
   bool equal = true;
   for (auto& r : results) equal = equal && r.ok && r.checksum == results[0].checksum;
-  if (have_dss) {
-    equal = equal && dss.ok && dss.checksum == results[0].checksum;
-#ifdef HAVE_DIVSUFSORT
+  if (have_sais)
+    for (auto& r : sais) equal = equal && r.ok && r.checksum == results[0].checksum;
+  if (have_dss) equal = equal && dss.ok && dss.checksum == results[0].checksum;
+  if (!peer.empty()) {
     if (verify) {
       Result v = in_child("verify", 1, n, [&](uint32_t* sa) {
         std::vector<uint32_t> ref(n);
-        if (divsufsort(t, reinterpret_cast<saidx_t*>(ref.data()), saidx_t(n)) != 0) return false;
-        traceindex::build_suffix_array<uint8_t, uint32_t>(t, sa, n, 256, 1);
+        bool ok = false;
+#ifdef HAVE_LIBSAIS
+        if (have_sais)
+          ok = (u16 ? libsais16(t16, reinterpret_cast<int32_t*>(ref.data()), int32_t(n), 0, nullptr)
+                    : libsais(t, reinterpret_cast<int32_t*>(ref.data()), int32_t(n), 0, nullptr)) == 0;
+#endif
+#ifdef HAVE_DIVSUFSORT
+        if (!have_sais) ok = divsufsort(t, reinterpret_cast<saidx_t*>(ref.data()), saidx_t(n)) == 0;
+#endif
+        if (!ok) return false;
+        ours(sa, 1);
         return std::memcmp(ref.data(), sa, n * sizeof(uint32_t)) == 0;
       });
       equal = equal && v.ok;
-      verdict = equal ? "SA identical to divsufsort's (full array compare + checksums of every run)"
-                      : "MISMATCH with divsufsort";
-    } else
-#endif
-    verdict = equal ? "SA identical to divsufsort's (checksums of the full arrays)" : "MISMATCH with divsufsort";
+      verdict = equal ? "SA identical to " + peer + "'s (full array compare + checksums of every run)"
+                      : "MISMATCH with " + peer;
+    } else {
+      verdict = equal ? "SA identical to " + peer + "'s (checksums of the full arrays)" : "MISMATCH with " + peer;
+    }
   } else {
     verdict = equal ? "thread counts agree (checksums)" : "MISMATCH between thread counts";
   }
 
-  std::printf("Suffix array of %s: %.1f MB (u8 tokens, uint32 index), %s buffers, best of %d interleaved rounds\n\n",
-              source.c_str(), n / 1e6, g_hugepages ? "huge-page" : "malloc", repeat);
-  std::printf("| engine | threads | seconds | MB/s | peak RSS MiB | divsufsort / ours |\n");
-  std::printf("|---|---|---|---|---|---|\n");
-  auto row = [&](const Result& r) {
-    std::string ratio = have_dss && r.engine != "divsufsort" ? std::to_string(dss.seconds / r.seconds) : "";
-    if (ratio.size() > 5) ratio.resize(5);
-    std::printf("| %s | %d | %.3f | %.1f | %.1f | %s |\n", r.engine.c_str(), r.threads, r.seconds,
-                n / 1e6 / r.seconds, r.rss_mib, ratio.c_str());
+  std::printf("Suffix array of %s: %.1f M %s (uint32 index), %s buffers, best of %d interleaved rounds\n\n",
+              source.c_str(), n / 1e6, u16 ? "u16 tokens" : "u8 tokens", g_hugepages ? "huge-page" : "malloc", repeat);
+  // Ratio: the peer's time over ours, libsais at the same thread count when built in, else divsufsort.
+  std::printf("| engine | threads | seconds | CPU s | M tokens/s | peak RSS MiB | %s / ours |\n",
+              have_sais ? "libsais" : "divsufsort");
+  std::printf("|---|---|---|---|---|---|---|\n");
+  auto ratio_of = [&](size_t k) { return have_sais ? sais[k].seconds / results[k].seconds : dss.seconds / results[k].seconds; };
+  auto row = [&](const Result& r, double ratio) {
+    std::string rs = ratio > 0 ? std::to_string(ratio) : "";
+    if (rs.size() > 5) rs.resize(5);
+    std::printf("| %s | %d | %.3f | %.3f | %.1f | %.1f | %s |\n", r.engine.c_str(), r.threads, r.seconds, r.cpu,
+                n / 1e6 / r.seconds, r.rss_mib, rs.c_str());
   };
-  for (auto& r : results) row(r);
-  if (have_dss) row(dss);
-  else std::printf("\ndivsufsort: skipped (libdivsufsort-dev not installed)\n");
+  for (size_t k = 0; k < results.size(); ++k) row(results[k], peer.empty() ? 0 : ratio_of(k));
+  if (have_sais) for (auto& r : sais) row(r, 0);
+  if (have_dss) row(dss, 0);
+  if (!have_sais) std::printf("\nlibsais: skipped (configure with -DLIBSAIS_SRC=DIR)\n");
+  if (!have_dss && !u16) std::printf("\ndivsufsort: skipped (libdivsufsort-dev not installed)\n");
   std::printf("\n%s\n", verdict.c_str());
 
   if (!json.empty()) {
     FILE* f = std::fopen(json.c_str(), "w");
     if (!f) { perror(json.c_str()); return 1; }
-    std::fprintf(f, "{\n  \"input\": \"%s\",\n  \"bytes\": %llu,\n  \"rounds\": %d,\n  \"hugepages\": %s,\n  \"results\": [\n",
-                 source.c_str(), (unsigned long long)n, repeat, g_hugepages ? "true" : "false");
-    auto obj = [&](const Result& r, bool last) {
-      std::fprintf(f, "    {\"engine\": \"%s\", \"threads\": %d, \"seconds\": %.4f, \"mb_per_s\": %.2f, "
-                      "\"peak_rss_mib\": %.1f", r.engine.c_str(), r.threads, r.seconds, n / 1e6 / r.seconds, r.rss_mib);
-      if (have_dss && r.engine != "divsufsort") std::fprintf(f, ", \"divsufsort_over_ours\": %.4f", dss.seconds / r.seconds);
-      std::fprintf(f, "}%s\n", last ? "" : ",");
+    std::fprintf(f, "{\n  \"input\": \"%s\",\n  \"tokens\": %llu,\n  \"token_bytes\": %zu,\n  \"rounds\": %d,\n  \"hugepages\": %s,\n  \"results\": [\n",
+                 source.c_str(), (unsigned long long)n, width, repeat, g_hugepages ? "true" : "false");
+    std::vector<std::string> rows;
+    auto obj = [&](const Result& r, const char* key, double ratio) {
+      char buf[512];
+      int len = std::snprintf(buf, sizeof buf, "    {\"engine\": \"%s\", \"threads\": %d, \"seconds\": %.4f, \"cpu_seconds\": %.4f, "
+                              "\"m_tokens_per_s\": %.2f, \"peak_rss_mib\": %.1f", r.engine.c_str(), r.threads, r.seconds,
+                              r.cpu, n / 1e6 / r.seconds, r.rss_mib);
+      if (ratio > 0) len += std::snprintf(buf + len, sizeof buf - len, ", \"%s\": %.4f", key, ratio);
+      std::snprintf(buf + len, sizeof buf - len, "}");
+      rows.push_back(buf);
     };
-    for (size_t i = 0; i < results.size(); ++i) obj(results[i], !have_dss && i + 1 == results.size());
-    if (have_dss) obj(dss, true);
-    std::fprintf(f, "  ],\n  \"divsufsort\": %s,\n  \"sa_equal\": %s,\n  \"verdict\": \"%s\"\n}\n",
-                 have_dss ? "\"compared\"" : "\"skipped (libdivsufsort-dev not installed)\"", equal ? "true" : "false",
-                 verdict.c_str());
+    for (size_t k = 0; k < results.size(); ++k)
+      obj(results[k], have_sais ? "libsais_over_ours" : "divsufsort_over_ours", peer.empty() ? 0 : ratio_of(k));
+    if (have_sais) for (auto& r : sais) obj(r, "", 0);
+    if (have_dss) obj(dss, "", 0);
+    for (size_t i = 0; i < rows.size(); ++i) std::fprintf(f, "%s%s\n", rows[i].c_str(), i + 1 < rows.size() ? "," : "");
+    std::fprintf(f, "  ],\n  \"libsais\": %s,\n  \"divsufsort\": %s,\n  \"sa_equal\": %s,\n  \"verdict\": \"%s\"\n}\n",
+                 have_sais ? "\"compared\"" : "\"skipped (not configured)\"",
+                 have_dss ? "\"compared\"" : "\"skipped\"", equal ? "true" : "false", verdict.c_str());
     std::fclose(f);
   }
   return equal ? 0 : 1;

@@ -297,6 +297,9 @@ void induce_s_flags(const T* t, I* sa, I n, I* P) {
 //   * S pass (right to left): a mark means "differs from the entry on the right"; an emptied entry keeps its
 //     mark, so after the pass the marks between two surviving LMS suffixes say whether their substrings differ.
 // Empty slots here hold kEmptyN: flagged (skipped by the L pass), unmarked, position bits never a position.
+// Measured against libsais and not kept (docs/benchmarks.md): LD interleaved with P per symbol (one cache line
+// per induced entry on the reduced levels), and branch-free steps (a non-inducing entry reading t[0] and
+// writing to a sink): no gain, and 3-10 % slower.
 template <class I> constexpr unsigned kMarkBit = 8 * sizeof(I) - 2;
 template <class I> constexpr I kMark = I(1) << kMarkBit<I>;
 template <class I> constexpr I kPos = kMark<I> - 1;

@@ -11,8 +11,9 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { buildIndex } from '../lib/index';
 import { loadTokenizer } from '../lib/tokenizers/named';
-import type { TokenArray, Tokenizer } from '../lib/tokenizers/tokenizer';
+import type { Tokenizer } from '../lib/tokenizers/tokenizer';
 import { longRunDocuments, multilingualDocument, rng } from './helpers/multilingual';
+import { bothImplementations, mismatches } from './helpers/token-compare';
 import { writeTokenizerJson } from './helpers/tokenizer-json';
 
 const TINY = path.join(__dirname, '..', '..', 'test', 'fixtures', 'tiny-bpe.tokenizer.json');
@@ -40,19 +41,7 @@ function corpus(seed: number, count: number): string[] {
   return docs;
 }
 
-const same = (a: TokenArray, b: TokenArray) =>
-  a.constructor === b.constructor && a.length === b.length && a.every((x, i) => x === b[i]);
-
-function mismatches(docs: string[], expected: TokenArray[], actual: TokenArray[]): string[] {
-  const bad: string[] = [];
-  docs.forEach((d, i) => {
-    if (!same(expected[i], actual[i]))
-      bad.push(`${JSON.stringify(d.slice(0, 80))}: ${Array.from(expected[i].slice(0, 12))} vs ${Array.from(actual[i].slice(0, 12))}`);
-  });
-  return bad;
-}
-
-const load = (spec: string) => Promise.all([loadTokenizer(spec, { implementation: 'js' }), loadTokenizer(spec, { implementation: 'native' })]);
+const load = bothImplementations;
 
 const FILES: Array<[string, () => string | Promise<string>, number]> = [
   ['fixture tiny-bpe (ByteLevel, GPT-2 pattern)', () => TINY, 2500],

@@ -10,6 +10,7 @@ import { loadNativeEncoder } from '../lib/tokenizers/native';
 import { loadTokenizer } from '../lib/tokenizers/named';
 import type { TokenArray, Tokenizer } from '../lib/tokenizers/tokenizer';
 import { longRunDocuments, multilingualDocument, rng } from './helpers/multilingual';
+import { bothImplementations, mismatches } from './helpers/token-compare';
 
 const NAMES = ['cl100k_base', 'o200k_base', 'llama-3', 'llama-2'] as const;
 const WIDTH = { cl100k_base: 4, o200k_base: 4, 'llama-3': 4, 'llama-2': 2 } as const;
@@ -29,19 +30,7 @@ function corpus(seed: number): string[] {
   return docs;
 }
 
-const same = (a: TokenArray, b: TokenArray) =>
-  a.constructor === b.constructor && a.length === b.length && a.every((x, i) => x === b[i]);
-
-function mismatches(docs: string[], expected: TokenArray[], actual: TokenArray[]): string[] {
-  const bad: string[] = [];
-  docs.forEach((d, i) => {
-    if (!same(expected[i], actual[i]))
-      bad.push(`${JSON.stringify(d.slice(0, 80))}: ${Array.from(expected[i].slice(0, 12))} vs ${Array.from(actual[i].slice(0, 12))}`);
-  });
-  return bad;
-}
-
-const load = (name: string) => Promise.all([loadTokenizer(name, { implementation: 'js' }), loadTokenizer(name, { implementation: 'native' })]);
+const load = bothImplementations;
 
 for (const [n, name] of NAMES.entries()) {
   test(`${name}: native ids equal the JS tokenizer's on a randomized multilingual corpus`, async (t) => {

@@ -532,17 +532,23 @@ export function nativeByteLevelBpe(json: Record<string, unknown>): NativeByteLev
   const list = model.merges as unknown[];
   if (!Array.isArray(list)) return 'merges that are not a list';
   const merges = new Uint32Array(3 * list.length).fill(0xffffffff);
-  for (let i = 0; i < list.length; i++) {
-    const m = list[i];
-    const pair = Array.isArray(m) ? m : typeof m === 'string' ? m.split(' ', 2) : null; // as the package splits them
-    if (!pair || pair.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'string' || !pair[0] || !pair[1]) continue; // never applies
-    const left = toBytes(pair[0]) && ids.get(pair[0]), right = toBytes(pair[1]) && ids.get(pair[1]);
+  for (const [i, a, b] of mergePairs(list)) {
+    const left = toBytes(a) && ids.get(a), right = toBytes(b) && ids.get(b);
     if (typeof left !== 'number' || typeof right !== 'number') continue; // a part no symbol spells
-    const result = ids.get(pair[0] + pair[1]);
+    const result = ids.get(a + b);
     if (result === undefined) return `merge ${i} makes a string outside the vocabulary`;
     merges.set([left, right, result], 3 * i);
   }
   return { pattern, unicodeSpace, prefix: !prefixSpace ? 'none' : split ? 'piece' : 'text', wholePieces: Boolean(model.ignore_merges), tokens: packStrings(tokens), merges, added: packStrings(added), addedStrip };
+}
+
+/** The well-formed entries of a tokenizer.json merge list as [rank, left, right]: "a b" strings split as the package splits them, or [a, b] pairs; other entries never apply and are skipped. */
+function* mergePairs(list: unknown[]): Generator<[number, string, string]> {
+  for (let i = 0; i < list.length; i++) {
+    const m = list[i];
+    const pair = Array.isArray(m) ? m : typeof m === 'string' ? m.split(' ', 2) : null;
+    if (pair && pair.length === 2 && typeof pair[0] === 'string' && typeof pair[1] === 'string' && pair[0] && pair[1]) yield [i, pair[0], pair[1]];
+  }
 }
 
 /**
@@ -613,17 +619,14 @@ function nativeSentencePieceBpe(json: Record<string, unknown>, model: Record<str
   const list = model.merges as unknown[];
   if (!Array.isArray(list)) return 'merges that are not a list';
   const merges = new Uint32Array(3 * list.length).fill(0xffffffff);
-  for (let i = 0; i < list.length; i++) {
-    const m = list[i];
-    const pair = Array.isArray(m) ? m : typeof m === 'string' ? m.split(' ', 2) : null; // as the package splits them
-    if (!pair || pair.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'string' || !pair[0] || !pair[1]) continue; // never applies
-    const [left, right] = [ids.get(pair[0]), ids.get(pair[1])];
+  for (const [i, a, b] of mergePairs(list)) {
+    const [left, right] = [ids.get(a), ids.get(b)];
     if (left === undefined || right === undefined) {
-      if ([pair[0], pair[1]].some((p) => !ids.has(p) && [...p].length === 1)) return `merge ${i} joins a character outside the vocabulary`;
+      if ([a, b].some((p) => !ids.has(p) && [...p].length === 1)) return `merge ${i} joins a character outside the vocabulary`;
       continue; // a part no symbol spells
     }
     if (byteTokens.has(left) || byteTokens.has(right)) return `merge ${i} joins a byte token`;
-    const result = ids.get(pair[0] + pair[1]);
+    const result = ids.get(a + b);
     if (result === undefined) return `merge ${i} makes a string outside the vocabulary`;
     merges.set([left, right, result], 3 * i);
   }

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TraceIndexError } from '../errors';
-import { ioError, readRegularFile } from '../inputs/files';
+import { ioError, isErrnoError, readRegularFile } from '../inputs/files';
 import { separatorOf, TokenWidth } from '../tokenizers/tokenizer';
 
 export const FORMAT_NAME = 'traceindex';
@@ -144,16 +144,27 @@ export function checkShardFiles(dir: string, m: Manifest): void {
   }
 }
 
-/** Writes manifest.json durably: temporary name, fsync, rename, fsync of the directory. */
-export function writeManifest(dir: string, m: Manifest, fsyncDir: (p: string) => void): void {
-  const tmp = manifestPath(dir) + '.tmp';
+/**
+ * Writes `text` to `file` durably: a temporary name, fsync, rename. A failed write or fsync names the file
+ * (Node's errors on a descriptor carry no path).
+ */
+export function writeFileDurably(file: string, text: string): void {
+  const tmp = file + '.tmp';
   const fd = fs.openSync(tmp, 'w', 0o644);
   try {
-    fs.writeSync(fd, JSON.stringify(m, null, 2) + '\n');
+    fs.writeSync(fd, text);
     fs.fsyncSync(fd);
+  } catch (err) {
+    if (isErrnoError(err) && err.path === undefined) err.path = tmp;
+    throw err;
   } finally {
     fs.closeSync(fd);
   }
-  fs.renameSync(tmp, manifestPath(dir));
+  fs.renameSync(tmp, file);
+}
+
+/** Writes manifest.json durably (writeFileDurably), then fsyncs the directory. */
+export function writeManifest(dir: string, m: Manifest, fsyncDir: (p: string) => void): void {
+  writeFileDurably(manifestPath(dir), JSON.stringify(m, null, 2) + '\n');
   fsyncDir(dir);
 }

@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { TraceIndexError } from '../errors';
 import { isErrnoError } from '../inputs/files';
 import { addon } from '../native';
-import { MANIFEST_FILE, parseManifest, FORMAT_NAME, ShardEntry, SHARD_FILES } from './manifest';
+import { MANIFEST_FILE, parseManifest, FORMAT_NAME, ShardEntry, SHARD_FILES, writeFileDurably } from './manifest';
 
 /** A finished shard's record: its manifest entry and the input documents it covers. */
 export interface ShardRecord {
@@ -274,13 +274,5 @@ export function directoryBytes(dir: string): number {
 }
 
 export function writeJsonDurably(file: string, value: unknown): void {
-  const tmp = file + '.tmp';
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    fs.writeSync(fd, JSON.stringify(value));
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
+  writeFileDurably(file, JSON.stringify(value));
 }

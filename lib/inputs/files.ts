@@ -74,10 +74,10 @@ export function isErrnoError(err: unknown): err is NodeJS.ErrnoException {
 /** ERR_IO for a Node file-system error: what failed, on which path, and why in words ("permission denied"). */
 export function ioError(err: NodeJS.ErrnoException, what?: string): TraceIndexError {
   const code = err.code ?? '';
-  const where = err.path ?? '';
-  const action = what ?? (err.syscall ? `${err.syscall} failed on` : 'I/O error on');
+  const where = err.path;
+  const action = what ?? `${err.syscall ? `${err.syscall} failed` : 'I/O error'}${where ? ' on' : ''}`;
   const reason = REASONS[code] ?? err.message;
-  return new TraceIndexError('ERR_IO', `${action} ${where}: ${reason}${REASONS[code] ? ` (${code})` : ''}`, { cause: err });
+  return new TraceIndexError('ERR_IO', `${action}${where ? ` ${where}` : ''}: ${reason}${REASONS[code] ? ` (${code})` : ''}`, { cause: err });
 }
 
 /** Whether `err` means the device (or the user's quota) is full: a Node error or the native writer's ERR_IO. */

@@ -127,6 +127,17 @@ double percentile(std::vector<double> v, double q) {
 
 volatile uint64_t g_sink;
 
+// One comparison table: our core's p50/p99, then, when infini-gram ran, its row and the two ratios.
+void print_pair(const char* head, const char* ours_label, const std::vector<double>& ours, const char* theirs_label,
+                const std::vector<double>& theirs) {
+  std::printf("%s", head);
+  std::printf("| %s | %.0f | %.0f |\n", ours_label, percentile(ours, 0.5), percentile(ours, 0.99));
+  if (theirs.empty()) return;
+  std::printf("| %s | %.0f | %.0f |\n", theirs_label, percentile(theirs, 0.5), percentile(theirs, 0.99));
+  std::printf("\ninfini-gram / traceindex: p50 %.2fx, p99 %.2fx\n", percentile(theirs, 0.5) / percentile(ours, 0.5),
+              percentile(theirs, 0.99) / percentile(ours, 0.99));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -235,13 +246,8 @@ int main(int argc, char** argv) {
 
   std::printf("Search cores on the calling thread: %s (%llu bytes, u8, infini-gram layout), %zu queries of 1-20 "
               "bytes (half absent), %d rounds\n\n", o.dir.c_str(), (unsigned long long)stream.size(), qs.size(), o.rounds);
-  std::printf("| core | count p50 ns | count p99 ns |\n|---|---:|---:|\n");
-  std::printf("| traceindex find() | %.0f | %.0f |\n", percentile(ours, 0.5), percentile(ours, 0.99));
-  if (!theirs.empty()) {
-    std::printf("| infini-gram _find_thread (prefetch off) | %.0f | %.0f |\n", percentile(theirs, 0.5), percentile(theirs, 0.99));
-    std::printf("\ninfini-gram / traceindex: p50 %.2fx, p99 %.2fx\n", percentile(theirs, 0.5) / percentile(ours, 0.5),
-                percentile(theirs, 0.99) / percentile(ours, 0.99));
-  }
+  print_pair("| core | count p50 ns | count p99 ns |\n|---|---:|---:|\n", "traceindex find()", ours,
+             "infini-gram _find_thread (prefetch off)", theirs);
   if (o.batch) {
     const double b = *std::min_element(batch_ns.begin(), batch_ns.end());
     const double s = *std::min_element(single_ns.begin(), single_ns.end());
@@ -361,24 +367,14 @@ int main(int argc, char** argv) {
   }
   if (!nt.empty()) {
     std::printf("\nNext tokens (exact) after %zu present queries, %d rounds alternating who goes first:\n\n", nt.size(), o.rounds);
-    std::printf("| core | p50 ns | p99 ns |\n|---|---:|---:|\n");
-    std::printf("| traceindex find() + next_tokens() | %.0f | %.0f |\n", percentile(next_ours, 0.5), percentile(next_ours, 0.99));
-    if (!next_theirs.empty()) {
-      std::printf("| infini-gram _find_thread + _get_freq_by_token_id_approx | %.0f | %.0f |\n", percentile(next_theirs, 0.5), percentile(next_theirs, 0.99));
-      std::printf("\ninfini-gram / traceindex: p50 %.2fx, p99 %.2fx\n", percentile(next_theirs, 0.5) / percentile(next_ours, 0.5),
-                  percentile(next_theirs, 0.99) / percentile(next_ours, 0.99));
-    }
+    print_pair("| core | p50 ns | p99 ns |\n|---|---:|---:|\n", "traceindex find() + next_tokens()", next_ours,
+               "infini-gram _find_thread + _get_freq_by_token_id_approx", next_theirs);
   }
   if (!outs.empty()) {
     std::printf("\nMaximal spans with counts of %zu outputs of 100 bytes (%.1f spans each), %d rounds alternating:\n\n", outs.size(),
                 double(span_total) / double(spans_ours.size()), o.rounds);
-    std::printf("| core | p50 ns | p99 ns |\n|---|---:|---:|\n");
-    std::printf("| traceindex trace(), no documents sampled | %.0f | %.0f |\n", percentile(spans_ours, 0.5), percentile(spans_ours, 0.99));
-    if (!spans_theirs.empty()) {
-      std::printf("| infini-gram attribute's span finding, no threads | %.0f | %.0f |\n", percentile(spans_theirs, 0.5), percentile(spans_theirs, 0.99));
-      std::printf("\ninfini-gram / traceindex: p50 %.2fx, p99 %.2fx\n", percentile(spans_theirs, 0.5) / percentile(spans_ours, 0.5),
-                  percentile(spans_theirs, 0.99) / percentile(spans_ours, 0.99));
-    }
+    print_pair("| core | p50 ns | p99 ns |\n|---|---:|---:|\n", "traceindex trace(), no documents sampled", spans_ours,
+               "infini-gram attribute's span finding, no threads", spans_theirs);
   }
 
   std::printf("\nCheck: %s\n", agree ? "every core and path gave the same counts, next tokens and spans -> OK" : "MISMATCH -> FAILED");

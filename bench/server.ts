@@ -2,15 +2,18 @@
  * HTTP load on loopback (issue 12 targets: `count` ≥ 10 000 requests/s with p99 ≤ 10 ms at concurrency 64 on 2
  * cores, and ≥ 5× a Python server doing the same job with infini-gram's engine):
  *
- *   node dist/bench/server.js --index DIR [--ig-index IG_DIR --python PY] [--duration 10] [--connections 1,16,64]
- *                             [--ops count,trace] [--name server-load] [--smoke]
+ *   node dist/bench/server.js --index DIR [--ig-index IG_DIR --python PY] [--peers fastapi:1,fastapi:2,flask:2,stdlib]
+ *                             [--duration 10] [--connections 1,16,64] [--ops count,trace] [--name server-load] [--smoke]
  *
  * The traceindex server runs as `traceindex serve` in a child process (so autocannon does not share its event
- * loop); the peer is bench/python/server_peer.py over an infini-gram index of the same documents (build it with
- * bench/python/ig_index.py). Queries: `count` of 2-20-token pieces of the documents; `trace` of 400-token outputs
- * spliced from them (attribute on the peer, min_len 1, max_cnt 10, the same spans). --smoke runs each case for
- * one second and writes nothing. Before every case the index files are read once, so that both servers answer
- * from the page cache (a figure bound by disk reads says nothing about either server).
+ * loop); the peers are bench/python/server_peer.py over an infini-gram index of the same documents (build it with
+ * bench/python/ig_index.py), one per FRAMEWORK:WORKERS in --peers (fastapi: FastAPI on uvicorn, the stack of
+ * allenai/infinigram-api; flask: Flask on gunicorn gthread, the original infini-gram API's; stdlib: Python's
+ * ThreadingHTTPServer), each loaded in turn after ours. Queries: `count` of 2-20-token pieces of the documents;
+ * `trace` of 400-token outputs spliced from them (attribute on the peer, min_len 1, max_cnt 10, the same spans).
+ * --smoke runs each case for one second and writes nothing. Before any load, every peer must answer the first 200
+ * counts as ours does. Before every case the index files are read once, so that both servers answer from the page
+ * cache (a figure bound by disk reads says nothing about either server).
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -35,6 +38,7 @@ interface Args {
   index?: string;
   igIndex?: string;
   python: string;
+  peers: string[];
   duration: number;
   connections: number[];
   ops: string[];
@@ -43,13 +47,14 @@ interface Args {
 }
 
 function parse(argv: string[]): Args {
-  const a: Args = { python: 'python3', duration: 10, connections: [1, 16, 64], ops: ['count', 'trace'], name: 'server-load', smoke: false };
+  const a: Args = { python: 'python3', peers: ['fastapi:1', 'fastapi:2', 'flask:2', 'stdlib:1'], duration: 10, connections: [1, 16, 64], ops: ['count', 'trace'], name: 'server-load', smoke: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = () => argv[++i];
     if (k === '--index') a.index = v();
     else if (k === '--ig-index') a.igIndex = v();
     else if (k === '--python') a.python = v();
+    else if (k === '--peers') a.peers = v().split(',').map((x) => (x.includes(':') ? x : `${x}:1`));
     else if (k === '--duration') a.duration = Number(v());
     else if (k === '--connections') a.connections = v().split(',').map(Number);
     else if (k === '--ops') a.ops = v().split(',');
@@ -127,6 +132,22 @@ async function load(url: string, connections: number, duration: number, bodies: 
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, requests: r.requests.total, errors: r.errors + r.timeouts, non2xx: r.non2xx };
 }
 
+/** Every peer must answer the same counts as ours before its speed means anything. */
+async function sameCounts(port: number, peers: Array<{ name: string; port: number }>, counts: number[][]): Promise<void> {
+  const post = async (p: number, url: string, body: unknown) => {
+    const r = await fetch(`http://127.0.0.1:${p}${url}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    if (!r.ok) throw new Error(`POST ${url} on port ${p}: ${r.status} ${await r.text()}`);
+    return r.json() as Promise<Record<string, unknown>>;
+  };
+  const ours = (await post(port, '/v1/indexes/main/count', { queries: counts })).results as number[];
+  for (const peer of peers) {
+    for (let i = 0; i < counts.length; i++) {
+      const theirs = (await post(peer.port, '/', { index: 'main', query_type: 'count', query_ids: counts[i] })).count;
+      if (theirs !== ours[i]) throw new Error(`${peer.name} counts ${theirs} for query ${i} (${JSON.stringify(counts[i])}), traceindex ${ours[i]}`);
+    }
+  }
+}
+
 async function main() {
   const a = parse(process.argv.slice(2));
   const index = await openIndex(a.index as string);
@@ -139,13 +160,18 @@ async function main() {
   const ours = spawn(process.execPath, ['-e', script, 'serve', `${a.index}=main`, '--port', '0', '--log-level', 'silent', '--max-queued', '100000', '--max-concurrent', '16'],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '4' } });
   const port = await waitFor(ours, ours.stderr!, /at http:\/\/127\.0\.0\.1:(\d+)/);
-  let peer: ChildProcess | undefined;
-  let peerPort: number | undefined;
-  if (a.igIndex) {
-    peer = spawn(a.python, [path.join(__dirname, '..', '..', 'bench', 'python', 'server_peer.py'), '--index-dir', a.igIndex, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    peerPort = await waitFor(peer, peer.stdout!, /listening on (\d+)/);
-  }
+  const peers: Array<{ name: string; child: ChildProcess; port: number }> = [];
+  const stopAll = () => { ours.kill('SIGTERM'); for (const p of peers) p.child.kill('SIGTERM'); };
   try {
+    if (a.igIndex) {
+      for (const name of a.peers) {
+        const [framework, workers] = name.split(':');
+        const child = spawn(a.python, [path.join(__dirname, '..', '..', 'bench', 'python', 'server_peer.py'), '--index-dir', a.igIndex,
+          '--framework', framework, '--workers', workers, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+        peers.push({ name, child, port: await waitFor(child, child.stdout!, /listening on (\d+)/) });
+      }
+    }
+    await sameCounts(port, peers, q.counts.slice(0, 200));
     for (const op of a.ops) {
       const oursBodies = op === 'count' ? q.counts.map((x) => JSON.stringify({ query: x })) : q.outputs.map((x) => JSON.stringify({ query: x, maxCount: 10, maxDocuments: 10 }));
       const peerBodies = op === 'count' ? q.counts.map((x) => JSON.stringify({ index: 'main', query_type: 'count', query_ids: x }))
@@ -154,22 +180,28 @@ async function main() {
         warm(a.index as string);
         if (a.igIndex && a.igIndex !== a.index) warm(a.igIndex);
         const mine = await load(`http://127.0.0.1:${port}`, c, a.duration, oursBodies, `/v1/indexes/main/${op}`);
-        const theirs = peerPort ? await load(`http://127.0.0.1:${peerPort}`, c, a.duration, peerBodies, '/') : undefined;
-        cases.push({ op, connections: c, traceindex: mine, python: theirs, ratio: theirs && theirs.rps > 0 ? mine.rps / theirs.rps : undefined });
-        process.stderr.write(`${op} c=${c}: traceindex ${mine.rps.toFixed(0)} req/s p50 ${mine.p50} ms p99 ${mine.p99} ms` +
-          (theirs ? ` | python ${theirs.rps.toFixed(0)} req/s p50 ${theirs.p50} ms p99 ${theirs.p99} ms` : '') + (mine.errors || mine.non2xx ? ` (errors ${mine.errors}, non-2xx ${mine.non2xx})` : '') + '\n');
+        const theirs: Record<string, Awaited<ReturnType<typeof load>> & { ratio?: number }> = {};
+        let line = `${op} c=${c}: traceindex ${mine.rps.toFixed(0)} req/s p50 ${mine.p50} ms p99 ${mine.p99} ms` + (mine.errors || mine.non2xx ? ` (errors ${mine.errors}, non-2xx ${mine.non2xx})` : '');
+        for (const p of peers) {
+          const r = await load(`http://127.0.0.1:${p.port}`, c, a.duration, peerBodies, '/');
+          theirs[p.name] = { ...r, ratio: r.rps > 0 ? mine.rps / r.rps : undefined };
+          line += ` | ${p.name} ${r.rps.toFixed(0)} req/s p50 ${r.p50} ms p99 ${r.p99} ms` + (r.errors || r.non2xx ? ` (errors ${r.errors}, non-2xx ${r.non2xx})` : '');
+        }
+        cases.push({ op, connections: c, traceindex: mine, peers: theirs });
+        process.stderr.write(`${line}\n`);
       }
     }
   } finally {
-    ours.kill('SIGTERM');
-    peer?.kill('SIGTERM');
+    stopAll();
   }
   if (a.smoke) return;
-  const md = ['| op | connections | traceindex req/s | p50 ms | p99 ms | Python req/s | p50 ms | p99 ms | ratio |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+  const fmt = (r: { rps: number; p50: number; p99: number }) => `${r.rps.toFixed(0)} (${r.p50} / ${r.p99})`;
+  const md = [`| op | connections | traceindex req/s (p50 / p99 ms) | ${peers.map((p) => `${p.name} req/s (p50 / p99 ms) | ratio`).join(' | ')} |`,
+    `|---|---:|---:|${peers.map(() => '---:|---:').join('|')}|`,
     ...cases.map((c) => {
-      const m = c.traceindex as { rps: number; p50: number; p99: number };
-      const p = c.python as { rps: number; p50: number; p99: number } | undefined;
-      return `| ${c.op} | ${c.connections} | ${m.rps.toFixed(0)} | ${m.p50} | ${m.p99} | ${p ? p.rps.toFixed(0) : '–'} | ${p ? p.p50 : '–'} | ${p ? p.p99 : '–'} | ${c.ratio ? (c.ratio as number).toFixed(1) + '×' : '–'} |`;
+      const ps = c.peers as Record<string, { rps: number; p50: number; p99: number; ratio?: number }>;
+      return `| ${c.op} | ${c.connections} | ${fmt(c.traceindex as { rps: number; p50: number; p99: number })} | ` +
+        peers.map((p) => `${fmt(ps[p.name])} | ${ps[p.name].ratio ? ps[p.name].ratio!.toFixed(1) + '×' : '–'}`).join(' | ') + ' |';
     })].join('\n');
   writeResult(a.name, { machine: machine(), args: a, cases }, md);
 }

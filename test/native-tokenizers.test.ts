@@ -26,7 +26,8 @@ function corpus(seed: number): string[] {
   const r = rng(seed);
   const docs = [...EDGE_CASES];
   for (let i = 0; i < 2500; i++) docs.push(multilingualDocument(r, 80));
-  docs.push(...longRunDocuments(r, 200), ...longRunDocuments(r, 1500));
+  // 6000: pieces of 4096 symbols and more merge window by window (native/core/tokenizer/bpe_merge.inl)
+  docs.push(...longRunDocuments(r, 200), ...longRunDocuments(r, 1500), ...longRunDocuments(r, 6000));
   return docs;
 }
 

@@ -226,6 +226,7 @@ bool merge_windowed(std::vector<uint32_t>& sym, const PairMap& pairs, KeyFn key,
   auto& win = sc.window; auto& out = sc.merged; auto& starts = sc.starts;
   auto* left = &sc.pops[0]; auto* right = &sc.pops[1];
   out.clear();
+  out.reserve(n);  // no copies as it grows; untouched pages cost nothing
   left->clear();
   for (uint32_t at = 0; at < n;) {
     const uint32_t end = n - at <= size ? n : at + size;

@@ -84,7 +84,7 @@ struct BpeScratch {
   std::vector<uint32_t> result;
   std::vector<std::vector<uint32_t>> buckets;  // merge_ranked_huge
   std::vector<uint64_t> nonempty;
-  std::vector<uint32_t> window, merged, starts;  // merge_windowed
+  std::vector<uint32_t> window, starts;  // merge_windowed
   std::vector<WindowPop> pops[2];
 };
 
@@ -98,10 +98,10 @@ struct RankKey {
   uint64_t operator()(uint32_t rank, uint32_t) const { return rank; }
 };
 
-// Merges `symbols` in place (it shrinks to the final tokens). key(rank, position) -> uint64_t, position being
-// the index in the initial `symbols` of the pair's left symbol.
+// Merges `symbols` and appends the final tokens to `out` (`symbols` is left changed). key(rank, position) ->
+// uint64_t, position being the index in the initial `symbols` of the pair's left symbol.
 template <typename KeyFn>
-void merge_pairs(std::vector<uint32_t>& symbols, const PairMap& pairs, KeyFn key, BpeScratch& scratch);
+void merge_pairs(std::vector<uint32_t>& symbols, const PairMap& pairs, KeyFn key, BpeScratch& scratch, std::vector<uint32_t>& out);
 
 }  // namespace traceindex::tok
 

@@ -186,8 +186,8 @@ inline void merge_ranked_huge(std::vector<uint32_t>& sym, const PairMap& pairs, 
 // A region merged inside a longer window is the region merged alone (nothing crossed the cut there), so its
 // merges (the window's below the cut, in order) are its own; hard_cut replays two neighbours' merges in that
 // interleaving and checks that the pair across the cut never has a key below both regions' next merges (nor
-// a merge once both are done). Returns false, with `sym` untouched, when a check fails or a window has no
-// boundary: the caller merges the whole sequence instead.
+// a merge once both are done). Appends the tokens to `out`; returns false, `out` as it was, when a check fails
+// or a window has no boundary: the caller merges the whole sequence instead.
 
 template <typename KeyFn>
 bool hard_cut(const std::vector<WindowPop>& left, const std::vector<WindowPop>& right, uint32_t cut,
@@ -220,13 +220,13 @@ bool hard_cut(const std::vector<WindowPop>& left, const std::vector<WindowPop>& 
 }
 
 template <typename KeyFn>
-bool merge_windowed(std::vector<uint32_t>& sym, const PairMap& pairs, KeyFn key, BpeScratch& sc, uint32_t size = kMergeWindow,
-                    bool check = true /* tests show that the check is needed */) {
+bool merge_windowed(const std::vector<uint32_t>& sym, const PairMap& pairs, KeyFn key, BpeScratch& sc, std::vector<uint32_t>& out,
+                    uint32_t size = kMergeWindow, bool check = true /* tests show that the check is needed */) {
   const uint32_t n = static_cast<uint32_t>(sym.size());
-  auto& win = sc.window; auto& out = sc.merged; auto& starts = sc.starts;
+  auto& win = sc.window; auto& starts = sc.starts;
   auto* left = &sc.pops[0]; auto* right = &sc.pops[1];
-  out.clear();
-  out.reserve(n);  // no copies as it grows; untouched pages cost nothing
+  const size_t had = out.size();
+  if (out.capacity() - had < n) out.reserve(std::max(had + n, 2 * out.capacity()));  // untouched pages cost nothing
   left->clear();
   for (uint32_t at = 0; at < n;) {
     const uint32_t end = n - at <= size ? n : at + size;
@@ -239,31 +239,27 @@ bool merge_windowed(std::vector<uint32_t>& sym, const PairMap& pairs, KeyFn key,
     uint32_t cut = n;
     if (end < n) {  // the last token start at most end - size / 32 (no real text measured has had a cut refused)
       keep = static_cast<size_t>(std::upper_bound(starts.begin(), starts.end(), size - size / 32) - starts.begin()) - 1;
-      if (keep == 0) return false;
+      if (keep == 0) { out.resize(had); return false; }
       cut = at + starts[keep];
       right->erase(std::remove_if(right->begin(), right->end(), [&](const WindowPop& p) { return p.pos >= cut; }), right->end());
     }
-    if (at > 0 && check && !hard_cut(*left, *right, at, sym, pairs, key)) return false;
+    if (at > 0 && check && !hard_cut(*left, *right, at, sym, pairs, key)) { out.resize(had); return false; }
     out.insert(out.end(), win.begin(), win.begin() + static_cast<long>(keep));
     std::swap(left, right);
     at = cut;
   }
-  sym.swap(out);
   return true;
 }
 
 }  // namespace detail
 
 template <typename KeyFn>
-void merge_pairs(std::vector<uint32_t>& symbols, const PairMap& pairs, KeyFn key, BpeScratch& scratch) {
-  if (symbols.size() < 2) return;
-  if (symbols.size() <= kShortMerge) detail::merge_short(symbols, pairs, key, scratch);
-  else if (symbols.size() < kWindowedMerge || !detail::merge_windowed(symbols, pairs, key, scratch)) {
-    if constexpr (std::is_same_v<KeyFn, RankKey>) {
-      if (symbols.size() >= kHugeMerge) { detail::merge_ranked_huge(symbols, pairs, scratch); return; }
-    }
-    detail::merge_long(symbols, pairs, key, scratch);
-  }
+void merge_pairs(std::vector<uint32_t>& symbols, const PairMap& pairs, KeyFn key, BpeScratch& scratch, std::vector<uint32_t>& out) {
+  if (symbols.size() >= kWindowedMerge && detail::merge_windowed(symbols, pairs, key, scratch, out)) return;
+  if (std::is_same_v<KeyFn, RankKey> && symbols.size() >= kHugeMerge) detail::merge_ranked_huge(symbols, pairs, scratch);
+  else if (symbols.size() > kShortMerge) detail::merge_long(symbols, pairs, key, scratch);
+  else if (symbols.size() >= 2) detail::merge_short(symbols, pairs, key, scratch);
+  out.insert(out.end(), symbols.begin(), symbols.end());
 }
 
 }  // namespace traceindex::tok

@@ -85,7 +85,8 @@ const idsHash = (arrays: ArrayLike<number>[]) => {
 // major GC of it landing inside a 0.1 s phase (it did, in o200k_base's encodeBatch row: 17-20 MB/CPU-s against
 // 49 with this) times V8, not the encoder.
 v8.setFlagsFromString('--expose-gc');
-const gc = vm.runInNewContext('gc') as () => void;
+const collect = vm.runInNewContext('gc') as () => void;
+const gc = () => { collect(); collect(); };  // the second waits for the first's concurrent sweeping
 
 interface Clock { wall: number; cpu: number }
 const clock = () => { const c = process.cpuUsage(); return { wall: Number(process.hrtime.bigint()) / 1e9, cpu: (c.user + c.system) / 1e6 }; };

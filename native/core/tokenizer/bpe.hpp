@@ -6,7 +6,7 @@
 // tiktoken, the JS Llama tokenizers' floating-point priority otherwise). Short sequences scan for the minimum
 // (quadratic, but tiny); long ones keep their pairs in an indexed heap: O(n log n) time and 32 bytes per symbol.
 // Longer ones merge window by window, each window's heap in cache, with a check that proves the cuts exact
-// (merge_windowed): a 20 MB word merges at the per-byte rate of small documents, in 4 more bytes per symbol.
+// (merge_windowed): a 20 MB word merges at the per-byte rate of small documents, in a window's memory.
 // Where a cut cannot be proved (no real text seen so far), the whole sequence merges at once: in one heap, or
 // for huge ones with rank keys in a min-heap of positions per rank (a bitset finds the lowest non-empty rank),
 // each merge touching a few cache lines rather than a path through a heap of millions; up to 36 bytes per symbol.

@@ -407,11 +407,13 @@ void Tokenizer::encode_llama2(const uint8_t* s, size_t n, std::vector<uint32_t>&
   if (units == 0) return;
   std::vector<uint32_t>& sym = scratch.symbols;
   sym.clear();
-  sym.reserve(n + 1);  // at most a symbol per byte, and the dummy prefix: no copies as a long word grows
+  // At most a symbol per byte, and the dummy prefix: no copies as a long word grows (pages never written are
+  // never backed).
+  sym.reserve(n + 1);
   size_t first = 0, word = 0;  // position of the word's first symbol among the text's, and its symbol count
   auto push = [&](uint32_t id) {
     if (by_word_ && id == space_id_ && word > 0 && sym.back() != space_id_) {
-      merge_llama2_word(first, units, out, scratch);  // shrinks sym
+      merge_llama2_word(first, units, out, scratch);
       first += word;
       word = 0;
       sym.clear();

@@ -13,6 +13,12 @@
  *
  * prose: the Markdown files under node_modules (English prose and code, sorted by path, repeated up to --mb);
  * multilingual: test/helpers/multilingual.ts's generated documents (many scripts, emoji, numbers, whitespace).
+ *
+ *   node dist/bench/tokenizers.js --long-word 20 [--rounds 2] [--only ...] [--out bench/results/tokenizers-long-word.json]
+ *
+ * instead measures one word of that many MB (no pre-tokenizer split: random a-z, the prose corpus's letters
+ * alone, random CJK ideographs) against the same bytes cut into 2 KB documents (each still one word), native
+ * encoders, MB per CPU-second; the ratio long / small is the figure (rounds alternate the two).
  * Vocabularies for the Python peers are written from the npm packages (nothing is downloaded).
  */
 import { createHash } from 'node:crypto';
@@ -20,6 +26,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
 import { markdownFiles } from './corpus';
 import { peerVocabulary } from './peer-vocab';
 import { loadTokenizer } from '../lib/tokenizers/named';
@@ -37,8 +45,10 @@ const JS_MB = Number(arg('js-mb', '0.5'));
 const CORPUS = arg('corpus', 'prose');
 const NAMES = arg('only', 'cl100k_base,o200k_base,llama-3,llama-2').split(',');
 const PYTHON = argv.includes('--python') ? arg('python', 'python3') : null;
+const LONG_WORD = Number(arg('long-word', '0'));
+const ROUNDS = Number(arg('rounds', '2'));
 const ROOT = path.resolve(__dirname, '..', '..');
-const OUT = arg('out', path.join(ROOT, 'bench', 'results', `tokenizers-${CORPUS}.json`));
+const OUT = arg('out', path.join(ROOT, 'bench', 'results', LONG_WORD ? 'tokenizers-long-word.json' : `tokenizers-${CORPUS}.json`));
 
 /** Documents of about 4 KB (cut at blank lines) until `mb` MB of UTF-8. */
 function documents(): string[] {
@@ -71,10 +81,18 @@ const idsHash = (arrays: ArrayLike<number>[]) => {
   return h.digest('hex').slice(0, 16);
 };
 
+// A full collection before each timed phase: the JS tokenizers' vocabularies make a heap of ~200 MB, and a
+// major GC of it landing inside a 0.1 s phase (it did, in o200k_base's encodeBatch row: 17-20 MB/CPU-s against
+// 49 with this) times V8, not the encoder.
+v8.setFlagsFromString('--expose-gc');
+const collect = vm.runInNewContext('gc') as () => void;
+const gc = () => { collect(); collect(); };  // the second waits for the first's concurrent sweeping
+
 interface Clock { wall: number; cpu: number }
 const clock = () => { const c = process.cpuUsage(); return { wall: Number(process.hrtime.bigint()) / 1e9, cpu: (c.user + c.system) / 1e6 }; };
 const since = (t0: Clock): Clock => { const t = clock(); return { wall: t.wall - t0.wall, cpu: t.cpu - t0.cpu }; };
 function time<T>(f: () => T): [T, Clock] {
+  gc();
   const t0 = clock();
   const r = f();
   return [r, since(t0)];
@@ -96,7 +114,50 @@ interface Row { tokenizer: string; engine: string; mb: number; cpuSeconds: numbe
 const row = (tokenizer: string, engine: string, bytes: number, t: Clock, tokens: number, idsEqual?: boolean): Row =>
   ({ tokenizer, engine, mb: bytes / 1e6, cpuSeconds: t.cpu, wallSeconds: t.wall, mbPerCpuSecond: bytes / 1e6 / t.cpu, mbPerWallSecond: bytes / 1e6 / t.wall, tokens, idsEqual });
 
+/** The --long-word texts: one word of LONG_WORD MB each (code units = bytes for the Latin ones). */
+function longWords(): Record<string, string> {
+  const r = rng(3);
+  const bytes = Math.round(LONG_WORD * 1e6);
+  const letters = Buffer.alloc(bytes);
+  for (let i = 0; i < bytes; i++) letters[i] = 97 + Math.floor(r() * 26);
+  let prose = '';
+  for (const f of markdownFiles(path.join(ROOT, 'node_modules'))) {
+    prose += fs.readFileSync(f, 'utf8').replace(/[^A-Za-z]+/g, '');
+    if (prose.length >= bytes) break;
+  }
+  const cjk = Array.from({ length: Math.round(bytes / 3) }, () => String.fromCharCode(0x4e00 + Math.floor(r() * 0x5200))).join('');
+  return { 'random a-z': letters.toString('latin1'), 'prose letters': prose.repeat(Math.ceil(bytes / prose.length)).slice(0, bytes), 'CJK ideographs': cjk };
+}
+
+interface LongRow { tokenizer: string; text: string; mb: number; round: number; smallMbPerCpuSecond: number; longMbPerCpuSecond: number; ratio: number; tokens: number }
+
+async function longWordMain() {
+  const words = longWords();
+  const rows: LongRow[] = [];
+  console.log(`one word of ${LONG_WORD} MB against the same bytes in 2 KB documents, native encoders, MB/cpu-s, ${ROUNDS} rounds`);
+  for (const name of NAMES) {
+    const native = await loadTokenizer(name, { implementation: 'native' });
+    if (!native.native) throw new Error(`${name} does not encode natively: ${native.jsReason}`);
+    for (const [text, word] of Object.entries(words)) {
+      const mb = Buffer.byteLength(word) / 1e6;
+      const small: string[] = [];
+      for (let i = 0; i < word.length; i += 2048) small.push(word.slice(i, i + 2048));  // whole code points: all BMP
+      for (let round = 1; round <= ROUNDS; round++) {
+        const [, tSmall] = time(() => small.map((d) => native.encode(d)));
+        const [longIds, tLong] = time(() => native.encode(word));
+        const r: LongRow = { tokenizer: name, text, mb, round, smallMbPerCpuSecond: mb / tSmall.cpu, longMbPerCpuSecond: mb / tLong.cpu, ratio: tSmall.cpu / tLong.cpu, tokens: longIds.length };
+        rows.push(r);
+        console.log(`  ${name.padEnd(12)} ${text.padEnd(15)} 2 KB documents ${r.smallMbPerCpuSecond.toFixed(2).padStart(6)}  one word ${r.longMbPerCpuSecond.toFixed(2).padStart(6)}  ratio ${r.ratio.toFixed(2)}  (${longIds.length} tokens)`);
+      }
+    }
+  }
+  fs.mkdirSync(path.dirname(OUT), { recursive: true });
+  fs.writeFileSync(OUT, JSON.stringify({ longWordMb: LONG_WORD, cpus: os.cpus().length, node: process.version, date: new Date().toISOString(), rows }, null, 2) + '\n');
+  console.log(`wrote ${path.relative(process.cwd(), OUT)}`);
+}
+
 async function main() {
+  if (LONG_WORD) return longWordMain();
   const docs = documents();
   const bytes = docs.reduce((n, d) => n + Buffer.byteLength(d), 0);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'traceindex-bench-tokenizers-'));
@@ -125,6 +186,7 @@ async function main() {
       report(row(name, 'native, encode per document', bytes, tOne, tokens));
       const enc = (native as Required<Tokenizer>).encodeBatch;
       const parts = batches(docs);
+      gc();
       const t0 = clock();
       const batched: TokenArray[] = [];
       for (const b of parts) batched.push(...(await enc(b, 1)));

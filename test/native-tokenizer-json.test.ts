@@ -69,6 +69,21 @@ for (const [n, [label, file, count]] of FILES.entries()) {
   });
 }
 
+// Words of hundreds of merge windows (bpe_merge.inl's merge_windowed: each cut proved or the word merged whole)
+// against an independent BPE; the named tokenizers run the same kernel (test/native-tokenizers.test.ts checks
+// them on shorter words, their JS encoders being quadratic).
+test('tokenizer.json: long single words (0.2 MB) encode as @huggingface/tokenizers encodes them', async (t) => {
+  const r = rng(41);
+  const letters = Array.from({ length: 200_000 }, () => String.fromCharCode(97 + Math.floor(r() * 26))).join('');
+  const mixed = Array.from({ length: 40_000 }, () => ['é', '中', 'ab', 'q', 'ß', 'ing'][Math.floor(r() * 6)]).join('');
+  for (const name of ['gpt2', 'o200k', 'llama-3', 'llama-2'] as const) {
+    const [js, native] = await load(await writeTokenizerJson(scratch, name));
+    t.true(native.native);
+    const docs = [letters, mixed];
+    t.deepEqual(mismatches(docs, docs.map((d) => js.encode(d)), docs.map((d) => native.encode(d))), [], name);
+  }
+});
+
 test('tokenizer.json: the fixture gives the ids its merges make (hello world, added token)', async (t) => {
   const [, native] = await load(TINY);
   // ids 256..266: he, ll, hell, hello, Ġt, Ġthe, Ġw, or, Ġwor, ld, Ġworld; <|endoftext|> = 267

@@ -26,7 +26,8 @@ function corpus(seed: number): string[] {
   const r = rng(seed);
   const docs = [...EDGE_CASES];
   for (let i = 0; i < 2500; i++) docs.push(multilingualDocument(r, 80));
-  docs.push(...longRunDocuments(r, 200), ...longRunDocuments(r, 1500));
+  // 6000: pieces of 4096 symbols and more merge window by window (native/core/tokenizer/bpe_merge.inl)
+  docs.push(...longRunDocuments(r, 200), ...longRunDocuments(r, 1500), ...longRunDocuments(r, 6000));
   return docs;
 }
 
@@ -105,9 +106,11 @@ test('TRACEINDEX_JS_TOKENIZERS=1 selects the JS encoders (same ids)', (t) => {
 });
 
 // Rates in MB per CPU-second of this process (robust to a busy machine). A quadratic merge would make the
-// 20 MB word 10 times slower per byte than the 2 MB one; the bounds are generous so a loaded machine cannot
-// fail them. The 20 MB word runs out of cache (random access over 20 M symbols), hence the looser bound
-// against small documents, which stay in cache.
+// 20 MB word 10 times slower per byte than the 2 MB one, a merge over 20 M symbols out of cache about 2 times
+// slower than the 2 KB documents (it was); long words merge window by window, in cache, measured at 0.9-1.0x
+// (bench/tokenizers.ts --long-word). The bounds are generous so a loaded machine cannot fail them; the ids of
+// long words are checked against @huggingface/tokenizers (native-tokenizer-json.test.ts) and the JS tokenizers
+// (above, 6000-character runs).
 for (const name of ['cl100k_base', 'llama-2']) {
   test.serial(`linear time: a 20 MB single word tokenizes at about the per-byte rate of a 2 MB word and of 2 KB documents (${name})`, async (t) => {
     const [, native] = await load(name);
@@ -128,7 +131,7 @@ for (const name of ['cl100k_base', 'llama-2']) {
     const large = rate([word]);
     t.log(`${name}: ${small.toFixed(2)} MB/cpu-s in 2 KB documents, ${medium.toFixed(2)} for a 2 MB word, ${large.toFixed(2)} for a 20 MB word`);
     t.true(large >= 0.5 * medium, `${large} vs ${medium}`);
-    t.true(large >= 0.33 * small, `${large} vs ${small}`);
+    t.true(large >= 0.5 * small, `${large} vs ${small}`);
   });
 }
 

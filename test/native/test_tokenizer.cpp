@@ -188,6 +188,7 @@ std::vector<uint32_t> naive_merge(std::vector<uint32_t> sym, const tok::PairMap&
 
 TEST(tokenizer_merge_paths_agree_with_naive) {
   std::mt19937 rng(11);
+  size_t windowed[4] = {};  // windowed merges that succeeded, that refused, with a positional key, wrong unchecked
   for (int round = 0; round < 40; ++round) {
     // Alphabet 0..3; 40 merged tokens 4..43, each from two earlier tokens, ranks shuffled (ties impossible).
     tok::PairMap pairs;
@@ -207,6 +208,52 @@ TEST(tokenizer_merge_paths_agree_with_naive) {
       std::vector<uint32_t> c = sym;
       tok::detail::merge_ranked_huge(c, pairs, sc);
       CHECK(c == expected);
+      // Windows: exact whenever they succeed; small ones often fail (a merge across a cut), and must say so.
+      for (uint32_t size : {16u, 64u, 1000u, tok::kMergeWindow}) {
+        std::vector<uint32_t> w{7};  // appended to
+        const bool ok = tok::detail::merge_windowed(sym, pairs, key, sc, w, size);
+        if (ok) {
+          CHECK(w.size() == expected.size() + 1 && w[0] == 7 && std::equal(expected.begin(), expected.end(), w.begin() + 1));
+          ++windowed[0];
+        } else {
+          CHECK(w == std::vector<uint32_t>{7});
+          ++windowed[1];
+        }
+        // Without hard_cut's check the windows are sometimes wrong: exactly where it refused.
+        std::vector<uint32_t> unchecked;
+        if (tok::detail::merge_windowed(sym, pairs, key, sc, unchecked, size, false) && unchecked != expected) {
+          CHECK(!ok);
+          ++windowed[3];
+        }
+      }
+      // A key that depends on the position too (as the Llama tokenizers' float priority): against merge_long.
+      auto mixed = [](uint32_t rank, uint32_t pos) { return static_cast<uint64_t>(rank) * 64 + (pos * 2654435761u >> 26); };
+      std::vector<uint32_t> d = sym, e = sym;
+      tok::detail::merge_long(d, pairs, mixed, sc);
+      for (uint32_t size : {16u, 64u, 1000u}) {
+        e.clear();
+        if (tok::detail::merge_windowed(sym, pairs, mixed, sc, e, size)) { CHECK(e == d); ++windowed[2]; }
+      }
     }
   }
+  CHECK(windowed[0] > 100);
+  CHECK(windowed[1] > 10);
+  CHECK(windowed[2] > 100);
+  CHECK(windowed[3] > 10);
+}
+
+TEST(tokenizer_windowed_merge_refuses_a_window_without_a_boundary) {
+  tok::BpeScratch sc;
+  auto key = [](uint32_t rank, uint32_t) { return static_cast<uint64_t>(rank); };
+  // "a" then many "b": (a b) -> A, (A b) -> A: one token in the end, no window has a boundary.
+  tok::PairMap chain;
+  chain.insert(0, 1, tok::Merge{0, 2});
+  chain.insert(2, 1, tok::Merge{1, 2});
+  std::vector<uint32_t> sym(100, 1), out;
+  sym[0] = 0;
+  CHECK(!tok::detail::merge_windowed(sym, chain, key, sc, out, 16));
+  CHECK(out.empty());
+  // merge_pairs then merges the whole
+  tok::merge_pairs(sym, chain, key, sc, out);
+  CHECK(out == std::vector<uint32_t>{2});
 }

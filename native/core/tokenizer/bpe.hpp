@@ -5,9 +5,11 @@
 // its left symbol (a merged symbol keeps the position of its left part); the tokenizers choose it (rank for
 // tiktoken, the JS Llama tokenizers' floating-point priority otherwise). Short sequences scan for the minimum
 // (quadratic, but tiny); long ones keep their pairs in an indexed heap: O(n log n) time and 32 bytes per symbol.
-// Huge ones with rank keys keep a min-heap of positions per rank instead (a bitset finds the lowest non-empty
-// rank): each merge then touches a few cache lines rather than a path through a heap of millions, so a 20 MB
-// word merges at about the per-byte rate of small ones; up to 36 bytes per symbol.
+// Longer ones merge window by window, each window's heap in cache, with a check that proves the cuts exact
+// (merge_windowed): a 20 MB word merges at the per-byte rate of small documents, in a window's memory.
+// Where a cut cannot be proved (no real text seen so far), the whole sequence merges at once: in one heap, or
+// for huge ones with rank keys in a min-heap of positions per rank (a bitset finds the lowest non-empty rank),
+// each merge touching a few cache lines rather than a path through a heap of millions; up to 36 bytes per symbol.
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -73,6 +75,8 @@ class PairMap {
   uint32_t max_rank_ = 0;
 };
 
+struct WindowPop { uint64_t key; uint32_t pos, end, result; };  // a merge of merge_windowed, in whole-sequence positions
+
 // Reused buffers of the merge loop (one per thread).
 struct BpeScratch {
   std::vector<uint32_t> prev, next, heap, where;
@@ -80,20 +84,24 @@ struct BpeScratch {
   std::vector<uint32_t> result;
   std::vector<std::vector<uint32_t>> buckets;  // merge_ranked_huge
   std::vector<uint64_t> nonempty;
+  std::vector<uint32_t> window, starts;  // merge_windowed
+  std::vector<WindowPop> pops[2];
 };
 
 constexpr size_t kShortMerge = 96;       // above this many symbols the merge loop uses a heap
-constexpr size_t kHugeMerge = 1 << 16;   // from this many, rank keys go to per-rank buckets (see merge_ranked_huge)
+constexpr uint32_t kMergeWindow = 1024;        // symbols per window of merge_windowed: its arrays stay in L1/L2
+constexpr size_t kWindowedMerge = 4 * kMergeWindow;  // from this many symbols, merges run window by window
+constexpr size_t kHugeMerge = 1 << 16;  // ... and if a window refuses, from this many rank keys go to per-rank buckets
 
 // Key functions whose key is the rank alone (ties: leftmost) may take the bucket queue on huge inputs.
 struct RankKey {
   uint64_t operator()(uint32_t rank, uint32_t) const { return rank; }
 };
 
-// Merges `symbols` in place (it shrinks to the final tokens). key(rank, position) -> uint64_t, position being
-// the index in the initial `symbols` of the pair's left symbol.
+// Merges `symbols` and appends the final tokens to `out` (`symbols` is left changed). key(rank, position) ->
+// uint64_t, position being the index in the initial `symbols` of the pair's left symbol.
 template <typename KeyFn>
-void merge_pairs(std::vector<uint32_t>& symbols, const PairMap& pairs, KeyFn key, BpeScratch& scratch);
+void merge_pairs(std::vector<uint32_t>& symbols, const PairMap& pairs, KeyFn key, BpeScratch& scratch, std::vector<uint32_t>& out);
 
 }  // namespace traceindex::tok
 

@@ -37,11 +37,18 @@ void merge_short(std::vector<uint32_t>& sym, const PairMap& pairs, KeyFn key, Bp
   (void)sc;
 }
 
+struct NoPop {
+  void operator()(uint64_t, uint32_t, uint32_t, uint32_t) const {}
+};
+
 // Many symbols: a doubly linked list over the initial positions (a merged symbol lives at its left part's
 // position) and an indexed min-heap of the positions whose pair with the next symbol has a merge, ordered by
-// (key, position).
-template <typename KeyFn>
-void merge_long(std::vector<uint32_t>& sym, const PairMap& pairs, KeyFn key, BpeScratch& sc) {
+// (key, position). `sym` may be a window of a longer sequence starting at position `base` (keys take base + i);
+// on_pop(key, i, end, result) sees each merge in order: the pair at i became `result`, spanning [i, end).
+// `starts`, if given, receives the final tokens' positions.
+template <typename KeyFn, typename OnPop = NoPop>
+void merge_long(std::vector<uint32_t>& sym, const PairMap& pairs, KeyFn key, BpeScratch& sc, uint32_t base = 0,
+                OnPop on_pop = {}, std::vector<uint32_t>* starts = nullptr) {
   const uint32_t n = static_cast<uint32_t>(sym.size());
   auto& prev = sc.prev; auto& next = sc.next; auto& heap = sc.heap; auto& where = sc.where; auto& k = sc.key;
   auto& result = sc.result;
@@ -79,7 +86,7 @@ void merge_long(std::vector<uint32_t>& sym, const PairMap& pairs, KeyFn key, Bpe
   auto refresh = [&](uint32_t i) {
     const Merge* m = next[i] == kNone ? nullptr : pairs.find(sym[i], sym[next[i]]);
     if (!m) { remove(i); return; }
-    k[i] = key(m->rank, i);
+    k[i] = key(m->rank, base + i);
     result[i] = m->result;
     if (where[i] == kNone) { heap.push_back(i); up(heap.size() - 1); }
     else { up(where[i]); down(where[i]); }
@@ -88,6 +95,7 @@ void merge_long(std::vector<uint32_t>& sym, const PairMap& pairs, KeyFn key, Bpe
   while (!heap.empty()) {
     uint32_t i = heap[0], j = next[i];
     sym[i] = result[i];
+    on_pop(k[i], i, next[j] == kNone ? n : next[j], result[i]);
     remove(j);
     next[i] = next[j];
     if (next[i] != kNone) prev[next[i]] = i;
@@ -95,8 +103,12 @@ void merge_long(std::vector<uint32_t>& sym, const PairMap& pairs, KeyFn key, Bpe
     refresh(i);
     if (prev[i] != kNone) refresh(prev[i]);
   }
+  if (starts) starts->clear();
   size_t out = 0;
-  for (uint32_t i = 0; i != kNone; i = next[i]) sym[out++] = sym[i];
+  for (uint32_t i = 0; i != kNone; i = next[i]) {
+    if (starts) starts->push_back(i);
+    sym[out++] = sym[i];
+  }
   sym.resize(out);
 }
 
@@ -167,16 +179,87 @@ inline void merge_ranked_huge(std::vector<uint32_t>& sym, const PairMap& pairs, 
   sym.resize(out);
 }
 
+// Long inputs, any key, window by window: each window of `size` symbols is merged alone, in cache, and cut
+// at its last final token boundary at least `size / 32` symbols before its end; the next window starts at the
+// cut. Exact when no pair across a cut would ever merge in the whole sequence's merge order: then the regions
+// between cuts evolve independently, the whole order being the interleaving of theirs by smallest next key.
+// A region merged inside a longer window is the region merged alone (nothing crossed the cut there), so its
+// merges (the window's below the cut, in order) are its own; hard_cut replays two neighbours' merges in that
+// interleaving and checks that the pair across the cut never has a key below both regions' next merges (nor
+// a merge once both are done). Appends the tokens to `out`; returns false, `out` as it was, when a check fails
+// or a window has no boundary: the caller merges the whole sequence instead.
+
+template <typename KeyFn>
+bool hard_cut(const std::vector<WindowPop>& left, const std::vector<WindowPop>& right, uint32_t cut,
+              const std::vector<uint32_t>& sym, const PairMap& pairs, KeyFn key) {
+  using Stamp = std::pair<uint64_t, uint32_t>;  // (key, position): the heap's order
+  const Stamp done{~0ULL, kNone};
+  uint32_t last = sym[cut - 1], last_pos = cut - 1, first = sym[cut];  // the symbols on either side of the cut
+  auto across = [&]() -> Stamp {
+    const Merge* m = pairs.find(last, first);
+    return m ? Stamp{key(m->rank, last_pos), last_pos} : done;
+  };
+  Stamp pair = across();
+  for (size_t i = 0, j = 0;;) {
+    const Stamp l = i < left.size() ? Stamp{left[i].key, left[i].pos} : done;
+    const Stamp r = j < right.size() ? Stamp{right[j].key, right[j].pos} : done;
+    if (pair < std::min(l, r)) return false;  // it would merge next (or at the end: `done` is above any key)
+    if (l == done && r == done) return true;
+    if (l < r) {
+      const WindowPop& p = left[i++];
+      if (p.end != cut) continue;
+      last = p.result;
+      last_pos = p.pos;
+    } else {
+      const WindowPop& p = right[j++];
+      if (p.pos != cut) continue;
+      first = p.result;
+    }
+    pair = across();
+  }
+}
+
+template <typename KeyFn>
+bool merge_windowed(const std::vector<uint32_t>& sym, const PairMap& pairs, KeyFn key, BpeScratch& sc, std::vector<uint32_t>& out,
+                    uint32_t size = kMergeWindow, bool check = true /* tests show that the check is needed */) {
+  const uint32_t n = static_cast<uint32_t>(sym.size());
+  auto& win = sc.window; auto& starts = sc.starts;
+  auto* left = &sc.pops[0]; auto* right = &sc.pops[1];
+  const size_t had = out.size();
+  if (out.capacity() - had < n) out.reserve(std::max(had + n, 2 * out.capacity()));  // untouched pages cost nothing
+  left->clear();
+  for (uint32_t at = 0; at < n;) {
+    const uint32_t end = n - at <= size ? n : at + size;
+    win.assign(sym.begin() + at, sym.begin() + end);
+    right->clear();
+    merge_long(win, pairs, key, sc, at,
+               [&](uint64_t k, uint32_t i, uint32_t e, uint32_t result) { right->push_back(WindowPop{k, at + i, at + e, result}); },
+               &starts);
+    size_t keep = win.size();
+    uint32_t cut = n;
+    if (end < n) {  // the last token start at most end - size / 32 (no real text measured has had a cut refused)
+      keep = static_cast<size_t>(std::upper_bound(starts.begin(), starts.end(), size - size / 32) - starts.begin()) - 1;
+      if (keep == 0) { out.resize(had); return false; }
+      cut = at + starts[keep];
+      right->erase(std::remove_if(right->begin(), right->end(), [&](const WindowPop& p) { return p.pos >= cut; }), right->end());
+    }
+    if (at > 0 && check && !hard_cut(*left, *right, at, sym, pairs, key)) { out.resize(had); return false; }
+    out.insert(out.end(), win.begin(), win.begin() + static_cast<long>(keep));
+    std::swap(left, right);
+    at = cut;
+  }
+  return true;
+}
+
 }  // namespace detail
 
 template <typename KeyFn>
-void merge_pairs(std::vector<uint32_t>& symbols, const PairMap& pairs, KeyFn key, BpeScratch& scratch) {
-  if (symbols.size() < 2) return;
-  if (symbols.size() <= kShortMerge) detail::merge_short(symbols, pairs, key, scratch);
-  else if constexpr (std::is_same_v<KeyFn, RankKey>) {
-    if (symbols.size() >= kHugeMerge) detail::merge_ranked_huge(symbols, pairs, scratch);
-    else detail::merge_long(symbols, pairs, key, scratch);
-  } else detail::merge_long(symbols, pairs, key, scratch);
+void merge_pairs(std::vector<uint32_t>& symbols, const PairMap& pairs, KeyFn key, BpeScratch& scratch, std::vector<uint32_t>& out) {
+  if (symbols.size() >= kWindowedMerge && detail::merge_windowed(symbols, pairs, key, scratch, out)) return;
+  if (std::is_same_v<KeyFn, RankKey> && symbols.size() >= kHugeMerge) detail::merge_ranked_huge(symbols, pairs, scratch);
+  else if (symbols.size() > kShortMerge) detail::merge_long(symbols, pairs, key, scratch);
+  else if (symbols.size() >= 2) detail::merge_short(symbols, pairs, key, scratch);
+  out.insert(out.end(), symbols.begin(), symbols.end());
 }
 
 }  // namespace traceindex::tok

@@ -332,9 +332,8 @@ void Tokenizer::encode_piece(const uint8_t* piece, size_t len, size_t units, std
   std::vector<uint32_t>& sym = scratch.symbols;
   sym.resize(len);
   for (size_t i = 0; i < len; ++i) sym[i] = byte_id_[piece[i]];
-  if (kind_ == Kind::kLlama3 && len - 2 >= 2 * units) merge_pairs(sym, pairs_, FloatKey{static_cast<double>(units), 0}, scratch.bpe);
-  else merge_pairs(sym, pairs_, RankKey{}, scratch.bpe);
-  out.insert(out.end(), sym.begin(), sym.end());
+  if (kind_ == Kind::kLlama3 && len - 2 >= 2 * units) merge_pairs(sym, pairs_, FloatKey{static_cast<double>(units), 0}, scratch.bpe, out);
+  else merge_pairs(sym, pairs_, RankKey{}, scratch.bpe, out);
 }
 
 // Added tokens are found in the text as the JS tokenizer finds them (in the text before lone surrogates become
@@ -399,9 +398,8 @@ void Tokenizer::encode_section(const uint8_t* s, size_t n, std::vector<uint32_t>
 
 void Tokenizer::merge_llama2_word(size_t first, size_t units, std::vector<uint32_t>& out, Scratch& scratch) const {
   std::vector<uint32_t>& sym = scratch.symbols;
-  if (float_keys_ && sym.size() >= 2 && first + sym.size() - 2 >= 2 * units) merge_pairs(sym, pairs_, FloatKey{static_cast<double>(units), first}, scratch.bpe);
-  else merge_pairs(sym, pairs_, RankKey{}, scratch.bpe);
-  out.insert(out.end(), sym.begin(), sym.end());
+  if (float_keys_ && sym.size() >= 2 && first + sym.size() - 2 >= 2 * units) merge_pairs(sym, pairs_, FloatKey{static_cast<double>(units), first}, scratch.bpe, out);
+  else merge_pairs(sym, pairs_, RankKey{}, scratch.bpe, out);
 }
 
 void Tokenizer::encode_llama2(const uint8_t* s, size_t n, std::vector<uint32_t>& out, Scratch& scratch) const {
@@ -409,10 +407,13 @@ void Tokenizer::encode_llama2(const uint8_t* s, size_t n, std::vector<uint32_t>&
   if (units == 0) return;
   std::vector<uint32_t>& sym = scratch.symbols;
   sym.clear();
+  // At most a symbol per byte, and the dummy prefix: no copies as a long word grows (pages never written are
+  // never backed).
+  sym.reserve(n + 1);
   size_t first = 0, word = 0;  // position of the word's first symbol among the text's, and its symbol count
   auto push = [&](uint32_t id) {
     if (by_word_ && id == space_id_ && word > 0 && sym.back() != space_id_) {
-      merge_llama2_word(first, units, out, scratch);  // shrinks sym
+      merge_llama2_word(first, units, out, scratch);
       first += word;
       word = 0;
       sym.clear();

@@ -56,7 +56,7 @@ namespace {
 template <class I> constexpr I kEmpty = std::numeric_limits<I>::max();
 template <class I> constexpr I kFlag = I(1) << (8 * sizeof(I) - 1);  // borrowed top bit, see induce_l_flags
 #ifndef TRACEINDEX_SAIS_PF
-#define TRACEINDEX_SAIS_PF 16
+#define TRACEINDEX_SAIS_PF 32
 #endif
 constexpr unsigned kPf = TRACEINDEX_SAIS_PF;          // prefetch distance of the induction scans, in SA entries
 
@@ -829,6 +829,8 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& b
   if (LC && !split)  // LC is only given with B
     for (I c = 0; c < K; ++c) LC[c] = B[c + 1] - P[c];
 
+  // the name slots sa[m + p/2] (p < n), cleared before naming
+  auto clear_slots = [&] { fill_empty(sa + m, sa + std::min<uint64_t>(n, uint64_t(m) + ((n - 1) >> 1) + 1), par); };
   if (m > 1 && named && !split) {
     // 2+3. induce LMS-substring order, naming on the way (P[c] is each bucket's lowest seed)
     for (I c = 0; c < K; ++c)
@@ -841,12 +843,12 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& b
     induce_s_named(t, sa, n, K, P, LD, d);
     bud.advance(pass);
     compact_named(sa, n);
-    fill_empty(sa + m, sa + n, par);
+    clear_slots();
   }
   if (m > 1) {
     I names;
     if (split) {
-      fill_empty(sa + m, sa + n, par);
+      clear_slots();
       names = assign_names_next(sa, m, par);
     } else if (named) {
       names = assign_names(sa, m, par);
@@ -864,7 +866,7 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& b
     for (I i = 0; i < n; ++i) { I j = sa[i]; sa[k] = j; k += (j - 1 < nm1); }
 
     // 3. name into the slots sa[m + p/2], then compact the reduced text to sa[n-m, n)
-    fill_empty(sa + m, sa + n, par);
+    clear_slots();
     names = name_substrings(t, sa, n, m, par);
     }
     I w = n;

@@ -2,7 +2,9 @@
 //
 // Pipeline of one level (text t[0,n), buckets B[0..K] = bucket starts, B[K] = n):
 //   1. seed      every LMS suffix at the tail of its bucket (types 64 at a time from neighbour bit masks);
-//   2. induce    L then S: what survives the S pass is exactly the LMS suffixes, sorted by LMS substring;
+//   2. induce    L then S: what survives the S pass is exactly the LMS suffixes, sorted by LMS substring
+//                (levels that name during induction: stage1_split, buckets split by predecessor type so that
+//                each pass scans only the entries that induce, as libsais does);
 //   3. name      LMS substrings into the slots sa[m + p/2] (during 2 from group marks, or afterwards by comparing
 //                substrings walked from the text); reduced text -> sa[n-m, n);
 //   4. recurse   on the reduced text (or scatter directly when all names are distinct), map ranks back;
@@ -20,7 +22,15 @@
 // even K' fit (more than n/3 LMS suffixes, nearly all substrings distinct) they take K' on the heap while the
 // budget of 7/8 byte per level-0 token (+ 64 KiB) along the recursion allows, and otherwise sort the reduced
 // text by prefix doubling in the space it already has. With 2 threads the comparing namer adds a bit per LMS
-// suffix (<= n/16 bytes) on one level at a time. Total: at most one byte per token beyond O(K).
+// suffix (<= n/16 bytes) on one level at a time. stage1_split takes 4K entries while stage 1 runs: free for
+// K <= 65536, else charged to the same heap budget (levels without it name with the flagged passes): on 100 MB
+// of prose the heap peak goes from 4 to 31 MiB. Total: at most one byte per token beyond O(K).
+//
+// Measured and not kept (docs/benchmarks.md, A/B in CPU seconds on 100 MB): seeding stage1_split's halves on
+// two threads (no gain at 2 threads); stage1_split on levels without room for the LMS counts (their counts on the
+// heap: no gain on Linux C, +42 MiB peak); stage1_split's workspace in the free part of sa where it fits (the
+// prose peak is on a level where it does not); a branch-free reduced-text compaction and an explicit prefetch
+// of sa ahead of the S pass (both within the noise); prefetch distance 48 (same as 32).
 #include "sais.hpp"
 
 #include <algorithm>
@@ -760,9 +770,6 @@ I name_substrings(const T* t, I* sa, I n, I m, bool par) {
   return count(0, bits.size());
 }
 
-// n >= 2; B holds the bucket starts of t; P is scratch of K entries; LC (K entries, optional) receives the
-// number of LMS suffixes per bucket; LD (K entries, optional, needs B) lets the level name during induction.
-// `units` of progress: a sixth per induction pass, two sixths for the reduced level; exactly `units` in all.
 // Whether a naming level takes stage1_split: its 4K entries are free for K <= 65536 (level 0's u8/u16
 // alphabets: O(K)), otherwise charged to the heap budget (returned in charged) while they live.
 template <class I> bool m_split_ok(bool named, const I* LC, I K, Budget& bud, uint64_t& charged) {
@@ -776,6 +783,9 @@ template <class I> bool m_split_ok(bool named, const I* LC, I K, Budget& bud, ui
   return true;
 }
 
+// n >= 2; B holds the bucket starts of t; P is scratch of K entries; LC (K entries, optional) receives the
+// number of LMS suffixes per bucket; LD (K entries, optional, needs B) lets the level name during induction.
+// `units` of progress: a sixth per induction pass, two sixths for the reduced level; exactly `units` in all.
 template <class T, class I>
 void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& bud, uint64_t units) {
   const int threads = bud.threads;

@@ -2,7 +2,9 @@
 //
 // Pipeline of one level (text t[0,n), buckets B[0..K] = bucket starts, B[K] = n):
 //   1. seed      every LMS suffix at the tail of its bucket (types 64 at a time from neighbour bit masks);
-//   2. induce    L then S: what survives the S pass is exactly the LMS suffixes, sorted by LMS substring;
+//   2. induce    L then S: what survives the S pass is exactly the LMS suffixes, sorted by LMS substring
+//                (levels that name during induction: stage1_split, buckets split by predecessor type so that
+//                each pass scans only the entries that induce, as libsais does);
 //   3. name      LMS substrings into the slots sa[m + p/2] (during 2 from group marks, or afterwards by comparing
 //                substrings walked from the text); reduced text -> sa[n-m, n);
 //   4. recurse   on the reduced text (or scatter directly when all names are distinct), map ranks back;
@@ -20,7 +22,15 @@
 // even K' fit (more than n/3 LMS suffixes, nearly all substrings distinct) they take K' on the heap while the
 // budget of 7/8 byte per level-0 token (+ 64 KiB) along the recursion allows, and otherwise sort the reduced
 // text by prefix doubling in the space it already has. With 2 threads the comparing namer adds a bit per LMS
-// suffix (<= n/16 bytes) on one level at a time. Total: at most one byte per token beyond O(K).
+// suffix (<= n/16 bytes) on one level at a time. stage1_split takes 4K entries while stage 1 runs: free for
+// K <= 65536, else charged to the same heap budget (levels without it name with the flagged passes): on 100 MB
+// of prose the heap peak goes from 4 to 31 MiB. Total: at most one byte per token beyond O(K).
+//
+// Measured and not kept (docs/benchmarks.md, A/B in CPU seconds on 100 MB): seeding stage1_split's halves on
+// two threads (no gain at 2 threads); stage1_split on levels without room for the LMS counts (their counts on the
+// heap: no gain on Linux C, +42 MiB peak); stage1_split's workspace in the free part of sa where it fits (the
+// prose peak is on a level where it does not); a branch-free reduced-text compaction and an explicit prefetch
+// of sa ahead of the S pass (both within the noise); prefetch distance 48 (same as 32).
 #include "sais.hpp"
 
 #include <algorithm>
@@ -48,13 +58,15 @@ uint64_t sais_name_limit = ~uint64_t(0);
 // lower it to cover the in-place fallback. sais_heap_peak: the most they held at once in the last build.
 uint64_t sais_heap_budget = ~uint64_t(0);
 uint64_t sais_heap_peak = 0;
+// Naming levels with an alphabet up to this take stage1_split (tests set 0 to cover the flagged named passes).
+uint64_t sais_split_limit = ~uint64_t(0);
 }  // namespace detail
 namespace {
 
 template <class I> constexpr I kEmpty = std::numeric_limits<I>::max();
 template <class I> constexpr I kFlag = I(1) << (8 * sizeof(I) - 1);  // borrowed top bit, see induce_l_flags
 #ifndef TRACEINDEX_SAIS_PF
-#define TRACEINDEX_SAIS_PF 16
+#define TRACEINDEX_SAIS_PF 32
 #endif
 constexpr unsigned kPf = TRACEINDEX_SAIS_PF;          // prefetch distance of the induction scans, in SA entries
 
@@ -398,6 +410,159 @@ template <class I> I assign_names(I* sa, I m, bool par) {
   return total;
 }
 
+// Stage 1 with split sub-buckets (levels that name during induction, with 4K entries of workspace): each bucket
+// c is split by the type of the predecessor. Region A = [0, a) holds, bucket by bucket, the suffixes whose
+// predecessor is L (L suffixes first, then the LMS seeds); region B = [a, n-1) holds those whose predecessor is
+// S (L suffixes first, then S suffixes). Position 0 (no predecessor) is left out. Every entry of A induces in the
+// L pass and every entry of B in the S pass, so each pass scans only its region, with no flag test and no empty
+// slot (sa need not be cleared); the S pass writes the induced LMS suffixes straight to sa[0, m) in sorted order.
+// Marks name on the way as in induce_l_named, one naming id per sub-bucket: in the L pass a mark means "differs
+// from the previous entry of its sub-bucket"; B's L parts are shifted to "differs from the next one" for the S
+// pass, whose marks (and those of sa[0, m) after it) mean "differs from the next entry".
+// W: 4K entries, PL = W[0, 2K) (sub-bucket pointers, 2c + 1 = A_c / LMS, 2c = B_c), LD = W[2K, 4K). Needs the
+// bucket starts B; fills LC. Returns m.
+template <class T, class I>
+I stage1_split(const T* t, I* sa, I n, I K, const I* B, I* W, I* LC, I& lms1, I& m_hi, I h, bool par, bool s_h) {
+  I* PL = W;
+  I* LD = W + 2 * size_t(K);
+  auto count = [&](I lo, I hi, bool s, I* c2) {  // i in [lo, hi), s = type of hi-1: pred L -> c2[2 t[i] + type(i)]
+    for (I i = hi - 1; i >= lo; --i) {
+      bool sp = pred_is_s(t[i - 1], t[i], s);
+      c2[2 * size_t(t[i]) + s] += !sp;
+      s = sp;
+    }
+  };
+  std::fill(PL, PL + 2 * size_t(K), I(0));
+  if (par && K <= 65536) {
+    std::vector<I> right(2 * size_t(K), 0);
+    par2(true, [&] { count(I(1), h, s_h, PL); }, [&] { count(h, n, false, right.data()); });
+    for (size_t c = 0; c < 2 * size_t(K); ++c) PL[c] += right[c];
+  } else {
+    count(I(1), n, false, PL);
+  }
+  I a = 0, m = 0;
+  for (I c = 0; c < K; ++c) a += PL[2 * c] + PL[2 * c + 1];
+  for (I c = 0, pa = 0, pb = a; c < K; ++c) {
+    const I na = PL[2 * c] + PL[2 * c + 1];
+    LC[c] = PL[2 * c + 1];
+    m += LC[c];
+    PL[2 * c + 1] = pa;
+    PL[2 * c] = pb;
+    pa += na;
+    pb += B[c + 1] - B[c] - (c == t[0]) - na;
+    LD[2 * c] = pa;  // seed cursor: A_c end
+  }
+  // seeds at the tails of the A_c, the lowest of each bucket marked
+  m_hi = 0;
+  lms_range(t, I(1), n, false, [&](I p) { sa[--LD[2 * size_t(t[p])]] = p; m_hi += p >= h; lms1 = p; });
+  for (I c = 0; c < K; ++c)
+    if (LC[c]) sa[LD[2 * c]] |= kMark<I>;
+  if (m <= 1) return m;
+  std::fill(LD, LD + 2 * size_t(K), I(0));
+  const I nm1 = n - 1;
+  I d = 1;  // the virtual sentinel's group
+  {
+    const T c = t[nm1];
+    const I v = 2 * I(c) + (t[nm1 - 1] >= c);
+    sa[PL[v]++] = nm1 | kMark<I>;
+    LD[v] = d;
+  }
+  {
+    auto step = [&](I i) {
+      const I x = sa[i];
+      d += mark_of(x);
+      const I jm = (x & kPos<I>) - 1;
+      const T c1 = t[jm];
+      if (jm == 0) return;
+      const I v = 2 * I(c1) + (t[jm - 1] >= c1);
+      const I mk = LD[v] != d ? kMark<I> : 0;
+      LD[v] = d;
+      sa[PL[v]++] = jm | mk;
+    };
+    I i = 0;
+    for (; i + 2 * kPf < a; ++i) {
+      const I jp = (sa[i + 2 * kPf] & kPos<I>) - 1;
+      __builtin_prefetch(t + (jp < nm1 ? jp : 0));
+      if (sizeof(T) > 1) {
+        const I jm = (sa[i + kPf] & kPos<I>) - 1;  // slots ahead may not be written yet: any value
+        const I v = 2 * I(t[jm < nm1 ? jm : 0]);
+        __builtin_prefetch(PL + v, 1);
+        __builtin_prefetch(LD + v, 1);
+      }
+      step(i);
+    }
+    for (; i < a; ++i) step(i);
+  }
+  // B's L parts [B_c start, PL[2c]): marks against the next entry (the last of each part: against the S part).
+  // PL becomes the S pass's pointers: 2c = B_c end, 2c+1 = end of c's LMS suffixes in sa[0, m).
+  for (I c = 0, pa = 0, pb = a, lms = 0; c < K; ++c) {
+    const I a_end = PL[2 * c + 1] + LC[c], b_end = pb + (B[c + 1] - B[c] - (c == t[0]) - (a_end - pa));
+    I s = 1;
+    for (I i = PL[2 * c]; i-- > pb;) {
+      const I x = sa[i];
+      sa[i] = (x & ~kMark<I>) | (s << kMarkBit<I>);
+      s = mark_of(x);
+    }
+    lms += LC[c];
+    PL[2 * c] = b_end;
+    PL[2 * c + 1] = lms;
+    pa = a_end;
+    pb = b_end;
+  }
+  I* PS = PL;
+  std::fill(LD, LD + 2 * size_t(K), I(0));
+  {
+    auto step = [&](I i) {
+      const I x = sa[i];
+      d += mark_of(x);
+      const I jm = (x & kPos<I>) - 1;
+      const T c1 = t[jm];
+      if (jm == 0) return;
+      const I v = 2 * I(c1) + (t[jm - 1] > c1);
+      const I mk = LD[v] != d ? kMark<I> : 0;
+      LD[v] = d;
+      sa[--PS[v]] = jm | mk;
+    };
+    I i = nm1;
+    for (; i > a + 2 * kPf;) {
+      --i;
+      const I jp = (sa[i - 2 * kPf] & kPos<I>) - 1;
+      __builtin_prefetch(t + (jp < nm1 ? jp : 0));
+      if (sizeof(T) > 1) {
+        const I jm = (sa[i - kPf] & kPos<I>) - 1;  // slots ahead may not be written yet: any value
+        const I v = 2 * I(t[jm < nm1 ? jm : 0]);
+        __builtin_prefetch(PS + v, 1);
+        __builtin_prefetch(LD + v, 1);
+      }
+      step(i);
+    }
+    while (i > a) step(--i);
+  }
+  return m;
+}
+
+// Names from the marks of stage1_split's sa[0, m) ("differs from the next entry") into the slots sa[m + p/2]
+// (empty), marks stripped; returns the count.
+template <class I> I assign_names_next(I* sa, I m, bool par) {
+  I* slot = sa + m;
+  auto run = [&](I lo, I hi, I names) {
+    for (I i = lo; i < hi; ++i) {
+      if (i + kPf < hi) __builtin_prefetch(slot + ((sa[i + kPf] & kPos<I>) >> 1), 1);
+      I v = sa[i], p = v & kPos<I>;
+      sa[i] = p;
+      slot[p >> 1] = names;
+      names += mark_of(v);
+    }
+    return names;
+  };
+  if (!par) return run(0, m, 0);
+  const I mid = m / 2;
+  I before = 0, total = 0;
+  for (I i = 0; i < mid; ++i) before += mark_of(sa[i]);
+  par2(true, [&] { run(0, mid, 0); }, [&] { total = run(mid, m, before); });
+  return total;
+}
+
 // Equality of two LMS substrings of equal length (both end inside the text).
 template <class T, class I> inline bool same_substring(const T* a, const T* b, I len) {
   if (sizeof(T) == 1) {
@@ -605,6 +770,19 @@ I name_substrings(const T* t, I* sa, I n, I m, bool par) {
   return count(0, bits.size());
 }
 
+// Whether a naming level takes stage1_split: its 4K entries are free for K <= 65536 (level 0's u8/u16
+// alphabets: O(K)), otherwise charged to the heap budget (returned in charged) while they live.
+template <class I> bool m_split_ok(bool named, const I* LC, I K, Budget& bud, uint64_t& charged) {
+  if (!named || !LC || uint64_t(K) > detail::sais_split_limit) return false;
+  if (K <= 65536) return true;
+  const uint64_t bytes = 4 * uint64_t(K) * sizeof(I);
+  if (bytes > bud.heap_bytes) return false;
+  bud.heap_bytes -= bytes;
+  bud.low = std::min(bud.low, bud.heap_bytes);
+  charged = bytes;
+  return true;
+}
+
 // n >= 2; B holds the bucket starts of t; P is scratch of K entries; LC (K entries, optional) receives the
 // number of LMS suffixes per bucket; LD (K entries, optional, needs B) lets the level name during induction.
 // `units` of progress: a sixth per induction pass, two sixths for the reduced level; exactly `units` in all.
@@ -627,7 +805,17 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& b
   // 1. seed
   const bool s_h = par ? s_type_at(t, n, h - 1) : false;
   I m = 0, m_hi = 0, lms1 = 0;
-  if (par && K <= 65536 && B) {
+  // stage1_split's 4K entries: free for small alphabets, otherwise from the reduced levels' heap budget
+  std::vector<I> split_w;
+  uint64_t split_charged = 0;
+  if (m_split_ok(named, LC, K, bud, split_charged)) split_w.resize(4 * size_t(K));
+  const bool split = !split_w.empty();
+  if (split) {
+    m = stage1_split(t, sa, n, K, B, split_w.data(), LC, lms1, m_hi, h, par, s_h);
+    std::vector<I>().swap(split_w);
+    bud.heap_bytes += split_charged;
+    bud.advance(2 * pass);
+  } else if (par && K <= 65536 && B) {
     // 2 threads (small alphabets: the right half's per-bucket counts cost K more entries): the right half's
     // LMS are counted while sa is cleared, then both halves seed, the left half below the right one.
     std::vector<I> right(K, 0);
@@ -648,10 +836,12 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& b
     bucket_ptrs(true);
     for_each_lms_backward(t, n, [&](I p) { sa[--P[t[p]]] = p; ++m; m_hi += p >= h; lms1 = p; });
   }
-  if (LC)  // LC is only given with B
+  if (LC && !split)  // LC is only given with B
     for (I c = 0; c < K; ++c) LC[c] = B[c + 1] - P[c];
 
-  if (m > 1 && named) {
+  // the name slots sa[m + p/2] (p < n), cleared before naming
+  auto clear_slots = [&] { fill_empty(sa + m, sa + std::min<uint64_t>(n, uint64_t(m) + ((n - 1) >> 1) + 1), par); };
+  if (m > 1 && named && !split) {
     // 2+3. induce LMS-substring order, naming on the way (P[c] is each bucket's lowest seed)
     for (I c = 0; c < K; ++c)
       if (P[c] < B[c + 1]) sa[P[c]] |= kMark<I>;
@@ -663,11 +853,14 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& b
     induce_s_named(t, sa, n, K, P, LD, d);
     bud.advance(pass);
     compact_named(sa, n);
-    fill_empty(sa + m, sa + n, par);
+    clear_slots();
   }
   if (m > 1) {
     I names;
-    if (named) {
+    if (split) {
+      clear_slots();
+      names = assign_names_next(sa, m, par);
+    } else if (named) {
       names = assign_names(sa, m, par);
     } else {
     // 2. induce LMS-substring order
@@ -683,7 +876,7 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& b
     for (I i = 0; i < n; ++i) { I j = sa[i]; sa[k] = j; k += (j - 1 < nm1); }
 
     // 3. name into the slots sa[m + p/2], then compact the reduced text to sa[n-m, n)
-    fill_empty(sa + m, sa + n, par);
+    clear_slots();
     names = name_substrings(t, sa, n, m, par);
     }
     I w = n;

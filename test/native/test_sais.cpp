@@ -19,6 +19,7 @@ extern uint64_t sais_flag_limit;  // levels with n >= this take the flag-free pa
 extern uint64_t sais_name_limit;  // levels with n >= this name by comparing substrings after induction
 extern uint64_t sais_heap_budget;  // heap bytes the reduced levels may take (all ones: the default)
 extern uint64_t sais_heap_peak;    // what they held at most in the last build
+extern uint64_t sais_split_limit;  // naming levels with an alphabet above this take the flagged named passes
 }
 
 namespace {
@@ -313,6 +314,16 @@ TEST(sais_comparing_namer) {
     std::vector<uint32_t> t(2000);
     for (size_t i = 0; i < t.size(); ++i) t[i] = 1 + uint32_t(i % 3);
     return std::make_pair(t, uint64_t(5));
+  });
+}
+
+// The flagged passes that name during induction (the fallback of naming levels without room for the split
+// sub-buckets' 4K entries) beside the split stage 1 (alphabet knob: everywhere, small alphabets only, mixed).
+TEST(sais_flagged_named_passes) {
+  knob_battery(traceindex::detail::sais_split_limit, 13, [](std::mt19937_64& rng) {
+    std::vector<uint32_t> t(3000);
+    for (size_t i = 0; i < t.size(); ++i) t[i] = (i % 7 < 3) ? 1 + uint32_t(i % 3) : uint32_t(rng() % 500);
+    return std::make_pair(t, uint64_t(500));
   });
 }
 

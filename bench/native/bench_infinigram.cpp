@@ -45,6 +45,7 @@
 #include "index.hpp"
 #include "infinigram_shard.hpp"
 #include "sais.hpp"
+#include "shard_writer.hpp"
 #include "trace.hpp"
 #include "bench_corpus.hpp"
 
@@ -64,13 +65,14 @@ struct Options {
   size_t queries = 2000;
   int rounds = 5;
   uint64_t seed = 1;
+  std::string ours;  // --ours DIR: also time our core on a traceindex-format shard of the same documents
   bool infinigram = false, batch = true;
   size_t next_queries = 300, outputs = 200;
 };
 
 [[noreturn]] void usage() {
   std::fprintf(stderr, "usage: bench_infinigram --dir DIR [--generate MB] [--queries 2000] [--rounds 5] [--seed 1] "
-                       "[--infinigram] [--no-batch] [--next-queries 300] [--outputs 200]\n");
+                       "[--infinigram] [--no-batch] [--next-queries 300] [--outputs 200] [--ours DIR]\n");
   std::exit(2);
 }
 
@@ -109,6 +111,37 @@ void build_index(const std::string& dir, double mb, uint64_t seed) {
   write_bytes(dir + "/offset.0", offsets.data(), offsets.size() * 8);
   std::fprintf(stderr, "built %s: %llu bytes, %zu documents, %d-byte pointers, %.1f s\n", dir.c_str(),
                (unsigned long long)n, offsets.size(), p, now_s() - t0);
+}
+
+// The same documents as a traceindex shard (docs/FORMAT.md) at DIR/shard-00000: infini-gram's stream puts the
+// separator before each document, ours after, so ours is the stream shifted by one with a separator appended.
+ti::ShardShape ours_shape(const std::vector<uint8_t>& stream, const std::vector<uint64_t>& offsets) {
+  return {1, stream.size(), offsets.size(), 255};
+}
+void build_ours(const std::string& dir, const std::vector<uint8_t>& stream, const std::vector<uint64_t>& offsets) {
+  fs::create_directories(dir);
+  double t0 = now_s();
+  std::vector<uint8_t> tokens(stream.begin() + 1, stream.end());
+  tokens.push_back(0xFF);
+  std::vector<uint64_t> starts(offsets.begin(), offsets.end()), meta_off{0};
+  starts.push_back(tokens.size());
+  std::string blob;
+  for (size_t d = 0; d < offsets.size(); ++d) {
+    blob += "{\"id\":\"" + std::to_string(d) + "\"}";
+    meta_off.push_back(blob.size());
+  }
+  ti::ShardSource src;
+  src.tokens = tokens.data();
+  src.token_width = 1;
+  src.tokens_count = tokens.size();
+  src.doc_starts = starts.data();
+  src.documents = offsets.size();
+  src.meta_offsets = meta_off.data();
+  src.meta_blob = reinterpret_cast<const uint8_t*>(blob.data());
+  src.vocab_size = 255;
+  src.threads = 2;
+  ti::write_shard(dir + "/shard-00000", src);
+  std::fprintf(stderr, "built %s/shard-00000 (traceindex format): %.1f s\n", dir.c_str(), now_s() - t0);
 }
 
 std::vector<uint8_t> read_file(const std::string& path) {
@@ -154,6 +187,7 @@ int main(int argc, char** argv) {
     else if (a == "--no-batch") o.batch = false;
     else if (a == "--next-queries") o.next_queries = size_t(std::max(0L, std::atol(val())));
     else if (a == "--outputs") o.outputs = size_t(std::max(0L, std::atol(val())));
+    else if (a == "--ours") o.ours = val();
     else usage();
   }
   if (o.dir.empty()) usage();
@@ -172,6 +206,16 @@ int main(int argc, char** argv) {
   // changing the last byte until our core counts 0.
   const std::vector<uint8_t> stream = read_file(o.dir + "/tokenized.0");
   std::unique_ptr<ti::Shard> shard = ti::open_infinigram_shard(o.dir, ".0", 1);
+  // --ours: the same documents as a traceindex shard, opened as a v1 reader would (no sampled keys) and as v2.
+  std::unique_ptr<ti::Shard> ours_v1, ours_v2;
+  if (!o.ours.empty()) {
+    const std::vector<uint8_t> off_bytes = read_file(o.dir + "/offset.0");
+    std::vector<uint64_t> offsets(off_bytes.size() / 8);
+    std::memcpy(offsets.data(), off_bytes.data(), offsets.size() * 8);
+    if (!fs::exists(o.ours + "/shard-00000/sa.bin")) build_ours(o.ours, stream, offsets);
+    ti::ShardShape shape = ours_shape(stream, offsets);
+    ours_v1 = ti::Shard::open(o.ours + "/shard-00000", shape);
+  }
   const size_t kLens[] = {1, 2, 3, 5, 8, 10, 20};
   std::mt19937_64 rng(o.seed * 0x9e3779b97f4a7c15ull + 13);
   std::vector<std::vector<uint32_t>> qs;

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "sampled_keys.hpp"
 #include "shard.hpp"
 #include "token_match.hpp"
 
@@ -32,9 +33,12 @@ class SearchableShard : public Shard {
   // callers that search shard by shard (the binding's fan-out) see a file truncated under them as ERR_IO.
   SaRange find(const uint32_t* pattern32, size_t m) const override {
     std::vector<Token> p(pattern32, pattern32 + m);  // queries are short: the conversion is cheap
+    Plan pl;
     SaRange r;
-    size_t shared;
-    if (!seed(p.data(), m, &r, &shared)) r = find_range(p.data(), m, r.lo, r.hi, shared, shared);
+    if (plan(p.data(), m, &pl)) r = pl.answer;
+    else if (!pl.split) r = find_range(p.data(), m, pl.w[0].lo, pl.w[0].hi, pl.w[0].llcp, pl.w[0].rlcp);
+    else r = {bound(p.data(), m, pl.w[0].lo, pl.w[0].hi, pl.w[0].llcp, pl.w[0].rlcp, false),
+              bound(p.data(), m, pl.w[1].lo, pl.w[1].hi, pl.w[1].llcp, pl.w[1].rlcp, true)};
     this->check_intact();
     return r;
   }
@@ -75,11 +79,10 @@ class SearchableShard : public Shard {
         const Token* dst = ln.small;
         if (m <= std::size(ln.small)) std::copy(patterns[q], patterns[q] + m, ln.small);
         else { ln.long_.assign(patterns[q], patterns[q] + m); dst = ln.long_.data(); }
-        SaRange r;
-        size_t shared;
-        if (seed(dst, m, &r, &shared)) { out[q] = r; continue; }
-        ln.query = q; ln.p = dst; ln.m = m; ln.phase = 0;
-        start(ln.s[0], r.lo, r.hi, shared, shared);
+        Plan pl;
+        if (plan(dst, m, &pl)) { out[q] = pl.answer; continue; }
+        ln.query = q; ln.p = dst; ln.m = m; ln.phase = pl.split ? 1 : 0;
+        for (int j = 0; j <= ln.phase; ++j) start(ln.s[j], pl.w[j].lo, pl.w[j].hi, pl.w[j].llcp, pl.w[j].rlcp);
         ++busy;
         return;
       }
@@ -350,6 +353,77 @@ class SearchableShard : public Shard {
   }
   mutable std::once_flag prefix_once_;
   mutable std::unique_ptr<PrefixTable> prefix_;
+
+ protected:
+  // Sampled keys (sampled_keys.hpp; traceindex v2 shards, set by the format): key j is suffix j * key_interval_'s.
+  // Only for a stream that ends with a separator, so a suffix's key pads with 0 only after a separator: a key
+  // that agrees with a pattern on its first t tokens then means the suffix does too.
+  const uint64_t* keys_ = nullptr;
+  uint64_t key_count_ = 0, key_interval_ = 0;
+
+ private:
+  struct Window { uint64_t lo, hi; size_t llcp, rlcp; };
+  // Where the search for p starts. Either the answer (returns true), or one window to run find_range over
+  // (split false), or, when the pattern's range spans sampled suffixes, a window holding its lower bound and
+  // one holding its upper bound (split true): each at most key_interval_ - 1 entries.
+  struct Plan {
+    SaRange answer;
+    bool split = false;
+    Window w[2];
+  };
+  bool plan(const Token* p, size_t m, Plan* out) const {
+    SaRange r;
+    size_t shared;
+    if (seed(p, m, &r, &shared)) { out->answer = r; return true; }
+    out->split = false;
+    out->w[0] = {r.lo, r.hi, shared, shared};
+    if (!keys_ || r.lo >= r.hi || m == 0) return false;
+    // Samples j0..j1 - 1 are those inside r (every suffix in r shares `shared` tokens with p; those before r
+    // sort before p, those after it after every string starting with p).
+    constexpr size_t w = kKeyTokens<Token>;
+    const uint64_t K = key_interval_;
+    const uint64_t j0 = (r.lo + K - 1) / K, j1 = std::min(key_count_, (r.hi + K - 1) / K);
+    if (j0 >= j1) return false;
+    const size_t t = std::min(m, w);
+    const uint64_t low = pack_key(p, t);
+    const uint64_t high = t == w ? low : low | ((uint64_t(1) << (8 * sizeof(Token) * (w - t))) - 1);
+    // Keys below `low` are suffixes below p; keys above `high` are above every string starting with p; keys in
+    // [low, high] share p's first t tokens. Both bounds searched together while their paths agree.
+    uint64_t lo = j0, hi = j1;
+    while (lo < hi) {
+      const uint64_t mid = lo + (hi - lo) / 2, k = keys_[mid];
+      if (k < low) lo = mid + 1;
+      else if (k > high) hi = mid;
+      else break;
+    }
+    uint64_t a = lo, b = hi;
+    if (lo < hi) {
+      const uint64_t mid = lo + (hi - lo) / 2;
+      a = std::lower_bound(keys_ + lo, keys_ + mid, low) - keys_;
+      b = std::upper_bound(keys_ + mid + 1, keys_ + hi, high) - keys_;
+    }
+    // Samples [a, b) share t tokens with p: when p is no longer than a key they start with p; else compare
+    // them past the key: ja = the first not below p, jb = the first above every string starting with p.
+    uint64_t ja = a, jb = b;
+    auto sample_cmp = [&](uint64_t j) { size_t lcp; return compare(position(j * K), p, m, t, &lcp); };
+    if (m > w) {
+      uint64_t x = a, y = b;
+      while (x < y) { const uint64_t mid = x + (y - x) / 2; if (sample_cmp(mid) < 0) x = mid + 1; else y = mid; }
+      ja = x;
+      y = b;
+      while (x < y) { const uint64_t mid = x + (y - x) / 2; if (sample_cmp(mid) <= 0) x = mid + 1; else y = mid; }
+      jb = x;
+    }
+    // Shared tokens of sample j (outside [ja, jb)) with p, by its key; samples in [ja, jb) start with p.
+    auto lcp_of = [&](uint64_t j) { return std::max(shared, std::min(t, key_lcp<Token>(keys_[j], low))); };
+    const Window lower{ja > j0 ? (ja - 1) * K + 1 : r.lo, ja < j1 ? ja * K : r.hi, ja > j0 ? lcp_of(ja - 1) : shared,
+                       ja < jb ? m : ja < j1 ? lcp_of(ja) : shared};
+    out->w[0] = lower;
+    if (ja == jb) return false;  // no sample starts with p: its range lies in one gap between samples
+    out->split = true;
+    out->w[1] = {(jb - 1) * K + 1, jb < j1 ? jb * K : r.hi, m, jb < j1 ? lcp_of(jb) : shared};
+    return false;
+  }
 
   uint64_t first_continued(SaRange r, size_t m) const {
     return r.lo < r.hi && position(r.lo) + m >= n_ ? r.lo + 1 : r.lo;

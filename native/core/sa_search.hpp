@@ -35,10 +35,14 @@ class SearchableShard : public Shard {
     std::vector<Token> p(pattern32, pattern32 + m);  // queries are short: the conversion is cheap
     Plan pl;
     SaRange r;
-    if (plan(p.data(), m, &pl)) r = pl.answer;
-    else if (!pl.split) r = find_range(p.data(), m, pl.w[0].lo, pl.w[0].hi, pl.w[0].llcp, pl.w[0].rlcp);
-    else r = {bound(p.data(), m, pl.w[0].lo, pl.w[0].hi, pl.w[0].llcp, pl.w[0].rlcp, false),
-              bound(p.data(), m, pl.w[1].lo, pl.w[1].hi, pl.w[1].llcp, pl.w[1].rlcp, true)};
+    if (plan(p.data(), m, &pl)) {
+      r = pl.answer;
+    } else {
+      if (keys_) warm_windows(pl, p.data(), m);
+      if (!pl.split) r = find_range(p.data(), m, pl.w[0].lo, pl.w[0].hi, pl.w[0].llcp, pl.w[0].rlcp);
+      else r = {bound(p.data(), m, pl.w[0].lo, pl.w[0].hi, pl.w[0].llcp, pl.w[0].rlcp, false),
+                bound(p.data(), m, pl.w[1].lo, pl.w[1].hi, pl.w[1].llcp, pl.w[1].rlcp, true)};
+    }
     this->check_intact();
     return r;
   }
@@ -371,6 +375,73 @@ class SearchableShard : public Shard {
     bool split = false;
     Window w[2];
   };
+
+  // In-memory top over the sampled keys (at least detail::key_top_min of them): every kKeyBlock-th key in
+  // Eytzinger order (a heap-ordered binary tree), so a walk down it prefetches four levels ahead and its upper
+  // levels stay cached; it ends in one block of kKeyBlock keys of samples.bin. Built on first use from the keys
+  // (key_count_ / kKeyBlock reads, 2 MiB per 16 Mi keys).
+  static constexpr uint64_t kKeyBlock = 64;
+  struct KeyTop {
+    std::vector<uint64_t> tree;   // [1, size]: heap order; [0] unused
+    std::vector<uint32_t> rank;   // tree[k] is top key rank[k], i.e. key rank[k] * kKeyBlock
+    uint64_t size = 0;
+    // The first top key >= x (> x if `upper`), as a rank in [0, size].
+    uint64_t lower(uint64_t x, bool upper) const {
+      uint64_t k = 1;
+      while (k <= size) {
+        __builtin_prefetch(tree.data() + std::min(k * 16, size));
+        __builtin_prefetch(tree.data() + std::min(k * 16 + 8, size));
+        k = 2 * k + (upper ? tree[k] <= x : tree[k] < x);
+      }
+      k >>= __builtin_ffsll(~k);  // back up the right turns taken after the last left one
+      return k == 0 ? size : rank[k];
+    }
+  };
+  const KeyTop* key_top() const {
+    std::call_once(top_once_, [&] {
+      if (!keys_ || key_count_ < std::max<uint64_t>(detail::key_top_min, 2)) return;  // decided once per shard
+      auto t = std::make_unique<KeyTop>();
+      t->size = (key_count_ + kKeyBlock - 1) / kKeyBlock;
+      t->tree.resize(t->size + 1);
+      t->rank.resize(t->size + 1);
+      uint64_t next = 0;
+      // In-order walk of the heap-ordered tree assigns the top keys in sorted order.
+      auto fill = [&](auto&& self_, uint64_t k) -> void {
+        if (k > t->size) return;
+        self_(self_, 2 * k);
+        t->rank[k] = static_cast<uint32_t>(next);
+        t->tree[k] = keys_[next * kKeyBlock];
+        ++next;
+        self_(self_, 2 * k + 1);
+      };
+      fill(fill, 1);
+      top_ = std::move(t);
+    });
+    return top_.get();
+  }
+  mutable std::once_flag top_once_;
+  mutable std::unique_ptr<KeyTop> top_;
+
+  // Fetches what the first three levels of the searches of p's windows read: their suffix-array lines for
+  // every window first, then the text at each of those probes (past the tokens known equal), all in flight
+  // together, before the searches start down them.
+  void warm_windows(const Plan& pl, const Token* p, size_t m) const {
+    const int nw = pl.split ? 2 : 1;
+    for (int j = 0; j < nw; ++j)
+      if (pl.w[j].lo < pl.w[j].hi) { self().prefetch_entry(pl.w[j].lo); self().prefetch_entry(pl.w[j].hi - 1); }
+    for (int j = 0; j < nw; ++j) {
+      const Window& w = pl.w[j];
+      const size_t skip = std::min(std::min(w.llcp, w.rlcp), m - 1);
+      auto visit = [&](auto&& self_, uint64_t lo, uint64_t hi, int depth) -> void {
+        if (lo >= hi || depth == 3) return;
+        const uint64_t mid = lo + (hi - lo) / 2;
+        __builtin_prefetch(text_ + std::min(position(mid) + skip, n_ - 1));
+        self_(self_, lo, mid, depth + 1);
+        self_(self_, mid + 1, hi, depth + 1);
+      };
+      visit(visit, w.lo, w.hi, 0);
+    }
+  }
   bool plan(const Token* p, size_t m, Plan* out) const {
     SaRange r;
     size_t shared;
@@ -389,30 +460,54 @@ class SearchableShard : public Shard {
     const uint64_t high = t == w ? low : low | ((uint64_t(1) << (8 * sizeof(Token) * (w - t))) - 1);
     // Keys below `low` are suffixes below p; keys above `high` are above every string starting with p; keys in
     // [low, high] share p's first t tokens. Both bounds searched together while their paths agree.
-    uint64_t lo = j0, hi = j1;
-    while (lo < hi) {
-      const uint64_t mid = lo + (hi - lo) / 2, k = keys_[mid];
-      if (k < low) lo = mid + 1;
-      else if (k > high) hi = mid;
-      else break;
-    }
-    uint64_t a = lo, b = hi;
-    if (lo < hi) {
-      const uint64_t mid = lo + (hi - lo) / 2;
-      a = std::lower_bound(keys_ + lo, keys_ + mid, low) - keys_;
-      b = std::upper_bound(keys_ + mid + 1, keys_ + hi, high) - keys_;
+    uint64_t a, b;
+    if (const KeyTop* top = key_top()) {
+      // The top brackets each bound to one block of kKeyBlock keys: both walks, then both blocks' lines
+      // fetched together, then the two searches inside them.
+      const uint64_t ua = top->lower(low, false), ub = top->lower(high, true);
+      auto block = [&](uint64_t u) { return std::pair<uint64_t, uint64_t>{u == 0 ? 0 : (u - 1) * kKeyBlock + 1, std::min(u * kKeyBlock, key_count_)}; };
+      const auto [la, ha] = block(ua);
+      const auto [lb, hb] = block(ub);
+      for (uint64_t i = la; i < ha; i += 8) __builtin_prefetch(keys_ + i);
+      for (uint64_t i = lb; i < hb; i += 8) __builtin_prefetch(keys_ + i);
+      a = std::lower_bound(keys_ + la, keys_ + std::max(la, ha), low) - keys_;
+      b = std::upper_bound(keys_ + lb, keys_ + std::max(lb, hb), high) - keys_;
+      // In a sorted layer these lie in [j0, j1] already; the clamps keep a damaged one inside r.
+      a = std::min(std::max(a, j0), j1);
+      b = std::min(std::max(b, a), j1);
+    } else {
+      uint64_t lo = j0, hi = j1;
+      while (lo < hi) {
+        const uint64_t mid = lo + (hi - lo) / 2, k = keys_[mid];
+        if (k < low) lo = mid + 1;
+        else if (k > high) hi = mid;
+        else break;
+      }
+      a = lo, b = hi;
+      if (lo < hi) {
+        const uint64_t mid = lo + (hi - lo) / 2;
+        a = std::lower_bound(keys_ + lo, keys_ + mid, low) - keys_;
+        b = std::upper_bound(keys_ + mid + 1, keys_ + hi, high) - keys_;
+      }
     }
     // Samples [a, b) share t tokens with p: when p is no longer than a key they start with p; else compare
     // them past the key: ja = the first not below p, jb = the first above every string starting with p.
     uint64_t ja = a, jb = b;
     auto sample_cmp = [&](uint64_t j) { size_t lcp; return compare(position(j * K), p, m, t, &lcp); };
+    // Each step prefetches the suffix-array entries of both possible next probes, so it waits on the text only.
+    auto partition = [&](uint64_t x, uint64_t y, bool upper) {
+      while (x < y) {
+        const uint64_t mid = x + (y - x) / 2;
+        self().prefetch_entry((x + (mid - x) / 2) * K);
+        self().prefetch_entry((mid + 1 + (y - mid - 1) / 2) * K);
+        const int c = sample_cmp(mid);
+        if (upper ? c <= 0 : c < 0) x = mid + 1; else y = mid;
+      }
+      return x;
+    };
     if (m > w) {
-      uint64_t x = a, y = b;
-      while (x < y) { const uint64_t mid = x + (y - x) / 2; if (sample_cmp(mid) < 0) x = mid + 1; else y = mid; }
-      ja = x;
-      y = b;
-      while (x < y) { const uint64_t mid = x + (y - x) / 2; if (sample_cmp(mid) <= 0) x = mid + 1; else y = mid; }
-      jb = x;
+      ja = partition(a, b, false);
+      jb = partition(ja, b, true);
     }
     // Shared tokens of sample j (outside [ja, jb)) with p, by its key; samples in [ja, jb) start with p.
     auto lcp_of = [&](uint64_t j) { return std::max(shared, std::min(t, key_lcp<Token>(keys_[j], low))); };

@@ -16,6 +16,9 @@ namespace detail {
 // The interval write_shard samples with; tests set small ones (a shard of a few suffixes then still has many
 // keys). Not thread-safe: set it before building.
 extern uint64_t sample_interval;
+// Shards with at least this many keys search them through an in-memory top (sa_search.hpp's KeyTop); tests
+// lower it so small shards take that path too.
+extern uint64_t key_top_min;
 }  // namespace detail
 
 template <typename Token>

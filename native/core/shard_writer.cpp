@@ -19,6 +19,7 @@
 namespace traceindex {
 namespace detail {
 uint64_t sample_interval = kSampleInterval;
+uint64_t key_top_min = uint64_t(1) << 16;
 }  // namespace detail
 namespace {
 

@@ -18,6 +18,14 @@ struct IntervalScope {
 
 ShardSpec without_samples(ShardSpec s) { s.shape.samples = false; return s; }
 
+// A shard whose first search (made here) builds the in-memory key top however few keys it has.
+void force_key_top(const Shard& s) {
+  struct Scope { ~Scope() { detail::key_top_min = uint64_t(1) << 16; } } scope;
+  detail::key_top_min = 0;
+  const uint32_t t = 0;
+  s.find(&t, 1);
+}
+
 // Patterns of every kind the layer treats differently: shorter than, as long as and longer than a key; present
 // and absent; below and above every key (token 0, the largest tokens); runs of one token.
 std::vector<Doc> patterns(std::mt19937& rng, const std::vector<Doc>& docs, uint32_t vocab, uint32_t top) {
@@ -51,7 +59,8 @@ void check_corpus(std::mt19937& rng, const std::vector<Doc>& docs, int width, ui
   const uint64_t vocab_size = width == 1 ? 255 : width == 2 ? 65535 : 100000;
   const uint32_t top = uint32_t(vocab_size - 1);
   ShardSpec spec = write_any(tmp.path / "s", docs, width, vocab_size);
-  Index v2({spec}), v1({without_samples(spec)});
+  Index v2({spec}), v1({without_samples(spec)}), topped({spec});
+  force_key_top(topped.shard(0));
   CHECK(v2.shard(0).files().size() == 6);
   CHECK(v1.shard(0).files().size() == 5);
   Oracle oracle{docs};
@@ -59,12 +68,14 @@ void check_corpus(std::mt19937& rng, const std::vector<Doc>& docs, int width, ui
   std::vector<uint32_t> flat, offs{0};
   for (const Doc& q : qs) { flat.insert(flat.end(), q.begin(), q.end()); offs.push_back(uint32_t(flat.size())); }
   const Queries batch(flat.data(), offs.data(), qs.size());
-  const std::vector<uint64_t> many = count_part(v2.shard(0), batch);
+  const std::vector<uint64_t> many = count_part(v2.shard(0), batch), many_top = count_part(topped.shard(0), batch);
   for (size_t i = 0; i < qs.size(); ++i) {
     const Doc& q = qs[i];
     const uint64_t want = oracle.count(q);
     const SaRange r2 = v2.shard(0).find(q.data(), q.size()), r1 = v1.shard(0).find(q.data(), q.size());
-    if (r2.size() != want || r2.lo != r1.lo || r2.hi != r1.hi || many[i] != want) {
+    const SaRange rt = topped.shard(0).find(q.data(), q.size());
+    if (r2.size() != want || r2.lo != r1.lo || r2.hi != r1.hi || many[i] != want || rt.lo != r1.lo || rt.hi != r1.hi ||
+        many_top[i] != want) {
       std::fprintf(stderr, "  width %d interval %llu pattern of %zu tokens: oracle %llu, v2 [%llu, %llu), v1 [%llu, %llu), batch %llu\n",
                    width, (unsigned long long)interval, q.size(), (unsigned long long)want, (unsigned long long)r2.lo,
                    (unsigned long long)r2.hi, (unsigned long long)r1.lo, (unsigned long long)r1.hi, (unsigned long long)many[i]);
@@ -87,6 +98,9 @@ TEST(sampled_keys_match_oracle_at_every_interval) {
       for (const Doc& d : docs) any = any || !d.empty();
       if (!any) continue;
       for (uint64_t k : {1, 2, 3, 5, 8, 32}) check_corpus(rng, docs, width, vocab, k);
+      std::vector<Doc> more;  // enough keys at interval 1 for a top of several levels
+      for (int r = 0; r < 12; ++r) for (const Doc& d : random_docs(rng, round % 4, vocab)) more.push_back(d);
+      check_corpus(rng, more, width, vocab, 1);
     }
 }
 

@@ -341,6 +341,19 @@ int main(int argc, char** argv) {
     if (!theirs.empty())
       std::printf("infini-gram _find_thread / traceindex v2 find(): p50 %.2fx, p99 %.2fx\n", percentile(theirs, 0.5) / percentile(v2_ns, 0.5),
                   percentile(theirs, 0.99) / percentile(v2_ns, 0.99));
+    // By pattern length (the layer's cases differ: within a key, longer than a key) and presence.
+    std::printf("\n| length | present or absent | v2 p50 / p99 ns | v1 p50 / p99 ns |\n|---:|---|---|---|\n");
+    for (size_t len : kLens)
+      for (int present = 1; present >= 0; --present) {
+        std::vector<double> a, b;
+        for (size_t k = 0; k < v2_ns.size(); ++k) {
+          const size_t i = k % qs.size();
+          if (qs[i].size() == len && (truth[i] > 0) == bool(present)) { a.push_back(v2_ns[k]); b.push_back(v1_ns[k]); }
+        }
+        if (a.empty()) continue;
+        std::printf("| %zu | %s | %.0f / %.0f | %.0f / %.0f |\n", len, present ? "present" : "absent", percentile(a, 0.5), percentile(a, 0.99),
+                    percentile(b, 0.5), percentile(b, 0.99));
+      }
     if (o.batch)
       std::printf("count_part (batch) ns/query, best of %d: v1 %.0f, v2 %.0f\n", o.rounds, *std::min_element(v1_batch.begin(), v1_batch.end()),
                   *std::min_element(v2_batch.begin(), v2_batch.end()));

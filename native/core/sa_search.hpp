@@ -494,12 +494,18 @@ class SearchableShard : public Shard {
     // them past the key: ja = the first not below p, jb = the first above every string starting with p.
     uint64_t ja = a, jb = b;
     auto sample_cmp = [&](uint64_t j) { size_t lcp; return compare(position(j * K), p, m, t, &lcp); };
-    // Each step prefetches the suffix-array entries of both possible next probes, so it waits on the text only.
+    // Each step fetches the text of both possible next probes and the suffix-array entries of the four after
+    // them, so a probe's text is on its way a step before it is compared.
     auto partition = [&](uint64_t x, uint64_t y, bool upper) {
       while (x < y) {
         const uint64_t mid = x + (y - x) / 2;
-        self().prefetch_entry((x + (mid - x) / 2) * K);
-        self().prefetch_entry((mid + 1 + (y - mid - 1) / 2) * K);
+        for (const auto& [lo, hi] : {std::pair<uint64_t, uint64_t>{x, mid}, {mid + 1, y}}) {
+          if (lo >= hi) continue;
+          const uint64_t c = lo + (hi - lo) / 2;
+          __builtin_prefetch(text_ + std::min(position(c * K) + t, n_ - 1));
+          self().prefetch_entry((lo + (c - lo) / 2) * K);
+          self().prefetch_entry((c + 1 + (hi - c - 1) / 2) * K);
+        }
         const int c = sample_cmp(mid);
         if (upper ? c <= 0 : c < 0) x = mid + 1; else y = mid;
       }

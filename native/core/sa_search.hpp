@@ -40,8 +40,7 @@ class SearchableShard : public Shard {
     } else {
       if (keys_) warm_windows(pl, p.data(), m);
       if (!pl.split) r = find_range(p.data(), m, pl.w[0].lo, pl.w[0].hi, pl.w[0].llcp, pl.w[0].rlcp);
-      else r = {bound(p.data(), m, pl.w[0].lo, pl.w[0].hi, pl.w[0].llcp, pl.w[0].rlcp, false),
-                bound(p.data(), m, pl.w[1].lo, pl.w[1].hi, pl.w[1].llcp, pl.w[1].rlcp, true)};
+      else r = bounds(p.data(), m, pl.w[0], pl.w[1]);
     }
     this->check_intact();
     return r;
@@ -445,7 +444,10 @@ class SearchableShard : public Shard {
   bool plan(const Token* p, size_t m, Plan* out) const {
     SaRange r;
     size_t shared;
-    if (seed(p, m, &r, &shared)) { out->answer = r; return true; }
+    // With a key top, a pattern longer than the prefix table's prefixes skips the table (one miss less): its
+    // keys say more.
+    if (m > 2 && keys_ && key_top()) r = {0, stored_suffixes()}, shared = 0;
+    else if (seed(p, m, &r, &shared)) { out->answer = r; return true; }
     out->split = false;
     out->w[0] = {r.lo, r.hi, shared, shared};
     if (!keys_ || r.lo >= r.hi || m == 0) return false;
@@ -565,6 +567,31 @@ class SearchableShard : public Shard {
       else { hi = mid; rlcp = lcp; }
     }
     return lo;
+  }
+
+  // bound() of the lower window (lower bound) and of the upper one (upper bound) in lockstep: each step reads
+  // both probes' entries and fetches both texts before comparing either, so their misses overlap.
+  SaRange bounds(const Token* p, size_t m, Window a, Window b) const {
+    while (a.lo < a.hi || b.lo < b.hi) {
+      uint64_t pos[2] = {0, 0};
+      Window* w[2] = {&a, &b};
+      for (int j = 0; j < 2; ++j) {
+        Window& x = *w[j];
+        if (x.lo >= x.hi) continue;
+        pos[j] = position(x.lo + (x.hi - x.lo) / 2);
+        __builtin_prefetch(text_ + std::min(pos[j] + std::min(std::min(x.llcp, x.rlcp), m - 1), n_ - 1));
+      }
+      for (int j = 0; j < 2; ++j) {
+        Window& x = *w[j];
+        if (x.lo >= x.hi) continue;
+        const uint64_t mid = x.lo + (x.hi - x.lo) / 2;
+        size_t lcp;
+        const int c = compare(pos[j], p, m, std::min(x.llcp, x.rlcp), &lcp);
+        if (j == 1 ? c <= 0 : c < 0) { x.lo = mid + 1; x.llcp = lcp; }
+        else { x.hi = mid; x.rlcp = lcp; }
+      }
+    }
+    return {a.lo, b.lo};
   }
 
   // Key of the token at offset k of suffix i; -1 where the suffix ends before it.

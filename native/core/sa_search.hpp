@@ -496,26 +496,44 @@ class SearchableShard : public Shard {
     // them past the key: ja = the first not below p, jb = the first above every string starting with p.
     uint64_t ja = a, jb = b;
     auto sample_cmp = [&](uint64_t j) { size_t lcp; return compare(position(j * K), p, m, t, &lcp); };
-    // Each step fetches the text of both possible next probes and the suffix-array entries of the four after
-    // them, so a probe's text is on its way a step before it is compared.
-    auto partition = [&](uint64_t x, uint64_t y, bool upper) {
-      while (x < y) {
-        const uint64_t mid = x + (y - x) / 2;
-        for (const auto& [lo, hi] : {std::pair<uint64_t, uint64_t>{x, mid}, {mid + 1, y}}) {
-          if (lo >= hi) continue;
-          const uint64_t c = lo + (hi - lo) / 2;
-          __builtin_prefetch(text_ + std::min(position(c * K) + t, n_ - 1));
-          self().prefetch_entry((lo + (c - lo) / 2) * K);
-          self().prefetch_entry((c + 1 + (hi - c - 1) / 2) * K);
-        }
-        const int c = sample_cmp(mid);
-        if (upper ? c <= 0 : c < 0) x = mid + 1; else y = mid;
+    // An equal_range over the samples [a, b) by exact comparison: one search until a sample starts with p, then
+    // its lower and upper halves in lockstep. Each step fetches the text of both possible next probes of every
+    // search and the suffix-array entries of the four after them, so a probe's text is on its way a step
+    // before it is compared.
+    struct Part { uint64_t x, y; bool upper; };
+    auto ahead = [&](const Part& q, uint64_t mid) {
+      for (const auto& [lo, hi] : {std::pair<uint64_t, uint64_t>{q.x, mid}, {mid + 1, q.y}}) {
+        if (lo >= hi) continue;
+        const uint64_t c = lo + (hi - lo) / 2;
+        __builtin_prefetch(text_ + std::min(position(c * K) + t, n_ - 1));
+        self().prefetch_entry((lo + (c - lo) / 2) * K);
+        self().prefetch_entry((c + 1 + (hi - c - 1) / 2) * K);
       }
-      return x;
     };
     if (m > w) {
-      ja = partition(a, b, false);
-      jb = partition(ja, b, true);
+      Part q[2] = {{a, b, false}, {b, b, true}};
+      bool found = false;
+      while (q[0].x < q[0].y) {  // one search while no sample in it starts with p
+        const uint64_t mid = q[0].x + (q[0].y - q[0].x) / 2;
+        ahead(q[0], mid);
+        const int c = sample_cmp(mid);
+        if (c < 0) q[0].x = mid + 1;
+        else if (c > 0) q[0].y = mid;
+        else { q[1] = {mid + 1, q[0].y, true}; q[0].y = mid; found = true; break; }
+      }
+      if (!found) q[1] = {q[0].x, q[0].x, true};  // no sample starts with p: both bounds meet
+      while (q[0].x < q[0].y || q[1].x < q[1].y) {
+        uint64_t mid[2];
+        for (int j = 0; j < 2; ++j)
+          if (q[j].x < q[j].y) { mid[j] = q[j].x + (q[j].y - q[j].x) / 2; ahead(q[j], mid[j]); }
+        for (int j = 0; j < 2; ++j) {
+          if (q[j].x >= q[j].y) continue;
+          const int c = sample_cmp(mid[j]);
+          if (q[j].upper ? c <= 0 : c < 0) q[j].x = mid[j] + 1; else q[j].y = mid[j];
+        }
+      }
+      ja = q[0].x;
+      jb = q[1].x;
     }
     // Shared tokens of sample j (outside [ja, jb)) with p, by its key; samples in [ja, jb) start with p.
     auto lcp_of = [&](uint64_t j) { return std::max(shared, std::min(t, key_lcp<Token>(keys_[j], low))); };

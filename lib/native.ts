@@ -11,6 +11,8 @@ export interface ShardOpenSpec {
   tokens: number;
   documents: number;
   vocabSize: number;
+  /** The shard has samples.bin (format v2): open it and search through it. */
+  samples?: boolean;
   /** 'traceindex' (default) or 'infini-gram': then only dir, suffix, tokenWidth and vocabSize (0 = derive) are read. */
   format?: string;
   suffix?: string;

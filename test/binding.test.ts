@@ -225,7 +225,7 @@ test('module functions: buildShard, checksumFile, fs helpers, simd and scoreCont
   }
   await expectCode(t, () => addon.buildShard(undefined as never), 'ERR_INVALID_ARGUMENT', 'buildShard()');
   const built = await addon.buildShard(job({}) as never);
-  t.is(built.files.length, 5);
+  t.deepEqual(built.files.map((f) => f.name), ['tokens.bin', 'docs.bin', 'meta.bin', 'unigram.bin', 'sa.bin', 'samples.bin']);
   await expectCode(t, () => addon.checksumFile(5 as never), 'ERR_INVALID_ARGUMENT', 'checksumFile(5)');
   await expectCode(t, () => addon.checksumFile(path.join(dir, 'manifest.json'), 'x' as never), 'ERR_INVALID_ARGUMENT', 'checksumFile cancel');
   await expectCode(t, () => addon.exchangeOrRename(1 as never, 2 as never), 'ERR_INVALID_ARGUMENT', 'exchangeOrRename(1, 2)');
@@ -238,7 +238,7 @@ test('module functions: buildShard, checksumFile, fs helpers, simd and scoreCont
     [[s], Uint32Array.of(97), 1, { tau: '1' }], [[s], Uint32Array.of(97), 1, 'opts'], ['s', Uint32Array.of(97), 1, {}]]) {
     await expectCode(t, () => addon.scoreContinuations(...(args as Parameters<typeof addon.scoreContinuations>)), 'ERR_INVALID_ARGUMENT', `scoreContinuations ${String(args[2])}`);
   }
-  for (const specs of ['x', [5], [{ dir: 5 }], [{ dir, tokenWidth: NaN }], [{ dir, tokenWidth: 1, tokens: -1 }], [{ dir, format: 5 }]]) {
+  for (const specs of ['x', [5], [{ dir: 5 }], [{ dir, tokenWidth: NaN }], [{ dir, tokenWidth: 1, tokens: -1 }], [{ dir, format: 5 }], [{ dir, samples: 'yes' }]]) {
     await expectCode(t, () => addon.NativeIndex.open(specs as never), 'ERR_INVALID_ARGUMENT', `open(${JSON.stringify(specs)})`);
   }
 });

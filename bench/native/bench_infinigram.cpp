@@ -44,7 +44,9 @@
 #include "error.hpp"
 #include "index.hpp"
 #include "infinigram_shard.hpp"
+#include "mapped_file.hpp"
 #include "sais.hpp"
+#include "shard_writer.hpp"
 #include "trace.hpp"
 #include "bench_corpus.hpp"
 
@@ -64,13 +66,14 @@ struct Options {
   size_t queries = 2000;
   int rounds = 5;
   uint64_t seed = 1;
+  std::string ours;  // --ours DIR: also time our core on a traceindex-format shard of the same documents
   bool infinigram = false, batch = true;
   size_t next_queries = 300, outputs = 200;
 };
 
 [[noreturn]] void usage() {
   std::fprintf(stderr, "usage: bench_infinigram --dir DIR [--generate MB] [--queries 2000] [--rounds 5] [--seed 1] "
-                       "[--infinigram] [--no-batch] [--next-queries 300] [--outputs 200]\n");
+                       "[--infinigram] [--no-batch] [--next-queries 300] [--outputs 200] [--ours DIR]\n");
   std::exit(2);
 }
 
@@ -111,6 +114,37 @@ void build_index(const std::string& dir, double mb, uint64_t seed) {
                (unsigned long long)n, offsets.size(), p, now_s() - t0);
 }
 
+// The same documents as a traceindex shard (docs/FORMAT.md) at DIR/shard-00000: infini-gram's stream puts the
+// separator before each document, ours after, so ours is the stream shifted by one with a separator appended.
+ti::ShardShape ours_shape(const std::vector<uint8_t>& stream, const std::vector<uint64_t>& offsets) {
+  return {1, stream.size(), offsets.size(), 255};
+}
+void build_ours(const std::string& dir, const std::vector<uint8_t>& stream, const std::vector<uint64_t>& offsets) {
+  fs::create_directories(dir);
+  double t0 = now_s();
+  std::vector<uint8_t> tokens(stream.begin() + 1, stream.end());
+  tokens.push_back(0xFF);
+  std::vector<uint64_t> starts(offsets.begin(), offsets.end()), meta_off{0};
+  starts.push_back(tokens.size());
+  std::string blob;
+  for (size_t d = 0; d < offsets.size(); ++d) {
+    blob += "{\"id\":\"" + std::to_string(d) + "\"}";
+    meta_off.push_back(blob.size());
+  }
+  ti::ShardSource src;
+  src.tokens = tokens.data();
+  src.token_width = 1;
+  src.tokens_count = tokens.size();
+  src.doc_starts = starts.data();
+  src.documents = offsets.size();
+  src.meta_offsets = meta_off.data();
+  src.meta_blob = reinterpret_cast<const uint8_t*>(blob.data());
+  src.vocab_size = 255;
+  src.threads = 2;
+  ti::write_shard(dir + "/shard-00000", src);
+  std::fprintf(stderr, "built %s/shard-00000 (traceindex format): %.1f s\n", dir.c_str(), now_s() - t0);
+}
+
 std::vector<uint8_t> read_file(const std::string& path) {
   std::ifstream f(path, std::ios::binary | std::ios::ate);
   std::vector<uint8_t> v(size_t(f.tellg()));
@@ -129,12 +163,12 @@ volatile uint64_t g_sink;
 
 // One comparison table: our core's p50/p99, then, when infini-gram ran, its row and the two ratios.
 void print_pair(const char* head, const char* ours_label, const std::vector<double>& ours, const char* theirs_label,
-                const std::vector<double>& theirs) {
+                const std::vector<double>& theirs, const char* ratio_label = "infini-gram / traceindex") {
   std::printf("%s", head);
   std::printf("| %s | %.0f | %.0f |\n", ours_label, percentile(ours, 0.5), percentile(ours, 0.99));
   if (theirs.empty()) return;
   std::printf("| %s | %.0f | %.0f |\n", theirs_label, percentile(theirs, 0.5), percentile(theirs, 0.99));
-  std::printf("\ninfini-gram / traceindex: p50 %.2fx, p99 %.2fx\n", percentile(theirs, 0.5) / percentile(ours, 0.5),
+  std::printf("\n%s: p50 %.2fx, p99 %.2fx\n", ratio_label, percentile(theirs, 0.5) / percentile(ours, 0.5),
               percentile(theirs, 0.99) / percentile(ours, 0.99));
 }
 
@@ -154,6 +188,7 @@ int main(int argc, char** argv) {
     else if (a == "--no-batch") o.batch = false;
     else if (a == "--next-queries") o.next_queries = size_t(std::max(0L, std::atol(val())));
     else if (a == "--outputs") o.outputs = size_t(std::max(0L, std::atol(val())));
+    else if (a == "--ours") o.ours = val();
     else usage();
   }
   if (o.dir.empty()) usage();
@@ -172,6 +207,33 @@ int main(int argc, char** argv) {
   // changing the last byte until our core counts 0.
   const std::vector<uint8_t> stream = read_file(o.dir + "/tokenized.0");
   std::unique_ptr<ti::Shard> shard = ti::open_infinigram_shard(o.dir, ".0", 1);
+  // --ours: the same documents as a traceindex shard, opened as a v1 reader would (no sampled keys) and as v2.
+  std::unique_ptr<ti::Shard> ours_v1, ours_v2;
+  if (!o.ours.empty()) {
+    const std::vector<uint8_t> off_bytes = read_file(o.dir + "/offset.0");
+    std::vector<uint64_t> offsets(off_bytes.size() / 8);
+    std::memcpy(offsets.data(), off_bytes.data(), offsets.size() * 8);
+    if (!fs::exists(o.ours + "/shard-00000/sa.bin")) build_ours(o.ours, stream, offsets);
+    ti::ShardShape shape = ours_shape(stream, offsets);
+    const std::string sd = o.ours + "/shard-00000";
+    if (!fs::exists(sd + "/samples.bin")) {
+      double t0 = now_s();
+      const ti::MappedFile tokens = ti::MappedFile::open(sd + "/tokens.bin"), sa = ti::MappedFile::open(sd + "/sa.bin");
+      ti::write_samples(sd, shape, tokens.data() + ti::kHeaderBytes, sa.data() + ti::kHeaderBytes);
+      std::fprintf(stderr, "wrote %s/samples.bin: %.1f s\n", sd.c_str(), now_s() - t0);
+    }
+    ours_v1 = ti::Shard::open(sd, shape);
+    shape.samples = true;
+    ours_v2 = ti::Shard::open(sd, shape);
+    std::fprintf(stderr, "warming %s\n", sd.c_str());
+    ours_v1->warm();  // each Shard maps the files itself: both populate their own mappings
+    ours_v2->warm();
+    shard->warm();
+    const double t0 = now_s();
+    const uint32_t probe[3] = {'t', 'h', 'e'};
+    g_sink = g_sink + ours_v2->find(probe, 3).size();
+    std::fprintf(stderr, "first v2 find (builds the in-memory top over the sampled keys): %.1f ms\n", (now_s() - t0) * 1e3);
+  }
   const size_t kLens[] = {1, 2, 3, 5, 8, 10, 20};
   std::mt19937_64 rng(o.seed * 0x9e3779b97f4a7c15ull + 13);
   std::vector<std::vector<uint32_t>> qs;
@@ -209,12 +271,40 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < qs.size(); ++i) agree = agree && ig_count(i) == truth[i];
 #endif
   if (o.batch) agree = agree && ti::count_part(*shard, batch) == truth;
+  for (const ti::Shard* s : {ours_v1.get(), ours_v2.get()}) {
+    if (!s) continue;
+    for (size_t i = 0; i < qs.size(); ++i) agree = agree && s->find(qs[i].data(), qs[i].size()).size() == truth[i];
+    if (o.batch) agree = agree && ti::count_part(*s, batch) == truth;
+  }
+  // --ours: count p50/p99 of our core on our own shard, v1 (no sampled keys) and v2, in the same rotation.
+  std::vector<double> v1_ns, v2_ns, v1_batch, v2_batch;
+  auto time_finds = [&](const ti::Shard& s, std::vector<double>& into) {
+    for (size_t i = 0; i < qs.size(); ++i) {
+      auto t0 = Clock::now();
+      g_sink = g_sink + s.find(qs[i].data(), qs[i].size()).size();
+      into.push_back(double(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count()));
+    }
+  };
+  auto time_batch = [&](const ti::Shard& s, std::vector<double>& into) {
+    double t0 = now_s();
+    auto v = ti::count_part(s, batch);
+    into.push_back((now_s() - t0) * 1e9 / double(qs.size()));
+    agree = agree && v == truth;
+  };
 
   std::vector<double> ours, theirs, batch_ns, single_ns;
   for (int r = 0; r < o.rounds; ++r) {
-    for (int turn = 0; turn < 4; ++turn) {
-      const int which = (turn + r) % 4;  // rotate who goes first
-      if (which == 0) {
+    for (int turn = 0; turn < 6; ++turn) {
+      const int which = (turn + r) % 6;  // rotate who goes first
+      if (which == 4) {
+        if (!ours_v1) continue;
+        time_finds(*ours_v1, v1_ns);
+        if (o.batch) time_batch(*ours_v1, v1_batch);
+      } else if (which == 5) {
+        if (!ours_v2) continue;
+        time_finds(*ours_v2, v2_ns);
+        if (o.batch) time_batch(*ours_v2, v2_batch);
+      } else if (which == 0) {
         for (size_t i = 0; i < qs.size(); ++i) {
           auto t0 = Clock::now();
           g_sink = g_sink + shard->find(qs[i].data(), qs[i].size()).size();
@@ -248,6 +338,30 @@ int main(int argc, char** argv) {
               "bytes (half absent), %d rounds\n\n", o.dir.c_str(), (unsigned long long)stream.size(), qs.size(), o.rounds);
   print_pair("| core | count p50 ns | count p99 ns |\n|---|---:|---:|\n", "traceindex find()", ours,
              "infini-gram _find_thread (prefetch off)", theirs);
+  if (ours_v2) {
+    std::printf("\nThe same documents as a traceindex shard (%s), sampled keys off (v1) and on (v2):\n\n", o.ours.c_str());
+    print_pair("| core | count p50 ns | count p99 ns |\n|---|---:|---:|\n", "traceindex find(), v2 shard", v2_ns,
+               "traceindex find(), same shard read as v1", v1_ns, "v1 / v2");
+    if (!theirs.empty())
+      std::printf("infini-gram _find_thread / traceindex v2 find(): p50 %.2fx, p99 %.2fx\n", percentile(theirs, 0.5) / percentile(v2_ns, 0.5),
+                  percentile(theirs, 0.99) / percentile(v2_ns, 0.99));
+    // By pattern length (the layer's cases differ: within a key, longer than a key) and presence.
+    std::printf("\n| length | present or absent | v2 p50 / p99 ns | v1 p50 / p99 ns |\n|---:|---|---|---|\n");
+    for (size_t len : kLens)
+      for (int present = 1; present >= 0; --present) {
+        std::vector<double> a, b;
+        for (size_t k = 0; k < v2_ns.size(); ++k) {
+          const size_t i = k % qs.size();
+          if (qs[i].size() == len && (truth[i] > 0) == bool(present)) { a.push_back(v2_ns[k]); b.push_back(v1_ns[k]); }
+        }
+        if (a.empty()) continue;
+        std::printf("| %zu | %s | %.0f / %.0f | %.0f / %.0f |\n", len, present ? "present" : "absent", percentile(a, 0.5), percentile(a, 0.99),
+                    percentile(b, 0.5), percentile(b, 0.99));
+      }
+    if (o.batch)
+      std::printf("count_part (batch) ns/query, best of %d: v1 %.0f, v2 %.0f\n", o.rounds, *std::min_element(v1_batch.begin(), v1_batch.end()),
+                  *std::min_element(v2_batch.begin(), v2_batch.end()));
+  }
   if (o.batch) {
     const double b = *std::min_element(batch_ns.begin(), batch_ns.end());
     const double s = *std::min_element(single_ns.begin(), single_ns.end());

@@ -24,7 +24,7 @@ import { readDocuments } from '../inputs/streams';
 import { addon, cancelFlag, nativeError } from '../native';
 import { tokenizeInWorkers, tokenizeNatively } from '../tokenizers/pool';
 import { bytesTokenizer, Tokenizer, TokenizerSpec } from '../tokenizers/tokenizer';
-import { FORMAT_NAME, FORMAT_VERSION, Manifest, readManifest, SHARD_FILES, writeManifest } from './manifest';
+import { FORMAT_NAME, FORMAT_VERSION, Manifest, readManifest, shardFiles, writeManifest } from './manifest';
 import { inputFingerprint, makePlan, Plan, PlanOptions } from './plan';
 import { documentTokens, metaRecord, ShardAccumulator, ShardBuilds } from './shard-accumulator';
 import {
@@ -355,7 +355,7 @@ function resultOf(plan: Plan, manifest: Manifest, target: Target, stages: Stages
     resumed: target.resumed.length,
     skippedInputs: target.skipped,
     stages,
-    bytesOnDisk: sum(manifest.shards, (sh) => sum(SHARD_FILES, (f) => sh.files[f].bytes)),
+    bytesOnDisk: sum(manifest.shards, (sh) => sum(shardFiles(sh), (f) => sh.files[f]!.bytes)),
     seconds: (performance.now() - started) / 1000,
   };
 }

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TraceIndexError } from '../errors';
 import { ioError, isErrnoError } from '../inputs/files';
-import { checkShardFiles, FORMAT_NAME, FORMAT_VERSION, Manifest, readManifest, ShardEntry, SHARD_FILES, writeManifest } from './manifest';
+import { checkShardFiles, FORMAT_NAME, FORMAT_VERSION, Manifest, readManifest, ShardEntry, shardFiles, writeManifest } from './manifest';
 import { addon, nativeError } from '../native';
 import { checkReplaceable, combineDirectory, lockTarget, removeOrphans, swapIntoPlace } from './workdir';
 
@@ -57,9 +57,9 @@ export async function combineIndexes(out: string, partDirs: string[], options: {
   if (options.verify) {
     for (const p of parts)
       for (const s of p.m.shards)
-        for (const f of SHARD_FILES) {
+        for (const f of shardFiles(s)) {
           const file = path.join(p.dir, s.dir, f);
-          if ((await addon.checksumFile(file)) !== s.files[f].xxh64) throw new TraceIndexError('ERR_INDEX_CORRUPT', `${file}: checksum differs from its part's manifest`);
+          if ((await addon.checksumFile(file)) !== s.files[f]!.xxh64) throw new TraceIndexError('ERR_INDEX_CORRUPT', `${file}: checksum differs from its part's manifest`);
         }
   }
 

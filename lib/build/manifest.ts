@@ -9,9 +9,18 @@ import { ioError, isErrnoError, readRegularFile } from '../inputs/files';
 import { separatorOf, TokenWidth } from '../tokenizers/tokenizer';
 
 export const FORMAT_NAME = 'traceindex';
-export const FORMAT_VERSION = 1;
+/** The version this build writes; it reads MIN_FORMAT_VERSION to FORMAT_VERSION. */
+export const FORMAT_VERSION = 2;
+export const MIN_FORMAT_VERSION = 1;
 export const MANIFEST_FILE = 'manifest.json';
+/** The files every shard has. */
 export const SHARD_FILES = ['tokens.bin', 'sa.bin', 'docs.bin', 'meta.bin', 'unigram.bin'] as const;
+/**
+ * Version 2's sampled keys: listed for every shard a v2 writer built; a shard carried over from a version 1
+ * index (by an append or a combine) has none and is searched without them.
+ */
+export const SAMPLES_FILE = 'samples.bin';
+export type ShardFileName = (typeof SHARD_FILES)[number] | typeof SAMPLES_FILE;
 /** A manifest larger than this is refused unread (ERR_INDEX_CORRUPT). */
 export const MAX_MANIFEST_BYTES = 64 << 20;
 
@@ -26,7 +35,12 @@ export interface ShardEntry {
   tokens: number;
   documents: number;
   pointerWidth: 4 | 8;
-  files: Record<(typeof SHARD_FILES)[number], FileEntry>;
+  files: Record<(typeof SHARD_FILES)[number], FileEntry> & { [SAMPLES_FILE]?: FileEntry };
+}
+
+/** The files a shard entry lists: SHARD_FILES, then samples.bin if it has one. */
+export function shardFiles(s: ShardEntry): ShardFileName[] {
+  return s.files[SAMPLES_FILE] === undefined ? [...SHARD_FILES] : [...SHARD_FILES, SAMPLES_FILE];
 }
 
 export interface Manifest {
@@ -96,8 +110,11 @@ function checkManifest(m: Manifest, file: string): void {
   };
   const count = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
   if (!m || typeof m !== 'object' || m.format !== FORMAT_NAME) bad('not a traceindex manifest');
-  if (m.formatVersion !== FORMAT_VERSION)
-    throw new TraceIndexError('ERR_INDEX_VERSION', `${file}: format version ${m.formatVersion}, this version of traceindex reads ${FORMAT_VERSION}`);
+  if (!Number.isInteger(m.formatVersion) || m.formatVersion < MIN_FORMAT_VERSION || m.formatVersion > FORMAT_VERSION)
+    throw new TraceIndexError(
+      'ERR_INDEX_VERSION',
+      `${file}: format version ${m.formatVersion}, this version of traceindex reads versions ${MIN_FORMAT_VERSION} to ${FORMAT_VERSION}`,
+    );
   if (![1, 2, 4].includes(m.tokenWidth)) bad(`token width ${m.tokenWidth} is not 1, 2 or 4`);
   if (!count(m.vocabSize) || m.vocabSize < 1 || m.vocabSize > separatorOf(m.tokenWidth)) bad('vocabulary size does not fit the token width');
   if (!m.tokenizer || typeof m.tokenizer.name !== 'string' || typeof m.tokenizer.fingerprint !== 'string') bad('tokenizer missing');
@@ -117,6 +134,12 @@ function checkManifest(m: Manifest, file: string): void {
       const e = s.files?.[f];
       if (!e || !count(e.bytes) || typeof e.xxh64 !== 'string' || !/^[0-9a-f]{16}$/.test(e.xxh64)) bad(`shard ${s.dir}: entry for ${f} missing`);
     }
+    const samples = s.files[SAMPLES_FILE];
+    if (samples !== undefined) {
+      if (m.formatVersion < 2) bad(`shard ${s.dir}: ${SAMPLES_FILE} is not part of format version ${m.formatVersion}`);
+      if (!samples || !count(samples.bytes) || typeof samples.xxh64 !== 'string' || !/^[0-9a-f]{16}$/.test(samples.xxh64))
+        bad(`shard ${s.dir}: bad entry for ${SAMPLES_FILE}`);
+    }
     tokens += s.tokens - s.documents;
     documents += s.documents;
   }
@@ -127,7 +150,7 @@ function checkManifest(m: Manifest, file: string): void {
 /** Checks that every shard file exists with the size the manifest records (cheap: stat only). */
 export function checkShardFiles(dir: string, m: Manifest): void {
   for (const s of m.shards) {
-    for (const f of SHARD_FILES) {
+    for (const f of shardFiles(s)) {
       const file = path.join(dir, s.dir, f);
       let size: number;
       try {
@@ -138,8 +161,8 @@ export function checkShardFiles(dir: string, m: Manifest): void {
         if (e.code === 'ENOENT' || e.code === 'ENOTDIR') throw new TraceIndexError('ERR_INDEX_CORRUPT', `${file}: missing`);
         throw ioError(e, 'cannot read');
       }
-      if (size !== s.files[f].bytes)
-        throw new TraceIndexError('ERR_INDEX_CORRUPT', `${file}: ${size} bytes, the manifest records ${s.files[f].bytes}${size < s.files[f].bytes ? ' (truncated)' : ''}`);
+      const want = s.files[f]!.bytes;
+      if (size !== want) throw new TraceIndexError('ERR_INDEX_CORRUPT', `${file}: ${size} bytes, the manifest records ${want}${size < want ? ' (truncated)' : ''}`);
     }
   }
 }

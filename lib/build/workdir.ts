@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { TraceIndexError } from '../errors';
 import { isErrnoError } from '../inputs/files';
 import { addon } from '../native';
-import { MANIFEST_FILE, parseManifest, FORMAT_NAME, ShardEntry, SHARD_FILES, writeFileDurably } from './manifest';
+import { MANIFEST_FILE, parseManifest, FORMAT_NAME, ShardEntry, shardFiles, writeFileDurably } from './manifest';
 
 /** A finished shard's record: its manifest entry and the input documents it covers. */
 export interface ShardRecord {
@@ -219,10 +219,10 @@ export async function prepareWorkDirectory(work: string, fingerprint: string | n
 
 async function shardIntact(root: string, entry: ShardEntry): Promise<boolean> {
   try {
-    for (const f of SHARD_FILES) {
+    for (const f of shardFiles(entry)) {
       const file = path.join(root, entry.dir, f);
-      if (fs.statSync(file).size !== entry.files[f].bytes) return false;
-      if ((await addon.checksumFile(file)) !== entry.files[f].xxh64) return false;
+      if (fs.statSync(file).size !== entry.files[f]!.bytes) return false;
+      if ((await addon.checksumFile(file)) !== entry.files[f]!.xxh64) return false;
     }
     return true;
   } catch {

@@ -13,7 +13,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TraceIndexError } from '../errors';
-import { checkShardFiles, Manifest, readManifest, SHARD_FILES } from '../build/manifest';
+import { checkShardFiles, Manifest, readManifest, SAMPLES_FILE, shardFiles } from '../build/manifest';
 import { addon, NativeIndex, NativeNext, nativeError } from '../native';
 import { bytesTokenizer, pretokenized, Tokenizer } from '../tokenizers/tokenizer';
 import { isTokenizerJsonPath, loadTokenizer, tokenizerNames } from '../tokenizers/named';
@@ -89,6 +89,7 @@ async function openUnchecked(dir: string, o: OpenOptions): Promise<Index> {
       tokens: s.tokens,
       documents: s.documents,
       vocabSize: manifest.vocabSize,
+      samples: s.files[SAMPLES_FILE] !== undefined,
     })));
   } catch (err) {
     throw nativeError(err);
@@ -195,7 +196,7 @@ export class Index {
     }
     const shards = m.shards.map((s) => ({
       dir: s.dir, documents: s.documents, tokens: s.tokens, pointerWidth: s.pointerWidth,
-      bytes: SHARD_FILES.reduce((t, f) => t + s.files[f].bytes, 0),
+      bytes: shardFiles(s).reduce((t, f) => t + s.files[f]!.bytes, 0),
     }));
     const tokenAndSa = m.shards.reduce((t, s) => t + s.files['tokens.bin'].bytes + s.files['sa.bin'].bytes, 0);
     return {
@@ -388,13 +389,14 @@ export class Index {
         return { files, bytes, shards: core.infinigram.length, quick };
       }
       for (const s of core.manifest.shards) {
-        for (const f of SHARD_FILES) {
-          bytes += s.files[f].bytes;
+        for (const f of shardFiles(s)) {
+          const entry = s.files[f]!;
+          bytes += entry.bytes;
           if (quick) continue;
           const file = path.join(core.dir, s.dir, f);
           const sum = await addon.checksumFile(file, cancel);
-          if (sum !== s.files[f].xxh64)
-            throw new TraceIndexError('ERR_INDEX_CORRUPT', `${file}: checksum ${sum} differs from the manifest's ${s.files[f].xxh64}`);
+          if (sum !== entry.xxh64)
+            throw new TraceIndexError('ERR_INDEX_CORRUPT', `${file}: checksum ${sum} differs from the manifest's ${entry.xxh64}`);
           files++;
         }
       }

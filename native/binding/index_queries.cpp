@@ -522,7 +522,7 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     return core_;
   }
 
-  // open([{dir, tokenWidth, tokens, documents, vocabSize, format?, suffix?}]) -> Promise<NativeIndex>. For
+  // open([{dir, tokenWidth, tokens, documents, vocabSize, samples?, format?, suffix?}]) -> Promise<NativeIndex>. For
   // format "infini-gram" only dir, suffix, tokenWidth and (optional, 0 = derive) vocabSize are read.
   static Napi::Value Open(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -538,7 +538,11 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
       spec.shape.tokens = integer_option(env, s, "tokens", 0, kMaxSafeInteger, 0);
       spec.shape.documents = integer_option(env, s, "documents", 0, kMaxSafeInteger, 0);
       spec.shape.vocab_size = integer_option(env, s, "vocabSize", 0, kMaxSafeInteger, 0);
-      Napi::Value format = s.Get("format"), suffix = s.Get("suffix");
+      Napi::Value format = s.Get("format"), suffix = s.Get("suffix"), samples = s.Get("samples");
+      if (!samples.IsUndefined()) {
+        if (!samples.IsBoolean()) invalid_argument(env, name + ".samples must be a boolean");
+        spec.shape.samples = samples.As<Napi::Boolean>().Value();
+      }
       if (!format.IsUndefined()) spec.format = string_arg(env, format, name + ".format");
       if (!suffix.IsUndefined()) spec.suffix = string_arg(env, suffix, name + ".suffix");
       specs.push_back(std::move(spec));

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "sampled_keys.hpp"
 #include "shard.hpp"
 #include "token_match.hpp"
 
@@ -32,9 +33,15 @@ class SearchableShard : public Shard {
   // callers that search shard by shard (the binding's fan-out) see a file truncated under them as ERR_IO.
   SaRange find(const uint32_t* pattern32, size_t m) const override {
     std::vector<Token> p(pattern32, pattern32 + m);  // queries are short: the conversion is cheap
+    Plan pl;
     SaRange r;
-    size_t shared;
-    if (!seed(p.data(), m, &r, &shared)) r = find_range(p.data(), m, r.lo, r.hi, shared, shared);
+    if (plan(p.data(), m, &pl)) {
+      r = pl.answer;
+    } else {
+      if (keys_) warm_windows(pl, m);
+      if (!pl.split) r = find_range(p.data(), m, pl.w[0].lo, pl.w[0].hi, pl.w[0].llcp, pl.w[0].rlcp);
+      else r = bounds(p.data(), m, pl.w[0], pl.w[1]);
+    }
     this->check_intact();
     return r;
   }
@@ -43,7 +50,9 @@ class SearchableShard : public Shard {
   // A step is two passes over the lanes: the first reads every lane's SA entry (prefetched by the previous
   // step) and prefetches the text at that position; the second compares and prefetches the next probe's SA
   // entry. So kLanes independent misses are in flight at each stage instead of one. The probes, their order
-  // and their LCP bounds are find_range's and bound's, so the answers are the same.
+  // and their LCP bounds are find_range's and bound's, so the answers are the same. With sampled keys, a
+  // pattern longer than a key first runs the same equal_range over the samples of its equal-key run (stride
+  // key_interval_: sample j is entry j * K) in its lane, then over the windows plan_windows derives from it.
   void find_many(const uint32_t* const* patterns, const size_t* lengths, size_t count, SaRange* out,
                  CancelFlag* cancel, const char* what) const override {
     struct Search { uint64_t lo, hi, mid, pos; size_t llcp, rlcp; };
@@ -52,6 +61,8 @@ class SearchableShard : public Shard {
       const Token* p;
       size_t m;
       int phase;    // 0: find_range's loop in s[0]; 1: lower bound in s[0] and upper bound in s[1]; -1: idle
+      uint64_t stride;  // 1: over suffix-array entries; key_interval_: over the samples of kb's run
+      KeyBracket kb;
       Search s[2];
       Token small[32];  // the pattern as Tokens when it fits, else in `long_` (sized to it)
       std::vector<Token> long_;
@@ -59,9 +70,14 @@ class SearchableShard : public Shard {
     const uint64_t n_suffixes = stored_suffixes();
     Lane lanes[kLanes];
     size_t next = 0, busy = 0;
-    auto start = [&](Search& x, uint64_t lo, uint64_t hi, size_t llcp, size_t rlcp) {
+    auto start = [&](Search& x, uint64_t lo, uint64_t hi, size_t llcp, size_t rlcp, uint64_t stride) {
       x = {lo, hi, lo + (hi - lo) / 2, 0, llcp, rlcp};
-      if (lo < hi) self().prefetch_entry(x.mid);
+      if (lo < hi) self().prefetch_entry(x.mid * stride);
+    };
+    auto start_windows = [&](Lane& ln, const Plan& pl) {
+      ln.stride = 1;
+      ln.phase = pl.split ? 1 : 0;
+      for (int j = 0; j <= ln.phase; ++j) start(ln.s[j], pl.w[j].lo, pl.w[j].hi, pl.w[j].llcp, pl.w[j].rlcp, 1);
     };
     // Fills lane l with the next pattern that needs a search (m = 0 and empty ranges are answered at once).
     auto refill = [&](size_t l) {
@@ -75,12 +91,19 @@ class SearchableShard : public Shard {
         const Token* dst = ln.small;
         if (m <= std::size(ln.small)) std::copy(patterns[q], patterns[q] + m, ln.small);
         else { ln.long_.assign(patterns[q], patterns[q] + m); dst = ln.long_.data(); }
-        SaRange r;
-        size_t shared;
-        if (seed(dst, m, &r, &shared)) { out[q] = r; continue; }
-        ln.query = q; ln.p = dst; ln.m = m; ln.phase = 0;
-        start(ln.s[0], r.lo, r.hi, shared, shared);
+        Plan pl;
+        const Planned how = plan_keys(dst, m, &pl, &ln.kb);
+        if (how == Planned::Answer) { out[q] = pl.answer; continue; }
+        ln.query = q; ln.p = dst; ln.m = m;
         ++busy;
+        if (how == Planned::Bracket && m > kKeyTokens<Token> && ln.kb.a < ln.kb.b) {
+          ln.stride = key_interval_;
+          ln.phase = 0;
+          start(ln.s[0], ln.kb.a, ln.kb.b, ln.kb.t, ln.kb.t, ln.stride);
+          return;
+        }
+        if (how == Planned::Bracket) plan_windows(m, ln.kb, ln.kb.a, ln.kb.b, &pl);
+        start_windows(ln, pl);
         return;
       }
     };
@@ -91,7 +114,7 @@ class SearchableShard : public Shard {
         for (int j = 0; j <= ln.phase; ++j) {
           Search& x = ln.s[j];
           if (x.lo >= x.hi) continue;
-          x.pos = position(x.mid);
+          x.pos = position(x.mid * ln.stride);
           __builtin_prefetch(text_ + std::min(x.pos + std::min(std::min(x.llcp, x.rlcp), ln.m - 1), n_ - 1));
         }
       }
@@ -106,17 +129,24 @@ class SearchableShard : public Shard {
           const int c = compare(x.pos, ln.p, ln.m, std::min(x.llcp, x.rlcp), &lcp);
           if (ln.phase == 0 && c == 0) {  // find_range's split: the two bounds on either side of mid
             const Search whole = x;
-            start(ln.s[0], whole.lo, whole.mid, whole.llcp, ln.m);
-            start(ln.s[1], whole.mid + 1, whole.hi, ln.m, whole.rlcp);
+            start(ln.s[0], whole.lo, whole.mid, whole.llcp, ln.m, ln.stride);
+            start(ln.s[1], whole.mid + 1, whole.hi, ln.m, whole.rlcp, ln.stride);
             ln.phase = 1;
             done = false;
             break;
           }
           const bool right = ln.phase == 0 ? c < 0 : (j == 1 ? c <= 0 : c < 0);
           if (right) { x.lo = x.mid + 1; x.llcp = lcp; } else { x.hi = x.mid; x.rlcp = lcp; }
-          if (x.lo < x.hi) { x.mid = x.lo + (x.hi - x.lo) / 2; self().prefetch_entry(x.mid); done = false; }
+          if (x.lo < x.hi) { x.mid = x.lo + (x.hi - x.lo) / 2; self().prefetch_entry(x.mid * ln.stride); done = false; }
         }
         if (!done) continue;
+        if (ln.stride != 1) {  // the samples' equal_range ended: [ja, jb) start with p
+          const uint64_t ja = ln.s[0].lo, jb = ln.phase == 0 ? ja : ln.s[1].lo;
+          Plan pl;
+          plan_windows(ln.m, ln.kb, ja, jb, &pl);
+          start_windows(ln, pl);
+          continue;
+        }
         out[ln.query] = ln.phase == 0 ? SaRange{ln.s[0].lo, ln.s[0].lo} : SaRange{ln.s[0].lo, ln.s[1].lo};
         --busy;
         refill(l);
@@ -351,6 +381,224 @@ class SearchableShard : public Shard {
   mutable std::once_flag prefix_once_;
   mutable std::unique_ptr<PrefixTable> prefix_;
 
+ protected:
+  // Sampled keys (sampled_keys.hpp; traceindex v2 shards, set by the format): key j is suffix j * key_interval_'s.
+  // Only for a stream that ends with a separator, so a suffix's key pads with 0 only after a separator: a key
+  // that agrees with a pattern on its first t tokens then means the suffix does too.
+  const uint64_t* keys_ = nullptr;
+  uint64_t key_count_ = 0, key_interval_ = 0;
+
+ private:
+  struct Window { uint64_t lo, hi; size_t llcp, rlcp; };
+  // Where the search for p starts. Either the answer (returns true), or one window to run find_range over
+  // (split false), or, when the pattern's range spans sampled suffixes, a window holding its lower bound and
+  // one holding its upper bound (split true): each at most key_interval_ - 1 entries.
+  struct Plan {
+    SaRange answer;
+    bool split = false;
+    Window w[2];
+  };
+
+  // In-memory top over the sampled keys (at least detail::key_top_min of them): every kKeyBlock-th key in
+  // Eytzinger order (a heap-ordered binary tree), so a walk down it prefetches four levels ahead and its upper
+  // levels stay cached; it ends in one block of kKeyBlock keys of samples.bin. Built on first use from the keys
+  // (key_count_ / kKeyBlock reads, 2 MiB per 16 Mi keys).
+  static constexpr uint64_t kKeyBlock = 64;
+  struct KeyTop {
+    std::vector<uint64_t> tree;   // [1, size]: heap order; [0] unused
+    std::vector<uint32_t> rank;   // tree[k] is top key rank[k], i.e. key rank[k] * kKeyBlock
+    uint64_t size = 0;
+    // The first top key >= x (> x if `upper`), as a rank in [0, size].
+    uint64_t lower(uint64_t x, bool upper) const {
+      uint64_t k = 1;
+      while (k <= size) {
+        __builtin_prefetch(tree.data() + std::min(k * 16, size));
+        __builtin_prefetch(tree.data() + std::min(k * 16 + 8, size));
+        k = 2 * k + (upper ? tree[k] <= x : tree[k] < x);
+      }
+      k >>= __builtin_ffsll(~k);  // back up the right turns taken after the last left one
+      return k == 0 ? size : rank[k];
+    }
+  };
+  const KeyTop* key_top() const {
+    std::call_once(top_once_, [&] {
+      if (!keys_ || key_count_ < std::max<uint64_t>(detail::key_top_min, 2)) return;  // decided once per shard
+      auto t = std::make_unique<KeyTop>();
+      t->size = (key_count_ + kKeyBlock - 1) / kKeyBlock;
+      t->tree.resize(t->size + 1);
+      t->rank.resize(t->size + 1);
+      uint64_t next = 0;
+      // In-order walk of the heap-ordered tree assigns the top keys in sorted order.
+      auto fill = [&](auto&& self_, uint64_t k) -> void {
+        if (k > t->size) return;
+        self_(self_, 2 * k);
+        t->rank[k] = static_cast<uint32_t>(next);
+        t->tree[k] = keys_[next * kKeyBlock];
+        ++next;
+        self_(self_, 2 * k + 1);
+      };
+      fill(fill, 1);
+      top_ = std::move(t);
+    });
+    return top_.get();
+  }
+  mutable std::once_flag top_once_;
+  mutable std::unique_ptr<KeyTop> top_;
+
+  // Fetches what the first three levels of the searches of p's windows read: their suffix-array lines for
+  // every window first, then the text at each of those probes (past the tokens known equal), all in flight
+  // together, before the searches start down them.
+  void warm_windows(const Plan& pl, size_t m) const {
+    const int nw = pl.split ? 2 : 1;
+    for (int j = 0; j < nw; ++j)
+      if (pl.w[j].lo < pl.w[j].hi) { self().prefetch_entry(pl.w[j].lo); self().prefetch_entry(pl.w[j].hi - 1); }
+    for (int j = 0; j < nw; ++j) {
+      const Window& w = pl.w[j];
+      const size_t skip = std::min(std::min(w.llcp, w.rlcp), m - 1);
+      auto visit = [&](auto&& self_, uint64_t lo, uint64_t hi, int depth) -> void {
+        if (lo >= hi || depth == 3) return;
+        const uint64_t mid = lo + (hi - lo) / 2;
+        __builtin_prefetch(text_ + std::min(position(mid) + skip, n_ - 1));
+        self_(self_, lo, mid, depth + 1);
+        self_(self_, mid + 1, hi, depth + 1);
+      };
+      visit(visit, w.lo, w.hi, 0);
+    }
+  }
+  // What the keys say about p: the samples [j0, j1) inside r (whose suffixes share `shared` tokens with p),
+  // and among them [a, b), those whose keys share p's first t tokens.
+  struct KeyBracket { SaRange r; size_t shared, t; uint64_t j0, j1, a, b, low; };
+  enum class Planned { Answer, Windows, Bracket };
+
+  bool plan(const Token* p, size_t m, Plan* out) const {
+    KeyBracket kb;
+    switch (plan_keys(p, m, out, &kb)) {
+      case Planned::Answer: return true;
+      case Planned::Windows: return false;
+      case Planned::Bracket: break;
+    }
+    uint64_t ja = kb.a, jb = kb.b;
+    if (m > kKeyTokens<Token>) sample_range(p, m, kb, &ja, &jb);
+    plan_windows(m, kb, ja, jb, out);
+    return false;
+  }
+
+  Planned plan_keys(const Token* p, size_t m, Plan* out, KeyBracket* kb) const {
+    SaRange r;
+    size_t shared;
+    // With a key top, a pattern longer than the prefix table's prefixes skips the table (one miss less): its
+    // keys say more.
+    if (m > 2 && keys_ && key_top()) r = {0, stored_suffixes()}, shared = 0;
+    else if (seed(p, m, &r, &shared)) { out->answer = r; return Planned::Answer; }
+    out->split = false;
+    out->w[0] = {r.lo, r.hi, shared, shared};
+    if (!keys_ || r.lo >= r.hi || m == 0) return Planned::Windows;
+    // Samples j0..j1 - 1 are those inside r (every suffix in r shares `shared` tokens with p; those before r
+    // sort before p, those after it after every string starting with p).
+    constexpr size_t w = kKeyTokens<Token>;
+    const uint64_t K = key_interval_;
+    const uint64_t j0 = (r.lo + K - 1) / K, j1 = std::min(key_count_, (r.hi + K - 1) / K);
+    if (j0 >= j1) return Planned::Windows;
+    const size_t t = std::min(m, w);
+    const uint64_t low = pack_key(p, t);
+    const uint64_t high = t == w ? low : low | ((uint64_t(1) << (8 * sizeof(Token) * (w - t))) - 1);
+    // Keys below `low` are suffixes below p; keys above `high` are above every string starting with p; keys in
+    // [low, high] share p's first t tokens. Both bounds searched together while their paths agree.
+    uint64_t a, b;
+    if (const KeyTop* top = key_top()) {
+      // The top brackets each bound to one block of kKeyBlock keys: both walks, then both blocks' lines
+      // fetched together, then the two searches inside them.
+      const uint64_t ua = top->lower(low, false), ub = top->lower(high, true);
+      auto block = [&](uint64_t u) { return std::pair<uint64_t, uint64_t>{u == 0 ? 0 : (u - 1) * kKeyBlock + 1, std::min(u * kKeyBlock, key_count_)}; };
+      const auto [la, ha] = block(ua);
+      const auto [lb, hb] = block(ub);
+      for (uint64_t i = la; i < ha; i += 8) __builtin_prefetch(keys_ + i);
+      for (uint64_t i = lb; i < hb; i += 8) __builtin_prefetch(keys_ + i);
+      a = std::lower_bound(keys_ + la, keys_ + std::max(la, ha), low) - keys_;
+      b = std::upper_bound(keys_ + lb, keys_ + std::max(lb, hb), high) - keys_;
+      // In a sorted layer these lie in [j0, j1] already; the clamps keep a damaged one inside r.
+      a = std::min(std::max(a, j0), j1);
+      b = std::min(std::max(b, a), j1);
+    } else {
+      uint64_t lo = j0, hi = j1;
+      while (lo < hi) {
+        const uint64_t mid = lo + (hi - lo) / 2, k = keys_[mid];
+        if (k < low) lo = mid + 1;
+        else if (k > high) hi = mid;
+        else break;
+      }
+      a = lo, b = hi;
+      if (lo < hi) {
+        const uint64_t mid = lo + (hi - lo) / 2;
+        a = std::lower_bound(keys_ + lo, keys_ + mid, low) - keys_;
+        b = std::upper_bound(keys_ + mid + 1, keys_ + hi, high) - keys_;
+      }
+    }
+    *kb = {r, shared, t, j0, j1, a, b, low};
+    return Planned::Bracket;
+  }
+
+  // Samples [a, b) share t tokens with p: when p is no longer than a key they start with p; else they are
+  // compared past the key: ja = the first not below p, jb = the first above every string starting with p.
+  void sample_range(const Token* p, size_t m, const KeyBracket& kb, uint64_t* ja_out, uint64_t* jb_out) const {
+    const uint64_t K = key_interval_, a = kb.a, b = kb.b;
+    const size_t t = kb.t;
+    auto sample_cmp = [&](uint64_t j) { size_t lcp; return compare(position(j * K), p, m, t, &lcp); };
+    // An equal_range over the samples [a, b) by exact comparison: one search until a sample starts with p, then
+    // its lower and upper halves in lockstep. Each step fetches the text of both possible next probes of every
+    // search and the suffix-array entries of the four after them, so a probe's text is on its way a step
+    // before it is compared.
+    struct Part { uint64_t x, y; bool upper; };
+    auto ahead = [&](const Part& q, uint64_t mid) {
+      for (const auto& [lo, hi] : {std::pair<uint64_t, uint64_t>{q.x, mid}, {mid + 1, q.y}}) {
+        if (lo >= hi) continue;
+        const uint64_t c = lo + (hi - lo) / 2;
+        __builtin_prefetch(text_ + std::min(position(c * K) + t, n_ - 1));
+        self().prefetch_entry((lo + (c - lo) / 2) * K);
+        self().prefetch_entry((c + 1 + (hi - c - 1) / 2) * K);
+      }
+    };
+    Part q[2] = {{a, b, false}, {b, b, true}};
+    bool found = false;
+    while (q[0].x < q[0].y) {  // one search while no sample in it starts with p
+      const uint64_t mid = q[0].x + (q[0].y - q[0].x) / 2;
+      ahead(q[0], mid);
+      const int c = sample_cmp(mid);
+      if (c < 0) q[0].x = mid + 1;
+      else if (c > 0) q[0].y = mid;
+      else { q[1] = {mid + 1, q[0].y, true}; q[0].y = mid; found = true; break; }
+    }
+    if (!found) q[1] = {q[0].x, q[0].x, true};  // no sample starts with p: both bounds meet
+    while (q[0].x < q[0].y || q[1].x < q[1].y) {
+      uint64_t mid[2] = {0, 0};
+      for (int j = 0; j < 2; ++j)
+        if (q[j].x < q[j].y) { mid[j] = q[j].x + (q[j].y - q[j].x) / 2; ahead(q[j], mid[j]); }
+      for (int j = 0; j < 2; ++j) {
+        if (q[j].x >= q[j].y) continue;
+        const int c = sample_cmp(mid[j]);
+        if (q[j].upper ? c <= 0 : c < 0) q[j].x = mid[j] + 1; else q[j].y = mid[j];
+      }
+    }
+    *ja_out = q[0].x;
+    *jb_out = q[1].x;
+  }
+
+  // The windows of the suffix array between samples that hold p's bounds, given the first sample not below p
+  // (ja) and the first above every string starting with p (jb).
+  void plan_windows(size_t m, const KeyBracket& kb, uint64_t ja, uint64_t jb, Plan* out) const {
+    const uint64_t K = key_interval_, j0 = kb.j0, j1 = kb.j1;
+    const SaRange r = kb.r;
+    const size_t shared = kb.shared, t = kb.t;
+    const uint64_t low = kb.low;
+    // Shared tokens of sample j (outside [ja, jb)) with p, by its key; samples in [ja, jb) start with p.
+    auto lcp_of = [&](uint64_t j) { return std::max(shared, std::min(t, key_lcp<Token>(keys_[j], low))); };
+    const Window lower{ja > j0 ? (ja - 1) * K + 1 : r.lo, ja < j1 ? ja * K : r.hi, ja > j0 ? lcp_of(ja - 1) : shared,
+                       ja < jb ? m : ja < j1 ? lcp_of(ja) : shared};
+    out->w[0] = lower;
+    out->split = ja != jb;  // if not, no sample starts with p: its range lies in one gap between samples
+    if (out->split) out->w[1] = {(jb - 1) * K + 1, jb < j1 ? jb * K : r.hi, m, jb < j1 ? lcp_of(jb) : shared};
+  }
+
   uint64_t first_continued(SaRange r, size_t m) const {
     return r.lo < r.hi && position(r.lo) + m >= n_ ? r.lo + 1 : r.lo;
   }
@@ -390,6 +638,31 @@ class SearchableShard : public Shard {
       else { hi = mid; rlcp = lcp; }
     }
     return lo;
+  }
+
+  // bound() of the lower window (lower bound) and of the upper one (upper bound) in lockstep: each step reads
+  // both probes' entries and fetches both texts before comparing either, so their misses overlap.
+  SaRange bounds(const Token* p, size_t m, Window a, Window b) const {
+    while (a.lo < a.hi || b.lo < b.hi) {
+      uint64_t pos[2] = {0, 0};
+      Window* w[2] = {&a, &b};
+      for (int j = 0; j < 2; ++j) {
+        Window& x = *w[j];
+        if (x.lo >= x.hi) continue;
+        pos[j] = position(x.lo + (x.hi - x.lo) / 2);
+        __builtin_prefetch(text_ + std::min(pos[j] + std::min(std::min(x.llcp, x.rlcp), m - 1), n_ - 1));
+      }
+      for (int j = 0; j < 2; ++j) {
+        Window& x = *w[j];
+        if (x.lo >= x.hi) continue;
+        const uint64_t mid = x.lo + (x.hi - x.lo) / 2;
+        size_t lcp;
+        const int c = compare(pos[j], p, m, std::min(x.llcp, x.rlcp), &lcp);
+        if (j == 1 ? c <= 0 : c < 0) { x.lo = mid + 1; x.llcp = lcp; }
+        else { x.hi = mid; x.rlcp = lcp; }
+      }
+    }
+    return {a.lo, b.lo};
   }
 
   // Key of the token at offset k of suffix i; -1 where the suffix ends before it.

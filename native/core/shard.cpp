@@ -7,6 +7,7 @@
 #include "mapped_file.hpp"
 #include "platform.hpp"
 #include "sa_search.hpp"
+#include "sampled_keys.hpp"
 #include "token_match.hpp"
 
 namespace traceindex {
@@ -14,6 +15,7 @@ namespace {
 
 struct ShardFiles {
   MappedFile tokens, sa, docs, meta, unigram;
+  MappedFile samples;  // v2 shards: the sampled keys (not open when the shape says there are none)
 };
 
 std::string path_of(const std::string& dir, FileKind k) { return dir + "/" + file_name(k); }
@@ -87,9 +89,18 @@ class ShardImpl final : public SearchableShard<ShardImpl<Token, Index>, Token> {
     text_ = reinterpret_cast<const Token*>(tokens_);
     n_ = shape.tokens;
     sa_idx_ = reinterpret_cast<const Index*>(sa_);
+    if (files_->samples.is_open()) {
+      files_view_.push_back(&files_->samples);
+      FileHeader h;
+      std::memcpy(&h, files_->samples.data(), sizeof h);
+      this->keys_ = reinterpret_cast<const uint64_t*>(files_->samples.data() + kHeaderBytes);
+      this->key_interval_ = h.interval;
+      this->key_count_ = h.element_count;
+    }
   }
 
   std::string table_path() const { return path_of(dir_, FileKind::SuffixArray); }
+  std::string samples_path() const { return path_of(dir_, FileKind::Samples); }
   std::string text_path() const { return path_of(dir_, FileKind::Tokens); }
 
   const char* format() const override { return "traceindex"; }
@@ -115,6 +126,13 @@ class ShardImpl final : public SearchableShard<ShardImpl<Token, Index>, Token> {
 
   void verify(CancelFlag* cancel) const override;
   void verify_quick(uint32_t samples, uint64_t seed, CancelFlag* cancel) const override;
+  // A damaged key can only misdirect a search inside the suffix array (sa_search.hpp); verify finds it here.
+  void check_key(uint64_t j) const {
+    const uint64_t p = this->suffix(j * this->key_interval_);
+    if (this->keys_[j] != pack_key(text_ + p, n_ - p))
+      throw Error(codes::kCorrupt, samples_path() + ": key " + std::to_string(j) + " differs from the suffix it samples (entry " +
+                                       std::to_string(j * this->key_interval_) + " of sa.bin)");
+  }
 
  private:
   std::shared_ptr<ShardFiles> files_;  // keeps the mappings alive
@@ -175,6 +193,10 @@ void ShardImpl<Token, Index>::verify(CancelFlag* cancel) const {
     if (text_[a] > text_[b] || (text_[a] == text_[b] && !less_after(a + 1, b + 1)))
       corrupt("sa.bin", "suffixes out of order at " + std::to_string(k));
   }
+  for (uint64_t j = 0; j < this->key_count_; ++j) {
+    if (j % (1 << 20) == 0) check_cancel(cancel, "verify");
+    check_key(j);
+  }
   this->check_intact();
 }
 
@@ -206,6 +228,11 @@ void ShardImpl<Token, Index>::verify_quick(uint32_t samples, uint64_t seed, Canc
     const uint64_t i = mismatch_tokens(text_ + a, text_ + b, len);
     const bool ordered = i < len ? text_[a + i] < text_[b + i] : (len == kQuickCompareTokens || n - a < n - b);
     if (a == b || !ordered) corrupt(FileKind::SuffixArray, "suffixes out of order at " + std::to_string(k));
+  }
+  // Sampled keys: `samples` random ones (every one if there are no more) against the suffixes they sample.
+  for (uint64_t s = 0, all = this->key_count_ <= samples; this->key_count_ > 0 && s < (all ? this->key_count_ : samples); ++s) {
+    if (s % 4096 == 0) check_cancel(cancel, "verify");
+    check_key(all ? s : splitmix64(state) % this->key_count_);
   }
   this->check_intact();
 }
@@ -286,6 +313,19 @@ std::unique_ptr<Shard> Shard::open(const std::string& dir, const ShardShape& sha
   files->unigram = MappedFile::open(path(FileKind::Unigram), AccessPattern::WillNeed);
   check_header(files->unigram.data(), files->unigram.size(), FileKind::Unigram, shape, shape.vocab_size, 8,
                path(FileKind::Unigram));
+
+  if (shape.samples) {
+    // The interval comes from the header itself (checked like every other field before it is used).
+    files->samples = MappedFile::open(path(FileKind::Samples), AccessPattern::WillNeed);
+    FileHeader h{};
+    if (files->samples.size() >= kHeaderBytes) std::memcpy(&h, files->samples.data(), sizeof h);
+    const uint64_t k = std::memcmp(h.magic, file_magic(FileKind::Samples), 8) == 0 ? h.interval : 1;
+    if (k == 0 || k > kMaxSampleInterval)
+      throw Error(codes::kCorrupt, path(FileKind::Samples) + ": sample interval " + std::to_string(k) + " is not in 1.." +
+                                       std::to_string(kMaxSampleInterval));
+    check_header(files->samples.data(), files->samples.size(), FileKind::Samples, shape,
+                 sample_count(shape.tokens - shape.documents, k), 8, path(FileKind::Samples));
+  }
 
   // Cheap structural checks (O(D + V)); verify() does the full ones.
   check_structure(*files, shape, dir);

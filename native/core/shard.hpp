@@ -93,12 +93,12 @@ class Shard {
   virtual uint64_t suffix(uint64_t sa_index) const = 0;
   virtual uint32_t token(uint64_t pos) const = 0;
   // Full check: token range, separators at document ends, unigram counts, suffix order (linear time,
-  // n pointer-width words of extra memory), meta offsets.
+  // n pointer-width words of extra memory), meta offsets, and every sampled key (v2) against its suffix.
   virtual void verify(CancelFlag* cancel) const = 0;
   // Quick check, no extra memory: the open-time structure again (every document and record offset, unigram
   // sums), the separator after `samples` random documents (every one if there are no more), and `samples`
   // random adjacent suffix-array pairs in range and in order (each compared over at most kQuickCompareTokens
-  // tokens). Deterministic for a given seed.
+  // tokens), and `samples` random sampled keys (v2) against their suffixes. Deterministic for a given seed.
   virtual void verify_quick(uint32_t samples, uint64_t seed, CancelFlag* cancel) const = 0;
   static constexpr uint64_t kQuickCompareTokens = 1 << 16;
 

@@ -13,6 +13,7 @@ const char* file_name(FileKind kind) {
     case FileKind::DocStarts: return "docs.bin";
     case FileKind::Meta: return "meta.bin";
     case FileKind::Unigram: return "unigram.bin";
+    case FileKind::Samples: return "samples.bin";
   }
   return "?";
 }
@@ -24,11 +25,12 @@ const char* file_magic(FileKind kind) {
     case FileKind::DocStarts: return "TRIXDOCS";
     case FileKind::Meta: return "TRIXMETA";
     case FileKind::Unigram: return "TRIXUNIG";
+    case FileKind::Samples: return "TRIXSAMP";
   }
   return "????????";
 }
 
-FileHeader make_header(FileKind kind, const ShardShape& shape, uint64_t element_count, int element_width) {
+FileHeader make_header(FileKind kind, const ShardShape& shape, uint64_t element_count, int element_width, uint64_t interval) {
   FileHeader h;
   std::memset(&h, 0, sizeof h);
   std::memcpy(h.magic, file_magic(kind), 8);
@@ -42,6 +44,7 @@ FileHeader make_header(FileKind kind, const ShardShape& shape, uint64_t element_
   h.shard_tokens = shape.tokens;
   h.shard_documents = shape.documents;
   h.vocab_size = shape.vocab_size;
+  h.interval = interval;
   return h;
 }
 
@@ -55,9 +58,10 @@ void check_header(const uint8_t* file, uint64_t file_size, FileKind kind, const 
   if (std::memcmp(h.magic, file_magic(kind), 8) != 0)
     corrupt(std::string("holds ") + std::string(h.magic, 8) + ", expected " + file_magic(kind));
   if (h.endian_tag != kEndianTag) corrupt("written with another byte order");
-  if (h.format_version != kFormatVersion)
-    throw Error(codes::kVersion, path + ": format version " + std::to_string(h.format_version) +
-                                     ", this build reads version " + std::to_string(kFormatVersion));
+  const uint32_t oldest = kind == FileKind::Samples ? 2 : kMinFormatVersion;  // samples.bin is new in v2
+  if (h.format_version < oldest || h.format_version > kFormatVersion)
+    throw Error(codes::kVersion, path + ": format version " + std::to_string(h.format_version) + ", this build reads versions " +
+                                     std::to_string(oldest) + " to " + std::to_string(kFormatVersion));
   if (h.header_bytes != kHeaderBytes) corrupt("bad header size");
   if (h.token_width != shape.token_width)
     throw Error(codes::kTokenWidth, path + ": token width " + std::to_string(h.token_width) + ", the manifest says " +

@@ -1,4 +1,4 @@
-// On-disk shard format, version 1. The normative description is docs/FORMAT.md; this file is its code.
+// On-disk shard format, version 2 (version 1 = the same without samples.bin). The normative description is docs/FORMAT.md; this file is its code.
 //
 // Every binary file of a shard = a 64-byte FileHeader followed by a little-endian payload of
 // element_count elements of element_width bytes. All files of one shard carry the shard's token count n
@@ -10,21 +10,23 @@
 //   docs.bin     D + 1 u64 document start offsets into tokens; starts[D] = n
 //   meta.bin     (D + 1) u64 offsets into a blob, then the blob: one UTF-8 JSON record per document
 //   unigram.bin  vocab_size u64 counts of each token id over the shard's documents
+//   samples.bin  (v2) ceil((n - D) / K) u64 keys: the first 8 bytes of every K-th suffix (sampled_keys.hpp)
 #pragma once
 #include <cstdint>
 #include <string>
 
 namespace traceindex {
 
-inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kFormatVersion = 2;     // what this build writes
+inline constexpr uint32_t kMinFormatVersion = 1;  // the oldest it reads (a v1 shard has no samples.bin)
 inline constexpr uint32_t kEndianTag = 0x01020304;
 inline constexpr uint32_t kHeaderBytes = 64;
 
-enum class FileKind { Tokens, SuffixArray, DocStarts, Meta, Unigram };
+enum class FileKind { Tokens, SuffixArray, DocStarts, Meta, Unigram, Samples };
 
 struct FileHeader {
-  char magic[8];              // "TRIX" + kind tag ("TOKN", "SUFA", "DOCS", "META", "UNIG")
-  uint32_t format_version;    // kFormatVersion
+  char magic[8];              // "TRIX" + kind tag ("TOKN", "SUFA", "DOCS", "META", "UNIG", "SAMP")
+  uint32_t format_version;    // kMinFormatVersion..kFormatVersion (samples.bin: 2 or later)
   uint32_t endian_tag;        // kEndianTag as written by a little-endian host
   uint8_t token_width;        // 1, 2 or 4
   uint8_t pointer_width;      // 4 or 8: width of suffix-array entries of this shard
@@ -35,7 +37,7 @@ struct FileHeader {
   uint64_t shard_tokens;      // n
   uint64_t shard_documents;   // D
   uint64_t vocab_size;        // token ids are < vocab_size; the separator is not counted
-  uint64_t reserved1;
+  uint64_t interval;          // samples.bin: the sampling interval K; 0 in every other file
 };
 static_assert(sizeof(FileHeader) == kHeaderBytes, "header layout");
 
@@ -52,9 +54,10 @@ struct ShardShape {
   uint64_t tokens = 0;      // n
   uint64_t documents = 0;   // D
   uint64_t vocab_size = 0;
+  bool samples = false;     // the manifest lists samples.bin (v2): open it and search through it
 };
 
-FileHeader make_header(FileKind kind, const ShardShape& shape, uint64_t element_count, int element_width);
+FileHeader make_header(FileKind kind, const ShardShape& shape, uint64_t element_count, int element_width, uint64_t interval = 0);
 // Checks magic, version, endianness, widths, counts against the shape and that the file is exactly header + payload.
 // Throws Error(ERR_INDEX_CORRUPT / ERR_INDEX_VERSION) naming `path`.
 void check_header(const uint8_t* file, uint64_t file_size, FileKind kind, const ShardShape& shape,

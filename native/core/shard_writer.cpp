@@ -13,9 +13,14 @@
 #include "error.hpp"
 #include "platform.hpp"
 #include "sais.hpp"
+#include "sampled_keys.hpp"
 #include "shard_format.hpp"
 
 namespace traceindex {
+namespace detail {
+uint64_t sample_interval = kSampleInterval;
+uint64_t key_top_min = uint64_t(1) << 16;
+}  // namespace detail
 namespace {
 
 [[noreturn]] void io_error(const std::string& what, const std::string& path) {
@@ -113,6 +118,18 @@ void build_sa(ShardSource& src, Index* sa, WorkProgress* progress) {
   build_suffix_array<Token, Index>(t, sa, n, alphabet, src.threads, progress);
 }
 
+template <typename Token, typename Index>
+std::vector<uint64_t> sample_keys(const void* tokens, const void* sa, uint64_t n, uint64_t suffixes, uint64_t k) {
+  const Token* t = static_cast<const Token*>(tokens);
+  const Index* s = static_cast<const Index*>(sa);
+  std::vector<uint64_t> keys(sample_count(suffixes, k));
+  for (uint64_t j = 0; j < keys.size(); ++j) {
+    const uint64_t p = s[j * k];
+    keys[j] = pack_key(t + p, n - p);
+  }
+  return keys;
+}
+
 template <typename Token>
 void build_sa_any(ShardSource& src, void* sa, int pointer_width, WorkProgress* progress) {
   if (pointer_width == 4) build_sa<Token, uint32_t>(src, static_cast<uint32_t*>(sa), progress);
@@ -177,8 +194,23 @@ std::vector<WrittenFile> write_shard(const std::string& dir, ShardSource& src, C
   // The D separator-initial suffixes are the last D entries; only the first n - D are stored.
   files.push_back(write_file(dir, FileKind::SuffixArray, make_header(FileKind::SuffixArray, shape, n - D, pw),
                              {{sa.p, (n - D) * pw}}));
+  check_cancel(cancel, "build");
+  files.push_back(write_samples(dir, shape, src.tokens, sa.p));
   fsync_path(dir);
   return files;
+}
+
+WrittenFile write_samples(const std::string& dir, const ShardShape& shape, const void* tokens, const void* sa) {
+  const uint64_t n = shape.tokens, m = n - shape.documents, k = detail::sample_interval;
+  if (k == 0 || k > kMaxSampleInterval) throw Error(codes::kInvalidArgument, "sample interval " + std::to_string(k) + " out of range");
+  const bool wide = pointer_width_for(n) == 8;
+  std::vector<uint64_t> keys;
+  switch (shape.token_width) {
+    case 1: keys = wide ? sample_keys<uint8_t, uint64_t>(tokens, sa, n, m, k) : sample_keys<uint8_t, uint32_t>(tokens, sa, n, m, k); break;
+    case 2: keys = wide ? sample_keys<uint16_t, uint64_t>(tokens, sa, n, m, k) : sample_keys<uint16_t, uint32_t>(tokens, sa, n, m, k); break;
+    default: keys = wide ? sample_keys<uint32_t, uint64_t>(tokens, sa, n, m, k) : sample_keys<uint32_t, uint32_t>(tokens, sa, n, m, k); break;
+  }
+  return write_file(dir, FileKind::Samples, make_header(FileKind::Samples, shape, keys.size(), 8, k), {{keys.data(), 8 * keys.size()}});
 }
 
 uint64_t checksum_file(const std::string& path, CancelFlag* cancel) {

@@ -1,5 +1,5 @@
 // Builds one shard from tokens already laid out as documents + separators: validates them, counts
-// unigrams, constructs the suffix array and writes the five files durably (temporary name, fsync, rename,
+// unigrams, constructs the suffix array and its sampled keys and writes the six files durably (temporary name, fsync, rename,
 // fsync of the directory). The caller writes the manifest last, after every shard it lists is durable.
 #pragma once
 #include <cstdint>
@@ -44,6 +44,11 @@ constexpr uint64_t shard_build_work(uint64_t n) { return n + suffix_array_work(n
 // total when the suffix array is built.
 std::vector<WrittenFile> write_shard(const std::string& dir, ShardSource& src, CancelFlag* cancel = nullptr,
                                      const StageCallback& on_stage = {}, WorkProgress* progress = nullptr);
+
+// Writes dir/samples.bin (docs/FORMAT.md v2) for the shard of `shape` whose stream and suffix array (n - D
+// entries of its pointer width) are given, sampling every detail::sample_interval-th suffix. write_shard calls
+// it after the suffix array; benches call it to add the layer to a shard written without it.
+WrittenFile write_samples(const std::string& dir, const ShardShape& shape, const void* tokens, const void* sa);
 
 // XXH64 of a whole file, streamed.
 uint64_t checksum_file(const std::string& path, CancelFlag* cancel = nullptr);

@@ -55,9 +55,9 @@ inline ShardSpec write_docs(const fs::path& dir, const std::vector<Doc>& docs, i
   src.meta_blob = reinterpret_cast<const uint8_t*>(blob.data());
   src.vocab_size = vocab;
   auto files = write_shard(dir.string(), src);
-  CHECK_EQ(files.size(), size_t(5));
+  CHECK_EQ(files.size(), size_t(6));
   for (auto& f : files) CHECK_EQ(checksum_file((dir / f.name).string()), f.xxh64);
-  return {dir.string(), ShardShape{width, tokens.size(), docs.size(), vocab}};
+  return {dir.string(), ShardShape{width, tokens.size(), docs.size(), vocab, true}};
 }
 
 inline ShardSpec write_any(const fs::path& dir, const std::vector<Doc>& docs, int width, uint64_t vocab) {

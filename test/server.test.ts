@@ -316,16 +316,20 @@ test('scan over HTTP: a reader that does not read stops the reading of the body;
   req.on('error', () => {});
   let response: http.IncomingMessage | undefined;
   req.on('response', (res) => { response = res; res.pause(); });
-  // Write until the socket refuses more and stays refused for a while: the server has stopped reading.
+  // Write until the server has answered (its headers came with the first results) and the socket refuses more
+  // and stays refused for a while: the server has stopped reading. On a loaded machine the server may be slow to
+  // answer at all: a full socket before the answer says nothing yet, so the quiet time restarts until it arrives.
   const stalled = await new Promise<boolean>((resolve) => {
     let quiet: NodeJS.Timeout | undefined;
+    const giveUp = Date.now() + 60_000;  // no answer in a minute: let the assertions below say so
+    const waitQuiet = () => { quiet = setTimeout(() => (response || Date.now() > giveUp ? resolve(true) : waitQuiet()), 1500); };
     const pump = () => {
       clearTimeout(quiet);
       while (written < total) {
         const chunk = line.repeat(512);
         written += chunk.length;
         if (!req.write(chunk)) {
-          quiet = setTimeout(() => resolve(true), 1500);
+          waitQuiet();
           req.once('drain', pump);
           return;
         }

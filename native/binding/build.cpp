@@ -1,4 +1,5 @@
-// Writing shards (buildShard) and checksumming files (checksumFile), both on the thread pool.
+// Writing shards (buildShard), adding samples.bin to a v1 shard (upgradeShard) and checksumming files
+// (checksumFile), all on the thread pool.
 #include <napi.h>
 
 #include <algorithm>
@@ -108,6 +109,38 @@ Napi::Value BuildShard(const Napi::CallbackInfo& info) {
       keep);
 }
 
+// upgradeShard({dir, tokenWidth, tokens, documents, vocabSize, write, cancel?}) -> Promise<{name, bytes, xxh64} | null>
+// (ti::upgrade_shard: quick-verify a shard without sampled keys, then, if `write`, add its samples.bin.)
+Napi::Value UpgradeShard(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = object_arg(env, info[0], "the upgrade job");
+  auto dir = std::make_shared<std::string>(string_arg(env, o.Get("dir"), "dir"));
+  ti::ShardShape shape;
+  if (!o.Get("tokenWidth").IsNumber()) throw_js(env, ti::codes::kTokenWidth, "token width must be 1, 2 or 4");
+  const double width = o.Get("tokenWidth").As<Napi::Number>().DoubleValue();
+  if (width != 1 && width != 2 && width != 4) throw_js(env, ti::codes::kTokenWidth, "token width must be 1, 2 or 4");
+  shape.token_width = static_cast<int>(width);
+  shape.tokens = integer_option(env, o, "tokens", 1, kMaxSafeInteger, 0);
+  shape.documents = integer_option(env, o, "documents", 1, kMaxSafeInteger, 0);
+  shape.vocab_size = integer_option(env, o, "vocabSize", 1, kMaxSafeInteger, 0);
+  if (shape.tokens == 0 || shape.documents == 0 || shape.vocab_size == 0) invalid_argument(env, "tokens, documents and vocabSize are required");
+  const bool write = o.Get("write").ToBoolean().Value();
+  Cancel cancel = read_cancel(env, o.Get("cancel"));
+  ti::CancelFlag* flag = cancel.flag;
+  auto out = std::make_shared<ti::WrittenFile>();
+  return Job::Start(
+      env, [dir, shape, write, flag, out] { *out = ti::upgrade_shard(*dir, shape, write, flag); },
+      [out](Napi::Env env) -> Napi::Value {
+        if (out->name.empty()) return env.Null();
+        auto f = Napi::Object::New(env);
+        f.Set("name", out->name);
+        f.Set("bytes", Napi::Number::New(env, static_cast<double>(out->bytes)));
+        f.Set("xxh64", hex64(out->xxh64));
+        return f;
+      },
+      cancel.keep);
+}
+
 // checksumFile(path, cancel?) -> Promise<string> (XXH64, 16 hex digits)
 Napi::Value ChecksumFile(const Napi::CallbackInfo& info) {
   std::string path = string_arg(info.Env(), info[0], "path");
@@ -123,6 +156,7 @@ Napi::Value ChecksumFile(const Napi::CallbackInfo& info) {
 
 void export_build(Napi::Env env, Napi::Object exports) {
   exports.Set("buildShard", Napi::Function::New<entry<BuildShard>>(env, "buildShard"));
+  exports.Set("upgradeShard", Napi::Function::New<entry<UpgradeShard>>(env, "upgradeShard"));
   exports.Set("checksumFile", Napi::Function::New<entry<ChecksumFile>>(env, "checksumFile"));
 }
 

@@ -49,6 +49,13 @@ export interface UpgradeResult {
   bytesWritten: number;
 }
 
+/**
+ * Adds samples.bin to every shard of the index at `dir` that lacks it and rewrites the manifest as format
+ * version 2 (docs/api.md, "upgradeIndex"). The work runs on the thread pool, one shard at a time.
+ * @throws TraceIndexError ERR_INDEX_NOT_FOUND (no index), ERR_INDEX_CORRUPT / ERR_INDEX_VERSION / ERR_TOKEN_WIDTH (a
+ *   damaged shard: nothing written), ERR_INVALID_ARGUMENT (an infini-gram index, bad options, the target lock held
+ *   by another build, append, combine or upgrade), ERR_ABORTED, ERR_IO (permissions, a full disk: the index unchanged).
+ */
 export async function upgradeIndex(dir: string, options: UpgradeOptions = {}): Promise<UpgradeResult> {
   if (typeof dir !== 'string' || dir === '') throw new TraceIndexError('ERR_INVALID_ARGUMENT', `dir must be a non-empty string, got ${JSON.stringify(dir)}`);
   const o = plainObject('options', options);

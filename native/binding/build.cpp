@@ -25,6 +25,12 @@ std::string hex64(uint64_t v) {
   return hex;
 }
 
+int token_width_arg(Napi::Env env, const Napi::Value& v) {
+  const double width = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : 0;
+  if (width != 1 && width != 2 && width != 4) throw_js(env, ti::codes::kTokenWidth, "token width must be 1, 2 or 4");
+  return static_cast<int>(width);
+}
+
 // buildShard({dir, tokens, tokenWidth, docStarts: Float64Array, metaOffsets: Float64Array, metaBlob: Uint8Array,
 //             vocabSize, threads?, cancel?: Uint8Array, progress?: BigUint64Array [done, total]}) -> Promise<{files: [{name, bytes, xxh64}], seconds: {stage: s}}>
 // The tokens buffer is borrowed (and, for width 4, briefly rewritten) until the promise settles.
@@ -47,10 +53,7 @@ Napi::Value BuildShard(const Napi::CallbackInfo& info) {
   job->starts = integer_array(env, o.Get("docStarts"), "docStarts");
   job->meta_offsets = integer_array(env, o.Get("metaOffsets"), "metaOffsets");
   ti::ShardSource& s = job->src;
-  if (!o.Get("tokenWidth").IsNumber()) throw_js(env, ti::codes::kTokenWidth, "token width must be 1, 2 or 4");
-  const double width = o.Get("tokenWidth").As<Napi::Number>().DoubleValue();
-  if (width != 1 && width != 2 && width != 4) throw_js(env, ti::codes::kTokenWidth, "token width must be 1, 2 or 4");
-  s.token_width = static_cast<int>(width);
+  s.token_width = token_width_arg(env, o.Get("tokenWidth"));
   if (tokens.ByteLength() % s.token_width != 0) throw_js(env, ti::codes::kTokenWidth, "token buffer length is not a multiple of the width");
   s.tokens = static_cast<uint8_t*>(tokens.ArrayBuffer().Data()) + tokens.ByteOffset();
   s.tokens_count = tokens.ByteLength() / s.token_width;
@@ -116,10 +119,7 @@ Napi::Value UpgradeShard(const Napi::CallbackInfo& info) {
   Napi::Object o = object_arg(env, info[0], "the upgrade job");
   auto dir = std::make_shared<std::string>(string_arg(env, o.Get("dir"), "dir"));
   ti::ShardShape shape;
-  if (!o.Get("tokenWidth").IsNumber()) throw_js(env, ti::codes::kTokenWidth, "token width must be 1, 2 or 4");
-  const double width = o.Get("tokenWidth").As<Napi::Number>().DoubleValue();
-  if (width != 1 && width != 2 && width != 4) throw_js(env, ti::codes::kTokenWidth, "token width must be 1, 2 or 4");
-  shape.token_width = static_cast<int>(width);
+  shape.token_width = token_width_arg(env, o.Get("tokenWidth"));
   shape.tokens = integer_option(env, o, "tokens", 1, kMaxSafeInteger, 0);
   shape.documents = integer_option(env, o, "documents", 1, kMaxSafeInteger, 0);
   shape.vocab_size = integer_option(env, o, "vocabSize", 1, kMaxSafeInteger, 0);

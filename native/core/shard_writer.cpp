@@ -222,7 +222,7 @@ WrittenFile upgrade_shard(const std::string& dir, const ShardShape& shape, bool 
   // The keys come from the very mappings the checks ran on (files(): tokens.bin, then sa.bin).
   const MappedFile &tokens = *shard->files()[0], &sa = *shard->files()[1];
   WrittenFile out = write_samples(dir, shape, tokens.data() + kHeaderBytes, sa.data() + kHeaderBytes);
-  shard->check_intact();  // a file truncated under us while sampling: the keys read zeros, write nothing listed
+  shard->check_intact();  // a file truncated under us while sampling (keys read as zeros): fail, so no manifest lists them
   fsync_path(dir);
   return out;
 }

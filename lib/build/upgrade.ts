@@ -12,10 +12,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { abortError, TraceIndexError } from '../errors';
 import { ioError, isDiskFull, isErrnoError } from '../inputs/files';
-import { looksLikeInfinigram } from '../query/infinigram';
 import { abortSignal, plainObject } from '../validate';
 import { addon, cancelFlag, nativeError } from '../native';
-import { checkShardFiles, FORMAT_VERSION, MANIFEST_FILE, readManifest, SAMPLES_FILE, ShardEntry, writeManifest } from './manifest';
+import { checkShardFiles, FORMAT_VERSION, looksLikeInfinigram, MANIFEST_FILE, readManifest, SAMPLES_FILE, ShardEntry, writeManifest } from './manifest';
 import { lockTarget } from './workdir';
 
 export interface UpgradeProgress {

@@ -188,6 +188,9 @@ export interface Addon {
     /** [done, total] work units, advanced by the build as it goes (read it on a timer). */
     progress?: BigUint64Array;
   }): Promise<{ files: WrittenFile[]; seconds: Record<string, number> }>;
+  /** Quick-verifies a shard without samples.bin, then (write) adds it: null when !write (native/core/shard_writer.hpp upgrade_shard). */
+  upgradeShard(job: { dir: string; tokenWidth: number; tokens: number; documents: number; vocabSize: number; write: boolean; cancel?: Uint8Array }):
+    Promise<WrittenFile | null>;
   checksumFile(path: string, cancel?: Uint8Array): Promise<string>;
   scoreContinuations(states: NativeMatchState[], candidates: Uint32Array, k: number,
     options: { tau?: number; maxCount?: number; minLength?: number; logBase?: number }):

@@ -208,7 +208,7 @@ test('numeric options: finite integers in range, no wrap above 2^32 - 1; delimit
   }
 });
 
-test('module functions: buildShard, checksumFile, fs helpers, simd and scoreContinuations read their arguments defensively', async (t) => {
+test('module functions: buildShard, upgradeShard, checksumFile, fs helpers, simd and scoreContinuations read their arguments defensively', async (t) => {
   const { n, dir } = await index();
   const job = (over: Record<string, unknown>) => ({
     dir: path.join(scratch, `shard-${Math.random()}`), tokens: Uint8Array.of(97, 255), tokenWidth: 1, docStarts: Float64Array.of(0, 2),
@@ -224,8 +224,19 @@ test('module functions: buildShard, checksumFile, fs helpers, simd and scoreCont
     await expectCode(t, () => addon.buildShard(job(over) as never), code, `buildShard ${JSON.stringify(over)}`);
   }
   await expectCode(t, () => addon.buildShard(undefined as never), 'ERR_INVALID_ARGUMENT', 'buildShard()');
-  const built = await addon.buildShard(job({}) as never);
+  const shard = job({});
+  const built = await addon.buildShard(shard as never);
   t.deepEqual(built.files.map((f) => f.name), ['tokens.bin', 'docs.bin', 'meta.bin', 'unigram.bin', 'sa.bin', 'samples.bin']);
+  const upgrade = (over: Record<string, unknown>) => ({ dir: shard.dir, tokenWidth: 1, tokens: 2, documents: 1, vocabSize: 255, write: false, ...over });
+  for (const [over, code] of [
+    [{ dir: 5 }, 'ERR_INVALID_ARGUMENT'], [{ tokenWidth: 3 }, 'ERR_TOKEN_WIDTH'], [{ tokenWidth: '1' }, 'ERR_TOKEN_WIDTH'], [{ tokens: -1 }, 'ERR_INVALID_ARGUMENT'],
+    [{ documents: undefined }, 'ERR_INVALID_ARGUMENT'], [{ vocabSize: 2 ** 53 }, 'ERR_INVALID_ARGUMENT'], [{ cancel: new Uint8Array(0) }, 'ERR_INVALID_ARGUMENT'],
+    [{ tokens: 3 }, 'ERR_INDEX_CORRUPT'], // a shape the files disagree with
+  ] as Array<[Record<string, unknown>, string]>) {
+    await expectCode(t, () => addon.upgradeShard(upgrade(over) as never), code, `upgradeShard ${JSON.stringify(over)}`);
+  }
+  await expectCode(t, () => addon.upgradeShard(undefined as never), 'ERR_INVALID_ARGUMENT', 'upgradeShard()');
+  t.is(await addon.upgradeShard(upgrade({}) as never), null); // verified, nothing written
   await expectCode(t, () => addon.checksumFile(5 as never), 'ERR_INVALID_ARGUMENT', 'checksumFile(5)');
   await expectCode(t, () => addon.checksumFile(path.join(dir, 'manifest.json'), 'x' as never), 'ERR_INVALID_ARGUMENT', 'checksumFile cancel');
   await expectCode(t, () => addon.exchangeOrRename(1 as never, 2 as never), 'ERR_INVALID_ARGUMENT', 'exchangeOrRename(1, 2)');

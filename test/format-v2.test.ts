@@ -8,15 +8,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildIndex, FORMAT_VERSION, openIndex, TraceIndexError } from '../lib/index';
 import { addon } from '../lib/native';
+import { manifestOf, stripToV1, writeManifest } from './helpers/format-v1';
 import * as O from './helpers/oracle';
 
 const scratch = O.tmpDir('format-v2');
 test.after.always(() => fs.rmSync(scratch, { recursive: true, force: true }));
 let n = 0;
-
-const V1_FILES = ['tokens.bin', 'sa.bin', 'docs.bin', 'meta.bin', 'unigram.bin'];
-const manifestOf = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
-const writeManifest = (dir: string, m: unknown) => fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(m, null, 2));
 
 function corpus(vocab: number, seed: number): number[][] {
   const r = O.rng(seed);
@@ -27,24 +24,6 @@ async function build(docs: number[][], vocab: number, shardTokens?: number): Pro
   const out = path.join(scratch, `idx-${n++}`);
   await buildIndex({ inputs: docs.map((tokens, i) => ({ tokens, id: `d${i}` })), out, tokenizer: { name: `v${vocab}`, vocabSize: vocab }, shardTokens });
   return out;
-}
-
-/** The index as a version 1 writer leaves it: no samples.bin, every header and the manifest saying 1. */
-async function stripToV1(dir: string): Promise<void> {
-  const m = manifestOf(dir);
-  m.formatVersion = 1;
-  for (const s of m.shards) {
-    fs.rmSync(path.join(dir, s.dir, 'samples.bin'));
-    delete s.files['samples.bin'];
-    for (const f of V1_FILES) {
-      const file = path.join(dir, s.dir, f);
-      const b = fs.readFileSync(file);
-      b.writeUInt32LE(1, 8);
-      fs.writeFileSync(file, b);
-      s.files[f].xxh64 = await addon.checksumFile(file);
-    }
-  }
-  writeManifest(dir, m);
 }
 
 /** Patterns shorter than, as long as and longer than a key; token 0 and the largest tokens; present and absent. */

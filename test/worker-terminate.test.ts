@@ -88,6 +88,7 @@ if (isMainThread) {
       verify: () => n.verify(),
       buildShard: () => addon.buildShard(shardJob()),
       checksumFile: () => addon.checksumFile(path.join(specs[0].dir, 'tokens.bin')),
+      upgradeShard: () => addon.upgradeShard({ ...specs[0], write: false }),
     };
     const call = calls[method];
     let started = 0, settled = 0, told = false;
@@ -107,7 +108,7 @@ const script = path.join(scratch, 'child.js');
 test.before(() => fs.writeFileSync(script, CHILD));
 
 const METHODS = ['open', 'count', 'locate', 'longestMatch', 'nextTokens', 'trace', 'scoreSpans', 'documents', 'findDocument',
-  'sampleSpans', 'verify', 'buildShard', 'checksumFile'];
+  'sampleSpans', 'verify', 'buildShard', 'checksumFile', 'upgradeShard'];
 
 for (const method of METHODS) {
   test(`worker.terminate() with ${method} calls in flight leaves the process running`, async (t) => {

@@ -147,6 +147,19 @@ function checkManifest(m: Manifest, file: string): void {
   if (m.inputs !== undefined && !(Array.isArray(m.inputs) && m.inputs.every((x) => typeof x === 'string'))) bad('inputs is not a list of fingerprints');
 }
 
+/**
+ * Whether `dir` looks like an infini-gram index: tokenized* files and no manifest.json (read in place by
+ * lib/query/infinigram.ts, never written: upgradeIndex refuses it).
+ */
+export function looksLikeInfinigram(dir: string): boolean {
+  if (fs.existsSync(path.join(dir, MANIFEST_FILE))) return false;
+  try {
+    return fs.readdirSync(dir).some((f) => /^tokenized(\.\d+)?$/.test(f));
+  } catch {
+    return false;
+  }
+}
+
 /** Checks that every shard file exists with the size the manifest records (cheap: stat only). */
 export function checkShardFiles(dir: string, m: Manifest): void {
   for (const s of m.shards) {

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TraceIndexError } from '../errors';
-import { FORMAT_NAME, Manifest, MANIFEST_FILE } from '../build/manifest';
+import { FORMAT_NAME, Manifest } from '../build/manifest';
 import { addon, NativeIndex, nativeError } from '../native';
 import { bytesTokenizer, pretokenized, TokenWidth, Tokenizer } from '../tokenizers/tokenizer';
 import { loadTokenizer } from '../tokenizers/named';
@@ -33,16 +33,6 @@ export interface InfinigramShardFiles {
 }
 
 const SHARD_FILE_NAMES = ['tokenized', 'table', 'offset', 'metadata', 'metaoff'];
-
-/** Whether `dir` looks like an infini-gram index: tokenized* files and no manifest.json. */
-export function looksLikeInfinigram(dir: string): boolean {
-  if (fs.existsSync(path.join(dir, MANIFEST_FILE))) return false;
-  try {
-    return fs.readdirSync(dir).some((f) => /^tokenized(\.\d+)?$/.test(f));
-  } catch {
-    return false;
-  }
-}
 
 /**
  * The shard suffixes of an infini-gram directory, in the engine's order: sorted as strings (so tokenized.10

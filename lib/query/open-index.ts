@@ -13,13 +13,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TraceIndexError } from '../errors';
-import { checkShardFiles, Manifest, readManifest, SAMPLES_FILE, shardFiles } from '../build/manifest';
+import { checkShardFiles, looksLikeInfinigram, Manifest, readManifest, SAMPLES_FILE, shardFiles } from '../build/manifest';
 import { addon, NativeIndex, NativeNext, nativeError } from '../native';
 import { bytesTokenizer, pretokenized, Tokenizer } from '../tokenizers/tokenizer';
 import { isTokenizerJsonPath, loadTokenizer, tokenizerNames } from '../tokenizers/named';
 import { nonNegativeInteger, oneOf, plainObject } from '../validate';
 import { attachCore, coreOf, IndexCore } from './core';
-import { INFINIGRAM_FORMAT, looksLikeInfinigram, openInfinigram } from './infinigram';
+import { INFINIGRAM_FORMAT, openInfinigram } from './infinigram';
 import { JsonFloat64Array, jsonArray, JsonUint32Array } from './json-arrays';
 import { countForms, FormsPage, LocateFetch, locateSteps, queryForms } from './word-start';
 import type {

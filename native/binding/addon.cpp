@@ -1,7 +1,7 @@
 // N-API binding: a thin layer over the core (native/core), one source file per concept:
 //   index_queries.cpp       NativeIndex: open, the queries (async on libuv's pool and Sync), documents, verify
 //   native_match_state.cpp  NativeMatchState and scoreContinuations (generation-time checks)
-//   build.cpp               buildShard, checksumFile
+//   build.cpp               buildShard, upgradeShard, checksumFile
 //   fs.cpp                  exchangeOrRename, fsyncPath
 //   simd.cpp                simdKernels, selectSimd
 //   tokenizers.cpp          native tokenizers: load a vocabulary, encode texts (async on the pool and Sync)

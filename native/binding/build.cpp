@@ -1,4 +1,5 @@
-// Writing shards (buildShard) and checksumming files (checksumFile), both on the thread pool.
+// Writing shards (buildShard), adding samples.bin to a v1 shard (upgradeShard) and checksumming files
+// (checksumFile), all on the thread pool.
 #include <napi.h>
 
 #include <algorithm>
@@ -24,6 +25,12 @@ std::string hex64(uint64_t v) {
   return hex;
 }
 
+int token_width_arg(Napi::Env env, const Napi::Value& v) {
+  const double width = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : 0;
+  if (width != 1 && width != 2 && width != 4) throw_js(env, ti::codes::kTokenWidth, "token width must be 1, 2 or 4");
+  return static_cast<int>(width);
+}
+
 // buildShard({dir, tokens, tokenWidth, docStarts: Float64Array, metaOffsets: Float64Array, metaBlob: Uint8Array,
 //             vocabSize, threads?, cancel?: Uint8Array, progress?: BigUint64Array [done, total]}) -> Promise<{files: [{name, bytes, xxh64}], seconds: {stage: s}}>
 // The tokens buffer is borrowed (and, for width 4, briefly rewritten) until the promise settles.
@@ -46,10 +53,7 @@ Napi::Value BuildShard(const Napi::CallbackInfo& info) {
   job->starts = integer_array(env, o.Get("docStarts"), "docStarts");
   job->meta_offsets = integer_array(env, o.Get("metaOffsets"), "metaOffsets");
   ti::ShardSource& s = job->src;
-  if (!o.Get("tokenWidth").IsNumber()) throw_js(env, ti::codes::kTokenWidth, "token width must be 1, 2 or 4");
-  const double width = o.Get("tokenWidth").As<Napi::Number>().DoubleValue();
-  if (width != 1 && width != 2 && width != 4) throw_js(env, ti::codes::kTokenWidth, "token width must be 1, 2 or 4");
-  s.token_width = static_cast<int>(width);
+  s.token_width = token_width_arg(env, o.Get("tokenWidth"));
   if (tokens.ByteLength() % s.token_width != 0) throw_js(env, ti::codes::kTokenWidth, "token buffer length is not a multiple of the width");
   s.tokens = static_cast<uint8_t*>(tokens.ArrayBuffer().Data()) + tokens.ByteOffset();
   s.tokens_count = tokens.ByteLength() / s.token_width;
@@ -108,6 +112,35 @@ Napi::Value BuildShard(const Napi::CallbackInfo& info) {
       keep);
 }
 
+// upgradeShard({dir, tokenWidth, tokens, documents, vocabSize, write, cancel?}) -> Promise<{name, bytes, xxh64} | null>
+// (ti::upgrade_shard: quick-verify a shard without sampled keys, then, if `write`, add its samples.bin.)
+Napi::Value UpgradeShard(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = object_arg(env, info[0], "the upgrade job");
+  auto dir = std::make_shared<std::string>(string_arg(env, o.Get("dir"), "dir"));
+  ti::ShardShape shape;
+  shape.token_width = token_width_arg(env, o.Get("tokenWidth"));
+  shape.tokens = integer_option(env, o, "tokens", 1, kMaxSafeInteger, 0);
+  shape.documents = integer_option(env, o, "documents", 1, kMaxSafeInteger, 0);
+  shape.vocab_size = integer_option(env, o, "vocabSize", 1, kMaxSafeInteger, 0);
+  if (shape.tokens == 0 || shape.documents == 0 || shape.vocab_size == 0) invalid_argument(env, "tokens, documents and vocabSize are required");
+  const bool write = o.Get("write").ToBoolean().Value();
+  Cancel cancel = read_cancel(env, o.Get("cancel"));
+  ti::CancelFlag* flag = cancel.flag;
+  auto out = std::make_shared<ti::WrittenFile>();
+  return Job::Start(
+      env, [dir, shape, write, flag, out] { *out = ti::upgrade_shard(*dir, shape, write, flag); },
+      [out](Napi::Env env) -> Napi::Value {
+        if (out->name.empty()) return env.Null();
+        auto f = Napi::Object::New(env);
+        f.Set("name", out->name);
+        f.Set("bytes", Napi::Number::New(env, static_cast<double>(out->bytes)));
+        f.Set("xxh64", hex64(out->xxh64));
+        return f;
+      },
+      cancel.keep);
+}
+
 // checksumFile(path, cancel?) -> Promise<string> (XXH64, 16 hex digits)
 Napi::Value ChecksumFile(const Napi::CallbackInfo& info) {
   std::string path = string_arg(info.Env(), info[0], "path");
@@ -123,6 +156,7 @@ Napi::Value ChecksumFile(const Napi::CallbackInfo& info) {
 
 void export_build(Napi::Env env, Napi::Object exports) {
   exports.Set("buildShard", Napi::Function::New<entry<BuildShard>>(env, "buildShard"));
+  exports.Set("upgradeShard", Napi::Function::New<entry<UpgradeShard>>(env, "upgradeShard"));
   exports.Set("checksumFile", Napi::Function::New<entry<ChecksumFile>>(env, "checksumFile"));
 }
 

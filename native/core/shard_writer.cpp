@@ -213,6 +213,20 @@ WrittenFile write_samples(const std::string& dir, const ShardShape& shape, const
   return write_file(dir, FileKind::Samples, make_header(FileKind::Samples, shape, keys.size(), 8, k), {{keys.data(), 8 * keys.size()}});
 }
 
+WrittenFile upgrade_shard(const std::string& dir, const ShardShape& shape, bool write, CancelFlag* cancel) {
+  if (shape.samples) throw Error(codes::kInvalidArgument, dir + ": the shard already has sampled keys");
+  const std::unique_ptr<Shard> shard = Shard::open(dir, shape);
+  shard->verify_quick(4096, 0, cancel);
+  check_cancel(cancel, "upgrade");
+  if (!write) return {};
+  // The keys come from the very mappings the checks ran on (files(): tokens.bin, then sa.bin).
+  const MappedFile &tokens = *shard->files()[0], &sa = *shard->files()[1];
+  WrittenFile out = write_samples(dir, shape, tokens.data() + kHeaderBytes, sa.data() + kHeaderBytes);
+  shard->check_intact();  // a file truncated under us while sampling (keys read as zeros): fail, so no manifest lists them
+  fsync_path(dir);
+  return out;
+}
+
 uint64_t checksum_file(const std::string& path, CancelFlag* cancel) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw Error(errno == ENOENT ? codes::kCorrupt : codes::kIo, "cannot open " + path + ": " + std::strerror(errno));

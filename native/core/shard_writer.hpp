@@ -50,6 +50,14 @@ std::vector<WrittenFile> write_shard(const std::string& dir, ShardSource& src, C
 // it after the suffix array; benches call it to add the layer to a shard written without it.
 WrittenFile write_samples(const std::string& dir, const ShardShape& shape, const void* tokens, const void* sa);
 
+// Upgrades one shard written without sampled keys (a format 1 shard, docs/FORMAT.md "Upgrading v1 to v2"):
+// opens it as `shape` describes it (shape.samples must be false) and runs Shard::verify_quick, so a damaged shard
+// is refused with the open checks' codes (ERR_INDEX_CORRUPT, ERR_INDEX_VERSION, ...) before anything is written;
+// then, if `write`, writes dir/samples.bin with write_samples (temporary name, fsync, rename) and fsyncs `dir`.
+// A samples.bin already there (one the manifest does not list: a killed upgrade's) is replaced by the rename.
+// Checks `cancel` before writing ("upgrade aborted"). Returns the file written (empty name when !write).
+WrittenFile upgrade_shard(const std::string& dir, const ShardShape& shape, bool write, CancelFlag* cancel = nullptr);
+
 // XXH64 of a whole file, streamed.
 uint64_t checksum_file(const std::string& path, CancelFlag* cancel = nullptr);
 

@@ -1,11 +1,14 @@
 // The sampled key layer (samples.bin, docs/FORMAT.md v2): counts through it equal the brute-force oracle and
 // the v1 search (the same shard opened without it), for single and batched searches, at many sampling
 // intervals; a damaged or truncated samples.bin is refused on open or caught by verify, never a crash.
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 
 #include "batch.hpp"
 #include "fixtures.hpp"
 #include "sampled_keys.hpp"
+#include "shard_writer.hpp"
 
 using namespace fixtures;
 
@@ -185,6 +188,53 @@ TEST(v1_shard_headers_open_and_answer_the_same) {
   Oracle oracle{docs};
   for (const Doc& q : patterns(rng, docs, 9, 99)) CHECK_EQ(v1.count(q.data(), q.size()), oracle.count(q));
   v1.shard(0).verify(nullptr);
+}
+
+// upgrade_shard (format 1 -> 2 in place): on a v1 shard it writes the samples.bin a v2 build writes, byte for
+// byte, and the shard then answers through it as the oracle; a damaged shard is refused before anything is written.
+TEST(upgrade_shard_writes_the_samples_of_a_build_and_refuses_damage) {
+  TempDir tmp;
+  IntervalScope scope(4);  // many keys in a small shard
+  std::mt19937 rng(11);
+  for (int width : {1, 2, 4}) {
+    const uint32_t vocab = width == 1 ? 200 : width == 2 ? 1000 : 100000;
+    std::vector<Doc> docs = random_docs(rng, 0, 7);
+    docs.push_back(Doc(50, 3));
+    for (uint32_t& t : docs.back()) t = rng() % 7;
+    const fs::path dir = tmp.path / ("w" + std::to_string(width));
+    ShardSpec spec = write_any(dir, docs, width, vocab);
+    const fs::path p = dir / "samples.bin", built = tmp.path / "built.bin";
+    fs::copy_file(p, built, fs::copy_options::overwrite_existing);
+    fs::remove(p);
+    ShardSpec v1 = without_samples(spec);
+    CHECK_THROWS_CODE(upgrade_shard(dir.string(), spec.shape, true), codes::kInvalidArgument);  // already listed
+    CHECK(upgrade_shard(dir.string(), v1.shape, false).name.empty());                           // verify only
+    CHECK(!fs::exists(p));
+    const WrittenFile f = upgrade_shard(dir.string(), v1.shape, true);
+    CHECK_EQ(f.name, std::string("samples.bin"));
+    CHECK_EQ(f.bytes, uint64_t(fs::file_size(p)));
+    CHECK_EQ(f.xxh64, checksum_file(p.string()));
+    CHECK_EQ(f.xxh64, checksum_file(built.string()));
+    CHECK(!fs::exists(dir / "samples.bin.tmp"));
+    Index v2({spec});
+    v2.shard(0).verify(nullptr);
+    Oracle oracle{docs};
+    for (const Doc& q : patterns(rng, docs, 7, vocab - 1)) CHECK_EQ(v2.count(q.data(), q.size()), oracle.count(q));
+  }
+  // A suffix array out of order (reversed) opens, but the quick verify refuses it: no samples.bin is written.
+  std::vector<Doc> docs{{5, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9}, {3, 2, 3, 8, 4, 6}};
+  ShardSpec spec = write_any(tmp.path / "bad", docs, 1, 20);
+  fs::remove(tmp.path / "bad" / "samples.bin");
+  const fs::path sa = tmp.path / "bad" / "sa.bin";
+  std::string bytes(fs::file_size(sa), '\0');
+  { FILE* f = fopen(sa.c_str(), "rb"); CHECK(fread(&bytes[0], 1, bytes.size(), f) == bytes.size()); fclose(f); }
+  std::vector<uint32_t> entries((bytes.size() - kHeaderBytes) / 4);
+  std::memcpy(entries.data(), bytes.data() + kHeaderBytes, 4 * entries.size());
+  std::reverse(entries.begin(), entries.end());
+  std::memcpy(&bytes[kHeaderBytes], entries.data(), 4 * entries.size());
+  write_file(sa, bytes);
+  CHECK_THROWS_CODE(upgrade_shard((tmp.path / "bad").string(), without_samples(spec).shape, true), codes::kCorrupt);
+  CHECK(!fs::exists(tmp.path / "bad" / "samples.bin") && !fs::exists(tmp.path / "bad" / "samples.bin.tmp"));
 }
 
 // The fixtures' corpora (one token, periodic runs, long repeats) at the default interval, with whole documents,

@@ -15,9 +15,10 @@ import { next } from './next';
 import { scan } from './scan';
 import { shield } from './shield';
 import { trace } from './trace';
+import { upgrade } from './upgrade';
 import { verify } from './verify';
 
 export const COMMANDS: readonly Command[] = [
-  build, combine, info, count, locate, longest, next, document, verify, trace, shield, scan, contamination, calibrate,
+  build, combine, upgrade, info, count, locate, longest, next, document, verify, trace, shield, scan, contamination, calibrate,
   exportSurprisal, demo,
 ];

@@ -187,7 +187,16 @@ test('SIGTERM under load: requests in flight finish, later ones are refused, the
   const agent = new http.Agent({ keepAlive: false });
   const trace = () => request(agent, port, 'POST', '/v1/indexes/main/trace', JSON.stringify({ query: MEDIUM, maxDocuments: 1 })).then((a) => a, (e: Error) => ({ status: -1, type: '', body: e.message }));
   const before = Array.from({ length: 12 }, trace);
-  await new Promise((resolve) => setTimeout(resolve, 150));
+  // SIGTERM once all twelve have reached the server (in flight or answered): on a loaded machine a fixed pause
+  // can end before they connect, and a request that arrives after SIGTERM is refused, as it should be.
+  const reached = async () => {
+    const m = (await request(agent, port, 'GET', '/metrics')).body;
+    const inFlight = Number(/^traceindex_http_requests_in_flight(?:\{[^}]*\})? (\S+)$/m.exec(m)?.[1] ?? 1) - 1;  // less this scrape
+    const answered = [...m.matchAll(/^traceindex_http_requests_total\{[^}]*route="\/v1\/indexes\/:name\/trace"[^}]*\} (\S+)$/gm)]
+      .reduce((sum, x) => sum + Number(x[1]), 0);
+    return inFlight + answered;
+  };
+  for (const giveUp = Date.now() + 20_000; (await reached()) < 12 && Date.now() < giveUp;) await new Promise((resolve) => setTimeout(resolve, 20));
   child.kill('SIGTERM');
   await new Promise((resolve) => setTimeout(resolve, 100));
   const after = await trace();

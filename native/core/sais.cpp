@@ -396,13 +396,15 @@ template <class I> void compact_named(I* sa, I n) {
 }
 
 // Names from the marks of sa[0, m) into the slots sa[m + p/2] (empty), marks stripped; returns the count.
-template <class I> I assign_names(I* sa, I m, bool par) {
+// G (optional, zeroed): bit i set when rank i starts a new name (halves split at a multiple of 64: no shared word).
+template <class I> I assign_names(I* sa, I m, bool par, uint64_t* G) {
   I* slot = sa + m;
   auto run = [&](I lo, I hi, I names) {
     I i = lo;
     for (; i < hi; ++i) {
       if (i + kPf < hi) __builtin_prefetch(slot + ((sa[i + kPf] & kPos<I>) >> 1), 1);
       I v = sa[i], p = v & kPos<I>;
+      if (G && mark_of(v)) set_bit(G, i);
       names += mark_of(v);
       sa[i] = p;
       slot[p >> 1] = names - 1;
@@ -410,7 +412,7 @@ template <class I> I assign_names(I* sa, I m, bool par) {
     return names;
   };
   if (!par) return run(0, m, 0);
-  const I mid = m / 2;
+  const I mid = (m / 2) & ~I(63);
   I before = 0, total = 0;
   for (I i = 0; i < mid; ++i) before += mark_of(sa[i]);  // before the left half strips its marks
   par2(true, [&] { run(0, mid, 0); }, [&] { total = run(mid, m, before); });
@@ -550,23 +552,28 @@ I stage1_split(const T* t, I* sa, I n, I K, const I* B, I* W, I* LC, I& lms1, I&
 
 // Names from the marks of stage1_split's sa[0, m) ("differs from the next entry") into the slots sa[m + p/2]
 // (empty), marks stripped; returns the count.
-template <class I> I assign_names_next(I* sa, I m, bool par) {
+// G as in assign_names (rank i+1 starts a new name when rank i is marked; the bit at the split is set after).
+template <class I> I assign_names_next(I* sa, I m, bool par, uint64_t* G) {
   I* slot = sa + m;
   auto run = [&](I lo, I hi, I names) {
     for (I i = lo; i < hi; ++i) {
       if (i + kPf < hi) __builtin_prefetch(slot + ((sa[i + kPf] & kPos<I>) >> 1), 1);
       I v = sa[i], p = v & kPos<I>;
+      if (G && mark_of(v) && i + 1 < hi) set_bit(G, i + 1);
       sa[i] = p;
       slot[p >> 1] = names;
       names += mark_of(v);
     }
     return names;
   };
+  if (G) set_bit(G, 0);
   if (!par) return run(0, m, 0);
-  const I mid = m / 2;
+  const I mid = (m / 2) & ~I(63);
   I before = 0, total = 0;
   for (I i = 0; i < mid; ++i) before += mark_of(sa[i]);
+  const bool mid_starts = mid > 0 && mark_of(sa[mid - 1]);
   par2(true, [&] { run(0, mid, 0); }, [&] { total = run(mid, m, before); });
+  if (G && mid_starts) set_bit(G, mid);
   return total;
 }
 
@@ -659,13 +666,13 @@ template <class I> void prefix_doubling(I* x, I* sa, I m) {
 // doubling in place. (Naming ids on the heap were measured: slower than comparing names on the levels they
 // would serve, whose alphabets are as large as their texts; bucket starts on the heap save five recounts.)
 template <class I>
-void solve_reduced(I* sa, I n, I m, I names, Budget& bud, uint64_t units) {
+void solve_reduced(I* sa, I n, I m, I names, Budget& bud, uint64_t units, I reserved = 0) {
   I* rt = sa + n - m;
   if (names == m) {  // all LMS substrings distinct: the names are the ranks
     for (I i = 0; i < m; ++i) sa[rt[i]] = i;
     return;
   }
-  const uint64_t fs = n - 2 * m, k = names;
+  const uint64_t fs = n - 2 * m - reserved, k = names;  // reserved: entries below rt kept for the caller
   uint64_t room = fs, charged = 0;
   std::vector<I> own;
   I* buf = sa + m;
@@ -804,13 +811,14 @@ template <class I> bool m_split_ok(bool named, const I* LC, I K, Budget& bud, ui
 // names are bitmaps over the names, renumbering is a rank over the latter.
 template <class I> struct Dropped {
   std::vector<uint64_t> G, gone;  // gone: bit q = the q-th LMS position in text order was dropped
-  std::vector<I> pos, rank;       // the dropped LMS suffixes, by rank
+  I* pos = nullptr;               // the dropped LMS suffixes, by rank: in sa below the kept names when
+  I* rank = nullptr;              // n >= 2m + f (the level below keeps the room it had), else on the heap
+  std::vector<I> own;
   uint64_t charged = 0;
   void release(Budget& bud) {
     std::vector<uint64_t>().swap(G);
     std::vector<uint64_t>().swap(gone);
-    std::vector<I>().swap(pos);
-    std::vector<I>().swap(rank);
+    std::vector<I>().swap(own);
     bud.heap_bytes += charged;
     charged = 0;
   }
@@ -819,7 +827,7 @@ template <class I> struct Dropped {
 // has almost no droppable names (0.1-0.4 % on 100 MB of text, against 5-60 % on the reduced levels).
 template <class I> bool want_drop(I m, Budget& bud, Dropped<I>& d) {
   const bool forced = detail::sais_unique_min != ~uint64_t(0);
-  if (forced ? uint64_t(m) < detail::sais_unique_min : (bud.depth == 0 || m < (I(1) << 16))) return false;
+  if (forced ? uint64_t(m) < detail::sais_unique_min : m < (I(1) << 16)) return false;
   const uint64_t bytes = (uint64_t(m) + 63) / 64 * 8;
   if (bytes > bud.heap_bytes) return false;
   d.charged = bytes;
@@ -827,11 +835,6 @@ template <class I> bool want_drop(I m, Budget& bud, Dropped<I>& d) {
   bud.low = std::min(bud.low, bud.heap_bytes);
   d.G.assign(size_t(bytes / 8), 0);
   return true;
-}
-// G from the marks of sa[0, m) before the named paths strip them ("differs from the next / previous entry").
-template <class I> void group_starts(const I* sa, I m, bool next, uint64_t* G) {
-  if (next) { set_bit(G, 0); for (I i = 1; i < m; ++i) if (mark_of(sa[i - 1])) set_bit(G, i); }
-  else for (I i = 0; i < m; ++i) if (mark_of(sa[i])) set_bit(G, i);
 }
 // On entry sa[0, m) holds the sorted LMS positions, the slots sa[m + p/2] their names (< names < m) and d.G the
 // group starts. Returns the number f dropped (0: nothing changed, d released); otherwise the kept names, renumbered,
@@ -870,21 +873,19 @@ template <class I> I drop_unique(I* sa, I n, I m, I& names, Budget& bud, Dropped
       ++k;
     }
   }
-  if (f == 0 || (!forced && f < m / 32) || 2 * uint64_t(f) * sizeof(I) > bud.heap_bytes) {
+  const bool in_sa = uint64_t(n) >= 2 * uint64_t(m) + f;
+  if (f == 0 || (!forced && f < m / 32) || (!in_sa && 2 * uint64_t(f) * sizeof(I) > bud.heap_bytes)) {
     bud.heap_bytes += bytes;
     d.release(bud);
     return 0;
   }
-  d.charged += 2 * uint64_t(f) * sizeof(I);
-  bud.heap_bytes -= 2 * uint64_t(f) * sizeof(I);
-  bud.low = std::min(bud.low, bud.heap_bytes);
-  d.pos.resize(size_t(f));
-  d.rank.resize(size_t(f));
-  // the dropped by rank: sorted order, name x = number of group starts so far - 1
-  for (I i = 0, x = 0, j = 0; i < m; ++i) {
-    if (!bit_at(G, i)) continue;
-    if (bit_at(X.data(), x)) { d.pos[j] = sa[i]; d.rank[j++] = i; }
-    ++x;
+  if (!in_sa) {
+    d.charged += 2 * uint64_t(f) * sizeof(I);
+    bud.heap_bytes -= 2 * uint64_t(f) * sizeof(I);
+    bud.low = std::min(bud.low, bud.heap_bytes);
+    d.own.resize(2 * size_t(f));
+    d.pos = d.own.data();
+    d.rank = d.pos + f;
   }
   std::vector<I> cum(size_t(nw + 1), 0);  // dropped names before each word of X
   for (uint64_t w = 0; w < nw; ++w) cum[w + 1] = cum[w] + I(__builtin_popcountll(X[w]));
@@ -895,6 +896,16 @@ template <class I> I drop_unique(I* sa, I n, I m, I& names, Budget& bud, Dropped
     const uint64_t xw = X[v >> 6], below = xw & ((uint64_t(1) << (v & 63)) - 1);
     if ((xw >> (v & 63)) & 1) continue;
     sa[--w] = v - cum[v >> 6] - I(__builtin_popcountll(below));
+  }
+  if (in_sa) {  // sa[n-m-f, n-m+f): free slots now, at or above m
+    d.pos = sa + (n - m - f);
+    d.rank = d.pos + f;
+  }
+  // the dropped by rank: sorted order, name x = number of group starts so far - 1 (sa[0, m) still intact)
+  for (I i = 0, x = 0, j = 0; i < m; ++i) {
+    if (!bit_at(G, i)) continue;
+    if (bit_at(X.data(), x)) { d.pos[j] = sa[i]; d.rank[j++] = i; }
+    ++x;
   }
   names -= f;
   std::vector<uint64_t>().swap(d.G);
@@ -982,11 +993,9 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& b
     uint64_t* G = want_drop(m, bud, dropped) ? dropped.G.data() : nullptr;
     if (split) {
       clear_slots();
-      if (G) group_starts(sa, m, true, G);
-      names = assign_names_next(sa, m, par);
+      names = assign_names_next(sa, m, par, G);
     } else if (named) {
-      if (G) group_starts(sa, m, false, G);
-      names = assign_names(sa, m, par);
+      names = assign_names(sa, m, par, G);
     } else {
     // 2. induce LMS-substring order
     bucket_ptrs(false);
@@ -1016,7 +1025,7 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& b
 
     // 4. recurse, then map reduced ranks back to text positions (LMS positions in text order to sa[n-m, n))
     const uint64_t reduced_done = bud.advanced + 2 * pass;
-    solve_reduced(sa, n, mk, names, bud, 2 * pass);
+    solve_reduced(sa, n, mk, names, bud, 2 * pass, dropped.pos == sa + (n - m - f) ? 2 * f : 0);
     bud.advance(reduced_done - bud.advanced);  // no recursion (distinct names, prefix doubling): its share at once
     if (f) {
       // kept LMS positions in text order to sa[n-mk, n), their ranks mapped, the dropped merged back at theirs

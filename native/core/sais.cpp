@@ -8,6 +8,8 @@
 //   3. name      LMS substrings into the slots sa[m + p/2] (during 2 from group marks, or afterwards by comparing
 //                substrings walked from the text); reduced text -> sa[n-m, n);
 //   4. recurse   on the reduced text (or scatter directly when all names are distinct), map ranks back;
+//                unique names that start the reduced text or follow another unique one leave the recursion and
+//                come back at their rank (drop_unique, levels with m >= 2^16 and names >= m/8);
 //   5. induce    the final order from the sorted LMS suffixes, moved to their bucket tails by per-bucket counts.
 // Suffix types are never stored in a separate array. Two kinds of induction passes:
 //   * flagged (every level with n < 2^(bits-1)-1): the top bit of an entry says "predecessor is S", computed
@@ -24,9 +26,14 @@
 // text by prefix doubling in the space it already has. With 2 threads the comparing namer adds a bit per LMS
 // suffix (<= n/16 bytes) on one level at a time. stage1_split takes 4K entries while stage 1 runs: free for
 // K <= 65536, else charged to the same heap budget (levels without it name with the flagged passes): on 100 MB
-// of prose the heap peak goes from 4 to 31 MiB. Total: at most one byte per token beyond O(K).
+// of prose the heap peak goes from 4 to 31 MiB. drop_unique takes m/8 bytes (group starts) while a level names,
+// then up to m/4 + 3 names/8 bytes of bitmaps and counts, and its dropped (position, rank) pairs below the reduced text
+// when n >= 2m + f (else 2f entries on the heap), all charged to the same budget. Total: at most one byte per
+// token beyond O(K).
 //
-// Measured and not kept (docs/benchmarks.md, A/B in CPU seconds on 100 MB): seeding stage1_split's halves on
+// Measured and not kept (docs/benchmarks.md, A/B in CPU seconds on 100 MB): drop_unique with two random passes
+// over the name slots in sorted order (uniqueness, then renumbering): it saved 0.26 s on Linux C's second reduced
+// level and spent as much in the passes (the bitmaps from the namers replaced them); seeding stage1_split's halves on
 // two threads (no gain at 2 threads); stage1_split on levels without room for the LMS counts (their counts on the
 // heap: no gain on Linux C, +42 MiB peak); stage1_split's workspace in the free part of sa where it fits (the
 // prose peak is on a level where it does not); a branch-free reduced-text compaction and an explicit prefetch

@@ -65,6 +65,7 @@ uint64_t sais_name_limit = ~uint64_t(0);
 // lower it to cover the in-place fallback. sais_heap_peak: the most they held at once in the last build.
 uint64_t sais_heap_budget = ~uint64_t(0);
 uint64_t sais_heap_peak = 0;
+int64_t sais_heap_unreturned = 0;  // heap budget not given back at the end of the last build (must be 0)
 // Naming levels with an alphabet up to this take stage1_split (tests set 0 to cover the flagged named passes).
 uint64_t sais_split_limit = ~uint64_t(0);
 // Levels with at least this many LMS suffixes drop unique names from their recursion (all ones: the built-in
@@ -849,11 +850,11 @@ template <class I> bool want_drop(I m, Budget& bud, Dropped<I>& d) {
 template <class I> I drop_unique(I* sa, I n, I m, I& names, Budget& bud, Dropped<I>& d) {
   const bool forced = detail::sais_unique_min != ~uint64_t(0);
   const uint64_t nw = (uint64_t(names) + 63) / 64, mw = (uint64_t(m) + 63) / 64;
-  const uint64_t bytes = (2 * nw + mw) * 8 + (nw + 1) * sizeof(I);
-  if ((!forced && uint64_t(names) * 8 < m) || bytes > bud.heap_bytes) { d.release(bud); return 0; }
-  bud.heap_bytes -= bytes;  // U, X, cum: returned below; gone: kept with d
+  const uint64_t bytes = 2 * nw * 8 + (nw + 1) * sizeof(I);  // U, X, cum: returned below
+  if ((!forced && uint64_t(names) * 8 < m) || bytes + mw * 8 > bud.heap_bytes) { d.release(bud); return 0; }
+  bud.heap_bytes -= bytes + mw * 8;
   bud.low = std::min(bud.low, bud.heap_bytes);
-  d.charged += mw * 8;
+  d.charged += mw * 8;  // gone, returned with d
   const uint64_t* G = d.G.data();
   std::vector<uint64_t> U(size_t(nw), 0), X(size_t(nw), 0);  // names with one member / dropped names
   for (uint64_t w = 0, x = 0; w < mw; ++w) {
@@ -1153,6 +1154,7 @@ void build_suffix_array(const Token* text, Index* sa, uint64_t n, uint64_t alpha
     Budget bud{threads, budget, budget, progress};
     sais_level<Token, Index>(text, sa, Index(n), Index(K), B, B + K + 1, B + 2 * K + 1, B + 3 * K + 1, bud, suffix_array_work(n));
     detail::sais_heap_peak = budget - bud.low;
+    detail::sais_heap_unreturned = int64_t(budget) - int64_t(bud.heap_bytes);
   } catch (const std::bad_alloc&) {
     throw Error(codes::kNoMemory, "build_suffix_array: out of memory");
   }

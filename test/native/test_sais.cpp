@@ -19,6 +19,7 @@ extern uint64_t sais_flag_limit;  // levels with n >= this take the flag-free pa
 extern uint64_t sais_name_limit;  // levels with n >= this name by comparing substrings after induction
 extern uint64_t sais_heap_budget;  // heap bytes the reduced levels may take (all ones: the default)
 extern uint64_t sais_heap_peak;    // what they held at most in the last build
+extern int64_t sais_heap_unreturned;  // budget not given back at the end of the last build
 extern uint64_t sais_split_limit;  // naming levels with an alphabet above this take the flagged named passes
 extern uint64_t sais_unique_min;   // levels with at least this many LMS suffixes drop unique names (all ones: default)
 extern uint64_t sais_unique_dropped;  // LMS suffixes dropped that way in the last build
@@ -357,6 +358,7 @@ TEST(sais_unique_names) {
   auto dropped = [&](const std::vector<uint32_t>& t, uint64_t k) {
     build_suffix_array<uint32_t, uint32_t>(t.data(), sa.data(), t.size(), k, 1);
     CHECK((std::vector<uint64_t>(sa.begin(), sa.begin() + t.size()) == naive_sa(t)));
+    CHECK_EQ(traceindex::detail::sais_heap_unreturned, int64_t(0));
     return traceindex::detail::sais_unique_dropped;
   };
   auto many = mutated_repeats(rng, 2000, 4, 50, 20);
@@ -378,6 +380,7 @@ TEST(sais_unique_names) {
   std::printf("sais_unique_names: default choice: %llu dropped on %zu tokens\n",
               (unsigned long long)traceindex::detail::sais_unique_dropped, big.size());
   CHECK(traceindex::detail::sais_unique_dropped > 0);
+  CHECK_EQ(traceindex::detail::sais_heap_unreturned, int64_t(0));
   CHECK((std::vector<uint64_t>(sa8.begin(), sa8.end()) == doubling_sa(big)));
 }
 
@@ -429,6 +432,7 @@ TEST(sais_working_space) {
     std::printf("sais_working_space: pattern %d: %llu heap bytes for %zu tokens\n", pattern,
                 (unsigned long long)traceindex::detail::sais_heap_peak, n);
     CHECK(traceindex::detail::sais_heap_peak <= n - n / 8 + 65536);
+    CHECK_EQ(traceindex::detail::sais_heap_unreturned, int64_t(0));
     CHECK((std::vector<uint64_t>(sa.begin(), sa.end()) == doubling_sa(t)));
   }
   auto f = read_file("/usr/include/c++/12/bits/stl_algo.h", 1 << 20);

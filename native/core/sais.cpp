@@ -8,6 +8,8 @@
 //   3. name      LMS substrings into the slots sa[m + p/2] (during 2 from group marks, or afterwards by comparing
 //                substrings walked from the text); reduced text -> sa[n-m, n);
 //   4. recurse   on the reduced text (or scatter directly when all names are distinct), map ranks back;
+//                unique names that start the reduced text or follow another unique one leave the recursion and
+//                come back at their rank (drop_unique, levels with m >= 2^16 and names >= m/8);
 //   5. induce    the final order from the sorted LMS suffixes, moved to their bucket tails by per-bucket counts.
 // Suffix types are never stored in a separate array. Two kinds of induction passes:
 //   * flagged (every level with n < 2^(bits-1)-1): the top bit of an entry says "predecessor is S", computed
@@ -24,9 +26,14 @@
 // text by prefix doubling in the space it already has. With 2 threads the comparing namer adds a bit per LMS
 // suffix (<= n/16 bytes) on one level at a time. stage1_split takes 4K entries while stage 1 runs: free for
 // K <= 65536, else charged to the same heap budget (levels without it name with the flagged passes): on 100 MB
-// of prose the heap peak goes from 4 to 31 MiB. Total: at most one byte per token beyond O(K).
+// of prose the heap peak goes from 4 to 31 MiB. drop_unique takes m/8 bytes (group starts) while a level names,
+// then up to m/4 + 3 names/8 bytes of bitmaps and counts, and its dropped (position, rank) pairs below the reduced text
+// when n >= 2m + f (else 2f entries on the heap), all charged to the same budget. Total: at most one byte per
+// token beyond O(K).
 //
-// Measured and not kept (docs/benchmarks.md, A/B in CPU seconds on 100 MB): seeding stage1_split's halves on
+// Measured and not kept (docs/benchmarks.md, A/B in CPU seconds on 100 MB): drop_unique with two random passes
+// over the name slots in sorted order (uniqueness, then renumbering): it saved 0.26 s on Linux C's second reduced
+// level and spent as much in the passes (the bitmaps from the namers replaced them); seeding stage1_split's halves on
 // two threads (no gain at 2 threads); stage1_split on levels without room for the LMS counts (their counts on the
 // heap: no gain on Linux C, +42 MiB peak); stage1_split's workspace in the free part of sa where it fits (the
 // prose peak is on a level where it does not); a branch-free reduced-text compaction and an explicit prefetch
@@ -58,8 +65,13 @@ uint64_t sais_name_limit = ~uint64_t(0);
 // lower it to cover the in-place fallback. sais_heap_peak: the most they held at once in the last build.
 uint64_t sais_heap_budget = ~uint64_t(0);
 uint64_t sais_heap_peak = 0;
+int64_t sais_heap_unreturned = 0;  // heap budget not given back at the end of the last build (must be 0)
 // Naming levels with an alphabet up to this take stage1_split (tests set 0 to cover the flagged named passes).
 uint64_t sais_split_limit = ~uint64_t(0);
+// Levels with at least this many LMS suffixes drop unique names from their recursion (all ones: the built-in
+// choice, see drop_unique; tests set a small value to take the path on every level whatever the share).
+uint64_t sais_unique_min = ~uint64_t(0);
+uint64_t sais_unique_dropped = 0;  // LMS suffixes dropped that way in the last build, over all levels
 }  // namespace detail
 namespace {
 
@@ -69,6 +81,9 @@ template <class I> constexpr I kFlag = I(1) << (8 * sizeof(I) - 1);  // borrowed
 #define TRACEINDEX_SAIS_PF 32
 #endif
 constexpr unsigned kPf = TRACEINDEX_SAIS_PF;          // prefetch distance of the induction scans, in SA entries
+
+inline bool bit_at(const uint64_t* b, uint64_t i) { return (b[i >> 6] >> (i & 63)) & 1; }
+inline void set_bit(uint64_t* b, uint64_t i) { b[i >> 6] |= uint64_t(1) << (i & 63); }
 
 // Runs f0 here and f1 on a second thread (or both here when !parallel or no thread can be started).
 template <class F0, class F1>
@@ -389,13 +404,15 @@ template <class I> void compact_named(I* sa, I n) {
 }
 
 // Names from the marks of sa[0, m) into the slots sa[m + p/2] (empty), marks stripped; returns the count.
-template <class I> I assign_names(I* sa, I m, bool par) {
+// G (optional, zeroed): bit i set when rank i starts a new name (halves split at a multiple of 64: no shared word).
+template <class I> I assign_names(I* sa, I m, bool par, uint64_t* G) {
   I* slot = sa + m;
   auto run = [&](I lo, I hi, I names) {
     I i = lo;
     for (; i < hi; ++i) {
       if (i + kPf < hi) __builtin_prefetch(slot + ((sa[i + kPf] & kPos<I>) >> 1), 1);
       I v = sa[i], p = v & kPos<I>;
+      if (G && mark_of(v)) set_bit(G, i);
       names += mark_of(v);
       sa[i] = p;
       slot[p >> 1] = names - 1;
@@ -403,7 +420,7 @@ template <class I> I assign_names(I* sa, I m, bool par) {
     return names;
   };
   if (!par) return run(0, m, 0);
-  const I mid = m / 2;
+  const I mid = (m / 2) & ~I(63);
   I before = 0, total = 0;
   for (I i = 0; i < mid; ++i) before += mark_of(sa[i]);  // before the left half strips its marks
   par2(true, [&] { run(0, mid, 0); }, [&] { total = run(mid, m, before); });
@@ -543,23 +560,28 @@ I stage1_split(const T* t, I* sa, I n, I K, const I* B, I* W, I* LC, I& lms1, I&
 
 // Names from the marks of stage1_split's sa[0, m) ("differs from the next entry") into the slots sa[m + p/2]
 // (empty), marks stripped; returns the count.
-template <class I> I assign_names_next(I* sa, I m, bool par) {
+// G as in assign_names (rank i+1 starts a new name when rank i is marked; the bit at the split is set after).
+template <class I> I assign_names_next(I* sa, I m, bool par, uint64_t* G) {
   I* slot = sa + m;
   auto run = [&](I lo, I hi, I names) {
     for (I i = lo; i < hi; ++i) {
       if (i + kPf < hi) __builtin_prefetch(slot + ((sa[i + kPf] & kPos<I>) >> 1), 1);
       I v = sa[i], p = v & kPos<I>;
+      if (G && mark_of(v) && i + 1 < hi) set_bit(G, i + 1);
       sa[i] = p;
       slot[p >> 1] = names;
       names += mark_of(v);
     }
     return names;
   };
+  if (G) set_bit(G, 0);
   if (!par) return run(0, m, 0);
-  const I mid = m / 2;
+  const I mid = (m / 2) & ~I(63);
   I before = 0, total = 0;
   for (I i = 0; i < mid; ++i) before += mark_of(sa[i]);
+  const bool mid_starts = mid > 0 && mark_of(sa[mid - 1]);
   par2(true, [&] { run(0, mid, 0); }, [&] { total = run(mid, m, before); });
+  if (G && mid_starts) set_bit(G, mid);
   return total;
 }
 
@@ -594,6 +616,7 @@ struct Budget {
   uint64_t low;  // lowest heap_bytes seen
   WorkProgress* progress = nullptr;
   uint64_t advanced = 0;  // units credited so far (progress may be null)
+  int depth = 0;          // recursion level of the level running
   void advance(uint64_t u) { advanced += u; traceindex::advance(progress, u); }
 };
 
@@ -651,13 +674,13 @@ template <class I> void prefix_doubling(I* x, I* sa, I m) {
 // doubling in place. (Naming ids on the heap were measured: slower than comparing names on the levels they
 // would serve, whose alphabets are as large as their texts; bucket starts on the heap save five recounts.)
 template <class I>
-void solve_reduced(I* sa, I n, I m, I names, Budget& bud, uint64_t units) {
+void solve_reduced(I* sa, I n, I m, I names, Budget& bud, uint64_t units, I reserved = 0) {
   I* rt = sa + n - m;
   if (names == m) {  // all LMS substrings distinct: the names are the ranks
     for (I i = 0; i < m; ++i) sa[rt[i]] = i;
     return;
   }
-  const uint64_t fs = n - 2 * m, k = names;
+  const uint64_t fs = n - 2 * m - reserved, k = names;  // reserved: entries below rt kept for the caller
   uint64_t room = fs, charged = 0;
   std::vector<I> own;
   I* buf = sa + m;
@@ -680,7 +703,9 @@ void solve_reduced(I* sa, I n, I m, I names, Budget& bud, uint64_t units) {
   I* LC2 = 3 * k + 1 <= room ? buf + 2 * k + 1 : nullptr;
   I* LD2 = 4 * k + 1 <= room ? buf + 3 * k + 1 : nullptr;
   if (B2) count_buckets(rt, m, names, B2);
+  ++bud.depth;
   sais_level<I, I>(rt, sa, m, names, B2, P2, LC2, LD2, bud, units);
+  --bud.depth;
   bud.heap_bytes += charged;
 }
 
@@ -725,7 +750,7 @@ template <class T, class I> inline I lms_length(const T* t, I n, I p) {
 // sa[m + p/2]; returns the number of names. Lengths are recomputed from the text: no random access to a length
 // table, and the walk brings in the cache lines the comparison reads anyway.
 template <class T, class I>
-I name_substrings(const T* t, I* sa, I n, I m, bool par) {
+I name_substrings(const T* t, I* sa, I n, I m, bool par, uint64_t* G) {  // G (optional): bit i = rank i is distinct
   I* slot = sa + m;
   // Marks rank i (lo <= i < hi) as distinct from rank i-1; visit(i, distinct) is called in order.
   auto scan = [&](I lo, I hi, auto&& visit) {
@@ -742,6 +767,7 @@ I name_substrings(const T* t, I* sa, I n, I m, bool par) {
     I names = 0;
     scan(0, m, [&](I i, I p, bool distinct) {
       if (i + kPf < m) __builtin_prefetch(slot + (sa[i + kPf] >> 1), 1);  // the name store is a random write
+      if (G && distinct) set_bit(G, i);
       names += distinct;
       slot[p >> 1] = names - 1;
     });
@@ -754,6 +780,7 @@ I name_substrings(const T* t, I* sa, I n, I m, bool par) {
     scan(lo, hi, [&](I i, I, bool distinct) { bits[i >> 6] |= uint64_t(distinct) << (i & 63); });
   };
   par2(true, [&] { mark(0, mid); }, [&] { mark(mid, m); });
+  if (G) std::copy(bits.begin(), bits.end(), G);
   auto count = [&](size_t w0, size_t w1) {
     I c = 0;
     for (size_t w = w0; w < w1; ++w) c += I(__builtin_popcountll(bits[w]));
@@ -781,6 +808,119 @@ template <class I> bool m_split_ok(bool named, const I* LC, I K, Budget& bud, ui
   bud.low = std::min(bud.low, bud.heap_bytes);
   charged = bytes;
   return true;
+}
+
+// Unique-name reduction. A suffix of the reduced text whose name occurs once is ordered by its name alone, and a
+// comparison of two other suffixes stops at the first unique name it meets. So a unique name that starts the
+// reduced text or follows another unique one is never read by any other suffix's comparison: it leaves the
+// recursion and goes back at its rank (its index in the sorted LMS order) afterwards; kept names are renumbered
+// densely in the same order (fewer names: the smaller level's bucket arrays fit where they did not). No random
+// access to sa: the namer leaves G (bit i: sorted LMS suffix i starts a new name), uniqueness and the dropped
+// names are bitmaps over the names, renumbering is a rank over the latter.
+template <class I> struct Dropped {
+  std::vector<uint64_t> G, gone;  // gone: bit q = the q-th LMS position in text order was dropped
+  I* pos = nullptr;               // the dropped LMS suffixes, by rank: in sa below the kept names when
+  I* rank = nullptr;              // n >= 2m + f (the level below keeps the room it had), else on the heap
+  std::vector<I> own;
+  uint64_t charged = 0;
+  void release(Budget& bud) {
+    std::vector<uint64_t>().swap(G);
+    std::vector<uint64_t>().swap(gone);
+    std::vector<I>().swap(own);
+    bud.heap_bytes += charged;
+    charged = 0;
+  }
+};
+// Whether a level with m LMS suffixes prepares the reduction (G, m/8 heap bytes, filled by the namer). Level 0
+// has almost no droppable names (0.1-0.4 % on 100 MB of text, against 5-60 % on the reduced levels).
+template <class I> bool want_drop(I m, Budget& bud, Dropped<I>& d) {
+  const bool forced = detail::sais_unique_min != ~uint64_t(0);
+  if (forced ? uint64_t(m) < detail::sais_unique_min : m < (I(1) << 16)) return false;
+  const uint64_t bytes = (uint64_t(m) + 63) / 64 * 8;
+  if (bytes > bud.heap_bytes) return false;
+  d.charged = bytes;
+  bud.heap_bytes -= bytes;
+  bud.low = std::min(bud.low, bud.heap_bytes);
+  d.G.assign(size_t(bytes / 8), 0);
+  return true;
+}
+// On entry sa[0, m) holds the sorted LMS positions, the slots sa[m + p/2] their names (< names < m) and d.G the
+// group starts. Returns the number f dropped (0: nothing changed, d released); otherwise the kept names, renumbered,
+// are compacted in text order to sa[n-m+f, n) and names is the kept count.
+template <class I> I drop_unique(I* sa, I n, I m, I& names, Budget& bud, Dropped<I>& d) {
+  const bool forced = detail::sais_unique_min != ~uint64_t(0);
+  const uint64_t nw = (uint64_t(names) + 63) / 64, mw = (uint64_t(m) + 63) / 64;
+  const uint64_t bytes = 2 * nw * 8 + (nw + 1) * sizeof(I);  // U, X, cum: returned below
+  if ((!forced && uint64_t(names) * 8 < m) || bytes + mw * 8 > bud.heap_bytes) { d.release(bud); return 0; }
+  bud.heap_bytes -= bytes + mw * 8;
+  bud.low = std::min(bud.low, bud.heap_bytes);
+  d.charged += mw * 8;  // gone, returned with d
+  const uint64_t* G = d.G.data();
+  std::vector<uint64_t> U(size_t(nw), 0), X(size_t(nw), 0);  // names with one member / dropped names
+  for (uint64_t w = 0, x = 0; w < mw; ++w) {
+    // a start followed by a start (or by the end) is a group of one
+    const uint64_t nx = w + 1 < mw ? G[w + 1] & 1 : 1;
+    const uint64_t one = G[w] & ((G[w] >> 1) | (nx << 63)) ;
+    const uint64_t last = w + 1 == mw && (m & 63) ? uint64_t(1) << ((m - 1) & 63) : 0;  // the end is a start
+    const uint64_t single = one | (G[w] & last);
+    for (uint64_t b = G[w]; b; b &= b - 1, ++x)
+      if ((single >> __builtin_ctzll(b)) & 1) set_bit(U.data(), x);
+  }
+  d.gone.assign(size_t(mw), 0);
+  I* slot = sa + m;
+  const I ns = ((n - 1) >> 1) + 1;
+  I f = 0;
+  {
+    bool prev_u = true;
+    for (I q = 0, k = 0; q < ns; ++q) {
+      const I v = slot[q];
+      if (v == kEmpty<I>) continue;
+      const bool u = bit_at(U.data(), v);
+      if (u && prev_u) { set_bit(d.gone.data(), k); set_bit(X.data(), v); ++f; }
+      prev_u = u;
+      ++k;
+    }
+  }
+  const bool in_sa = uint64_t(n) >= 2 * uint64_t(m) + f;
+  if (f == 0 || (!forced && f < m / 32) || (!in_sa && 2 * uint64_t(f) * sizeof(I) > bud.heap_bytes)) {
+    bud.heap_bytes += bytes;
+    d.release(bud);
+    return 0;
+  }
+  if (!in_sa) {
+    d.charged += 2 * uint64_t(f) * sizeof(I);
+    bud.heap_bytes -= 2 * uint64_t(f) * sizeof(I);
+    bud.low = std::min(bud.low, bud.heap_bytes);
+    d.own.resize(2 * size_t(f));
+    d.pos = d.own.data();
+    d.rank = d.pos + f;
+  }
+  std::vector<I> cum(size_t(nw + 1), 0);  // dropped names before each word of X
+  for (uint64_t w = 0; w < nw; ++w) cum[w + 1] = cum[w] + I(__builtin_popcountll(X[w]));
+  I w = n;
+  for (I q = m + ns; q-- > m;) {
+    const I v = sa[q];
+    if (v == kEmpty<I>) continue;
+    const uint64_t xw = X[v >> 6], below = xw & ((uint64_t(1) << (v & 63)) - 1);
+    if ((xw >> (v & 63)) & 1) continue;
+    sa[--w] = v - cum[v >> 6] - I(__builtin_popcountll(below));
+  }
+  if (in_sa) {  // sa[n-m-f, n-m+f): free slots now, at or above m
+    d.pos = sa + (n - m - f);
+    d.rank = d.pos + f;
+  }
+  // the dropped by rank: sorted order, name x = number of group starts so far - 1 (sa[0, m) still intact)
+  for (I i = 0, x = 0, j = 0; i < m; ++i) {
+    if (!bit_at(G, i)) continue;
+    if (bit_at(X.data(), x)) { d.pos[j] = sa[i]; d.rank[j++] = i; }
+    ++x;
+  }
+  names -= f;
+  std::vector<uint64_t>().swap(d.G);
+  bud.heap_bytes += bytes + mw * 8;  // U, X, cum and G
+  d.charged -= mw * 8;
+  detail::sais_unique_dropped += f;
+  return f;
 }
 
 // n >= 2; B holds the bucket starts of t; P is scratch of K entries; LC (K entries, optional) receives the
@@ -857,11 +997,13 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& b
   }
   if (m > 1) {
     I names;
+    Dropped<I> dropped;
+    uint64_t* G = want_drop(m, bud, dropped) ? dropped.G.data() : nullptr;
     if (split) {
       clear_slots();
-      names = assign_names_next(sa, m, par);
+      names = assign_names_next(sa, m, par, G);
     } else if (named) {
-      names = assign_names(sa, m, par);
+      names = assign_names(sa, m, par, G);
     } else {
     // 2. induce LMS-substring order
     bucket_ptrs(false);
@@ -877,18 +1019,41 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& b
 
     // 3. name into the slots sa[m + p/2], then compact the reduced text to sa[n-m, n)
     clear_slots();
-    names = name_substrings(t, sa, n, m, par);
+    names = name_substrings(t, sa, n, m, par, G);
     }
+    I f = 0;
+    if (G && names < m) f = drop_unique(sa, n, m, names, bud, dropped);
+    else if (G) dropped.release(bud);
+    const I mk = m - f;  // LMS suffixes kept for the recursion (drop_unique compacted them)
     I w = n;
-    for (I q = m + ((n - 1) >> 1) + 1; q-- > m;) {
+    for (I q = m + ((n - 1) >> 1) + 1; !f && q-- > m;) {
       I v = sa[q];
       if (v != kEmpty<I>) sa[--w] = v;
     }
 
     // 4. recurse, then map reduced ranks back to text positions (LMS positions in text order to sa[n-m, n))
     const uint64_t reduced_done = bud.advanced + 2 * pass;
-    solve_reduced(sa, n, m, names, bud, 2 * pass);
+    solve_reduced(sa, n, mk, names, bud, 2 * pass, dropped.pos == sa + (n - m - f) ? 2 * f : 0);
     bud.advance(reduced_done - bud.advanced);  // no recursion (distinct names, prefix doubling): its share at once
+    if (f) {
+      // kept LMS positions in text order to sa[n-mk, n), their ranks mapped, the dropped merged back at theirs
+      I w0 = n, q = m;
+      const uint64_t* gone = dropped.gone.data();
+      lms_range(t, I(1), n, false, [&](I p) {
+        --q;
+        if (!((gone[q >> 6] >> (q & 63)) & 1)) sa[--w0] = p;
+      });
+      const I* pos = sa + n - mk;
+      I i = 0;
+      for (; i + kPf < mk; ++i) { __builtin_prefetch(pos + sa[i + kPf]); sa[i] = pos[sa[i]]; }
+      for (; i < mk; ++i) sa[i] = pos[sa[i]];
+      for (I r = m, k = mk, j = f; j > 0;) {  // r = k + j: writes never pass the kept entries still unread
+        --r;
+        if (dropped.rank[j - 1] == r) sa[r] = dropped.pos[--j];
+        else sa[r] = sa[--k];
+      }
+      dropped.release(bud);
+    } else {
     par2(par, [&] {
       I w0 = par ? n - m_hi : n;
       lms_range(t, I(1), par ? h : n, par ? s_h : false, [&](I p) { sa[--w0] = p; });
@@ -904,6 +1069,7 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& b
       for (; i < hi; ++i) sa[i] = pos[sa[i]];
     };
     par2(par, [&] { map(0, par ? m / 2 : m); }, [&] { if (par) map(m / 2, m); });
+    }
   } else if (m == 1) {
     sa[0] = lms1;
   }
@@ -948,6 +1114,7 @@ constexpr const char* kInvalidArgument = "ERR_INVALID_ARGUMENT";
 template <typename Token, typename Index>
 void build_suffix_array(const Token* text, Index* sa, uint64_t n, uint64_t alphabet_size, int threads, WorkProgress* progress) {
   detail::sais_heap_peak = 0;
+  detail::sais_unique_dropped = 0;
   if (threads < 1) bad_argument("threads must be >= 1");
   if (n > uint64_t(std::numeric_limits<Index>::max())) bad_argument("n too large for the index type");
   if (alphabet_size > (uint64_t(1) << 32)) bad_argument("alphabet_size > 2^32");
@@ -987,6 +1154,7 @@ void build_suffix_array(const Token* text, Index* sa, uint64_t n, uint64_t alpha
     Budget bud{threads, budget, budget, progress};
     sais_level<Token, Index>(text, sa, Index(n), Index(K), B, B + K + 1, B + 2 * K + 1, B + 3 * K + 1, bud, suffix_array_work(n));
     detail::sais_heap_peak = budget - bud.low;
+    detail::sais_heap_unreturned = int64_t(budget) - int64_t(bud.heap_bytes);
   } catch (const std::bad_alloc&) {
     throw Error(codes::kNoMemory, "build_suffix_array: out of memory");
   }

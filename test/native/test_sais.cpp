@@ -19,7 +19,10 @@ extern uint64_t sais_flag_limit;  // levels with n >= this take the flag-free pa
 extern uint64_t sais_name_limit;  // levels with n >= this name by comparing substrings after induction
 extern uint64_t sais_heap_budget;  // heap bytes the reduced levels may take (all ones: the default)
 extern uint64_t sais_heap_peak;    // what they held at most in the last build
+extern int64_t sais_heap_unreturned;  // budget not given back at the end of the last build
 extern uint64_t sais_split_limit;  // naming levels with an alphabet above this take the flagged named passes
+extern uint64_t sais_unique_min;   // levels with at least this many LMS suffixes drop unique names (all ones: default)
+extern uint64_t sais_unique_dropped;  // LMS suffixes dropped that way in the last build
 }
 
 namespace {
@@ -327,6 +330,60 @@ TEST(sais_flagged_named_passes) {
   });
 }
 
+// A block repeated with mutations: most reduced names occur once, some repeat, over several levels.
+std::vector<uint32_t> mutated_repeats(std::mt19937_64& rng, size_t block, int copies, uint32_t k, unsigned per_mille) {
+  std::vector<uint32_t> b(block), t;
+  for (auto& x : b) x = uint32_t(rng() % k);
+  for (int c = 0; c < copies; ++c)
+    for (uint32_t x : b) t.push_back(rng() % 1000 < per_mille ? uint32_t(rng() % k) : x);
+  return t;
+}
+
+// Unique-name reduction (reduced suffixes whose name occurs once leave the recursion and come back at their
+// rank): on every level (0), on levels with >= 400 LMS suffixes, on none of the small ones; then inputs where
+// most names are unique, where none can be dropped, and the default choice on a text large enough to take it.
+TEST(sais_unique_names) {
+  knob_battery(traceindex::detail::sais_unique_min, 17, [](std::mt19937_64& rng) {
+    return std::make_pair(mutated_repeats(rng, 700, 4, 300, 10), uint64_t(300));
+  });
+  struct Restore { ~Restore() { traceindex::detail::sais_unique_min = ~uint64_t(0); } } restore;
+  traceindex::detail::sais_unique_min = 0;
+  std::mt19937_64 rng(18);
+  for (int iter = 0; iter < check::scaled(200); ++iter) {
+    const uint32_t k = 2 + uint32_t(rng() % 200);
+    auto t = mutated_repeats(rng, 1 + rng() % 500, 1 + int(rng() % 6), k, unsigned(rng() % 200));
+    naive_all(t, k);
+  }
+  std::vector<uint32_t> sa(20000);
+  auto dropped = [&](const std::vector<uint32_t>& t, uint64_t k) {
+    build_suffix_array<uint32_t, uint32_t>(t.data(), sa.data(), t.size(), k, 1);
+    CHECK((std::vector<uint64_t>(sa.begin(), sa.begin() + t.size()) == naive_sa(t)));
+    CHECK_EQ(traceindex::detail::sais_heap_unreturned, int64_t(0));
+    return traceindex::detail::sais_unique_dropped;
+  };
+  auto many = mutated_repeats(rng, 2000, 4, 50, 20);
+  const uint64_t d = dropped(many, 50);
+  std::printf("sais_unique_names: %llu of %zu LMS suffixes dropped (all levels)\n", (unsigned long long)d, many.size());
+  CHECK(d > 0);
+  std::vector<uint32_t> periodic(6000);  // every LMS substring repeats but the last, which follows a repeat
+  for (size_t i = 0; i < periodic.size(); ++i) periodic[i] = 1 + uint32_t(i % 3);
+  CHECK_EQ(dropped(periodic, 4), uint64_t(0));
+  CHECK_EQ(dropped(fibonacci(10946), 2), uint64_t(0));
+  traceindex::detail::sais_unique_min = ~uint64_t(0);
+  CHECK_EQ(dropped(many, 50), uint64_t(0));  // the default leaves small levels alone
+  auto f = read_file("/usr/include/c++/12/bits/stl_algo.h", 1 << 20);
+  std::vector<uint8_t> big;
+  for (int c = 0; c < 6; ++c)
+    for (uint8_t x : f) big.push_back(rng() % 1000 < 20 ? uint8_t(' ' + rng() % 90) : x);
+  std::vector<uint32_t> sa8(big.size());
+  build_suffix_array<uint8_t, uint32_t>(big.data(), sa8.data(), big.size(), 256, 1);
+  std::printf("sais_unique_names: default choice: %llu dropped on %zu tokens\n",
+              (unsigned long long)traceindex::detail::sais_unique_dropped, big.size());
+  CHECK(traceindex::detail::sais_unique_dropped > 0);
+  CHECK_EQ(traceindex::detail::sais_heap_unreturned, int64_t(0));
+  CHECK((std::vector<uint64_t>(sa8.begin(), sa8.end()) == doubling_sa(big)));
+}
+
 // No heap for reduced levels: every reduced level whose bucket arrays miss the free part of sa is sorted by
 // the in-place prefix doubling instead (random, periodic, half-LMS and real text).
 TEST(sais_in_place_fallback) {
@@ -375,6 +432,7 @@ TEST(sais_working_space) {
     std::printf("sais_working_space: pattern %d: %llu heap bytes for %zu tokens\n", pattern,
                 (unsigned long long)traceindex::detail::sais_heap_peak, n);
     CHECK(traceindex::detail::sais_heap_peak <= n - n / 8 + 65536);
+    CHECK_EQ(traceindex::detail::sais_heap_unreturned, int64_t(0));
     CHECK((std::vector<uint64_t>(sa.begin(), sa.end()) == doubling_sa(t)));
   }
   auto f = read_file("/usr/include/c++/12/bits/stl_algo.h", 1 << 20);

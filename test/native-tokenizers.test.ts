@@ -7,7 +7,6 @@ import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { loadNativeEncoder } from '../lib/tokenizers/native';
-import { loadTokenizer } from '../lib/tokenizers/named';
 import type { TokenArray, Tokenizer } from '../lib/tokenizers/tokenizer';
 import { longRunDocuments, multilingualDocument, rng } from './helpers/multilingual';
 import { bothImplementations, mismatches } from './helpers/token-compare';

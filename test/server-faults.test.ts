@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import { buildIndex, Index, openIndex } from '../lib/index';
-import { createServer, TraceIndexServer } from '../lib/server';
+import { createServer } from '../lib/server';
 import * as O from './helpers/oracle';
 
 const scratch = O.tmpDir('server-faults');

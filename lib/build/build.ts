@@ -23,7 +23,7 @@ import { DocumentRecord, invalidUtf8Of } from '../inputs/records';
 import { readDocuments } from '../inputs/streams';
 import { addon, cancelFlag, nativeError } from '../native';
 import { tokenizeInWorkers, tokenizeNatively } from '../tokenizers/pool';
-import { bytesTokenizer, Tokenizer, TokenizerSpec } from '../tokenizers/tokenizer';
+import { bytesTokenizer } from '../tokenizers/tokenizer';
 import { FORMAT_NAME, FORMAT_VERSION, Manifest, readManifest, shardFiles, writeManifest } from './manifest';
 import { inputFingerprint, makePlan, Plan, PlanOptions } from './plan';
 import { documentTokens, metaRecord, ShardAccumulator, ShardBuilds } from './shard-accumulator';

@@ -10,7 +10,7 @@ import { JsonFloat32Array } from '../query/json-arrays';
 import type { Occurrence, Query } from '../query/types';
 import { bytesTokenizer } from '../tokenizers/tokenizer';
 import { invalidArgument, MAX_UINT32, nonNegativeInteger, number, oneOf, plainObject, positiveInteger } from '../validate';
-import { BCI_VARIANTS, BciVariant, nativeScoreOptions, ScoreOptions, SpanScores, variantOf } from './scores';
+import { BciVariant, nativeScoreOptions, ScoreOptions, SpanScores, variantOf } from './scores';
 
 /** A maximal span of an output that occurs in the corpus (or a window, in shield's window mode). */
 export interface Span {

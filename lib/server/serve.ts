@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ListeningMessage, runPrimary } from './cluster';
 import { createServer, TraceIndexServer } from './server';
-import { DEFAULT_LIMITS, Limits } from './limits';
+import { Limits } from './limits';
 import { LIMIT_FLAGS, SERVE_FLAGS, SERVE_USAGE } from './usage';
 
 export { SERVE_USAGE };

@@ -85,7 +85,8 @@ struct Count : OverBatch {
   static constexpr bool kFanOut = true;
   using Part = std::vector<uint64_t>;
   using Result = std::vector<uint64_t>;
-  static Part part(const ti::Shard& s, const Request& q, ti::CancelFlag* c) { return ti::count_part(s, q.view(), c); }
+  static Part part_of(const ti::Shard& s, const ti::Queries& q, ti::CancelFlag* c) { return ti::count_part(s, q, c); }
+  static Part part(const ti::Shard& s, const Request& q, ti::CancelFlag* c) { return part_of(s, q.view(), c); }
   static Result merge(const ti::Index&, const Request&, const std::vector<Part>& parts, ti::CancelFlag*) { return ti::merge_counts(parts); }
   static Napi::Value to_js(Napi::Env env, const Result& r) { return f64(env, r); }
   // Inline (query_method.hpp): at most kTinySearches binary searches (queries x shards) of short queries, a
@@ -105,7 +106,8 @@ struct SuffixRanges : OverBatch {
   static constexpr bool kFanOut = true;
   using Part = std::vector<ti::SaRange>;
   using Result = std::vector<ti::SaRange>;
-  static Part part(const ti::Shard& s, const Request& q, ti::CancelFlag* c) { return ti::rank_part(s, q.view(), c); }
+  static Part part_of(const ti::Shard& s, const ti::Queries& q, ti::CancelFlag* c) { return ti::rank_part(s, q, c); }
+  static Part part(const ti::Shard& s, const Request& q, ti::CancelFlag* c) { return part_of(s, q.view(), c); }
   static Result merge(const ti::Index&, const Request&, const std::vector<Part>& parts, ti::CancelFlag*) { return ti::merge_ranks(parts); }
   static Napi::Value to_js(Napi::Env env, const Result& r) {
     auto a = Napi::Float64Array::New(env, 2 * r.size());

@@ -9,6 +9,9 @@
 //   M::check(index, request)     on the JS thread, before any part (ERR_TOKEN_RANGE and the like)
 //   M::Part, M::part(shard, request, cancel), M::merge(index, request, parts, cancel) -> Result
 //   M::kFanOut                   the async form runs each shard's part as its own pool item
+//   M::part_of(shard, queries, cancel)  optional, with kFanOut: the part of a slice of the batch (a vector with
+//                                one entry per query); a large batch then also runs as slices, one pool item per
+//                                (shard, slice), so one call uses every core (split_count)
 // The Sync form runs the same functions on the calling thread.
 //
 // Optionally M::tiny(index, request): the work is known to be a few microseconds (a count of one short query
@@ -22,7 +25,9 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <memory>
+#include <thread>
 #include <type_traits>
 #include <vector>
 
@@ -74,6 +79,21 @@ inline bool inline_enabled() {
   return on;
 }
 
+template <class M, class = void>
+struct has_part_of : std::false_type {};
+template <class M>
+struct has_part_of<M, std::void_t<decltype(M::part_of(std::declval<const ti::Shard&>(), std::declval<const ti::Queries&>(),
+                                                      std::declval<ti::CancelFlag*>()))>> : std::true_type {};
+
+// Slices an async batch of `queries` runs as: one per core, each of at least kMinSlice queries (hundreds of
+// microseconds of work against a pool hop of tens), so small batches stay one item. The calling thread's
+// Sync form never splits.
+inline size_t split_count(size_t queries) {
+  constexpr size_t kMinSlice = 256;
+  static const size_t cores = std::max<size_t>(1, std::thread::hardware_concurrency());
+  return std::max<size_t>(1, std::min(cores, queries / kMinSlice));
+}
+
 template <class M>
 Napi::Value run_sync(Napi::Env env, const ti::Index& idx, const Napi::CallbackInfo& info) {
   const typename M::Request req = M::read(info);
@@ -101,6 +121,32 @@ Napi::Value run_async(Napi::Env env, std::shared_ptr<const ti::Index> idx, const
         deferred.Reject(make_error(env, f.code, f.message).Value());
       }
       return deferred.Promise();
+    }
+  }
+  if constexpr (has_part_of<M>::value) {
+    const ti::Queries all = req->view();
+    const size_t slices = split_count(all.size()), shards = idx->shard_count();
+    if (slices > 1) {
+      // Item k: shard k / slices, queries [begin(k % slices), begin(k % slices + 1)). A shard's part is its
+      // slices' parts end to end.
+      auto begin = [n = all.size(), slices](size_t j) { return n * j / slices; };
+      auto pieces = std::make_shared<std::vector<typename M::Part>>(shards * slices);
+      return Job::Start(
+          env, shards * slices,
+          [=](size_t k) {
+            const size_t j = k % slices;
+            (*pieces)[k] = M::part_of(idx->shard(k / slices), req->view().slice(begin(j), begin(j + 1)), flag);
+          },
+          [=] {
+            std::vector<typename M::Part> parts(shards);
+            for (size_t si = 0; si < shards; ++si)
+              for (size_t j = 0; j < slices; ++j) {
+                auto& piece = (*pieces)[si * slices + j];
+                parts[si].insert(parts[si].end(), piece.begin(), piece.end());
+              }
+            *out = merged<M>(*idx, *req, parts, flag);
+          },
+          done, cancel.keep);
     }
   }
   if constexpr (is_sharded<M>::value) {

@@ -31,7 +31,12 @@ class Queries {
   size_t start(size_t i) const { return offsets_ ? offsets_[i] : 0; }
   size_t length(size_t i) const { return offsets_ ? offsets_[i + 1] - offsets_[i] : one_; }
   const uint32_t* query(size_t i) const { return tokens_ + start(i); }
-  size_t total_tokens() const { return offsets_ ? offsets_[count_] : one_; }
+  size_t total_tokens() const { return offsets_ ? offsets_[count_] - offsets_[0] : one_; }
+  // Queries [a, b) of these (a <= b <= size()), over the same arrays.
+  Queries slice(size_t a, size_t b) const {
+    if (!offsets_) return b > a ? *this : Queries(tokens_, nullptr, 0);
+    return Queries(tokens_, offsets_ + a, b - a);
+  }
 
  private:
   const uint32_t* tokens_;

@@ -60,13 +60,16 @@ class SearchableShard : public Shard {
       size_t query;
       const Token* p;
       size_t m;
-      int phase;    // 0: find_range's loop in s[0]; 1: lower bound in s[0] and upper bound in s[1]; -1: idle
+      int phase;    // 0: find_range's loop in s[0]; 1: lower bound in s[0] and upper bound in s[1]; -1: idle;
+                    // kTop: walking the key top (heap nodes in s[0].mid, s[1].mid); kBlocks: the key blocks' bounds
       uint64_t stride;  // 1: over suffix-array entries; key_interval_: over the samples of kb's run
       KeyBracket kb;
       Search s[2];
       Token small[32];  // the pattern as Tokens when it fits, else in `long_` (sized to it)
       std::vector<Token> long_;
     };
+    constexpr int kTop = 2, kBlocks = 3;
+    const KeyTop* top = key_top();
     const uint64_t n_suffixes = stored_suffixes();
     Lane lanes[kLanes];
     size_t next = 0, busy = 0;
@@ -78,6 +81,18 @@ class SearchableShard : public Shard {
       ln.stride = 1;
       ln.phase = pl.split ? 1 : 0;
       for (int j = 0; j <= ln.phase; ++j) start(ln.s[j], pl.w[j].lo, pl.w[j].hi, pl.w[j].llcp, pl.w[j].rlcp, 1);
+    };
+    // From the keys' bracket: a pattern longer than a key first searches the samples of its equal-key run.
+    auto start_bracket = [&](Lane& ln) {
+      if (ln.m > kKeyTokens<Token> && ln.kb.a < ln.kb.b) {
+        ln.stride = key_interval_;
+        ln.phase = 0;
+        start(ln.s[0], ln.kb.a, ln.kb.b, ln.kb.t, ln.kb.t, ln.stride);
+        return;
+      }
+      Plan pl;
+      plan_windows(ln.m, ln.kb, ln.kb.a, ln.kb.b, &pl);
+      start_windows(ln, pl);
     };
     // Fills lane l with the next pattern that needs a search (m = 0 and empty ranges are answered at once).
     auto refill = [&](size_t l) {
@@ -92,25 +107,20 @@ class SearchableShard : public Shard {
         if (m <= std::size(ln.small)) std::copy(patterns[q], patterns[q] + m, ln.small);
         else { ln.long_.assign(patterns[q], patterns[q] + m); dst = ln.long_.data(); }
         Plan pl;
-        const Planned how = plan_keys(dst, m, &pl, &ln.kb);
+        const Planned how = plan_keys(dst, m, &pl, &ln.kb, /*walk=*/false);
         if (how == Planned::Answer) { out[q] = pl.answer; continue; }
         ln.query = q; ln.p = dst; ln.m = m;
         ++busy;
-        if (how == Planned::Bracket && m > kKeyTokens<Token> && ln.kb.a < ln.kb.b) {
-          ln.stride = key_interval_;
-          ln.phase = 0;
-          start(ln.s[0], ln.kb.a, ln.kb.b, ln.kb.t, ln.kb.t, ln.stride);
-          return;
-        }
-        if (how == Planned::Bracket) plan_windows(m, ln.kb, ln.kb.a, ln.kb.b, &pl);
-        start_windows(ln, pl);
+        if (how == Planned::Top) ln.phase = kTop, ln.s[0].mid = ln.s[1].mid = 1;
+        else if (how == Planned::Bracket) start_bracket(ln);
+        else start_windows(ln, pl);
         return;
       }
     };
     for (size_t l = 0; l < kLanes; ++l) refill(l);
     while (busy > 0) {
       for (Lane& ln : lanes) {
-        if (ln.phase < 0) continue;
+        if (ln.phase < 0 || ln.phase >= kTop) continue;
         for (int j = 0; j <= ln.phase; ++j) {
           Search& x = ln.s[j];
           if (x.lo >= x.hi) continue;
@@ -121,6 +131,32 @@ class SearchableShard : public Shard {
       for (size_t l = 0; l < kLanes; ++l) {
         Lane& ln = lanes[l];
         if (ln.phase < 0) continue;
+        // The key search in steps, as the suffix-array searches: each step uses lines fetched by the last one.
+        if (ln.phase == kTop) {
+          uint64_t& a = ln.s[0].mid;
+          uint64_t& b = ln.s[1].mid;
+          if (!top->descend(&a, &b, ln.kb.low, ln.kb.high)) continue;
+          const auto [ua, ub] = top->finish(a, b);
+          blocks(&ln.kb, ua, ub, /*fetch=*/false);
+          ln.s[0] = {ln.kb.la, ln.kb.ha, ln.kb.la + (ln.kb.ha - ln.kb.la) / 2, 0, 0, 0};
+          ln.s[1] = {ln.kb.lb, ln.kb.hb, ln.kb.lb + (ln.kb.hb - ln.kb.lb) / 2, 0, 0, 0};
+          for (const Search& x : ln.s) if (x.lo < x.hi) __builtin_prefetch(keys_ + x.mid);
+          ln.phase = kBlocks;
+          continue;
+        }
+        if (ln.phase == kBlocks) {
+          bool more = false;
+          for (int j = 0; j < 2; ++j) {
+            Search& x = ln.s[j];
+            if (x.lo >= x.hi) continue;
+            if (j == 0 ? keys_[x.mid] < ln.kb.low : keys_[x.mid] <= ln.kb.high) x.lo = x.mid + 1; else x.hi = x.mid;
+            if (x.lo < x.hi) { x.mid = x.lo + (x.hi - x.lo) / 2; __builtin_prefetch(keys_ + x.mid); more = true; }
+          }
+          if (more) continue;
+          clamp_bracket(&ln.kb, ln.s[0].lo, ln.s[1].lo);
+          start_bracket(ln);
+          continue;
+        }
         bool done = true;
         for (int j = 0; j <= ln.phase; ++j) {
           Search& x = ln.s[j];
@@ -401,43 +437,59 @@ class SearchableShard : public Shard {
 
   // In-memory top over the sampled keys (at least detail::key_top_min of them): every kKeyBlock-th key in
   // Eytzinger order (a heap-ordered binary tree), so a walk down it prefetches four levels ahead and its upper
-  // levels stay cached; it ends in one block of kKeyBlock keys of samples.bin. Built on first use from the keys
-  // (key_count_ / kKeyBlock reads, 2 MiB per 16 Mi keys).
+  // levels stay cached; it ends in one block of kKeyBlock keys of samples.bin. The tree is perfect (2^h - 1
+  // nodes, padded in order with all-ones keys), so a node's in-order rank is arithmetic, not another miss.
+  // Built on first use from the keys (key_count_ / kKeyBlock reads, at most 16 bytes per top key).
   static constexpr uint64_t kKeyBlock = 64;
   struct KeyTop {
-    std::vector<uint64_t> tree;   // [1, size]: heap order; [0] unused
-    std::vector<uint32_t> rank;   // tree[k] is top key rank[k], i.e. key rank[k] * kKeyBlock
-    uint64_t size = 0;
-    // The first top key >= x (> x if `upper`), as a rank in [0, size].
-    uint64_t lower(uint64_t x, bool upper) const {
-      uint64_t k = 1;
-      while (k <= size) {
+    std::vector<uint64_t> tree;  // [1, size]: heap order; [0] unused
+    uint64_t size = 0, count = 0;  // nodes (2^levels - 1); top keys (key rank * kKeyBlock), the rest padding
+    int levels = 0;
+    // In-order rank of node k.
+    uint64_t rank(uint64_t k) const {
+      const int depth = 63 - __builtin_clzll(k);
+      return (((k - (uint64_t(1) << depth)) * 2 + 1) << (levels - 1 - depth)) - 1;
+    }
+    // Walks for the first top key >= x (from node *a) and the first > y (from *b) in lockstep (one line while
+    // their paths agree), up to four levels, then fetches the lines of the nodes four levels below. True once
+    // both have left the tree (a perfect tree: after `levels` levels).
+    bool descend(uint64_t* a, uint64_t* b, uint64_t x, uint64_t y, int steps = 4) const {
+      uint64_t i = *a, j = *b;
+      for (; steps > 0 && i <= size; --steps) {
+        i = 2 * i + (tree[i] < x);
+        j = 2 * j + (tree[j] <= y);
+      }
+      *a = i, *b = j;
+      if (i > size) return true;
+      for (const uint64_t k : {i, j}) {
         __builtin_prefetch(tree.data() + std::min(k * 16, size));
         __builtin_prefetch(tree.data() + std::min(k * 16 + 8, size));
-        k = 2 * k + (upper ? tree[k] <= x : tree[k] < x);
       }
-      k >>= __builtin_ffsll(~k);  // back up the right turns taken after the last left one
-      return k == 0 ? size : rank[k];
+      return false;
+    }
+    // The ranks in [0, count] where the walks ended.
+    std::pair<uint64_t, uint64_t> finish(uint64_t a, uint64_t b) const {
+      auto at = [&](uint64_t k) {
+        k >>= __builtin_ffsll(~k);  // back up the right turns taken after the last left one
+        return k == 0 ? count : std::min(rank(k), count);
+      };
+      return {at(a), at(b)};
+    }
+    std::pair<uint64_t, uint64_t> bounds(uint64_t x, uint64_t y) const {
+      uint64_t a = 1, b = 1;
+      while (!descend(&a, &b, x, y)) {}
+      return finish(a, b);
     }
   };
   const KeyTop* key_top() const {
     std::call_once(top_once_, [&] {
       if (!keys_ || key_count_ < std::max<uint64_t>(detail::key_top_min, 2)) return;  // decided once per shard
       auto t = std::make_unique<KeyTop>();
-      t->size = (key_count_ + kKeyBlock - 1) / kKeyBlock;
-      t->tree.resize(t->size + 1);
-      t->rank.resize(t->size + 1);
-      uint64_t next = 0;
-      // In-order walk of the heap-ordered tree assigns the top keys in sorted order.
-      auto fill = [&](auto&& self_, uint64_t k) -> void {
-        if (k > t->size) return;
-        self_(self_, 2 * k);
-        t->rank[k] = static_cast<uint32_t>(next);
-        t->tree[k] = keys_[next * kKeyBlock];
-        ++next;
-        self_(self_, 2 * k + 1);
-      };
-      fill(fill, 1);
+      t->count = (key_count_ + kKeyBlock - 1) / kKeyBlock;
+      while (t->size < t->count) t->size = 2 * t->size + 1, ++t->levels;
+      t->tree.assign(t->size + 1, ~uint64_t(0));
+      for (uint64_t k = 1; k <= t->size; ++k)
+        if (const uint64_t r = t->rank(k); r < t->count) t->tree[k] = keys_[r * kKeyBlock];
       top_ = std::move(t);
     });
     return top_.get();
@@ -467,14 +519,16 @@ class SearchableShard : public Shard {
   }
   // What the keys say about p: the samples [j0, j1) inside r (whose suffixes share `shared` tokens with p),
   // and among them [a, b), those whose keys share p's first t tokens.
-  struct KeyBracket { SaRange r; size_t shared, t; uint64_t j0, j1, a, b, low; };
-  enum class Planned { Answer, Windows, Bracket };
+  // With a top, [la, ha) and [lb, hb) are the key blocks holding a and b (blocks()).
+  struct KeyBracket { SaRange r; size_t shared, t; uint64_t j0, j1, a, b, low, high, la, ha, lb, hb; };
+  enum class Planned { Answer, Windows, Top, Bracket };
 
   bool plan(const Token* p, size_t m, Plan* out) const {
     KeyBracket kb;
     switch (plan_keys(p, m, out, &kb)) {
       case Planned::Answer: return true;
       case Planned::Windows: return false;
+      case Planned::Top: break;
       case Planned::Bracket: break;
     }
     uint64_t ja = kb.a, jb = kb.b;
@@ -483,7 +537,8 @@ class SearchableShard : public Shard {
     return false;
   }
 
-  Planned plan_keys(const Token* p, size_t m, Plan* out, KeyBracket* kb) const {
+  // With a key top and `walk` false, stops before the walk (Top): find_many runs it in its lanes.
+  Planned plan_keys(const Token* p, size_t m, Plan* out, KeyBracket* kb, bool walk = true) const {
     SaRange r;
     size_t shared;
     // With a key top, a pattern longer than the prefix table's prefixes skips the table (one miss less): its
@@ -504,38 +559,46 @@ class SearchableShard : public Shard {
     const uint64_t high = t == w ? low : low | ((uint64_t(1) << (8 * sizeof(Token) * (w - t))) - 1);
     // Keys below `low` are suffixes below p; keys above `high` are above every string starting with p; keys in
     // [low, high] share p's first t tokens. Both bounds searched together while their paths agree.
-    uint64_t a, b;
+    *kb = {r, shared, t, j0, j1, 0, 0, low, high, 0, 0, 0, 0};
     if (const KeyTop* top = key_top()) {
-      // The top brackets each bound to one block of kKeyBlock keys: both walks, then both blocks' lines
-      // fetched together, then the two searches inside them.
-      const uint64_t ua = top->lower(low, false), ub = top->lower(high, true);
-      auto block = [&](uint64_t u) { return std::pair<uint64_t, uint64_t>{u == 0 ? 0 : (u - 1) * kKeyBlock + 1, std::min(u * kKeyBlock, key_count_)}; };
-      const auto [la, ha] = block(ua);
-      const auto [lb, hb] = block(ub);
-      for (uint64_t i = la; i < ha; i += 8) __builtin_prefetch(keys_ + i);
-      for (uint64_t i = lb; i < hb; i += 8) __builtin_prefetch(keys_ + i);
-      a = std::lower_bound(keys_ + la, keys_ + std::max(la, ha), low) - keys_;
-      b = std::upper_bound(keys_ + lb, keys_ + std::max(lb, hb), high) - keys_;
-      // In a sorted layer these lie in [j0, j1] already; the clamps keep a damaged one inside r.
-      a = std::min(std::max(a, j0), j1);
-      b = std::min(std::max(b, a), j1);
-    } else {
-      uint64_t lo = j0, hi = j1;
-      while (lo < hi) {
-        const uint64_t mid = lo + (hi - lo) / 2, k = keys_[mid];
-        if (k < low) lo = mid + 1;
-        else if (k > high) hi = mid;
-        else break;
-      }
-      a = lo, b = hi;
-      if (lo < hi) {
-        const uint64_t mid = lo + (hi - lo) / 2;
-        a = std::lower_bound(keys_ + lo, keys_ + mid, low) - keys_;
-        b = std::upper_bound(keys_ + mid + 1, keys_ + hi, high) - keys_;
-      }
+      if (!walk) return Planned::Top;
+      const auto [ua, ub] = top->bounds(low, high);
+      blocks(kb, ua, ub, /*fetch=*/true);
+      clamp_bracket(kb, std::lower_bound(keys_ + kb->la, keys_ + kb->ha, low) - keys_,
+                    std::upper_bound(keys_ + kb->lb, keys_ + kb->hb, high) - keys_);
+      return Planned::Bracket;
     }
-    *kb = {r, shared, t, j0, j1, a, b, low};
+    uint64_t lo = j0, hi = j1;
+    while (lo < hi) {
+      const uint64_t mid = lo + (hi - lo) / 2, k = keys_[mid];
+      if (k < low) lo = mid + 1;
+      else if (k > high) hi = mid;
+      else break;
+    }
+    uint64_t a = lo, b = hi;
+    if (lo < hi) {
+      const uint64_t mid = lo + (hi - lo) / 2;
+      a = std::lower_bound(keys_ + lo, keys_ + mid, low) - keys_;
+      b = std::upper_bound(keys_ + mid + 1, keys_ + hi, high) - keys_;
+    }
+    kb->a = a, kb->b = b;
     return Planned::Bracket;
+  }
+  // The top brackets each bound to one block of kKeyBlock keys: [la, ha) holds the first key >= low, [lb, hb)
+  // the first > high. `fetch`: all their lines at once (one search); find_many's lanes fetch probe by probe.
+  void blocks(KeyBracket* kb, uint64_t ua, uint64_t ub, bool fetch) const {
+    auto block = [&](uint64_t u, uint64_t* lo, uint64_t* hi) {
+      *lo = u == 0 ? 0 : (u - 1) * kKeyBlock + 1;
+      *hi = std::max(*lo, std::min(u * kKeyBlock, key_count_));
+      if (fetch) for (uint64_t i = *lo; i < *hi; i += 8) __builtin_prefetch(keys_ + i);
+    };
+    block(ua, &kb->la, &kb->ha);
+    block(ub, &kb->lb, &kb->hb);
+  }
+  // In a sorted layer a and b lie in [j0, j1] already; the clamps keep a damaged one inside r.
+  void clamp_bracket(KeyBracket* kb, uint64_t a, uint64_t b) const {
+    kb->a = std::min(std::max(a, kb->j0), kb->j1);
+    kb->b = std::min(std::max(b, kb->a), kb->j1);
   }
 
   // Samples [a, b) share t tokens with p: when p is no longer than a key they start with p; else they are

@@ -13,6 +13,7 @@
 #include <mutex>
 
 #include "error.hpp"
+#include "platform.hpp"
 
 namespace traceindex {
 
@@ -148,6 +149,30 @@ void unregister_range(int index) {
   s.used.store(0, std::memory_order_release);
 }
 
+// A read-only mapping of fd at a 2 MiB-aligned address when the file is at least that large: file offsets and
+// addresses then agree modulo 2 MiB, so the kernel can map the page cache's 2 MiB folios (what sequential
+// reads, readahead and our own writes leave there) with one page-table entry each instead of 512. Random probes
+// of a suffix array then miss the TLB far less (bench: 33 -> 20 ns per random byte of a 4 GB file).
+void* map_aligned(int fd, size_t size) {
+  constexpr size_t kHuge = size_t(2) << 20;
+  if (size < kHuge) return mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  // Reserve size + 2 MiB of address space, map the file over its aligned part, give back the rest.
+  void* r = mmap(nullptr, size + kHuge, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (r == MAP_FAILED) return mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  uint8_t* const base = static_cast<uint8_t*>(r);
+  uint8_t* const at = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(base) + kHuge - 1) & ~(kHuge - 1));
+  void* p = mmap(at, size, PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0);
+  if (p == MAP_FAILED) {
+    munmap(r, size + kHuge);
+    return MAP_FAILED;
+  }
+  const uintptr_t page = platform::page_size();
+  uint8_t* const end = at + ((size + page - 1) & ~(page - 1));  // the mapping covers whole pages
+  if (at > base) munmap(base, static_cast<size_t>(at - base));
+  if (base + size + kHuge > end) munmap(end, static_cast<size_t>(base + size + kHuge - end));
+  return p;
+}
+
 }  // namespace
 
 MappedFile MappedFile::open(const std::string& path, AccessPattern pattern) {
@@ -173,7 +198,7 @@ MappedFile MappedFile::open(const std::string& path, AccessPattern pattern) {
   f.id_ = {static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino)};
   f.size_ = static_cast<size_t>(st.st_size);
   if (f.size_ > 0) {
-    void* p = mmap(nullptr, f.size_, PROT_READ, MAP_SHARED, fd, 0);
+    void* p = map_aligned(fd, f.size_);
     if (p == MAP_FAILED) {
       int e = errno;
       ::close(fd);

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <random>
 #include <thread>
 
@@ -59,6 +60,13 @@ void evict(const fs::path& p) {
 }
 
 // The VmFlags of the mapping holding p (/proc/self/smaps: "rr" random, "sr" sequential), "" if not found.
+// Transparent huge pages compiled in and not disabled (MADV_HUGEPAGE is refused otherwise).
+bool thp_available() {
+  std::ifstream f("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string s;
+  return std::getline(f, s) && s.find("[never]") == std::string::npos;
+}
+
 std::string vm_flags(const void* p) {
   std::ifstream smaps("/proc/self/smaps");
   const uintptr_t a = reinterpret_cast<uintptr_t>(p);
@@ -156,7 +164,7 @@ TEST(warm_makes_every_mapping_of_an_index_resident) {
       evict(e.path());
     }
   Index idx({a, b});
-  size_t cold = 0;
+  size_t cold = 0, big = 0;
   for (size_t s = 0; s < idx.shard_count(); ++s)
     for (const MappedFile* f : idx.shard(s).files()) cold += pages(f->size()) - resident(f->data(), f->size());
   std::atomic<uint8_t> stop{1};
@@ -174,5 +182,35 @@ TEST(warm_makes_every_mapping_of_an_index_resident) {
       const std::string flags = vm_flags(f->data()) + " ";
       CHECK(flags.find(" sr ") == std::string::npos);
       if (f->pattern() == AccessPattern::Random) CHECK(flags.find(" rr ") != std::string::npos);
+      // Files of 2 MiB or more: mapped 2 MiB-aligned, and warmed with huge pages advised (where the kernel has
+      // transparent huge pages at all).
+      if (f->size() >= (size_t(2) << 20)) {
+        ++big;
+        CHECK_EQ(reinterpret_cast<uintptr_t>(f->data()) % (uintptr_t(2) << 20), uintptr_t(0));
+        if (thp_available()) CHECK(flags.find(" hg ") != std::string::npos);
+      }
     }
+  CHECK(big >= 2);  // shard a's suffix array and tokens
+}
+
+TEST(a_large_file_maps_aligned_reads_its_bytes_and_survives_truncation) {
+  fixtures::TempDir tmp;
+  const fs::path p = tmp.path / "big";
+  const size_t bytes = (size_t(5) << 20) + 123;  // not a whole number of pages
+  std::string data(bytes, '\0');
+  std::mt19937 rng(5);
+  for (char& c : data) c = static_cast<char>(rng());
+  { std::ofstream(p, std::ios::binary).write(data.data(), std::streamsize(bytes)); }
+  MappedFile f = MappedFile::open(p.string());
+  CHECK_EQ(f.size(), bytes);
+  CHECK_EQ(reinterpret_cast<uintptr_t>(f.data()) % (uintptr_t(2) << 20), uintptr_t(0));
+  CHECK(std::memcmp(f.data(), data.data(), bytes) == 0);
+  // Truncated under the mapping: a read past the new end is caught by the fault handler (zeros, the file marked
+  // damaged), not a SIGBUS.
+  const uint64_t faults = MappedFile::faults();
+  CHECK_EQ(::truncate(p.c_str(), off_t(1) << 20), 0);
+  const volatile uint8_t* far = f.data() + (size_t(3) << 20);
+  CHECK_EQ(static_cast<int>(*far), 0);
+  CHECK(!f.intact());
+  CHECK(MappedFile::faults() > faults);
 }

@@ -10,7 +10,8 @@
 //   4. recurse   on the reduced text (or scatter directly when all names are distinct), map ranks back;
 //                unique names that start the reduced text or follow another unique one leave the recursion and
 //                come back at their rank (drop_unique, levels with m >= 2^16 and names >= m/8);
-//   5. induce    the final order from the sorted LMS suffixes, moved to their bucket tails by per-bucket counts.
+//   5. induce    the final order from the sorted LMS suffixes, moved to their bucket tails by per-bucket counts
+//                (level 0 with 2 threads and K <= 1024: block-parallel gather and place, induce_final_par).
 // Suffix types are never stored in a separate array. Two kinds of induction passes:
 //   * flagged (every level with n < 2^(bits-1)-1): the top bit of an entry says "predecessor is S", computed
 //     when the entry is written from t[j-2] beside the t[j-1] just read; levels with n < 2^(bits-2) that have
@@ -29,7 +30,8 @@
 // of prose the heap peak goes from 4 to 31 MiB. drop_unique takes m/8 bytes (group starts) while a level names,
 // then up to m/4 + 3 names/8 bytes of bitmaps and counts, and its dropped (position, rank) pairs below the reduced text
 // when n >= 2m + f (else 2f entries on the heap), all charged to the same budget. Total: at most one byte per
-// token beyond O(K).
+// token beyond O(K). With 2 threads the final induction of level 0 adds a fixed block buffer (2^16 (symbol, entry)
+// pairs, 512 KiB or 1 MiB, and K counts per chunk, 16 chunks: <= 128 KiB), after the recursion has returned its heap.
 //
 // Measured and not kept (docs/benchmarks.md, A/B in CPU seconds on 100 MB): drop_unique with two random passes
 // over the name slots in sorted order (uniqueness, then renumbering): it saved 0.26 s on Linux C's second reduced
@@ -37,7 +39,12 @@
 // two threads (no gain at 2 threads); stage1_split on levels without room for the LMS counts (their counts on the
 // heap: no gain on Linux C, +42 MiB peak); stage1_split's workspace in the free part of sa where it fits (the
 // prose peak is on a level where it does not); a branch-free reduced-text compaction and an explicit prefetch
-// of sa ahead of the S pass (both within the noise); prefetch distance 48 (same as 32).
+// of sa ahead of the S pass (both within the noise); prefetch distance 48 (same as 32). Block-parallel final
+// induction: fixed halves of a block per thread (the helper's half lagged on the shared machine: no gain; chunks
+// claimed by either thread do pay); for large alphabets (u16 words), the lists placed by one thread (the final
+// passes 1.35x slower: the random writes to 65536 buckets all on one thread) or by both, each thread taking half
+// of the symbols over every list (no faster than the sequential passes, more CPU); chunks of 1024 or 16384
+// entries and blocks of 2^18 (no better than 4096 and 2^16).
 #include "sais.hpp"
 
 #include <algorithm>

@@ -10,7 +10,8 @@
 //   4. recurse   on the reduced text (or scatter directly when all names are distinct), map ranks back;
 //                unique names that start the reduced text or follow another unique one leave the recursion and
 //                come back at their rank (drop_unique, levels with m >= 2^16 and names >= m/8);
-//   5. induce    the final order from the sorted LMS suffixes, moved to their bucket tails by per-bucket counts.
+//   5. induce    the final order from the sorted LMS suffixes, moved to their bucket tails by per-bucket counts
+//                (level 0 with 2 threads and K <= 1024: block-parallel gather and place, induce_final_par).
 // Suffix types are never stored in a separate array. Two kinds of induction passes:
 //   * flagged (every level with n < 2^(bits-1)-1): the top bit of an entry says "predecessor is S", computed
 //     when the entry is written from t[j-2] beside the t[j-1] just read; levels with n < 2^(bits-2) that have
@@ -29,7 +30,8 @@
 // of prose the heap peak goes from 4 to 31 MiB. drop_unique takes m/8 bytes (group starts) while a level names,
 // then up to m/4 + 3 names/8 bytes of bitmaps and counts, and its dropped (position, rank) pairs below the reduced text
 // when n >= 2m + f (else 2f entries on the heap), all charged to the same budget. Total: at most one byte per
-// token beyond O(K).
+// token beyond O(K). With 2 threads the final induction of level 0 adds a fixed block buffer (2^16 (symbol, entry)
+// pairs, 512 KiB or 1 MiB, and K counts per chunk, 16 chunks: <= 128 KiB), after the recursion has returned its heap.
 //
 // Measured and not kept (docs/benchmarks.md, A/B in CPU seconds on 100 MB): drop_unique with two random passes
 // over the name slots in sorted order (uniqueness, then renumbering): it saved 0.26 s on Linux C's second reduced
@@ -37,15 +39,23 @@
 // two threads (no gain at 2 threads); stage1_split on levels without room for the LMS counts (their counts on the
 // heap: no gain on Linux C, +42 MiB peak); stage1_split's workspace in the free part of sa where it fits (the
 // prose peak is on a level where it does not); a branch-free reduced-text compaction and an explicit prefetch
-// of sa ahead of the S pass (both within the noise); prefetch distance 48 (same as 32).
+// of sa ahead of the S pass (both within the noise); prefetch distance 48 (same as 32). Block-parallel final
+// induction: fixed halves of a block per thread (the helper's half lagged on the shared machine: no gain; chunks
+// claimed by either thread do pay); for large alphabets (u16 words), the lists placed by one thread (the final
+// passes 1.35x slower: the random writes to 65536 buckets all on one thread) or by both, each thread taking half
+// of the symbols over every list (no faster than the sequential passes, more CPU); chunks of 1024 or 16384
+// entries and blocks of 2^18 (no better than 4096 and 2^16).
 #include "sais.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 #include <cstring>
 #include <limits>
+#include <mutex>
 #include <new>
 #include <type_traits>
 #include <system_error>
@@ -72,6 +82,15 @@ uint64_t sais_split_limit = ~uint64_t(0);
 // choice, see drop_unique; tests set a small value to take the path on every level whatever the share).
 uint64_t sais_unique_min = ~uint64_t(0);
 uint64_t sais_unique_dropped = 0;  // LMS suffixes dropped that way in the last build, over all levels
+// Block-parallel final induction at level 0 with 2 threads (induce_final_par): taken when n >= par_min and
+// K <= par_k; blocks of at most par_block entries, shared by the threads in chunks of par_chunk, and blocks shorter
+// than par_block_min induced in place. Tests shrink them to cross block, chunk and bucket boundaries on small texts.
+uint64_t sais_par_min = uint64_t(1) << 16;
+uint64_t sais_par_k = 1024;
+uint64_t sais_par_block = uint64_t(1) << 16;
+uint64_t sais_par_chunk = 4096;
+uint64_t sais_par_block_min = 256;
+uint64_t sais_par_blocks = 0;  // blocks induced that way in the last build
 }  // namespace detail
 namespace {
 
@@ -278,17 +297,37 @@ void induce_s(const T* t, I* sa, I n, I* P) {
 // and write the entry back unflagged (final) or empty it (stage 1); unflagged S entries left by stage 1 are
 // exactly the LMS suffixes.
 
-template <class T, class I, bool kClear>
-void induce_l_flags(const T* t, I* sa, I n, I* P) {
+// One entry v of a flagged L pass: induces iff unflagged (empty slots carry the flag); c1 = t[v-1] and x = the
+// entry to write at P[c1]++, flagged when v-2 is S.
+template <class T, class I> inline bool l_induces(const T* t, I v, T& c1, I& x) {
+  if (v & kFlag<I>) return false;
+  const I jm = v - 1;
+  c1 = t[jm];
+  x = jm | (jm == 0 || t[jm - 1] < c1 ? kFlag<I> : 0);
+  return true;
+}
+// One flagged entry v of a flagged S pass: induces iff 1 <= j < n (j = v unflagged); c1 and x (for --P[c1]) as above.
+template <class T, class I> inline bool s_induces(const T* t, I v, I nm1, T& c1, I& x) {
+  const I jm = (v ^ kFlag<I>) - 1;
+  if (!(jm < nm1)) return false;  // j = 0 wraps
+  c1 = t[jm];
+  x = jm | (jm > 0 && t[jm - 1] <= c1 ? kFlag<I> : 0);
+  return true;
+}
+
+template <class T, class I> inline void induce_from_sentinel(const T* t, I* sa, I n, I* P) {
   const I nm1 = n - 1;
   sa[P[t[nm1]]++] = nm1 | (t[nm1 - 1] < t[nm1] ? kFlag<I> : 0);
+}
+
+template <class T, class I, bool kClear>
+void induce_l_flags(const T* t, I* sa, I n, I* P) {
+  induce_from_sentinel(t, sa, n, P);
   auto step = [&](I i) {
-    I v = sa[i];
-    if (!(v & kFlag<I>)) {  // empty slots carry the flag
-      I jm = v - 1;
-      T c1 = t[jm];
-      bool f = jm == 0 || t[jm - 1] < c1;
-      sa[P[c1]++] = jm | (f ? kFlag<I> : 0);
+    T c1;
+    I x;
+    if (l_induces(t, sa[i], c1, x)) {
+      sa[P[c1]++] = x;
       if (kClear) sa[i] = kEmpty<I>;
     }
   };
@@ -301,17 +340,250 @@ void induce_s_flags(const T* t, I* sa, I n, I* P) {
   auto step = [&](I i) {
     I v = sa[i];
     if (v & kFlag<I>) {
-      I j = v ^ kFlag<I>;
-      if (j - 1 < nm1) {
-        I jm = j - 1;
-        T c1 = t[jm];
-        bool f = jm > 0 && t[jm - 1] <= c1;
-        sa[--P[c1]] = jm | (f ? kFlag<I> : 0);
-      }
-      sa[i] = kClear ? kEmpty<I> : j;
+      T c1;
+      I x;
+      if (s_induces(t, v, nm1, c1, x)) sa[--P[c1]] = x;
+      sa[i] = kClear ? kEmpty<I> : v ^ kFlag<I>;
     }
   };
   flagged_scan<false>(t, sa, n, I(~kFlag<I>), P, static_cast<const I*>(nullptr), step);
+}
+
+// A second thread kept for a run of short jobs (the blocks of one induction pass). share(f, nc) runs f(0) ..
+// f(nc-1), each chunk on whichever thread claims it first, and returns when all are done: when the helper is
+// descheduled (a shared machine), the caller takes its chunks and waits at most for one in progress. The claim
+// word holds (job, chunk count, next chunk): a helper that wakes late cannot claim a finished job's chunks, and it
+// reads the job only after its claim succeeded (the caller changes it only once every claimed chunk is done).
+class Helper {
+ public:
+  Helper() {
+    try { th_ = std::thread([this] { loop(); }); } catch (const std::system_error&) {}
+  }
+  ~Helper() {
+    if (!th_.joinable()) return;
+    stop_.store(true);
+    wake();
+    th_.join();
+  }
+  template <class F> void share(F& f, unsigned nc) {
+    if (!th_.joinable() || nc < 2) { for (unsigned c = 0; c < nc; ++c) f(c); return; }
+    fn_ = [](void* a, unsigned c) { (*static_cast<F*>(a))(c); };
+    arg_ = &f;
+    finished_.store(0);
+    claim_.store((++job_ << 32) | (uint64_t(nc) << 16));
+    wake();
+    unsigned mine = 0;
+    for (unsigned c; claim(c);) { f(c); ++mine; }
+    finished_.fetch_add(mine);
+    wait([&] { return finished_.load() == nc; });
+  }
+
+ private:
+  bool claim(unsigned& c) {
+    uint64_t x = claim_.load();
+    while ((x & 0xffff) < ((x >> 16) & 0xffff))
+      if (claim_.compare_exchange_weak(x, x + 1)) { c = unsigned(x & 0xffff); return true; }
+    return false;
+  }
+  bool open() const { const uint64_t x = claim_.load(); return (x & 0xffff) < ((x >> 16) & 0xffff); }
+  template <class Ready> void wait(Ready&& ready) {
+    for (int k = 0; k < 4000; ++k) {
+      if (ready()) return;
+#if defined(__SSE2__)
+      _mm_pause();
+#endif
+    }
+    std::unique_lock<std::mutex> lk(mu_);
+    sleepers_.fetch_add(1);  // seq_cst against the waker's store then load: one of the two sees the other
+    cv_.wait(lk, ready);
+    sleepers_.fetch_sub(1);
+  }
+  void wake() {
+    if (sleepers_.load() == 0) return;
+    std::lock_guard<std::mutex> lk(mu_);
+    cv_.notify_all();
+  }
+  void loop() {
+    for (;;) {
+      wait([&] { return stop_.load() || open(); });
+      if (stop_.load()) return;
+      for (unsigned c; claim(c);) {
+        fn_(arg_, c);
+        finished_.fetch_add(1);
+        wake();
+      }
+    }
+  }
+  std::thread th_;
+  void (*fn_)(void*, unsigned) = nullptr;
+  void* arg_ = nullptr;
+  uint64_t job_ = 0;  // the caller's only
+  std::atomic<uint64_t> claim_{0};
+  std::atomic<unsigned> finished_{0};
+  std::atomic<bool> stop_{false};
+  std::atomic<int> sleepers_{0};
+  std::mutex mu_;
+  std::condition_variable cv_;
+};
+
+// Ends of a run of non-empty entries: the first empty slot in [a, b) (b if none), and the start of the run that
+// ends at b within [a, b) (a if no empty). 64 bytes at a time (a 32-bit all-ones half only filters, the entry decides).
+template <class I> I next_empty(const I* sa, I a, I b) {
+  constexpr I kV = I(64 / sizeof(I));
+  while (a < b) {
+#if defined(__SSE2__)
+    const __m128i ones = _mm_set1_epi32(-1);
+    for (; a + kV <= b; a += kV) {
+      const __m128i* p = reinterpret_cast<const __m128i*>(sa + a);
+      const __m128i e0 = _mm_or_si128(_mm_cmpeq_epi32(_mm_loadu_si128(p), ones), _mm_cmpeq_epi32(_mm_loadu_si128(p + 1), ones));
+      const __m128i e1 = _mm_or_si128(_mm_cmpeq_epi32(_mm_loadu_si128(p + 2), ones), _mm_cmpeq_epi32(_mm_loadu_si128(p + 3), ones));
+      if (_mm_movemask_epi8(_mm_or_si128(e0, e1))) break;
+    }
+#endif
+    for (const I end = b - a > kV ? a + kV : b; a < end; ++a)
+      if (sa[a] == kEmpty<I>) return a;
+  }
+  return b;
+}
+template <class I> I run_start(const I* sa, I a, I b) {
+  constexpr I kV = I(64 / sizeof(I));
+  while (b > a) {
+#if defined(__SSE2__)
+    const __m128i ones = _mm_set1_epi32(-1);
+    for (; b - a >= kV; b -= kV) {
+      const __m128i* p = reinterpret_cast<const __m128i*>(sa + b - kV);
+      const __m128i e0 = _mm_or_si128(_mm_cmpeq_epi32(_mm_loadu_si128(p), ones), _mm_cmpeq_epi32(_mm_loadu_si128(p + 1), ones));
+      const __m128i e1 = _mm_or_si128(_mm_cmpeq_epi32(_mm_loadu_si128(p + 2), ones), _mm_cmpeq_epi32(_mm_loadu_si128(p + 3), ones));
+      if (_mm_movemask_epi8(_mm_or_si128(e0, e1))) break;
+    }
+#endif
+    for (const I end = b - a > kV ? b - kV : a; b > end; --b)
+      if (sa[b - 1] == kEmpty<I>) return b;
+  }
+  return a;
+}
+
+// Block-parallel final induction (flagged passes, 2 threads; libsais's gather/place idea, our code). A block is a
+// run of non-empty slots in scan order: every slot a pass writes is empty until written (the S pass's after
+// clear_s_parts), so no entry of the block is written while the block is scanned, and its entries are final.
+// Gather: the block's chunks (shared by the two threads) read their entries and the predecessors' symbols (the
+// random text reads) into lists of (symbol, entry to write) and per-symbol counts, unflagging in place in the S
+// pass. Place: the counts, summed in scan order, give each chunk its own cursors, so chunks place on both threads
+// too (small alphabets only: O(K) per chunk). Blocks shorter than sais_par_block_min entries are induced in place.
+// Buffer: one list entry per block entry (8 or 16 bytes: 512 KiB or 1 MiB at the default block), K counts per chunk.
+template <bool kForward, class T, class I>
+void induce_final_par(const T* t, I* sa, I n, I K, I* P, Helper& hp) {
+  const I nm1 = n - 1;
+  const uint64_t blk = std::max<uint64_t>(2, detail::sais_par_block);
+  const uint64_t bmin = std::max<uint64_t>(2, detail::sais_par_block_min);
+  const uint64_t csz = std::max<uint64_t>({1, detail::sais_par_chunk, blk / 0xffff + 1});  // < 2^16 chunks a block
+  const size_t cap = size_t(std::min<uint64_t>(blk, n)), maxc = size_t((cap + csz - 1) / csz);
+  struct Induced { I c, x; };
+  std::vector<Induced> lists(cap);
+  std::vector<I> len(maxc), counts(maxc * size_t(K));
+  I lo = 0, hi = 0;  // the block [lo, hi); chunk 0 is scanned first
+  unsigned nc = 0;
+  uint64_t blocks = 0;
+  // v's entry to write at its predecessor's bucket (S pass: also v unflagged at i); false when v does not induce
+  auto one = [&](I i, T& c1, I& x) {
+    const I v = sa[i];
+    if (kForward) return l_induces(t, v, c1, x);
+    if (!(v & kFlag<I>)) return false;
+    sa[i] = v ^ kFlag<I>;
+    return s_induces(t, v, nm1, c1, x);
+  };
+  auto pred = [&](I v) -> const T* {  // predecessor to prefetch (t[0] when v does not induce)
+    const I jm = (v & ~kFlag<I>) - 1;
+    const bool ind = kForward ? !(v & kFlag<I>) : (v & kFlag<I>) != 0;
+    return t + (ind && jm < nm1 ? jm : 0);
+  };
+  auto gather = [&](unsigned ch) {
+    const I span = hi - lo, off = I(std::min<uint64_t>(span, ch * csz)), end = I(std::min<uint64_t>(span, (ch + 1) * csz));
+    Induced* o = lists.data() + off;
+    I* C = counts.data() + ch * size_t(K);
+    std::fill(C, C + K, I(0));
+    I m = 0;
+    auto put = [&](I i) {
+      T c1;
+      I x;
+      if (!one(i, c1, x)) return;
+      o[m++] = {I(c1), x};
+      ++C[c1];
+    };
+    if (kForward) {  // entries lo + [off, end)
+      I i = lo + off;
+      const I b = lo + end;
+      for (; i + kPf < b; ++i) { __builtin_prefetch(pred(sa[i + kPf])); put(i); }
+      for (; i < b; ++i) put(i);
+    } else {  // entries hi - [off, end), downwards
+      I i = hi - off;
+      const I a = hi - end;
+      for (; i > a + kPf;) { --i; __builtin_prefetch(pred(sa[i - kPf])); put(i); }
+      while (i > a) put(--i);
+    }
+    len[ch] = m;
+  };
+  auto place = [&](unsigned ch) {  // with the chunk's cursors
+    const Induced* o = lists.data() + size_t(std::min<uint64_t>(hi - lo, ch * csz));
+    I* cur = counts.data() + ch * size_t(K);
+    for (I q = 0; q < len[ch]; ++q) {
+      if (kForward) sa[cur[o[q].c]++] = o[q].x;
+      else sa[--cur[o[q].c]] = o[q].x;
+    }
+  };
+  auto block = [&] {
+    nc = unsigned((uint64_t(hi - lo) + csz - 1) / csz);
+    ++blocks;
+    hp.share(gather, nc);
+    for (I c = 0; c < K; ++c) {  // per-chunk counts -> cursors
+      I base = P[c];
+      for (unsigned ch = 0; ch < nc; ++ch) {
+        I& x = counts[ch * size_t(K) + c];
+        const I cnt = x;
+        x = base;
+        base = kForward ? base + cnt : base - cnt;
+      }
+      P[c] = base;
+    }
+    hp.share(place, nc);
+  };
+  auto step = [&](I i) {  // one entry in place (short blocks)
+    T c1;
+    I x;
+    if (one(i, c1, x)) {
+      if (kForward) sa[P[c1]++] = x;
+      else sa[--P[c1]] = x;
+    }
+  };
+  if (kForward) {
+    induce_from_sentinel(t, sa, n, P);
+    for (I i = 0; i < n;) {
+      if (sa[i] == kEmpty<I>) { ++i; continue; }
+      const I lim = I(std::min<uint64_t>(n, uint64_t(i) + blk));
+      const I e = next_empty(sa, I(i + 1), lim);
+      if (e - i < bmin) { for (; i < e; ++i) step(i); continue; }  // sa[e] may be written meanwhile: re-read
+      lo = i; hi = e;
+      block();
+      i = e;
+    }
+  } else {
+    for (I i = n; i > 0;) {  // next to scan: i-1
+      if (sa[i - 1] == kEmpty<I>) { --i; continue; }
+      const I lim = i > blk ? I(i - blk) : I(0);
+      const I e = run_start(sa, lim, I(i - 1));
+      if (i - e < bmin) { while (i > e) step(--i); continue; }
+      lo = e; hi = i;
+      block();
+      i = e;
+    }
+  }
+  detail::sais_par_blocks += blocks;
+}
+
+// Before a block-parallel final S pass: the S parts of the buckets [P[c], B[c+1]) (P = L pass's ends) emptied.
+// They hold only the LMS seeds, which the S pass writes again.
+template <class I> void clear_s_parts(I* sa, const I* B, const I* P, I K) {
+  for (I c = 0; c < K; ++c) std::fill(sa + P[c], sa + B[c + 1], kEmpty<I>);
 }
 
 // Naming during induction (levels with n < 2^(bits-2), bucket starts known and K entries of room for LD).
@@ -1094,12 +1366,21 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& b
     }
   }
   bucket_ptrs(false);
-  if (flags) induce_l_flags<T, I, false>(t, sa, n, P);
-  else induce_l<T, I, false>(t, sa, n, P);
-  bud.advance(pass);
-  bucket_ptrs(true);
-  if (flags) induce_s_flags<T, I, false>(t, sa, n, P);
-  else induce_s<T, I, false>(t, sa, n, P);
+  if (flags && B && threads > 1 && bud.depth == 0 && uint64_t(n) >= detail::sais_par_min && uint64_t(K) <= detail::sais_par_k) {
+    Helper hp;
+    induce_final_par<true>(t, sa, n, K, P, hp);
+    bud.advance(pass);
+    clear_s_parts(sa, B, P, K);
+    bucket_ptrs(true);
+    induce_final_par<false>(t, sa, n, K, P, hp);
+  } else {
+    if (flags) induce_l_flags<T, I, false>(t, sa, n, P);
+    else induce_l<T, I, false>(t, sa, n, P);
+    bud.advance(pass);
+    bucket_ptrs(true);
+    if (flags) induce_s_flags<T, I, false>(t, sa, n, P);
+    else induce_s<T, I, false>(t, sa, n, P);
+  }
   bud.advance(credited_before + units - bud.advanced);  // the last pass, and the shares of stages m <= 1 skipped
 }
 
@@ -1115,6 +1396,7 @@ template <typename Token, typename Index>
 void build_suffix_array(const Token* text, Index* sa, uint64_t n, uint64_t alphabet_size, int threads, WorkProgress* progress) {
   detail::sais_heap_peak = 0;
   detail::sais_unique_dropped = 0;
+  detail::sais_par_blocks = 0;
   if (threads < 1) bad_argument("threads must be >= 1");
   if (n > uint64_t(std::numeric_limits<Index>::max())) bad_argument("n too large for the index type");
   if (alphabet_size > (uint64_t(1) << 32)) bad_argument("alphabet_size > 2^32");

@@ -23,6 +23,12 @@ extern int64_t sais_heap_unreturned;  // budget not given back at the end of the
 extern uint64_t sais_split_limit;  // naming levels with an alphabet above this take the flagged named passes
 extern uint64_t sais_unique_min;   // levels with at least this many LMS suffixes drop unique names (all ones: default)
 extern uint64_t sais_unique_dropped;  // LMS suffixes dropped that way in the last build
+extern uint64_t sais_par_min;        // block-parallel final induction (2 threads): levels with n >= this
+extern uint64_t sais_par_k;          // and alphabets up to this
+extern uint64_t sais_par_block;      // entries per block at most
+extern uint64_t sais_par_chunk;      // entries per chunk (the unit the threads share)
+extern uint64_t sais_par_block_min;  // shorter blocks induced in place
+extern uint64_t sais_par_blocks;     // blocks induced in parallel in the last build
 }
 
 namespace {
@@ -440,6 +446,64 @@ TEST(sais_working_space) {
   build_suffix_array<uint8_t, uint32_t>(f.data(), sa8.data(), f.size(), 256, 1);
   std::printf("sais_working_space: real text: %llu heap bytes\n", (unsigned long long)traceindex::detail::sais_heap_peak);
   CHECK(traceindex::detail::sais_heap_peak <= f.size() - f.size() / 8 + 65536);
+}
+
+// The block-parallel final induction (level 0, 2 threads) with blocks, chunks and the in-place limit shrunk, so
+// that block and chunk ends fall inside buckets and inside runs of one symbol (where a block ends at the slot its
+// own bucket is still filling); alphabets up to the default limit and beyond it (u16/u32, K up to 5000).
+// check_text builds every text with 1 and 2 threads: the 1-thread builds take the sequential passes.
+TEST(sais_parallel_induction) {
+  namespace d = traceindex::detail;
+  struct Restore {
+    ~Restore() {
+      d::sais_par_min = uint64_t(1) << 16;
+      d::sais_par_k = 1024;
+      d::sais_par_block = uint64_t(1) << 16;
+      d::sais_par_chunk = 4096;
+      d::sais_par_block_min = 256;
+    }
+  } restore;
+  d::sais_par_min = 0;
+  struct Shape { uint64_t block, chunk, block_min, k; };
+  const Shape shapes[] = {{2, 1, 2, ~uint64_t(0)}, {7, 3, 2, ~uint64_t(0)}, {64, 5, 16, 1024}, {300, 64, 2, ~uint64_t(0)},
+                          {uint64_t(1) << 16, 4096, 256, 1024}};
+  for (const Shape& sh : shapes) {
+    d::sais_par_block = sh.block;
+    d::sais_par_chunk = sh.chunk;
+    d::sais_par_block_min = sh.block_min;
+    d::sais_par_k = sh.k;
+    std::mt19937_64 rng(21 + sh.block);
+    for (int iter = 0; iter < check::scaled(150); ++iter) {
+      uint32_t k = 1 + uint32_t(rng() % 300);
+      naive_all(random_text(rng, rng() % 2001, k), k);
+    }
+    for (int iter = 0; iter < check::scaled(20); ++iter) {  // runs of one symbol, some long
+      std::vector<uint32_t> t;
+      while (t.size() < 2500) t.insert(t.end(), 1 + rng() % (rng() & 1 ? 400 : 8), uint32_t(rng() % 4));
+      naive_all(t, 4);
+    }
+    naive_all(std::vector<uint32_t>(3000, 1), 2);
+    naive_all(fibonacci(2584), 2);
+    auto big = random_text(rng, 3000, 5000);
+    check_naive(std::vector<uint16_t>(big.begin(), big.end()), 5000);
+    check_naive(big, 5000);
+    auto f = read_file("/usr/include/c++/12/bits/stl_algo.h", 1 << 20);
+    doubling_all(std::vector<uint32_t>(f.begin(), f.end()), 256);
+  }
+  // the path is taken: a 2-thread build of real text induces blocks in parallel; one thread, or the default
+  // level size limit on a small text, does not
+  auto f = read_file("/usr/include/c++/12/bits/stl_algo.h", 1 << 20);
+  CHECK(f.size() > 100000);
+  std::vector<uint32_t> sa(f.size());
+  for (int threads = 1; threads <= 2; ++threads) {
+    build_suffix_array<uint8_t, uint32_t>(f.data(), sa.data(), f.size(), 256, threads);
+    std::printf("sais_parallel_induction: %d thread(s), %llu blocks at the default shape\n", threads,
+                (unsigned long long)d::sais_par_blocks);
+    CHECK_EQ(d::sais_par_blocks > 0, threads == 2);
+  }
+  d::sais_par_min = uint64_t(1) << 16;
+  build_suffix_array<uint8_t, uint32_t>(f.data(), sa.data(), 60000, 256, 2);
+  CHECK_EQ(d::sais_par_blocks, uint64_t(0));
 }
 
 TEST(sais_build_count) {

@@ -1,7 +1,7 @@
 /**
  * One `count` through each form of the API on one index, rounds alternating the forms (docs/benchmarks.md,
  * "Search core"):
- *   node dist/bench/async.js --index DIR [--queries 2000] [--rounds 5]
+ *   node dist/bench/async.js --index DIR [--queries 2000] [--rounds 5] [--warm]
  * Queries: windows of 1-20 tokens of the index's own documents (present) and the same with the last token
  * changed (mostly absent). Per call, p50 / p99 µs of
  *   countSync(q)                          the work on the calling thread
@@ -9,13 +9,16 @@
  *                                         makes every call take the pool)
  *   await count(q)                        one async count (inline or pool, as the policy decides)
  *   await count(q, { signal })            the same on the pool
- * and per query, of 2000 queries in one call: countBatchSync, await countBatch; and per group of 64 calls in
- * flight at once, Promise.all of count(q) (inline) and of count(q, { signal }) (pool: both cores).
+ * and per query, of 2000 queries in one call: countBatchSync, await countBatch (wall, and the process's CPU time:
+ * a large batch runs as one slice per core); and per group of 64 calls in flight at once, Promise.all of
+ * count(q) (inline) and of count(q, { signal }) (pool: both cores). --warm: warm the index first as
+ * `serve --preload` does (huge pages where the page cache can hold them).
  * Set TRACEINDEX_ASYNC_INLINE=0 to force the pool (docs/api.md, Threads).
  */
 import { setMaxListeners } from 'events';
 import { performance } from 'perf_hooks';
 import { openIndex } from '../lib';
+import { coreOf } from '../lib/query/core';
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(name);
@@ -33,6 +36,11 @@ async function main(): Promise<void> {
   const n = Number(arg('--queries', '2000'));
   const rounds = Number(arg('--rounds', '5'));
   const index = await openIndex(dir);
+  if (process.argv.includes('--warm')) {
+    const t = performance.now();
+    const w = await coreOf(index).advise('willneed');
+    console.log(`warmed ${w.files} files, ${(w.bytes / 2 ** 30).toFixed(2)} GiB, in ${(performance.now() - t).toFixed(0)} ms`);
+  }
   // Windows of the index's documents: take document 0..k prefixes' tokens through documents().
   let seed = 12345;
   const rand = (m: number): number => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % m; };
@@ -52,7 +60,7 @@ async function main(): Promise<void> {
   const signal = new AbortController().signal;  // never aborted
   setMaxListeners(100, signal);  // 64 calls in flight listen to it at once
   const forms: Record<string, number[]> = { countSync: [], 'await countBatch([], { signal })': [], 'await count': [], 'await count(q, { signal })': [] };
-  const batch: Record<string, number[]> = { countBatchSync: [], 'await countBatch': [] };
+  const batch: Record<string, number[]> = { countBatchSync: [], 'await countBatch': [], 'await countBatch, CPU': [] };
   const groups: Record<string, number[]> = { 'Promise.all of 64 count(q)': [], 'Promise.all of 64 count(q, { signal })': [] };
   for (const q of queries) index.countSync(q);  // warm
   for (let r = 0; r < rounds; ++r) {
@@ -78,8 +86,11 @@ async function main(): Promise<void> {
         index.countBatchSync(queries);
         batch.countBatchSync.push(((performance.now() - t) * 1e3) / queries.length);
         t = performance.now();
+        const cpu = process.cpuUsage();
         await index.countBatch(queries);
         batch['await countBatch'].push(((performance.now() - t) * 1e3) / queries.length);
+        const used = process.cpuUsage(cpu);
+        batch['await countBatch, CPU'].push((used.user + used.system) / queries.length);
       }
     }
   }
@@ -93,6 +104,8 @@ async function main(): Promise<void> {
   for (const k of ['await count', 'await count(q, { signal })'])
     console.log(`\n${k} / (bare round trip + countSync), p50: ${(pct(forms[k], 0.5) / (bare + sync)).toFixed(2)}`);
   console.log(`countSync p50 / countBatchSync per query: ${(sync / Math.min(...batch.countBatchSync)).toFixed(2)}x`);
+  console.log(`countSync p50 / await countBatch per query: ${(sync / Math.min(...batch['await countBatch'])).toFixed(2)}x (wall), ` +
+    `${(sync / Math.min(...batch['await countBatch, CPU'])).toFixed(2)}x (CPU)`);
   index.close();
 }
 

@@ -296,7 +296,9 @@ test('BatchedLog: the lines of one turn go out in one write, in order; 64 KiB go
   log.write(big);
   t.deepEqual(writes.slice(1), [big + big]);
   log.write('c\n');
-  log.flush();
+  let flushed = false;
+  log.flush(() => { flushed = true; });
+  t.true(flushed, 'flush calls back (pino\'s logger.flush)');
   t.deepEqual(writes.slice(2), ['c\n']);
   await new Promise((resolve) => setImmediate(resolve));
   t.is(writes.length, 3, 'nothing written twice');

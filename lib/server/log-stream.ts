@@ -10,7 +10,7 @@ export class BatchedLog {
   private lines: string[] = [];
   private size = 0;
   private scheduled = false;
-  private readonly flushNow = () => this.flush();
+  private readonly flushNow = () => this.flush();  // setImmediate and 'exit' pass arguments flush must not take
 
   constructor(private readonly out: { write(s: string): unknown } = process.stdout) {
     process.once('exit', this.flushNow);
@@ -26,12 +26,15 @@ export class BatchedLog {
     }
   }
 
-  flush(): void {
+  /** Writes what waits (pino's logger.flush(cb) calls this with its callback). */
+  flush(cb?: (err?: Error) => void): void {
     this.scheduled = false;
-    if (this.lines.length === 0) return;
-    const data = this.lines.length === 1 ? this.lines[0] : this.lines.join('');
-    this.lines = [];
-    this.size = 0;
-    this.out.write(data);
+    if (this.lines.length > 0) {
+      const data = this.lines.length === 1 ? this.lines[0] : this.lines.join('');
+      this.lines = [];
+      this.size = 0;
+      this.out.write(data);
+    }
+    cb?.();
   }
 }

@@ -303,3 +303,37 @@ test('BatchedLog: the lines of one turn go out in one write, in order; 64 KiB go
   await new Promise((resolve) => setImmediate(resolve));
   t.is(writes.length, 3, 'nothing written twice');
 });
+
+test('--workers 2: a worker that dies is replaced (and said so on stderr); the service keeps answering, SIGTERM still exits 0', async (t) => {
+  const { child, port, exited, stderr } = await serve(['--workers', '2']);
+  t.teardown(() => { child.kill('SIGKILL'); });
+  const kids = () => fs.readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  const first = kids();
+  t.is(first.length, 2, `worker pids: ${first.join(' ')}`);
+  process.kill(first[0], 'SIGKILL');
+  let now = kids();
+  for (const giveUp = Date.now() + 20_000; !(now.length === 2 && !now.includes(first[0])) && Date.now() < giveUp;) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    now = kids();
+  }
+  t.is(now.length, 2, `worker pids after the kill: ${now.join(' ')}`);
+  t.false(now.includes(first[0]));
+  t.true(now.includes(first[1]), 'the other worker was left alone');
+  t.regex(stderr(), new RegExp(`worker ${first[0]} exited \\(SIGKILL\\); starting another`));
+  // The replacement listens once it has opened the index: from then on connections are handed to both in turn,
+  // and every one is answered, and right.
+  const agent = new http.Agent({ keepAlive: false });
+  const seen = new Set<string>();
+  for (let i = 0, giveUp = Date.now() + 20_000; seen.size < 2 && Date.now() < giveUp; i++) {
+    if (i > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    const a = await request(agent, port, 'POST', '/v1/indexes/main/count', JSON.stringify({ query: TEXTS[i % TEXTS.length].slice(0, 12) }));
+    t.is(a.status, 200);
+    t.is(JSON.parse(a.body).result, await index.count(TEXTS[i % TEXTS.length].slice(0, 12)));
+    const m = await request(agent, port, 'GET', '/metrics');
+    const w = /traceindex_http_requests_in_flight\{worker="(\d+)"\}/.exec(m.body);
+    if (w) seen.add(w[1]);
+  }
+  t.deepEqual([...seen].map(Number).sort(), [...now].sort(), 'both workers, the replacement included, answered');
+  child.kill('SIGTERM');
+  t.is(await exited, 0);
+});

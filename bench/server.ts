@@ -4,6 +4,7 @@
  *
  *   node dist/bench/server.js --index DIR [--ig-index IG_DIR --python PY] [--peers fastapi:1,fastapi:2,flask:2,stdlib]
  *                             [--duration 10] [--connections 1,16,64] [--ops count,trace] [--name server-load] [--smoke]
+ *                             [--floors] [--workers N] [--baseline DIST]
  *
  * The traceindex server runs as `traceindex serve` in a child process (so autocannon does not share its event
  * loop); the peers are bench/python/server_peer.py over an infini-gram index of the same documents (build it with
@@ -11,6 +12,12 @@
  * allenai/infinigram-api; flask: Flask on gunicorn gthread, the original infini-gram API's; stdlib: Python's
  * ThreadingHTTPServer), each loaded in turn after ours. Queries: `count` of 2-20-token pieces of the documents;
  * `trace` of 400-token outputs spliced from them (attribute on the peer, min_len 1, max_cnt 10, the same spans).
+ * --floors also loads bench/server-floor.ts (bare node:http and one bare fastify route answering a constant) with the
+ * `count` bodies: what the stack answers with no work of ours. Every case records the server's CPU time (user +
+ * system, its process and all its children) per request answered: the cost that decides throughput once the
+ * load generator and the server share the cores. --workers N runs ours as `serve --workers N`. --baseline DIST also
+ * runs the `serve` of another build (DIST: its compiled dist/ directory, e.g. of the commit before a change) with
+ * our bodies, loaded in turn like a peer: before and after in the same run.
  * --smoke runs each case for one second and writes nothing. Before any load, every peer must answer the first 200
  * counts as ours does. Before every case the index files are read once, so that both servers answer from the page
  * cache (a figure bound by disk reads says nothing about either server).
@@ -44,10 +51,13 @@ interface Args {
   ops: string[];
   name: string;
   smoke: boolean;
+  floors: boolean;
+  workers: number;
+  baseline?: string;
 }
 
 function parse(argv: string[]): Args {
-  const a: Args = { python: 'python3', peers: ['fastapi:1', 'fastapi:2', 'flask:2', 'stdlib:1'], duration: 10, connections: [1, 16, 64], ops: ['count', 'trace'], name: 'server-load', smoke: false };
+  const a: Args = { python: 'python3', peers: ['fastapi:1', 'fastapi:2', 'flask:2', 'stdlib:1'], duration: 10, connections: [1, 16, 64], ops: ['count', 'trace'], name: 'server-load', smoke: false, floors: false, workers: 1 };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = () => argv[++i];
@@ -60,6 +70,9 @@ function parse(argv: string[]): Args {
     else if (k === '--ops') a.ops = v().split(',');
     else if (k === '--name') a.name = v();
     else if (k === '--smoke') a.smoke = true;
+    else if (k === '--floors') a.floors = true;
+    else if (k === '--workers') a.workers = Number(v());
+    else if (k === '--baseline') a.baseline = v();
     else throw new Error(`unknown argument ${k}`);
   }
   if (!a.index) throw new Error('--index DIR is required');
@@ -111,6 +124,29 @@ function warm(dir: string): void {
   }
 }
 
+/** CPU seconds (user + system) of `pid` and every process below it (a peer's or our workers). */
+function treeCpuSeconds(pid: number): number {
+  const tick = 100;  // USER_HZ on Linux
+  const procs = new Map<number, { ppid: number; cpu: number }>();
+  for (const e of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const f = fs.readFileSync(`/proc/${e}/stat`, 'utf8').split(') ')[1].split(' ');
+      procs.set(Number(e), { ppid: Number(f[1]), cpu: (Number(f[11]) + Number(f[12])) / tick });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  let sum = 0;
+  const todo = [pid];
+  while (todo.length) {
+    const p = todo.pop()!;
+    sum += procs.get(p)?.cpu ?? 0;
+    for (const [c, x] of procs) if (x.ppid === p) todo.push(c);
+  }
+  return sum;
+}
+
 function waitFor(child: ChildProcess, stream: NodeJS.ReadableStream, re: RegExp): Promise<number> {
   return new Promise((resolve, reject) => {
     let seen = '';
@@ -123,13 +159,15 @@ function waitFor(child: ChildProcess, stream: NodeJS.ReadableStream, re: RegExp)
   });
 }
 
-async function load(url: string, connections: number, duration: number, bodies: string[], path_: string) {
+async function load(url: string, connections: number, duration: number, bodies: string[], path_: string, pid: number) {
   let i = 0;
+  const cpu0 = treeCpuSeconds(pid);
   const r = await autocannon({
     url, connections, duration, method: 'POST',
     requests: [{ method: 'POST', path: path_, headers: { 'content-type': 'application/json' }, setupRequest: (req: Record<string, unknown>) => ({ ...req, body: bodies[i++ % bodies.length] }) }],
   });
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, requests: r.requests.total, errors: r.errors + r.timeouts, non2xx: r.non2xx };
+  const cpuUsPerRequest = +((treeCpuSeconds(pid) - cpu0) * 1e6 / Math.max(1, r.requests.total)).toFixed(1);
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, requests: r.requests.total, errors: r.errors + r.timeouts, non2xx: r.non2xx, cpuUsPerRequest };
 }
 
 /** Every peer must answer the same counts as ours before its speed means anything. */
@@ -155,14 +193,29 @@ async function main() {
   index.close();
   const cases: Array<Record<string, unknown>> = [];
 
-  const serve = path.join(__dirname, '..', 'lib', 'server', 'index.js');
-  const script = `require(${JSON.stringify(serve)}).runServe(process.argv.slice(1)).then((c) => process.exit(c));`;
-  const ours = spawn(process.execPath, ['-e', script, 'serve', `${a.index}=main`, '--port', '0', '--log-level', 'silent', '--max-queued', '100000', '--max-concurrent', '16'],
+  const serveFrom = (dist: string, workers: number) => {
+    const serve = path.join(dist, 'lib', 'server', 'index.js');
+    const script = `require(${JSON.stringify(serve)}).runServe(process.argv.slice(1)).then((c) => process.exit(c));`;
+    return spawn(process.execPath, ['-e', script, 'serve', `${a.index}=main`, '--port', '0', '--log-level', 'silent', '--max-queued', '100000', '--max-concurrent', '16',
+      ...(workers > 1 ? ['--workers', String(workers)] : [])],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '4' } });
+  };
+  const ours = serveFrom(path.join(__dirname, '..'), a.workers);
   const port = await waitFor(ours, ours.stderr!, /at http:\/\/127\.0\.0\.1:(\d+)/);
   const peers: Array<{ name: string; child: ChildProcess; port: number }> = [];
-  const stopAll = () => { ours.kill('SIGTERM'); for (const p of peers) p.child.kill('SIGTERM'); };
+  const floors: Array<{ name: string; child: ChildProcess; port: number }> = [];
+  const stopAll = () => { ours.kill('SIGTERM'); for (const p of [...peers, ...floors]) p.child.kill('SIGTERM'); };
   try {
+    if (a.baseline) {
+      const child = serveFrom(path.resolve(a.baseline), 1);
+      floors.push({ name: 'baseline', child, port: await waitFor(child, child.stderr!, /at http:\/\/127\.0\.0\.1:(\d+)/) });
+    }
+    if (a.floors) {
+      for (const kind of ['http', 'fastify']) {
+        const child = spawn(process.execPath, [path.join(__dirname, 'server-floor.js'), kind], { stdio: ['ignore', 'ignore', 'pipe'] });
+        floors.push({ name: `floor:${kind}`, child, port: await waitFor(child, child.stderr!, /at http:\/\/127\.0\.0\.1:(\d+)/) });
+      }
+    }
     if (a.igIndex) {
       for (const name of a.peers) {
         const [framework, workers] = name.split(':');
@@ -179,13 +232,15 @@ async function main() {
       for (const c of a.connections) {
         warm(a.index as string);
         if (a.igIndex && a.igIndex !== a.index) warm(a.igIndex);
-        const mine = await load(`http://127.0.0.1:${port}`, c, a.duration, oursBodies, `/v1/indexes/main/${op}`);
+        const mine = await load(`http://127.0.0.1:${port}`, c, a.duration, oursBodies, `/v1/indexes/main/${op}`, ours.pid!);
         const theirs: Record<string, Awaited<ReturnType<typeof load>> & { ratio?: number }> = {};
-        let line = `${op} c=${c}: traceindex ${mine.rps.toFixed(0)} req/s p50 ${mine.p50} ms p99 ${mine.p99} ms` + (mine.errors || mine.non2xx ? ` (errors ${mine.errors}, non-2xx ${mine.non2xx})` : '');
-        for (const p of peers) {
-          const r = await load(`http://127.0.0.1:${p.port}`, c, a.duration, peerBodies, '/');
+        let line = `${op} c=${c}: traceindex ${mine.rps.toFixed(0)} req/s p50 ${mine.p50} ms p99 ${mine.p99} ms cpu ${mine.cpuUsPerRequest} us/req` + (mine.errors || mine.non2xx ? ` (errors ${mine.errors}, non-2xx ${mine.non2xx})` : '');
+        // The floors answer a constant: only `count` bodies mean anything to them. The baseline is a traceindex.
+        for (const p of [...peers, ...floors.filter((f) => op === 'count' || f.name === 'baseline')]) {
+          const floor = !peers.includes(p);
+          const r = await load(`http://127.0.0.1:${p.port}`, c, a.duration, floor ? oursBodies : peerBodies, floor ? `/v1/indexes/main/${op}` : '/', p.child.pid!);
           theirs[p.name] = { ...r, ratio: r.rps > 0 ? mine.rps / r.rps : undefined };
-          line += ` | ${p.name} ${r.rps.toFixed(0)} req/s p50 ${r.p50} ms p99 ${r.p99} ms` + (r.errors || r.non2xx ? ` (errors ${r.errors}, non-2xx ${r.non2xx})` : '');
+          line += ` | ${p.name} ${r.rps.toFixed(0)} req/s p50 ${r.p50} ms p99 ${r.p99} ms cpu ${r.cpuUsPerRequest} us/req` + (r.errors || r.non2xx ? ` (errors ${r.errors}, non-2xx ${r.non2xx})` : '');
         }
         cases.push({ op, connections: c, traceindex: mine, peers: theirs });
         process.stderr.write(`${line}\n`);
@@ -195,13 +250,16 @@ async function main() {
     stopAll();
   }
   if (a.smoke) return;
-  const fmt = (r: { rps: number; p50: number; p99: number }) => `${r.rps.toFixed(0)} (${r.p50} / ${r.p99})`;
-  const md = [`| op | connections | traceindex req/s (p50 / p99 ms) | ${peers.map((p) => `${p.name} req/s (p50 / p99 ms) | ratio`).join(' | ')} |`,
-    `|---|---:|---:|${peers.map(() => '---:|---:').join('|')}|`,
+  type Row = { rps: number; p50: number; p99: number; cpuUsPerRequest: number; ratio?: number };
+  const fmt = (r: Row | undefined) => (r ? `${r.rps.toFixed(0)} (${r.p50} / ${r.p99}) ${r.cpuUsPerRequest} µs` : '–');
+  const others = [...peers, ...floors];
+  const md = [`Requests/s (p50 / p99 ms) and server CPU per request; ratio = traceindex's requests/s over the other's.\n`,
+    `| op | connections | traceindex${a.workers > 1 ? ` (${a.workers} workers)` : ''} | ${others.map((p) => `${p.name} | ratio`).join(' | ')} |`,
+    `|---|---:|---:|${others.map(() => '---:|---:').join('|')}|`,
     ...cases.map((c) => {
-      const ps = c.peers as Record<string, { rps: number; p50: number; p99: number; ratio?: number }>;
-      return `| ${c.op} | ${c.connections} | ${fmt(c.traceindex as { rps: number; p50: number; p99: number })} | ` +
-        peers.map((p) => `${fmt(ps[p.name])} | ${ps[p.name].ratio ? ps[p.name].ratio!.toFixed(1) + '×' : '–'}`).join(' | ') + ' |';
+      const ps = c.peers as Record<string, Row>;
+      return `| ${c.op} | ${c.connections} | ${fmt(c.traceindex as Row)} | ` +
+        others.map((p) => `${fmt(ps[p.name])} | ${ps[p.name]?.ratio ? ps[p.name].ratio!.toFixed(2) + '×' : '–'}`).join(' | ') + ' |';
     })].join('\n');
   writeResult(a.name, { machine: machine(), args: a, cases }, md);
 }

@@ -132,7 +132,8 @@ export interface NativeSampledSpans {
 }
 
 export interface NativeIndex {
-  count(tokens: Uint32Array, offsets: Uint32Array, cancel?: Uint8Array): Promise<Float64Array>;
+  /** The answer itself when the work was tiny and ran inline (query_method.hpp), else a promise. */
+  count(tokens: Uint32Array, offsets: Uint32Array, cancel?: Uint8Array): Promise<Float64Array> | Float64Array;
   countSync(tokens: Uint32Array, offsets: Uint32Array): Float64Array;
   locate(tokens: Uint32Array, offsets: Uint32Array, offset: number, limit: number, context: number, cancel?: Uint8Array): Promise<NativeLocate>;
   locateSync(tokens: Uint32Array, offsets: Uint32Array, offset: number, limit: number, context: number): NativeLocate;
@@ -263,8 +264,7 @@ export function nativeError(err: unknown): Error {
 }
 
 /** A Uint8Array the native side polls; set to 1 when `signal` aborts. */
-export function cancelFlag(signal?: AbortSignal): { flag: Uint8Array; dispose(): void } {
-  const flag = new Uint8Array(1);
+export function cancelFlag(signal?: AbortSignal, flag = new Uint8Array(1)): { flag: Uint8Array; dispose(): void } {
   if (!signal) return { flag, dispose() {} };
   const onAbort = () => { flag[0] = 1; };
   if (signal.aborted) flag[0] = 1;

@@ -14,6 +14,7 @@ import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import { buildIndex, Index, openIndex } from '../lib/index';
 import { createServer } from '../lib/server';
+import { BatchedLog } from '../lib/server/log-stream';
 import * as O from './helpers/oracle';
 
 const scratch = O.tmpDir('server-faults');
@@ -248,4 +249,95 @@ test('--workers 2: two processes answer on one port; SIGTERM drains both and the
   child.kill('SIGTERM');
   t.is(await exited, 0);
   for (const pid of workers) t.throws(() => process.kill(pid, 0), undefined, `worker ${pid} is gone`);
+});
+
+test('serve --log-level info: every request is logged under its id (arrival and completion), none lost at SIGTERM', async (t) => {
+  const script = `require(${JSON.stringify(SERVE)}).runServe(process.argv.slice(1)).then((code) => process.exit(code));`;
+  const child = spawn(process.execPath, ['-e', script, 'serve', `${dir}=main`, '--port', '0', '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d) => { out += d.toString(); });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stderr!.on('data', (d) => {
+      err += d.toString();
+      const m = /at http:\/\/127\.0\.0\.1:(\d+)/.exec(err);
+      if (m) resolve(Number(m[1]));
+    });
+    exited.then((code) => reject(new Error(`serve exited (${code}): ${err}`)));
+  });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+  const ids = Array.from({ length: 200 }, (_, i) => `log-test-${i}`);
+  const answers = await Promise.all(ids.map((id, i) =>
+    request(agent, port, 'POST', '/v1/indexes/main/count', JSON.stringify({ query: TEXTS[i % TEXTS.length].slice(0, 9) }), { 'x-request-id': id })));
+  for (const a of answers) t.is(a.status, 200);
+  agent.destroy();
+  child.kill('SIGTERM');
+  t.is(await exited, 0);
+  const lines = out.trim().split('\n').map((l) => JSON.parse(l) as { reqId?: string; msg: string; res?: { statusCode: number } });
+  for (const id of ids) {
+    const mine = lines.filter((l) => l.reqId === id);
+    t.deepEqual(mine.map((l) => l.msg), ['incoming request', 'request completed'], id);
+    t.is(mine[1]?.res?.statusCode, 200);
+  }
+});
+
+test('BatchedLog: the lines of one turn go out in one write, in order; 64 KiB go out at once', async (t) => {
+  const writes: string[] = [];
+  const log = new BatchedLog({ write: (s: string) => writes.push(s) });
+  log.write('a\n');
+  log.write('b\n');
+  t.deepEqual(writes, []);
+  await new Promise((resolve) => setImmediate(resolve));
+  t.deepEqual(writes, ['a\nb\n']);
+  const big = 'x'.repeat(40 * 1024) + '\n';
+  log.write(big);
+  t.is(writes.length, 1);
+  log.write(big);
+  t.deepEqual(writes.slice(1), [big + big]);
+  log.write('c\n');
+  let flushed = false;
+  log.flush(() => { flushed = true; });
+  t.true(flushed, 'flush calls back (pino\'s logger.flush)');
+  t.deepEqual(writes.slice(2), ['c\n']);
+  await new Promise((resolve) => setImmediate(resolve));
+  t.is(writes.length, 3, 'nothing written twice');
+});
+
+test('--workers 2: a worker that dies is replaced (and said so on stderr); the service keeps answering, SIGTERM still exits 0', async (t) => {
+  const { child, port, exited, stderr } = await serve(['--workers', '2']);
+  t.teardown(() => { child.kill('SIGKILL'); });
+  const kids = () => fs.readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  const first = kids();
+  t.is(first.length, 2, `worker pids: ${first.join(' ')}`);
+  process.kill(first[0], 'SIGKILL');
+  let now = kids();
+  const said = new RegExp(`worker ${first[0]} exited \\(SIGKILL\\); starting another`);
+  for (const giveUp = Date.now() + 20_000; !(now.length === 2 && !now.includes(first[0]) && said.test(stderr())) && Date.now() < giveUp;) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    now = kids();
+  }
+  t.is(now.length, 2, `worker pids after the kill: ${now.join(' ')}`);
+  t.false(now.includes(first[0]));
+  t.true(now.includes(first[1]), 'the other worker was left alone');
+  t.regex(stderr(), said);
+  // The replacement listens once it has opened the index: from then on connections are handed to both in turn,
+  // and every one is answered, and right.
+  const agent = new http.Agent({ keepAlive: false });
+  const seen = new Set<string>();
+  for (let i = 0, giveUp = Date.now() + 20_000; seen.size < 2 && Date.now() < giveUp; i++) {
+    if (i > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    const a = await request(agent, port, 'POST', '/v1/indexes/main/count', JSON.stringify({ query: TEXTS[i % TEXTS.length].slice(0, 12) }));
+    t.is(a.status, 200);
+    t.is(JSON.parse(a.body).result, await index.count(TEXTS[i % TEXTS.length].slice(0, 12)));
+    // Two scrapes in a row: connections go to the workers in turn, so the pair reaches both.
+    for (let k = 0; k < 2; k++) {
+      const m = await request(agent, port, 'GET', '/metrics');
+      const w = /traceindex_http_requests_in_flight\{worker="(\d+)"\}/.exec(m.body);
+      if (w) seen.add(w[1]);
+    }
+  }
+  t.deepEqual([...seen].map(Number).sort(), [...now].sort(), 'both workers, the replacement included, answered');
+  child.kill('SIGTERM');
+  t.is(await exited, 0);
 });

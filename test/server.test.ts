@@ -375,3 +375,63 @@ test('renderScanReport keeps the riskiest outputs of a scan, by largest BCI, as 
   const one = renderTraceReport(index, { output: evil, result: await index.trace(evil) });
   t.is(one.split('</script>').length - 1, 2);
 });
+
+test('a client that goes away cancels its native call; requests after it on a kept-alive connection are not; shutdown cancels', async (t) => {
+  // A second Index of the same files, its countBatch held until its signal aborts (tests in this file run at once).
+  const own = await openIndex(path.join(scratch, 'idx'));
+  const real = own.countBatch.bind(own);
+  const signals: AbortSignal[] = [];
+  let hold = false;
+  own.countBatch = (queries, o) => {
+    const signal = o!.signal!;
+    signals.push(signal);
+    if (!hold) return real(queries, o);
+    return new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
+  };
+  const s = await createServer({ indexes: { main: own } });
+  const { port } = await s.listen({ port: 0 });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const count = (a: http.Agent | false, query: string) => new Promise<{ status: number; body: string; req: http.ClientRequest }>((resolve, reject) => {
+    const body = JSON.stringify({ query });
+    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/v1/indexes/main/count', agent: a, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      let data = '';
+      res.on('data', (d) => { data += d; });
+      res.on('end', () => resolve({ status: res.statusCode!, body: data, req }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+  const until = async (what: () => boolean) => {
+    for (const giveUp = Date.now() + 10_000; !what() && Date.now() < giveUp;) await new Promise((resolve) => setTimeout(resolve, 5));
+  };
+  for (const q of [TEXTS[0].slice(0, 7), TEXTS[1].slice(0, 5)]) {
+    const a = await count(agent, q);
+    t.is(a.status, 200);
+    t.is(JSON.parse(a.body).result, O.count(DOCS, O.utf8(q)));
+  }
+  t.is(signals.length, 2);
+  t.is(signals[0], signals[1], 'one signal for the requests of one connection');
+  t.false(signals[0].aborted);
+  hold = true;
+  // A request whose client goes away mid-call: its signal aborts, the kept-alive connection's does not.
+  const body = JSON.stringify({ query: 'abc' });
+  const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/v1/indexes/main/count', agent: false, headers: { 'content-type': 'application/json', 'content-length': body.length } });
+  req.on('error', () => {});
+  req.end(body);
+  await until(() => signals.length === 3);
+  t.is(signals.length, 3);
+  t.false(signals[2].aborted);
+  req.destroy();
+  await until(() => signals[2].aborted);
+  t.true(signals[2].aborted, 'the call of a client that went away is cancelled');
+  t.false(signals[0].aborted, 'the kept-alive connection is still open: its signal has not fired');
+  // Shutdown past its drain deadline cancels a call still running.
+  const held = count(false, 'abd').catch(() => undefined);
+  await until(() => signals.length === 4);
+  t.false(signals[3].aborted);
+  await s.shutdown({ drainMs: 50 });
+  t.true(signals[3].aborted, 'shutdown cancelled the call in flight');
+  await held;
+  agent.destroy();
+  own.close();
+});

@@ -49,7 +49,7 @@ export class Call {
    * Runs async native work. With a signal or a time limit, `cancel` is a flag the native side polls, set when
    * the signal aborts or the time runs out; without either it is undefined (nothing to poll).
    */
-  async run<T>(fn: (n: NativeIndex, cancel?: Uint8Array) => Promise<T>): Promise<T> {
+  async run<T>(fn: (n: NativeIndex, cancel?: Uint8Array) => Promise<T> | T): Promise<T> {
     if (this.signal === undefined && this.timeoutMs === undefined) {
       try {
         return await fn(this.native);
@@ -57,11 +57,22 @@ export class Call {
         throw nativeError(err);
       }
     }
-    const c = cancelFlag(this.signal);
-    let timedOut = false;
-    const timer = this.timeoutMs === undefined ? undefined : setTimeout(() => { timedOut = true; c.flag[0] = 1; }, this.timeoutMs);
+    // The flag is armed after the call starts: work that ran inline (an answer, not a promise) has nothing left to
+    // cancel, and pool work polls the flag, so a timer or an abort that sets it later still stops it.
+    const flag = new Uint8Array(1);
+    let pending: Promise<T>;
     try {
-      return await fn(this.native, c.flag);
+      const out = fn(this.native, flag);
+      if (!(out instanceof Promise)) return out;
+      pending = out;
+    } catch (err) {
+      throw nativeError(err);
+    }
+    const c = cancelFlag(this.signal, flag);
+    let timedOut = false;
+    const timer = this.timeoutMs === undefined ? undefined : setTimeout(() => { timedOut = true; flag[0] = 1; }, this.timeoutMs);
+    try {
+      return await pending;
     } catch (err) {
       if (timedOut && (err as { code?: string }).code === 'ERR_ABORTED') throw timeoutError(this.timeoutMs!);
       throw nativeError(err);

@@ -73,8 +73,6 @@ export function resolveLimits(given: Partial<Limits> = {}): Limits {
 export class WorkGate {
   private running = 0;
   private readonly waiting: Array<{ start: () => void; fail: (e: Error) => void; timer?: NodeJS.Timeout }> = [];
-  /** Called whenever running or queued changes (metrics). */
-  onChange: (running: number, queued: number) => void = () => {};
   rejected = 0;
 
   constructor(private readonly maxConcurrent: number, private readonly maxQueued: number, private readonly retryAfter: number) {}
@@ -102,14 +100,11 @@ export class WorkGate {
         entry.timer = setTimeout(() => {
           const i = this.waiting.indexOf(entry);
           if (i >= 0) this.waiting.splice(i, 1);
-          this.onChange(this.running, this.waiting.length);
           reject(deadlineError());
         }, Math.max(0, deadline - Date.now()));
         this.waiting.push(entry);
-        this.onChange(this.running, this.waiting.length);
       });
     }
-    this.onChange(this.running, this.waiting.length);
     try {
       const left = deadline - Date.now();
       if (left <= 0) throw deadlineError();
@@ -127,7 +122,6 @@ export class WorkGate {
     } else {
       this.running--;
     }
-    this.onChange(this.running, this.waiting.length);
   }
 
   /** Refuses every waiting task (shutdown). */
@@ -136,7 +130,6 @@ export class WorkGate {
       clearTimeout(w.timer);
       w.fail(err);
     }
-    this.onChange(this.running, 0);
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * Prometheus metrics (prom-client, one registry per server so several servers in a process do not mix):
  * requests and latency per route and status, requests in flight, native calls running and queued, overload
- * refusals, index sizes, and the process metrics prom-client collects by default.
+ * refusals, index sizes, and the process metrics prom-client collects by default. The gauges of the moment (in
+ * flight, running, queued) are read from the server when /metrics is scraped, so that no request pays for them.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Index } from '../query/open-index';
@@ -15,7 +16,8 @@ export class ServerMetrics {
   readonly nativeQueued: Gauge;
   readonly overloaded: Counter;
 
-  constructor(indexes: Array<{ name: string; index: Index }>, labels?: Record<string, string>) {
+  constructor(indexes: Array<{ name: string; index: Index }>, labels: Record<string, string> | undefined,
+    now: { inFlight: () => number; nativeRunning: () => number; nativeQueued: () => number }) {
     if (labels) this.registry.setDefaultLabels(labels);
     const registers = [this.registry];
     this.requests = new Counter({ name: 'traceindex_http_requests_total', help: 'HTTP requests answered, by route pattern, method and status', labelNames: ['route', 'method', 'status'], registers });
@@ -24,9 +26,9 @@ export class ServerMetrics {
       labelNames: ['route', 'method', 'status'], registers,
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     });
-    this.inFlight = new Gauge({ name: 'traceindex_http_requests_in_flight', help: 'Requests being handled', registers });
-    this.nativeRunning = new Gauge({ name: 'traceindex_native_calls_running', help: 'Native calls holding a work slot', registers });
-    this.nativeQueued = new Gauge({ name: 'traceindex_native_calls_queued', help: 'Native calls waiting for a work slot', registers });
+    this.inFlight = new Gauge({ name: 'traceindex_http_requests_in_flight', help: 'Requests being handled', registers, collect() { this.set(now.inFlight()); } });
+    this.nativeRunning = new Gauge({ name: 'traceindex_native_calls_running', help: 'Native calls holding a work slot', registers, collect() { this.set(now.nativeRunning()); } });
+    this.nativeQueued = new Gauge({ name: 'traceindex_native_calls_queued', help: 'Native calls waiting for a work slot', registers, collect() { this.set(now.nativeQueued()); } });
     this.overloaded = new Counter({ name: 'traceindex_overloaded_total', help: 'Requests refused with 503 because the work queue was full', registers });
     const sizes = [
       ['traceindex_index_documents', 'Documents in the index', (i: Index) => i.info.documents],

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { ListeningMessage, runPrimary } from './cluster';
 import { createServer, TraceIndexServer } from './server';
 import { Limits } from './limits';
+import { BatchedLog } from './log-stream';
 import { LIMIT_FLAGS, SERVE_FLAGS, SERVE_USAGE } from './usage';
 
 export { SERVE_USAGE };
@@ -83,7 +84,7 @@ export async function runServe(argv: string[]): Promise<number> {
       cors: Array.isArray(flags.cors) ? (flags.cors.includes('*') ? '*' : flags.cors) : false,
       preload: Boolean(flags.preload),
       eosTokenId: int('eos-token-id'),
-      logger: level === 'silent' ? false : { level },
+      logger: level === 'silent' ? false : { level, stream: new BatchedLog() },
       metricLabels: cluster.isWorker ? { worker: String(process.pid) } : undefined,
     });
   } catch (err) {

@@ -7,7 +7,7 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import * as fs from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import '../provenance/index-methods'; // the provenance methods on Index (trace, shield, scores)
 import { coreOf } from '../query/core';
@@ -79,8 +79,7 @@ const PUBLIC_PATHS = new Set(['/healthz', '/readyz', '/', ...VIEWER_ASSETS.map((
 
 declare module 'fastify' {
   interface FastifyRequest {
-    abort: AbortController;
-    bodyTimer?: NodeJS.Timeout;
+    bodyTimer: NodeJS.Timeout | null;
   }
 }
 
@@ -120,13 +119,11 @@ export async function createServer(options: ServerOptions): Promise<TraceIndexSe
   const tokenDigest = token === undefined ? undefined : createHash('sha256').update(token).digest();
 
   const indexes = await openSources(options.indexes);
-  const metrics = new ServerMetrics(Array.from(indexes.values()), options.metricLabels);
   const gate = new WorkGate(limits.maxConcurrent, limits.maxQueued, limits.retryAfterSeconds);
-  gate.onChange = (running, queued) => {
-    metrics.nativeRunning.set(running);
-    metrics.nativeQueued.set(queued);
-  };
   const state = { ready: false, draining: false, scans: 0, inFlight: 0, closed: false };
+  // The gauges are read when /metrics is scraped, not set per request.
+  const metrics = new ServerMetrics(Array.from(indexes.values()), options.metricLabels,
+    { inFlight: () => state.inFlight, nativeRunning: () => gate.active, nativeQueued: () => gate.queued });
   const active = new Set<FastifyRequest>();
   const preloadAbort = new AbortController();
 
@@ -144,7 +141,7 @@ export async function createServer(options: ServerOptions): Promise<TraceIndexSe
     return503OnClosing: false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
   });
-  app.decorateRequest('abort', null as unknown as AbortController);
+  app.decorateRequest('bodyTimer', null);
 
   const lookup = (name: string): ServedIndex => {
     const s = indexes.get(name);
@@ -155,40 +152,54 @@ export async function createServer(options: ServerOptions): Promise<TraceIndexSe
 
   // ---- hooks: request ids, draining, auth, CORS, body deadline, metrics ----
 
-  app.addHook('onRequest', async (req, reply) => {
-    const started = process.hrtime.bigint();
-    req.abort = new AbortController();
-    // Every native call of a batch (locate runs one per query) listens to the request's signal.
-    setMaxListeners(limits.maxBatch + 16, req.abort.signal);
+  // A signal per connection, made on first use: it aborts when the connection closes (the client went away, or
+  // shutdown cut it), which cancels the native calls of every request on it. One per request cost more than the
+  // count it would cancel.
+  const connectionAborts = new WeakMap<Socket, AbortController>();
+  const signalOf = (req: FastifyRequest): AbortSignal => {
+    const socket = req.raw.socket;
+    let c = connectionAborts.get(socket);
+    if (!c) {
+      const ac = new AbortController();
+      // Every native call of a batch (locate runs one per query) listens to the signal; pipelined requests share it.
+      setMaxListeners(0, ac.signal);
+      if (socket.destroyed) ac.abort(new Error('the client went away'));
+      else socket.once('close', () => ac.abort(new Error('the client went away')));
+      connectionAborts.set(socket, ac);
+      c = ac;
+    }
+    return c.signal;
+  };
+
+  // Callback hooks, not async ones: an async hook costs a promise and a turn of the microtask queue per request.
+  app.addHook('onRequest', (req, reply, done) => {
+    const started = performance.now();
     state.inFlight++;
     active.add(req);
-    metrics.inFlight.set(state.inFlight);
     reply.header('x-request-id', req.id);
-    reply.raw.once('close', () => {
+    reply.raw.on('close', () => {
       state.inFlight--;
       active.delete(req);
-      metrics.inFlight.set(state.inFlight);
-      clearTimeout(req.bodyTimer);
-      if (!reply.raw.writableFinished) req.abort.abort(new Error('the client went away'));
+      if (req.bodyTimer !== null) clearTimeout(req.bodyTimer);
       const route = req.routeOptions.url ?? 'unmatched';
       const labels = { route, method: req.method, status: String(reply.raw.statusCode) };
       metrics.requests.inc(labels);
-      metrics.latency.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+      metrics.latency.observe(labels, (performance.now() - started) / 1e3);
     });
     const cors = corsHeaders(options.cors, req.headers.origin);
     if (cors) reply.headers(cors);
     if (state.draining) {
       reply.header('connection', 'close');
-      throw new HttpError(503, 'ERR_SHUTTING_DOWN', 'the server is shutting down', { 'retry-after': String(limits.retryAfterSeconds) });
+      return done(new HttpError(503, 'ERR_SHUTTING_DOWN', 'the server is shutting down', { 'retry-after': String(limits.retryAfterSeconds) }));
     }
-    if (req.method === 'OPTIONS') return;
+    if (req.method === 'OPTIONS') return done();
     const url = req.routeOptions.url;
     if (tokenDigest && !(req.method === 'GET' && url !== undefined && PUBLIC_PATHS.has(url))) {
       const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
       const given = m ? createHash('sha256').update(m[1]).digest() : undefined;
       if (!given || !timingSafeEqual(given, tokenDigest)) {
         reply.header('www-authenticate', 'Bearer');
-        throw new HttpError(401, 'ERR_UNAUTHORIZED', 'a valid bearer token is required (Authorization: Bearer TOKEN)');
+        return done(new HttpError(401, 'ERR_UNAUTHORIZED', 'a valid bearer token is required (Authorization: Bearer TOKEN)'));
       }
     }
     if (req.method === 'POST' && url !== '/v1/indexes/:name/scan') {
@@ -201,13 +212,15 @@ export async function createServer(options: ServerOptions): Promise<TraceIndexSe
         reply.raw.end(body, () => req.raw.socket?.destroy());
       }, limits.bodyTimeoutMs);
     }
+    done();
   });
-  app.addHook('preValidation', async (req) => {
-    clearTimeout(req.bodyTimer);
+  app.addHook('preValidation', (req, _reply, done) => {
+    if (req.bodyTimer !== null) clearTimeout(req.bodyTimer);
+    done();
   });
 
   app.setErrorHandler((err, req, reply) => {
-    clearTimeout(req.bodyTimer);
+    if (req.bodyTimer !== null) clearTimeout(req.bodyTimer);
     const d = describeError(err, req.id);
     if (d.internal) req.log.error({ err }, 'internal error');
     if (d.status === 503 && d.body.error.code === 'ERR_OVERLOADED') metrics.overloaded.inc();
@@ -266,7 +279,7 @@ export async function createServer(options: ServerOptions): Promise<TraceIndexSe
 
   const deadlineOf = (req: FastifyRequest, asked: unknown) => {
     const ms = typeof asked === 'number' ? Math.min(asked, limits.timeoutMs) : limits.timeoutMs;
-    return { deadline: Date.now() + ms, call: (left: number) => ({ timeoutMs: left, signal: req.abort.signal }) };
+    return { deadline: Date.now() + ms, call: (left: number) => ({ timeoutMs: left, signal: signalOf(req) }) };
   };
 
   for (const route of QUERY_ROUTES) {
@@ -303,7 +316,7 @@ export async function createServer(options: ServerOptions): Promise<TraceIndexSe
       if (!ended) { ended = true; state.scans--; }
     };
     reply.raw.once('close', end);
-    const stream = scanStream(index, info.vocabSize, req.body as AsyncIterable<Buffer>, { ...traceOptions, timeoutMs: limits.timeoutMs }, limits, req.abort.signal, end);
+    const stream = scanStream(index, info.vocabSize, req.body as AsyncIterable<Buffer>, { ...traceOptions, timeoutMs: limits.timeoutMs }, limits, signalOf(req), end);
     return reply.type('application/x-ndjson; charset=utf-8').send(stream);
   });
 
@@ -321,7 +334,7 @@ export async function createServer(options: ServerOptions): Promise<TraceIndexSe
     const { deadline } = deadlineOf(req, undefined);
     return gate.run(deadline, () => infinigramQuery({
       index, info, eosTokenId, limits,
-      call: () => ({ timeoutMs: Math.max(1, deadline - Date.now()), signal: req.abort.signal }),
+      call: () => ({ timeoutMs: Math.max(1, deadline - Date.now()), signal: signalOf(req) }),
     }, body));
   });
   void INFINIGRAM_QUERY_TYPES;
@@ -375,7 +388,7 @@ export async function createServer(options: ServerOptions): Promise<TraceIndexSe
         }
         // Past the deadline: cancel what is left (native calls stop at their next check) and cut the connections.
         gate.failWaiting(new HttpError(503, 'ERR_SHUTTING_DOWN', 'the server is shutting down'));
-        for (const req of active) req.abort.abort(new Error('shutdown'));
+        for (const req of active) connectionAborts.get(req.raw.socket)?.abort(new Error('shutdown'));
         const closing = app.server.listening ? new Promise<void>((resolve) => app.server.close(() => resolve())) : Promise.resolve();
         app.server.closeAllConnections?.();
         await closing;

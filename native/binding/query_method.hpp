@@ -15,8 +15,8 @@
 // The Sync form runs the same functions on the calling thread.
 //
 // Optionally M::tiny(index, request): the work is known to be a few microseconds (a count of one short query
-// on few shards). The async form then runs it on the calling thread and returns a promise already settled: a
-// pool round trip costs several times that work. A cancel flag (a signal or timeoutMs) does not send it to the
+// on few shards). The async form then runs it on the calling thread and returns the answer itself, not a promise
+// (lib/query/core.ts, Call.run, awaits either): a pool round trip costs several times that work. A cancel flag (a signal or timeoutMs) does not send it to the
 // pool: the inline work reads the flag as the pool's would (set already: ERR_ABORTED), and microseconds of work
 // cannot outlive a deadline worth setting. Every call takes the pool when TRACEINDEX_ASYNC_INLINE=0 is in the
 // environment at load time (docs/api.md, Threads).
@@ -110,18 +110,9 @@ Napi::Value run_async(Napi::Env env, std::shared_ptr<const ti::Index> idx, const
   Job::Done done = [out](Napi::Env env) { return M::to_js(env, *out); };
   if constexpr (is_sharded<M>::value) M::check(*idx, *req);
   if constexpr (has_tiny<M>::value) {
-    if (inline_enabled() && M::tiny(*idx, *req)) {
-      auto deferred = Napi::Promise::Deferred::New(env);
-      try {
-        deferred.Resolve(M::to_js(env, compute<M>(*idx, *req, flag)));
-      } catch (const Napi::Error& e) {
-        deferred.Reject(e.Value());
-      } catch (...) {
-        const Failure f = current_failure();
-        deferred.Reject(make_error(env, f.code, f.message).Value());
-      }
-      return deferred.Promise();
-    }
+    // The answer itself, not a promise: the caller sees that nothing is left to wait for or to cancel (no timer
+    // to arm, no listener on its signal). Errors are thrown, as the Sync form's are.
+    if (inline_enabled() && M::tiny(*idx, *req)) return M::to_js(env, compute<M>(*idx, *req, flag));
   }
   if constexpr (has_part_of<M>::value) {
     const ti::Queries all = req->view();

@@ -180,6 +180,21 @@ function serve(args: string[]): Promise<{ child: ChildProcess; port: number; exi
   });
 }
 
+/**
+ * One count through a --workers server, checked against the library, then two /metrics scrapes in a row
+ * (connections go to the workers in turn, so the pair reaches both), adding the worker ids they name to `seen`.
+ */
+async function countThroughWorkers(t: import('ava').ExecutionContext, agent: http.Agent, port: number, query: string, seen: Set<string>): Promise<void> {
+  const a = await request(agent, port, 'POST', '/v1/indexes/main/count', JSON.stringify({ query }));
+  t.is(a.status, 200);
+  t.is(JSON.parse(a.body).result, await index.count(query));
+  for (let k = 0; k < 2; k++) {
+    const m = await request(agent, port, 'GET', '/metrics');
+    const w = /traceindex_http_requests_in_flight\{worker="(\d+)"\}/.exec(m.body);
+    if (w) seen.add(w[1]);
+  }
+}
+
 const MEDIUM = Array.from({ length: 40 }, (_, i) => TEXTS[i]).join(' ');
 const HUGE = Array.from({ length: 2000 }, (_, i) => TEXTS[i % TEXTS.length]).join(' . ');
 
@@ -235,15 +250,7 @@ test('--workers 2: two processes answer on one port; SIGTERM drains both and the
   const agent = new http.Agent({ keepAlive: false });
   const seen = new Set<string>();
   for (let i = 0; i < 20; i++) {
-    const a = await request(agent, port, 'POST', '/v1/indexes/main/count', JSON.stringify({ query: TEXTS[i % TEXTS.length] }));
-    t.is(a.status, 200);
-    t.is(JSON.parse(a.body).result, await index.count(TEXTS[i % TEXTS.length]));
-    // Two scrapes in a row: connections go to the workers in turn, so the pair reaches both.
-    for (let k = 0; k < 2; k++) {
-      const m = await request(agent, port, 'GET', '/metrics');
-      const w = /traceindex_http_requests_in_flight\{worker="(\d+)"\}/.exec(m.body);
-      if (w) seen.add(w[1]);
-    }
+    await countThroughWorkers(t, agent, port, TEXTS[i % TEXTS.length], seen);
   }
   t.deepEqual([...seen].map(Number).sort(), [...workers].sort(), 'both workers answered (each labels its metrics)');
   child.kill('SIGTERM');
@@ -327,15 +334,7 @@ test('--workers 2: a worker that dies is replaced (and said so on stderr); the s
   const seen = new Set<string>();
   for (let i = 0, giveUp = Date.now() + 20_000; seen.size < 2 && Date.now() < giveUp; i++) {
     if (i > 0) await new Promise((resolve) => setTimeout(resolve, 20));
-    const a = await request(agent, port, 'POST', '/v1/indexes/main/count', JSON.stringify({ query: TEXTS[i % TEXTS.length].slice(0, 12) }));
-    t.is(a.status, 200);
-    t.is(JSON.parse(a.body).result, await index.count(TEXTS[i % TEXTS.length].slice(0, 12)));
-    // Two scrapes in a row: connections go to the workers in turn, so the pair reaches both.
-    for (let k = 0; k < 2; k++) {
-      const m = await request(agent, port, 'GET', '/metrics');
-      const w = /traceindex_http_requests_in_flight\{worker="(\d+)"\}/.exec(m.body);
-      if (w) seen.add(w[1]);
-    }
+    await countThroughWorkers(t, agent, port, TEXTS[i % TEXTS.length].slice(0, 12), seen);
   }
   t.deepEqual([...seen].map(Number).sort(), [...now].sort(), 'both workers, the replacement included, answered');
   child.kill('SIGTERM');

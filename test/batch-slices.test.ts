@@ -91,3 +91,32 @@ test('a sliced batch aborted while its slices run rejects with ERR_ABORTED or an
   t.true(aborted > 0, `aborted ${aborted}, answered ${answered}`);
   t.log(`aborted ${aborted}, answered ${answered}, cores ${os.availableParallelism?.() ?? os.cpus().length}`);
 });
+
+// The JS side packs a batch into one token array, copying and checking each query once and growing the array
+// by doubling (lib/query/core.ts, batch): long queries past the first guess of 8 tokens per query, queries in
+// every form (plain arrays, Uint32Arrays, text) mixed, must reach the native side whole and in order.
+test('packing a batch: long and mixed-form queries past the first capacity equal the oracle and single counts', async (t) => {
+  const r = O.rng(99);
+  const docs = [O.randomTokens(r, 3000, 4, 97)].concat(O.randomDocs(r, 20, 300, 4, 97));
+  const out = path.join(scratch, `idx-${n++}`);
+  await buildIndex({ inputs: docs.map((d) => ({ text: Buffer.from(d).toString('latin1') })), out, tokenizer: 'bytes' });
+  const idx = await openIndex(out);
+  const qs: Array<number[] | Uint32Array | string> = [];
+  const want: number[] = [];
+  let tokens = 0;
+  for (let i = 0; i < 300; i++) {
+    const len = [1, 2, 40, 7, 90, 3][i % 6];
+    const d = docs[i % docs.length].length > len ? docs[i % docs.length] : docs[0];
+    const at = Math.floor(r() * Math.max(1, d.length - len));
+    const q = d.slice(at, at + len);
+    if (i % 5 === 4) q[q.length - 1] = 97 + Math.floor(r() * 4);  // sometimes absent
+    want.push(O.count(docs, q));
+    tokens += q.length;
+    qs.push(i % 3 === 0 ? q : i % 3 === 1 ? Uint32Array.from(q) : Buffer.from(q).toString('latin1'));
+  }
+  t.true(tokens > 8 * qs.length, 'the batch outgrows the first capacity');
+  t.deepEqual(Array.from(idx.countBatchSync(qs)), want);
+  t.deepEqual(Array.from(await idx.countBatch(qs)), want);
+  t.deepEqual(qs.slice(0, 24).map((q) => idx.countSync(q)), want.slice(0, 24));
+  idx.close();
+});

@@ -150,11 +150,20 @@ export class IndexCore {
 
   /** Every element of `ids` is a token id of this index's vocabulary (ERR_TOKEN_RANGE naming the first that is not). */
   private checkIds(ids: ArrayLike<unknown>): void {
+    this.copyIds(ids, undefined, 0);
+  }
+
+  /**
+   * Checks ids as checkIds does and, given `to`, copies them there from `at` (one loop: TypedArray#set from a
+   * plain array cost twice as much for a batch's short queries). `(v >>> 0) === v` holds exactly for the
+   * numbers that are integers in [0, 2^32); the message is built only on failure.
+   */
+  private copyIds(ids: ArrayLike<unknown>, to: Uint32Array | undefined, at: number): void {
     const vocab = this.manifest.vocabSize;
     for (let i = 0; i < ids.length; i++) {
-      const v = ids[i];
-      // The message is built only on failure: a template per token cost more than the rest of a batch's packing.
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= vocab) this.tokenId(v, `query token ${v} at position ${i}`);
+      const v = ids[i] as number;
+      if ((v >>> 0) !== v || v >= vocab) this.tokenId(v, `query token ${v} at position ${i}`);
+      if (to) to[at + i] = v;
     }
   }
 
@@ -168,39 +177,42 @@ export class IndexCore {
   /**
    * Queries as one token array plus offsets; the same checks, in the same order, as tokenize() of each query
    * and then the lengths. Token id arrays (plain arrays and Uint32Arrays, the forms batches come in) are
-   * checked in place and copied once, straight into the batch: no array per query.
+   * checked as they are copied, once, straight into the batch: no array per query.
    */
   batch(queries: Query[], allowEmpty: boolean): [Uint32Array, Uint32Array] {
     if (!Array.isArray(queries)) throw new TraceIndexError('ERR_INVALID_ARGUMENT', 'a batch is an array of queries');
     const n = queries.length;
     const offsets = new Uint32Array(n + 1);
-    let parts: Array<Uint32Array | undefined> | undefined;  // the tokenized forms of the other queries
-    for (let i = 0; i < n; i++) {
-      const q = queries[i];
-      let len: number;
-      if ((Array.isArray(q) || q instanceof Uint32Array) && !('fingerprint' in q)) {
-        if (!(q instanceof Uint32Array)) this.checkIds(q);
-        len = q.length;
-        if (len > MAX_QUERY_TOKENS)
-          throw new TraceIndexError('ERR_INVALID_ARGUMENT', `query of ${len} tokens is longer than the limit (${MAX_QUERY_TOKENS})`);
-      } else {
-        const p = this.tokenize(q);
-        (parts ??= [])[i] = p;
-        len = p.length;
-      }
-      offsets[i + 1] = len;  // the length for now (< 2^32: at most MAX_QUERY_TOKENS)
-    }
+    let tokens = new Uint32Array(Math.max(64, n * 8));  // grown by doubling; the call gets the filled part
     let total = 0;
     for (let i = 0; i < n; i++) {
-      const len = offsets[i + 1];
-      if (len === 0 && !allowEmpty) throw new TraceIndexError('ERR_INVALID_ARGUMENT', `query ${i} is empty`);
+      let q = queries[i];
+      let len: number;
+      if ((Array.isArray(q) || q instanceof Uint32Array) && !('fingerprint' in q)) {
+        len = q.length;
+        if (len > MAX_QUERY_TOKENS) {
+          if (!(q instanceof Uint32Array)) this.checkIds(q);
+          throw new TraceIndexError('ERR_INVALID_ARGUMENT', `query of ${len} tokens is longer than the limit (${MAX_QUERY_TOKENS})`);
+        }
+      } else {
+        q = this.tokenize(q);
+        len = q.length;
+      }
+      if (total + len > 2 ** 32 - 1) throw new TraceIndexError('ERR_INVALID_ARGUMENT', 'batch too large: split it');
+      if (total + len > tokens.length) {
+        const grown = new Uint32Array(Math.min(2 ** 32 - 1, Math.max(total + len, 2 * tokens.length)));
+        grown.set(tokens.subarray(0, total));
+        tokens = grown;
+      }
+      if (q instanceof Uint32Array) tokens.set(q, total);
+      else this.copyIds(q as ArrayLike<unknown>, tokens, total);
       total += len;
-      if (total > 2 ** 32 - 1) throw new TraceIndexError('ERR_INVALID_ARGUMENT', 'batch too large: split it');
       offsets[i + 1] = total;
     }
-    const tokens = new Uint32Array(total);
-    for (let i = 0; i < n; i++) tokens.set((parts?.[i] ?? queries[i]) as ArrayLike<number>, offsets[i]);
-    return [tokens, offsets];
+    if (!allowEmpty)
+      for (let i = 0; i < n; i++)
+        if (offsets[i + 1] === offsets[i]) throw new TraceIndexError('ERR_INVALID_ARGUMENT', `query ${i} is empty`);
+    return [tokens.subarray(0, total), offsets];
   }
 
   /** Entries of each shard's suffix array: the ranks documentsByRank accepts, [0, ranks[s]). */

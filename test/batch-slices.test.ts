@@ -12,6 +12,9 @@ import { buildIndex, openIndex, TraceIndexError } from '../lib/index';
 import { coreOf } from '../lib/query/core';
 import * as O from './helpers/oracle';
 
+// Three slices whatever the machine (read by the addon on the first large batch), so these tests slice on one
+// core too and the slice count steps 1, 2, 3 at the sizes below.
+process.env.TRACEINDEX_BATCH_CORES = '3';
 const scratch = O.tmpDir('batch-slices');
 test.after.always(() => fs.rmSync(scratch, { recursive: true, force: true }));
 let n = 0;
@@ -43,7 +46,8 @@ for (const [title, vocab] of [['u8', 200], ['u16', 1000], ['u32', 100000]] as co
       for (const len of [1, 3, 9, 20]) all.push(new Array(len).fill(0), new Array(len).fill(vocab - 1));
       const want = all.map((q) => O.count(docs, q));
       const core = coreOf(idx);
-      // 257, 513, 769: one query past a multiple of the slice size; then the whole set (uneven halves).
+      // 257, 513, 769: one query past a multiple of the least slice (256), so 1, 2 and 3 slices of uneven sizes;
+      // then the whole set (3 slices).
       for (const size of [257, 513, 769, all.length]) {
         const qs = all.slice(0, size);
         t.deepEqual(Array.from(await idx.countBatch(qs)), want.slice(0, size), `countBatch of ${size}`);
@@ -60,7 +64,7 @@ for (const [title, vocab] of [['u8', 200], ['u16', 1000], ['u32', 100000]] as co
   }
 }
 
-test('a sliced batch aborted while its slices run rejects with ERR_ABORTED or answers exactly; close waits for it', async (t) => {
+test('a sliced batch aborted while its slices run rejects with ERR_ABORTED or answers exactly; a close meanwhile is safe', async (t) => {
   const vocab = 300;
   const docs = corpus(vocab, 99);
   const dir = await build(docs, vocab, 2);
@@ -89,7 +93,7 @@ test('a sliced batch aborted while its slices run rejects with ERR_ABORTED or an
     await t.throwsAsync(idx.countBatch(qs), { instanceOf: TraceIndexError });
   }
   t.true(aborted > 0, `aborted ${aborted}, answered ${answered}`);
-  t.log(`aborted ${aborted}, answered ${answered}, cores ${os.availableParallelism?.() ?? os.cpus().length}`);
+  t.log(`aborted ${aborted}, answered ${answered}, cores ${os.availableParallelism?.() ?? os.cpus().length}, slices 3`);
 });
 
 // The JS side packs a batch into one token array, copying and checking each query once and growing the array

@@ -201,12 +201,18 @@ test('bad queries: empty, out-of-range and non-integer ids, huge queries, text o
   await rejectsWith(t, () => idx.countBatchSync([[97], new Uint32Array(0), 'a', [1.5]]), 'ERR_TOKEN_RANGE', ['1.5 at position 0']);
   await rejectsWith(t, () => idx.countBatchSync([[256], 42 as never]), 'ERR_TOKEN_RANGE', ['256 at position 0']);
   await rejectsWith(t, () => idx.countBatchSync([[97], 42 as never, [256]]), 'ERR_INVALID_ARGUMENT', ['string or an array']);
-  for (const q of [[255], [97, 300], [97, -1], [1.5], [NaN], [Infinity]] as number[][]) {
+  // A BigInt or an object is refused as an id without arithmetic on it (no TypeError, no valueOf call).
+  let valueOfCalls = 0;
+  const sneaky = { valueOf: () => { valueOfCalls++; return 97; } };
+  for (const q of [[255], [97, 300], [97, -1], [1.5], [NaN], [Infinity], [97, 1n], [sneaky], ['97']] as unknown as number[][]) {
     await rejectsWith(t, idx.count(q), 'ERR_TOKEN_RANGE');
+    await rejectsWith(t, idx.countBatch([[97], q]), 'ERR_TOKEN_RANGE');
+    await rejectsWith(t, idx.locate(q), 'ERR_TOKEN_RANGE');
     await rejectsWith(t, () => idx.countSync(q), 'ERR_TOKEN_RANGE');
     await rejectsWith(t, idx.nextTokens(q), 'ERR_TOKEN_RANGE');
     await rejectsWith(t, idx.longestMatch(q), 'ERR_TOKEN_RANGE');
   }
+  t.is(valueOfCalls, 0);
   await rejectsWith(t, idx.count(42 as never), 'ERR_INVALID_ARGUMENT');
   // [2**32] is tested separately below (BUG: it wraps to token 0).
   await rejectsWith(t, idx.countBatch('abc' as never), 'ERR_INVALID_ARGUMENT');

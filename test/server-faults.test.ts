@@ -289,6 +289,20 @@ test('serve --log-level info: every request is logged under its id (arrival and 
   }
 });
 
+// The SIGTERM test above has every line out before the signal; this one exits in the same turn as the write,
+// so only the exit flush can get the line out.
+test('BatchedLog: lines written in the turn that calls process.exit still go out (the exit flush)', async (t) => {
+  const mod = path.join(O.REPO, 'dist', 'lib', 'server', 'log-stream.js');
+  const script = `const { BatchedLog } = require(${JSON.stringify(mod)}); const log = new BatchedLog();` +
+    `log.write('first\\n'); log.write('last\\n'); process.exit(3);`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (d) => { out += d.toString(); });
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));  // after stdout ended
+  t.is(code, 3);
+  t.is(out, 'first\nlast\n');
+});
+
 test('BatchedLog: the lines of one turn go out in one write, in order; 64 KiB go out at once', async (t) => {
   const writes: string[] = [];
   const log = new BatchedLog({ write: (s: string) => writes.push(s) });

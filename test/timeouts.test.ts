@@ -73,3 +73,19 @@ test('queries fanned out over shards equal the one-shard answers', async (t) => 
   one.close();
   many.close();
 });
+
+// Pool work comes back as a promise; one made in another realm (the addon loaded outside the vm context the
+// library runs in, as Jest does) is still pending work: the signal and the deadline must reach its flag.
+test('a pending call whose promise comes from another realm still gets its abort and its deadline', async (t) => {
+  const { Call } = await import('../lib/query/core');
+  const vm = await import('node:vm');
+  const ForeignPromise = vm.runInNewContext('Promise') as PromiseConstructor;
+  t.false(new ForeignPromise(() => {}) instanceof Promise, 'the promise is foreign');
+  // The fake native call resolves, 60 ms later, with what its cancel flag says then.
+  const later = (_n: unknown, flag?: Uint8Array) => new ForeignPromise<number>((resolve) => setTimeout(() => resolve(flag ? flag[0] : -1), 60));
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(), 10);
+  t.is(await new Call({} as never, ac.signal).run(later), 1, 'the abort set the flag');
+  t.is(await new Call({} as never, undefined, 10).run(later), 1, 'the deadline set the flag');
+  t.is(await new Call({} as never, undefined, 1000).run(later), 0, 'nothing set it');
+});

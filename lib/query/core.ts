@@ -15,6 +15,15 @@ import type { CallOptions, DocumentInfo, Occurrence, Query } from './types';
 /** Queries longer than this (in tokens) are refused (ERR_INVALID_ARGUMENT). */
 export const MAX_QUERY_TOKENS = 1 << 24;
 
+/**
+ * A token id of a vocabulary of `vocab` ids: a number that is an integer in [0, vocab). `(v >>> 0) === v` holds
+ * exactly for the numbers that are integers in [0, 2^32); the typeof test comes first, so a BigInt or an object
+ * is refused without arithmetic on it (no TypeError, no valueOf call).
+ */
+function isTokenId(v: unknown, vocab: number): v is number {
+  return typeof v === 'number' && (v >>> 0) === v && v < vocab;
+}
+
 const cores = new WeakMap<object, IndexCore>();
 
 /** The core of an Index (`index` is `this` of an Index method: anything else is ERR_INVALID_ARGUMENT). */
@@ -63,8 +72,9 @@ export class Call {
     let pending: Promise<T>;
     try {
       const out = fn(this.native, flag);
-      if (!(out instanceof Promise)) return out;
-      pending = out;
+      // Duck-typed: a promise made in another realm (the addon loaded outside a vm context) is still pending work.
+      if (typeof (out as { then?: unknown } | null)?.then !== 'function') return out as T;
+      pending = out as Promise<T>;
     } catch (err) {
       throw nativeError(err);
     }
@@ -155,21 +165,20 @@ export class IndexCore {
 
   /**
    * Checks ids as checkIds does and, given `to`, copies them there from `at` (one loop: TypedArray#set from a
-   * plain array cost twice as much for a batch's short queries). `(v >>> 0) === v` holds exactly for the
-   * numbers that are integers in [0, 2^32); the message is built only on failure.
+   * plain array cost twice as much for a batch's short queries). The message is built only on failure.
    */
   private copyIds(ids: ArrayLike<unknown>, to: Uint32Array | undefined, at: number): void {
     const vocab = this.manifest.vocabSize;
     for (let i = 0; i < ids.length; i++) {
-      const v = ids[i] as number;
-      if ((v >>> 0) !== v || v >= vocab) this.tokenId(v, `query token ${v} at position ${i}`);
-      if (to) to[at + i] = v;
+      const v = ids[i];
+      if (!isTokenId(v, vocab)) this.tokenId(v, `query token ${String(v)} at position ${i}`);
+      if (to) to[at + i] = v as number;
     }
   }
 
   /** A token id of this index's vocabulary (ERR_TOKEN_RANGE otherwise); `what` names it in the message. */
   tokenId(v: unknown, what: string): number {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= this.manifest.vocabSize)
+    if (!isTokenId(v, this.manifest.vocabSize))
       throw new TraceIndexError('ERR_TOKEN_RANGE', `${what} is not a token id of this index (vocabulary size ${this.manifest.vocabSize})`);
     return v;
   }
@@ -183,7 +192,7 @@ export class IndexCore {
     if (!Array.isArray(queries)) throw new TraceIndexError('ERR_INVALID_ARGUMENT', 'a batch is an array of queries');
     const n = queries.length;
     const offsets = new Uint32Array(n + 1);
-    let tokens = new Uint32Array(Math.max(64, n * 8));  // grown by doubling; the call gets the filled part
+    let tokens = new Uint32Array(n + 64);  // grown by doubling (at most twice the tokens); the call gets the filled part
     let total = 0;
     for (let i = 0; i < n; i++) {
       let q = queries[i];

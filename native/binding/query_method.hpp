@@ -85,12 +85,26 @@ template <class M>
 struct has_part_of<M, std::void_t<decltype(M::part_of(std::declval<const ti::Shard&>(), std::declval<const ti::Queries&>(),
                                                       std::declval<ti::CancelFlag*>()))>> : std::true_type {};
 
-// Slices an async batch of `queries` runs as: one per core, each of at least kMinSlice queries (hundreds of
-// microseconds of work against a pool hop of tens), so small batches stay one item. The calling thread's
-// Sync form never splits.
+// Positive integer value of an environment variable, or 0 (unset, empty or not a number).
+inline size_t env_count(const char* name) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return 0;
+  char* end = nullptr;
+  const unsigned long long n = std::strtoull(v, &end, 10);
+  return *end == '\0' && n > 0 && n <= 1024 ? size_t(n) : 0;
+}
+
+// Slices an async batch of `queries` runs as: one per core the pool can use (the CPU count, at most libuv's
+// UV_THREADPOOL_SIZE threads, 4 by default; TRACEINDEX_BATCH_CORES overrides it, e.g. under a container's CPU
+// quota), each of at least kMinSlice queries (hundreds of microseconds of work against a pool hop of tens), so
+// small batches stay one item. Read on the first large batch. The calling thread's Sync form never splits.
 inline size_t split_count(size_t queries) {
   constexpr size_t kMinSlice = 256;
-  static const size_t cores = std::max<size_t>(1, std::thread::hardware_concurrency());
+  static const size_t cores = [] {
+    if (const size_t forced = env_count("TRACEINDEX_BATCH_CORES")) return forced;
+    const size_t pool = env_count("UV_THREADPOOL_SIZE");
+    return std::max<size_t>(1, std::min<size_t>(std::thread::hardware_concurrency(), pool ? pool : 4));
+  }();
   return std::max<size_t>(1, std::min(cores, queries / kMinSlice));
 }
 

@@ -205,7 +205,7 @@ std::vector<uint32_t> trace_part(const Shard& s, const Queries& q, const TraceOp
   static const std::vector<uint32_t> none;
   std::vector<uint32_t> L(q.total_tokens());
   for (size_t i = 0; i < q.size(); ++i)
-    shard_prefix_lengths(s, q.query(i), q.length(i), window ? none : options.delimiters, L.data() + q.start(i), cancel);
+    shard_prefix_lengths(s, q.query(i), q.length(i), window ? none : options.delimiters, L.data() + q.within(i), cancel);
   return L;
 }
 
@@ -216,7 +216,7 @@ std::vector<std::vector<Span>> merge_trace(const Index& index, const Queries& q,
     for (size_t k = 0; k < L.size(); ++k) L[k] = std::max(L[k], p[k]);
   std::vector<std::vector<Span>> out(q.size());
   for (size_t i = 0; i < q.size(); ++i) {
-    const uint32_t* Li = L.data() + q.start(i);
+    const uint32_t* Li = L.data() + q.within(i);
     out[i] = window ? windows_from_lengths(index, q.query(i), q.length(i), Li, window, options, cancel)
                     : spans_from_lengths(index, q.query(i), q.length(i), Li, options, cancel);
   }

@@ -32,6 +32,9 @@ class Queries {
   size_t length(size_t i) const { return offsets_ ? offsets_[i + 1] - offsets_[i] : one_; }
   const uint32_t* query(size_t i) const { return tokens_ + start(i); }
   size_t total_tokens() const { return offsets_ ? offsets_[count_] - offsets_[0] : one_; }
+  // Where query i starts among this view's own total_tokens() (start(i) counts from the caller's array, which a
+  // slice does not begin).
+  size_t within(size_t i) const { return offsets_ ? offsets_[i] - offsets_[0] : 0; }
   // Queries [a, b) of these (a <= b <= size()), over the same arrays.
   Queries slice(size_t a, size_t b) const {
     if (!offsets_) return b > a ? *this : Queries(tokens_, nullptr, 0);

@@ -178,6 +178,20 @@ TEST(batch_trace_parts_merge_to_brute_force) {
     auto merged = merge_trace(idx, b.view(), opt, window, parts);
     auto single = trace_batch(idx, b.view(), opt, window);
     CHECK_EQ(merged.size(), b.queries.size());
+    // A slice (queries [lo, hi) over the same arrays, not starting at token 0) traces as those queries did.
+    if (b.queries.size() >= 2) {
+      const size_t lo = 1 + rng() % (b.queries.size() - 1), hi = lo + 1 + rng() % (b.queries.size() - lo);
+      const auto sliced = trace_batch(idx, b.view().slice(lo, hi), opt, window);
+      CHECK_EQ(sliced.size(), hi - lo);
+      for (size_t i = lo; i < hi; ++i) {
+        CHECK_EQ(sliced[i - lo].size(), single[i].size());
+        for (size_t k = 0; k < std::min(sliced[i - lo].size(), single[i].size()); ++k) {
+          CHECK_EQ(sliced[i - lo][k].start, single[i][k].start);
+          CHECK_EQ(sliced[i - lo][k].end, single[i][k].end);
+          CHECK_EQ(sliced[i - lo][k].count, single[i][k].count);
+        }
+      }
+    }
     for (size_t i = 0; i < b.queries.size(); ++i) {
       const Doc& o = b.queries[i];
       std::vector<std::pair<uint32_t, uint32_t>> want;

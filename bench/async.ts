@@ -1,9 +1,9 @@
 /**
  * One `count` through each form of the API on one index, rounds alternating the forms (docs/benchmarks.md,
  * "Search core"):
- *   node dist/bench/async.js --index DIR [--queries 2000] [--rounds 5] [--warm]
- * Queries: windows of 1-20 tokens of the index's own documents (present) and the same with the last token
- * changed (mostly absent). Per call, p50 / p99 µs of
+ *   node dist/bench/async.js --index DIR [--queries 2000] [--rounds 5] [--warm] [--lengths 1,2,3,5,8,10,20]
+ * Queries: windows of the index's own documents (present), their lengths taken in turn from --lengths, and the
+ * same with the last token changed (mostly absent). Per call, p50 / p99 µs of
  *   countSync(q)                          the work on the calling thread
  *   await countBatch([], { signal })      a bare async round trip (a pool task with no query: a signal
  *                                         makes every call take the pool)
@@ -46,7 +46,8 @@ async function main(): Promise<void> {
   const rand = (m: number): number => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % m; };
   const docs = await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map((i) => index.document(i)));
   const queries: number[][] = [];
-  const lens = [1, 2, 3, 5, 8, 10, 20];
+  const lens = arg('--lengths', '1,2,3,5,8,10,20').split(',').map(Number);
+  if (lens.some((l) => !Number.isInteger(l) || l < 1)) throw new Error('--lengths: positive integers, comma-separated');
   while (queries.length < n) {
     const d = docs[rand(docs.length)];
     const toks = Array.from(d.tokens as ArrayLike<number>);
@@ -94,7 +95,7 @@ async function main(): Promise<void> {
       }
     }
   }
-  console.log(`index ${dir}, ${queries.length} queries of 1-20 tokens (half changed), ${rounds} rounds, ` +
+  console.log(`index ${dir}, ${queries.length} queries of ${lens.join(',')} tokens (half changed), ${rounds} rounds, ` +
     `TRACEINDEX_ASYNC_INLINE=${process.env.TRACEINDEX_ASYNC_INLINE ?? '(unset)'}\n`);
   console.log('| form | p50 µs | p99 µs |\n|---|---:|---:|');
   for (const [k, v] of Object.entries(forms)) console.log(`| ${k} | ${pct(v, 0.5).toFixed(2)} | ${pct(v, 0.99).toFixed(2)} |`);

@@ -64,6 +64,40 @@
 
 #include "error.hpp"
 
+// Diagnostic build only (-DTRACEINDEX_SAIS_DIAG): CPU seconds of the calling thread per (level, phase), printed
+// to stderr after each build. A mark charges the time since the previous mark to its phase, so a level's phases
+// exclude its recursion. Not for timing the 2-thread mode (the helper threads are not counted).
+#ifdef TRACEINDEX_SAIS_DIAG
+#include <cstdio>
+#include <ctime>
+namespace traceindex { namespace {
+struct SaisDiag {
+  struct Row { int depth; const char* phase; double s; };
+  std::vector<Row> rows;
+  double last = 0;
+  int depth = 0;
+  static double now() { timespec ts; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts); return ts.tv_sec + ts.tv_nsec * 1e-9; }
+  void mark(const char* phase) {
+    const double x = now();
+    for (Row& r : rows) if (r.depth == depth && r.phase == phase) { r.s += x - last; last = x; return; }
+    rows.push_back({depth, phase, x - last});
+    last = x;
+  }
+  void print() {
+    double total = 0;
+    for (const Row& r : rows) { std::fprintf(stderr, "sais-diag level %d %-18s %.3f\n", r.depth, r.phase, r.s); total += r.s; }
+    std::fprintf(stderr, "sais-diag total %.3f\n", total);
+    rows.clear();
+  }
+} g_diag;
+}}  // namespace traceindex::(anonymous)
+#define SAIS_MARK(phase) g_diag.mark(phase)
+#define SAIS_DEPTH(d) (g_diag.depth = (d))
+#else
+#define SAIS_MARK(phase) ((void)0)
+#define SAIS_DEPTH(d) ((void)0)
+#endif
+
 namespace traceindex {
 namespace detail {
 // Levels with n below this use the flagged passes (tests lower it to cover the flag-free passes, which
@@ -191,34 +225,28 @@ template <class T, class I> bool s_type_at(const T* t, I n, I i) {
 
 constexpr uint64_t kParallelMin = uint64_t(1) << 16;  // smaller levels run single-threaded
 
-template <class T, class I> inline void prefetch_pred(const T* t, I j, I nm1) {
+template <class T, class I> __attribute__((always_inline)) inline void prefetch_pred(const T* t, I j, I nm1) {
   I jm = j - 1;
   __builtin_prefetch(t + (jm < nm1 ? jm : 0));
 }
 
 // Drives a flagged induction scan: step(i) for every i (forward: L pass, inducing from unflagged entries;
 // backward: S pass, from flagged ones). Only entries that will induce are prefetched (others point the prefetch
-// at t[0], always cached): the predecessor's token of sa[i +- 2*kPf], then, once that token is cached, its
-// bucket pointer (and naming id) for sa[i +- kPf]. u8 buckets live in L1, so only wider tokens take stage two.
+// at t[0], always cached): the predecessor's token of sa[i +- 2*kPf]. (A second stage, the bucket pointer and
+// naming id of sa[i +- kPf] for wide tokens, was silently deleted by GCC, the call being taken for pure; made
+// live it cost 10-20 % in the u16 final passes, so it is gone.)
 template <bool kForward, class T, class I, class Step>
-inline void flagged_scan(const T* t, const I* sa, I n, I mask, const I* P, const I* LD, Step&& step) {
+inline void flagged_scan(const T* t, const I* sa, I n, I mask, Step&& step) {
   const I nm1 = n - 1;
   auto pred = [&](I v) -> I {  // position of the predecessor to read, or 0 when v does not induce
     I jm = (v & mask) - 1;
     bool induces = kForward ? !(v & kFlag<I>) : (v & kFlag<I>) != 0;
     return induces && jm < nm1 ? jm : 0;
   };
-  auto bucket = [&](I v) {
-    if (sizeof(T) == 1) return;
-    I c = t[pred(v)];
-    __builtin_prefetch(P + c, 1);
-    if (LD) __builtin_prefetch(LD + c, 1);
-  };
   if (kForward) {
     I i = 0;
     for (; i + 2 * kPf < n; ++i) {
       __builtin_prefetch(t + pred(sa[i + 2 * kPf]));
-      bucket(sa[i + kPf]);
       step(i);
     }
     for (; i < n; ++i) step(i);
@@ -227,7 +255,6 @@ inline void flagged_scan(const T* t, const I* sa, I n, I mask, const I* P, const
     for (; i > 2 * kPf;) {
       --i;
       __builtin_prefetch(t + pred(sa[i - 2 * kPf]));
-      bucket(sa[i - kPf]);
       step(i);
     }
     while (i > 0) step(--i);
@@ -331,7 +358,7 @@ void induce_l_flags(const T* t, I* sa, I n, I* P) {
       if (kClear) sa[i] = kEmpty<I>;
     }
   };
-  flagged_scan<true>(t, sa, n, I(~kFlag<I>), P, static_cast<const I*>(nullptr), step);
+  flagged_scan<true>(t, sa, n, I(~kFlag<I>), step);
 }
 
 template <class T, class I, bool kClear>
@@ -346,7 +373,7 @@ void induce_s_flags(const T* t, I* sa, I n, I* P) {
       sa[i] = kClear ? kEmpty<I> : v ^ kFlag<I>;
     }
   };
-  flagged_scan<false>(t, sa, n, I(~kFlag<I>), P, static_cast<const I*>(nullptr), step);
+  flagged_scan<false>(t, sa, n, I(~kFlag<I>), step);
 }
 
 // A second thread kept for a run of short jobs (the blocks of one induction pass). share(f, nc) runs f(0) ..
@@ -625,7 +652,7 @@ I induce_l_named(const T* t, I* sa, I n, I K, I* P, I* LD) {
       sa[P[c1]++] = jm | (f ? kFlag<I> : 0) | mk;
     }
   };
-  flagged_scan<true>(t, sa, n, kPos<I>, P, LD, step);
+  flagged_scan<true>(t, sa, n, kPos<I>, step);
   return d;
 }
 
@@ -661,7 +688,7 @@ void induce_s_named(const T* t, I* sa, I n, I K, I* P, I* LD, I d) {
       sa[i] = kEmptyN<I> | (v & kMark<I>);  // scanned slots are never written again: the mark stays readable
     }
   };
-  flagged_scan<false>(t, sa, n, kPos<I>, P, LD, step);
+  flagged_scan<false>(t, sa, n, kPos<I>, step);
 }
 
 // Survivors of induce_s_named (unflagged, position > 0: the LMS suffixes) to sa[0, m), each marked when its
@@ -699,6 +726,57 @@ template <class I> I assign_names(I* sa, I m, bool par, uint64_t* G) {
   return total;
 }
 
+// One pass of stage1_split over sa[lo, hi) (forward: L pass, cursors P[v]++; backward: S pass, --P[v]), every
+// entry inducing: its predecessor jm goes to sub-bucket v = 2 t[jm] + (jm-1 is L: >= forward, > backward), marked
+// when v's last induced entry came from another group. Two entries a step (the S pass over 52 M entries of
+// prose: 0.62-0.64 -> 0.48 CPU s; the L pass does not change). Returns d.
+template <bool kForward, class T, class I>
+I split_scan(const T* t, I* sa, I lo, I hi, I nm1, I* P, I* LD, I d) {
+  auto step = [&](I x) {
+    d += mark_of(x);
+    const I jm = (x & kPos<I>) - 1;
+    const T c1 = t[jm];
+    if (jm == 0) return;  // position 0 has no sub-bucket
+    const T c2 = t[jm - 1];
+    const I v = 2 * I(c1) + (kForward ? c2 >= c1 : c2 > c1);
+    const I mk = LD[v] != d ? kMark<I> : 0;
+    LD[v] = d;
+    sa[kForward ? P[v]++ : --P[v]] = jm | mk;
+  };
+  // text at 2 kPf entries ahead; wide tokens: sub-bucket cursors at kPf. Inlined by force: GCC otherwise takes
+  // the call, whose effects are only prefetches, for a pure function and deletes it.
+  auto ahead = [&](I i2, I i1) __attribute__((always_inline)) {
+    const I jp = (sa[i2] & kPos<I>) - 1;
+    __builtin_prefetch(t + (jp < nm1 ? jp : 0));
+    if (sizeof(T) > 1) {
+      const I jm = (sa[i1] & kPos<I>) - 1;  // slots ahead may not be written yet: any value
+      const I v = 2 * I(t[jm < nm1 ? jm : 0]);
+      __builtin_prefetch(P + v, 1);
+      __builtin_prefetch(LD + v, 1);
+    }
+  };
+  if (kForward) {
+    I i = lo;
+    for (; i + 2 * kPf + 1 < hi; i += 2) {
+      ahead(i + 2 * kPf, i + kPf);
+      ahead(i + 2 * kPf + 1, i + kPf + 1);
+      step(sa[i]);
+      step(sa[i + 1]);  // read after step(sa[i]), which may have written it
+    }
+    for (; i < hi; ++i) step(sa[i]);
+  } else {
+    I i = hi;
+    for (; i > lo + 2 * kPf + 1; i -= 2) {
+      ahead(i - 2 * kPf - 1, i - kPf - 1);
+      ahead(i - 2 * kPf - 2, i - kPf - 2);
+      step(sa[i - 1]);
+      step(sa[i - 2]);
+    }
+    while (i > lo) step(sa[--i]);
+  }
+  return d;
+}
+
 // Stage 1 with split sub-buckets (levels that name during induction, with 4K entries of workspace): each bucket
 // c is split by the type of the predecessor. Region A = [0, a) holds, bucket by bucket, the suffixes whose
 // predecessor is L (L suffixes first, then the LMS seeds); region B = [a, n-1) holds those whose predecessor is
@@ -729,6 +807,7 @@ I stage1_split(const T* t, I* sa, I n, I K, const I* B, I* W, I* LC, I& lms1, I&
   } else {
     count(I(1), n, false, PL);
   }
+  SAIS_MARK("s1 count");
   I a = 0, m = 0;
   for (I c = 0; c < K; ++c) a += PL[2 * c] + PL[2 * c + 1];
   for (I c = 0, pa = 0, pb = a; c < K; ++c) {
@@ -746,6 +825,7 @@ I stage1_split(const T* t, I* sa, I n, I K, const I* B, I* W, I* LC, I& lms1, I&
   lms_range(t, I(1), n, false, [&](I p) { sa[--LD[2 * size_t(t[p])]] = p; m_hi += p >= h; lms1 = p; });
   for (I c = 0; c < K; ++c)
     if (LC[c]) sa[LD[2 * c]] |= kMark<I>;
+  SAIS_MARK("s1 seed");
   if (m <= 1) return m;
   std::fill(LD, LD + 2 * size_t(K), I(0));
   const I nm1 = n - 1;
@@ -756,32 +836,8 @@ I stage1_split(const T* t, I* sa, I n, I K, const I* B, I* W, I* LC, I& lms1, I&
     sa[PL[v]++] = nm1 | kMark<I>;
     LD[v] = d;
   }
-  {
-    auto step = [&](I i) {
-      const I x = sa[i];
-      d += mark_of(x);
-      const I jm = (x & kPos<I>) - 1;
-      const T c1 = t[jm];
-      if (jm == 0) return;
-      const I v = 2 * I(c1) + (t[jm - 1] >= c1);
-      const I mk = LD[v] != d ? kMark<I> : 0;
-      LD[v] = d;
-      sa[PL[v]++] = jm | mk;
-    };
-    I i = 0;
-    for (; i + 2 * kPf < a; ++i) {
-      const I jp = (sa[i + 2 * kPf] & kPos<I>) - 1;
-      __builtin_prefetch(t + (jp < nm1 ? jp : 0));
-      if (sizeof(T) > 1) {
-        const I jm = (sa[i + kPf] & kPos<I>) - 1;  // slots ahead may not be written yet: any value
-        const I v = 2 * I(t[jm < nm1 ? jm : 0]);
-        __builtin_prefetch(PL + v, 1);
-        __builtin_prefetch(LD + v, 1);
-      }
-      step(i);
-    }
-    for (; i < a; ++i) step(i);
-  }
+  d = split_scan<true>(t, sa, I(0), a, nm1, PL, LD, d);
+  SAIS_MARK("s1 L pass");
   // B's L parts [B_c start, PL[2c]): marks against the next entry (the last of each part: against the S part).
   // PL becomes the S pass's pointers: 2c = B_c end, 2c+1 = end of c's LMS suffixes in sa[0, m).
   for (I c = 0, pa = 0, pb = a, lms = 0; c < K; ++c) {
@@ -799,34 +855,10 @@ I stage1_split(const T* t, I* sa, I n, I K, const I* B, I* W, I* LC, I& lms1, I&
     pb = b_end;
   }
   I* PS = PL;
+  SAIS_MARK("s1 shift");
   std::fill(LD, LD + 2 * size_t(K), I(0));
-  {
-    auto step = [&](I i) {
-      const I x = sa[i];
-      d += mark_of(x);
-      const I jm = (x & kPos<I>) - 1;
-      const T c1 = t[jm];
-      if (jm == 0) return;
-      const I v = 2 * I(c1) + (t[jm - 1] > c1);
-      const I mk = LD[v] != d ? kMark<I> : 0;
-      LD[v] = d;
-      sa[--PS[v]] = jm | mk;
-    };
-    I i = nm1;
-    for (; i > a + 2 * kPf;) {
-      --i;
-      const I jp = (sa[i - 2 * kPf] & kPos<I>) - 1;
-      __builtin_prefetch(t + (jp < nm1 ? jp : 0));
-      if (sizeof(T) > 1) {
-        const I jm = (sa[i - kPf] & kPos<I>) - 1;  // slots ahead may not be written yet: any value
-        const I v = 2 * I(t[jm < nm1 ? jm : 0]);
-        __builtin_prefetch(PS + v, 1);
-        __builtin_prefetch(LD + v, 1);
-      }
-      step(i);
-    }
-    while (i > a) step(--i);
-  }
+  split_scan<false>(t, sa, a, nm1, nm1, PS, LD, d);
+  SAIS_MARK("s1 S pass");
   return m;
 }
 
@@ -975,6 +1007,7 @@ void solve_reduced(I* sa, I n, I m, I names, Budget& bud, uint64_t units, I rese
   I* LC2 = 3 * k + 1 <= room ? buf + 2 * k + 1 : nullptr;
   I* LD2 = 4 * k + 1 <= room ? buf + 3 * k + 1 : nullptr;
   if (B2) count_buckets(rt, m, names, B2);
+  SAIS_MARK("reduced buckets");
   ++bud.depth;
   sais_level<I, I>(rt, sa, m, names, B2, P2, LC2, LD2, bud, units);
   --bud.depth;
@@ -1209,6 +1242,7 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& b
     I sum = 0;
     for (I c = 0; c < K; ++c) { I x = P[c]; P[c] = ends ? sum + x : sum; sum += x; }
   };
+  SAIS_DEPTH(bud.depth);
   const I nm1 = n - 1;
   const bool par = threads > 1 && n >= kParallelMin;
   const I h = (n / 2) & ~I(1);  // 2-thread split of the text (even: LMS slots p/2 split at h/2)
@@ -1248,6 +1282,7 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& b
     bucket_ptrs(true);
     for_each_lms_backward(t, n, [&](I p) { sa[--P[t[p]]] = p; ++m; m_hi += p >= h; lms1 = p; });
   }
+  SAIS_MARK("stage 1 (other)");
   if (LC && !split)  // LC is only given with B
     for (I c = 0; c < K; ++c) LC[c] = B[c + 1] - P[c];
 
@@ -1293,6 +1328,7 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& b
     clear_slots();
     names = name_substrings(t, sa, n, m, par, G);
     }
+    SAIS_MARK("stage 1 (other)+name");
     I f = 0;
     if (G && names < m) f = drop_unique(sa, n, m, names, bud, dropped);
     else if (G) dropped.release(bud);
@@ -1304,8 +1340,11 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& b
     }
 
     // 4. recurse, then map reduced ranks back to text positions (LMS positions in text order to sa[n-m, n))
+    SAIS_MARK("drop+compact");
     const uint64_t reduced_done = bud.advanced + 2 * pass;
     solve_reduced(sa, n, mk, names, bud, 2 * pass, dropped.pos == sa + (n - m - f) ? 2 * f : 0);
+    SAIS_DEPTH(bud.depth);
+    SAIS_MARK("recursion glue");
     bud.advance(reduced_done - bud.advanced);  // no recursion (distinct names, prefix doubling): its share at once
     if (f) {
       // kept LMS positions in text order to sa[n-mk, n), their ranks mapped, the dropped merged back at theirs
@@ -1346,6 +1385,7 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& b
     sa[0] = lms1;
   }
 
+  SAIS_MARK("rank map");
   // 5. final induction from the sorted LMS suffixes, placed at their bucket tails (targets >= sources:
   // highest bucket first, in place)
   if (LC) {
@@ -1365,6 +1405,7 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& b
       sa[--P[t[p]]] = p;
     }
   }
+  SAIS_MARK("place lms");
   bucket_ptrs(false);
   if (flags && B && threads > 1 && bud.depth == 0 && uint64_t(n) >= detail::sais_par_min && uint64_t(K) <= detail::sais_par_k) {
     Helper hp;
@@ -1376,11 +1417,13 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& b
   } else {
     if (flags) induce_l_flags<T, I, false>(t, sa, n, P);
     else induce_l<T, I, false>(t, sa, n, P);
+    SAIS_MARK("final L");
     bud.advance(pass);
     bucket_ptrs(true);
     if (flags) induce_s_flags<T, I, false>(t, sa, n, P);
     else induce_s<T, I, false>(t, sa, n, P);
   }
+  SAIS_MARK("final S");
   bud.advance(credited_before + units - bud.advanced);  // the last pass, and the shares of stages m <= 1 skipped
 }
 
@@ -1402,6 +1445,9 @@ void build_suffix_array(const Token* text, Index* sa, uint64_t n, uint64_t alpha
   if (alphabet_size > (uint64_t(1) << 32)) bad_argument("alphabet_size > 2^32");
   if (n == 0) return;
   if (!text || !sa) bad_argument("null text or sa");
+#ifdef TRACEINDEX_SAIS_DIAG
+  g_diag.last = SaisDiag::now();
+#endif
   try {
     // Level-0 bucket counts over the token range (u8/u16: the whole range, checked afterwards).
     const uint64_t range = sizeof(Token) < 4 ? (uint64_t(1) << (8 * sizeof(Token))) : alphabet_size;
@@ -1432,9 +1478,14 @@ void build_suffix_array(const Token* text, Index* sa, uint64_t n, uint64_t alpha
     std::vector<Index>().swap(cnt0);
     std::vector<Index>().swap(cnt1);
     if (n == 1) { sa[0] = 0; advance(progress, suffix_array_work(1)); return; }
+    SAIS_DEPTH(0);
+    SAIS_MARK("count");
     const uint64_t budget = detail::sais_heap_budget != ~uint64_t(0) ? detail::sais_heap_budget : n - n / 8 + 65536;
     Budget bud{threads, budget, budget, progress};
     sais_level<Token, Index>(text, sa, Index(n), Index(K), B, B + K + 1, B + 2 * K + 1, B + 3 * K + 1, bud, suffix_array_work(n));
+#ifdef TRACEINDEX_SAIS_DIAG
+    g_diag.print();
+#endif
     detail::sais_heap_peak = budget - bud.low;
     detail::sais_heap_unreturned = int64_t(budget) - int64_t(bud.heap_bytes);
   } catch (const std::bad_alloc&) {

@@ -1334,9 +1334,10 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& b
     else if (G) dropped.release(bud);
     const I mk = m - f;  // LMS suffixes kept for the recursion (drop_unique compacted them)
     I w = n;
-    for (I q = m + ((n - 1) >> 1) + 1; !f && q-- > m;) {
-      I v = sa[q];
-      if (v != kEmpty<I>) sa[--w] = v;
+    for (I q = m + ((n - 1) >> 1) + 1; !f && q-- > m;) {  // branch-free: w - 1 >= q (m <= n/2 slots kept)
+      const I v = sa[q];
+      sa[w - 1] = v;
+      w -= v != kEmpty<I>;
     }
 
     // 4. recurse, then map reduced ranks back to text positions (LMS positions in text order to sa[n-m, n))

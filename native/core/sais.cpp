@@ -55,6 +55,7 @@
 #endif
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <mutex>
 #include <new>
 #include <type_traits>
@@ -125,6 +126,7 @@ uint64_t sais_par_block = uint64_t(1) << 16;
 uint64_t sais_par_chunk = 4096;
 uint64_t sais_par_block_min = 256;
 uint64_t sais_par_blocks = 0;  // blocks induced that way in the last build
+uint64_t sais_split_par_blocks = 0;  // blocks of stage1_split's passes induced that way (same knobs) in the last build
 }  // namespace detail
 namespace {
 
@@ -730,15 +732,20 @@ template <class I> I assign_names(I* sa, I m, bool par, uint64_t* G) {
 // entry inducing: its predecessor jm goes to sub-bucket v = 2 t[jm] + (jm-1 is L: >= forward, > backward), marked
 // when v's last induced entry came from another group. Two entries a step (the S pass over 52 M entries of
 // prose: 0.62-0.64 -> 0.48 CPU s; the L pass does not change). Returns d.
+template <bool kForward, class T, class I> inline bool split_pred(const T* t, I x, I& d, I& v, I& jm) {
+  d += mark_of(x);
+  jm = (x & kPos<I>) - 1;
+  const T c1 = t[jm];
+  if (jm == 0) return false;  // position 0 has no sub-bucket
+  const T c2 = t[jm - 1];
+  v = 2 * I(c1) + (kForward ? c2 >= c1 : c2 > c1);
+  return true;
+}
 template <bool kForward, class T, class I>
 I split_scan(const T* t, I* sa, I lo, I hi, I nm1, I* P, I* LD, I d) {
   auto step = [&](I x) {
-    d += mark_of(x);
-    const I jm = (x & kPos<I>) - 1;
-    const T c1 = t[jm];
-    if (jm == 0) return;  // position 0 has no sub-bucket
-    const T c2 = t[jm - 1];
-    const I v = 2 * I(c1) + (kForward ? c2 >= c1 : c2 > c1);
+    I v, jm;
+    if (!split_pred<kForward>(t, x, d, v, jm)) return;
     const I mk = LD[v] != d ? kMark<I> : 0;
     LD[v] = d;
     sa[kForward ? P[v]++ : --P[v]] = jm | mk;
@@ -777,6 +784,127 @@ I split_scan(const T* t, I* sa, I lo, I hi, I nm1, I* P, I* LD, I d) {
   return d;
 }
 
+template <class I> void fill_empty(I* first, I* last, bool par) {
+  I* mid = first + (last - first) / 2;
+  par2(par, [&] { std::fill(first, mid, kEmpty<I>); }, [&] { std::fill(mid, last, kEmpty<I>); });
+}
+
+// Scans sa[lo, hi) as runs of non-empty slots in scan order: runs of at least bmin entries (at most blk) go whole
+// to block(b0, b1), shorter ones entry by entry to one(i) (which may fill the empty slot ending the run: re-read).
+template <bool kForward, class I, class One, class Block>
+void for_runs(const I* sa, I lo, I hi, uint64_t blk, uint64_t bmin, One&& one, Block&& block) {
+  if (kForward) {
+    for (I i = lo; i < hi;) {
+      if (sa[i] == kEmpty<I>) { ++i; continue; }
+      const I lim = I(std::min<uint64_t>(hi, uint64_t(i) + blk));
+      const I e = next_empty(sa, I(i + 1), lim);
+      if (e - i < bmin) { for (; i < e; ++i) one(i); continue; }
+      block(i, e);
+      i = e;
+    }
+  } else {
+    for (I i = hi; i > lo;) {  // next to scan: i-1
+      if (sa[i - 1] == kEmpty<I>) { --i; continue; }
+      const I lim = i - lo > blk ? I(i - blk) : lo;
+      const I e = run_start(sa, lim, I(i - 1));
+      if (i - e < bmin) { while (i > e) one(--i); continue; }
+      block(e, i);
+      i = e;
+    }
+  }
+}
+
+// split_scan on two threads (level 0, small alphabets): induce_final_par's blocks, chunks, gather and place, with
+// the naming marks. Every slot the pass writes must hold kEmpty until then (stage1_split clears sa first), so a
+// block (a run of non-empty slots) is never written while it is scanned. Gather records (sub-bucket, entry, group
+// id within the chunk) and, per chunk, the marks it counted and the last group id per sub-bucket; summed in scan
+// order these give each chunk its cursors, its first group id and the id each sub-bucket last saw before it.
+template <bool kForward, class T, class I>
+I split_scan_par(const T* t, I* sa, I lo, I hi, I nm1, I K2, I* P, I* LD, I d, Helper& hp) {
+  const uint64_t blk = std::max<uint64_t>(2, detail::sais_par_block);
+  const uint64_t bmin = std::max<uint64_t>(2, detail::sais_par_block_min);
+  const uint64_t csz = std::max<uint64_t>({1, detail::sais_par_chunk, blk / 0xffff + 1});  // < 2^16 chunks a block
+  const size_t cap = size_t(std::min<uint64_t>(blk, hi - lo + 1)), maxc = size_t((cap + csz - 1) / csz);
+  struct Rec { I v, x, dl; };
+  std::vector<Rec> lists(cap);
+  std::vector<I> len(maxc), marks(maxc), base(maxc), counts(maxc * size_t(K2)), last(maxc * size_t(K2));
+  I b0 = 0, b1 = 0;
+  uint64_t blocks = 0;
+  auto gather = [&](unsigned ch) {
+    const I span = b1 - b0, off = I(std::min<uint64_t>(span, ch * csz)), end = I(std::min<uint64_t>(span, (ch + 1) * csz));
+    Rec* o = lists.data() + off;
+    I* C = counts.data() + ch * size_t(K2);
+    I* L = last.data() + ch * size_t(K2);
+    std::fill(C, C + K2, I(0));
+    I m = 0, dl = 0;
+    auto put = [&](I i) {
+      I v, jm;
+      if (!split_pred<kForward>(t, sa[i], dl, v, jm)) return;
+      o[m++] = {v, jm, dl};
+      ++C[v];
+      L[v] = dl;
+    };
+    auto ahead = [&](I i) { const I jp = (sa[i] & kPos<I>) - 1; return t + (jp < nm1 ? jp : 0); };
+    if (kForward) {  // entries b0 + [off, end)
+      I i = b0 + off;
+      const I b = b0 + end;
+      for (; i + kPf < b; ++i) { __builtin_prefetch(ahead(i + kPf)); put(i); }
+      for (; i < b; ++i) put(i);
+    } else {  // entries b1 - [off, end), downwards
+      I i = b1 - off;
+      const I a = b1 - end;
+      for (; i > a + kPf;) { --i; __builtin_prefetch(ahead(i - kPf)); put(i); }
+      while (i > a) put(--i);
+    }
+    len[ch] = m;
+    marks[ch] = dl;
+  };
+  auto place = [&](unsigned ch) {
+    const Rec* o = lists.data() + size_t(std::min<uint64_t>(b1 - b0, ch * csz));
+    I* cur = counts.data() + ch * size_t(K2);
+    I* ld = last.data() + ch * size_t(K2);
+    for (I q = 0; q < len[ch]; ++q) {
+      const Rec r = o[q];
+      const I dd = base[ch] + r.dl, mk = ld[r.v] != dd ? kMark<I> : 0;
+      ld[r.v] = dd;
+      sa[kForward ? cur[r.v]++ : --cur[r.v]] = r.x | mk;
+    }
+  };
+  auto block = [&](I x0, I x1) {
+    b0 = x0;
+    b1 = x1;
+    const unsigned nc = unsigned((uint64_t(b1 - b0) + csz - 1) / csz);
+    ++blocks;
+    hp.share(gather, nc);
+    for (unsigned ch = 0; ch < nc; ++ch) { base[ch] = d; d += marks[ch]; }
+    for (I v = 0; v < K2; ++v) {  // per chunk: counts -> cursors, last group ids -> the id v saw before the chunk
+      I at = P[v], seen = LD[v];
+      for (unsigned ch = 0; ch < nc; ++ch) {
+        I& c = counts[ch * size_t(K2) + v];
+        I& l = last[ch * size_t(K2) + v];
+        const I cnt = c, lv = l;
+        c = at;
+        l = seen;
+        at = kForward ? at + cnt : at - cnt;
+        if (cnt) seen = base[ch] + lv;
+      }
+      P[v] = at;
+      LD[v] = seen;
+    }
+    hp.share(place, nc);
+  };
+  auto one = [&](I i) {
+    I v, jm;
+    if (!split_pred<kForward>(t, sa[i], d, v, jm)) return;
+    const I mk = LD[v] != d ? kMark<I> : 0;
+    LD[v] = d;
+    sa[kForward ? P[v]++ : --P[v]] = jm | mk;
+  };
+  for_runs<kForward>(sa, lo, hi, blk, bmin, one, block);
+  detail::sais_split_par_blocks += blocks;
+  return d;
+}
+
 // Stage 1 with split sub-buckets (levels that name during induction, with 4K entries of workspace): each bucket
 // c is split by the type of the predecessor. Region A = [0, a) holds, bucket by bucket, the suffixes whose
 // predecessor is L (L suffixes first, then the LMS seeds); region B = [a, n-1) holds those whose predecessor is
@@ -789,7 +917,8 @@ I split_scan(const T* t, I* sa, I lo, I hi, I nm1, I* P, I* LD, I d) {
 // W: 4K entries, PL = W[0, 2K) (sub-bucket pointers, 2c + 1 = A_c / LMS, 2c = B_c), LD = W[2K, 4K). Needs the
 // bucket starts B; fills LC. Returns m.
 template <class T, class I>
-I stage1_split(const T* t, I* sa, I n, I K, const I* B, I* W, I* LC, I& lms1, I& m_hi, I h, bool par, bool s_h) {
+I stage1_split(const T* t, I* sa, I n, I K, const I* B, I* W, I* LC, I& lms1, I& m_hi, I h, bool par, bool s_h,
+               bool par_passes) {
   I* PL = W;
   I* LD = W + 2 * size_t(K);
   auto count = [&](I lo, I hi, bool s, I* c2) {  // i in [lo, hi), s = type of hi-1: pred L -> c2[2 t[i] + type(i)]
@@ -821,6 +950,7 @@ I stage1_split(const T* t, I* sa, I n, I K, const I* B, I* W, I* LC, I& lms1, I&
     LD[2 * c] = pa;  // seed cursor: A_c end
   }
   // seeds at the tails of the A_c, the lowest of each bucket marked
+  if (par_passes) fill_empty(sa, sa + n, true);  // blocks end at slots not written yet
   m_hi = 0;
   lms_range(t, I(1), n, false, [&](I p) { sa[--LD[2 * size_t(t[p])]] = p; m_hi += p >= h; lms1 = p; });
   for (I c = 0; c < K; ++c)
@@ -836,7 +966,8 @@ I stage1_split(const T* t, I* sa, I n, I K, const I* B, I* W, I* LC, I& lms1, I&
     sa[PL[v]++] = nm1 | kMark<I>;
     LD[v] = d;
   }
-  d = split_scan<true>(t, sa, I(0), a, nm1, PL, LD, d);
+  std::unique_ptr<Helper> hp(par_passes ? new Helper : nullptr);
+  d = hp ? split_scan_par<true>(t, sa, I(0), a, nm1, 2 * K, PL, LD, d, *hp) : split_scan<true>(t, sa, I(0), a, nm1, PL, LD, d);
   SAIS_MARK("s1 L pass");
   // B's L parts [B_c start, PL[2c]): marks against the next entry (the last of each part: against the S part).
   // PL becomes the S pass's pointers: 2c = B_c end, 2c+1 = end of c's LMS suffixes in sa[0, m).
@@ -857,7 +988,8 @@ I stage1_split(const T* t, I* sa, I n, I K, const I* B, I* W, I* LC, I& lms1, I&
   I* PS = PL;
   SAIS_MARK("s1 shift");
   std::fill(LD, LD + 2 * size_t(K), I(0));
-  split_scan<false>(t, sa, a, nm1, nm1, PS, LD, d);
+  if (hp) split_scan_par<false>(t, sa, a, nm1, nm1, 2 * K, PS, LD, d, *hp);
+  else split_scan<false>(t, sa, a, nm1, nm1, PS, LD, d);
   SAIS_MARK("s1 S pass");
   return m;
 }
@@ -1012,11 +1144,6 @@ void solve_reduced(I* sa, I n, I m, I names, Budget& bud, uint64_t units, I rese
   sais_level<I, I>(rt, sa, m, names, B2, P2, LC2, LD2, bud, units);
   --bud.depth;
   bud.heap_bytes += charged;
-}
-
-template <class I> void fill_empty(I* first, I* last, bool par) {
-  I* mid = first + (last - first) / 2;
-  par2(par, [&] { std::fill(first, mid, kEmpty<I>); }, [&] { std::fill(mid, last, kEmpty<I>); });
 }
 
 // Length of the LMS substring at LMS position p, through the next LMS position e (e - p + 1), found by walking
@@ -1257,7 +1384,10 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& b
   if (m_split_ok(named, LC, K, bud, split_charged)) split_w.resize(4 * size_t(K));
   const bool split = !split_w.empty();
   if (split) {
-    m = stage1_split(t, sa, n, K, B, split_w.data(), LC, lms1, m_hi, h, par, s_h);
+    // its passes block-parallel as level 0's final induction (the same knobs)
+    const bool par_passes = threads > 1 && bud.depth == 0 && uint64_t(n) >= detail::sais_par_min &&
+                            uint64_t(K) <= detail::sais_par_k;
+    m = stage1_split(t, sa, n, K, B, split_w.data(), LC, lms1, m_hi, h, par, s_h, par_passes);
     std::vector<I>().swap(split_w);
     bud.heap_bytes += split_charged;
     bud.advance(2 * pass);
@@ -1441,6 +1571,7 @@ void build_suffix_array(const Token* text, Index* sa, uint64_t n, uint64_t alpha
   detail::sais_heap_peak = 0;
   detail::sais_unique_dropped = 0;
   detail::sais_par_blocks = 0;
+  detail::sais_split_par_blocks = 0;
   if (threads < 1) bad_argument("threads must be >= 1");
   if (n > uint64_t(std::numeric_limits<Index>::max())) bad_argument("n too large for the index type");
   if (alphabet_size > (uint64_t(1) << 32)) bad_argument("alphabet_size > 2^32");

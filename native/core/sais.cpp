@@ -492,6 +492,36 @@ template <class I> I run_start(const I* sa, I a, I b) {
   return a;
 }
 
+template <class I> void fill_empty(I* first, I* last, bool par) {
+  I* mid = first + (last - first) / 2;
+  par2(par, [&] { std::fill(first, mid, kEmpty<I>); }, [&] { std::fill(mid, last, kEmpty<I>); });
+}
+
+// Scans sa[lo, hi) as runs of non-empty slots in scan order: runs of at least bmin entries (at most blk) go whole
+// to block(b0, b1), shorter ones entry by entry to one(i) (which may fill the empty slot ending the run: re-read).
+template <bool kForward, class I, class One, class Block>
+void for_runs(const I* sa, I lo, I hi, uint64_t blk, uint64_t bmin, One&& one, Block&& block) {
+  if (kForward) {
+    for (I i = lo; i < hi;) {
+      if (sa[i] == kEmpty<I>) { ++i; continue; }
+      const I lim = I(std::min<uint64_t>(hi, uint64_t(i) + blk));
+      const I e = next_empty(sa, I(i + 1), lim);
+      if (e - i < bmin) { for (; i < e; ++i) one(i); continue; }
+      block(i, e);
+      i = e;
+    }
+  } else {
+    for (I i = hi; i > lo;) {  // next to scan: i-1
+      if (sa[i - 1] == kEmpty<I>) { --i; continue; }
+      const I lim = i - lo > blk ? I(i - blk) : lo;
+      const I e = run_start(sa, lim, I(i - 1));
+      if (i - e < bmin) { while (i > e) one(--i); continue; }
+      block(e, i);
+      i = e;
+    }
+  }
+}
+
 // Block-parallel final induction (flagged passes, 2 threads; libsais's gather/place idea, our code). A block is a
 // run of non-empty slots in scan order: every slot a pass writes is empty until written (the S pass's after
 // clear_s_parts), so no entry of the block is written while the block is scanned, and its entries are final.
@@ -584,28 +614,8 @@ void induce_final_par(const T* t, I* sa, I n, I K, I* P, Helper& hp) {
       else sa[--P[c1]] = x;
     }
   };
-  if (kForward) {
-    induce_from_sentinel(t, sa, n, P);
-    for (I i = 0; i < n;) {
-      if (sa[i] == kEmpty<I>) { ++i; continue; }
-      const I lim = I(std::min<uint64_t>(n, uint64_t(i) + blk));
-      const I e = next_empty(sa, I(i + 1), lim);
-      if (e - i < bmin) { for (; i < e; ++i) step(i); continue; }  // sa[e] may be written meanwhile: re-read
-      lo = i; hi = e;
-      block();
-      i = e;
-    }
-  } else {
-    for (I i = n; i > 0;) {  // next to scan: i-1
-      if (sa[i - 1] == kEmpty<I>) { --i; continue; }
-      const I lim = i > blk ? I(i - blk) : I(0);
-      const I e = run_start(sa, lim, I(i - 1));
-      if (i - e < bmin) { while (i > e) step(--i); continue; }
-      lo = e; hi = i;
-      block();
-      i = e;
-    }
-  }
+  if (kForward) induce_from_sentinel(t, sa, n, P);
+  for_runs<kForward>(sa, I(0), n, blk, bmin, step, [&](I b0, I b1) { lo = b0; hi = b1; block(); });
   detail::sais_par_blocks += blocks;
 }
 
@@ -782,36 +792,6 @@ I split_scan(const T* t, I* sa, I lo, I hi, I nm1, I* P, I* LD, I d) {
     while (i > lo) step(sa[--i]);
   }
   return d;
-}
-
-template <class I> void fill_empty(I* first, I* last, bool par) {
-  I* mid = first + (last - first) / 2;
-  par2(par, [&] { std::fill(first, mid, kEmpty<I>); }, [&] { std::fill(mid, last, kEmpty<I>); });
-}
-
-// Scans sa[lo, hi) as runs of non-empty slots in scan order: runs of at least bmin entries (at most blk) go whole
-// to block(b0, b1), shorter ones entry by entry to one(i) (which may fill the empty slot ending the run: re-read).
-template <bool kForward, class I, class One, class Block>
-void for_runs(const I* sa, I lo, I hi, uint64_t blk, uint64_t bmin, One&& one, Block&& block) {
-  if (kForward) {
-    for (I i = lo; i < hi;) {
-      if (sa[i] == kEmpty<I>) { ++i; continue; }
-      const I lim = I(std::min<uint64_t>(hi, uint64_t(i) + blk));
-      const I e = next_empty(sa, I(i + 1), lim);
-      if (e - i < bmin) { for (; i < e; ++i) one(i); continue; }
-      block(i, e);
-      i = e;
-    }
-  } else {
-    for (I i = hi; i > lo;) {  // next to scan: i-1
-      if (sa[i - 1] == kEmpty<I>) { --i; continue; }
-      const I lim = i - lo > blk ? I(i - blk) : lo;
-      const I e = run_start(sa, lim, I(i - 1));
-      if (i - e < bmin) { while (i > e) one(--i); continue; }
-      block(e, i);
-      i = e;
-    }
-  }
 }
 
 // split_scan on two threads (level 0, small alphabets): induce_final_par's blocks, chunks, gather and place, with

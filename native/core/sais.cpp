@@ -171,6 +171,42 @@ template <class T> inline void neighbour_masks(const T* t, uint64_t& lt, uint64_
     }
     return;
   }
+  if (sizeof(T) == 2) {  // signed compares on sign-flipped lanes; two vectors' masks packed to bytes
+    const auto* u = reinterpret_cast<const uint16_t*>(t);
+    const __m128i flip = _mm_set1_epi16(int16_t(0x8000));
+    lt = eq = 0;
+    for (unsigned k = 0; k < 64; k += 16) {
+      const __m128i a0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(u + k));
+      const __m128i b0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(u + k + 1));
+      const __m128i a1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(u + k + 8));
+      const __m128i b1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(u + k + 9));
+      const __m128i e = _mm_packs_epi16(_mm_cmpeq_epi16(a0, b0), _mm_cmpeq_epi16(a1, b1));
+      const __m128i l = _mm_packs_epi16(_mm_cmplt_epi16(_mm_xor_si128(a0, flip), _mm_xor_si128(b0, flip)),
+                                        _mm_cmplt_epi16(_mm_xor_si128(a1, flip), _mm_xor_si128(b1, flip)));
+      eq |= uint64_t(unsigned(_mm_movemask_epi8(e))) << k;
+      lt |= uint64_t(unsigned(_mm_movemask_epi8(l))) << k;
+    }
+    return;
+  }
+  if (sizeof(T) == 4) {  // the same with four vectors packed to bytes
+    const auto* u = reinterpret_cast<const uint32_t*>(t);
+    const __m128i flip = _mm_set1_epi32(int32_t(0x80000000u));
+    lt = eq = 0;
+    for (unsigned k = 0; k < 64; k += 16) {
+      __m128i e[4], l[4];
+      for (unsigned q = 0; q < 4; ++q) {
+        const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(u + k + 4 * q));
+        const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(u + k + 4 * q + 1));
+        e[q] = _mm_cmpeq_epi32(a, b);
+        l[q] = _mm_cmplt_epi32(_mm_xor_si128(a, flip), _mm_xor_si128(b, flip));
+      }
+      const __m128i ee = _mm_packs_epi16(_mm_packs_epi32(e[0], e[1]), _mm_packs_epi32(e[2], e[3]));
+      const __m128i ll = _mm_packs_epi16(_mm_packs_epi32(l[0], l[1]), _mm_packs_epi32(l[2], l[3]));
+      eq |= uint64_t(unsigned(_mm_movemask_epi8(ee))) << k;
+      lt |= uint64_t(unsigned(_mm_movemask_epi8(ll))) << k;
+    }
+    return;
+  }
 #endif
   lt = eq = 0;
   for (unsigned j = 0; j < 64; ++j) {

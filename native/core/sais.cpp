@@ -4,7 +4,8 @@
 //   1. seed      every LMS suffix at the tail of its bucket (types 64 at a time from neighbour bit masks);
 //   2. induce    L then S: what survives the S pass is exactly the LMS suffixes, sorted by LMS substring
 //                (levels that name during induction: stage1_split, buckets split by predecessor type so that
-//                each pass scans only the entries that induce, as libsais does);
+//                each pass scans only the entries that induce, as libsais does; level 0 with 2 threads and
+//                K <= 1024: both passes block-parallel, split_scan_par);
 //   3. name      LMS substrings into the slots sa[m + p/2] (during 2 from group marks, or afterwards by comparing
 //                substrings walked from the text); reduced text -> sa[n-m, n);
 //   4. recurse   on the reduced text (or scatter directly when all names are distinct), map ranks back;
@@ -31,20 +32,24 @@
 // then up to m/4 + 3 names/8 bytes of bitmaps and counts, and its dropped (position, rank) pairs below the reduced text
 // when n >= 2m + f (else 2f entries on the heap), all charged to the same budget. Total: at most one byte per
 // token beyond O(K). With 2 threads the final induction of level 0 adds a fixed block buffer (2^16 (symbol, entry)
-// pairs, 512 KiB or 1 MiB, and K counts per chunk, 16 chunks: <= 128 KiB), after the recursion has returned its heap.
+// pairs, 512 KiB or 1 MiB, and K counts per chunk, 16 chunks: <= 128 KiB), after the recursion has returned its heap;
+// its stage 1 takes a like buffer while it runs (2^16 records of 3 entries, 4K entries per chunk) and clears sa first.
 //
 // Measured and not kept (docs/benchmarks.md, A/B in CPU seconds on 100 MB): drop_unique with two random passes
 // over the name slots in sorted order (uniqueness, then renumbering): it saved 0.26 s on Linux C's second reduced
 // level and spent as much in the passes (the bitmaps from the namers replaced them); seeding stage1_split's halves on
 // two threads (no gain at 2 threads); stage1_split on levels without room for the LMS counts (their counts on the
 // heap: no gain on Linux C, +42 MiB peak); stage1_split's workspace in the free part of sa where it fits (the
-// prose peak is on a level where it does not); a branch-free reduced-text compaction and an explicit prefetch
-// of sa ahead of the S pass (both within the noise); prefetch distance 48 (same as 32). Block-parallel final
+// prose peak is on a level where it does not); an explicit prefetch of sa ahead of the S pass (within the noise;
+// so was the branch-free reduced-text compaction on whole runs, kept since phase timers showed 0.13 -> 0.05 s);
+// prefetch distance 48 (same as 32). Block-parallel final
 // induction: fixed halves of a block per thread (the helper's half lagged on the shared machine: no gain; chunks
 // claimed by either thread do pay); for large alphabets (u16 words), the lists placed by one thread (the final
 // passes 1.35x slower: the random writes to 65536 buckets all on one thread) or by both, each thread taking half
 // of the symbols over every list (no faster than the sequential passes, more CPU); chunks of 1024 or 16384
-// entries and blocks of 2^18 (no better than 4096 and 2^16).
+// entries and blocks of 2^18 (no better than 4096 and 2^16). The final flagged passes two entries a step, as
+// split_scan (no gain); stage1_split's count from the 64-wide type masks, with one table or four (no gain: the
+// histogram is the cost); a branch-free compaction in drop_unique (slower: the popcount on every slot).
 #include "sais.hpp"
 
 #include <algorithm>

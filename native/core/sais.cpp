@@ -4,7 +4,8 @@
 //   1. seed      every LMS suffix at the tail of its bucket (types 64 at a time from neighbour bit masks);
 //   2. induce    L then S: what survives the S pass is exactly the LMS suffixes, sorted by LMS substring
 //                (levels that name during induction: stage1_split, buckets split by predecessor type so that
-//                each pass scans only the entries that induce, as libsais does);
+//                each pass scans only the entries that induce, as libsais does; level 0 with 2 threads and
+//                K <= 1024: both passes block-parallel, split_scan_par);
 //   3. name      LMS substrings into the slots sa[m + p/2] (during 2 from group marks, or afterwards by comparing
 //                substrings walked from the text); reduced text -> sa[n-m, n);
 //   4. recurse   on the reduced text (or scatter directly when all names are distinct), map ranks back;
@@ -31,20 +32,25 @@
 // then up to m/4 + 3 names/8 bytes of bitmaps and counts, and its dropped (position, rank) pairs below the reduced text
 // when n >= 2m + f (else 2f entries on the heap), all charged to the same budget. Total: at most one byte per
 // token beyond O(K). With 2 threads the final induction of level 0 adds a fixed block buffer (2^16 (symbol, entry)
-// pairs, 512 KiB or 1 MiB, and K counts per chunk, 16 chunks: <= 128 KiB), after the recursion has returned its heap.
+// pairs, 512 KiB or 1 MiB, and K counts per chunk, 16 chunks: <= 128 KiB), after the recursion has returned its heap;
+// its stage 1 takes a like buffer while it runs (2^16 records of 3 entries, 4K entries per chunk) and clears sa first.
 //
 // Measured and not kept (docs/benchmarks.md, A/B in CPU seconds on 100 MB): drop_unique with two random passes
 // over the name slots in sorted order (uniqueness, then renumbering): it saved 0.26 s on Linux C's second reduced
 // level and spent as much in the passes (the bitmaps from the namers replaced them); seeding stage1_split's halves on
 // two threads (no gain at 2 threads); stage1_split on levels without room for the LMS counts (their counts on the
 // heap: no gain on Linux C, +42 MiB peak); stage1_split's workspace in the free part of sa where it fits (the
-// prose peak is on a level where it does not); a branch-free reduced-text compaction and an explicit prefetch
-// of sa ahead of the S pass (both within the noise); prefetch distance 48 (same as 32). Block-parallel final
+// prose peak is on a level where it does not); an explicit prefetch of sa ahead of the S pass (within the noise;
+// so was the branch-free reduced-text compaction on whole runs, kept since phase timers showed 0.13 -> 0.05 s);
+// prefetch distance 48 (same as 32). Block-parallel final
 // induction: fixed halves of a block per thread (the helper's half lagged on the shared machine: no gain; chunks
 // claimed by either thread do pay); for large alphabets (u16 words), the lists placed by one thread (the final
 // passes 1.35x slower: the random writes to 65536 buckets all on one thread) or by both, each thread taking half
 // of the symbols over every list (no faster than the sequential passes, more CPU); chunks of 1024 or 16384
-// entries and blocks of 2^18 (no better than 4096 and 2^16).
+// entries and blocks of 2^18 (no better than 4096 and 2^16). The final flagged passes two entries a step, as
+// split_scan (no gain); stage1_split's count from the 64-wide type masks, with one table or four (no gain: the
+// histogram is the cost); a branch-free compaction in drop_unique (slower: the popcount on every slot);
+// split_scan's text prefetch 3 kPf ahead (within the noise).
 #include "sais.hpp"
 
 #include <algorithm>
@@ -55,6 +61,7 @@
 #endif
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <mutex>
 #include <new>
 #include <type_traits>
@@ -63,6 +70,40 @@
 #include <vector>
 
 #include "error.hpp"
+
+// Diagnostic build only (-DTRACEINDEX_SAIS_DIAG): CPU seconds of the calling thread per (level, phase), printed
+// to stderr after each build. A mark charges the time since the previous mark to its phase, so a level's phases
+// exclude its recursion. Not for timing the 2-thread mode (the helper threads are not counted).
+#ifdef TRACEINDEX_SAIS_DIAG
+#include <cstdio>
+#include <ctime>
+namespace traceindex { namespace {
+struct SaisDiag {
+  struct Row { int depth; const char* phase; double s; };
+  std::vector<Row> rows;
+  double last = 0;
+  int depth = 0;
+  static double now() { timespec ts; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts); return ts.tv_sec + ts.tv_nsec * 1e-9; }
+  void mark(const char* phase) {
+    const double x = now();
+    for (Row& r : rows) if (r.depth == depth && r.phase == phase) { r.s += x - last; last = x; return; }
+    rows.push_back({depth, phase, x - last});
+    last = x;
+  }
+  void print() {
+    double total = 0;
+    for (const Row& r : rows) { std::fprintf(stderr, "sais-diag level %d %-18s %.3f\n", r.depth, r.phase, r.s); total += r.s; }
+    std::fprintf(stderr, "sais-diag total %.3f\n", total);
+    rows.clear();
+  }
+} g_diag;
+}}  // namespace traceindex::(anonymous)
+#define SAIS_MARK(phase) g_diag.mark(phase)
+#define SAIS_DEPTH(d) (g_diag.depth = (d))
+#else
+#define SAIS_MARK(phase) ((void)0)
+#define SAIS_DEPTH(d) ((void)0)
+#endif
 
 namespace traceindex {
 namespace detail {
@@ -91,6 +132,7 @@ uint64_t sais_par_block = uint64_t(1) << 16;
 uint64_t sais_par_chunk = 4096;
 uint64_t sais_par_block_min = 256;
 uint64_t sais_par_blocks = 0;  // blocks induced that way in the last build
+uint64_t sais_split_par_blocks = 0;  // blocks of stage1_split's passes induced that way (same knobs) in the last build
 }  // namespace detail
 namespace {
 
@@ -132,6 +174,42 @@ template <class T> inline void neighbour_masks(const T* t, uint64_t& lt, uint64_
       const unsigned le = unsigned(_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(a, b), b)));
       eq |= uint64_t(e) << k;
       lt |= uint64_t(le & ~e & 0xffffu) << k;
+    }
+    return;
+  }
+  if (sizeof(T) == 2) {  // signed compares on sign-flipped lanes; two vectors' masks packed to bytes
+    const auto* u = reinterpret_cast<const uint16_t*>(t);
+    const __m128i flip = _mm_set1_epi16(int16_t(0x8000));
+    lt = eq = 0;
+    for (unsigned k = 0; k < 64; k += 16) {
+      const __m128i a0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(u + k));
+      const __m128i b0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(u + k + 1));
+      const __m128i a1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(u + k + 8));
+      const __m128i b1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(u + k + 9));
+      const __m128i e = _mm_packs_epi16(_mm_cmpeq_epi16(a0, b0), _mm_cmpeq_epi16(a1, b1));
+      const __m128i l = _mm_packs_epi16(_mm_cmplt_epi16(_mm_xor_si128(a0, flip), _mm_xor_si128(b0, flip)),
+                                        _mm_cmplt_epi16(_mm_xor_si128(a1, flip), _mm_xor_si128(b1, flip)));
+      eq |= uint64_t(unsigned(_mm_movemask_epi8(e))) << k;
+      lt |= uint64_t(unsigned(_mm_movemask_epi8(l))) << k;
+    }
+    return;
+  }
+  if (sizeof(T) == 4) {  // the same with four vectors packed to bytes
+    const auto* u = reinterpret_cast<const uint32_t*>(t);
+    const __m128i flip = _mm_set1_epi32(int32_t(0x80000000u));
+    lt = eq = 0;
+    for (unsigned k = 0; k < 64; k += 16) {
+      __m128i e[4], l[4];
+      for (unsigned q = 0; q < 4; ++q) {
+        const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(u + k + 4 * q));
+        const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(u + k + 4 * q + 1));
+        e[q] = _mm_cmpeq_epi32(a, b);
+        l[q] = _mm_cmplt_epi32(_mm_xor_si128(a, flip), _mm_xor_si128(b, flip));
+      }
+      const __m128i ee = _mm_packs_epi16(_mm_packs_epi32(e[0], e[1]), _mm_packs_epi32(e[2], e[3]));
+      const __m128i ll = _mm_packs_epi16(_mm_packs_epi32(l[0], l[1]), _mm_packs_epi32(l[2], l[3]));
+      eq |= uint64_t(unsigned(_mm_movemask_epi8(ee))) << k;
+      lt |= uint64_t(unsigned(_mm_movemask_epi8(ll))) << k;
     }
     return;
   }
@@ -191,34 +269,28 @@ template <class T, class I> bool s_type_at(const T* t, I n, I i) {
 
 constexpr uint64_t kParallelMin = uint64_t(1) << 16;  // smaller levels run single-threaded
 
-template <class T, class I> inline void prefetch_pred(const T* t, I j, I nm1) {
+template <class T, class I> __attribute__((always_inline)) inline void prefetch_pred(const T* t, I j, I nm1) {
   I jm = j - 1;
   __builtin_prefetch(t + (jm < nm1 ? jm : 0));
 }
 
 // Drives a flagged induction scan: step(i) for every i (forward: L pass, inducing from unflagged entries;
 // backward: S pass, from flagged ones). Only entries that will induce are prefetched (others point the prefetch
-// at t[0], always cached): the predecessor's token of sa[i +- 2*kPf], then, once that token is cached, its
-// bucket pointer (and naming id) for sa[i +- kPf]. u8 buckets live in L1, so only wider tokens take stage two.
+// at t[0], always cached): the predecessor's token of sa[i +- 2*kPf]. (A second stage, the bucket pointer and
+// naming id of sa[i +- kPf] for wide tokens, was silently deleted by GCC, the call being taken for pure; made
+// live it cost 10-20 % in the u16 final passes, so it is gone.)
 template <bool kForward, class T, class I, class Step>
-inline void flagged_scan(const T* t, const I* sa, I n, I mask, const I* P, const I* LD, Step&& step) {
+inline void flagged_scan(const T* t, const I* sa, I n, I mask, Step&& step) {
   const I nm1 = n - 1;
   auto pred = [&](I v) -> I {  // position of the predecessor to read, or 0 when v does not induce
     I jm = (v & mask) - 1;
     bool induces = kForward ? !(v & kFlag<I>) : (v & kFlag<I>) != 0;
     return induces && jm < nm1 ? jm : 0;
   };
-  auto bucket = [&](I v) {
-    if (sizeof(T) == 1) return;
-    I c = t[pred(v)];
-    __builtin_prefetch(P + c, 1);
-    if (LD) __builtin_prefetch(LD + c, 1);
-  };
   if (kForward) {
     I i = 0;
     for (; i + 2 * kPf < n; ++i) {
       __builtin_prefetch(t + pred(sa[i + 2 * kPf]));
-      bucket(sa[i + kPf]);
       step(i);
     }
     for (; i < n; ++i) step(i);
@@ -227,7 +299,6 @@ inline void flagged_scan(const T* t, const I* sa, I n, I mask, const I* P, const
     for (; i > 2 * kPf;) {
       --i;
       __builtin_prefetch(t + pred(sa[i - 2 * kPf]));
-      bucket(sa[i - kPf]);
       step(i);
     }
     while (i > 0) step(--i);
@@ -331,7 +402,7 @@ void induce_l_flags(const T* t, I* sa, I n, I* P) {
       if (kClear) sa[i] = kEmpty<I>;
     }
   };
-  flagged_scan<true>(t, sa, n, I(~kFlag<I>), P, static_cast<const I*>(nullptr), step);
+  flagged_scan<true>(t, sa, n, I(~kFlag<I>), step);
 }
 
 template <class T, class I, bool kClear>
@@ -346,7 +417,7 @@ void induce_s_flags(const T* t, I* sa, I n, I* P) {
       sa[i] = kClear ? kEmpty<I> : v ^ kFlag<I>;
     }
   };
-  flagged_scan<false>(t, sa, n, I(~kFlag<I>), P, static_cast<const I*>(nullptr), step);
+  flagged_scan<false>(t, sa, n, I(~kFlag<I>), step);
 }
 
 // A second thread kept for a run of short jobs (the blocks of one induction pass). share(f, nc) runs f(0) ..
@@ -463,6 +534,36 @@ template <class I> I run_start(const I* sa, I a, I b) {
   return a;
 }
 
+template <class I> void fill_empty(I* first, I* last, bool par) {
+  I* mid = first + (last - first) / 2;
+  par2(par, [&] { std::fill(first, mid, kEmpty<I>); }, [&] { std::fill(mid, last, kEmpty<I>); });
+}
+
+// Scans sa[lo, hi) as runs of non-empty slots in scan order: runs of at least bmin entries (at most blk) go whole
+// to block(b0, b1), shorter ones entry by entry to one(i) (which may fill the empty slot ending the run: re-read).
+template <bool kForward, class I, class One, class Block>
+void for_runs(const I* sa, I lo, I hi, uint64_t blk, uint64_t bmin, One&& one, Block&& block) {
+  if (kForward) {
+    for (I i = lo; i < hi;) {
+      if (sa[i] == kEmpty<I>) { ++i; continue; }
+      const I lim = I(std::min<uint64_t>(hi, uint64_t(i) + blk));
+      const I e = next_empty(sa, I(i + 1), lim);
+      if (e - i < bmin) { for (; i < e; ++i) one(i); continue; }
+      block(i, e);
+      i = e;
+    }
+  } else {
+    for (I i = hi; i > lo;) {  // next to scan: i-1
+      if (sa[i - 1] == kEmpty<I>) { --i; continue; }
+      const I lim = i - lo > blk ? I(i - blk) : lo;
+      const I e = run_start(sa, lim, I(i - 1));
+      if (i - e < bmin) { while (i > e) one(--i); continue; }
+      block(e, i);
+      i = e;
+    }
+  }
+}
+
 // Block-parallel final induction (flagged passes, 2 threads; libsais's gather/place idea, our code). A block is a
 // run of non-empty slots in scan order: every slot a pass writes is empty until written (the S pass's after
 // clear_s_parts), so no entry of the block is written while the block is scanned, and its entries are final.
@@ -555,28 +656,8 @@ void induce_final_par(const T* t, I* sa, I n, I K, I* P, Helper& hp) {
       else sa[--P[c1]] = x;
     }
   };
-  if (kForward) {
-    induce_from_sentinel(t, sa, n, P);
-    for (I i = 0; i < n;) {
-      if (sa[i] == kEmpty<I>) { ++i; continue; }
-      const I lim = I(std::min<uint64_t>(n, uint64_t(i) + blk));
-      const I e = next_empty(sa, I(i + 1), lim);
-      if (e - i < bmin) { for (; i < e; ++i) step(i); continue; }  // sa[e] may be written meanwhile: re-read
-      lo = i; hi = e;
-      block();
-      i = e;
-    }
-  } else {
-    for (I i = n; i > 0;) {  // next to scan: i-1
-      if (sa[i - 1] == kEmpty<I>) { --i; continue; }
-      const I lim = i > blk ? I(i - blk) : I(0);
-      const I e = run_start(sa, lim, I(i - 1));
-      if (i - e < bmin) { while (i > e) step(--i); continue; }
-      lo = e; hi = i;
-      block();
-      i = e;
-    }
-  }
+  if (kForward) induce_from_sentinel(t, sa, n, P);
+  for_runs<kForward>(sa, I(0), n, blk, bmin, step, [&](I b0, I b1) { lo = b0; hi = b1; block(); });
   detail::sais_par_blocks += blocks;
 }
 
@@ -625,7 +706,7 @@ I induce_l_named(const T* t, I* sa, I n, I K, I* P, I* LD) {
       sa[P[c1]++] = jm | (f ? kFlag<I> : 0) | mk;
     }
   };
-  flagged_scan<true>(t, sa, n, kPos<I>, P, LD, step);
+  flagged_scan<true>(t, sa, n, kPos<I>, step);
   return d;
 }
 
@@ -661,7 +742,7 @@ void induce_s_named(const T* t, I* sa, I n, I K, I* P, I* LD, I d) {
       sa[i] = kEmptyN<I> | (v & kMark<I>);  // scanned slots are never written again: the mark stays readable
     }
   };
-  flagged_scan<false>(t, sa, n, kPos<I>, P, LD, step);
+  flagged_scan<false>(t, sa, n, kPos<I>, step);
 }
 
 // Survivors of induce_s_named (unflagged, position > 0: the LMS suffixes) to sa[0, m), each marked when its
@@ -699,6 +780,153 @@ template <class I> I assign_names(I* sa, I m, bool par, uint64_t* G) {
   return total;
 }
 
+// One pass of stage1_split over sa[lo, hi) (forward: L pass, cursors P[v]++; backward: S pass, --P[v]), every
+// entry inducing: its predecessor jm goes to sub-bucket v = 2 t[jm] + (jm-1 is L: >= forward, > backward), marked
+// when v's last induced entry came from another group. Two entries a step (the S pass over 52 M entries of
+// prose: 0.62-0.64 -> 0.48 CPU s; the L pass does not change). Returns d.
+template <bool kForward, class T, class I> inline bool split_pred(const T* t, I x, I& d, I& v, I& jm) {
+  d += mark_of(x);
+  jm = (x & kPos<I>) - 1;
+  const T c1 = t[jm];
+  if (jm == 0) return false;  // position 0 has no sub-bucket
+  const T c2 = t[jm - 1];
+  v = 2 * I(c1) + (kForward ? c2 >= c1 : c2 > c1);
+  return true;
+}
+template <bool kForward, class T, class I>
+I split_scan(const T* t, I* sa, I lo, I hi, I nm1, I* P, I* LD, I d) {
+  auto step = [&](I x) {
+    I v, jm;
+    if (!split_pred<kForward>(t, x, d, v, jm)) return;
+    const I mk = LD[v] != d ? kMark<I> : 0;
+    LD[v] = d;
+    sa[kForward ? P[v]++ : --P[v]] = jm | mk;
+  };
+  // text at 2 kPf entries ahead; wide tokens: sub-bucket cursors at kPf. Inlined by force: GCC otherwise takes
+  // the call, whose effects are only prefetches, for a pure function and deletes it.
+  auto ahead = [&](I i2, I i1) __attribute__((always_inline)) {
+    const I jp = (sa[i2] & kPos<I>) - 1;
+    __builtin_prefetch(t + (jp < nm1 ? jp : 0));
+    if (sizeof(T) > 1) {
+      const I jm = (sa[i1] & kPos<I>) - 1;  // slots ahead may not be written yet: any value
+      const I v = 2 * I(t[jm < nm1 ? jm : 0]);
+      __builtin_prefetch(P + v, 1);
+      __builtin_prefetch(LD + v, 1);
+    }
+  };
+  if (kForward) {
+    I i = lo;
+    for (; i + 2 * kPf + 1 < hi; i += 2) {
+      ahead(i + 2 * kPf, i + kPf);
+      ahead(i + 2 * kPf + 1, i + kPf + 1);
+      step(sa[i]);
+      step(sa[i + 1]);  // read after step(sa[i]), which may have written it
+    }
+    for (; i < hi; ++i) step(sa[i]);
+  } else {
+    I i = hi;
+    for (; i > lo + 2 * kPf + 1; i -= 2) {
+      ahead(i - 2 * kPf - 1, i - kPf - 1);
+      ahead(i - 2 * kPf - 2, i - kPf - 2);
+      step(sa[i - 1]);
+      step(sa[i - 2]);
+    }
+    while (i > lo) step(sa[--i]);
+  }
+  return d;
+}
+
+// split_scan on two threads (level 0, small alphabets): induce_final_par's blocks, chunks, gather and place, with
+// the naming marks. Every slot the pass writes must hold kEmpty until then (stage1_split clears sa first), so a
+// block (a run of non-empty slots) is never written while it is scanned. Gather records (sub-bucket, entry, group
+// id within the chunk) and, per chunk, the marks it counted and the last group id per sub-bucket; summed in scan
+// order these give each chunk its cursors, its first group id and the id each sub-bucket last saw before it.
+template <bool kForward, class T, class I>
+I split_scan_par(const T* t, I* sa, I lo, I hi, I nm1, I K2, I* P, I* LD, I d, Helper& hp) {
+  const uint64_t blk = std::max<uint64_t>(2, detail::sais_par_block);
+  const uint64_t bmin = std::max<uint64_t>(2, detail::sais_par_block_min);
+  const uint64_t csz = std::max<uint64_t>({1, detail::sais_par_chunk, blk / 0xffff + 1});  // < 2^16 chunks a block
+  const size_t cap = size_t(std::min<uint64_t>(blk, hi - lo + 1)), maxc = size_t((cap + csz - 1) / csz);
+  struct Rec { I v, x, dl; };
+  std::vector<Rec> lists(cap);
+  std::vector<I> len(maxc), marks(maxc), base(maxc), counts(maxc * size_t(K2)), last(maxc * size_t(K2));
+  I b0 = 0, b1 = 0;
+  uint64_t blocks = 0;
+  auto gather = [&](unsigned ch) {
+    const I span = b1 - b0, off = I(std::min<uint64_t>(span, ch * csz)), end = I(std::min<uint64_t>(span, (ch + 1) * csz));
+    Rec* o = lists.data() + off;
+    I* C = counts.data() + ch * size_t(K2);
+    I* L = last.data() + ch * size_t(K2);
+    std::fill(C, C + K2, I(0));
+    I m = 0, dl = 0;
+    auto put = [&](I i) {
+      I v, jm;
+      if (!split_pred<kForward>(t, sa[i], dl, v, jm)) return;
+      o[m++] = {v, jm, dl};
+      ++C[v];
+      L[v] = dl;
+    };
+    auto ahead = [&](I i) { const I jp = (sa[i] & kPos<I>) - 1; return t + (jp < nm1 ? jp : 0); };
+    if (kForward) {  // entries b0 + [off, end)
+      I i = b0 + off;
+      const I b = b0 + end;
+      for (; i + kPf < b; ++i) { __builtin_prefetch(ahead(i + kPf)); put(i); }
+      for (; i < b; ++i) put(i);
+    } else {  // entries b1 - [off, end), downwards
+      I i = b1 - off;
+      const I a = b1 - end;
+      for (; i > a + kPf;) { --i; __builtin_prefetch(ahead(i - kPf)); put(i); }
+      while (i > a) put(--i);
+    }
+    len[ch] = m;
+    marks[ch] = dl;
+  };
+  auto place = [&](unsigned ch) {
+    const Rec* o = lists.data() + size_t(std::min<uint64_t>(b1 - b0, ch * csz));
+    I* cur = counts.data() + ch * size_t(K2);
+    I* ld = last.data() + ch * size_t(K2);
+    for (I q = 0; q < len[ch]; ++q) {
+      const Rec r = o[q];
+      const I dd = base[ch] + r.dl, mk = ld[r.v] != dd ? kMark<I> : 0;
+      ld[r.v] = dd;
+      sa[kForward ? cur[r.v]++ : --cur[r.v]] = r.x | mk;
+    }
+  };
+  auto block = [&](I x0, I x1) {
+    b0 = x0;
+    b1 = x1;
+    const unsigned nc = unsigned((uint64_t(b1 - b0) + csz - 1) / csz);
+    ++blocks;
+    hp.share(gather, nc);
+    for (unsigned ch = 0; ch < nc; ++ch) { base[ch] = d; d += marks[ch]; }
+    for (I v = 0; v < K2; ++v) {  // per chunk: counts -> cursors, last group ids -> the id v saw before the chunk
+      I at = P[v], seen = LD[v];
+      for (unsigned ch = 0; ch < nc; ++ch) {
+        I& c = counts[ch * size_t(K2) + v];
+        I& l = last[ch * size_t(K2) + v];
+        const I cnt = c, lv = l;
+        c = at;
+        l = seen;
+        at = kForward ? at + cnt : at - cnt;
+        if (cnt) seen = base[ch] + lv;
+      }
+      P[v] = at;
+      LD[v] = seen;
+    }
+    hp.share(place, nc);
+  };
+  auto one = [&](I i) {
+    I v, jm;
+    if (!split_pred<kForward>(t, sa[i], d, v, jm)) return;
+    const I mk = LD[v] != d ? kMark<I> : 0;
+    LD[v] = d;
+    sa[kForward ? P[v]++ : --P[v]] = jm | mk;
+  };
+  for_runs<kForward>(sa, lo, hi, blk, bmin, one, block);
+  detail::sais_split_par_blocks += blocks;
+  return d;
+}
+
 // Stage 1 with split sub-buckets (levels that name during induction, with 4K entries of workspace): each bucket
 // c is split by the type of the predecessor. Region A = [0, a) holds, bucket by bucket, the suffixes whose
 // predecessor is L (L suffixes first, then the LMS seeds); region B = [a, n-1) holds those whose predecessor is
@@ -711,7 +939,8 @@ template <class I> I assign_names(I* sa, I m, bool par, uint64_t* G) {
 // W: 4K entries, PL = W[0, 2K) (sub-bucket pointers, 2c + 1 = A_c / LMS, 2c = B_c), LD = W[2K, 4K). Needs the
 // bucket starts B; fills LC. Returns m.
 template <class T, class I>
-I stage1_split(const T* t, I* sa, I n, I K, const I* B, I* W, I* LC, I& lms1, I& m_hi, I h, bool par, bool s_h) {
+I stage1_split(const T* t, I* sa, I n, I K, const I* B, I* W, I* LC, I& lms1, I& m_hi, I h, bool par, bool s_h,
+               bool par_passes) {
   I* PL = W;
   I* LD = W + 2 * size_t(K);
   auto count = [&](I lo, I hi, bool s, I* c2) {  // i in [lo, hi), s = type of hi-1: pred L -> c2[2 t[i] + type(i)]
@@ -729,6 +958,7 @@ I stage1_split(const T* t, I* sa, I n, I K, const I* B, I* W, I* LC, I& lms1, I&
   } else {
     count(I(1), n, false, PL);
   }
+  SAIS_MARK("s1 count");
   I a = 0, m = 0;
   for (I c = 0; c < K; ++c) a += PL[2 * c] + PL[2 * c + 1];
   for (I c = 0, pa = 0, pb = a; c < K; ++c) {
@@ -742,10 +972,12 @@ I stage1_split(const T* t, I* sa, I n, I K, const I* B, I* W, I* LC, I& lms1, I&
     LD[2 * c] = pa;  // seed cursor: A_c end
   }
   // seeds at the tails of the A_c, the lowest of each bucket marked
+  if (par_passes) fill_empty(sa, sa + n, true);  // blocks end at slots not written yet
   m_hi = 0;
   lms_range(t, I(1), n, false, [&](I p) { sa[--LD[2 * size_t(t[p])]] = p; m_hi += p >= h; lms1 = p; });
   for (I c = 0; c < K; ++c)
     if (LC[c]) sa[LD[2 * c]] |= kMark<I>;
+  SAIS_MARK("s1 seed");
   if (m <= 1) return m;
   std::fill(LD, LD + 2 * size_t(K), I(0));
   const I nm1 = n - 1;
@@ -756,32 +988,9 @@ I stage1_split(const T* t, I* sa, I n, I K, const I* B, I* W, I* LC, I& lms1, I&
     sa[PL[v]++] = nm1 | kMark<I>;
     LD[v] = d;
   }
-  {
-    auto step = [&](I i) {
-      const I x = sa[i];
-      d += mark_of(x);
-      const I jm = (x & kPos<I>) - 1;
-      const T c1 = t[jm];
-      if (jm == 0) return;
-      const I v = 2 * I(c1) + (t[jm - 1] >= c1);
-      const I mk = LD[v] != d ? kMark<I> : 0;
-      LD[v] = d;
-      sa[PL[v]++] = jm | mk;
-    };
-    I i = 0;
-    for (; i + 2 * kPf < a; ++i) {
-      const I jp = (sa[i + 2 * kPf] & kPos<I>) - 1;
-      __builtin_prefetch(t + (jp < nm1 ? jp : 0));
-      if (sizeof(T) > 1) {
-        const I jm = (sa[i + kPf] & kPos<I>) - 1;  // slots ahead may not be written yet: any value
-        const I v = 2 * I(t[jm < nm1 ? jm : 0]);
-        __builtin_prefetch(PL + v, 1);
-        __builtin_prefetch(LD + v, 1);
-      }
-      step(i);
-    }
-    for (; i < a; ++i) step(i);
-  }
+  std::unique_ptr<Helper> hp(par_passes ? new Helper : nullptr);
+  d = hp ? split_scan_par<true>(t, sa, I(0), a, nm1, 2 * K, PL, LD, d, *hp) : split_scan<true>(t, sa, I(0), a, nm1, PL, LD, d);
+  SAIS_MARK("s1 L pass");
   // B's L parts [B_c start, PL[2c]): marks against the next entry (the last of each part: against the S part).
   // PL becomes the S pass's pointers: 2c = B_c end, 2c+1 = end of c's LMS suffixes in sa[0, m).
   for (I c = 0, pa = 0, pb = a, lms = 0; c < K; ++c) {
@@ -799,34 +1008,11 @@ I stage1_split(const T* t, I* sa, I n, I K, const I* B, I* W, I* LC, I& lms1, I&
     pb = b_end;
   }
   I* PS = PL;
+  SAIS_MARK("s1 shift");
   std::fill(LD, LD + 2 * size_t(K), I(0));
-  {
-    auto step = [&](I i) {
-      const I x = sa[i];
-      d += mark_of(x);
-      const I jm = (x & kPos<I>) - 1;
-      const T c1 = t[jm];
-      if (jm == 0) return;
-      const I v = 2 * I(c1) + (t[jm - 1] > c1);
-      const I mk = LD[v] != d ? kMark<I> : 0;
-      LD[v] = d;
-      sa[--PS[v]] = jm | mk;
-    };
-    I i = nm1;
-    for (; i > a + 2 * kPf;) {
-      --i;
-      const I jp = (sa[i - 2 * kPf] & kPos<I>) - 1;
-      __builtin_prefetch(t + (jp < nm1 ? jp : 0));
-      if (sizeof(T) > 1) {
-        const I jm = (sa[i - kPf] & kPos<I>) - 1;  // slots ahead may not be written yet: any value
-        const I v = 2 * I(t[jm < nm1 ? jm : 0]);
-        __builtin_prefetch(PS + v, 1);
-        __builtin_prefetch(LD + v, 1);
-      }
-      step(i);
-    }
-    while (i > a) step(--i);
-  }
+  if (hp) split_scan_par<false>(t, sa, a, nm1, nm1, 2 * K, PS, LD, d, *hp);
+  else split_scan<false>(t, sa, a, nm1, nm1, PS, LD, d);
+  SAIS_MARK("s1 S pass");
   return m;
 }
 
@@ -975,15 +1161,11 @@ void solve_reduced(I* sa, I n, I m, I names, Budget& bud, uint64_t units, I rese
   I* LC2 = 3 * k + 1 <= room ? buf + 2 * k + 1 : nullptr;
   I* LD2 = 4 * k + 1 <= room ? buf + 3 * k + 1 : nullptr;
   if (B2) count_buckets(rt, m, names, B2);
+  SAIS_MARK("reduced buckets");
   ++bud.depth;
   sais_level<I, I>(rt, sa, m, names, B2, P2, LC2, LD2, bud, units);
   --bud.depth;
   bud.heap_bytes += charged;
-}
-
-template <class I> void fill_empty(I* first, I* last, bool par) {
-  I* mid = first + (last - first) / 2;
-  par2(par, [&] { std::fill(first, mid, kEmpty<I>); }, [&] { std::fill(mid, last, kEmpty<I>); });
 }
 
 // Length of the LMS substring at LMS position p, through the next LMS position e (e - p + 1), found by walking
@@ -1209,6 +1391,7 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& b
     I sum = 0;
     for (I c = 0; c < K; ++c) { I x = P[c]; P[c] = ends ? sum + x : sum; sum += x; }
   };
+  SAIS_DEPTH(bud.depth);
   const I nm1 = n - 1;
   const bool par = threads > 1 && n >= kParallelMin;
   const I h = (n / 2) & ~I(1);  // 2-thread split of the text (even: LMS slots p/2 split at h/2)
@@ -1223,7 +1406,10 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& b
   if (m_split_ok(named, LC, K, bud, split_charged)) split_w.resize(4 * size_t(K));
   const bool split = !split_w.empty();
   if (split) {
-    m = stage1_split(t, sa, n, K, B, split_w.data(), LC, lms1, m_hi, h, par, s_h);
+    // its passes block-parallel as level 0's final induction (the same knobs)
+    const bool par_passes = threads > 1 && bud.depth == 0 && uint64_t(n) >= detail::sais_par_min &&
+                            uint64_t(K) <= detail::sais_par_k;
+    m = stage1_split(t, sa, n, K, B, split_w.data(), LC, lms1, m_hi, h, par, s_h, par_passes);
     std::vector<I>().swap(split_w);
     bud.heap_bytes += split_charged;
     bud.advance(2 * pass);
@@ -1248,6 +1434,7 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& b
     bucket_ptrs(true);
     for_each_lms_backward(t, n, [&](I p) { sa[--P[t[p]]] = p; ++m; m_hi += p >= h; lms1 = p; });
   }
+  SAIS_MARK("stage 1 (other)");
   if (LC && !split)  // LC is only given with B
     for (I c = 0; c < K; ++c) LC[c] = B[c + 1] - P[c];
 
@@ -1293,19 +1480,24 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& b
     clear_slots();
     names = name_substrings(t, sa, n, m, par, G);
     }
+    SAIS_MARK("stage 1 (other)+name");
     I f = 0;
     if (G && names < m) f = drop_unique(sa, n, m, names, bud, dropped);
     else if (G) dropped.release(bud);
     const I mk = m - f;  // LMS suffixes kept for the recursion (drop_unique compacted them)
     I w = n;
-    for (I q = m + ((n - 1) >> 1) + 1; !f && q-- > m;) {
-      I v = sa[q];
-      if (v != kEmpty<I>) sa[--w] = v;
+    for (I q = m + ((n - 1) >> 1) + 1; !f && q-- > m;) {  // branch-free: w - 1 >= q (m <= n/2 slots kept)
+      const I v = sa[q];
+      sa[w - 1] = v;
+      w -= v != kEmpty<I>;
     }
 
     // 4. recurse, then map reduced ranks back to text positions (LMS positions in text order to sa[n-m, n))
+    SAIS_MARK("drop+compact");
     const uint64_t reduced_done = bud.advanced + 2 * pass;
     solve_reduced(sa, n, mk, names, bud, 2 * pass, dropped.pos == sa + (n - m - f) ? 2 * f : 0);
+    SAIS_DEPTH(bud.depth);
+    SAIS_MARK("recursion glue");
     bud.advance(reduced_done - bud.advanced);  // no recursion (distinct names, prefix doubling): its share at once
     if (f) {
       // kept LMS positions in text order to sa[n-mk, n), their ranks mapped, the dropped merged back at theirs
@@ -1346,6 +1538,7 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& b
     sa[0] = lms1;
   }
 
+  SAIS_MARK("rank map");
   // 5. final induction from the sorted LMS suffixes, placed at their bucket tails (targets >= sources:
   // highest bucket first, in place)
   if (LC) {
@@ -1365,6 +1558,7 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& b
       sa[--P[t[p]]] = p;
     }
   }
+  SAIS_MARK("place lms");
   bucket_ptrs(false);
   if (flags && B && threads > 1 && bud.depth == 0 && uint64_t(n) >= detail::sais_par_min && uint64_t(K) <= detail::sais_par_k) {
     Helper hp;
@@ -1376,11 +1570,13 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& b
   } else {
     if (flags) induce_l_flags<T, I, false>(t, sa, n, P);
     else induce_l<T, I, false>(t, sa, n, P);
+    SAIS_MARK("final L");
     bud.advance(pass);
     bucket_ptrs(true);
     if (flags) induce_s_flags<T, I, false>(t, sa, n, P);
     else induce_s<T, I, false>(t, sa, n, P);
   }
+  SAIS_MARK("final S");
   bud.advance(credited_before + units - bud.advanced);  // the last pass, and the shares of stages m <= 1 skipped
 }
 
@@ -1397,11 +1593,15 @@ void build_suffix_array(const Token* text, Index* sa, uint64_t n, uint64_t alpha
   detail::sais_heap_peak = 0;
   detail::sais_unique_dropped = 0;
   detail::sais_par_blocks = 0;
+  detail::sais_split_par_blocks = 0;
   if (threads < 1) bad_argument("threads must be >= 1");
   if (n > uint64_t(std::numeric_limits<Index>::max())) bad_argument("n too large for the index type");
   if (alphabet_size > (uint64_t(1) << 32)) bad_argument("alphabet_size > 2^32");
   if (n == 0) return;
   if (!text || !sa) bad_argument("null text or sa");
+#ifdef TRACEINDEX_SAIS_DIAG
+  g_diag.last = SaisDiag::now();
+#endif
   try {
     // Level-0 bucket counts over the token range (u8/u16: the whole range, checked afterwards).
     const uint64_t range = sizeof(Token) < 4 ? (uint64_t(1) << (8 * sizeof(Token))) : alphabet_size;
@@ -1432,9 +1632,14 @@ void build_suffix_array(const Token* text, Index* sa, uint64_t n, uint64_t alpha
     std::vector<Index>().swap(cnt0);
     std::vector<Index>().swap(cnt1);
     if (n == 1) { sa[0] = 0; advance(progress, suffix_array_work(1)); return; }
+    SAIS_DEPTH(0);
+    SAIS_MARK("count");
     const uint64_t budget = detail::sais_heap_budget != ~uint64_t(0) ? detail::sais_heap_budget : n - n / 8 + 65536;
     Budget bud{threads, budget, budget, progress};
     sais_level<Token, Index>(text, sa, Index(n), Index(K), B, B + K + 1, B + 2 * K + 1, B + 3 * K + 1, bud, suffix_array_work(n));
+#ifdef TRACEINDEX_SAIS_DIAG
+    g_diag.print();
+#endif
     detail::sais_heap_peak = budget - bud.low;
     detail::sais_heap_unreturned = int64_t(budget) - int64_t(bud.heap_bytes);
   } catch (const std::bad_alloc&) {

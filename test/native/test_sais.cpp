@@ -29,6 +29,7 @@ extern uint64_t sais_par_block;      // entries per block at most
 extern uint64_t sais_par_chunk;      // entries per chunk (the unit the threads share)
 extern uint64_t sais_par_block_min;  // shorter blocks induced in place
 extern uint64_t sais_par_blocks;     // blocks induced in parallel in the last build
+extern uint64_t sais_split_par_blocks;  // blocks of the split stage 1's passes induced in parallel in the last build
 }
 
 namespace {
@@ -448,9 +449,10 @@ TEST(sais_working_space) {
   CHECK(traceindex::detail::sais_heap_peak <= f.size() - f.size() / 8 + 65536);
 }
 
-// The block-parallel final induction (level 0, 2 threads) with blocks, chunks and the in-place limit shrunk, so
-// that block and chunk ends fall inside buckets and inside runs of one symbol (where a block ends at the slot its
-// own bucket is still filling); alphabets up to the default limit and beyond it (u16/u32, K up to 5000).
+// The block-parallel final induction and split stage-1 passes (level 0, 2 threads) with blocks, chunks and the
+// in-place limit shrunk, so that block and chunk ends fall inside buckets and inside runs of one symbol (where a
+// block ends at the slot its own bucket is still filling), and chunk ends between the entries of one naming group;
+// alphabets up to the default limit and beyond it (u16/u32, K up to 5000).
 // check_text builds every text with 1 and 2 threads: the 1-thread builds take the sequential passes.
 TEST(sais_parallel_induction) {
   namespace d = traceindex::detail;
@@ -497,13 +499,15 @@ TEST(sais_parallel_induction) {
   std::vector<uint32_t> sa(f.size());
   for (int threads = 1; threads <= 2; ++threads) {
     build_suffix_array<uint8_t, uint32_t>(f.data(), sa.data(), f.size(), 256, threads);
-    std::printf("sais_parallel_induction: %d thread(s), %llu blocks at the default shape\n", threads,
-                (unsigned long long)d::sais_par_blocks);
+    std::printf("sais_parallel_induction: %d thread(s), %llu + %llu (stage 1) blocks at the default shape\n", threads,
+                (unsigned long long)d::sais_par_blocks, (unsigned long long)d::sais_split_par_blocks);
     CHECK_EQ(d::sais_par_blocks > 0, threads == 2);
+    CHECK_EQ(d::sais_split_par_blocks > 0, threads == 2);
   }
   d::sais_par_min = uint64_t(1) << 16;
   build_suffix_array<uint8_t, uint32_t>(f.data(), sa.data(), 60000, 256, 2);
   CHECK_EQ(d::sais_par_blocks, uint64_t(0));
+  CHECK_EQ(d::sais_split_par_blocks, uint64_t(0));
 }
 
 TEST(sais_build_count) {

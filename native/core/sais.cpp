@@ -113,16 +113,18 @@ uint64_t sais_flag_limit = ~uint64_t(0);
 // Levels with n below this name LMS substrings during induction (tests lower it to cover the comparing namer).
 uint64_t sais_name_limit = ~uint64_t(0);
 // Heap bytes the reduced levels may take for bucket arrays (all ones: 7/8 of a byte per token + 64 KiB); tests
-// lower it to cover the in-place fallback. sais_heap_peak: the most they held at once in the last build.
+// lower it to cover the in-place fallback. sais_heap_peak: the most they held at once in the last build. The
+// counters below are atomic: an index build may sort two shards at once (what they say is then the last
+// build's or a mix, but never a data race).
 uint64_t sais_heap_budget = ~uint64_t(0);
-uint64_t sais_heap_peak = 0;
-int64_t sais_heap_unreturned = 0;  // heap budget not given back at the end of the last build (must be 0)
+std::atomic<uint64_t> sais_heap_peak{0};
+std::atomic<int64_t> sais_heap_unreturned{0};  // heap budget not given back at the end of the last build (must be 0)
 // Naming levels with an alphabet up to this take stage1_split (tests set 0 to cover the flagged named passes).
 uint64_t sais_split_limit = ~uint64_t(0);
 // Levels with at least this many LMS suffixes drop unique names from their recursion (all ones: the built-in
 // choice, see drop_unique; tests set a small value to take the path on every level whatever the share).
 uint64_t sais_unique_min = ~uint64_t(0);
-uint64_t sais_unique_dropped = 0;  // LMS suffixes dropped that way in the last build, over all levels
+std::atomic<uint64_t> sais_unique_dropped{0};  // LMS suffixes dropped that way in the last build, over all levels
 // Block-parallel final induction at level 0 with 2 threads (induce_final_par): taken when n >= par_min and
 // K <= par_k; blocks of at most par_block entries, shared by the threads in chunks of par_chunk, and blocks shorter
 // than par_block_min induced in place. Tests shrink them to cross block, chunk and bucket boundaries on small texts.
@@ -131,8 +133,8 @@ uint64_t sais_par_k = 1024;
 uint64_t sais_par_block = uint64_t(1) << 16;
 uint64_t sais_par_chunk = 4096;
 uint64_t sais_par_block_min = 256;
-uint64_t sais_par_blocks = 0;  // blocks induced that way in the last build
-uint64_t sais_split_par_blocks = 0;  // blocks of stage1_split's passes induced that way (same knobs) in the last build
+std::atomic<uint64_t> sais_par_blocks{0};  // blocks induced that way in the last build
+std::atomic<uint64_t> sais_split_par_blocks{0};  // blocks of stage1_split's passes induced that way (same knobs) in the last build
 }  // namespace detail
 namespace {
 

@@ -1,5 +1,6 @@
 // Suffix-array kernel: every (Token, Index, threads) combination against independent oracles.
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
@@ -18,18 +19,18 @@ namespace traceindex::detail {
 extern uint64_t sais_flag_limit;  // levels with n >= this take the flag-free passes
 extern uint64_t sais_name_limit;  // levels with n >= this name by comparing substrings after induction
 extern uint64_t sais_heap_budget;  // heap bytes the reduced levels may take (all ones: the default)
-extern uint64_t sais_heap_peak;    // what they held at most in the last build
-extern int64_t sais_heap_unreturned;  // budget not given back at the end of the last build
+extern std::atomic<uint64_t> sais_heap_peak;    // what they held at most in the last build
+extern std::atomic<int64_t> sais_heap_unreturned;  // budget not given back at the end of the last build
 extern uint64_t sais_split_limit;  // naming levels with an alphabet above this take the flagged named passes
 extern uint64_t sais_unique_min;   // levels with at least this many LMS suffixes drop unique names (all ones: default)
-extern uint64_t sais_unique_dropped;  // LMS suffixes dropped that way in the last build
+extern std::atomic<uint64_t> sais_unique_dropped;  // LMS suffixes dropped that way in the last build
 extern uint64_t sais_par_min;        // block-parallel final induction (2 threads): levels with n >= this
 extern uint64_t sais_par_k;          // and alphabets up to this
 extern uint64_t sais_par_block;      // entries per block at most
 extern uint64_t sais_par_chunk;      // entries per chunk (the unit the threads share)
 extern uint64_t sais_par_block_min;  // shorter blocks induced in place
-extern uint64_t sais_par_blocks;     // blocks induced in parallel in the last build
-extern uint64_t sais_split_par_blocks;  // blocks of the split stage 1's passes induced in parallel in the last build
+extern std::atomic<uint64_t> sais_par_blocks;     // blocks induced in parallel in the last build
+extern std::atomic<uint64_t> sais_split_par_blocks;  // blocks of the split stage 1's passes induced in parallel in the last build
 }
 
 namespace {
@@ -365,8 +366,8 @@ TEST(sais_unique_names) {
   auto dropped = [&](const std::vector<uint32_t>& t, uint64_t k) {
     build_suffix_array<uint32_t, uint32_t>(t.data(), sa.data(), t.size(), k, 1);
     CHECK((std::vector<uint64_t>(sa.begin(), sa.begin() + t.size()) == naive_sa(t)));
-    CHECK_EQ(traceindex::detail::sais_heap_unreturned, int64_t(0));
-    return traceindex::detail::sais_unique_dropped;
+    CHECK_EQ(traceindex::detail::sais_heap_unreturned.load(), int64_t(0));
+    return traceindex::detail::sais_unique_dropped.load();
   };
   auto many = mutated_repeats(rng, 2000, 4, 50, 20);
   const uint64_t d = dropped(many, 50);
@@ -385,9 +386,9 @@ TEST(sais_unique_names) {
   std::vector<uint32_t> sa8(big.size());
   build_suffix_array<uint8_t, uint32_t>(big.data(), sa8.data(), big.size(), 256, 1);
   std::printf("sais_unique_names: default choice: %llu dropped on %zu tokens\n",
-              (unsigned long long)traceindex::detail::sais_unique_dropped, big.size());
-  CHECK(traceindex::detail::sais_unique_dropped > 0);
-  CHECK_EQ(traceindex::detail::sais_heap_unreturned, int64_t(0));
+              (unsigned long long)traceindex::detail::sais_unique_dropped.load(), big.size());
+  CHECK(traceindex::detail::sais_unique_dropped.load() > 0);
+  CHECK_EQ(traceindex::detail::sais_heap_unreturned.load(), int64_t(0));
   CHECK((std::vector<uint64_t>(sa8.begin(), sa8.end()) == doubling_sa(big)));
 }
 
@@ -437,16 +438,16 @@ TEST(sais_working_space) {
                           : ((i & 1) ? uint32_t((i / 2) % 7) : 9);
     build_suffix_array<uint32_t, uint32_t>(t.data(), sa.data(), n, 6000, 1);
     std::printf("sais_working_space: pattern %d: %llu heap bytes for %zu tokens\n", pattern,
-                (unsigned long long)traceindex::detail::sais_heap_peak, n);
-    CHECK(traceindex::detail::sais_heap_peak <= n - n / 8 + 65536);
-    CHECK_EQ(traceindex::detail::sais_heap_unreturned, int64_t(0));
+                (unsigned long long)traceindex::detail::sais_heap_peak.load(), n);
+    CHECK(traceindex::detail::sais_heap_peak.load() <= n - n / 8 + 65536);
+    CHECK_EQ(traceindex::detail::sais_heap_unreturned.load(), int64_t(0));
     CHECK((std::vector<uint64_t>(sa.begin(), sa.end()) == doubling_sa(t)));
   }
   auto f = read_file("/usr/include/c++/12/bits/stl_algo.h", 1 << 20);
   std::vector<uint32_t> sa8(f.size());
   build_suffix_array<uint8_t, uint32_t>(f.data(), sa8.data(), f.size(), 256, 1);
-  std::printf("sais_working_space: real text: %llu heap bytes\n", (unsigned long long)traceindex::detail::sais_heap_peak);
-  CHECK(traceindex::detail::sais_heap_peak <= f.size() - f.size() / 8 + 65536);
+  std::printf("sais_working_space: real text: %llu heap bytes\n", (unsigned long long)traceindex::detail::sais_heap_peak.load());
+  CHECK(traceindex::detail::sais_heap_peak.load() <= f.size() - f.size() / 8 + 65536);
 }
 
 // The block-parallel final induction and split stage-1 passes (level 0, 2 threads) with blocks, chunks and the
@@ -500,14 +501,14 @@ TEST(sais_parallel_induction) {
   for (int threads = 1; threads <= 2; ++threads) {
     build_suffix_array<uint8_t, uint32_t>(f.data(), sa.data(), f.size(), 256, threads);
     std::printf("sais_parallel_induction: %d thread(s), %llu + %llu (stage 1) blocks at the default shape\n", threads,
-                (unsigned long long)d::sais_par_blocks, (unsigned long long)d::sais_split_par_blocks);
-    CHECK_EQ(d::sais_par_blocks > 0, threads == 2);
-    CHECK_EQ(d::sais_split_par_blocks > 0, threads == 2);
+                (unsigned long long)d::sais_par_blocks.load(), (unsigned long long)d::sais_split_par_blocks.load());
+    CHECK_EQ(d::sais_par_blocks.load() > 0, threads == 2);
+    CHECK_EQ(d::sais_split_par_blocks.load() > 0, threads == 2);
   }
   d::sais_par_min = uint64_t(1) << 16;
   build_suffix_array<uint8_t, uint32_t>(f.data(), sa.data(), 60000, 256, 2);
-  CHECK_EQ(d::sais_par_blocks, uint64_t(0));
-  CHECK_EQ(d::sais_split_par_blocks, uint64_t(0));
+  CHECK_EQ(d::sais_par_blocks.load(), uint64_t(0));
+  CHECK_EQ(d::sais_split_par_blocks.load(), uint64_t(0));
 }
 
 TEST(sais_build_count) {

@@ -279,3 +279,54 @@ test('packages are loaded lazily: requiring lib/tokenizers/named loads none of t
   t.is(result.status, 0, result.stderr);
   t.deepEqual(JSON.parse(result.stdout), []);
 });
+
+// llama-2 decodes through its own byte table (lib/tokenizers/named.ts, llama2Decoder): the package's decode builds
+// an array of one number per byte, and past V8's array limit that kills the process (a 100 MB document did).
+test('llama-2: decode equals the package on random ids (byte pieces, invalid UTF-8, leading spaces) and takes 2^27+ bytes', async (t) => {
+  const l2 = await load('llama-2');
+  const pkg = (await import('llama-tokenizer-js')).default as unknown as { decode(ids: number[], bos: boolean, space: boolean): string; vocabById: string[] };
+  let seed = 7;
+  const rand = (m: number) => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % m; };
+  const byteIds = pkg.vocabById.flatMap((p, id) => (/^<0x[0-9A-Fa-f]{2}>$/.test(p) ? [id] : []));
+  t.is(byteIds.length, 256);
+  const bom = ['<0xEF>', '<0xBB>', '<0xBF>'].map((p) => pkg.vocabById.indexOf(p));
+  for (let k = 0; k < 3000; k++) {
+    const ids = Array.from({ length: 1 + rand(40) }, () => (rand(3) === 0 ? byteIds[rand(256)] : rand(32000)));
+    if (k % 10 === 0) ids.unshift(...bom);  // a BOM at the start: TextDecoder drops it in both
+    if (k % 7 === 0) ids.unshift(29871);    // '▁' first: the dropped dummy-prefix space
+    t.is(l2.decode(ids), pkg.decode(ids, false, true), ids.join(','));
+  }
+  // 12 M copies of the longest piece: more bytes than a JS array holds, one string back.
+  const longest = pkg.vocabById.reduce((best, p, id) => (Buffer.byteLength(p) > Buffer.byteLength(pkg.vocabById[best]) ? id : best), 0);
+  const piece = pkg.decode([longest], false, false);
+  const n = Math.ceil(2 ** 27 / Buffer.byteLength(pkg.vocabById[longest])) + 1;
+  const text = l2.decode(new Uint32Array(n).fill(longest));
+  const want = piece.repeat(n);
+  t.is(text, want.startsWith(' ') ? want.slice(1) : want);
+});
+
+test('decoders that build a JS array per token refuse more than MAX_JS_DECODE ids with an error, not a crash', async (t) => {
+  const { MAX_JS_DECODE } = await import('../lib/tokenizers/named');
+  const cl = await load('cl100k_base');
+  const e = t.throws(() => cl.decode(new Uint32Array(MAX_JS_DECODE + 1)), { instanceOf: TraceIndexError });
+  t.is((e as TraceIndexError).code, 'ERR_INVALID_ARGUMENT');
+  t.regex(e!.message, /decode them in parts/);
+});
+
+test('document(): a document longer than the tokenizer decodes at once comes back with its tokens and no text', async (t) => {
+  const { buildIndex, openIndex } = await import('../lib/index');
+  const { coreOf } = await import('../lib/query/core');
+  const out = path.join(scratch, 'decode-limit');
+  await buildIndex({ inputs: [{ text: 'hello world' }, { text: 'ab' }], out, tokenizer: 'bytes' });
+  const idx = await openIndex(out);
+  const core = coreOf(idx) as unknown as { tokenizer: Tokenizer; native: { documentsSync(n: Float64Array): never } };
+  const limited = Object.create(core, { tokenizer: { value: { ...bytesTokenizer, decodeLimit: 5 } } }) as typeof core & {
+    documentInfo(n: number, d: never): { tokens: Uint32Array; text?: string };
+  };
+  const long = limited.documentInfo(0, core.native.documentsSync(Float64Array.of(0)));
+  t.is(long.tokens.length, 11);
+  t.is(long.text, undefined);
+  t.is(limited.documentInfo(1, core.native.documentsSync(Float64Array.of(1))).text, 'ab');
+  t.is((await idx.document(0)).text, 'hello world');  // the bytes tokenizer has no limit
+  idx.close();
+});

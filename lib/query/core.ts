@@ -309,7 +309,9 @@ export class IndexCore {
   documentInfo(n: number, d: NativeDocuments): DocumentInfo {
     const rec = parseRecord(d.records[0]);
     const tokens = jsonArray(d.tokens.subarray(d.tokenOffsets[0], d.tokenOffsets[1]));
-    return { document: n, id: rec.id, metadata: rec.meta, tokens, text: this.tokenizer.readsText ? this.tokenizer.decode(tokens) : undefined };
+    // A document longer than the tokenizer decodes at once has no text here (docs/api.md, document).
+    const decodable = this.tokenizer.readsText && tokens.length <= (this.tokenizer.decodeLimit ?? Infinity);
+    return { document: n, id: rec.id, metadata: rec.meta, tokens, text: decodable ? this.tokenizer.decode(tokens) : undefined };
   }
 
   /** Document `ref`, off the JS thread. */

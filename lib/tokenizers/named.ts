@@ -109,8 +109,13 @@ interface TokenizerParts {
   fingerprint: string;
   vocabSize: number;
   encodeIds(text: string): ArrayLike<number>;
-  /** Called with a non-empty array of ids < vocabSize. */
+  /** Called with a non-empty array of ids < vocabSize (at most MAX_JS_DECODE of them unless decodesAnyLength). */
   decodeIds(ids: number[]): string;
+  /**
+   * Decodes ids of any count without a JS array per token or per byte (packages that build one crash the
+   * process past V8's array limit, about 2^27 elements: a fatal error, not an exception).
+   */
+  decodeAny?(ids: ArrayLike<number>): string;
   /** Called with ids < vocabSize. */
   byteLength(ids: ArrayLike<number>): number;
   /** Encodes instead of encodeIds: ids of the vocabulary in arrays of its width. */
@@ -118,6 +123,12 @@ interface TokenizerParts {
   /** Why a tokenizer.json encodes in JS although the native encoder was asked for. */
   jsReason?: string;
 }
+
+/**
+ * The most ids a package's JS decoder is given at once: they build arrays of a token's or a byte's length, and
+ * an array past V8's limit (about 2^27 elements) kills the process instead of throwing.
+ */
+export const MAX_JS_DECODE = 2 ** 25;
 
 function checkIds(name: string, vocabSize: number, tokens: ArrayLike<number>): void {
   if (tokens === null || typeof tokens !== 'object' || typeof tokens.length !== 'number')
@@ -151,6 +162,7 @@ function makeTokenizer(parts: TokenizerParts): Tokenizer {
     readsText: true,
     native: native !== undefined,
     ...(parts.jsReason !== undefined && { jsReason: parts.jsReason }),
+    ...(!parts.decodeAny && { decodeLimit: MAX_JS_DECODE }),
     ...(native && {
       async encodeBatch(texts: string[], threads?: number): Promise<TokenArray[]> {
         if (!Array.isArray(texts) || texts.some((t) => typeof t !== 'string')) throw invalid(`the ${name} tokenizer encodes strings`);
@@ -174,7 +186,11 @@ function makeTokenizer(parts: TokenizerParts): Tokenizer {
     },
     decode(tokens: ArrayLike<number>): string {
       checkIds(name, vocabSize, tokens);
-      return tokens.length === 0 ? '' : parts.decodeIds(Array.from(tokens));
+      if (tokens.length === 0) return '';
+      if (parts.decodeAny) return parts.decodeAny(tokens);
+      if (tokens.length > MAX_JS_DECODE)
+        throw invalid(`${tokens.length} tokens are more than the ${name} tokenizer's decoder takes at once (${MAX_JS_DECODE}): decode them in parts`);
+      return parts.decodeIds(Array.from(tokens));
     },
     byteLength(tokens: ArrayLike<number>): number {
       checkIds(name, vocabSize, tokens);
@@ -248,6 +264,35 @@ interface Llama2Module {
 
 const SPIECE_SPACE = '\u2581';
 
+/**
+ * llama-tokenizer-js's decode(ids, false, true) without its array of one number per byte: each piece's bytes
+ * (a <0xNN> piece is that byte, any other its UTF-8), end to end, decoded as UTF-8 (replacing what is invalid),
+ * every '▁' made a space and the first space dropped. Equal to the package's decode for every id sequence
+ * (test/tokenizers.test.ts checks it against the package).
+ */
+function llama2Decoder(vocab: string[]): (ids: ArrayLike<number>) => string {
+  const pieces = vocab.map((piece) =>
+    /^<0x[0-9A-Fa-f]{2}>$/.test(piece) ? Uint8Array.of(parseInt(piece.slice(3, 5), 16)) : new Uint8Array(Buffer.from(piece, 'utf8')));
+  const utf8 = new TextDecoder('utf-8');
+  return (ids) => {
+    let total = 0;
+    for (let i = 0; i < ids.length; i++) total += pieces[ids[i]].length;
+    const bytes = new Uint8Array(total);
+    for (let i = 0, at = 0; i < ids.length; i++) {
+      bytes.set(pieces[ids[i]], at);
+      at += pieces[ids[i]].length;
+    }
+    let text: string;
+    try {
+      text = utf8.decode(bytes).replaceAll(SPIECE_SPACE, ' ');
+    } catch (e) {
+      if (e instanceof RangeError) throw invalid(`${ids.length} tokens decode to more text than a JavaScript string holds: decode them in parts`);
+      throw e;
+    }
+    return text.startsWith(' ') ? text.slice(1) : text;
+  };
+}
+
 async function loadLlama2(): Promise<TokenizerParts> {
   const llama = (await importPackage<Llama2Module>('llama-tokenizer-js')).default;
   const vocab = llama.vocabById;
@@ -273,6 +318,7 @@ async function loadLlama2(): Promise<TokenizerParts> {
     // SentencePiece's dummy prefix: a space is prepended on encoding and the first one dropped on decoding.
     encodeIds: (text) => llama.encode(text, false, true),
     decodeIds: (ids) => llama.decode(ids, false, true),
+    decodeAny: llama2Decoder(vocab),
     byteLength: (ids) => sumLengths(lengths, ids) - startsWithSpace[ids[0]],
   };
 }

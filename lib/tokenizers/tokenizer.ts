@@ -30,6 +30,8 @@ export interface Tokenizer {
   /** Encodes many texts off the JS thread (native tokenizers only); `threads` > 1 splits them between threads. */
   encodeBatch?(texts: string[], threads?: number): Promise<TokenArray[]>;
   decode(tokens: ArrayLike<number>): string;
+  /** The most tokens decode takes at once (more: ERR_INVALID_ARGUMENT); absent: no limit but a string's length. */
+  readonly decodeLimit?: number;
   /** UTF-8 bytes that tokens[0, n) decode to (for byte positions). */
   byteLength(tokens: ArrayLike<number>): number;
 }

@@ -109,13 +109,16 @@ interface TokenizerParts {
   fingerprint: string;
   vocabSize: number;
   encodeIds(text: string): ArrayLike<number>;
-  /** Called with a non-empty array of ids < vocabSize (at most MAX_JS_DECODE of them unless decodesAnyLength). */
-  decodeIds(ids: number[]): string;
   /**
-   * Decodes ids of any count without a JS array per token or per byte (packages that build one crash the
-   * process past V8's array limit, about 2^27 elements: a fatal error, not an exception).
+   * Called with a non-empty array of ids < vocabSize: a number[] of at most MAX_JS_DECODE ids, or, when
+   * `anyLength`, the caller's array as it is.
    */
-  decodeAny?(ids: ArrayLike<number>): string;
+  decodeIds(ids: ArrayLike<number>): string;
+  /**
+   * decodeIds builds no JS array per token or per byte, so it takes any number of ids (the packages' decoders
+   * do build one, and past V8's array limit, about 2^27 elements, that kills the process instead of throwing).
+   */
+  anyLength?: boolean;
   /** Called with ids < vocabSize. */
   byteLength(ids: ArrayLike<number>): number;
   /** Encodes instead of encodeIds: ids of the vocabulary in arrays of its width. */
@@ -162,7 +165,7 @@ function makeTokenizer(parts: TokenizerParts): Tokenizer {
     readsText: true,
     native: native !== undefined,
     ...(parts.jsReason !== undefined && { jsReason: parts.jsReason }),
-    ...(!parts.decodeAny && { decodeLimit: MAX_JS_DECODE }),
+    ...(!parts.anyLength && { decodeLimit: MAX_JS_DECODE }),
     ...(native && {
       async encodeBatch(texts: string[], threads?: number): Promise<TokenArray[]> {
         if (!Array.isArray(texts) || texts.some((t) => typeof t !== 'string')) throw invalid(`the ${name} tokenizer encodes strings`);
@@ -187,7 +190,7 @@ function makeTokenizer(parts: TokenizerParts): Tokenizer {
     decode(tokens: ArrayLike<number>): string {
       checkIds(name, vocabSize, tokens);
       if (tokens.length === 0) return '';
-      if (parts.decodeAny) return parts.decodeAny(tokens);
+      if (parts.anyLength) return parts.decodeIds(tokens);
       if (tokens.length > MAX_JS_DECODE)
         throw invalid(`${tokens.length} tokens are more than the ${name} tokenizer's decoder takes at once (${MAX_JS_DECODE}): decode them in parts`);
       return parts.decodeIds(Array.from(tokens));
@@ -245,7 +248,7 @@ function loadTiktoken(name: 'cl100k_base' | 'o200k_base'): TokenizerParts {
       .update(ranks.bpe_ranks)),
     vocabSize,
     encodeIds: (text) => encoding().encode(text, [], []), // encode_ordinary: special-token text is text
-    decodeIds: (ids) => encoding().decode(ids),
+    decodeIds: (ids) => encoding().decode(ids as number[]),
     byteLength: (ids) => sumLengths(lengths, ids),
   };
 }
@@ -317,8 +320,8 @@ async function loadLlama2(): Promise<TokenizerParts> {
     vocabSize: vocab.length,
     // SentencePiece's dummy prefix: a space is prepended on encoding and the first one dropped on decoding.
     encodeIds: (text) => llama.encode(text, false, true),
-    decodeIds: (ids) => llama.decode(ids, false, true),
-    decodeAny: llama2Decoder(vocab),
+    decodeIds: llama2Decoder(vocab),
+    anyLength: true,
     byteLength: (ids) => sumLengths(lengths, ids) - startsWithSpace[ids[0]],
   };
 }
@@ -350,7 +353,7 @@ function loadLlama3(): TokenizerParts {
     }),
     vocabSize: vocab.length,
     encodeIds: (text) => llama.encode(text, { bos: false, eos: false, specialTokenRegex: NEVER }),
-    decodeIds: (ids) => llama.decode(ids),
+    decodeIds: (ids) => llama.decode(ids as number[]),
     byteLength: (ids) => sumLengths(lengths, ids),
   };
 }

@@ -128,38 +128,44 @@ Napi::Value run_async(Napi::Env env, std::shared_ptr<const ti::Index> idx, const
     // to arm, no listener on its signal). Errors are thrown, as the Sync form's are.
     if (inline_enabled() && M::tiny(*idx, *req)) return M::to_js(env, compute<M>(*idx, *req, flag));
   }
-  if constexpr (has_part_of<M>::value) {
-    const ti::Queries all = req->view();
-    const size_t slices = split_count(all.size()), shards = idx->shard_count();
-    if (slices > 1) {
-      // Item k: shard k / slices, queries [begin(k % slices), begin(k % slices + 1)). A shard's part is its
-      // slices' parts end to end.
-      auto begin = [n = all.size(), slices](size_t j) { return n * j / slices; };
+  if constexpr (is_sharded<M>::value) {
+    // One pool item per (shard, slice): item k is shard k / slices, queries [n j / slices, n (j + 1) / slices) with
+    // j = k % slices; a shard's part is its slices' parts end to end. Unsliced (slices == 1) each item is a
+    // shard's whole part, taken when M::kFanOut and there is more than one shard.
+    size_t slices = 1;
+    if constexpr (has_part_of<M>::value) slices = split_count(req->view().size());
+    const size_t shards = idx->shard_count();
+    if (slices > 1 || (M::kFanOut && shards > 1)) {
       auto pieces = std::make_shared<std::vector<typename M::Part>>(shards * slices);
       return Job::Start(
           env, shards * slices,
           [=](size_t k) {
-            const size_t j = k % slices;
-            (*pieces)[k] = M::part_of(idx->shard(k / slices), req->view().slice(begin(j), begin(j + 1)), flag);
+            const ti::Shard& shard = idx->shard(k / slices);
+            if constexpr (has_part_of<M>::value) {
+              if (slices > 1) {
+                const size_t n = req->view().size(), j = k % slices;
+                (*pieces)[k] = M::part_of(shard, req->view().slice(n * j / slices, n * (j + 1) / slices), flag);
+                return;
+              }
+            }
+            (*pieces)[k] = M::part(shard, *req, flag);
           },
           [=] {
-            std::vector<typename M::Part> parts(shards);
-            for (size_t si = 0; si < shards; ++si)
-              for (size_t j = 0; j < slices; ++j) {
-                auto& piece = (*pieces)[si * slices + j];
-                parts[si].insert(parts[si].end(), piece.begin(), piece.end());
+            if constexpr (has_part_of<M>::value) {
+              if (slices > 1) {
+                std::vector<typename M::Part> parts(shards);
+                for (size_t si = 0; si < shards; ++si)
+                  for (size_t j = 0; j < slices; ++j) {
+                    auto& piece = (*pieces)[si * slices + j];
+                    parts[si].insert(parts[si].end(), piece.begin(), piece.end());
+                  }
+                *out = merged<M>(*idx, *req, parts, flag);
+                return;
               }
-            *out = merged<M>(*idx, *req, parts, flag);
+            }
+            *out = merged<M>(*idx, *req, *pieces, flag);
           },
           done, cancel.keep);
-    }
-  }
-  if constexpr (is_sharded<M>::value) {
-    if (M::kFanOut && idx->shard_count() > 1) {
-      auto parts = std::make_shared<std::vector<typename M::Part>>(idx->shard_count());
-      return Job::Start(
-          env, idx->shard_count(), [=](size_t si) { (*parts)[si] = M::part(idx->shard(si), *req, flag); },
-          [=] { *out = merged<M>(*idx, *req, *parts, flag); }, done, cancel.keep);
     }
   }
   return Job::Start(env, [=] { *out = compute<M>(*idx, *req, flag); }, done, cancel.keep);

@@ -106,10 +106,12 @@ async function main(): Promise<void> {
   for (const [k, v] of Object.entries(forms)) if (v.length) console.log(`| ${k} | ${pct(v, 0.5).toFixed(2)} | ${pct(v, 0.99).toFixed(2)} |`);
   for (const [k, v] of Object.entries(groups)) if (v.length) console.log(`| ${k}, per group | ${pct(v, 0.5).toFixed(2)} | ${pct(v, 0.99).toFixed(2)} |`);
   for (const [k, v] of Object.entries(batch)) console.log(`| ${k} of ${queries.length}, per query (best round of ${repeat} calls) | ${Math.min(...v).toFixed(3)} | |`);
-  const bare = pct(forms['await countBatch([], { signal })'], 0.5), sync = pct(forms.countSync, 0.5);
-  if (!quick)
+  const sync = pct(forms.countSync, 0.5);
+  if (!quick) {
+    const bare = pct(forms['await countBatch([], { signal })'], 0.5);
     for (const k of ['await count', 'await count(q, { signal })'])
       console.log(`\n${k} / (bare round trip + countSync), p50: ${(pct(forms[k], 0.5) / (bare + sync)).toFixed(2)}`);
+  }
   console.log(`countSync p50 / countBatchSync per query: ${(sync / Math.min(...batch.countBatchSync)).toFixed(2)}x`);
   console.log(`countSync p50 / await countBatch per query: ${(sync / Math.min(...batch['await countBatch'])).toFixed(2)}x (wall), ` +
     `${(sync / Math.min(...batch['await countBatch, CPU'])).toFixed(2)}x (CPU)`);

@@ -261,7 +261,6 @@ interface Llama2Module {
     vocabById: string[];
     merges: Map<string, number>;
     encode(text: string, addBos?: boolean, addPrecedingSpace?: boolean): number[];
-    decode(ids: number[], addBos?: boolean, addPrecedingSpace?: boolean): string;
   };
 }
 

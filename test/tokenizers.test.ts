@@ -305,12 +305,49 @@ test('llama-2: decode equals the package on random ids (byte pieces, invalid UTF
   t.is(text, want.startsWith(' ') ? want.slice(1) : want);
 });
 
-test('decoders that build a JS array per token refuse more than MAX_JS_DECODE ids with an error, not a crash', async (t) => {
+// cl100k_base, o200k_base and llama-3 decode through their byte tables too (byteTableDecoder): equal to the
+// packages' decoders, which the tests load as oracles, on random ids with single-byte tokens (invalid UTF-8) and a
+// BOM in front (TextDecoder drops it in both).
+for (const [name, oracle] of [
+  ['cl100k_base', async () => { const { getEncoding } = await import('js-tiktoken'); const e = getEncoding('cl100k_base'); return (ids: number[]) => e.decode(ids); }],
+  ['o200k_base', async () => { const { getEncoding } = await import('js-tiktoken'); const e = getEncoding('o200k_base'); return (ids: number[]) => e.decode(ids); }],
+  ['llama-3', async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { llama3Tokenizer } = require('llama3-tokenizer-js/bundle/commonjs-llama3-tokenizer-with-baked-data.cjs') as { llama3Tokenizer: { decode(ids: number[]): string } };
+    return (ids: number[]) => llama3Tokenizer.decode(ids);
+  }],
+] as const) {
+  test(`${name}: decode equals the package on random ids (single bytes, invalid UTF-8, a BOM, special tokens)`, async (t) => {
+    const tok = await load(name);
+    const pkg = await oracle();
+    let seed = 11;
+    const rand = (m: number) => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % m; };
+    const single: number[] = [];
+    for (let id = 0; id < tok.vocabSize && single.length < 256; id++) if (tok.byteLength([id]) === 1) single.push(id);
+    t.is(single.length, 256);
+    const bom = Array.from(tok.encode('\uFEFF'));
+    for (let k = 0; k < 2000; k++) {
+      const ids = Array.from({ length: 1 + rand(40) }, () => (rand(3) === 0 ? single[rand(256)] : rand(tok.vocabSize)));
+      if (k % 10 === 0) ids.unshift(...bom);
+      t.is(tok.decode(ids), pkg(ids), ids.join(','));
+    }
+    // Past the old limit of 2^25 ids at once: one string back.
+    const a = tok.encode('a');
+    t.is(a.length, 1);
+    t.is(tok.decode(new Uint32Array(2 ** 25 + 1).fill(a[0])), 'a'.repeat(2 ** 25 + 1));
+  });
+}
+
+test('decoders that build a JS array per token (tokenizer.json files) refuse more than MAX_JS_DECODE ids with an error, not a crash', async (t) => {
   const { MAX_JS_DECODE } = await import('../lib/tokenizers/named');
-  const cl = await load('cl100k_base');
-  const e = t.throws(() => cl.decode(new Uint32Array(MAX_JS_DECODE + 1)), { instanceOf: TraceIndexError });
+  const file = path.join(scratch, 'limit.tokenizer.json');
+  fs.writeFileSync(file, JSON.stringify({ model: { type: 'BPE', vocab: { a: 0, b: 1 }, merges: [], unk_token: null } }));
+  const tok = await loadTokenizer(file);
+  t.is(tok.decodeLimit, MAX_JS_DECODE);
+  const e = t.throws(() => tok.decode(new Uint32Array(MAX_JS_DECODE + 1)), { instanceOf: TraceIndexError });
   t.is((e as TraceIndexError).code, 'ERR_INVALID_ARGUMENT');
   t.regex(e!.message, /decode them in parts/);
+  for (const name of ['bytes', 'cl100k_base', 'o200k_base', 'llama-2', 'llama-3']) t.is((await load(name)).decodeLimit, undefined, name);
 });
 
 test('document(): a document longer than the tokenizer decodes at once comes back with its tokens and no text', async (t) => {

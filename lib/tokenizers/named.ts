@@ -150,6 +150,52 @@ function sumLengths(table: ArrayLike<number>, tokens: ArrayLike<number>): number
   return n;
 }
 
+/** A vocabulary's bytes: id's are bytes[offsets[id], offsets[id + 1]) (empty for ids the vocabulary lacks). */
+interface ByteTable { bytes: Uint8Array; offsets: Uint32Array }
+
+function byteTable(pieces: ArrayLike<Uint8Array | undefined>): ByteTable {
+  const offsets = new Uint32Array(pieces.length + 1);
+  for (let id = 0; id < pieces.length; id++) offsets[id + 1] = offsets[id] + (pieces[id]?.length ?? 0);
+  const bytes = new Uint8Array(offsets[pieces.length]);
+  for (let id = 0; id < pieces.length; id++) if (pieces[id]) bytes.set(pieces[id]!, offsets[id]);
+  return { bytes, offsets };
+}
+
+/** Bytes the ids decode to, by the table (before UTF-8 decoding). */
+function tableLength({ offsets }: ByteTable, ids: ArrayLike<number>): number {
+  let n = 0;
+  for (let i = 0; i < ids.length; i++) n += offsets[ids[i] + 1] - offsets[ids[i]];
+  return n;
+}
+
+/**
+ * The packages' byte-level decoders (js-tiktoken, llama3-tokenizer-js, llama-tokenizer-js before its spaces):
+ * every id's bytes end to end, through TextDecoder('utf-8') (invalid UTF-8 replaced, a leading BOM dropped). Not
+ * theirs, which build a JS array of one entry per token or per byte: this takes any number of ids, up to the
+ * longest string V8 holds (past it, ERR_INVALID_ARGUMENT). Tested equal to the packages (test/tokenizers.test.ts).
+ */
+function byteTableDecoder(table: () => ByteTable): (ids: ArrayLike<number>) => string {
+  const utf8 = new TextDecoder('utf-8');
+  return (ids) => {
+    const t = table(), { bytes, offsets } = t;
+    try {
+      const out = new Uint8Array(tableLength(t, ids));
+      for (let i = 0, at = 0; i < ids.length; i++)  // pieces are short: a loop, not a subarray object per id
+        for (let k = offsets[ids[i]], end = offsets[ids[i] + 1]; k < end; k++) out[at++] = bytes[k];
+      return utf8.decode(out);
+    } catch (e) {
+      if (e instanceof RangeError) throw invalid(`${ids.length} tokens decode to more text than a JavaScript string holds: decode them in parts`);
+      throw e;
+    }
+  };
+}
+
+/** Builds once, on first call (a vocabulary's table takes tens of milliseconds; loading a tokenizer should not). */
+function lazily<T>(make: () => T): () => T {
+  let made: T | undefined;
+  return () => (made ??= make());
+}
+
 function makeTokenizer(parts: TokenizerParts): Tokenizer {
   const { name, vocabSize } = parts;
   if (!Number.isInteger(vocabSize) || vocabSize < 1 || vocabSize > 2 ** 28)
@@ -219,26 +265,26 @@ function loadTiktoken(name: 'cl100k_base' | 'o200k_base'): TokenizerParts {
   const ranks = requirePackage<TiktokenRanks>(`js-tiktoken/ranks/${name}`);
   let built: InstanceType<TiktokenModule['Tiktoken']> | undefined; // its rank maps take most of a second: built on first use
   const encoding = () => (built ??= new Tiktoken(ranks));
-  // Byte length of every rank, from the base64 of its bytes: lines are "<prefix> <first rank> <b64> <b64> ...".
-  const entries: Array<[number, number]> = [];
+  // The bytes of every rank, from their base64: lines are "<prefix> <first rank> <b64> <b64> ...".
   let vocabSize = 0;
+  const table = lazily(() => {
+    const pieces: Uint8Array[] = [];  // ids the encoding lacks (cl100k_base has gaps) decode to nothing
+    for (const line of ranks.bpe_ranks.split('\n')) {
+      if (line === '') continue;
+      const fields = line.split(' ');
+      const first = Number.parseInt(fields[1], 10);
+      for (let i = 2; i < fields.length; i++) pieces[first + i - 2] = Buffer.from(fields[i], 'base64');
+    }
+    for (const [text, id] of Object.entries(ranks.special_tokens)) pieces[id] = Buffer.from(text, 'utf8');
+    pieces.length = vocabSize;
+    return byteTable(pieces);
+  });
   for (const line of ranks.bpe_ranks.split('\n')) {
     if (line === '') continue;
     const fields = line.split(' ');
-    const first = Number.parseInt(fields[1], 10);
-    for (let i = 2; i < fields.length; i++) {
-      const b64 = fields[i];
-      const padding = b64.endsWith('==') ? 2 : b64.endsWith('=') ? 1 : 0;
-      entries.push([first + i - 2, (b64.length / 4) * 3 - padding]);
-      vocabSize = Math.max(vocabSize, first + i - 1);
-    }
+    vocabSize = Math.max(vocabSize, Number.parseInt(fields[1], 10) + fields.length - 2);
   }
-  for (const [text, id] of Object.entries(ranks.special_tokens)) {
-    entries.push([id, Buffer.byteLength(text, 'utf8')]);
-    vocabSize = Math.max(vocabSize, id + 1);
-  }
-  const lengths = new Uint16Array(vocabSize); // ids the encoding lacks (cl100k_base has gaps) decode to nothing
-  for (const [id, n] of entries) lengths[id] = n;
+  for (const id of Object.values(ranks.special_tokens)) vocabSize = Math.max(vocabSize, id + 1);
   return {
     name,
     fingerprint: fingerprintOf((h) => h
@@ -248,8 +294,9 @@ function loadTiktoken(name: 'cl100k_base' | 'o200k_base'): TokenizerParts {
       .update(ranks.bpe_ranks)),
     vocabSize,
     encodeIds: (text) => encoding().encode(text, [], []), // encode_ordinary: special-token text is text
-    decodeIds: (ids) => encoding().decode(ids as number[]),
-    byteLength: (ids) => sumLengths(lengths, ids),
+    decodeIds: byteTableDecoder(table),
+    anyLength: true,
+    byteLength: (ids) => tableLength(table(), ids),
   };
 }
 
@@ -267,30 +314,14 @@ interface Llama2Module {
 const SPIECE_SPACE = '\u2581';
 
 /**
- * llama-tokenizer-js's decode(ids, false, true) without its array of one number per byte: each piece's bytes
- * (a <0xNN> piece is that byte, any other its UTF-8), end to end, decoded as UTF-8 (replacing what is invalid),
- * every '▁' made a space and the first space dropped. Equal to the package's decode for every id sequence
- * (test/tokenizers.test.ts checks it against the package).
+ * llama-tokenizer-js's decode(ids, false, true): each piece's bytes (a <0xNN> piece is that byte, any other its
+ * UTF-8) decoded as UTF-8, every '▁' made a space and the first space dropped.
  */
 function llama2Decoder(vocab: string[]): (ids: ArrayLike<number>) => string {
-  const pieces = vocab.map((piece) =>
-    /^<0x[0-9A-Fa-f]{2}>$/.test(piece) ? Uint8Array.of(parseInt(piece.slice(3, 5), 16)) : new Uint8Array(Buffer.from(piece, 'utf8')));
-  const utf8 = new TextDecoder('utf-8');
+  const utf8 = byteTableDecoder(lazily(() => byteTable(vocab.map((piece) =>
+    /^<0x[0-9A-Fa-f]{2}>$/.test(piece) ? Uint8Array.of(parseInt(piece.slice(3, 5), 16)) : Buffer.from(piece, 'utf8')))));
   return (ids) => {
-    let total = 0;
-    for (let i = 0; i < ids.length; i++) total += pieces[ids[i]].length;
-    const bytes = new Uint8Array(total);
-    for (let i = 0, at = 0; i < ids.length; i++) {
-      bytes.set(pieces[ids[i]], at);
-      at += pieces[ids[i]].length;
-    }
-    let text: string;
-    try {
-      text = utf8.decode(bytes).replaceAll(SPIECE_SPACE, ' ');
-    } catch (e) {
-      if (e instanceof RangeError) throw invalid(`${ids.length} tokens decode to more text than a JavaScript string holds: decode them in parts`);
-      throw e;
-    }
+    const text = utf8(ids).replaceAll(SPIECE_SPACE, ' ');
     return text.startsWith(' ') ? text.slice(1) : text;
   };
 }
@@ -333,7 +364,6 @@ interface Llama3Module {
     vocabById: string[];
     merges: Map<string, number>;
     encode(text: string, options?: { bos?: boolean; eos?: boolean; specialTokenRegex?: RegExp }): number[];
-    decode(ids: number[]): string;
   };
 }
 
@@ -342,8 +372,12 @@ const NEVER = /(?!)/g; // special-token regex that never matches: special-token 
 function loadLlama3(): TokenizerParts {
   const { llama3Tokenizer: llama } = requirePackage<Llama3Module>('llama3-tokenizer-js/bundle/commonjs-llama3-tokenizer-with-baked-data.cjs');
   const vocab = llama.vocabById;
-  // Byte-level: every character of a token string stands for one byte (special tokens are printable ASCII).
-  const lengths = Uint32Array.from(vocab, (piece) => [...piece].length);
+  // Byte-level: every character of a token string stands for one byte (special tokens are printable ASCII, which
+  // stand for themselves); a character outside the alphabet is byte 0, as in the package's decode.
+  const table = lazily(() => {
+    const byteOf = new Map(BYTE_CHARS.map((c, b) => [c, b]));
+    return byteTable(vocab.map((piece) => Uint8Array.from(piece, (c) => byteOf.get(c) ?? 0)));
+  });
   return {
     name: 'llama-3',
     fingerprint: fingerprintOf((h) => {
@@ -352,8 +386,9 @@ function loadLlama3(): TokenizerParts {
     }),
     vocabSize: vocab.length,
     encodeIds: (text) => llama.encode(text, { bos: false, eos: false, specialTokenRegex: NEVER }),
-    decodeIds: (ids) => llama.decode(ids as number[]),
-    byteLength: (ids) => sumLengths(lengths, ids),
+    decodeIds: byteTableDecoder(table),
+    anyLength: true,
+    byteLength: (ids) => tableLength(table(), ids),
   };
 }
 

@@ -198,6 +198,10 @@ export interface Addon {
     { risk: Float32Array; veto: Uint8Array; length: Uint32Array; count: Float64Array };
   exchangeOrRename(from: string, to: string): boolean;
   fsyncPath(path: string): void;
+  /** Target locks of this process (lib/build/workdir.ts): held by this thread's environment until released or torn down. */
+  holdLock(token: string): void;
+  releaseLock(token: string): void;
+  lockHeld(token: string): boolean;
   simdKernels(): string[];
   selectSimd(name?: string): string | false;
   formatVersion: number;

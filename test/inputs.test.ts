@@ -540,6 +540,9 @@ test('bad iterable records: error names the record number; skipBadLines reports 
     { text: 'b', id: null },
     { text: 'c', meta: [1] },
     'plain string',
+    { tokens: { length: -1 } },
+    { tokens: { length: 1.5, 0: 1 } },
+    { tokens: { length: NaN } },
     { text: 'last' },
   ] as unknown as DocumentRecord[];
   const { docs, error } = await collectUntilError(records);
@@ -549,7 +552,7 @@ test('bad iterable records: error names the record number; skipBadLines reports 
 
   const skipped: Array<{ file: string; line: number; reason: string }> = [];
   const kept = await collect(records, { skipBadLines: true, onSkip: (bad) => skipped.push(bad) });
-  t.deepEqual(kept, [{ text: 'ok', id: '0' }, { text: 'last', id: '10' }]);
+  t.deepEqual(kept, [{ text: 'ok', id: '0' }, { text: 'last', id: '13' }]);
   t.deepEqual(skipped, [
     { file: '<iterable>', line: 1, reason: 'text is not a string (got number)' },
     { file: '<iterable>', line: 2, reason: 'record has both text and tokens; give one' },
@@ -560,6 +563,9 @@ test('bad iterable records: error names the record number; skipBadLines reports 
     { file: '<iterable>', line: 7, reason: 'id must be a string or number (got null)' },
     { file: '<iterable>', line: 8, reason: 'meta must be a plain object (got array)' },
     { file: '<iterable>', line: 9, reason: 'expected a document record object, got string' },
+    { file: '<iterable>', line: 10, reason: 'tokens has no valid length (got -1)' },
+    { file: '<iterable>', line: 11, reason: 'tokens has no valid length (got 1.5)' },
+    { file: '<iterable>', line: 12, reason: 'tokens has no valid length (got NaN)' },
   ]);
 });
 

@@ -153,7 +153,8 @@ function publicError(err: unknown): Error {
  * replaceable target, orphans removed, and the work directory with the shards it can reuse.
  */
 async function prepareTarget(plan: Plan, options: BuildOptions): Promise<Target> {
-  const fingerprints = (plan.files ?? []).map(inputFingerprint);
+  const fingerprints: string[] = [];
+  for (const f of plan.files ?? []) fingerprints.push(await inputFingerprint(f)); // one at a time: no descriptor storm
   if (!options.append) {
     checkReplaceable(plan.out);
     const work = workDirectory(plan.out, plan.fingerprint);

@@ -13,7 +13,7 @@ import { TraceIndexError } from '../errors';
 import { ioError, isErrnoError } from '../inputs/files';
 import { checkShardFiles, FORMAT_NAME, FORMAT_VERSION, Manifest, readManifest, ShardEntry, shardFiles, writeManifest } from './manifest';
 import { addon, nativeError } from '../native';
-import { checkReplaceable, combineDirectory, lockTarget, removeOrphans, swapIntoPlace } from './workdir';
+import { checkOurs, checkReplaceable, combineDirectory, lockTarget, removeOrphans, swapIntoPlace } from './workdir';
 
 export interface CombineResult {
   out: string;
@@ -86,7 +86,7 @@ export async function combineIndexes(out: string, partDirs: string[], options: {
 /** Writes the combined index in its work directory (shard symlinks into the parts, in part order) and swaps it in. */
 function writeCombined(target: string, partCount: number, ordered: Array<{ dir: string; m: Manifest }>): CombineResult {
   const work = combineDirectory(target);
-  fs.rmSync(work, { recursive: true, force: true });
+  if (checkOurs(work)) fs.rmSync(work, { recursive: true, force: true });
   fs.mkdirSync(work, { recursive: true });
   try {
     const shards: ShardEntry[] = [];

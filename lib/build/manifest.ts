@@ -186,9 +186,17 @@ export function checkShardFiles(dir: string, m: Manifest): void {
  */
 export function writeFileDurably(file: string, text: string): void {
   const tmp = file + '.tmp';
-  const fd = fs.openSync(tmp, 'w', 0o644);
+  // A new file of ours: a stale one (a crash) goes first, and what stands there is never followed (a planted link).
   try {
-    fs.writeSync(fd, text);
+    fs.unlinkSync(tmp);
+  } catch (err) {
+    if (!isErrnoError(err) || err.code !== 'ENOENT') throw err;
+  }
+  const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
+  const fd = fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o644);
+  try {
+    // writeFileSync on a descriptor writes until every byte is down (one writeSync may write part: a full disk).
+    fs.writeFileSync(fd, text);
     fs.fsyncSync(fd);
   } catch (err) {
     if (isErrnoError(err) && err.path === undefined) err.path = tmp;

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { TraceIndexError } from '../errors';
@@ -176,21 +177,25 @@ const SAMPLE_BYTES = 1 << 20;
  * whole file up to 2 MiB), first 32 hex digits. Path and mtime are left out, so a copied or touched file is
  * the same input; two files of equal size that agree on both ends are taken as the same (docs/FORMAT.md).
  */
-export function inputFingerprint(file: string): string {
-  const fd = fs.openSync(file, 'r');
+export async function inputFingerprint(file: string): Promise<string> {
+  // Read off the JS thread (a build of many large inputs must not stall the event loop); O_NONBLOCK: a FIFO
+  // must not block the open (the type check then refuses it).
+  const fh = await fsp.open(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
   try {
-    const size = fs.fstatSync(fd).size;
+    const st = await fh.stat();
+    if (!st.isFile()) throw new TraceIndexError('ERR_BAD_INPUT', `${file}: not a regular file`);
+    const size = st.size;
     const hash = createHash('sha256').update(`traceindex:input:${size}\0`);
-    const read = (at: number, n: number) => {
+    const read = async (at: number, n: number) => {
       const buf = Buffer.alloc(n);
       let got = 0;
-      for (let k; got < n && (k = fs.readSync(fd, buf, got, n - got, at + got)) > 0; ) got += k;
+      for (let k; got < n && (k = (await fh.read(buf, got, n - got, at + got)).bytesRead) > 0; ) got += k;
       hash.update(buf.subarray(0, got));
     };
-    read(0, Math.min(size, SAMPLE_BYTES));
-    if (size > SAMPLE_BYTES) read(Math.max(SAMPLE_BYTES, size - SAMPLE_BYTES), Math.min(SAMPLE_BYTES, size - SAMPLE_BYTES));
+    await read(0, Math.min(size, SAMPLE_BYTES));
+    if (size > SAMPLE_BYTES) await read(Math.max(SAMPLE_BYTES, size - SAMPLE_BYTES), Math.min(SAMPLE_BYTES, size - SAMPLE_BYTES));
     return hash.digest('hex').slice(0, 32);
   } finally {
-    fs.closeSync(fd);
+    await fh.close();
   }
 }

@@ -8,12 +8,13 @@
  *   orphans (work directories of dead builds and combines of the target, which hold nothing but index files);
  * - the swap of the finished directory into place.
  */
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TraceIndexError } from '../errors';
 import { isErrnoError } from '../inputs/files';
 import { addon } from '../native';
-import { MANIFEST_FILE, parseManifest, FORMAT_NAME, ShardEntry, shardFiles, writeFileDurably } from './manifest';
+import { MANIFEST_FILE, parseManifest, readManifest, FORMAT_NAME, ShardEntry, shardFiles, writeFileDurably } from './manifest';
 
 /** A finished shard's record: its manifest entry and the input documents it covers. */
 export interface ShardRecord {
@@ -43,13 +44,26 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-function lockHolder(file: string): number | null {
+/** A lock file's holder: "PID TOKEN" (a lock of this version) or "PID" (an older one, and build.lock). */
+interface Holder { pid: number; token?: string }
+
+function lockHolder(file: string): Holder | null {
   try {
-    const pid = Number(fs.readFileSync(file, 'utf8'));
-    return Number.isInteger(pid) && pid > 0 ? pid : null;
+    const [pid, token] = fs.readFileSync(file, 'utf8').split(' ');
+    const n = Number(pid);
+    return Number.isInteger(n) && n > 0 ? { pid: n, ...(token && { token }) } : null;
   } catch {
     return null;
   }
+}
+
+/**
+ * Whether a lock's holder runs: another process that exists, or, in this one, the thread that took it (a worker
+ * terminated mid-build never releases its lock; the addon drops its token with the worker).
+ */
+function holderAlive(h: Holder): boolean {
+  if (h.pid !== process.pid) return pidAlive(h.pid);
+  return h.token === undefined || addon.lockHeld(h.token);
 }
 
 export interface TargetLock {
@@ -58,56 +72,78 @@ export interface TargetLock {
 }
 
 /**
- * Takes the lock of target `out`: `.NAME.lock` beside it, holding this process's id. A lock held by a live
- * process refuses (ERR_INVALID_ARGUMENT naming it); one whose process is gone is taken over. The file is
- * created complete (written under a temporary name, then hard-linked into place, which fails if it exists).
+ * Takes the lock of target `out`: `.NAME.lock` beside it, holding this process's id and a token of the thread
+ * that took it. A lock held by a live process (in this one, a live thread) refuses (ERR_INVALID_ARGUMENT naming
+ * it); one whose holder is gone is taken over. The file is created complete (written under a temporary name,
+ * then hard-linked into place, which fails if it exists).
  */
 export function lockTarget(out: string): TargetLock {
   const file = sibling(out, 'lock');
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, String(process.pid));
+  const token = randomBytes(8).toString('hex');
+  const content = `${process.pid} ${token}`;
+  const tmp = `${file}.${process.pid}.${token}.tmp`;
+  addon.holdLock(token);
+  let taken = false;
   try {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        fs.linkSync(tmp, file);
-        break;
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code !== 'EEXIST') {
-          // A file system without hard links: exclusive creation (a reader may briefly see it empty).
-          if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'ENOSYS') {
-            try {
-              fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
-              break;
-            } catch (e) {
-              if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    // Created new, never through what stands at that name (exclusive creation does not follow a link).
+    fs.writeFileSync(tmp, content, { flag: 'wx' });
+    try {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          fs.linkSync(tmp, file);
+          break;
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code !== 'EEXIST') {
+            // A file system without hard links: exclusive creation (a reader may briefly see it empty).
+            if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'ENOSYS') {
+              try {
+                fs.writeFileSync(file, content, { flag: 'wx' });
+                break;
+              } catch (e) {
+                if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+              }
+            } else {
+              throw err;
             }
-          } else {
-            throw err;
           }
+          const holder = lockHolder(file);
+          if (holder !== null && holderAlive(holder))
+            throw new TraceIndexError('ERR_INVALID_ARGUMENT', `another build of ${out} is running (process ${holder.pid}, lock ${file})`);
+          if (attempt > 0)
+            throw new TraceIndexError('ERR_INVALID_ARGUMENT', `cannot take the lock ${file} of ${out} (remove it if no build of ${out} is running)`);
+          fs.rmSync(file, { force: true }); // its holder is gone
         }
-        const holder = lockHolder(file);
-        if (holder !== null && pidAlive(holder))
-          throw new TraceIndexError('ERR_INVALID_ARGUMENT', `another build of ${out} is running (process ${holder}, lock ${file})`);
-        if (attempt > 0)
-          throw new TraceIndexError('ERR_INVALID_ARGUMENT', `cannot take the lock ${file} of ${out} (remove it if no build of ${out} is running)`);
-        fs.rmSync(file, { force: true }); // its process is gone
       }
+      taken = true;
+    } finally {
+      fs.rmSync(tmp, { force: true });
     }
   } finally {
-    fs.rmSync(tmp, { force: true });
+    if (!taken) addon.releaseLock(token);
   }
   return {
     file,
     release: () => {
-      if (lockHolder(file) === process.pid) fs.rmSync(file, { force: true });
+      if (lockHolder(file)?.token === token) fs.rmSync(file, { force: true });
+      addon.releaseLock(token);
     },
   };
 }
 
-/** Why a directory holds something other than index files, or null. */
-function foreignEntries(dir: string): string | null {
+/** Names a finished shard directory may hold (upgrade's temporary samples included). */
+const SHARD_ENTRY = /^(tokens|sa|docs|meta|unigram|samples)\.bin(\.tmp)?$/;
+
+/**
+ * Why a directory holds something other than index files, or null. `deep`: also inside its shard directories
+ * (real ones; a combined index's shard links are removed as links).
+ */
+function foreignEntries(dir: string, deep = false): string | null {
   const foreign = fs.readdirSync(dir).filter((e) => !INDEX_ENTRY.test(e));
+  if (deep)
+    for (const e of fs.readdirSync(dir))
+      if (/^shard-\d+$/.test(e) && fs.lstatSync(path.join(dir, e)).isDirectory())
+        foreign.push(...fs.readdirSync(path.join(dir, e)).filter((f) => !SHARD_ENTRY.test(f)).map((f) => `${e}/${f}`));
   if (foreign.length === 0) return null;
   return foreign.slice(0, 5).map((e) => JSON.stringify(e)).join(', ') + (foreign.length > 5 ? `, … (${foreign.length} entries)` : '');
 }
@@ -137,7 +173,7 @@ export function checkReplaceable(out: string): void {
     if (!(err instanceof TraceIndexError) || err.code === 'ERR_IO') throw err;
   }
   if (format !== FORMAT_NAME) throw refuse(`holds a ${MANIFEST_FILE} that is not a traceindex manifest`);
-  const foreign = foreignEntries(out);
+  const foreign = foreignEntries(out, true);
   if (foreign) throw refuse(`holds files that are not part of an index (${foreign})`);
 }
 
@@ -151,7 +187,7 @@ export function removeOrphans(out: string, keep?: string): void {
   const parent = path.dirname(out);
   const name = path.basename(out).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const pattern = new RegExp(`^\\.${name}\\.(building-[0-9a-f-]+|combining-\\d+)$`);
-  const lockTemp = new RegExp(`^\\.${name}\\.lock\\.(\\d+)\\.tmp$`); // lockTarget's, of a process killed mid-way
+  const lockTemp = new RegExp(`^\\.${name}\\.lock\\.(\\d+)(?:\\.([0-9a-f]+))?\\.tmp$`); // lockTarget's, of a holder killed mid-way
   let entries: string[];
   try {
     entries = fs.readdirSync(parent);
@@ -161,12 +197,12 @@ export function removeOrphans(out: string, keep?: string): void {
   for (const e of entries) {
     const dir = path.join(parent, e);
     const temp = lockTemp.exec(e);
-    if (temp && !pidAlive(Number(temp[1]))) fs.rmSync(dir, { force: true });
+    if (temp && !holderAlive({ pid: Number(temp[1]), ...(temp[2] && { token: temp[2] }) })) fs.rmSync(dir, { force: true });
     if (!pattern.test(e) || dir === keep) continue;
     try {
       if (!fs.lstatSync(dir).isDirectory() || foreignEntries(dir) !== null) continue;
       const holder = lockHolder(path.join(dir, OLD_LOCK_FILE));
-      if (holder !== null && pidAlive(holder)) continue;
+      if (holder !== null && holderAlive(holder)) continue;
       fs.rmSync(dir, { recursive: true, force: true });
     } catch (err) {
       if (!isErrnoError(err)) throw err; // an orphan we cannot read or remove is left for later
@@ -189,13 +225,34 @@ function shardName(ordinal: number): string {
 }
 
 /**
+ * Whether `work` exists, after checking that a build may empty it: a real directory (not a link), owned by this
+ * user, holding nothing but index files. Its name is predictable, so anything else standing there was not left by
+ * a build of ours: ERR_INVALID_ARGUMENT, touching nothing.
+ */
+export function checkOurs(work: string): boolean {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(work);
+  } catch (err) {
+    if (isErrnoError(err) && err.code === 'ENOENT') return false;
+    throw err;
+  }
+  const why = !st.isDirectory() ? 'is not a directory'
+    : typeof process.getuid === 'function' && st.uid !== process.getuid() ? 'belongs to another user'
+    : foreignEntries(work) !== null ? `holds files that are not a build's (${foreignEntries(work)})` : null;
+  if (why) throw new TraceIndexError('ERR_INVALID_ARGUMENT', `the work directory ${work} ${why}: remove it if it is not needed, then build again`);
+  return true;
+}
+
+/**
  * Prepares the work directory and returns the finished shards it can reuse: consecutive shard-NNNNN.json
  * records of this fingerprint whose files pass their checksums. Everything else in it is removed.
  */
 export async function prepareWorkDirectory(work: string, fingerprint: string | null, resume: boolean): Promise<ShardRecord[]> {
   fs.mkdirSync(path.dirname(work), { recursive: true });
+  const workExists = checkOurs(work);
   const reused: ShardRecord[] = [];
-  if (fs.existsSync(work) && resume && fingerprint) {
+  if (workExists && resume && fingerprint) {
     for (let i = 0; ; i++) {
       const dir = shardName(i);
       let rec: ShardRecord & { fingerprint?: string };
@@ -208,7 +265,7 @@ export async function prepareWorkDirectory(work: string, fingerprint: string | n
       reused.push({ entry: rec.entry, inputBefore: rec.inputBefore, inputAfter: rec.inputAfter });
     }
   }
-  if (fs.existsSync(work)) {
+  if (workExists) {
     const keep = new Set(reused.flatMap((r) => [r.entry.dir, `${r.entry.dir}.json`]));
     for (const e of fs.readdirSync(work)) if (!keep.has(e)) fs.rmSync(path.join(work, e), { recursive: true, force: true });
   } else {
@@ -235,9 +292,20 @@ export function recordShard(work: string, record: ShardRecord, fingerprint: stri
   writeJsonDurably(path.join(work, `${record.entry.dir}.json`), { ...record, fingerprint });
 }
 
-/** Shard directories in an index that its manifest does not list: left by an interrupted append. */
+/**
+ * Shard directories in an index that no manifest lists: left by an interrupted append. Kept: those `listed`
+ * and those the manifest on disk lists now (an append that failed after its manifest went in committed them), by
+ * the first component of each listed path.
+ */
 export function removeUnlistedShards(dir: string, listed: readonly ShardEntry[]): void {
-  const keep = new Set(listed.map((s) => s.dir));
+  const keep = new Set<string>();
+  const add = (shards: readonly ShardEntry[]) => { for (const s of shards) keep.add(s.dir.split('/')[0]); };
+  add(listed);
+  try {
+    add(readManifest(dir).shards);
+  } catch (err) {
+    if (!(err instanceof TraceIndexError)) throw err; // unreadable or damaged: `listed` is all we know
+  }
   for (const e of fs.readdirSync(dir)) if (/^shard-\d+(\.json)?$/.test(e) && !keep.has(e)) fs.rmSync(path.join(dir, e), { recursive: true, force: true });
 }
 

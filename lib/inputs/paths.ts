@@ -151,6 +151,8 @@ async function expandPath(given: string): Promise<string[]> {
     return kept;
   }
   if (inputKind(given) === undefined) throw badInput(`${given}: unsupported input type (expected ${SUPPORTED_TYPES})`);
+  // A FIFO or a device would block the reads that identify an input (on the JS thread): stdin is `-`.
+  if (!st.isFile()) throw badInput(`${given}: not a regular file (pipe a stream in as - instead)`);
   await checkReadable(given);
   return [given];
 }

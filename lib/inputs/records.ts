@@ -132,6 +132,7 @@ function tokensProblem(tokens: unknown, what: string): string | undefined {
     return `${what} is not an array of non-negative integers (got ${describe(tokens)})`;
   }
   const list = tokens as ArrayLike<unknown>;
+  if (!Number.isSafeInteger(list.length) || list.length < 0) return `${what} has no valid length (got ${list.length})`;
   for (let i = 0; i < list.length; i++) {
     const t = list[i];
     if (typeof t !== 'number' || !Number.isSafeInteger(t) || t < 0) {

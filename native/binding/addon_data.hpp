@@ -4,6 +4,8 @@
 #include <napi.h>
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "index.hpp"
 #include "match_state.hpp"
@@ -17,6 +19,8 @@ struct AddonData {
   Napi::FunctionReference match_state_ctor;
   std::shared_ptr<const ti::Index> next_index;
   std::unique_ptr<ti::MatchState> next_match_state;
+  std::vector<std::string> locks;  // target-lock tokens this environment holds (fs.cpp), dropped with it
+  ~AddonData();
 };
 
 inline AddonData& addon_data(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }

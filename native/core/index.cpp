@@ -1,16 +1,37 @@
 #include "index.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
 
 #include "batch.hpp"
 #include "error.hpp"
 #include "infinigram_shard.hpp"
+#include "platform.hpp"
 
 namespace traceindex {
 
+namespace detail {
+uint64_t map_reserve = 8192;
+}  // namespace detail
+
 Index::Index(const std::vector<ShardSpec>& specs) {
   if (specs.empty()) throw Error(codes::kCorrupt, "an index needs at least one shard");
+  // Every file of a shard is its own mapping (up to kMapsPerShard with the huge-page alignment), and a process
+  // that runs out of them dies in V8 (a heap it cannot grow is fatal), not here. So an open that would leave
+  // fewer than detail::map_reserve (or an eighth of the limit) is refused while nothing is mapped.
+  constexpr size_t kMapsPerShard = 8;
+  size_t limit = 0;
+  const size_t left = platform::map_slots_left(&limit);
+  if (left != SIZE_MAX) {
+    const size_t need = specs.size() * kMapsPerShard, reserve = std::max<size_t>(detail::map_reserve, limit / 8);
+    if (need + reserve > left)
+      throw Error(codes::kNoMemory, std::to_string(specs.size()) + " shards need up to " + std::to_string(need) +
+                                        " memory mappings; this process may create " + std::to_string(left) +
+                                        " more (vm.max_map_count " + std::to_string(limit) + "), of which " +
+                                        std::to_string(reserve) + " stay for the JavaScript heap: raise " +
+                                        "vm.max_map_count (sysctl) or open fewer shards at once");
+  }
   first_doc_.push_back(0);
   std::map<FileId, std::string> seen;  // every mapped file of the shards opened so far
   for (const ShardSpec& s : specs) {

@@ -12,6 +12,12 @@
 
 namespace traceindex {
 
+namespace detail {
+// Memory mappings an open leaves for the rest of the process (at least; an eighth of vm.max_map_count when that
+// is more); tests raise it to take the refusal.
+extern uint64_t map_reserve;
+}  // namespace detail
+
 struct ShardSpec {
   std::string dir;
   // traceindex: the manifest's shape, checked against every file. infini-gram: only token_width is read, and

@@ -1,5 +1,9 @@
 #include "platform.hpp"
 
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/mman.h>
@@ -45,6 +49,22 @@ size_t page_size() {
     return p > 0 ? static_cast<size_t>(p) : size_t(4096);
   }();
   return page;
+}
+
+size_t map_slots_left(size_t* limit) {
+  *limit = SIZE_MAX;
+  std::FILE* f = std::fopen("/proc/sys/vm/max_map_count", "r");
+  if (!f) return SIZE_MAX;
+  unsigned long long max = 0;
+  const bool read = std::fscanf(f, "%llu", &max) == 1;
+  std::fclose(f);
+  if (!read || !(f = std::fopen("/proc/self/maps", "r"))) return SIZE_MAX;
+  size_t held = 0;
+  char buf[1 << 16];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) held += size_t(std::count(buf, buf + n, '\n'));
+  std::fclose(f);
+  *limit = size_t(max);
+  return held < max ? size_t(max) - held : 0;
 }
 
 bool advise_will_need(const void* p, size_t bytes) {

@@ -20,6 +20,10 @@ void advise_huge_pages(void* p, size_t bytes);
 // The page size (sysconf; 4096 where it cannot be read).
 size_t page_size();
 
+// Memory mappings this process may still create: vm.max_map_count less the mappings it holds (lines of
+// /proc/self/maps), with *limit set to vm.max_map_count. SIZE_MAX where the platform does not say (not Linux).
+size_t map_slots_left(size_t* limit);
+
 // Warming a read-only file mapping (Shard::warm), p page-aligned:
 // - advise_will_need: madvise(MADV_WILLNEED), the kernel starts reading the range into the page cache and
 //   returns without waiting for the reads. False where unavailable or refused (nothing is read ahead then).

@@ -214,3 +214,26 @@ TEST(a_large_file_maps_aligned_reads_its_bytes_and_survives_truncation) {
   CHECK(!f.intact());
   CHECK(MappedFile::faults() > faults);
 }
+
+// An open that would leave the process too few memory mappings is refused before anything is mapped (a process
+// out of mappings dies in V8); map_slots_left counts the mappings the process holds.
+TEST(open_refuses_what_would_exhaust_memory_mappings) {
+  size_t limit = 0;
+  const size_t left = platform::map_slots_left(&limit);
+  if (left == SIZE_MAX) return;  // not Linux: no count to check against
+  CHECK(limit > 0 && left < limit);
+  fixtures::TempDir tmp;
+  ShardSpec spec = fixtures::write_any(tmp.path / "s", {{1, 2, 3}, {2, 3}}, 1, 10);
+  {
+    Index idx({spec});
+    size_t l2 = 0;
+    CHECK(platform::map_slots_left(&l2) < left);  // its files are mapped
+    CHECK_EQ(l2, limit);
+  }
+  const uint64_t saved = detail::map_reserve;
+  detail::map_reserve = left;  // one shard's mappings on top of that do not fit
+  CHECK_THROWS_CODE(Index({spec}), codes::kNoMemory);
+  detail::map_reserve = saved;
+  Index again({spec});
+  CHECK_EQ(again.count(std::vector<uint32_t>{2, 3}.data(), 2), uint64_t(2));
+}

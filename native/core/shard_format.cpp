@@ -63,6 +63,8 @@ void check_header(const uint8_t* file, uint64_t file_size, FileKind kind, const 
     throw Error(codes::kVersion, path + ": format version " + std::to_string(h.format_version) + ", this build reads versions " +
                                      std::to_string(oldest) + " to " + std::to_string(kFormatVersion));
   if (h.header_bytes != kHeaderBytes) corrupt("bad header size");
+  if (h.reserved0 != 0) corrupt("reserved header byte 19 is " + std::to_string(h.reserved0) + ", not 0");
+  if (kind != FileKind::Samples && h.interval != 0) corrupt("header interval is " + std::to_string(h.interval) + ", 0 in every file but samples.bin");
   if (h.token_width != shape.token_width)
     throw Error(codes::kTokenWidth, path + ": token width " + std::to_string(h.token_width) + ", the manifest says " +
                                         std::to_string(shape.token_width));

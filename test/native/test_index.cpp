@@ -161,6 +161,11 @@ TEST(open_rejects_damaged_files) {
   damage("tokens.bin", [](const fs::path& p) { fs::resize_file(p, 10); }, codes::kCorrupt);
   damage("docs.bin", [](const fs::path& p) { fs::remove(p); }, codes::kCorrupt);
   damage("unigram.bin", [](const fs::path& p) { FILE* f = fopen(p.c_str(), "r+b"); fputs("XXXX", f); fclose(f); }, codes::kCorrupt);
+  // The header's reserved byte and, outside samples.bin, its interval must be 0.
+  auto poke = [](const fs::path& p, long at, uint8_t v) { FILE* f = fopen(p.c_str(), "r+b"); fseek(f, at, SEEK_SET); fputc(v, f); fclose(f); };
+  damage("docs.bin", [&](const fs::path& p) { poke(p, 19, 1); }, codes::kCorrupt);
+  damage("sa.bin", [&](const fs::path& p) { poke(p, 56, 32); }, codes::kCorrupt);
+  damage("unigram.bin", [&](const fs::path& p) { poke(p, 63, 1); }, codes::kCorrupt);
   damage("meta.bin", [](const fs::path& p) { FILE* f = fopen(p.c_str(), "r+b"); fseek(f, 8, SEEK_SET); uint32_t v = 99; fwrite(&v, 4, 1, f); fclose(f); }, codes::kVersion);
   // A file from another shard: a different token count.
   ShardSpec other = write_any(tmp.path / "o", {{1, 2, 3}}, 2, 10);

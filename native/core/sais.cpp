@@ -291,7 +291,13 @@ template <class T, class I> __attribute__((always_inline)) inline void prefetch_
 // backward: S pass, from flagged ones). Only entries that will induce are prefetched (others point the prefetch
 // at t[0], always cached): the predecessor's token of sa[i +- 2*kPf]. (A second stage, the bucket pointer and
 // naming id of sa[i +- kPf] for wide tokens, was silently deleted by GCC, the call being taken for pure; made
-// live it cost 10-20 % in the u16 final passes, so it is gone.)
+// live it cost 10-20 % in the u16 final passes, so it is gone.) Measured against libsais's final scans and not
+// kept (docs/benchmarks.md, "Final induction and reduced levels, one thread"): the bucket-pointer stage again, only
+// on levels with K >= 2^18 (libsais's 32s passes have it; the reduced levels' pointer arrays, 2.4-6 MB, outgrow
+// L2): their final passes 0.55-0.61 -> 0.64-0.72 CPU s on prose; pred() branch-free (one unsigned compare on the
+// flag-adjusted entry, as libsais's cmov): within the noise; the text prefetch 128 entries ahead on u32 texts
+// (libsais's 32s distance) instead of 64: within the noise. Per entry the loop matches libsais's (its extra
+// store per entry and second text prefetch aside): both stall on the prefetch once the fill buffers are full.
 template <bool kForward, class T, class I, class Step>
 inline void flagged_scan(const T* t, const I* sa, I n, I mask, Step&& step) {
   const I nm1 = n - 1;
@@ -1314,7 +1320,9 @@ template <class I> bool want_drop(I m, Budget& bud, Dropped<I>& d) {
 // On entry sa[0, m) holds the sorted LMS positions, sa[n-m, n) the reduced text (names < names < m, compacted) and
 // d.G the group starts. Returns the number f dropped (0: nothing changed, d released); otherwise the kept names,
 // renumbered, are compacted in text order to sa[n-m+f, n) and names is the kept count. Both passes over the
-// reduced text are branch-free: it is dense here (the name slots, half empty, made the branches unpredictable).
+// reduced text are branch-free: it is dense here (the name slots, half empty, made the branches unpredictable;
+// the branch-free compaction over those slots measured slower, see the header notes). Reduced levels of 100 MB
+// of prose: 0.18 -> 0.10 CPU s, Linux C 0.23 -> 0.12.
 template <class I> I drop_unique(I* sa, I n, I m, I& names, Budget& bud, Dropped<I>& d) {
   const bool forced = detail::sais_unique_min != ~uint64_t(0);
   const uint64_t nw = (uint64_t(names) + 63) / 64, mw = (uint64_t(m) + 63) / 64;

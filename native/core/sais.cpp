@@ -294,7 +294,7 @@ template <class T, class I> __attribute__((always_inline)) inline void prefetch_
 // live it cost 10-20 % in the u16 final passes, so it is gone.) Measured against libsais's final scans and not
 // kept (docs/benchmarks.md, "Final induction and reduced levels, one thread"): the bucket-pointer stage again, only
 // on levels with K >= 2^18 (libsais's 32s passes have it; the reduced levels' pointer arrays, 2.4-6 MB, outgrow
-// L2): their final passes 0.55-0.61 -> 0.64-0.72 CPU s on prose; pred() branch-free (one unsigned compare on the
+// L2): their final passes 0.57-0.61 -> 0.64-0.72 CPU s on prose; pred() branch-free (one unsigned compare on the
 // flag-adjusted entry, as libsais's cmov): within the noise; the text prefetch 128 entries ahead on u32 texts
 // (libsais's 32s distance) instead of 64: within the noise. Per entry the loop matches libsais's (its extra
 // store per entry and second text prefetch aside): both stall on the prefetch once the fill buffers are full.
@@ -1552,7 +1552,7 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& b
       lms_range(t, h, n, false, [&](I p) { sa[--w1] = p; });
     });
     const I* pos = sa + n - m;
-    auto map = [&](I lo, I hi) {
+    auto map = [&](I lo, I hi) {  // (prefetching 2*kPf ahead instead: within the noise)
       I i = lo;
       for (; i + kPf < hi; ++i) { __builtin_prefetch(pos + sa[i + kPf]); sa[i] = pos[sa[i]]; }
       for (; i < hi; ++i) sa[i] = pos[sa[i]];

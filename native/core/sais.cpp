@@ -1506,6 +1506,10 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& b
     names = name_substrings(t, sa, n, m, par, G);
     }
     SAIS_MARK("stage 1 (other)+name");
+#ifdef TRACEINDEX_SAIS_DIAG
+    std::fprintf(stderr, "sais-diag shape %d n=%llu K=%llu m=%llu names=%llu\n", bud.depth, (unsigned long long)n,
+                 (unsigned long long)K, (unsigned long long)m, (unsigned long long)names);
+#endif
     I w = n;
     for (I q = m + ((n - 1) >> 1) + 1; q-- > m;) {  // branch-free: w - 1 >= q (m <= n/2 slots kept)
       const I v = sa[q];

@@ -145,6 +145,17 @@ template <class I> constexpr I kFlag = I(1) << (8 * sizeof(I) - 1);  // borrowed
 #endif
 constexpr unsigned kPf = TRACEINDEX_SAIS_PF;          // prefetch distance of the induction scans, in SA entries
 
+// Inline even without -mpopcnt (the builtin is then a libgcc call).
+inline uint64_t popcount64(uint64_t x) {
+#if defined(__POPCNT__)
+  return uint64_t(__builtin_popcountll(x));
+#else
+  x -= (x >> 1) & 0x5555555555555555ull;
+  x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+  x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+  return (x * 0x0101010101010101ull) >> 56;
+#endif
+}
 inline bool bit_at(const uint64_t* b, uint64_t i) { return (b[i >> 6] >> (i & 63)) & 1; }
 inline void set_bit(uint64_t* b, uint64_t i) { b[i >> 6] |= uint64_t(1) << (i & 63); }
 
@@ -280,7 +291,13 @@ template <class T, class I> __attribute__((always_inline)) inline void prefetch_
 // backward: S pass, from flagged ones). Only entries that will induce are prefetched (others point the prefetch
 // at t[0], always cached): the predecessor's token of sa[i +- 2*kPf]. (A second stage, the bucket pointer and
 // naming id of sa[i +- kPf] for wide tokens, was silently deleted by GCC, the call being taken for pure; made
-// live it cost 10-20 % in the u16 final passes, so it is gone.)
+// live it cost 10-20 % in the u16 final passes, so it is gone.) Measured against libsais's final scans and not
+// kept (docs/benchmarks.md, "Final induction and reduced levels, one thread"): the bucket-pointer stage again, only
+// on levels with K >= 2^18 (libsais's 32s passes have it; the reduced levels' pointer arrays, 2.4-6 MB, outgrow
+// L2): their final passes 0.57-0.61 -> 0.64-0.72 CPU s on prose; pred() branch-free (one unsigned compare on the
+// flag-adjusted entry, as libsais's cmov): within the noise; the text prefetch 128 entries ahead on u32 texts
+// (libsais's 32s distance) instead of 64: within the noise. Per entry the loop matches libsais's (its extra
+// store per entry and second text prefetch aside): both stall on the prefetch once the fill buffers are full.
 template <bool kForward, class T, class I, class Step>
 inline void flagged_scan(const T* t, const I* sa, I n, I mask, Step&& step) {
   const I nm1 = n - 1;
@@ -1300,9 +1317,12 @@ template <class I> bool want_drop(I m, Budget& bud, Dropped<I>& d) {
   d.G.assign(size_t(bytes / 8), 0);
   return true;
 }
-// On entry sa[0, m) holds the sorted LMS positions, the slots sa[m + p/2] their names (< names < m) and d.G the
-// group starts. Returns the number f dropped (0: nothing changed, d released); otherwise the kept names, renumbered,
-// are compacted in text order to sa[n-m+f, n) and names is the kept count.
+// On entry sa[0, m) holds the sorted LMS positions, sa[n-m, n) the reduced text (names < names < m, compacted) and
+// d.G the group starts. Returns the number f dropped (0: nothing changed, d released); otherwise the kept names,
+// renumbered, are compacted in text order to sa[n-m+f, n) and names is the kept count. Both passes over the
+// reduced text are branch-free: it is dense here (the name slots, half empty, made the branches unpredictable;
+// the branch-free compaction over those slots measured slower, see the header notes). Reduced levels of 100 MB
+// of prose: 0.18 -> 0.10 CPU s, Linux C 0.23 -> 0.12.
 template <class I> I drop_unique(I* sa, I n, I m, I& names, Budget& bud, Dropped<I>& d) {
   const bool forced = detail::sais_unique_min != ~uint64_t(0);
   const uint64_t nw = (uint64_t(names) + 63) / 64, mw = (uint64_t(m) + 63) / 64;
@@ -1323,18 +1343,22 @@ template <class I> I drop_unique(I* sa, I n, I m, I& names, Budget& bud, Dropped
       if ((single >> __builtin_ctzll(b)) & 1) set_bit(U.data(), x);
   }
   d.gone.assign(size_t(mw), 0);
-  I* slot = sa + m;
-  const I ns = ((n - 1) >> 1) + 1;
+  const I* rt = sa + n - m;
   I f = 0;
   {
-    bool prev_u = true;
-    for (I q = 0, k = 0; q < ns; ++q) {
-      const I v = slot[q];
-      if (v == kEmpty<I>) continue;
-      const bool u = bit_at(U.data(), v);
-      if (u && prev_u) { set_bit(d.gone.data(), k); set_bit(X.data(), v); ++f; }
-      prev_u = u;
-      ++k;
+    uint64_t prev_u = 1;
+    for (uint64_t w = 0; w < mw; ++w) {
+      uint64_t gw = 0;
+      const uint64_t k0 = w * 64, k1 = std::min<uint64_t>(k0 + 64, m);
+      for (uint64_t k = k0; k < k1; ++k) {
+        const I v = rt[k];
+        const uint64_t u = (U[v >> 6] >> (v & 63)) & 1, drop = u & prev_u;
+        gw |= drop << (k - k0);
+        X[v >> 6] |= drop << (v & 63);
+        prev_u = u;
+      }
+      d.gone[w] = gw;
+      f += I(popcount64(gw));
     }
   }
   const bool in_sa = uint64_t(n) >= 2 * uint64_t(m) + f;
@@ -1352,14 +1376,13 @@ template <class I> I drop_unique(I* sa, I n, I m, I& names, Budget& bud, Dropped
     d.rank = d.pos + f;
   }
   std::vector<I> cum(size_t(nw + 1), 0);  // dropped names before each word of X
-  for (uint64_t w = 0; w < nw; ++w) cum[w + 1] = cum[w] + I(__builtin_popcountll(X[w]));
+  for (uint64_t w = 0; w < nw; ++w) cum[w + 1] = cum[w] + I(popcount64(X[w]));
   I w = n;
-  for (I q = m + ns; q-- > m;) {
+  for (I q = n; q-- > n - m;) {  // w - 1 >= q: a dropped name is written and then overwritten
     const I v = sa[q];
-    if (v == kEmpty<I>) continue;
     const uint64_t xw = X[v >> 6], below = xw & ((uint64_t(1) << (v & 63)) - 1);
-    if ((xw >> (v & 63)) & 1) continue;
-    sa[--w] = v - cum[v >> 6] - I(__builtin_popcountll(below));
+    sa[w - 1] = v - cum[v >> 6] - I(popcount64(below));
+    w -= I(1) - I((xw >> (v & 63)) & 1);
   }
   if (in_sa) {  // sa[n-m-f, n-m+f): free slots now, at or above m
     d.pos = sa + (n - m - f);
@@ -1483,16 +1506,20 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& b
     names = name_substrings(t, sa, n, m, par, G);
     }
     SAIS_MARK("stage 1 (other)+name");
-    I f = 0;
-    if (G && names < m) f = drop_unique(sa, n, m, names, bud, dropped);
-    else if (G) dropped.release(bud);
-    const I mk = m - f;  // LMS suffixes kept for the recursion (drop_unique compacted them)
+#ifdef TRACEINDEX_SAIS_DIAG
+    std::fprintf(stderr, "sais-diag shape %d n=%llu K=%llu m=%llu names=%llu\n", bud.depth, (unsigned long long)n,
+                 (unsigned long long)K, (unsigned long long)m, (unsigned long long)names);
+#endif
     I w = n;
-    for (I q = m + ((n - 1) >> 1) + 1; !f && q-- > m;) {  // branch-free: w - 1 >= q (m <= n/2 slots kept)
+    for (I q = m + ((n - 1) >> 1) + 1; q-- > m;) {  // branch-free: w - 1 >= q (m <= n/2 slots kept)
       const I v = sa[q];
       sa[w - 1] = v;
       w -= v != kEmpty<I>;
     }
+    I f = 0;
+    if (G && names < m) f = drop_unique(sa, n, m, names, bud, dropped);
+    else if (G) dropped.release(bud);
+    const I mk = m - f;  // LMS suffixes kept for the recursion (drop_unique compacted them to sa[n-mk, n))
 
     // 4. recurse, then map reduced ranks back to text positions (LMS positions in text order to sa[n-m, n))
     SAIS_MARK("drop+compact");
@@ -1529,7 +1556,7 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& b
       lms_range(t, h, n, false, [&](I p) { sa[--w1] = p; });
     });
     const I* pos = sa + n - m;
-    auto map = [&](I lo, I hi) {
+    auto map = [&](I lo, I hi) {  // (prefetching 2*kPf ahead instead: within the noise)
       I i = lo;
       for (; i + kPf < hi; ++i) { __builtin_prefetch(pos + sa[i + kPf]); sa[i] = pos[sa[i]]; }
       for (; i < hi; ++i) sa[i] = pos[sa[i]];

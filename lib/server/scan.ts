@@ -12,10 +12,11 @@ import type { TraceOptions } from '../provenance/trace';
 import { HttpError } from './errors';
 import type { Limits } from './limits';
 import { spanJson } from '../viewer/results';
-import { traceOptionsOf } from './routes';
+import { attributionBudget, attributionTokens, traceOptionsOf } from './routes';
+import { traceOptions } from './schemas';
 import { coreOf } from '../query/core';
 
-/** Trace options from the query string (numbers and booleans as text). */
+/** Trace options from the query string (numbers and booleans as text), within the JSON routes' bounds (schemas.ts). */
 export function scanOptions(query: Record<string, unknown>): TraceOptions {
   const parsed: Record<string, unknown> = {};
   for (const [k, raw] of Object.entries(query ?? {})) {
@@ -24,13 +25,16 @@ export function scanOptions(query: Record<string, unknown>): TraceOptions {
     switch (k) {
       case 'minLength': case 'maxCount': case 'maxDocuments': case 'seed': case 'context': {
         const n = Number(v);
-        if (v.trim() === '' || !Number.isSafeInteger(n) || n < 0) throw new HttpError(400, 'ERR_INVALID_ARGUMENT', `${k} must be a non-negative integer, got ${JSON.stringify(v.slice(0, 40))}`);
+        const max = traceOptions[k].maximum;
+        if (v.trim() === '' || !Number.isSafeInteger(n) || n < 0 || n > max)
+          throw new HttpError(400, 'ERR_INVALID_ARGUMENT', `${k} must be an integer in [0, ${max}], got ${JSON.stringify(v.slice(0, 40))}`);
         parsed[k] = n;
         break;
       }
       case 'logBase': case 'unseenFloor': {
         const n = Number(v);
-        if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new HttpError(400, 'ERR_INVALID_ARGUMENT', `${k} must be a positive number`);
+        const max = traceOptions[k].maximum;
+        if (v.trim() === '' || !Number.isFinite(n) || n <= 0 || n > max) throw new HttpError(400, 'ERR_INVALID_ARGUMENT', `${k} must be a positive number, at most ${max}`);
         parsed[k] = n;
         break;
       }
@@ -124,7 +128,10 @@ export function scanStream(index: Index, vocab: number, body: AsyncIterable<Buff
         // Tokenized here so the token limit holds for text too.
         try {
           tokens = coreOf(index).tokenize((value as { text?: string; tokens?: number[] }).text ?? (value as { tokens: number[] }).tokens);
+          const attributions = attributionTokens(tokens.length, options);
           if (tokens.length > limits.maxQueryTokens) problem = `${tokens.length} tokens, more than the limit of ${limits.maxQueryTokens}`;
+          else if (attributions > limits.maxResultTokens)
+            problem = `its attributions may hold ${attributions} tokens, more than the limit of ${limits.maxResultTokens}: ask for fewer (maxDocuments) or less context`;
         } catch (err) {
           problem = (err as Error).message;
         }
@@ -140,7 +147,7 @@ export function scanStream(index: Index, vocab: number, body: AsyncIterable<Buff
   }
   async function* results() {
     try {
-      for await (const r of index.scan(records(), { ...options, signal })) {
+      for await (const r of index.scan(records(), attributionBudget({ ...options, signal }, limits))) {
         const own = problems.get(r.index);
         problems.delete(r.index);
         yield resultLine(r, own) + '\n';

@@ -13,10 +13,15 @@ namespace binding {
 
 namespace ti = traceindex;
 
+// The most snippet tokens one call returns (256 MiB as u32, before their text): a bound on what one call can make
+// the process hold, far above any page a caller reads (limit 10 000 x context 2 x 3 000).
+inline constexpr uint64_t kMaxSnippetTokens = uint64_t(1) << 26;
+
 struct OccurrenceBlock {
   std::vector<uint64_t> documents, offsets, snippet_starts;
   std::vector<uint32_t> shards, snippet_tokens, snippet_offsets{0};
   std::vector<std::string> records;
+  uint64_t cap = kMaxSnippetTokens;  // the most snippet tokens of the block (a trace's maxSnippetTokens may lower it)
 
   // Adds one occurrence of a `length`-token match with `context` tokens of snippet on each side.
   void add(const ti::Index& idx, const ti::Occurrence& o, uint64_t length, uint64_t context) {
@@ -29,8 +34,8 @@ struct OccurrenceBlock {
     // context <= 2^53 (read_trace_options, Locate::read): the sums below do not overflow.
     const uint64_t begin = o.position >= s.doc_start(local) + context ? o.position - context : s.doc_start(local);
     const uint64_t end = std::min(s.doc_end(local), o.position + length + context);
-    if (snippet_tokens.size() + (end - begin) > UINT32_MAX)
-      throw ti::Error(ti::codes::kInvalidArgument, "the snippets exceed 2^32 - 1 tokens: ask for less context or fewer occurrences");
+    if (snippet_tokens.size() + (end - begin) > cap)
+      throw ti::Error(ti::codes::kInvalidArgument, "the snippets exceed " + std::to_string(cap) + " tokens: ask for less context or fewer occurrences");
     for (uint64_t p = begin; p < end; ++p) snippet_tokens.push_back(s.token(p));
     snippet_offsets.push_back(static_cast<uint32_t>(snippet_tokens.size()));
     snippet_starts.push_back(begin - s.doc_start(local));

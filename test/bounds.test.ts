@@ -112,3 +112,21 @@ test('timeoutMs above 2^31 - 1 is refused, not turned into a 1 ms timer', async 
     idx.close();
   }
 });
+
+test('a u32 infini-gram directory: a derived vocabulary far above its tokens and a declared one above 2^28 are refused', async (t) => {
+  const dir = path.join(scratch, 'ig-vocab');
+  fs.mkdirSync(dir, { recursive: true });
+  const id = 2 ** 20 + 5;  // one 8-byte shard: a table of 2^20 + 6 counts unless the vocabulary is declared
+  const tok = Buffer.alloc(8);
+  tok.writeUInt32LE(0xffffffff, 0);
+  tok.writeUInt32LE(id, 4);
+  fs.writeFileSync(path.join(dir, 'tokenized'), tok);
+  fs.writeFileSync(path.join(dir, 'offset'), Buffer.alloc(8));
+  fs.writeFileSync(path.join(dir, 'table'), Buffer.from([4, 0]));  // suffix at byte 4 sorts before the separator's
+  await refused(t, 'derived vocabulary', () => openIndex(dir));
+  await refused(t, 'vocabSize 2^28 + 1', () => openIndex(dir, { vocabSize: 2 ** 28 + 1 }));
+  const idx = await openIndex(dir, { vocabSize: id + 1 });
+  t.is(idx.info.vocabSize, id + 1);
+  t.is(idx.countSync([id]), 1);
+  idx.close();
+});

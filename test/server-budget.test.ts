@@ -55,7 +55,9 @@ test('default budget (2^23 tokens): the amplifying requests of the review are 41
   t.deepEqual(await post(s, 'trace', { query: q, maxDocuments: 1000, context: 4096 }),
     { status: 413, body: { error: { code: 'ERR_TOO_LARGE', message: TOO_LARGE(50 * 1000 * 8193, 2 ** 23) } } });
   t.is((await post(s, 'shield', { query: q, tau: 1, maxDocuments: 1000, context: 4096, mode: { window: 8 } })).body.error.message,
-    TOO_LARGE(50 * 1000 * (8192 + 8), 2 ** 23));
+    TOO_LARGE((50 - 8 + 1) * 1000 * (8192 + 8), 2 ** 23));
+  // A window longer than the output has no window to attribute.
+  t.is((await post(s, 'shield', { query: q, tau: 1, maxDocuments: 1000, context: 4096, mode: { window: 51 } })).status, 200);
   // Within it, a locate page equals the oracle.
   const ok = await post(s, 'locate', { query: 'ab', limit: 10_000, context: 2 });
   t.is(ok.status, 200);

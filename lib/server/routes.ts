@@ -73,9 +73,9 @@ export function checkResultBudget(route: QueryRoute, body: QueryBody, ids: Uint3
   if (need > limits.maxResultTokens) throw tooMuch('the answer may hold', need, limits);
 }
 
-/** The context tokens of the attributions of an output of `tokens` tokens, at most (checkResultBudget). */
+/** The snippet tokens of the attributions of an output of `tokens` tokens, at most (spans: width 1, checkResultBudget). */
 export function attributionTokens(tokens: number, o: TraceOptions, width = 1): number {
-  return tokens * (o.maxDocuments ?? 3) * (2 * (o.context ?? 16) + width);
+  return Math.max(0, tokens - width + 1) * (o.maxDocuments ?? 3) * (2 * (o.context ?? 16) + width);
 }
 
 /** Trace options with the request's budget as the core's cap on the attributions' snippet tokens. */

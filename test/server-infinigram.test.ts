@@ -100,6 +100,9 @@ test('POST / find and get_doc_by_rank on a traceindex index equal each shard\'s 
   t.like(await ask({ query_type: 'get_doc_by_rank', rank: 0 }, 400), { code: 'ERR_INVALID_ARGUMENT' });
   t.like(await ask({ query_type: 'get_doc_by_rank', s: 0, rank: 0, max_disp_len: 0 }, 400), { code: 'ERR_INVALID_ARGUMENT' });
   t.like(await ask({ query_type: 'find', query: 'ab AND ba' }, 400), { code: 'ERR_UNSUPPORTED' });
+  // Names of Object.prototype are unknown query types, not "unsupported" ones found on the prototype.
+  for (const type of ['constructor', '__proto__', 'toString', 'hasOwnProperty'])
+    t.like(await ask({ query_type: type, query: 'ab' }, 400), { code: 'ERR_INVALID_ARGUMENT', error: `Invalid query_type: ${type} (supported: count, prob, ntd, infgram_prob, infgram_ntd, search_docs, attribute, find, get_doc_by_rank)` });
 });
 
 const IG_INDEX = path.join(O.REPO, 'bench', 'python', 'ig_index.py');

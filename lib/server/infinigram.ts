@@ -84,7 +84,7 @@ function integer(body: InfinigramBody, key: string, fallback: number, min: numbe
 
 export async function infinigramQuery(ctx: InfinigramContext, body: InfinigramBody): Promise<Json> {
   const type = body.query_type;
-  if (UNSUPPORTED[type]) throw unsupported(`query_type ${type} is not supported by traceindex: ${UNSUPPORTED[type]}`);
+  if (Object.hasOwn(UNSUPPORTED, type)) throw unsupported(`query_type ${type} is not supported by traceindex: ${UNSUPPORTED[type]}`);
   if (!(INFINIGRAM_QUERY_TYPES as readonly string[]).includes(type))
     throw bad(`Invalid query_type: ${String(type).slice(0, 64)} (supported: ${INFINIGRAM_QUERY_TYPES.join(', ')})`);
   const { index } = ctx;

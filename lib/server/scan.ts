@@ -53,7 +53,7 @@ export function scanOptions(query: Record<string, unknown>): TraceOptions {
 }
 
 /** Lines of a byte stream, each at most maxBytes (a longer one comes out as an error marker, its rest skipped). */
-export async function* lines(body: AsyncIterable<Buffer | string>, maxBytes: number): AsyncGenerator<string | { tooLong: number }> {
+export async function* lines(body: AsyncIterable<Buffer | string>, maxBytes: number): AsyncGenerator<Buffer | { tooLong: number }> {
   let parts: Buffer[] = [];
   let held = 0;
   let skipping = false;
@@ -75,7 +75,7 @@ export async function* lines(body: AsyncIterable<Buffer | string>, maxBytes: num
       }
       if (nl < 0) break;
       if (skipping) yield { tooLong: skipped };
-      else yield Buffer.concat(parts, held).toString('utf8');
+      else yield Buffer.concat(parts, held);
       parts = [];
       held = 0;
       skipping = false;
@@ -84,12 +84,22 @@ export async function* lines(body: AsyncIterable<Buffer | string>, maxBytes: num
     }
   }
   if (skipping) yield { tooLong: skipped };
-  else if (held > 0) yield Buffer.concat(parts, held).toString('utf8');
+  else if (held > 0) yield Buffer.concat(parts, held);
 }
 
-function lineError(line: string | { tooLong: number }, maxBytes: number): string | undefined {
-  if (typeof line !== 'string') return `line of ${line.tooLong} bytes is longer than the limit of ${maxBytes}`;
-  return undefined;
+// As the build reads JSONL (lib/inputs/streams.ts): invalid UTF-8 is refused, not replaced; a BOM opens the body.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** The text of line `at` (0-based), or why it has none. */
+function lineText(line: Buffer | { tooLong: number }, at: number, first: boolean, maxBytes: number): string | { problem: string } {
+  if (!Buffer.isBuffer(line)) return { problem: `line of ${line.tooLong} bytes is longer than the limit of ${maxBytes}` };
+  let text: string;
+  try {
+    text = utf8.decode(line);
+  } catch {
+    return { problem: `line ${at + 1} is not valid UTF-8` };
+  }
+  return first && text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 /**
@@ -101,15 +111,16 @@ export function scanStream(index: Index, vocab: number, body: AsyncIterable<Buff
   const problems = new Map<number, string>();
   let position = 0;
   async function* records() {
+    let first = true;
     for await (const line of lines(body, limits.maxLineBytes)) {
       const at = position++;
-      const tooLong = lineError(line, limits.maxLineBytes);
-      if (tooLong) {
-        problems.set(at, tooLong);
+      const text = lineText(line, at, first, limits.maxLineBytes);
+      first = false;
+      if (typeof text !== 'string') {
+        problems.set(at, text.problem);
         yield {};
         continue;
       }
-      const text = line as string;
       if (text.trim() === '') {  // blank lines are not records
         position--;
         continue;

@@ -242,6 +242,9 @@ export async function createServer(options: ServerOptions): Promise<TraceIndexSe
     }).send();
   });
 
+  // Only JSON bodies (and NDJSON for scan) are taken: fastify's own text/plain parser would hand a string to the
+  // schema (400) where a body that is not JSON is 415 (docs/server.md, Errors).
+  app.removeContentTypeParser('text/plain');
   // NDJSON bodies reach the scan route as the raw stream (no buffering, no body limit: lines are bounded instead).
   app.addContentTypeParser(['application/x-ndjson', 'application/jsonl', 'application/ndjson'], (_req, payload, done) => done(null, payload));
 

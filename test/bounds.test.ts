@@ -6,7 +6,7 @@
 import test, { ExecutionContext } from 'ava';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { buildIndex, ErrorCode, Index, MAX_LOCATE_LIMIT, openIndex, TraceIndexError } from '../lib/index';
+import { buildIndex, ErrorCode, Index, MAX_LOCATE_LIMIT, openIndex, penalizeLogits, scoreContinuations, TraceIndexError } from '../lib/index';
 import * as O from './helpers/oracle';
 
 const scratch = O.tmpDir('bounds');
@@ -129,4 +129,33 @@ test('a u32 infini-gram directory: a derived vocabulary far above its tokens and
   t.is(idx.info.vocabSize, id + 1);
   t.is(idx.countSync([id]), 1);
   idx.close();
+});
+
+test('a query array is read once: a getter cannot change an id between its check and its copy', async (t) => {
+  const index = await open();
+  let reads = 0;
+  // 'a' (12 004 occurrences) when checked, 'x' (1) on any later read.
+  const q = Object.defineProperty([0], 0, { get: () => (reads++ === 0 ? 97 : 120) }) as number[];
+  t.is(await index.count(q), 12_004);
+  t.is(reads, 1);
+  const sparse = { length: 2, 0: 97, get 1() { reads++; return 1.5; } };
+  await refused(t, 'a fraction on first read', () => index.count(sparse as unknown as number[]), 'ERR_TOKEN_RANGE');
+  index.close();
+});
+
+test('scoreContinuations refuses candidate ids that are not integers (a Uint32Array copy truncated them); penalizeLogits checks gamma', async (t) => {
+  const index = await open();
+  const state = index.matchState();
+  state.push([97]);
+  const exact = scoreContinuations([state], [[98]]);
+  t.is(exact.count[0], 12_004);  // "ab"
+  for (const bad of [98.5, NaN, -1, 2 ** 32, '98'])
+    await refused(t, `candidate ${String(bad)}`, () => scoreContinuations([state], [[bad as number]]), 'ERR_TOKEN_RANGE');
+  const logits = Float64Array.of(1);
+  for (const gamma of [NaN, Infinity, '1'])
+    await refused(t, `gamma ${String(gamma)}`, () => penalizeLogits(logits, exact, { gamma: gamma as number }));
+  t.deepEqual(Array.from(logits), [1]);
+  penalizeLogits(logits, exact, { gamma: 2, vetoToMinusInfinity: false });
+  t.is(logits[0], 1 - 2 * exact.risk[0]);
+  index.close();
 });

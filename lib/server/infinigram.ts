@@ -187,28 +187,26 @@ const QUERY: Record<(typeof INFINIGRAM_QUERY_TYPES)[number], (ctx: InfinigramCon
     const maxDisp = integer(body, 'max_disp_len', 1000, 1);
     if (maxnum > 100) throw bad('maxnum must be an integer in [1, 100]!');
     if (ids.length === 0) throw bad('Please provide a non-empty query!');
-    const { index } = ctx;
-    const [cnt] = await counts(ctx, [ids]);
+    if (maxnum * maxDisp > ctx.limits.maxResultTokens)
+      throw new HttpError(413, 'ERR_TOO_LARGE', `maxnum x max_disp_len is ${maxnum * maxDisp} tokens, more than the limit of ${ctx.limits.maxResultTokens} per request`);
+    const core = coreOf(ctx.index);
+    const [ranges] = await core.suffixRanges([ids], ctx.call());
+    const cnt = ranges.reduce((n, [lo, hi]) => n + hi - lo, 0);
     if (cnt === 0) return { cnt: 0, approx: false, idxs: [], documents: [], message: '0 occurrences found' };
-    // Occurrences drawn uniformly with replacement, as infini-gram draws them (its order is the suffix array's,
-    // ours the documents'; both are uniform over all occurrences).
+    // Occurrences drawn uniformly with replacement, as infini-gram draws them: idx is a position in the shards'
+    // suffix-array ranges laid end to end, shown as get_doc_by_rank shows its rank (max_disp_len tokens around it,
+    // never the whole document).
     const idxs = Array.from({ length: maxnum }, () => Math.floor(Math.random() * cnt));
-    const documents: Json[] = [];
-    for (const idx of idxs) {
-      const { occurrences } = await index.locate(ids, { offset: idx, limit: 1, context: 0, ...ctx.call() });
-      const occ = occurrences[0];
-      if (!occ) continue;
-      const doc = await index.document(occ.document);
-      const pos = occ.position.token;
-      const start = Math.max(0, pos - Math.floor(maxDisp / 2));
-      const end = Math.min(doc.tokens.length, pos + Math.ceil(maxDisp / 2));
-      const tokenIds = Array.from(doc.tokens.subarray(start, end));
-      documents.push({
-        doc_ix: occ.document, doc_len: doc.tokens.length, disp_len: end - start, needle_offset: pos - start,
-        metadata: metadataString(index, occ.id, occ.metadata), token_ids: tokenIds, blocked: false,
-        spans: highlight(ctx, tokenIds, ids),
-      });
-    }
+    const items = idxs.map((idx) => {
+      let s = 0;
+      for (; idx >= ranges[s][1] - ranges[s][0]; s++) idx -= ranges[s][1] - ranges[s][0];
+      return { shard: s, rank: ranges[s][0] + idx };
+    });
+    const shown = await core.documentsByRank(items, maxDisp, ctx.call());
+    const documents = shown.map((d) => ({
+      doc_ix: d.document, doc_len: d.length, disp_len: d.tokens.length, needle_offset: d.needleOffset,
+      metadata: metadataString(ctx.index, d.id, d.metadata), token_ids: d.tokens, blocked: false, spans: highlight(ctx, d.tokens, ids),
+    }));
     return { cnt, approx: false, idxs, documents, message: `${cnt} occurrences found. Displaying the documents of occurrences #${JSON.stringify(idxs).replace(/,/g, ', ')}` };
   },
   async find(ctx, ids) {

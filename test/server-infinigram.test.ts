@@ -122,6 +122,13 @@ test('POST / find and get_doc_by_rank on a traceindex index equal each shard\'s 
     });
   }
   t.like(await ask({ query_type: 'search_docs', query_ids: [97], maxnum: 100, max_disp_len: 1_000_000 }, 413), { code: 'ERR_TOO_LARGE' });
+  // attribute: min(max_cnt, 10 000) attributions per output token at most, within maxResultTokens.
+  const long = new Array(1000).fill(97);
+  t.deepEqual(await ask({ query_type: 'attribute', query_ids: long, max_cnt: 1_000_000 }, 413),
+    { error: 'the answer may hold 10000000 tokens, more than the limit of 8388608 per request: ask for a smaller max_cnt', code: 'ERR_TOO_LARGE' });
+  const attributed = await ask({ query_type: 'attribute', query_ids: long, max_cnt: 8388 });
+  t.deepEqual((attributed.spans as Array<{ l: number; r: number; count: number }>).map((x) => [x.l, x.r, x.count]),
+    (await index.trace(long, { maxCount: 8388, maxDocuments: 8388, context: 0 })).spans.map((x) => [x.start, x.end, x.count]));
   // Names of Object.prototype are unknown query types, not "unsupported" ones found on the prototype.
   for (const type of ['constructor', '__proto__', 'toString', 'hasOwnProperty'])
     t.like(await ask({ query_type: type, query: 'ab' }, 400), { code: 'ERR_INVALID_ARGUMENT', error: `Invalid query_type: ${type} (supported: count, prob, ntd, infgram_prob, infgram_ntd, search_docs, attribute, find, get_doc_by_rank)` });

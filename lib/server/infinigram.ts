@@ -18,6 +18,7 @@ import type { IndexInfo } from '../query/types';
 import { HttpError } from './errors';
 import type { Limits } from './limits';
 import { coreOf } from '../query/core';
+import { attributionBudget, attributionTokens, overBudget } from './routes';
 
 export interface InfinigramBody {
   index?: string;
@@ -240,9 +241,16 @@ const QUERY: Record<(typeof INFINIGRAM_QUERY_TYPES)[number], (ctx: InfinigramCon
       throw bad('delim_ids must be a list of integers of the vocabulary!');
     if (ids.length === 0) return { spans: [] };
     const { info } = ctx;
-    const [r] = await index.traceBatch([ids], {
-      minLength: Math.max(1, minLen), maxCount: maxCnt, delimiters: delims as number[], maxDocuments: Math.min(maxCnt, 10_000), context: 0, ...ctx.call(),
-    });
+    const options = { minLength: Math.max(1, minLen), maxCount: maxCnt, delimiters: delims as number[], maxDocuments: Math.min(maxCnt, 10_000), context: 0 };
+    const need = attributionTokens(ids.length, options);
+    if (need > ctx.limits.maxResultTokens)
+      throw new HttpError(413, 'ERR_TOO_LARGE', `the answer may hold ${need} tokens, more than the limit of ${ctx.limits.maxResultTokens} per request: ask for a smaller max_cnt`);
+    let r;
+    try {
+      [r] = await index.traceBatch([ids], attributionBudget({ ...options, ...ctx.call() }, ctx.limits));
+    } catch (err) {
+      throw overBudget(err, ctx.limits);
+    }
     // infini-gram's unigram log-probabilities are over every token of its stream, one separator per document included.
     const logRatio = Math.log((info.tokens + info.documents) / info.tokens);
     return {

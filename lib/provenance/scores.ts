@@ -110,8 +110,8 @@ export const MAX_CALIBRATION_SAMPLES = 1_000_000;
 /** Options of `calibrate`. */
 export interface CalibrationOptions extends ScoreOptions {
   /**
-   * Span lengths to sample, in tokens: positive integers, at most 1024 of them, with samples × their sum at most
-   * 2^27 tokens (ERR_INVALID_ARGUMENT before any draw). Default [8, 16, 32].
+   * Span lengths to sample, in tokens: positive integers, at most 1024 of them, with samples × their number at most
+   * 2^22 spans and samples × their sum at most 2^26 tokens (ERR_INVALID_ARGUMENT before any draw). Default [8, 16, 32].
    */
   lengths?: number[];
   /** Spans per length: a positive integer ≤ 1 000 000. Default 1000. */

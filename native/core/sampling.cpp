@@ -10,6 +10,9 @@ SampledSpans sample_spans(const Index& index, const std::vector<uint32_t>& lengt
     throw Error(codes::kInvalidArgument, "samples must be at most " + std::to_string(kMaxSamplesPerLength) + " per length");
   if (lengths.size() > kMaxSampleLengths)
     throw Error(codes::kInvalidArgument, "at most " + std::to_string(kMaxSampleLengths) + " span lengths, got " + std::to_string(lengths.size()));
+  if (samples * lengths.size() > kMaxSampledSpans)
+    throw Error(codes::kInvalidArgument, "samples x the number of lengths is " + std::to_string(samples * lengths.size()) +
+                                             " spans, more than " + std::to_string(kMaxSampledSpans) + ": ask for fewer samples or lengths");
   uint64_t length_sum = 0;  // < 2^10 x 2^32: no overflow
   for (uint32_t l : lengths) length_sum += l;
   if (samples * length_sum > kMaxSampledTokens)

@@ -49,7 +49,7 @@ test('default budget (2^23 tokens): the amplifying requests of the review are 41
   t.is(s.limits.maxResultTokens, 2 ** 23);
   // locate: one query, limit 10 000 x context 4096 (the heap-exhaustion probe): 10 000 x (1 + 8192) tokens.
   t.deepEqual(await post(s, 'locate', { queries: ['a'], limit: 10_000, context: 4096 }),
-    { status: 413, body: { error: { code: 'ERR_TOO_LARGE', message: TOO_LARGE(10_000 * 8193, 2 ** 23) } } });
+    { status: 413, body: { error: { code: 'ERR_TOO_LARGE', message: TOO_LARGE(10_000 * (8193 + 32), 2 ** 23) } } });
   // trace: 1000 attributions per span with 4096 tokens of context on each side.
   const q = 'abcdefghia'.repeat(5);
   t.deepEqual(await post(s, 'trace', { query: q, maxDocuments: 1000, context: 4096 }),
@@ -66,8 +66,8 @@ test('default budget (2^23 tokens): the amplifying requests of the review are 41
 });
 
 test('a small budget: locate, next-tokens and documents at the boundary answer, one token more is 413', async (t) => {
-  // locate: limit x (query + 2 x context) per query.
-  const s = await serve(3 * 7 * (2 + 2 * 4));
+  // locate: limit x (query + 2 x context + 32 for the occurrence's objects) per query.
+  const s = await serve(3 * 7 * (2 + 2 * 4 + 32));
   const body = { queries: ['ab', 'ba', 'ca'], limit: 7, context: 4 };
   const ok = await post(s, 'locate', body);
   t.is(ok.status, 200);
@@ -77,7 +77,7 @@ test('a small budget: locate, next-tokens and documents at the boundary answer, 
     t.deepEqual(res.occurrences.map((o) => [o.document, o.position.token]), want.slice(0, 7).map((o) => [o.doc, o.offset]));
   });
   t.deepEqual((await post(s, 'locate', { ...body, queries: [...body.queries, 'a'] })).body.error,
-    { code: 'ERR_TOO_LARGE', message: TOO_LARGE(3 * 7 * 10 + 7 * 9, s.limits.maxResultTokens) });
+    { code: 'ERR_TOO_LARGE', message: TOO_LARGE(3 * 7 * 42 + 7 * 41, s.limits.maxResultTokens) });
 
   // next-tokens: min(top, vocabulary = 255) entries per query.
   const nt = await serve(3 * 255);
@@ -99,11 +99,12 @@ test('a small budget: locate, next-tokens and documents at the boundary answer, 
 });
 
 test("trace: the attributions' own span tokens are capped in the core at the budget (413), the context part before any work", async (t) => {
-  // An output of random letters: its maximal spans overlap, so their tokens sum to more than the output's.
+  // An output of random letters: its maximal spans overlap, so their tokens sum to more than the output's. Each
+  // attribution costs its snippet tokens and 32 for its objects.
   const out = Array.from({ length: 120 }, () => String.fromCharCode(97 + O.randInt(r, 0, 8))).join('');
   const options = { maxDocuments: 1, context: 0 };
   const own = await index.trace(out, options);
-  const snippetTokens = own.spans.reduce((n, s) => n + (s.end - s.start) * s.documents.length, 0);
+  const snippetTokens = own.spans.reduce((n, s) => n + (s.end - s.start + 32) * s.documents.length, 0);
   t.true(snippetTokens > out.length, `${snippetTokens} snippet tokens`);
   const exact = await serve(snippetTokens);
   const ok = await post(exact, 'trace', { query: out, ...options });

@@ -85,6 +85,8 @@ export interface ShieldResult {
  * per-request budget; ERR_INVALID_ARGUMENT "the snippets exceed N tokens" above it). Not a public option.
  */
 export const SNIPPET_BUDGET: unique symbol = Symbol('traceindex.snippetBudget');
+/** What an occurrence costs in that budget besides its snippet tokens (native/binding/occurrences.hpp kOccurrenceCost). */
+export const OCCURRENCE_COST = 32;
 
 /** Options accepted by the native trace call, from the public ones (checked). */
 export function nativeTraceOptions(core: IndexCore, options: TraceOptions = {}, window = 0): NativeTraceOptions {

@@ -7,7 +7,7 @@
  */
 import { TraceIndexError } from '../errors';
 import type { Index } from '../query/open-index';
-import { SNIPPET_BUDGET, type ShieldOptions, type TraceOptions } from '../provenance/trace';
+import { OCCURRENCE_COST, SNIPPET_BUDGET, type ShieldOptions, type TraceOptions } from '../provenance/trace';
 import { HttpError } from './errors';
 import type { Limits } from './limits';
 import type { QueryRoute } from './schemas';
@@ -56,15 +56,16 @@ function tooMuch(what: string, n: number, limits: Limits): HttpError {
 
 /**
  * Refuses (413) a request whose answer may hold more than maxResultTokens tokens, before any work: a locate page
- * holds at most limit snippets of query + 2 × context tokens; a trace or shield at most maxDocuments attributions per
- * output token (a span or window ends at each at most), each with 2 × context tokens of context (the spans' own
- * tokens are capped in the core: attributionBudget); next tokens at most min(top, vocabulary) entries per query.
+ * holds at most limit occurrences, each a snippet of query + 2 × context tokens and OCCURRENCE_COST for its objects;
+ * a trace or shield at most maxDocuments attributions per output token (a span or window ends at each at most),
+ * each with 2 × context tokens of context (their spans' tokens and objects are counted in the core, against the
+ * same budget: attributionBudget); next tokens at most min(top, vocabulary) entries per query.
  */
 export function checkResultBudget(route: QueryRoute, body: QueryBody, ids: Uint32Array[], vocabSize: number, limits: Limits): void {
   let need = 0;
   if (route === 'locate') {
     const limit = (body.limit as number | undefined) ?? 10, context = (body.context as number | undefined) ?? 16;
-    for (const q of ids) need += limit * (q.length + 2 * context);
+    for (const q of ids) need += limit * (q.length + 2 * context + OCCURRENCE_COST);
   } else if (route === 'trace' || route === 'shield') {
     for (const q of ids) need += attributionTokens(q.length, body as TraceOptions, (body.mode as { window?: number } | undefined)?.window ?? 1);
   } else if (route === 'next-tokens') {

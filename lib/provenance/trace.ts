@@ -87,6 +87,8 @@ export interface ShieldResult {
 export const SNIPPET_BUDGET: unique symbol = Symbol('traceindex.snippetBudget');
 /** What an occurrence costs in that budget besides its snippet tokens (native/binding/occurrences.hpp kOccurrenceCost). */
 export const OCCURRENCE_COST = 32;
+/** The budget of a call when none is given, and the largest one can give (kMaxSnippetTokens). */
+export const MAX_SNIPPET_BUDGET = 2 ** 26;
 
 /** Options accepted by the native trace call, from the public ones (checked). */
 export function nativeTraceOptions(core: IndexCore, options: TraceOptions = {}, window = 0): NativeTraceOptions {

@@ -7,7 +7,7 @@
  */
 import { TraceIndexError } from '../errors';
 import type { Index } from '../query/open-index';
-import { OCCURRENCE_COST, SNIPPET_BUDGET, type ShieldOptions, type TraceOptions } from '../provenance/trace';
+import { MAX_SNIPPET_BUDGET, OCCURRENCE_COST, SNIPPET_BUDGET, type ShieldOptions, type TraceOptions } from '../provenance/trace';
 import { HttpError } from './errors';
 import type { Limits } from './limits';
 import type { QueryRoute } from './schemas';
@@ -79,16 +79,20 @@ export function attributionTokens(tokens: number, o: TraceOptions, width = 1): n
   return Math.max(0, tokens - width + 1) * (o.maxDocuments ?? 3) * (2 * (o.context ?? 16) + width);
 }
 
+/** The core's cap on a request's attributions: its budget, within the most a call may hold. */
+const attributionCap = (limits: Limits) => Math.min(limits.maxResultTokens, MAX_SNIPPET_BUDGET);
+
 /** Trace options with the request's budget as the core's cap on the attributions' snippet tokens. */
 export function attributionBudget<T extends TraceOptions>(o: T, limits: Limits): T {
-  return { ...o, [SNIPPET_BUDGET]: limits.maxResultTokens };
+  return { ...o, [SNIPPET_BUDGET]: attributionCap(limits) };
 }
 
 /** The core's ERR_INVALID_ARGUMENT at the budget passed by attributionBudget, as the 413 it is here. */
 export function overBudget(err: unknown, limits: Limits): unknown {
   const e = err as { code?: string; message?: string };
-  if (e?.code === 'ERR_INVALID_ARGUMENT' && e.message?.startsWith(`the snippets exceed ${limits.maxResultTokens} tokens`))
-    return new HttpError(413, 'ERR_TOO_LARGE', `the attributions' snippets exceed the limit of ${limits.maxResultTokens} tokens per request: ask for fewer attributions (maxDocuments) or less context`);
+  const cap = attributionCap(limits);
+  if (e?.code === 'ERR_INVALID_ARGUMENT' && e.message?.startsWith(`the snippets exceed ${cap} tokens`))
+    return new HttpError(413, 'ERR_TOO_LARGE', `the attributions' snippets exceed the limit of ${cap} tokens per request: ask for fewer attributions (maxDocuments) or less context`);
   return err;
 }
 

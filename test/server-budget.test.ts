@@ -47,9 +47,13 @@ const TOO_LARGE = (n: number, limit: number) =>
 test('default budget (2^23 tokens): the amplifying requests of the review are 413 before any work', async (t) => {
   const s = await serve();
   t.is(s.limits.maxResultTokens, 2 ** 23);
-  // locate: one query, limit 10 000 x context 4096 (the heap-exhaustion probe): 10 000 x (1 + 8192) tokens.
-  t.deepEqual(await post(s, 'locate', { queries: ['a'], limit: 10_000, context: 4096 }),
-    { status: 413, body: { error: { code: 'ERR_TOO_LARGE', message: TOO_LARGE(10_000 * (8193 + 32), 2 ** 23) } } });
+  // locate, limit 10 000 x context 4096 (the heap-exhaustion probe): each page min(10 000, count) occurrences of
+  // query + 8192 tokens and 32 for the occurrence's objects, once the queries are counted.
+  const letters = ['a', 'b', 'c'];
+  const pages = letters.reduce((n, q) => n + Math.min(10_000, O.count(DOCS, O.utf8(q))) * (1 + 8192 + 32), 0);
+  t.true(pages > 2 ** 23);
+  t.deepEqual(await post(s, 'locate', { queries: letters, limit: 10_000, context: 4096 }),
+    { status: 413, body: { error: { code: 'ERR_TOO_LARGE', message: TOO_LARGE(pages, 2 ** 23) } } });
   // trace: 1000 attributions per span with 4096 tokens of context on each side.
   const q = 'abcdefghia'.repeat(5);
   t.deepEqual(await post(s, 'trace', { query: q, maxDocuments: 1000, context: 4096 }),
@@ -66,18 +70,21 @@ test('default budget (2^23 tokens): the amplifying requests of the review are 41
 });
 
 test('a small budget: locate, next-tokens and documents at the boundary answer, one token more is 413', async (t) => {
-  // locate: limit x (query + 2 x context + 32 for the occurrence's objects) per query.
-  const s = await serve(3 * 7 * (2 + 2 * 4 + 32));
-  const body = { queries: ['ab', 'ba', 'ca'], limit: 7, context: 4 };
+  // locate: min(limit, count - offset) x (query + 2 x context + 32 for the occurrence's objects) per query.
+  const body = { queries: ['ab', 'ba', 'ca'], limit: 7, context: 4, offset: 2 };
+  const page = (q: string) => Math.min(7, O.count(DOCS, O.utf8(q)) - 2) * (q.length + 8 + 32);
+  const s = await serve(page('ab') + page('ba') + page('ca'));
   const ok = await post(s, 'locate', body);
   t.is(ok.status, 200);
   ok.body.results.forEach((res: { total: number; occurrences: Array<{ document: number; position: { token: number } }> }, i: number) => {
     const want = O.occurrences(DOCS, O.utf8(body.queries[i]));
     t.is(res.total, want.length);
-    t.deepEqual(res.occurrences.map((o) => [o.document, o.position.token]), want.slice(0, 7).map((o) => [o.doc, o.offset]));
+    t.deepEqual(res.occurrences.map((o) => [o.document, o.position.token]), want.slice(2, 9).map((o) => [o.doc, o.offset]));
   });
   t.deepEqual((await post(s, 'locate', { ...body, queries: [...body.queries, 'a'] })).body.error,
-    { code: 'ERR_TOO_LARGE', message: TOO_LARGE(3 * 7 * 42 + 7 * 41, s.limits.maxResultTokens) });
+    { code: 'ERR_TOO_LARGE', message: TOO_LARGE(s.limits.maxResultTokens + page('a'), s.limits.maxResultTokens) });
+  // A page past the last occurrence holds none.
+  t.is((await post(s, 'locate', { ...body, queries: [...body.queries, 'a'], offset: 1_000_000 })).status, 200);
 
   // next-tokens: min(top, vocabulary = 255) entries per query.
   const nt = await serve(3 * 255);

@@ -55,18 +55,15 @@ function tooMuch(what: string, n: number, limits: Limits): HttpError {
 }
 
 /**
- * Refuses (413) a request whose answer may hold more than maxResultTokens tokens, before any work: a locate page
- * holds at most limit occurrences, each a snippet of query + 2 × context tokens and OCCURRENCE_COST for its objects;
- * a trace or shield at most maxDocuments attributions per output token (a span or window ends at each at most),
- * each with 2 × context tokens of context (their spans' tokens and objects are counted in the core, against the
- * same budget: attributionBudget); next tokens at most min(top, vocabulary) entries per query.
+ * Refuses (413) a request whose answer may hold more than maxResultTokens tokens, before any work: a trace or shield
+ * holds at most maxDocuments attributions per output token (a span or window ends at each at most), each with
+ * 2 × context tokens of context (their spans' tokens and objects are counted in the core, against the same budget:
+ * attributionBudget); next tokens at most min(top, vocabulary) entries per query. Locate pages are checked once
+ * their queries are counted (locatePages).
  */
 export function checkResultBudget(route: QueryRoute, body: QueryBody, ids: Uint32Array[], vocabSize: number, limits: Limits): void {
   let need = 0;
-  if (route === 'locate') {
-    const limit = (body.limit as number | undefined) ?? 10, context = (body.context as number | undefined) ?? 16;
-    for (const q of ids) need += limit * (q.length + 2 * context + OCCURRENCE_COST);
-  } else if (route === 'trace' || route === 'shield') {
+  if (route === 'trace' || route === 'shield') {
     for (const q of ids) need += attributionTokens(q.length, body as TraceOptions, (body.mode as { window?: number } | undefined)?.window ?? 1);
   } else if (route === 'next-tokens') {
     need = ids.length * Math.min((body.top as number | undefined) ?? 100, vocabSize);
@@ -119,7 +116,13 @@ async function answerRoute(route: QueryRoute, index: Index, body: QueryBody, ids
     case 'count':
       return Array.from(await index.countBatch(ids, call));
     case 'locate': {
-      const page = { limit: body.limit as number | undefined, offset: body.offset as number | undefined, context: body.context as number | undefined, ...call };
+      const page = { limit: (body.limit as number | undefined) ?? 10, offset: (body.offset as number | undefined) ?? 0, context: (body.context as number | undefined) ?? 16, ...call };
+      // Counted first (a search per query): each page holds min(limit, count - offset) occurrences, each a snippet of
+      // at most query + 2 × context tokens and OCCURRENCE_COST for its objects.
+      const totals = await index.countBatch(ids, call);
+      let need = 0;
+      ids.forEach((q, i) => { need += Math.min(page.limit, Math.max(0, totals[i] - page.offset)) * (q.length + 2 * page.context + OCCURRENCE_COST); });
+      if (need > limits.maxResultTokens) throw tooMuch('the answer may hold', need, limits);
       return (await Promise.all(ids.map((q) => index.locate(q, page)))).map(locateJson);
     }
     case 'longest-match':

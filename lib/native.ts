@@ -71,6 +71,8 @@ export interface NativeTraceOptions {
   context?: number;
   delimiters?: Uint32Array;
   wordTokens?: Uint8Array;
+  /** At most 2^26 (the default): the most snippet tokens of the call's attributions. */
+  maxSnippetTokens?: number;
 }
 
 export interface NativeSuffixMatch {

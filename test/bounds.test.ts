@@ -6,7 +6,7 @@
 import test, { ExecutionContext } from 'ava';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { buildIndex, ErrorCode, Index, MAX_LOCATE_LIMIT, openIndex, TraceIndexError } from '../lib/index';
+import { buildIndex, ErrorCode, Index, MAX_LOCATE_LIMIT, openIndex, penalizeLogits, scoreContinuations, TraceIndexError } from '../lib/index';
 import * as O from './helpers/oracle';
 
 const scratch = O.tmpDir('bounds');
@@ -111,4 +111,62 @@ test('timeoutMs above 2^31 - 1 is refused, not turned into a 1 ms timer', async 
   } finally {
     idx.close();
   }
+});
+
+test('a u32 infini-gram directory: a derived vocabulary far above its tokens and a declared one above 2^28 are refused', async (t) => {
+  const dir = path.join(scratch, 'ig-vocab');
+  fs.mkdirSync(dir, { recursive: true });
+  const id = 2 ** 20 + 5;  // one 8-byte shard: a table of 2^20 + 6 counts unless the vocabulary is declared
+  const tok = Buffer.alloc(8);
+  tok.writeUInt32LE(0xffffffff, 0);
+  tok.writeUInt32LE(id, 4);
+  fs.writeFileSync(path.join(dir, 'tokenized'), tok);
+  fs.writeFileSync(path.join(dir, 'offset'), Buffer.alloc(8));
+  fs.writeFileSync(path.join(dir, 'table'), Buffer.from([4, 0]));  // suffix at byte 4 sorts before the separator's
+  await refused(t, 'derived vocabulary', () => openIndex(dir));
+  await refused(t, 'vocabSize 2^28 + 1', () => openIndex(dir, { vocabSize: 2 ** 28 + 1 }));
+  const idx = await openIndex(dir, { vocabSize: id + 1 });
+  t.is(idx.info.vocabSize, id + 1);
+  t.is(idx.countSync([id]), 1);
+  idx.close();
+});
+
+test('a query array is read once: a getter cannot change an id between its check and its copy', async (t) => {
+  const index = await open();
+  let reads = 0;
+  // 'a' (12 004 occurrences) when checked, 'x' (1) on any later read.
+  const q = Object.defineProperty([0], 0, { get: () => (reads++ === 0 ? 97 : 120) }) as number[];
+  t.is(await index.count(q), 12_004);
+  t.is(reads, 1);
+  const sparse = { length: 2, 0: 97, get 1() { reads++; return 1.5; } };
+  await refused(t, 'a fraction on first read', () => index.count(sparse as unknown as number[]), 'ERR_TOKEN_RANGE');
+  index.close();
+});
+
+test('scoreContinuations refuses candidate ids that are not integers (a Uint32Array copy truncated them); penalizeLogits checks gamma', async (t) => {
+  const index = await open();
+  const state = index.matchState();
+  state.push([97]);
+  const exact = scoreContinuations([state], [[98]]);
+  t.is(exact.count[0], 12_004);  // "ab"
+  for (const bad of [98.5, NaN, -1, 2 ** 32, '98'])
+    await refused(t, `candidate ${String(bad)}`, () => scoreContinuations([state], [[bad as number]]), 'ERR_TOKEN_RANGE');
+  const logits = Float64Array.of(1);
+  for (const gamma of [NaN, Infinity, '1'])
+    await refused(t, `gamma ${String(gamma)}`, () => penalizeLogits(logits, exact, { gamma: gamma as number }));
+  t.deepEqual(Array.from(logits), [1]);
+  penalizeLogits(logits, exact, { gamma: 2, vetoToMinusInfinity: false });
+  t.is(logits[0], 1 - 2 * exact.risk[0]);
+  index.close();
+});
+
+test('the snippets of one call hold at most 2^26 tokens, an occurrence counting 32 (ERR_INVALID_ARGUMENT), not 2^32 - 1', async (t) => {
+  const index = await open();
+  // 10 000 occurrences of "ab" in the 24 000-token document, each snippet the whole document: 2.4 × 10^8 tokens.
+  const err = await t.throwsAsync(index.locate('ab', { limit: 10_000, context: 24_000 }));
+  t.is((err as TraceIndexError).code, 'ERR_INVALID_ARGUMENT');
+  t.is(err?.message, 'the snippets exceed 67108864 tokens (an occurrence counts as 32 more): ask for less context or fewer occurrences');
+  const page = await index.locate('ab', { limit: 2, context: 24_000 });
+  t.deepEqual(page.occurrences.map((o) => o.snippet.tokens.length), [24_000, 24_000]);
+  index.close();
 });

@@ -100,17 +100,25 @@ test('defaults: lengths 8, 16, 32, 1000 samples, seed 0, variant bci', async (t)
   t.deepEqual(await b.single.calibrate({ lengths: [] }), []);
 });
 
-test('calibrate arguments: samples a positive integer <= 10^6, lengths positive integers, seed <= 2^32 - 1', async (t) => {
+test('calibrate arguments: samples a positive integer <= 10^6, at most 1024 lengths, positive integers, samples x their number <= 2^22 and x their sum <= 2^26, seed <= 2^32 - 1', async (t) => {
   const b = await built('bytes');
   t.is(MAX_CALIBRATION_SAMPLES, 1_000_000);
   const bad: object[] = [
     { samples: 0 }, { samples: -1 }, { samples: 1.5 }, { samples: MAX_CALIBRATION_SAMPLES + 1 }, { samples: 1e7 }, { samples: NaN },
     { lengths: [0] }, { lengths: [-3] }, { lengths: [2.5] }, { lengths: [2 ** 32] }, { lengths: 'abc' }, { lengths: [8, 'x'] },
     { seed: -1 }, { seed: 2 ** 32 }, { seed: 0.5 }, { variant: 'nope' }, { logBase: NaN },
+    // At most 1024 lengths, samples x their number <= 2^22 spans and samples x their sum <= 2^26 tokens, checked
+    // before any draw.
+    { lengths: new Array(1025).fill(1), samples: 1 }, { samples: 1_000_000, lengths: [68] }, { samples: 1, lengths: [2 ** 26 + 1] },
+    { samples: 2, lengths: [2 ** 25, 1] }, { samples: 1_000_000, lengths: [1, 1, 1, 1, 1] }, { samples: 4097, lengths: new Array(1024).fill(1) },
   ];
   for (const o of bad) {
     const e = t.throws(() => b.single.calibrateSync(o as never), undefined, JSON.stringify(o));
     t.is((e as { code?: string })?.code, 'ERR_INVALID_ARGUMENT', `${JSON.stringify(o)}: ${(e as Error)?.message}`);
     await t.throwsAsync(b.single.calibrate(o as never), { code: 'ERR_INVALID_ARGUMENT' } as never, JSON.stringify(o));
   }
+  const many = await b.single.calibrate({ lengths: Array.from({ length: 1024 }, (_, i) => 1 + (i % 4)), samples: 3 });
+  const want = calibrateOracle(b.corpus, Array.from({ length: 1024 }, (_, i) => 1 + (i % 4)), 3, 0);
+  t.deepEqual(many.map((c) => [c.length, c.samples]), want.map((c) => [c.length, c.samples]));
+  many.forEach((c, i) => t.true(sameQuantiles(c.quantiles, want[i].quantiles), `length ${i}`));
 });

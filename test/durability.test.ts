@@ -369,6 +369,25 @@ const openScript = (dir: string, options = '{}') =>
   }
 });
 
+(process.platform === 'win32' ? test.skip : test)('an infini-gram directory whose tokenized or offset file is a FIFO is refused, never waited on', async (t) => {
+  for (const fifoName of ['tokenized', 'offset']) {
+    const dir = fs.mkdtempSync(path.join(scratch, `ig-fifo-${fifoName}-`));
+    const tok = Buffer.alloc(8);
+    tok.writeUInt32LE(0xffffffff, 0);
+    tok.writeUInt32LE(7, 4);
+    const files: Record<string, Buffer> = { tokenized: tok, offset: Buffer.alloc(8), table: Buffer.from([4, 0]) };
+    for (const [name, bytes] of Object.entries(files)) {
+      if (name === fifoName) spawnSync('mkfifo', [path.join(dir, name)]);
+      else fs.writeFileSync(path.join(dir, name), bytes);
+    }
+    const r = runScript(openScript(dir), 10_000);
+    t.false(r.timedOut, `${fifoName}: openIndex must not hang`);
+    const got = JSON.parse(r.stdout || '{}');
+    t.is(got.code, 'ERR_INDEX_CORRUPT', fifoName);
+    t.is(got.message, `${path.join(dir, fifoName)}: not a regular file`);
+  }
+});
+
 // ---------------------------------------------------------------------------
 // File-system errors: ERR_IO naming the path and the reason.
 

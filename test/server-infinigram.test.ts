@@ -100,6 +100,38 @@ test('POST / find and get_doc_by_rank on a traceindex index equal each shard\'s 
   t.like(await ask({ query_type: 'get_doc_by_rank', rank: 0 }, 400), { code: 'ERR_INVALID_ARGUMENT' });
   t.like(await ask({ query_type: 'get_doc_by_rank', s: 0, rank: 0, max_disp_len: 0 }, 400), { code: 'ERR_INVALID_ARGUMENT' });
   t.like(await ask({ query_type: 'find', query: 'ab AND ba' }, 400), { code: 'ERR_UNSUPPORTED' });
+  // search_docs: each idx is a position in the shards' ranges laid end to end, shown as get_doc_by_rank shows that
+  // rank (a window of max_disp_len tokens, not the whole document read first).
+  for (const [q, maxDisp] of [[[97, 98], 3], [[98], 1000], [[32, 97], 1]] as Array<[number[], number]>) {
+    const got = await ask({ query_type: 'search_docs', query_ids: q, maxnum: 100, max_disp_len: maxDisp });
+    t.is(got.cnt, O.count(docs, q));
+    const ranges = ((await ask({ query_type: 'find', query_ids: q })).segment_by_shard as Array<[number, number]>);
+    const idxs = got.idxs as number[];
+    t.is(idxs.length, 100);
+    (got.documents as Json[]).forEach((d, k) => {
+      let idx = idxs[k];
+      let s = 0;
+      for (; idx >= ranges[s][1] - ranges[s][0]; s++) idx -= ranges[s][1] - ranges[s][0];
+      const p = shards[s].sa[ranges[s][0] + idx];
+      const doc = shards[s].docOf[p];
+      const off = shards[s].offsetOf[p];
+      const lo = Math.max(0, off - Math.floor(maxDisp / 2));
+      const hi = Math.min(docs[doc].length, off + maxDisp - Math.floor(maxDisp / 2));
+      t.like(d, { doc_ix: doc, doc_len: docs[doc].length, disp_len: hi - lo, needle_offset: off - lo, blocked: false });
+      t.deepEqual(d.token_ids, docs[doc].slice(lo, hi));
+    });
+  }
+  t.like(await ask({ query_type: 'search_docs', query_ids: [97], maxnum: 100, max_disp_len: 1_000_000 }, 413), { code: 'ERR_TOO_LARGE' });
+  // attribute: min(max_cnt, 10 000) attributions per output token at most, within maxResultTokens.
+  const long = new Array(1000).fill(97);
+  t.deepEqual(await ask({ query_type: 'attribute', query_ids: long, max_cnt: 1_000_000 }, 413),
+    { error: 'the answer may hold 10000000 tokens, more than the limit of 8388608 per request: ask for a smaller max_cnt', code: 'ERR_TOO_LARGE' });
+  const attributed = await ask({ query_type: 'attribute', query_ids: long, max_cnt: 8388 });
+  t.deepEqual((attributed.spans as Array<{ l: number; r: number; count: number }>).map((x) => [x.l, x.r, x.count]),
+    (await index.trace(long, { maxCount: 8388, maxDocuments: 8388, context: 0 })).spans.map((x) => [x.start, x.end, x.count]));
+  // Names of Object.prototype are unknown query types, not "unsupported" ones found on the prototype.
+  for (const type of ['constructor', '__proto__', 'toString', 'hasOwnProperty'])
+    t.like(await ask({ query_type: type, query: 'ab' }, 400), { code: 'ERR_INVALID_ARGUMENT', error: `Invalid query_type: ${type} (supported: count, prob, ntd, infgram_prob, infgram_ntd, search_docs, attribute, find, get_doc_by_rank)` });
 });
 
 const IG_INDEX = path.join(O.REPO, 'bench', 'python', 'ig_index.py');

@@ -141,7 +141,8 @@ test('errors: JSON shape and status for bad bodies, unknown indexes and routes, 
   t.like(await post(small, '/v1/indexes/main/shield', { query: 'abc' }), { status: 400 });
   t.like(await post(small, '/v1/indexes/main/trace', { query: 'abc', logBase: 1 }), { status: 400 });
   const plain = await small.app.inject({ method: 'POST', url: '/v1/indexes/main/count', payload: 'query=a', headers: { 'content-type': 'text/plain' } });
-  t.is(plain.statusCode, 400);
+  t.is(plain.statusCode, 415);  // docs/server.md: a body that is not JSON (fastify's text/plain parser made it 400)
+  t.is(plain.json().error.code, 'ERR_MEDIA_TYPE');
   const wrongType = await small.app.inject({ method: 'POST', url: '/v1/indexes/main/count', payload: '<q/>', headers: { 'content-type': 'application/xml' } });
   t.is(wrongType.statusCode, 415);
   t.is(wrongType.json().error.code, 'ERR_MEDIA_TYPE');
@@ -277,7 +278,7 @@ test('preload: /readyz is 503 until advise(willneed) has warmed every mapping of
 
 // ---- scan ----
 
-function ndjsonScan(s: TraceIndexServer, body: string, query = '') {
+function ndjsonScan(s: TraceIndexServer, body: string | Buffer, query = '') {
   return s.app.inject({ method: 'POST', url: `/v1/indexes/main/scan${query}`, payload: body, headers: { 'content-type': 'application/x-ndjson' } });
 }
 
@@ -304,6 +305,19 @@ test('scan: NDJSON out in input order, traced like traceBatch; bad lines get an 
   t.like((await ndjsonScan(server, '{}', '?bogus=1')), { statusCode: 400 });
   const json = await server.app.inject({ method: 'POST', url: '/v1/indexes/main/scan', payload: { text: 'a' } });
   t.is(json.statusCode, 415);
+});
+
+test('scan bodies are read as the build reads JSONL: a leading BOM is dropped, a line that is not UTF-8 is refused; a text/plain body is 415', async (t) => {
+  const res = await ndjsonScan(server, Buffer.concat([Buffer.from('\ufeff{"text":"ab"}\n{"text":"'), Buffer.from([0x61, 0xff, 0x62]), Buffer.from('"}\n\ufeff{"text":"ab"}\n')]), '?maxDocuments=0');
+  const got = res.body.trim().split('\n').map((l: string) => JSON.parse(l));
+  const own = await index.trace('ab', { maxDocuments: 0 });
+  t.deepEqual(got[0].spans.map((s: { start: number; end: number; count: number }) => [s.start, s.end, s.count]), own.spans.map((s) => [s.start, s.end, s.count]));
+  t.deepEqual(got[1], { id: '1', index: 1, error: { code: 'ERR_BAD_INPUT', message: 'line 2 is not valid UTF-8' } });
+  t.is(got[2].error.code, 'ERR_BAD_INPUT');  // a BOM is dropped at the start of the body only
+  t.regex(got[2].error.message, /^line 3 is not JSON/);
+  t.is(got.length, 3);
+  const plain = await server.app.inject({ method: 'POST', url: '/', payload: '{"query_type":"count","query":"ab"}', headers: { 'content-type': 'text/plain' } });
+  t.deepEqual([plain.statusCode, plain.json().code], [415, 'ERR_MEDIA_TYPE']);
 });
 
 test('scan over HTTP: a reader that does not read stops the reading of the body; the server stays well', async (t) => {

@@ -252,6 +252,36 @@ test('unknown names and missing or invalid tokenizer.json files → ERR_INVALID_
   await t.throwsAsync(loadTokenizer(42 as unknown as string), { instanceOf: TraceIndexError });
 });
 
+test('tokenizer.json ids outside [0, 2^28) or far above the ids given are refused before the tokenizer is built', async (t) => {
+  const json = JSON.parse(fs.readFileSync(TINY, 'utf8'));
+  const variant = (name: string, edit: (j: typeof json) => void) => {
+    const j = structuredClone(json);
+    edit(j);
+    const file = path.join(scratch, name);
+    fs.writeFileSync(file, JSON.stringify(j));
+    return file;
+  };
+  const firstToken = Object.keys(json.model.vocab)[0];
+  const bad: Array<[string, RegExp]> = [
+    // @huggingface/tokenizers walks every id up to the largest: this one held the JS thread for minutes.
+    [variant('id-u32.tokenizer.json', (j) => { j.model.vocab[firstToken] = 4294967294; }), /token id 4294967294 is not an integer in \[0, 2\^28\)/],
+    [variant('id-sparse.tokenizer.json', (j) => { j.model.vocab[firstToken] = 2 ** 24; }), /token id 16777216 is far above the 268 ids the file defines/],
+    [variant('id-negative.tokenizer.json', (j) => { j.added_tokens[0].id = -1; }), /token id -1 is not an integer/],
+    [variant('id-fraction.tokenizer.json', (j) => { j.model.vocab[firstToken] = 1.5; }), /token id 1\.5 is not an integer/],
+    [variant('id-string.tokenizer.json', (j) => { j.added_tokens[0].id = '7'; }), /token id "7" is not an integer/],
+  ];
+  for (const [spec, message] of bad) {
+    // The messages are the check's own: the file never reached the package's constructor.
+    const error = await t.throwsAsync(loadTokenizer(spec), { instanceOf: TraceIndexError }, spec);
+    t.is(error?.code, 'ERR_INVALID_ARGUMENT', spec);
+    t.regex(error?.message ?? '', message, spec);
+  }
+  // Within the gap allowance the tokenizer loads, its vocabulary up to the largest id.
+  const gap = await loadTokenizer(variant('id-gap.tokenizer.json', (j) => { j.added_tokens[0].id = 60_000; }));
+  t.is(gap.vocabSize, 60_001);
+  t.deepEqual(Array.from(gap.encode('<|endoftext|>')), [60_000]);
+});
+
 test("a tokenizer.json's own rules apply: unknown characters are dropped without an unk_token (as in Hugging Face tokenizers)", async (t) => {
   const write = (name: string, vocab: Record<string, number>, unk: string | null) => {
     const file = path.join(scratch, name);

@@ -6,7 +6,7 @@ import { addon, NativeMatchState } from '../native';
 import type { IndexCore } from '../query/core';
 import { jsonArray } from '../query/json-arrays';
 import type { CallOptions } from '../query/types';
-import { invalidArgument, MAX_UINT32, nonNegativeInteger, plainObject } from '../validate';
+import { finiteNumber, invalidArgument, MAX_UINT32, nonNegativeInteger, plainObject } from '../validate';
 
 /** The longest suffix of what was pushed that occurs in the corpus. */
 export interface SuffixMatch {
@@ -119,7 +119,13 @@ export function scoreContinuations(states: MatchState[], candidates: ArrayLike<n
     flat = new Uint32Array(states.length * width);
     candidates.forEach((row, b) => {
       if (row.length !== width) throw new TraceIndexError('ERR_INVALID_ARGUMENT', 'every beam needs the same number of candidates');
-      flat.set(row, b * width);
+      // Checked here: a Uint32Array would truncate 116.5 to 116 and NaN to 0 (the core checks the vocabulary).
+      for (let j = 0; j < width; j++) {
+        const v = row[j];
+        if (!Number.isInteger(v) || v < 0 || v > MAX_UINT32)
+          throw new TraceIndexError('ERR_TOKEN_RANGE', `candidate ${String(v)} of beam ${b} (position ${j}) is not a token id`);
+        flat[b * width + j] = v;
+      }
     });
   }
   if (!Number.isInteger(width)) throw new TraceIndexError('ERR_INVALID_ARGUMENT', 'candidates must hold states.length × k ids');
@@ -137,7 +143,7 @@ export function scoreContinuations(states: MatchState[], candidates: ArrayLike<n
  * candidates (ERR_INVALID_ARGUMENT otherwise).
  */
 export function penalizeLogits(logits: Float32Array | Float64Array, scores: ContinuationScores, options: { gamma?: number; vetoToMinusInfinity?: boolean } = {}): void {
-  const gamma = options.gamma ?? 1;
+  const gamma = finiteNumber('gamma', options.gamma, 1);
   const hard = options.vetoToMinusInfinity ?? true;
   if (logits.length !== scores.risk.length) throw new TraceIndexError('ERR_INVALID_ARGUMENT', 'logits must align with the candidates');
   for (let i = 0; i < logits.length; i++) logits[i] = hard && scores.veto[i] ? -Infinity : logits[i] - gamma * scores.risk[i];

@@ -109,7 +109,10 @@ export const MAX_CALIBRATION_SAMPLES = 1_000_000;
 
 /** Options of `calibrate`. */
 export interface CalibrationOptions extends ScoreOptions {
-  /** Span lengths to sample, in tokens: positive integers. Default [8, 16, 32]. */
+  /**
+   * Span lengths to sample, in tokens: positive integers, at most 1024 of them, with samples × their number at most
+   * 2^22 spans and samples × their sum at most 2^26 tokens (ERR_INVALID_ARGUMENT before any draw). Default [8, 16, 32].
+   */
   lengths?: number[];
   /** Spans per length: a positive integer ≤ 1 000 000. Default 1000. */
   samples?: number;
@@ -159,10 +162,10 @@ export function quantiles(sorted: ArrayLike<number>): Calibration['quantiles'] {
 /** Per length, the quantiles of its spans' values. */
 function calibrationOf(plan: Plan, spans: NativeSampledSpans, scores: NativeScores): Calibration[] {
   const values = scores[plan.variant];
+  const byLength: number[][] = Array.from(plan.lengths, () => []);
+  for (let i = 0; i < spans.lengthIndex.length; i++) byLength[spans.lengthIndex[i]].push(values[i]);
   return Array.from(plan.lengths, (length, li) => {
-    const mine: number[] = [];
-    for (let i = 0; i < spans.lengthIndex.length; i++) if (spans.lengthIndex[i] === li) mine.push(values[i]);
-    mine.sort((a, b) => a - b);
+    const mine = byLength[li].sort((a, b) => a - b);
     return { length, samples: mine.length, quantiles: quantiles(mine) };
   });
 }

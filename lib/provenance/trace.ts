@@ -80,6 +80,16 @@ export interface ShieldResult {
   spans: Span[];
 }
 
+/**
+ * Key of an internal trace option: the most snippet tokens the call's attributions may hold (the server passes its
+ * per-request budget; ERR_INVALID_ARGUMENT "the snippets exceed N tokens" above it). Not a public option.
+ */
+export const SNIPPET_BUDGET: unique symbol = Symbol('traceindex.snippetBudget');
+/** What an occurrence costs in that budget besides its snippet tokens (native/binding/occurrences.hpp kOccurrenceCost). */
+export const OCCURRENCE_COST = 32;
+/** The budget of a call when none is given, and the largest one can give (kMaxSnippetTokens). */
+export const MAX_SNIPPET_BUDGET = 2 ** 26;
+
 /** Options accepted by the native trace call, from the public ones (checked). */
 export function nativeTraceOptions(core: IndexCore, options: TraceOptions = {}, window = 0): NativeTraceOptions {
   const o = plainObject('options', options);
@@ -97,6 +107,8 @@ export function nativeTraceOptions(core: IndexCore, options: TraceOptions = {}, 
     if (o.delimiters.length) n.delimiters = Uint32Array.from(o.delimiters, (d, i) => delimiter(core, d, i));
   }
   if (o.wordBoundaries) n.wordTokens = wordTokens(core);
+  const budget = (options as { [SNIPPET_BUDGET]?: number })[SNIPPET_BUDGET];
+  if (budget !== undefined) n.maxSnippetTokens = budget;
   return n;
 }
 

@@ -148,8 +148,15 @@ export class IndexCore {
     } else if (query instanceof Uint32Array) {
       ids = query;
     } else if (query && typeof query.length === 'number') {
-      this.checkIds(query);
-      ids = Uint32Array.from(query);
+      // Each element is read once, checked and copied together: a getter cannot change it between the two.
+      const n = query.length;
+      if (n > MAX_QUERY_TOKENS) {
+        this.checkIds(query);
+        throw new TraceIndexError('ERR_INVALID_ARGUMENT', `query of ${n} tokens is longer than the limit (${MAX_QUERY_TOKENS})`);
+      }
+      if (!Number.isInteger(n) || n < 0) throw new TraceIndexError('ERR_INVALID_ARGUMENT', 'a query is a string or an array of token ids');
+      ids = new Uint32Array(n);
+      this.copyIds(query, ids, 0, n);
     } else {
       throw new TraceIndexError('ERR_INVALID_ARGUMENT', 'a query is a string or an array of token ids');
     }
@@ -167,9 +174,9 @@ export class IndexCore {
    * Checks ids as checkIds does and, given `to`, copies them there from `at` (one loop: TypedArray#set from a
    * plain array cost twice as much for a batch's short queries). The message is built only on failure.
    */
-  private copyIds(ids: ArrayLike<unknown>, to: Uint32Array | undefined, at: number): void {
+  private copyIds(ids: ArrayLike<unknown>, to: Uint32Array | undefined, at: number, n = ids.length): void {
     const vocab = this.manifest.vocabSize;
-    for (let i = 0; i < ids.length; i++) {
+    for (let i = 0; i < n; i++) {
       const v = ids[i];
       if (!isTokenId(v, vocab)) this.tokenId(v, `query token ${String(v)} at position ${i}`);
       if (to) to[at + i] = v as number;

@@ -10,14 +10,19 @@ import { FORMAT_NAME, Manifest } from '../build/manifest';
 import { addon, NativeIndex, nativeError } from '../native';
 import { bytesTokenizer, pretokenized, TokenWidth, Tokenizer } from '../tokenizers/tokenizer';
 import { loadTokenizer } from '../tokenizers/named';
-import { MAX_UINT32, nonNegativeInteger, oneOf } from '../validate';
+import { nonNegativeInteger, oneOf } from '../validate';
 
 export const INFINIGRAM_FORMAT = 'infini-gram';
+/** The largest vocabulary of an infini-gram index (each shard counts its tokens in a table of one u64 per id). */
+const MAX_INFINIGRAM_VOCAB = 2 ** 28;
 
 export interface InfinigramOptions {
   /** 1 (u8), 2 (u16) or 4 (u32); inferred from the files when omitted. */
   tokenWidth?: number;
-  /** Token ids are < vocabSize. Default: the separator (all ids below it) for u8/u16, the largest id + 1 for u32. */
+  /**
+   * Token ids are < vocabSize, at most 2^28. Default: the separator (all ids below it) for u8/u16, the largest id + 1
+   * for u32 (refused when that is 2^20 or more and above the shard's token count: pass vocabSize then).
+   */
   vocabSize?: number;
   /**
    * The tokenizer that made the ids, for text queries: 'bytes' (u8 indexes built without --tokenizer: UTF-8
@@ -57,9 +62,8 @@ export function infinigramSuffixes(dir: string): string[] {
  */
 export function inferTokenWidth(dir: string, suffix: string): TokenWidth {
   const tok = path.join(dir, 'tokenized' + suffix);
-  const head = readBytes(tok, 0, 4);
-  const size = fs.statSync(tok).size;
-  const off = readBytes(path.join(dir, 'offset' + suffix), 8, 8);
+  const { bytes: head, size } = readBytes(tok, 0, 4);
+  const { bytes: off } = readBytes(path.join(dir, 'offset' + suffix), 8, 8);
   const second = off.length === 8 ? off.readBigUInt64LE(0) : undefined;
   for (const w of [4, 2, 1] as const) {
     if (size < w || size % w !== 0 || second !== undefined && second % BigInt(w) !== 0n) continue;
@@ -68,17 +72,21 @@ export function inferTokenWidth(dir: string, suffix: string): TokenWidth {
   throw new TraceIndexError('ERR_INDEX_CORRUPT', `${tok}: does not start with a separator (0xFF…) of width 1, 2 or 4`);
 }
 
-function readBytes(file: string, at: number, n: number): Buffer {
+/** Up to n bytes at `at` of a regular file, and its size (a FIFO or device is refused without a read: docs/FORMAT.md). */
+function readBytes(file: string, at: number, n: number): { bytes: Buffer; size: number } {
   let fd: number;
   try {
-    fd = fs.openSync(file, 'r');
+    // O_NONBLOCK: opening a FIFO must not wait for a writer (lib/inputs/files.ts readRegularFile does the same).
+    fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
   } catch (err) {
     throw new TraceIndexError('ERR_INDEX_CORRUPT', `missing index file ${file}: ${(err as Error).message}`);
   }
   try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw new TraceIndexError('ERR_INDEX_CORRUPT', `${file}: not a regular file`);
     const b = Buffer.alloc(n);
     const got = fs.readSync(fd, b, 0, n, at);
-    return b.subarray(0, got);
+    return { bytes: b.subarray(0, got), size: st.size };
   } finally {
     fs.closeSync(fd);
   }
@@ -96,7 +104,7 @@ export async function openInfinigram(dir: string, options: InfinigramOptions): P
   const suffixes = infinigramSuffixes(dir);
   const width = oneOf('tokenWidth', options.tokenWidth, [1, 2, 4] as const, options.tokenWidth === undefined ? inferTokenWidth(dir, suffixes[0]) : undefined);
   // 0: derive it from the files.
-  const vocabSize = nonNegativeInteger('vocabSize', options.vocabSize, { default: 0, max: MAX_UINT32 });
+  const vocabSize = nonNegativeInteger('vocabSize', options.vocabSize, { default: 0, max: MAX_INFINIGRAM_VOCAB });
   let native: NativeIndex;
   try {
     native = await addon.NativeIndex.open(suffixes.map((suffix) => ({

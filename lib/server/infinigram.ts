@@ -18,6 +18,7 @@ import type { IndexInfo } from '../query/types';
 import { HttpError } from './errors';
 import type { Limits } from './limits';
 import { coreOf } from '../query/core';
+import { attributionBudget, attributionTokens, overBudget } from './routes';
 
 export interface InfinigramBody {
   index?: string;
@@ -84,7 +85,7 @@ function integer(body: InfinigramBody, key: string, fallback: number, min: numbe
 
 export async function infinigramQuery(ctx: InfinigramContext, body: InfinigramBody): Promise<Json> {
   const type = body.query_type;
-  if (UNSUPPORTED[type]) throw unsupported(`query_type ${type} is not supported by traceindex: ${UNSUPPORTED[type]}`);
+  if (Object.hasOwn(UNSUPPORTED, type)) throw unsupported(`query_type ${type} is not supported by traceindex: ${UNSUPPORTED[type]}`);
   if (!(INFINIGRAM_QUERY_TYPES as readonly string[]).includes(type))
     throw bad(`Invalid query_type: ${String(type).slice(0, 64)} (supported: ${INFINIGRAM_QUERY_TYPES.join(', ')})`);
   const { index } = ctx;
@@ -187,28 +188,26 @@ const QUERY: Record<(typeof INFINIGRAM_QUERY_TYPES)[number], (ctx: InfinigramCon
     const maxDisp = integer(body, 'max_disp_len', 1000, 1);
     if (maxnum > 100) throw bad('maxnum must be an integer in [1, 100]!');
     if (ids.length === 0) throw bad('Please provide a non-empty query!');
-    const { index } = ctx;
-    const [cnt] = await counts(ctx, [ids]);
+    if (maxnum * maxDisp > ctx.limits.maxResultTokens)
+      throw new HttpError(413, 'ERR_TOO_LARGE', `maxnum x max_disp_len is ${maxnum * maxDisp} tokens, more than the limit of ${ctx.limits.maxResultTokens} per request`);
+    const core = coreOf(ctx.index);
+    const [ranges] = await core.suffixRanges([ids], ctx.call());
+    const cnt = ranges.reduce((n, [lo, hi]) => n + hi - lo, 0);
     if (cnt === 0) return { cnt: 0, approx: false, idxs: [], documents: [], message: '0 occurrences found' };
-    // Occurrences drawn uniformly with replacement, as infini-gram draws them (its order is the suffix array's,
-    // ours the documents'; both are uniform over all occurrences).
+    // Occurrences drawn uniformly with replacement, as infini-gram draws them: idx is a position in the shards'
+    // suffix-array ranges laid end to end, shown as get_doc_by_rank shows its rank (max_disp_len tokens around it,
+    // never the whole document).
     const idxs = Array.from({ length: maxnum }, () => Math.floor(Math.random() * cnt));
-    const documents: Json[] = [];
-    for (const idx of idxs) {
-      const { occurrences } = await index.locate(ids, { offset: idx, limit: 1, context: 0, ...ctx.call() });
-      const occ = occurrences[0];
-      if (!occ) continue;
-      const doc = await index.document(occ.document);
-      const pos = occ.position.token;
-      const start = Math.max(0, pos - Math.floor(maxDisp / 2));
-      const end = Math.min(doc.tokens.length, pos + Math.ceil(maxDisp / 2));
-      const tokenIds = Array.from(doc.tokens.subarray(start, end));
-      documents.push({
-        doc_ix: occ.document, doc_len: doc.tokens.length, disp_len: end - start, needle_offset: pos - start,
-        metadata: metadataString(index, occ.id, occ.metadata), token_ids: tokenIds, blocked: false,
-        spans: highlight(ctx, tokenIds, ids),
-      });
-    }
+    const items = idxs.map((idx) => {
+      let s = 0;
+      for (; idx >= ranges[s][1] - ranges[s][0]; s++) idx -= ranges[s][1] - ranges[s][0];
+      return { shard: s, rank: ranges[s][0] + idx };
+    });
+    const shown = await core.documentsByRank(items, maxDisp, ctx.call());
+    const documents = shown.map((d) => ({
+      doc_ix: d.document, doc_len: d.length, disp_len: d.tokens.length, needle_offset: d.needleOffset,
+      metadata: metadataString(ctx.index, d.id, d.metadata), token_ids: d.tokens, blocked: false, spans: highlight(ctx, d.tokens, ids),
+    }));
     return { cnt, approx: false, idxs, documents, message: `${cnt} occurrences found. Displaying the documents of occurrences #${JSON.stringify(idxs).replace(/,/g, ', ')}` };
   },
   async find(ctx, ids) {
@@ -242,9 +241,16 @@ const QUERY: Record<(typeof INFINIGRAM_QUERY_TYPES)[number], (ctx: InfinigramCon
       throw bad('delim_ids must be a list of integers of the vocabulary!');
     if (ids.length === 0) return { spans: [] };
     const { info } = ctx;
-    const [r] = await index.traceBatch([ids], {
-      minLength: Math.max(1, minLen), maxCount: maxCnt, delimiters: delims as number[], maxDocuments: Math.min(maxCnt, 10_000), context: 0, ...ctx.call(),
-    });
+    const options = { minLength: Math.max(1, minLen), maxCount: maxCnt, delimiters: delims as number[], maxDocuments: Math.min(maxCnt, 10_000), context: 0 };
+    const need = attributionTokens(ids.length, options);
+    if (need > ctx.limits.maxResultTokens)
+      throw new HttpError(413, 'ERR_TOO_LARGE', `the answer may hold ${need} tokens, more than the limit of ${ctx.limits.maxResultTokens} per request: ask for a smaller max_cnt`);
+    let r;
+    try {
+      [r] = await index.traceBatch([ids], attributionBudget({ ...options, ...ctx.call() }, ctx.limits));
+    } catch (err) {
+      throw overBudget(err, ctx.limits);
+    }
     // infini-gram's unigram log-probabilities are over every token of its stream, one separator per document included.
     const logRatio = Math.log((info.tokens + info.documents) / info.tokens);
     return {

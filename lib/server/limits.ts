@@ -12,6 +12,12 @@ export interface Limits {
   maxQueryTokens: number;
   /** Queries in one batch request. */
   maxBatch: number;
+  /**
+   * Tokens one request may return: snippet tokens of its occurrences and attributions, documents' tokens, next-token
+   * entries. Estimated from the request before any work where the request bounds it (413 above); trace and shield
+   * pass it to the core as the cap of their attributions' snippets.
+   */
+  maxResultTokens: number;
   /** Per-request deadline (ms), passed to the engine as timeoutMs: the core stops the query (504). */
   timeoutMs: number;
   /** Native calls running at once. */
@@ -40,6 +46,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   bodyLimit: 1 << 20,
   maxQueryTokens: 65_536,
   maxBatch: 1_024,
+  maxResultTokens: 1 << 23,
   timeoutMs: 10_000,
   maxConcurrent: 8,
   maxQueued: 256,

@@ -7,7 +7,7 @@
  */
 import { TraceIndexError } from '../errors';
 import type { Index } from '../query/open-index';
-import type { ShieldOptions, TraceOptions } from '../provenance/trace';
+import { MAX_SNIPPET_BUDGET, OCCURRENCE_COST, SNIPPET_BUDGET, type ShieldOptions, type TraceOptions } from '../provenance/trace';
 import { HttpError } from './errors';
 import type { Limits } from './limits';
 import type { QueryRoute } from './schemas';
@@ -50,6 +50,49 @@ export function batchOf<T>(body: { [k: string]: unknown }, one: string, many: st
   return { single, items };
 }
 
+function tooMuch(what: string, n: number, limits: Limits): HttpError {
+  return new HttpError(413, 'ERR_TOO_LARGE', `${what} ${n} tokens, more than the limit of ${limits.maxResultTokens} per request: ask for fewer queries, occurrences, attributions or less context`);
+}
+
+/**
+ * Refuses (413) a request whose answer may hold more than maxResultTokens tokens, before any work: a trace or shield
+ * holds at most maxDocuments attributions per output token (a span or window ends at each at most), each with
+ * 2 × context tokens of context (their spans' tokens and objects are counted in the core, against the same budget:
+ * attributionBudget); next tokens at most min(top, vocabulary) entries per query. Locate pages are checked once
+ * their queries are counted (locatePages).
+ */
+export function checkResultBudget(route: QueryRoute, body: QueryBody, ids: Uint32Array[], vocabSize: number, limits: Limits): void {
+  let need = 0;
+  if (route === 'trace' || route === 'shield') {
+    for (const q of ids) need += attributionTokens(q.length, body as TraceOptions, (body.mode as { window?: number } | undefined)?.window ?? 1);
+  } else if (route === 'next-tokens') {
+    need = ids.length * Math.min((body.top as number | undefined) ?? 100, vocabSize);
+  }
+  if (need > limits.maxResultTokens) throw tooMuch('the answer may hold', need, limits);
+}
+
+/** The snippet tokens of the attributions of an output of `tokens` tokens, at most (spans: width 1, checkResultBudget). */
+export function attributionTokens(tokens: number, o: TraceOptions, width = 1): number {
+  return Math.max(0, tokens - width + 1) * (o.maxDocuments ?? 3) * (2 * (o.context ?? 16) + width);
+}
+
+/** The core's cap on a request's attributions: its budget, within the most a call may hold. */
+const attributionCap = (limits: Limits) => Math.min(limits.maxResultTokens, MAX_SNIPPET_BUDGET);
+
+/** Trace options with the request's budget as the core's cap on the attributions' snippet tokens. */
+export function attributionBudget<T extends TraceOptions>(o: T, limits: Limits): T {
+  return { ...o, [SNIPPET_BUDGET]: attributionCap(limits) };
+}
+
+/** The core's ERR_INVALID_ARGUMENT at the budget passed by attributionBudget, as the 413 it is here. */
+export function overBudget(err: unknown, limits: Limits): unknown {
+  const e = err as { code?: string; message?: string };
+  const cap = attributionCap(limits);
+  if (e?.code === 'ERR_INVALID_ARGUMENT' && e.message?.startsWith(`the snippets exceed ${cap} tokens`))
+    return new HttpError(413, 'ERR_TOO_LARGE', `the attributions' snippets exceed the limit of ${cap} tokens per request: ask for fewer attributions (maxDocuments) or less context`);
+  return err;
+}
+
 const TRACE_KEYS = ['minLength', 'maxCount', 'delimiters', 'wordBoundaries', 'maxDocuments', 'seed', 'context', 'logBase', 'unseenFloor'] as const;
 
 export function traceOptionsOf(body: Record<string, unknown>): TraceOptions {
@@ -60,12 +103,26 @@ export function traceOptionsOf(body: Record<string, unknown>): TraceOptions {
 }
 
 /** Answers one query route; `call` carries the deadline left and the request's AbortSignal. */
-export async function answer(route: QueryRoute, index: Index, body: QueryBody, ids: Uint32Array[], call: { timeoutMs: number; signal: AbortSignal }): Promise<unknown[]> {
+export async function answer(route: QueryRoute, index: Index, body: QueryBody, ids: Uint32Array[], call: { timeoutMs: number; signal: AbortSignal }, limits: Limits): Promise<unknown[]> {
+  try {
+    return await answerRoute(route, index, body, ids, call, limits);
+  } catch (err) {
+    throw overBudget(err, limits);
+  }
+}
+
+async function answerRoute(route: QueryRoute, index: Index, body: QueryBody, ids: Uint32Array[], call: { timeoutMs: number; signal: AbortSignal }, limits: Limits): Promise<unknown[]> {
   switch (route) {
     case 'count':
       return Array.from(await index.countBatch(ids, call));
     case 'locate': {
-      const page = { limit: body.limit as number | undefined, offset: body.offset as number | undefined, context: body.context as number | undefined, ...call };
+      const page = { limit: (body.limit as number | undefined) ?? 10, offset: (body.offset as number | undefined) ?? 0, context: (body.context as number | undefined) ?? 16, ...call };
+      // Counted first (a search per query): each page holds min(limit, count - offset) occurrences, each a snippet of
+      // at most query + 2 × context tokens and OCCURRENCE_COST for its objects.
+      const totals = await index.countBatch(ids, call);
+      let need = 0;
+      ids.forEach((q, i) => { need += Math.min(page.limit, Math.max(0, totals[i] - page.offset)) * (q.length + 2 * page.context + OCCURRENCE_COST); });
+      if (need > limits.maxResultTokens) throw tooMuch('the answer may hold', need, limits);
       return (await Promise.all(ids.map((q) => index.locate(q, page)))).map(locateJson);
     }
     case 'longest-match':
@@ -75,7 +132,7 @@ export async function answer(route: QueryRoute, index: Index, body: QueryBody, i
       return (await index.nextTokensBatch(ids, call)).map((n) => nextTokensJson(index, n, top));
     }
     case 'trace': {
-      const results = (await index.traceBatch(ids, { ...traceOptionsOf(body), ...call })).map(traceJson);
+      const results = (await index.traceBatch(ids, attributionBudget({ ...traceOptionsOf(body), ...call }, limits))).map(traceJson);
       if (body.textOffsets) {
         const texts = body.query !== undefined ? [body.query] : (body.queries as Query[]);
         results.forEach((r, i) => {
@@ -85,7 +142,7 @@ export async function answer(route: QueryRoute, index: Index, body: QueryBody, i
       return results;
     }
     case 'shield': {
-      const o: ShieldOptions = { ...traceOptionsOf(body), tau: body.tau as number, ...call };
+      const o: ShieldOptions = attributionBudget({ ...traceOptionsOf(body), tau: body.tau as number, ...call }, limits);
       if (body.mode !== undefined) o.mode = body.mode as ShieldOptions['mode'];
       if (body.variant !== undefined) o.variant = body.variant as ShieldOptions['variant'];
       return (await index.shieldBatch(ids, o)).map(shieldJson);
@@ -97,14 +154,18 @@ export async function answer(route: QueryRoute, index: Index, body: QueryBody, i
   }
 }
 
-/** Documents by number (404 at `count` and past) or id (404 when no document has it). */
-export async function documents(index: Index, count: number, refs: Array<number | string>, call: CallOptions): Promise<unknown[]> {
+/** Documents by number (404 at `count` and past) or id (404 when no document has it), within maxResultTokens (413). */
+export async function documents(index: Index, count: number, refs: Array<number | string>, call: CallOptions, limits: Limits): Promise<unknown[]> {
   const out: unknown[] = [];
+  let tokens = 0;  // a document's length is known once it is read: the budget holds up to one document over it
   for (const ref of refs) {
     if (typeof ref === 'number' && ref >= count)
       throw new HttpError(404, 'ERR_NOT_FOUND', `no document ${ref}: the index has ${count}`);
     try {
-      out.push(documentJson(await index.document(ref, call)));
+      const d = await index.document(ref, call);
+      tokens += d.tokens.length;
+      if (tokens > limits.maxResultTokens) throw tooMuch(`the documents asked for hold at least`, tokens, limits);
+      out.push(documentJson(d));
     } catch (err) {
       // Schema-checked ids can only fail to be found.
       if (typeof ref === 'string' && (err as { code?: string }).code === 'ERR_INVALID_ARGUMENT')

@@ -12,10 +12,11 @@ import type { TraceOptions } from '../provenance/trace';
 import { HttpError } from './errors';
 import type { Limits } from './limits';
 import { spanJson } from '../viewer/results';
-import { traceOptionsOf } from './routes';
+import { attributionBudget, attributionTokens, traceOptionsOf } from './routes';
+import { traceOptions } from './schemas';
 import { coreOf } from '../query/core';
 
-/** Trace options from the query string (numbers and booleans as text). */
+/** Trace options from the query string (numbers and booleans as text), within the JSON routes' bounds (schemas.ts). */
 export function scanOptions(query: Record<string, unknown>): TraceOptions {
   const parsed: Record<string, unknown> = {};
   for (const [k, raw] of Object.entries(query ?? {})) {
@@ -24,13 +25,16 @@ export function scanOptions(query: Record<string, unknown>): TraceOptions {
     switch (k) {
       case 'minLength': case 'maxCount': case 'maxDocuments': case 'seed': case 'context': {
         const n = Number(v);
-        if (v.trim() === '' || !Number.isSafeInteger(n) || n < 0) throw new HttpError(400, 'ERR_INVALID_ARGUMENT', `${k} must be a non-negative integer, got ${JSON.stringify(v.slice(0, 40))}`);
+        const max = traceOptions[k].maximum;
+        if (v.trim() === '' || !Number.isSafeInteger(n) || n < 0 || n > max)
+          throw new HttpError(400, 'ERR_INVALID_ARGUMENT', `${k} must be an integer in [0, ${max}], got ${JSON.stringify(v.slice(0, 40))}`);
         parsed[k] = n;
         break;
       }
       case 'logBase': case 'unseenFloor': {
         const n = Number(v);
-        if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new HttpError(400, 'ERR_INVALID_ARGUMENT', `${k} must be a positive number`);
+        const max = traceOptions[k].maximum;
+        if (v.trim() === '' || !Number.isFinite(n) || n <= 0 || n > max) throw new HttpError(400, 'ERR_INVALID_ARGUMENT', `${k} must be a positive number, at most ${max}`);
         parsed[k] = n;
         break;
       }
@@ -49,7 +53,7 @@ export function scanOptions(query: Record<string, unknown>): TraceOptions {
 }
 
 /** Lines of a byte stream, each at most maxBytes (a longer one comes out as an error marker, its rest skipped). */
-export async function* lines(body: AsyncIterable<Buffer | string>, maxBytes: number): AsyncGenerator<string | { tooLong: number }> {
+export async function* lines(body: AsyncIterable<Buffer | string>, maxBytes: number): AsyncGenerator<Buffer | { tooLong: number }> {
   let parts: Buffer[] = [];
   let held = 0;
   let skipping = false;
@@ -71,7 +75,7 @@ export async function* lines(body: AsyncIterable<Buffer | string>, maxBytes: num
       }
       if (nl < 0) break;
       if (skipping) yield { tooLong: skipped };
-      else yield Buffer.concat(parts, held).toString('utf8');
+      else yield Buffer.concat(parts, held);
       parts = [];
       held = 0;
       skipping = false;
@@ -80,12 +84,22 @@ export async function* lines(body: AsyncIterable<Buffer | string>, maxBytes: num
     }
   }
   if (skipping) yield { tooLong: skipped };
-  else if (held > 0) yield Buffer.concat(parts, held).toString('utf8');
+  else if (held > 0) yield Buffer.concat(parts, held);
 }
 
-function lineError(line: string | { tooLong: number }, maxBytes: number): string | undefined {
-  if (typeof line !== 'string') return `line of ${line.tooLong} bytes is longer than the limit of ${maxBytes}`;
-  return undefined;
+// As the build reads JSONL (lib/inputs/streams.ts): invalid UTF-8 is refused, not replaced; a BOM opens the body.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** The text of line `at` (0-based), or why it has none. */
+function lineText(line: Buffer | { tooLong: number }, at: number, first: boolean, maxBytes: number): string | { problem: string } {
+  if (!Buffer.isBuffer(line)) return { problem: `line of ${line.tooLong} bytes is longer than the limit of ${maxBytes}` };
+  let text: string;
+  try {
+    text = utf8.decode(line);
+  } catch {
+    return { problem: `line ${at + 1} is not valid UTF-8` };
+  }
+  return first && text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 /**
@@ -97,15 +111,16 @@ export function scanStream(index: Index, vocab: number, body: AsyncIterable<Buff
   const problems = new Map<number, string>();
   let position = 0;
   async function* records() {
+    let first = true;
     for await (const line of lines(body, limits.maxLineBytes)) {
       const at = position++;
-      const tooLong = lineError(line, limits.maxLineBytes);
-      if (tooLong) {
-        problems.set(at, tooLong);
+      const text = lineText(line, at, first, limits.maxLineBytes);
+      first = false;
+      if (typeof text !== 'string') {
+        problems.set(at, text.problem);
         yield {};
         continue;
       }
-      const text = line as string;
       if (text.trim() === '') {  // blank lines are not records
         position--;
         continue;
@@ -124,7 +139,10 @@ export function scanStream(index: Index, vocab: number, body: AsyncIterable<Buff
         // Tokenized here so the token limit holds for text too.
         try {
           tokens = coreOf(index).tokenize((value as { text?: string; tokens?: number[] }).text ?? (value as { tokens: number[] }).tokens);
+          const attributions = attributionTokens(tokens.length, options);
           if (tokens.length > limits.maxQueryTokens) problem = `${tokens.length} tokens, more than the limit of ${limits.maxQueryTokens}`;
+          else if (attributions > limits.maxResultTokens)
+            problem = `its attributions may hold ${attributions} tokens, more than the limit of ${limits.maxResultTokens}: ask for fewer (maxDocuments) or less context`;
         } catch (err) {
           problem = (err as Error).message;
         }
@@ -140,7 +158,7 @@ export function scanStream(index: Index, vocab: number, body: AsyncIterable<Buff
   }
   async function* results() {
     try {
-      for await (const r of index.scan(records(), { ...options, signal })) {
+      for await (const r of index.scan(records(), attributionBudget({ ...options, signal }, limits))) {
         const own = problems.get(r.index);
         problems.delete(r.index);
         yield resultLine(r, own) + '\n';

@@ -44,7 +44,8 @@ export const BODY_SCHEMAS = {
   count: queryBody({}),
   locate: queryBody({
     limit: count('occurrences per page; default 10', 10_000),
-    offset: count('first occurrence of the page; default 0'),
+    // A deep page costs passes over all the query's occurrences (native/core/batch.cpp merge_locate): bounded here.
+    offset: count('first occurrence of the page; default 0', 1_000_000),
     context: count('snippet tokens on each side; default 16', 4096),
   }),
   'longest-match': queryBody({}),

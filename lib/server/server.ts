@@ -19,7 +19,7 @@ import { describeError, HttpError } from './errors';
 import { INFINIGRAM_QUERY_TYPES, infinigramQuery, InfinigramBody } from './infinigram';
 import { Limits, resolveLimits, WorkGate } from './limits';
 import { ServerMetrics } from './metrics';
-import { answer, batchOf, documents, QueryBody, tokenizeQuery, Query } from './routes';
+import { answer, batchOf, checkResultBudget, documents, QueryBody, tokenizeQuery, Query } from './routes';
 import { scanOptions, scanStream } from './scan';
 import { BODY_SCHEMAS, openApiDocument, QueryRoute } from './schemas';
 
@@ -242,6 +242,9 @@ export async function createServer(options: ServerOptions): Promise<TraceIndexSe
     }).send();
   });
 
+  // Only JSON bodies (and NDJSON for scan) are taken: fastify's own text/plain parser would hand a string to the
+  // schema (400) where a body that is not JSON is 415 (docs/server.md, Errors).
+  app.removeContentTypeParser('text/plain');
   // NDJSON bodies reach the scan route as the raw stream (no buffering, no body limit: lines are bounded instead).
   app.addContentTypeParser(['application/x-ndjson', 'application/jsonl', 'application/ndjson'], (_req, payload, done) => done(null, payload));
 
@@ -284,12 +287,13 @@ export async function createServer(options: ServerOptions): Promise<TraceIndexSe
 
   for (const route of QUERY_ROUTES) {
     app.post(`/v1/indexes/:name/${route}`, { schema: { body: BODY_SCHEMAS[route] } }, async (req) => {
-      const { index } = lookup((req.params as { name: string }).name);
+      const { index, info } = lookup((req.params as { name: string }).name);
       const body = req.body as QueryBody;
       const { single, items } = batchOf<Query>(body, 'query', 'queries', limits);
       const ids = items.map((q, i) => tokenizeQuery(index, q, single ? undefined : i, limits));
+      checkResultBudget(route, body, ids, info.vocabSize, limits);
       const { deadline, call } = deadlineOf(req, body.timeoutMs);
-      const results = await gate.run(deadline, (left) => answer(route, index, body, ids, call(left)));
+      const results = await gate.run(deadline, (left) => answer(route, index, body, ids, call(left), limits));
       return single ? { result: results[0] } : { results };
     });
   }
@@ -298,7 +302,7 @@ export async function createServer(options: ServerOptions): Promise<TraceIndexSe
     const body = req.body as { document?: number | string; documents?: Array<number | string>; timeoutMs?: number };
     const { single, items } = batchOf<number | string>(body, 'document', 'documents', limits);
     const { deadline, call } = deadlineOf(req, body.timeoutMs);
-    const results = await gate.run(deadline, (left) => documents(index, info.documents, items, call(left)));
+    const results = await gate.run(deadline, (left) => documents(index, info.documents, items, call(left), limits));
     return single ? { result: results[0] } : { results };
   });
 

@@ -3,7 +3,7 @@ import { DEFAULT_LIMITS, Limits } from './limits';
 
 /** Flags that set a limit (docs/server.md, Limits), by the Limits field they set. */
 export const LIMIT_FLAGS: Record<string, keyof Limits> = {
-  'body-limit': 'bodyLimit', 'max-query-tokens': 'maxQueryTokens', 'max-batch': 'maxBatch', 'timeout-ms': 'timeoutMs',
+  'body-limit': 'bodyLimit', 'max-query-tokens': 'maxQueryTokens', 'max-batch': 'maxBatch', 'max-result-tokens': 'maxResultTokens', 'timeout-ms': 'timeoutMs',
   'max-concurrent': 'maxConcurrent', 'max-queued': 'maxQueued', 'max-scans': 'maxScans', 'drain-ms': 'drainMs',
   'headers-timeout-ms': 'headersTimeoutMs', 'body-timeout-ms': 'bodyTimeoutMs', 'idle-timeout-ms': 'idleTimeoutMs',
   'keep-alive-timeout-ms': 'keepAliveTimeoutMs', 'max-line-bytes': 'maxLineBytes',
@@ -20,6 +20,7 @@ export const SERVE_FLAGS = {
 export const SERVE_USAGE = `traceindex serve DIR[=NAME]... [--port 8080] [--host 127.0.0.1] [--workers 1] [--token-file FILE] [--preload]
                  [--cors ORIGIN|*] [--tokenizer PATH] [--eos-token-id N] [--log-level info|warn|error|silent]
                  [--body-limit ${DEFAULT_LIMITS.bodyLimit}] [--max-query-tokens ${DEFAULT_LIMITS.maxQueryTokens}] [--max-batch ${DEFAULT_LIMITS.maxBatch}]
+                 [--max-result-tokens ${DEFAULT_LIMITS.maxResultTokens}]
                  [--timeout-ms ${DEFAULT_LIMITS.timeoutMs}] [--max-concurrent ${DEFAULT_LIMITS.maxConcurrent}] [--max-queued ${DEFAULT_LIMITS.maxQueued}]
                  [--max-scans ${DEFAULT_LIMITS.maxScans}] [--drain-ms ${DEFAULT_LIMITS.drainMs}] [--headers-timeout-ms ${DEFAULT_LIMITS.headersTimeoutMs}]
                  [--body-timeout-ms ${DEFAULT_LIMITS.bodyTimeoutMs}] [--idle-timeout-ms ${DEFAULT_LIMITS.idleTimeoutMs}]

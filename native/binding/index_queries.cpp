@@ -31,6 +31,7 @@ struct TraceSettings {
   ti::TraceOptions options;
   uint32_t window = 0;    // > 0: TraceShield's stride-1 windows of this width instead of maximal spans
   uint64_t context = 16;  // snippet tokens on each side
+  uint64_t max_snippet_tokens = kMaxSnippetTokens;  // of all attributions of the call (lib: the server's budget)
 };
 
 TraceSettings read_trace_options(Napi::Env env, const Napi::Value& v) {
@@ -45,6 +46,7 @@ TraceSettings read_trace_options(Napi::Env env, const Napi::Value& v) {
   r.options.score.unseen_count = number_option(env, o, "unseenFloor", 0.5);
   r.window = static_cast<uint32_t>(integer_option(env, o, "window", 0, UINT32_MAX, 0));
   r.context = integer_option(env, o, "context", 0, kMaxSafeInteger, 16);
+  r.max_snippet_tokens = integer_option(env, o, "maxSnippetTokens", 0, kMaxSnippetTokens, kMaxSnippetTokens);
   Napi::Value d = o.Get("delimiters"), w = o.Get("wordTokens");
   if (!d.IsUndefined() && !d.IsNull()) r.options.delimiters = copy_array(typed_array<uint32_t>(env, d, "delimiters"));
   if (!w.IsUndefined() && !w.IsNull()) r.options.word_token = copy_array(typed_array<uint8_t>(env, w, "wordTokens"));
@@ -233,6 +235,7 @@ struct Trace {
   static Result merge(const ti::Index& idx, const Request& r, const std::vector<Part>& parts, ti::CancelFlag* c) {
     Result out;
     auto spans = ti::merge_trace(idx, r.q.view(), r.t.options, r.t.window, parts, c);
+    out.hits.cap = r.t.max_snippet_tokens;
     for (size_t i = 0; i < spans.size(); ++i)
       for (const ti::Span& sp : spans[i]) {
         out.output.push_back(static_cast<uint32_t>(i));

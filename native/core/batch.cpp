@@ -147,6 +147,28 @@ std::vector<SaRange> merge_ranks(const std::vector<std::vector<SaRange>>& parts)
   return out;
 }
 
+// The position of rank `rank` (0-based, in position order) among the suffixes of `r` (rank < r.size()): a radix
+// select over the position space, 2^16 buckets a pass (three passes below 2^48 tokens), memory constant.
+static uint64_t nth_position(const Shard& s, SaRange r, uint64_t rank, CancelFlag* cancel) {
+  constexpr uint64_t kBuckets = 1 << 16;
+  std::vector<uint64_t> hist(kBuckets);
+  uint64_t base = 0, span = s.shape().tokens;  // the wanted position lies in [base, base + span)
+  for (;;) {
+    const uint64_t width = (span + kBuckets - 1) / kBuckets;
+    std::fill(hist.begin(), hist.end(), 0);
+    for (uint64_t i = r.lo; i < r.hi; ++i) {
+      if (((i - r.lo) & 0xFFFF) == 0) check_cancel(cancel, "locate");
+      const uint64_t p = s.suffix(i);
+      if (p >= base && p - base < span) ++hist[(p - base) / width];
+    }
+    uint64_t b = 0;
+    while (rank >= hist[b]) rank -= hist[b++];
+    base += b * width;
+    span = std::min(width, span - b * width);
+    if (width == 1) return base;
+  }
+}
+
 LocatePage merge_locate(const Index& index, const std::vector<std::vector<SaRange>>& parts, size_t query, uint64_t offset,
                         uint64_t limit, CancelFlag* cancel) {
   LocatePage page;
@@ -158,24 +180,24 @@ LocatePage merge_locate(const Index& index, const std::vector<std::vector<SaRang
     page.total += r.size();
     if (out.size() >= limit || r.size() == 0) continue;
     if (skip >= r.size()) { skip -= r.size(); continue; }
-    // The smallest skip + want positions of the range, by a bounded max-heap over one sequential SA scan.
-    const uint64_t want = std::min<uint64_t>(limit - out.size(), r.size() - skip), keep = skip + want;
-    std::vector<uint64_t> pos;
-    if (keep >= r.size()) {
-      for (uint64_t i = r.lo; i < r.hi; ++i) pos.push_back(s.suffix(i));
-      std::sort(pos.begin(), pos.end());
-    } else {
-      std::priority_queue<uint64_t> heap;
-      for (uint64_t i = r.lo; i < r.hi; ++i) {
-        if (((i - r.lo) & 0xFFFF) == 0) check_cancel(cancel, "locate");
-        uint64_t p = s.suffix(i);
-        if (heap.size() < keep) heap.push(p);
-        else if (p < heap.top()) { heap.pop(); heap.push(p); }
-      }
-      pos.resize(heap.size());
-      for (size_t k = pos.size(); k-- > 0;) { pos[k] = heap.top(); heap.pop(); }
+    // The page is the positions of ranks [skip, skip + want) of the range in position order. A shallow page keeps
+    // the smallest skip + want by a bounded max-heap over one sequential SA scan; a deep one first finds the
+    // rank-skip position (nth_position) and keeps the smallest `want` from it on: memory never grows with offset.
+    const uint64_t want = std::min<uint64_t>(limit - out.size(), r.size() - skip);
+    uint64_t from = 0, drop = skip;
+    if (skip > kLocateHeapSkip) { from = nth_position(s, r, skip, cancel); drop = 0; }
+    const uint64_t keep = drop + want;
+    std::priority_queue<uint64_t> heap;
+    for (uint64_t i = r.lo; i < r.hi; ++i) {
+      if (((i - r.lo) & 0xFFFF) == 0) check_cancel(cancel, "locate");
+      const uint64_t p = s.suffix(i);
+      if (p < from) continue;
+      if (heap.size() < keep) heap.push(p);
+      else if (p < heap.top()) { heap.pop(); heap.push(p); }
     }
-    for (uint64_t k = skip; k < keep; ++k) {
+    std::vector<uint64_t> pos(heap.size());
+    for (size_t k = pos.size(); k-- > 0;) { pos[k] = heap.top(); heap.pop(); }
+    for (uint64_t k = drop; k < keep; ++k) {
       uint64_t d = s.document_of(pos[k]);
       out.push_back({index.first_document(si) + d, pos[k] - s.doc_start(d), si, pos[k]});
     }

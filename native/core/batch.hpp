@@ -92,6 +92,9 @@ struct LocatePage {
   std::vector<Occurrence> hits;   // [offset, offset + limit) of them in (shard, position) order
 };
 std::vector<SaRange> range_part(const Shard& shard, const Queries& queries, CancelFlag* cancel = nullptr);
+// A page skipping more than this many occurrences of a shard is selected in constant memory (a radix select of its
+// first position, then a heap of `limit`), not by a heap of offset + limit positions.
+inline constexpr uint64_t kLocateHeapSkip = 1 << 16;
 LocatePage merge_locate(const Index& index, const std::vector<std::vector<SaRange>>& parts, size_t query, uint64_t offset,
                         uint64_t limit, CancelFlag* cancel = nullptr);
 LocatePage locate_page(const Index& index, const uint32_t* q, size_t m, uint64_t offset, uint64_t limit, CancelFlag* cancel = nullptr);

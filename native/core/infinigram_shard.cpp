@@ -14,7 +14,11 @@
 namespace traceindex {
 namespace {
 
-constexpr uint64_t kMaxDerivedVocab = 1ULL << 28;  // u32 without a declared vocabulary (pretokenized's limit)
+// u32 vocabularies (pretokenized's limit), declared or derived. A shard's unigram table has one u64 per id: a
+// derived one (no vocabSize given) must also stay within kFreeDerivedVocab or the shard's own token count, so a
+// few bytes holding one large id cannot cost gigabytes.
+constexpr uint64_t kMaxVocab = 1ULL << 28;
+constexpr uint64_t kFreeDerivedVocab = 1ULL << 20;
 
 struct IgFiles {
   MappedFile tokenized, table, offset, metadata, metaoff;
@@ -310,9 +314,11 @@ std::vector<uint64_t> count_tokens(const Token* text, uint64_t n, uint64_t decla
       if (declared_vocab)
         throw Error(codes::kCorrupt, path + ": token " + std::to_string(t) + " at " + std::to_string(i) +
                                          " is outside the declared vocabulary (" + std::to_string(declared_vocab) + ")");
-      if (uint64_t(t) >= kMaxDerivedVocab)
-        throw Error(codes::kInvalidArgument, path + ": token id " + std::to_string(t) +
-                                                 " is above 2^28: declare the vocabulary size to read this index");
+      if (uint64_t(t) >= kMaxVocab)
+        throw Error(codes::kInvalidArgument, path + ": token id " + std::to_string(t) + " is 2^28 or more: this index cannot be read");
+      if (uint64_t(t) >= std::max(kFreeDerivedVocab, n))
+        throw Error(codes::kInvalidArgument, path + ": token id " + std::to_string(t) + " is far above the " + std::to_string(n) +
+                                                 " tokens of the shard: declare the vocabulary size (vocabSize) to read this index");
       counts.resize(uint64_t(t) + 1, 0);
     }
     ++counts[t];
@@ -343,6 +349,8 @@ std::unique_ptr<Shard> open_infinigram_shard(const std::string& dir, const std::
   const uint64_t sep = separator_of(w);
   if (vocab_size > sep)
     throw Error(codes::kInvalidArgument, dir + ": vocabulary size " + std::to_string(vocab_size) + " does not fit token width " + std::to_string(w));
+  if (vocab_size > kMaxVocab)
+    throw Error(codes::kInvalidArgument, dir + ": vocabulary size " + std::to_string(vocab_size) + " is above 2^28");
   auto path = [&](const char* name) { return dir + "/" + name + suffix; };
   auto corrupt = [&](const char* name, const std::string& why) { throw Error(codes::kCorrupt, path(name) + ": " + why); };
   auto files = std::make_shared<IgFiles>();

@@ -22,7 +22,8 @@
 namespace traceindex {
 
 // token_width: 1, 2 or 4 (u8, u16, u32). vocab_size: 0 = the separator for u8/u16 (every id below the
-// all-ones value), the largest id + 1 for u32 (at most 2^28); else the declared vocabulary (a token at or
+// all-ones value), the largest id + 1 for u32 (below 2^28, and below max(2^20, the shard's tokens): else
+// ERR_INVALID_ARGUMENT asking for the vocabulary size); else the declared vocabulary (at most 2^28; a token at or
 // above it is corrupt). first_document: the global number of the shard's first document (record ids of
 // indexes without metadata). Throws Error(ERR_INDEX_CORRUPT) naming the file on any inconsistency.
 std::unique_ptr<Shard> open_infinigram_shard(const std::string& dir, const std::string& suffix, int token_width,

@@ -15,6 +15,11 @@
 namespace traceindex {
 
 inline constexpr uint64_t kMaxSamplesPerLength = 1000000;
+// Bounds checked before any draw: span lengths asked for, samples x their number (the spans, each with its
+// scores) and samples x the sum of the lengths (the tokens the spans may hold: 256 MiB as u32).
+inline constexpr uint64_t kMaxSampleLengths = 1024;
+inline constexpr uint64_t kMaxSampledSpans = uint64_t(1) << 22;
+inline constexpr uint64_t kMaxSampledTokens = uint64_t(1) << 26;
 
 // Span i is tokens[offsets[i], offsets[i + 1]) and was drawn for lengths[length_index[i]].
 struct SampledSpans {
@@ -23,7 +28,8 @@ struct SampledSpans {
   std::vector<uint32_t> length_index;
 };
 
-// ERR_INVALID_ARGUMENT if samples > kMaxSamplesPerLength or the spans would exceed 2^32 - 1 tokens.
+// ERR_INVALID_ARGUMENT if samples > kMaxSamplesPerLength, lengths.size() > kMaxSampleLengths,
+// samples x lengths.size() > kMaxSampledSpans or samples x sum(lengths) > kMaxSampledTokens.
 SampledSpans sample_spans(const Index& index, const std::vector<uint32_t>& lengths, uint64_t samples, uint64_t seed,
                           CancelFlag* cancel = nullptr);
 

@@ -391,3 +391,48 @@ TEST(batch_prefix_table_ranges_equal_narrowing) {
     }
   }
 }
+
+// Pages past kLocateHeapSkip occurrences of a shard come from a radix select of the page's first position (memory
+// independent of the offset): equal to brute force across the heap / select boundary and across shards, in both
+// formats; and a cancelled merge stops in every branch, the whole-range page (offset + limit >= the range) included.
+TEST(batch_locate_deep_pages_and_cancel) {
+  std::mt19937 rng(4747);
+  std::vector<Doc> docs;
+  for (int d = 0; d < 6; ++d) {
+    Doc doc(60000 + rng() % 20000);
+    for (auto& t : doc) t = rng() % 4 ? 1 : rng() % 3;
+    docs.push_back(doc);
+  }
+  TempDir tmp;
+  const std::vector<Doc> a(docs.begin(), docs.begin() + 3), b(docs.begin() + 3, docs.end());
+  IgOptions second;
+  second.suffix = ".1";
+  const Index own({write_any(tmp.path / "a", a, 2, 3000), write_any(tmp.path / "b", b, 2, 3000)});
+  const Index ig({write_ig(tmp.path / "ig", a, 2), write_ig(tmp.path / "ig", b, 2, second)});
+  Oracle oracle{docs};
+  for (const Index* idx : {&own, &ig}) {
+    for (const Doc& q : {Doc{1}, Doc{1, 1}}) {
+      auto occ = oracle.occurrences(q);
+      Queries one = Queries::one(q.data(), q.size());
+      std::vector<std::vector<SaRange>> parts{range_part(idx->shard(0), one), range_part(idx->shard(1), one)};
+      const uint64_t in0 = parts[0][0].size(), in1 = parts[1][0].size();
+      CHECK(in0 > kLocateHeapSkip + 100 && in1 > kLocateHeapSkip + 100);
+      for (uint64_t offset : {kLocateHeapSkip - 3, kLocateHeapSkip, kLocateHeapSkip + 1, in0 - 5, in0 + kLocateHeapSkip - 2,
+                              in0 + kLocateHeapSkip + 77, uint64_t(occ.size() - 7), uint64_t(occ.size()), uint64_t(rng() % occ.size())}) {
+        const uint64_t limit = 11;
+        LocatePage page = locate_page(*idx, q.data(), q.size(), offset, limit);
+        CHECK_EQ(page.total, uint64_t(occ.size()));
+        const size_t expect = offset >= occ.size() ? 0 : std::min<size_t>(limit, occ.size() - offset);
+        CHECK_EQ(page.hits.size(), expect);
+        for (size_t h = 0; h < expect; ++h) {
+          CHECK_EQ(page.hits[h].document, occ[offset + h].first);
+          CHECK_EQ(page.hits[h].offset, occ[offset + h].second);
+        }
+      }
+      std::atomic<uint8_t> flag{1};
+      // (offset, limit): a shallow heap page, the last 5 of shard 0's range (the whole-range page), a deep page.
+      for (auto [offset, limit] : {std::pair<uint64_t, uint64_t>{0, 10}, {in0 - 5, 5}, {kLocateHeapSkip + 9, 10}})
+        CHECK_THROWS_CODE(merge_locate(*idx, parts, 0, offset, limit, &flag), codes::kAborted);
+    }
+  }
+}

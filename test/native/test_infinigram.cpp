@@ -231,3 +231,24 @@ TEST(infinigram_rejects_inconsistent_files) {
     corrupt_open(s);
   }
 }
+
+// A u32 shard's unigram table has one u64 per id: a derived vocabulary must stay below max(2^20, the shard's
+// tokens) and 2^28, a declared one at most 2^28, so a few bytes holding one large id cannot allocate gigabytes.
+TEST(infinigram_u32_vocabulary_is_bounded) {
+  TempDir tmp;
+  const uint32_t big = (1u << 20) + 5;
+  ShardSpec s = write_ig(tmp.path / "a", {{7, big}}, 4);
+  CHECK_THROWS_CODE(Index({s}), codes::kInvalidArgument);  // 3 tokens, id 2^20 + 5: declare the vocabulary
+  s.shape.vocab_size = uint64_t(big) + 1;
+  Index declared({s});
+  CHECK_EQ(declared.vocab_size(), uint64_t(big) + 1);
+  CHECK_EQ(declared.unigram_counts()[big], uint64_t(1));
+  s.shape.vocab_size = (uint64_t(1) << 28) + 1;
+  CHECK_THROWS_CODE(Index({s}), codes::kInvalidArgument);
+  s.shape.vocab_size = 0;
+  ShardSpec below = write_ig(tmp.path / "b", {{7, (1u << 20) - 1}}, 4);  // derived: the largest id + 1
+  CHECK_EQ(Index({below}).vocab_size(), uint64_t(1) << 20);
+  ShardSpec huge = write_ig(tmp.path / "c", {{1u << 28}}, 4);
+  huge.shape.vocab_size = 0;
+  CHECK_THROWS_CODE(Index({huge}), codes::kInvalidArgument);
+}

@@ -1,7 +1,8 @@
 // SA-IS suffix sorting (Nong, Zhang & Chan 2009), written for traceindex.
 //
 // Pipeline of one level (text t[0,n), buckets B[0..K] = bucket starts, B[K] = n):
-//   1. seed      every LMS suffix at the tail of its bucket (types 64 at a time from neighbour bit masks);
+//   1. seed      every LMS suffix at the tail of its bucket (types 64 at a time from neighbour bit masks; one
+//                thread with stage1_split: gathered by its count pass, then placed by a radix pass);
 //   2. induce    L then S: what survives the S pass is exactly the LMS suffixes, sorted by LMS substring
 //                (levels that name during induction: stage1_split, buckets split by predecessor type so that
 //                each pass scans only the entries that induce, as libsais does; level 0 with 2 threads and
@@ -50,7 +51,13 @@
 // entries and blocks of 2^18 (no better than 4096 and 2^16). The final flagged passes two entries a step, as
 // split_scan (no gain); stage1_split's count from the 64-wide type masks, with one table or four (no gain: the
 // histogram is the cost); a branch-free compaction in drop_unique (slower: the popcount on every slot);
-// split_scan's text prefetch 3 kPf ahead (within the noise).
+// split_scan's text prefetch 3 kPf ahead (within the noise). Level 0's symbol count folded into stage1_split's
+// gathering count (four counters per symbol, B from their sums): that count grew by what the dropped pass cost;
+// four byte tables in build_suffix_array's count (within the noise: it is bound by reading the text); the naming
+// slots prefetched 64 entries ahead (same as 32); in split_scan, the text prefetch unclamped, t[j-2] prefetched too,
+// or sa prefetched 4 kPf ahead (within the noise). split_scan's passes are not dearer per entry than libsais's
+// (the same loads and instruction count): they had taken the first touch of sa's tail, which libsais's
+// count-and-gather takes, and which the gathering count now takes too (docs/benchmarks.md).
 #include "sais.hpp"
 
 #include <algorithm>

@@ -1,7 +1,8 @@
 // SA-IS suffix sorting (Nong, Zhang & Chan 2009), written for traceindex.
 //
 // Pipeline of one level (text t[0,n), buckets B[0..K] = bucket starts, B[K] = n):
-//   1. seed      every LMS suffix at the tail of its bucket (types 64 at a time from neighbour bit masks);
+//   1. seed      every LMS suffix at the tail of its bucket (types 64 at a time from neighbour bit masks; one
+//                thread with stage1_split: gathered by its count pass, then placed by a radix pass);
 //   2. induce    L then S: what survives the S pass is exactly the LMS suffixes, sorted by LMS substring
 //                (levels that name during induction: stage1_split, buckets split by predecessor type so that
 //                each pass scans only the entries that induce, as libsais does; level 0 with 2 threads and
@@ -50,7 +51,13 @@
 // entries and blocks of 2^18 (no better than 4096 and 2^16). The final flagged passes two entries a step, as
 // split_scan (no gain); stage1_split's count from the 64-wide type masks, with one table or four (no gain: the
 // histogram is the cost); a branch-free compaction in drop_unique (slower: the popcount on every slot);
-// split_scan's text prefetch 3 kPf ahead (within the noise).
+// split_scan's text prefetch 3 kPf ahead (within the noise). Level 0's symbol count folded into stage1_split's
+// gathering count (four counters per symbol, B from their sums): that count grew by what the dropped pass cost;
+// four byte tables in build_suffix_array's count (within the noise: it is bound by reading the text); the naming
+// slots prefetched 64 entries ahead (same as 32); in split_scan, the text prefetch unclamped, t[j-2] prefetched too,
+// or sa prefetched 4 kPf ahead (within the noise). split_scan's passes are not dearer per entry than libsais's
+// (the same loads and instruction count): they had taken the first touch of sa's tail, which libsais's
+// count-and-gather takes, and which the gathering count now takes too (docs/benchmarks.md).
 #include "sais.hpp"
 
 #include <algorithm>
@@ -516,19 +523,24 @@ class Helper {
   std::condition_variable cv_;
 };
 
+#if defined(__SSE2__)
+// Whether the 64 bytes at p hold an all-ones 32-bit word (a filter: an empty slot has one, the caller checks entries).
+inline bool maybe_empty64(const void* p) {
+  const __m128i ones = _mm_set1_epi32(-1);
+  const __m128i* q = static_cast<const __m128i*>(p);
+  const __m128i e0 = _mm_or_si128(_mm_cmpeq_epi32(_mm_loadu_si128(q), ones), _mm_cmpeq_epi32(_mm_loadu_si128(q + 1), ones));
+  const __m128i e1 = _mm_or_si128(_mm_cmpeq_epi32(_mm_loadu_si128(q + 2), ones), _mm_cmpeq_epi32(_mm_loadu_si128(q + 3), ones));
+  return _mm_movemask_epi8(_mm_or_si128(e0, e1)) != 0;
+}
+#endif
+
 // Ends of a run of non-empty entries: the first empty slot in [a, b) (b if none), and the start of the run that
-// ends at b within [a, b) (a if no empty). 64 bytes at a time (a 32-bit all-ones half only filters, the entry decides).
+// ends at b within [a, b) (a if no empty). 64 bytes at a time, then entry by entry.
 template <class I> I next_empty(const I* sa, I a, I b) {
   constexpr I kV = I(64 / sizeof(I));
   while (a < b) {
 #if defined(__SSE2__)
-    const __m128i ones = _mm_set1_epi32(-1);
-    for (; a + kV <= b; a += kV) {
-      const __m128i* p = reinterpret_cast<const __m128i*>(sa + a);
-      const __m128i e0 = _mm_or_si128(_mm_cmpeq_epi32(_mm_loadu_si128(p), ones), _mm_cmpeq_epi32(_mm_loadu_si128(p + 1), ones));
-      const __m128i e1 = _mm_or_si128(_mm_cmpeq_epi32(_mm_loadu_si128(p + 2), ones), _mm_cmpeq_epi32(_mm_loadu_si128(p + 3), ones));
-      if (_mm_movemask_epi8(_mm_or_si128(e0, e1))) break;
-    }
+    while (a + kV <= b && !maybe_empty64(sa + a)) a += kV;
 #endif
     for (const I end = b - a > kV ? a + kV : b; a < end; ++a)
       if (sa[a] == kEmpty<I>) return a;
@@ -539,13 +551,7 @@ template <class I> I run_start(const I* sa, I a, I b) {
   constexpr I kV = I(64 / sizeof(I));
   while (b > a) {
 #if defined(__SSE2__)
-    const __m128i ones = _mm_set1_epi32(-1);
-    for (; b - a >= kV; b -= kV) {
-      const __m128i* p = reinterpret_cast<const __m128i*>(sa + b - kV);
-      const __m128i e0 = _mm_or_si128(_mm_cmpeq_epi32(_mm_loadu_si128(p), ones), _mm_cmpeq_epi32(_mm_loadu_si128(p + 1), ones));
-      const __m128i e1 = _mm_or_si128(_mm_cmpeq_epi32(_mm_loadu_si128(p + 2), ones), _mm_cmpeq_epi32(_mm_loadu_si128(p + 3), ones));
-      if (_mm_movemask_epi8(_mm_or_si128(e0, e1))) break;
-    }
+    while (b - a >= kV && !maybe_empty64(sa + b - kV)) b -= kV;
 #endif
     for (const I end = b - a > kV ? b - kV : a; b > end; --b)
       if (sa[b - 1] == kEmpty<I>) return b;
@@ -970,10 +976,32 @@ I stage1_split(const T* t, I* sa, I n, I K, const I* B, I* W, I* LC, I& lms1, I&
     }
   };
   std::fill(PL, PL + 2 * size_t(K), I(0));
+  // One thread: the count also gathers the LMS positions, decreasing, to sa[n-m, n) (written at every step, kept
+  // by moving g on an LMS). The seeds then come from that list, not from a second pass over the text.
+  const bool gathered = !par && !par_passes;  // (par_passes clears sa before seeding)
   if (par && K <= 65536) {
     std::vector<I> right(2 * size_t(K), 0);
     par2(true, [&] { count(I(1), h, s_h, PL); }, [&] { count(h, n, false, right.data()); });
     for (size_t c = 0; c < 2 * size_t(K); ++c) PL[c] += right[c];
+  } else if (gathered) {
+    // two independent type chains, [1, hg) and [hg, n), interleaved (one chain is latency-bound); the right half
+    // gathers below n, the left below n - R (R > the right half's LMS count), moved up against it afterwards
+    const I hg = n >= 256 ? h : I(1), R = (n - hg) / 2 + 1;
+    bool sl = n >= 256 ? s_type_at(t, n, hg - 1) : false, sr = false;
+    I gl = n - R, gr = n, il = hg - 1, ir = n - 1;
+    auto step = [&](I i, bool& s, I& g, I* c2) __attribute__((always_inline)) {
+      const bool sp = pred_is_s(t[i - 1], t[i], s);
+      c2[2 * size_t(t[i]) + s] += !sp;
+      sa[g - 1] = i;
+      g -= s & !sp;
+      s = sp;
+    };
+    std::fill(LD, LD + 2 * size_t(K), I(0));  // the left chain's counts
+    for (; il >= 1; --il, --ir) { step(ir, sr, gr, PL); step(il, sl, gl, LD); }
+    for (; ir >= hg; --ir) step(ir, sr, gr, PL);
+    for (size_t c = 0; c < 2 * size_t(K); ++c) PL[c] += LD[c];
+    const I ml = n - R - gl;
+    std::memmove(sa + gr - ml, sa + gl, sizeof(I) * ml);
   } else {
     count(I(1), n, false, PL);
   }
@@ -993,7 +1021,20 @@ I stage1_split(const T* t, I* sa, I n, I K, const I* B, I* W, I* LC, I& lms1, I&
   // seeds at the tails of the A_c, the lowest of each bucket marked
   if (par_passes) fill_empty(sa, sa + n, true);  // blocks end at slots not written yet
   m_hi = 0;
-  lms_range(t, I(1), n, false, [&](I p) { sa[--LD[2 * size_t(t[p])]] = p; m_hi += p >= h; lms1 = p; });
+  if (gathered) {
+    // the list sa[n-m, n) lies above A = [0, a): a + m <= n - 1 (the L run before each LMS suffix but the first,
+    // and the one after the last, starts at a distinct position whose predecessor is S)
+    I hi = 0;  // (a local: m_hi, a reference, would be stored back at every write to sa)
+    for (I k = n; k-- > n - m;) {
+      const I p = sa[k];
+      sa[--LD[2 * size_t(t[p])]] = p;
+      hi += p >= h;
+    }
+    m_hi = hi;
+    if (m) lms1 = sa[n - m];  // the smallest (the list is not overwritten: above)
+  } else {
+    lms_range(t, I(1), n, false, [&](I p) { sa[--LD[2 * size_t(t[p])]] = p; m_hi += p >= h; lms1 = p; });
+  }
   for (I c = 0; c < K; ++c)
     if (LC[c]) sa[LD[2 * c]] |= kMark<I>;
   SAIS_MARK("s1 seed");

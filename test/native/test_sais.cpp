@@ -246,6 +246,30 @@ TEST(sais_half_lms) {
   doubling_all(t, 16);
 }
 
+// One thread: stage 1 counts with two type chains (the halves of the text, from n = 256) and gathers the LMS
+// positions of each half to the end of sa before seeding from them. Around the size where the chains start, with
+// the LMS suffixes as dense as they get in one half (the other constant or dense too) and with runs across the cut.
+TEST(sais_gathered_seeds) {
+  std::mt19937_64 rng(23);
+  for (size_t n = 250; n <= 270; ++n) {
+    std::vector<uint32_t> t(n);
+    for (int shape = 0; shape < 6; ++shape) {
+      for (size_t i = 0; i < n; ++i) {
+        const bool right = i >= n / 2, odd = i & 1;
+        switch (shape) {
+          case 0: t[i] = right ? (odd ? 0 : 1) : 2; break;                      // dense right, constant left
+          case 1: t[i] = right ? 2 : (odd ? 0 : 1); break;                      // dense left, constant right
+          case 2: t[i] = odd ? 0 : 1; break;                                    // dense everywhere
+          case 3: t[i] = (i + 1) & 1 ? 0 : 1; break;                            // the other parity
+          case 4: t[i] = i + 3 >= n / 2 && i <= n / 2 + 3 ? 1 : uint32_t(rng() % 3); break;  // a run across the cut
+          default: t[i] = uint32_t(rng() % 4); break;
+        }
+      }
+      naive_all(t, 4);
+    }
+  }
+}
+
 TEST(sais_real_text) {
   std::vector<uint32_t> all;
   for (const char* path : {"/usr/include/stdio.h", "/usr/include/stdlib.h", "/usr/include/c++/12/bits/stl_algo.h",

@@ -207,6 +207,8 @@ export interface Addon {
   simdKernels(): string[];
   selectSimd(name?: string): string | false;
   formatVersion: number;
+  /** What an occurrence costs in a call's snippet budget besides its tokens, and the largest budget (occurrences.hpp). */
+  snippetBudget: { occurrenceCost: number; maxTokens: number };
   // Native tokenizers (native/binding/tokenizer_binding.cpp; wrapped by lib/tokenizers/native.ts).
   loadNativeTokenizer(kind: string, data: string | Uint8Array, data2?: string | Uint8Array): Promise<NativeTokenizerHandle>;
   loadByteLevelBpe(spec: NativeByteLevelBpe): Promise<NativeTokenizerHandle>;

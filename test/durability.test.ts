@@ -338,7 +338,9 @@ const openScript = (dir: string, options = '{}') =>
   const huge = await make('huge');
   fs.writeFileSync(path.join(huge, 'manifest.json'), '');
   fs.truncateSync(path.join(huge, 'manifest.json'), 65 << 20); // sparse: 65 MiB of zeros
-  for (const [dir, why] of [[fifo, /not a regular file/], [zero, /not a regular file/], [huge, /more than the 67108864 allowed/]] as const) {
+  const asDir = await make('directory');
+  fs.mkdirSync(path.join(asDir, 'manifest.json'));
+  for (const [dir, why] of [[fifo, /not a regular file/], [zero, /not a regular file/], [huge, /more than the 67108864 allowed/], [asDir, /a directory, not a regular file/]] as const) {
     const r = runScript(openScript(dir));
     t.false(r.timedOut, `${dir}: openIndex must not hang`);
     const got = JSON.parse(r.stdout || '{}');

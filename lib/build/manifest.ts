@@ -93,6 +93,7 @@ export function parseManifest(dir: string): Manifest {
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (err instanceof TraceIndexError) throw err;
+    if (e.code === 'EISDIR') throw new TraceIndexError('ERR_INDEX_CORRUPT', `${file}: a directory, not a regular file`);
     if (e.code === 'ENOENT' || e.code === 'ENOTDIR')
       throw new TraceIndexError('ERR_INDEX_NOT_FOUND', `no traceindex index at ${dir} (${MANIFEST_FILE} is missing)`);
     throw ioError(e, 'cannot read');

@@ -4,7 +4,7 @@
  * (native/core/trace.hpp, scoring.hpp); this module shapes options and results.
  */
 import { TraceIndexError } from '../errors';
-import type { NativeIndex, NativeTrace, NativeTraceOptions } from '../native';
+import { addon, type NativeIndex, type NativeTrace, type NativeTraceOptions } from '../native';
 import type { IndexCore } from '../query/core';
 import { JsonFloat32Array } from '../query/json-arrays';
 import type { Occurrence, Query } from '../query/types';
@@ -86,9 +86,9 @@ export interface ShieldResult {
  */
 export const SNIPPET_BUDGET: unique symbol = Symbol('traceindex.snippetBudget');
 /** What an occurrence costs in that budget besides its snippet tokens (native/binding/occurrences.hpp kOccurrenceCost). */
-export const OCCURRENCE_COST = 32;
+export const OCCURRENCE_COST = addon.snippetBudget.occurrenceCost;
 /** The budget of a call when none is given, and the largest one can give (kMaxSnippetTokens). */
-export const MAX_SNIPPET_BUDGET = 2 ** 26;
+export const MAX_SNIPPET_BUDGET = addon.snippetBudget.maxTokens;
 
 /** Options accepted by the native trace call, from the public ones (checked). */
 export function nativeTraceOptions(core: IndexCore, options: TraceOptions = {}, window = 0): NativeTraceOptions {

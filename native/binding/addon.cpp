@@ -12,6 +12,7 @@
 
 #include "addon_data.hpp"
 #include "errors.hpp"
+#include "occurrences.hpp"
 #include "shard_format.hpp"
 
 namespace {
@@ -27,6 +28,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     binding::export_simd(env, exports);
     binding::export_tokenizers(env, exports);
     exports.Set("formatVersion", Napi::Number::New(env, traceindex::kFormatVersion));
+    // The snippet budget's constants (occurrences.hpp), so lib/ (the server's pre-checks) does not restate them.
+    Napi::Object budget = Napi::Object::New(env);
+    budget.Set("occurrenceCost", Napi::Number::New(env, double(binding::kOccurrenceCost)));
+    budget.Set("maxTokens", Napi::Number::New(env, double(binding::kMaxSnippetTokens)));
+    exports.Set("snippetBudget", budget);
     return exports;
   });
 }

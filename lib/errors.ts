@@ -16,6 +16,7 @@
  * | `ERR_TOKEN_WIDTH` | token ids do not fit the index's token width |
  * | `ERR_TOKENIZER_MISMATCH` | token ids or a tokenizer were made for another vocabulary than the index's |
  * | `ERR_INVALID_ARGUMENT` | any other argument or option the caller got wrong (the message names it) |
+ * | `ERR_TOO_LARGE` | an answer would exceed a size bound: one call's 2^26 snippet tokens, a document's `maxTokens` |
  * | `ERR_BAD_INPUT` | an input file or record cannot be read as a document (the message says where) |
  * | `ERR_CLOSED` | a method was called on a closed Index |
  * | `ERR_ABORTED` | the call's AbortSignal fired (before or during the call) |
@@ -29,7 +30,7 @@
  * | code | HTTP status | raised when |
  * |---|---|---|
  * | `ERR_NOT_FOUND` | 404 | no such index, route or document |
- * | `ERR_TOO_LARGE` | 413 | a body, query or batch above its limit |
+ * | `ERR_TOO_LARGE` | 413 | a body, query, batch or answer above its limit |
  * | `ERR_MEDIA_TYPE` | 415 | a body that is not `application/json` (or NDJSON for scans) |
  * | `ERR_UNAUTHORIZED` | 401 | a missing or wrong bearer token |
  * | `ERR_UNSUPPORTED` | 400 | an infini-gram query type the engine does not answer |

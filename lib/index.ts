@@ -6,7 +6,7 @@ export type { BuildOptions, BuildProgress, BuildResult } from './build/build';
 export { upgradeIndex } from './build/upgrade';
 export type { UpgradeOptions, UpgradeProgress, UpgradeResult } from './build/upgrade';
 export { openIndex, Index, MAX_LOCATE_LIMIT, MAX_QUERY_TOKENS } from './query/open-index';
-export type { CallOptions, CountOptions, DocumentInfo, IndexInfo, LocateOptions, LocateResult, LongestMatch, NextTokens, Occurrence, OpenOptions, Query, VerifyOptions, VerifyResult } from './query/types';
+export type { CallOptions, CountOptions, DocumentInfo, DocumentOptions, IndexInfo, LocateOptions, LocateResult, LongestMatch, NextTokens, Occurrence, OpenOptions, Query, VerifyOptions, VerifyResult } from './query/types';
 export { ERROR_CODES, TraceIndexError } from './errors';
 export type { ErrorCode } from './errors';
 export { bytesTokenizer, pretokenized, resolveTokenizer } from './tokenizers/tokenizer';

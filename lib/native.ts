@@ -150,8 +150,9 @@ export interface NativeIndex {
   documentsByRankSync(shards: Uint32Array, ranks: Float64Array, maxDispLen: number): NativeRankedDocuments;
   /** 'willneed': madvise(WILLNEED) over every mapping, then every page faulted in (resolves when they are resident). */
   advise(advice: 'willneed', cancel?: Uint8Array): Promise<NativeWarmStats>;
-  documents(numbers: Float64Array, cancel?: Uint8Array): Promise<NativeDocuments>;
-  documentsSync(numbers: Float64Array): NativeDocuments;
+  /** ERR_TOO_LARGE when the documents hold more than maxTokens tokens (checked before reading them). */
+  documents(numbers: Float64Array, maxTokens: number, cancel?: Uint8Array): Promise<NativeDocuments>;
+  documentsSync(numbers: Float64Array, maxTokens: number): NativeDocuments;
   findDocument(recordPrefix: string, cancel?: Uint8Array): Promise<number>;
   findDocumentSync(recordPrefix: string): number;
   /** calibrate's sampling (native/core/sampling.hpp); samples at most 10^6 per length. */

@@ -52,7 +52,8 @@ test('documents/documentsSync return each document\'s tokens, record and shard',
   const { n, shardDocs } = await index();
   t.true(shardDocs.length >= 3);
   const numbers = Float64Array.from({ length: 40 }, () => O.randInt(r, 0, DOCS.length));
-  for (const got of [n.documentsSync(numbers), await n.documents(numbers)]) {
+  const ALL = Number.MAX_SAFE_INTEGER;
+  for (const got of [n.documentsSync(numbers, ALL), await n.documents(numbers, ALL)]) {
     t.is(got.tokenOffsets.length, numbers.length + 1);
     numbers.forEach((d, i) => {
       t.deepEqual(Array.from(got.tokens.subarray(got.tokenOffsets[i], got.tokenOffsets[i + 1])), DOCS[d]);
@@ -62,8 +63,15 @@ test('documents/documentsSync return each document\'s tokens, record and shard',
       t.is(got.shards[i], shard);
     });
   }
-  const none = n.documentsSync(new Float64Array(0));
+  const none = n.documentsSync(new Float64Array(0), 0);
   t.deepEqual([none.tokens.length, Array.from(none.tokenOffsets), none.records], [0, [0], []]);
+  // maxTokens: the documents' exact total passes; one less is ERR_TOO_LARGE, named before anything is read.
+  const total = Array.from(numbers).reduce((s, d) => s + DOCS[d].length, 0);
+  t.is(n.documentsSync(numbers, total).tokens.length, total);
+  const over = t.throws(() => n.documentsSync(numbers, total - 1)) as { code?: string; message: string };
+  t.is(over.code, 'ERR_TOO_LARGE');
+  t.is(over.message, `the documents hold ${total} tokens, more than the ${total - 1} asked for at most`);
+  await t.throwsAsync(n.documents(numbers, total - 1), { code: 'ERR_TOO_LARGE' });
 });
 
 test('findDocument/findDocumentSync: the first document whose record starts with a prefix, else -1', async (t) => {
@@ -149,10 +157,12 @@ test('query methods: wrong types, missing arguments and bad cancel flags are ERR
     await expectCode(t, () => n.verify(flag as never), 'ERR_INVALID_ARGUMENT', `verify cancel ${String(flag)}`);
   }
   t.deepEqual(Array.from(await n.count(q, o, undefined)), [O.count(DOCS, [97, 98])]);
-  for (const args of [[5], [Float64Array.of(-1)], [Float64Array.of(1.5)], [Float64Array.of(NaN)], [Float64Array.of(DOCS.length)], [[0]]]) {
-    await expectCode(t, () => n.documents(...(args as [Float64Array])), 'ERR_INVALID_ARGUMENT', `documents(${String(args[0])})`);
+  const ALL = Number.MAX_SAFE_INTEGER;
+  for (const args of [[5, ALL], [Float64Array.of(-1), ALL], [Float64Array.of(1.5), ALL], [Float64Array.of(NaN), ALL], [Float64Array.of(DOCS.length), ALL], [[0], ALL],
+    [new Float64Array(1)], [new Float64Array(1), -1], [new Float64Array(1), 2 ** 53], [new Float64Array(1), '5']]) {
+    await expectCode(t, () => n.documents(...(args as [Float64Array, number])), 'ERR_INVALID_ARGUMENT', `documents(${args.map(String).join(', ')})`);
   }
-  await expectCode(t, () => n.documentsSync(new Float64Array(1)), undefined as never, 'documentsSync(0) works');
+  await expectCode(t, () => n.documentsSync(new Float64Array(1), ALL), undefined as never, 'documentsSync(0) works');
   await expectCode(t, () => n.findDocument(5 as never), 'ERR_INVALID_ARGUMENT', 'findDocument(5)');
   await expectCode(t, () => n.findDocumentSync(undefined as never), 'ERR_INVALID_ARGUMENT', 'findDocumentSync()');
   await expectCode(t, () => n.matchState('x' as never), 'ERR_INVALID_ARGUMENT', "matchState('x')");

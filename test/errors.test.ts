@@ -221,6 +221,13 @@ test('bad queries: empty, out-of-range and non-integer ids, huge queries, text o
   await rejectsWith(t, idx.document(DOCS.length), 'ERR_INVALID_ARGUMENT');
   await rejectsWith(t, idx.document(-1), 'ERR_INVALID_ARGUMENT');
   await rejectsWith(t, idx.document('no-such-id'), 'ERR_INVALID_ARGUMENT');
+  // maxTokens: a document longer than it is refused before it is read; exactly its length passes.
+  const len = DOCS[3].length;
+  t.deepEqual(Array.from((await idx.document(3, { maxTokens: len })).tokens), DOCS[3]);
+  t.deepEqual(Array.from(idx.documentSync(3, { maxTokens: len }).tokens), DOCS[3]);
+  await rejectsWith(t, idx.document(3, { maxTokens: len - 1 }), 'ERR_TOO_LARGE', [`document 3 holds ${len} tokens, more than the ${len - 1} asked for at most`]);
+  await rejectsWith(t, () => idx.documentSync(3, { maxTokens: len - 1 }), 'ERR_TOO_LARGE');
+  for (const bad of [-1, 1.5, '5', NaN]) await rejectsWith(t, idx.document(3, { maxTokens: bad as number }), 'ERR_INVALID_ARGUMENT', ['maxTokens']);
 
   const huge = new Uint32Array(MAX_QUERY_TOKENS + 1).fill(97);
   await rejectsWith(t, idx.count(huge), 'ERR_INVALID_ARGUMENT', [String(MAX_QUERY_TOKENS)]);

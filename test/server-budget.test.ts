@@ -96,13 +96,16 @@ test('a small budget: locate, next-tokens and documents at the boundary answer, 
     { code: 'ERR_TOO_LARGE', message: TOO_LARGE(4 * 255, 3 * 255) });
   t.is((await post(nt, 'next-tokens', { queries: ['a', 'b', 'c', 'd'], top: 191 })).status, 200);
 
-  // documents: their tokens, counted as they are read.
+  // documents: their tokens, each document refused by the core before it is read when it would go over.
   const upTo = DOCS[0].length + DOCS[1].length;
   const docs = await serve(upTo);
   const two = await post(docs, 'document', { documents: [0, 'd1'] });
   t.deepEqual(two.body.results.map((d: { text: string }) => d.text), [TEXTS[0], TEXTS[1]]);
   t.deepEqual((await post(docs, 'document', { documents: [0, 1, 2] })).body.error,
-    { code: 'ERR_TOO_LARGE', message: `the documents asked for hold at least ${upTo + DOCS[2].length} tokens, more than the limit of ${upTo} per request: ask for fewer queries, occurrences, attributions or less context` });
+    { code: 'ERR_TOO_LARGE', message: `the documents asked for hold more than the limit of ${upTo} tokens per request: ask for fewer documents` });
+  const one = await serve(DOCS[1].length - 1);
+  t.is((await post(one, 'document', { documents: ['d1'] })).status, 413);
+  t.is((await post(one, 'document', { documents: [0] })).status, DOCS[0].length < DOCS[1].length ? 200 : 413);
 });
 
 test("trace: the attributions' own span tokens are capped in the core at the budget (413), the context part before any work", async (t) => {

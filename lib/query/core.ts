@@ -321,20 +321,20 @@ export class IndexCore {
     return { document: n, id: rec.id, metadata: rec.meta, tokens, text: decodable ? this.tokenizer.decode(tokens) : undefined };
   }
 
-  /** Document `ref`, off the JS thread. */
-  async document(native: NativeIndex, ref: number | string, cancel?: Uint8Array): Promise<DocumentInfo> {
+  /** Document `ref` of at most `maxTokens` tokens (ERR_TOO_LARGE before reading a longer one), off the JS thread. */
+  async document(native: NativeIndex, ref: number | string, maxTokens: number, cancel?: Uint8Array): Promise<DocumentInfo> {
     const n = typeof ref === 'string' ? this.foundDocument(ref, await native.findDocument(this.idPrefix(ref), cancel)) : ref;
-    return this.documentInfo(n, await native.documents(Float64Array.of(n), cancel));
+    return this.documentInfo(n, await native.documents(Float64Array.of(n), maxTokens, cancel));
   }
 
-  /** Document `ref` on this thread. */
-  documentSync(native: NativeIndex, ref: number | string): DocumentInfo {
+  /** document, on this thread. */
+  documentSync(native: NativeIndex, ref: number | string, maxTokens: number): DocumentInfo {
     const n = typeof ref === 'string' ? this.foundDocument(ref, native.findDocumentSync(this.idPrefix(ref))) : ref;
-    return this.documentInfo(n, native.documentsSync(Float64Array.of(n)));
+    return this.documentInfo(n, native.documentsSync(Float64Array.of(n), maxTokens));
   }
 
   private documentTokensSync(native: NativeIndex, n: number): Uint32Array {
-    const d = native.documentsSync(Float64Array.of(n));
+    const d = native.documentsSync(Float64Array.of(n), Number.MAX_SAFE_INTEGER);
     return d.tokens.subarray(d.tokenOffsets[0], d.tokenOffsets[1]);
   }
 }

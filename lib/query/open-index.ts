@@ -23,14 +23,14 @@ import { INFINIGRAM_FORMAT, openInfinigram } from './infinigram';
 import { JsonFloat64Array, jsonArray, JsonUint32Array } from './json-arrays';
 import { countForms, FormsPage, LocateFetch, locateSteps, queryForms } from './word-start';
 import type {
-  CallOptions, CountOptions, DocumentInfo, IndexInfo, LocateOptions, LocateResult, LongestMatch, NextTokens, Occurrence, OpenOptions, Query,
-  VerifyOptions, VerifyResult,
+  CallOptions, CountOptions, DocumentInfo, DocumentOptions, IndexInfo, LocateOptions, LocateResult, LongestMatch, NextTokens, Occurrence,
+  OpenOptions, Query, VerifyOptions, VerifyResult,
 } from './types';
 
 export { MAX_QUERY_TOKENS } from './core';
 export type {
-  CallOptions, CountOptions, DocumentInfo, IndexInfo, LocateOptions, LocateResult, LongestMatch, NextTokens, Occurrence, OpenOptions, Query,
-  VerifyOptions, VerifyResult,
+  CallOptions, CountOptions, DocumentInfo, DocumentOptions, IndexInfo, LocateOptions, LocateResult, LongestMatch, NextTokens, Occurrence,
+  OpenOptions, Query, VerifyOptions, VerifyResult,
 } from './types';
 
 /** The largest `limit` of a locate page (ERR_INVALID_ARGUMENT above): page through more with `offset`. */
@@ -348,20 +348,23 @@ export class Index {
 
   /**
    * A document by global number (0-based, in build order), or by id (a linear scan of the records).
-   * Errors: ERR_INVALID_ARGUMENT for a number out of range or an id no document has.
+   * Errors: ERR_INVALID_ARGUMENT for a number out of range or an id no document has; ERR_TOO_LARGE for a document
+   * longer than `options.maxTokens`.
    */
-  async document(ref: number | string, options?: CallOptions): Promise<DocumentInfo> {
+  async document(ref: number | string, options?: DocumentOptions): Promise<DocumentInfo> {
     const core = coreOf(this);
     const call = core.begin(options);
     const r = core.documentRef(ref);
-    return call.run((n, cancel) => core.document(n, r, cancel));
+    const max = documentMaxTokens(options);
+    return call.run((n, cancel) => core.document(n, r, max, cancel));
   }
   /** document, on the calling thread. */
-  documentSync(ref: number | string, options?: CallOptions): DocumentInfo {
+  documentSync(ref: number | string, options?: DocumentOptions): DocumentInfo {
     const core = coreOf(this);
     const call = core.begin(options);
     const r = core.documentRef(ref);
-    return call.runSync((n) => core.documentSync(n, r));
+    const max = documentMaxTokens(options);
+    return call.runSync((n) => core.documentSync(n, r, max));
   }
 
   /** Exact count of every token id over all documents (a Float64Array of length vocabSize). */
@@ -412,6 +415,10 @@ function pageOptions(o: LocateOptions): { offset: number; limit: number; context
     limit: nonNegativeInteger('limit', o.limit, { default: 10, max: MAX_LOCATE_LIMIT }),
     context: nonNegativeInteger('context', o.context, { default: 16, max: MAX_CONTEXT }),
   };
+}
+
+function documentMaxTokens(o: DocumentOptions | undefined): number {
+  return nonNegativeInteger('maxTokens', o?.maxTokens, { default: Number.MAX_SAFE_INTEGER });
 }
 
 function wordStartOf(options: CountOptions | undefined): boolean {

@@ -32,6 +32,15 @@ export interface CallOptions {
   timeoutMs?: number;
 }
 
+/** Options of `document`. */
+export interface DocumentOptions extends CallOptions {
+  /**
+   * The most tokens the document may hold: a longer one is refused with ERR_TOO_LARGE before any of it is read
+   * (a service's bound on what one request makes the process hold). Default: no limit.
+   */
+  maxTokens?: number;
+}
+
 /** Options of `verify`. */
 export interface VerifyOptions extends CallOptions {
   /**

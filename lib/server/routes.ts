@@ -84,13 +84,11 @@ export function attributionBudget<T extends TraceOptions>(o: T, limits: Limits):
   return { ...o, [SNIPPET_BUDGET]: attributionCap(limits) };
 }
 
-/** The core's ERR_INVALID_ARGUMENT at the budget passed by attributionBudget, as the 413 it is here. */
+/** The core's ERR_TOO_LARGE at the budget passed by attributionBudget, said as the request's limit. */
 export function overBudget(err: unknown, limits: Limits): unknown {
-  const e = err as { code?: string; message?: string };
+  if (!(err instanceof TraceIndexError) || err.code !== 'ERR_TOO_LARGE') return err;
   const cap = attributionCap(limits);
-  if (e?.code === 'ERR_INVALID_ARGUMENT' && e.message?.startsWith(`the snippets exceed ${cap} tokens`))
-    return new HttpError(413, 'ERR_TOO_LARGE', `the attributions' snippets exceed the limit of ${cap} tokens per request: ask for fewer attributions (maxDocuments) or less context`);
-  return err;
+  return new HttpError(413, 'ERR_TOO_LARGE', `the attributions' snippets exceed the limit of ${cap} tokens per request: ask for fewer attributions (maxDocuments) or less context`);
 }
 
 const TRACE_KEYS = ['minLength', 'maxCount', 'delimiters', 'wordBoundaries', 'maxDocuments', 'seed', 'context', 'logBase', 'unseenFloor'] as const;
@@ -157,19 +155,21 @@ async function answerRoute(route: QueryRoute, index: Index, body: QueryBody, ids
 /** Documents by number (404 at `count` and past) or id (404 when no document has it), within maxResultTokens (413). */
 export async function documents(index: Index, count: number, refs: Array<number | string>, call: CallOptions, limits: Limits): Promise<unknown[]> {
   const out: unknown[] = [];
-  let tokens = 0;  // a document's length is known once it is read: the budget holds up to one document over it
+  let tokens = 0;
   for (const ref of refs) {
     if (typeof ref === 'number' && ref >= count)
       throw new HttpError(404, 'ERR_NOT_FOUND', `no document ${ref}: the index has ${count}`);
     try {
-      const d = await index.document(ref, call);
+      // The core refuses a document over what is left of the budget before reading it.
+      const d = await index.document(ref, { ...call, maxTokens: limits.maxResultTokens - tokens });
       tokens += d.tokens.length;
-      if (tokens > limits.maxResultTokens) throw tooMuch(`the documents asked for hold at least`, tokens, limits);
       out.push(documentJson(d));
     } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'ERR_TOO_LARGE')
+        throw new HttpError(413, 'ERR_TOO_LARGE', `the documents asked for hold more than the limit of ${limits.maxResultTokens} tokens per request: ask for fewer documents`);
       // Schema-checked ids can only fail to be found.
-      if (typeof ref === 'string' && (err as { code?: string }).code === 'ERR_INVALID_ARGUMENT')
-        throw new HttpError(404, 'ERR_NOT_FOUND', (err as Error).message);
+      if (typeof ref === 'string' && code === 'ERR_INVALID_ARGUMENT') throw new HttpError(404, 'ERR_NOT_FOUND', (err as Error).message);
       throw err;
     }
   }

@@ -313,15 +313,20 @@ struct ScoreSpans {
   }
 };
 
-// documents(numbers: Float64Array, cancel?) -> {tokens, tokenOffsets, records, shards}
+// documents(numbers: Float64Array, maxTokens, cancel?) -> {tokens, tokenOffsets, records, shards}
 struct Documents {
   static constexpr const char* kName = "documents";
   static constexpr const char* kSyncName = "documentsSync";
-  static constexpr size_t kCancelArg = 1;
-  using Request = std::vector<uint64_t>;
+  static constexpr size_t kCancelArg = 2;
+  struct Request {
+    std::vector<uint64_t> numbers;
+    uint64_t max_tokens;
+  };
   using Result = ti::DocumentBatch;
-  static Request read(const Napi::CallbackInfo& info) { return integer_array(info.Env(), info[0], "document numbers"); }
-  static Result work(const ti::Index& idx, const Request& numbers, ti::CancelFlag* c) { return ti::read_documents(idx, numbers, c); }
+  static Request read(const Napi::CallbackInfo& info) {
+    return {integer_array(info.Env(), info[0], "document numbers"), integer_arg(info, 1, "maxTokens", 0, kMaxSafeInteger)};
+  }
+  static Result work(const ti::Index& idx, const Request& r, ti::CancelFlag* c) { return ti::read_documents(idx, r.numbers, c, r.max_tokens); }
   static Napi::Value to_js(Napi::Env env, const Result& r) {
     auto o = Napi::Object::New(env);
     o.Set("tokens", u32(env, r.tokens));

@@ -35,7 +35,7 @@ struct OccurrenceBlock {
     const uint64_t end = std::min(s.doc_end(local), o.position + length + context);
     cost += (end - begin) + kOccurrenceCost;
     if (cost > cap)
-      throw ti::Error(ti::codes::kInvalidArgument, "the snippets exceed " + std::to_string(cap) + " tokens (an occurrence counts as " +
+      throw ti::Error(ti::codes::kTooLarge, "the snippets exceed " + std::to_string(cap) + " tokens (an occurrence counts as " +
                                                        std::to_string(kOccurrenceCost) + " more): ask for less context or fewer occurrences");
     documents.push_back(o.document);
     offsets.push_back(o.offset);

@@ -4,9 +4,17 @@
 
 namespace traceindex {
 
-DocumentBatch read_documents(const Index& index, const std::vector<uint64_t>& numbers, CancelFlag* cancel) {
-  for (uint64_t n : numbers) index.locate_document(n);  // every number checked before any work
+DocumentBatch read_documents(const Index& index, const std::vector<uint64_t>& numbers, CancelFlag* cancel, uint64_t max_tokens) {
+  uint64_t total = 0;  // every number and the size checked before any work (a document holds < 2^53 tokens)
+  for (uint64_t n : numbers) {
+    auto [si, local] = index.locate_document(n);
+    total += index.shard(si).doc_end(local) - index.shard(si).doc_start(local);
+  }
+  if (total > max_tokens)
+    throw Error(codes::kTooLarge, (numbers.size() == 1 ? "document " + std::to_string(numbers[0]) + " holds " : "the documents hold ") +
+                                      std::to_string(total) + " tokens, more than the " + std::to_string(max_tokens) + " asked for at most");
   DocumentBatch out;
+  out.tokens.reserve(size_t(total));
   for (uint64_t n : numbers) {
     auto [si, local] = index.locate_document(n);
     const Shard& s = index.shard(si);

@@ -35,8 +35,10 @@ struct RankedDocuments {
 RankedDocuments documents_by_rank(const Index& index, const std::vector<uint32_t>& shards, const std::vector<uint64_t>& ranks,
                                   uint64_t max_disp, CancelFlag* cancel = nullptr);
 
-// ERR_INVALID_ARGUMENT for a number that is not a document.
-DocumentBatch read_documents(const Index& index, const std::vector<uint64_t>& numbers, CancelFlag* cancel = nullptr);
+// ERR_INVALID_ARGUMENT for a number that is not a document; ERR_TOO_LARGE when the documents hold more than
+// max_tokens tokens (checked from their offsets before any token is read).
+DocumentBatch read_documents(const Index& index, const std::vector<uint64_t>& numbers, CancelFlag* cancel = nullptr,
+                             uint64_t max_tokens = UINT64_MAX);
 
 // The first document (global number) whose record starts with `prefix`, or -1. A linear scan of the records:
 // ids are looked up rarely, and an id table would cost every index its space.

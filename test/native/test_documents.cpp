@@ -46,8 +46,14 @@ TEST(documents_by_number_and_prefix) {
       CHECK_EQ(got.shards[i], c->place[numbers[i]].first);
       CHECK_EQ(got.records[i], record_of(c->place[numbers[i]].second));
     }
+    // max_tokens: exactly the documents' total passes, one less is ERR_TOO_LARGE (checked before reading).
+    uint64_t total = 0;
+    for (uint64_t n : numbers) total += c->docs[n].size();
+    CHECK_EQ(read_documents(idx, numbers, nullptr, total).tokens.size(), total);
+    if (total > 0) CHECK_THROWS_CODE(read_documents(idx, numbers, nullptr, total - 1), codes::kTooLarge);
     numbers.push_back(c->docs.size());
     CHECK_THROWS_CODE(read_documents(idx, numbers), codes::kInvalidArgument);
+    CHECK_THROWS_CODE(read_documents(idx, numbers, nullptr, 0), codes::kInvalidArgument);  // the number first
     // find_document: the first document (in global order) whose record starts with the prefix.
     for (uint64_t local = 0; local < 4; ++local) {
       const std::string prefix = "{\"id\":\"d" + std::to_string(local) + "\"";

@@ -61,10 +61,7 @@ Index::Index(const std::vector<ShardSpec>& specs) {
     shards_.push_back(std::move(shard));
   }
   unigram_.assign(vocab_size_, 0);
-  for (auto& s : shards_) {
-    const uint64_t* u = s->unigram();
-    for (uint64_t t = 0, v = s->shape().vocab_size; t < v; ++t) unigram_[t] += u[t];
-  }
+  for (auto& s : shards_) s->add_unigram(unigram_.data());
   surprisal_ = std::make_unique<Surprisal>(unigram_, tokens_);
 }
 

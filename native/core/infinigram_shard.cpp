@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstring>
 #include <string_view>
+#include <unordered_map>
+#include <utility>
 
 #include "error.hpp"
 #include "mapped_file.hpp"
@@ -14,11 +16,55 @@
 namespace traceindex {
 namespace {
 
-// u32 vocabularies (pretokenized's limit), declared or derived. A shard's unigram table has one u64 per id: a
-// derived one (no vocabSize given) must also stay within kFreeDerivedVocab or the shard's own token count, so a
-// few bytes holding one large id cannot cost gigabytes.
+// u32 vocabularies (pretokenized's limit), declared or derived. A derived one (no vocabSize given) must stay within
+// kFreeDerivedVocab or the shard's own token count, so a few bytes holding one large id cannot cost gigabytes. A
+// shard's counts are dense only up to that same bound; ids above it (a declared vocabulary) are counted sparsely,
+// so a shard costs at most 8 bytes per token (or 8 MiB) whatever the declared size: only the index's own table
+// has one entry per declared id, once, not once per shard.
 constexpr uint64_t kMaxVocab = 1ULL << 28;
 constexpr uint64_t kFreeDerivedVocab = 1ULL << 20;
+
+// A shard's unigram counts: ids [0, dense.size()) dense, the rest (id, count) in id order.
+struct UnigramCounts {
+  std::vector<uint64_t> dense;
+  std::vector<std::pair<uint32_t, uint64_t>> sparse;
+  bool operator==(const UnigramCounts& o) const { return dense == o.dense && sparse == o.sparse; }
+};
+
+// One pass over the tokens: unigram counts and the separator count.
+template <typename Token>
+UnigramCounts count_tokens(const Token* text, uint64_t n, uint64_t declared_vocab, uint64_t* separators, const std::string& path) {
+  const Token sep = static_cast<Token>(~Token(0));
+  const uint64_t dense_max = std::max(kFreeDerivedVocab, n);
+  UnigramCounts u;
+  std::vector<uint64_t>& counts = u.dense;
+  counts.assign(declared_vocab ? std::min(declared_vocab, dense_max) : (sizeof(Token) < 4 ? uint64_t(sep) : 0), 0);
+  std::unordered_map<uint32_t, uint64_t> above;  // declared ids >= dense_max
+  uint64_t seps = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    const Token t = text[i];
+    if (t == sep) { ++seps; continue; }
+    if (t >= counts.size()) {
+      if (declared_vocab && t >= declared_vocab)
+        throw Error(codes::kCorrupt, path + ": token " + std::to_string(t) + " at " + std::to_string(i) +
+                                         " is outside the declared vocabulary (" + std::to_string(declared_vocab) + ")");
+      if (declared_vocab) { ++above[uint32_t(t)]; continue; }
+      if (uint64_t(t) >= kMaxVocab)
+        throw Error(codes::kInvalidArgument, path + ": token id " + std::to_string(t) + " is 2^28 or more: this index cannot be read");
+      if (uint64_t(t) >= dense_max)
+        throw Error(codes::kInvalidArgument, path + ": token id " + std::to_string(t) + " is far above the " + std::to_string(n) +
+                                                 " tokens of the shard: declare the vocabulary size (vocabSize) to read this index");
+      counts.resize(uint64_t(t) + 1, 0);
+    }
+    ++counts[t];
+  }
+  if (counts.empty()) counts.resize(1, 0);
+  u.sparse.assign(above.begin(), above.end());
+  std::sort(u.sparse.begin(), u.sparse.end());
+  *separators = seps;
+  return u;
+}
+
 
 struct IgFiles {
   MappedFile tokenized, table, offset, metadata, metaoff;
@@ -145,8 +191,8 @@ class InfinigramShard final : public SearchableShard<InfinigramShard<Token>, Tok
   void prefetch_entry(uint64_t i) const { __builtin_prefetch(table_ + i * p_); }
 
   InfinigramShard(std::string dir, std::string suffix, const ShardShape& shape, int p, std::shared_ptr<IgFiles> files,
-                  uint64_t first_document, std::vector<uint64_t> unigram)
-      : suffix_(std::move(suffix)), p_(p), first_document_(first_document), unigram_(std::move(unigram)) {
+                  uint64_t first_document, uint64_t declared_vocab, UnigramCounts unigram)
+      : suffix_(std::move(suffix)), p_(p), first_document_(first_document), declared_vocab_(declared_vocab), unigram_(std::move(unigram)) {
     dir_ = std::move(dir);
     shape_ = shape;
     n_ = shape.tokens;
@@ -201,7 +247,10 @@ class InfinigramShard final : public SearchableShard<InfinigramShard<Token>, Tok
     rec.append("{\"id\":\"").append(id).append("\",\"meta\":").append(line).append("}");
     return rec;
   }
-  const uint64_t* unigram() const override { return unigram_.data(); }
+  void add_unigram(uint64_t* into) const override {
+    for (size_t t = 0; t < unigram_.dense.size(); ++t) into[t] += unigram_.dense[t];
+    for (const auto& [t, c] : unigram_.sparse) into[t] += c;
+  }
 
   void verify(CancelFlag* cancel) const override {
     if (n_ < (1ULL << 32)) verify_with<uint32_t>(cancel); else verify_with<uint64_t>(cancel);
@@ -249,7 +298,6 @@ class InfinigramShard final : public SearchableShard<InfinigramShard<Token>, Tok
     const Token sep = static_cast<Token>(separator());
     const uint64_t V = shape_.vocab_size;
     auto corrupt = [&](const char* name, const std::string& why) { throw Error(codes::kCorrupt, file(name) + ": " + why); };
-    std::vector<uint64_t> counts(V, 0);
     uint64_t d = 0;
     for (uint64_t i = 0; i < n_; ++i) {
       if (i % (1 << 22) == 0) check_cancel(cancel, "verify");
@@ -258,13 +306,12 @@ class InfinigramShard final : public SearchableShard<InfinigramShard<Token>, Tok
         ++d;
       } else if (text_[i] >= V) {
         corrupt("tokenized", "token " + std::to_string(text_[i]) + " at " + std::to_string(i) + " is out of range");
-      } else {
-        ++counts[text_[i]];
       }
     }
     if (d != D_) corrupt("offset", "documents without a separator at their offset");
-    for (uint64_t t = 0; t < V; ++t)
-      if (counts[t] != unigram_[t]) corrupt("tokenized", "unigram count of token " + std::to_string(t) + " changed since open");
+    uint64_t seps = 0;
+    if (!(count_tokens(text_, n_, declared_vocab_, &seps, file("tokenized")) == unigram_))
+      corrupt("tokenized", "unigram counts changed since open");
     if (has_meta_)
       for (uint64_t k = 1; k < D_; ++k)
         if (meta_offsets_[k] < meta_offsets_[k - 1]) corrupt("metaoff", "offsets out of order");
@@ -288,7 +335,8 @@ class InfinigramShard final : public SearchableShard<InfinigramShard<Token>, Tok
   std::string suffix_;
   int p_;
   uint64_t first_document_;
-  std::vector<uint64_t> unigram_;
+  uint64_t declared_vocab_;  // 0: derived from the tokens
+  UnigramCounts unigram_;
   std::shared_ptr<IgFiles> files_;
   uint64_t D_ = 0;
   const uint8_t* table_ = nullptr;
@@ -300,34 +348,6 @@ class InfinigramShard final : public SearchableShard<InfinigramShard<Token>, Tok
   bool has_meta_ = false;
 };
 
-// One pass over the tokens: unigram counts (vector sized to the vocabulary) and the separator count.
-template <typename Token>
-std::vector<uint64_t> count_tokens(const Token* text, uint64_t n, uint64_t declared_vocab, uint64_t* separators,
-                                   const std::string& path) {
-  const Token sep = static_cast<Token>(~Token(0));
-  std::vector<uint64_t> counts(declared_vocab ? declared_vocab : (sizeof(Token) < 4 ? uint64_t(sep) : 0), 0);
-  uint64_t seps = 0;
-  for (uint64_t i = 0; i < n; ++i) {
-    const Token t = text[i];
-    if (t == sep) { ++seps; continue; }
-    if (t >= counts.size()) {
-      if (declared_vocab)
-        throw Error(codes::kCorrupt, path + ": token " + std::to_string(t) + " at " + std::to_string(i) +
-                                         " is outside the declared vocabulary (" + std::to_string(declared_vocab) + ")");
-      if (uint64_t(t) >= kMaxVocab)
-        throw Error(codes::kInvalidArgument, path + ": token id " + std::to_string(t) + " is 2^28 or more: this index cannot be read");
-      if (uint64_t(t) >= std::max(kFreeDerivedVocab, n))
-        throw Error(codes::kInvalidArgument, path + ": token id " + std::to_string(t) + " is far above the " + std::to_string(n) +
-                                                 " tokens of the shard: declare the vocabulary size (vocabSize) to read this index");
-      counts.resize(uint64_t(t) + 1, 0);
-    }
-    ++counts[t];
-  }
-  if (counts.empty()) counts.resize(1, 0);
-  *separators = seps;
-  return counts;
-}
-
 template <typename Token>
 std::unique_ptr<Shard> make(const std::string& dir, const std::string& suffix, ShardShape shape, int p,
                             std::shared_ptr<IgFiles> files, uint64_t first_document, const std::string& tok_path) {
@@ -336,8 +356,9 @@ std::unique_ptr<Shard> make(const std::string& dir, const std::string& suffix, S
   if (seps != shape.documents)
     throw Error(codes::kCorrupt, tok_path + ": " + std::to_string(seps) + " separators for " + std::to_string(shape.documents) +
                                      " documents (a separator inside a document, or a document without one)");
-  shape.vocab_size = counts.size();
-  return std::unique_ptr<Shard>(new InfinigramShard<Token>(dir, suffix, shape, p, std::move(files), first_document, std::move(counts)));
+  const uint64_t declared = shape.vocab_size;
+  if (!declared) shape.vocab_size = counts.dense.size();
+  return std::unique_ptr<Shard>(new InfinigramShard<Token>(dir, suffix, shape, p, std::move(files), first_document, declared, std::move(counts)));
 }
 
 }  // namespace

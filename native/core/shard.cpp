@@ -122,7 +122,9 @@ class ShardImpl final : public SearchableShard<ShardImpl<Token, Index>, Token> {
     const uint64_t e = std::min(std::max(meta_offsets_[d + 1], b), meta_blob_bytes_);
     return {reinterpret_cast<const char*>(meta_blob_ + b), e - b};
   }
-  const uint64_t* unigram() const override { return unigram_; }
+  void add_unigram(uint64_t* into) const override {
+    for (uint64_t t = 0; t < shape_.vocab_size; ++t) into[t] += unigram_[t];
+  }
 
   void verify(CancelFlag* cancel) const override;
   void verify_quick(uint32_t samples, uint64_t seed, CancelFlag* cancel) const override;

@@ -110,8 +110,9 @@ class Shard {
   virtual uint64_t document_of(uint64_t pos) const = 0;
   // The document's record: a JSON object {"id": ..., "meta": ...} (docs/FORMAT.md).
   virtual std::string doc_record(uint64_t d) const = 0;
-  // Counts of token ids [0, shape().vocab_size) over the shard's documents (separators excluded).
-  virtual const uint64_t* unigram() const = 0;
+  // Adds the counts of token ids [0, shape().vocab_size) over the shard's documents (separators excluded) to
+  // into[0, shape().vocab_size).
+  virtual void add_unigram(uint64_t* into) const = 0;
 
   // The files mapped for this shard (their identities let an index refuse a shard listed twice).
   const std::vector<const MappedFile*>& files() const { return files_view_; }

@@ -252,3 +252,31 @@ TEST(infinigram_u32_vocabulary_is_bounded) {
   huge.shape.vocab_size = 0;
   CHECK_THROWS_CODE(Index({huge}), codes::kInvalidArgument);
 }
+
+// A declared vocabulary far above the shards' tokens: ids above max(2^20, tokens) are counted sparsely per shard
+// (only the index's table has one entry per declared id), and the counts and verify are exact either way.
+TEST(infinigram_declared_vocabulary_counts_sparse_ids_exactly) {
+  TempDir tmp;
+  const uint64_t V = uint64_t(1) << 24;
+  std::mt19937 rng(2424);
+  std::vector<ShardSpec> specs;
+  std::vector<uint64_t> want(V, 0);
+  for (int k = 0; k < 4; ++k) {
+    std::vector<Doc> docs(3);
+    for (Doc& d : docs)
+      for (int i = 0, len = 1 + int(rng() % 40); i < len; ++i) {
+        // small ids, ids just below and above 2^20 (the dense bound here), and ids near V
+        const uint32_t pick[] = {uint32_t(rng() % 50), uint32_t((1u << 20) - 1 - rng() % 3), uint32_t((1u << 20) + rng() % 3),
+                                 uint32_t(V - 1 - rng() % 5)};
+        d.push_back(pick[rng() % 4]);
+        ++want[d.back()];
+      }
+    specs.push_back(write_ig(tmp.path / ("s" + std::to_string(k)), docs, 4));
+    specs.back().shape.vocab_size = V;
+  }
+  Index idx(specs);
+  CHECK_EQ(idx.vocab_size(), V);
+  CHECK(idx.unigram_counts() == want);
+  for (size_t s = 0; s < idx.shard_count(); ++s) idx.shard(s).verify(nullptr);
+  CHECK_EQ(idx.count(std::vector<uint32_t>{uint32_t(V - 1)}.data(), 1), want[V - 1]);
+}

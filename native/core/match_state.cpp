@@ -51,15 +51,19 @@ void MatchState::push(uint32_t token) {
   if (token >= index_->vocab_size())
     throw Error(codes::kTokenRange, "token " + std::to_string(token) + " is out of range (vocabulary size " +
                                         std::to_string(index_->vocab_size()) + ")");
+  // A step that throws (a damaged shard, a cancelled read) leaves the state as it was: each shard's suffix
+  // length must stay within tail_, which summarize and suffix_range read backwards.
+  next_.resize(shards_.size());
   uint32_t longest = 0;
   for (size_t s = 0; s < shards_.size(); ++s) {
-    shards_[s] = step(s, shards_[s], token);
-    longest = std::max(longest, shards_[s].length);
+    next_[s] = step(s, shards_[s], token);
+    longest = std::max(longest, next_[s].length);
   }
+  index_->check_intact();
   tail_.push_back(token);
+  shards_.swap(next_);
   ++pushed_;
   if (tail_.size() > 2 * size_t(longest) + 64) tail_.erase(tail_.begin(), tail_.end() - longest);
-  index_->check_intact();
 }
 
 SuffixMatch MatchState::summarize(const std::vector<PerShard>& st, const uint32_t* tail_end) const {

@@ -44,6 +44,7 @@ class MatchState {
   std::shared_ptr<const Index> index_;
   uint32_t window_;
   std::vector<PerShard> shards_;
+  std::vector<PerShard> next_;  // push's new states, committed only once every shard has stepped
   std::vector<uint32_t> tail_;  // the last tokens pushed: at least the longest suffix of any shard
   uint64_t pushed_ = 0;
 };

@@ -66,6 +66,10 @@ inline ShardSpec write_any(const fs::path& dir, const std::vector<Doc>& docs, in
   return write_docs<uint32_t>(dir, docs, width, vocab);
 }
 
+inline std::string read_file(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
 inline void write_file(const fs::path& p, const std::string& bytes) {
   std::ofstream f(p, std::ios::binary);
   f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));

@@ -34,11 +34,6 @@ struct Fixture {
   std::vector<File> files;  // every file of every shard
 };
 
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
-}
-
 std::vector<Doc> small_docs(std::mt19937& rng, uint32_t alphabet, const std::vector<uint32_t>& ids) {
   std::vector<Doc> docs(4);
   for (size_t d = 0; d < docs.size(); ++d) {
@@ -164,7 +159,7 @@ TEST(mutated_indexes_give_answers_or_corrupt_never_crash) {
       CHECK(!o.query_refused && !o.quick_refused && !o.full_refused);
     }
     for (const File& file : f.files) {
-      const std::string original = slurp(file.path);
+      const std::string original = read_file(file.path);
       for (const Mutation& mu : mutations_of(original, file.header, file.entry_width, file.limit, rng)) {
         write_file(file.path, mu.bytes);
         ++total;

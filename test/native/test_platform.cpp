@@ -36,10 +36,6 @@ fs::path scratch(const char* name) {
   return p;
 }
 void write(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
-std::string read(const fs::path& p) {
-  std::ifstream f(p);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
 
 // Pages of a mapping in the page cache, and its page count.
 size_t resident(const void* p, size_t bytes) {
@@ -97,13 +93,13 @@ TEST(exchange_or_rename_swaps_existing_directories_and_renames_onto_missing_ones
   write(root / "new" / "manifest.json", "new");
   write(root / "old" / "manifest.json", "old");
   CHECK(exchange_or_rename((root / "new").string(), (root / "old").string()));
-  CHECK_EQ(read(root / "old" / "manifest.json"), std::string("new"));
-  CHECK_EQ(read(root / "new" / "manifest.json"), std::string("old"));  // the previous one, for the caller to remove
+  CHECK_EQ(fixtures::read_file(root / "old" / "manifest.json"), std::string("new"));
+  CHECK_EQ(fixtures::read_file(root / "new" / "manifest.json"), std::string("old"));  // the previous one, for the caller to remove
 
   fs::create_directories(root / "fresh");
   write(root / "fresh" / "manifest.json", "fresh");
   CHECK(!exchange_or_rename((root / "fresh").string(), (root / "absent").string()));
-  CHECK_EQ(read(root / "absent" / "manifest.json"), std::string("fresh"));
+  CHECK_EQ(fixtures::read_file(root / "absent" / "manifest.json"), std::string("fresh"));
   CHECK(!fs::exists(root / "fresh"));
 
   bool threw = false;
@@ -114,7 +110,7 @@ TEST(exchange_or_rename_swaps_existing_directories_and_renames_onto_missing_ones
     CHECK_EQ(std::string(e.code), std::string(codes::kIo));
   }
   CHECK(threw);
-  CHECK_EQ(read(root / "old" / "manifest.json"), std::string("new"));  // untouched by the failed call
+  CHECK_EQ(fixtures::read_file(root / "old" / "manifest.json"), std::string("new"));  // untouched by the failed call
   fs::remove_all(root);
 }
 

@@ -303,3 +303,31 @@ TEST(counts_whose_file_sizes_overflow_are_refused) {
                                  shape.documents, 8, "meta.bin"),
                     codes::kCorrupt);
 }
+
+// A push that fails in one shard (here a damaged suffix array that open does not read) after another shard has
+// stepped leaves the state exactly as it was: the shards' suffixes must stay within the kept tail, which
+// longest() and peek() read backwards (they read before it and crashed).
+TEST(a_failed_push_leaves_the_match_state_as_it_was) {
+  TempDir tmp;
+  ShardSpec a = write_any(tmp.path / "a", {Doc(3000, 1)}, 1, 10);
+  std::vector<Doc> pairs(1);
+  for (int i = 0; i < 500; ++i) pairs[0].insert(pairs[0].end(), {1, 2});
+  ShardSpec b = write_any(tmp.path / "b", pairs, 1, 10);
+  {
+    const fs::path sa = tmp.path / "b" / "sa.bin";
+    std::string bytes = read_file(sa);
+    std::fill(bytes.begin() + kHeaderBytes, bytes.end(), char(0xF0));
+    write_file(sa, bytes);
+  }
+  auto idx = std::make_shared<const Index>(std::vector<ShardSpec>{a, b});
+  MatchState st(idx, 0);
+  const SuffixMatch before = st.longest();
+  for (int round = 0; round < 50; ++round) {
+    CHECK_THROWS_CODE(st.push(1), codes::kCorrupt);
+    const SuffixMatch now = st.longest();
+    CHECK_EQ(now.length, before.length);
+    CHECK_EQ(now.count, before.count);
+    CHECK_EQ(st.pushed(), uint64_t(0));
+    CHECK_THROWS_CODE(st.peek(1), codes::kCorrupt);
+  }
+}

@@ -85,7 +85,8 @@ test('a pending call whose promise comes from another realm still gets its abort
   const later = (_n: unknown, flag?: Uint8Array) => new ForeignPromise<number>((resolve) => setTimeout(() => resolve(flag ? flag[0] : -1), 60));
   const ac = new AbortController();
   setTimeout(() => ac.abort(), 10);
-  t.is(await new Call({} as never, ac.signal).run(later), 1, 'the abort set the flag');
-  t.is(await new Call({} as never, undefined, 10).run(later), 1, 'the deadline set the flag');
-  t.is(await new Call({} as never, undefined, 1000).run(later), 0, 'nothing set it');
+  const core = { enter() {}, leave() {} } as never;
+  t.is(await new Call(core, {} as never, ac.signal).run(later), 1, 'the abort set the flag');
+  t.is(await new Call(core, {} as never, undefined, 10).run(later), 1, 'the deadline set the flag');
+  t.is(await new Call(core, {} as never, undefined, 1000).run(later), 0, 'nothing set it');
 });

@@ -43,7 +43,8 @@ export function attachCore(index: object, core: IndexCore): void {
  * Native errors come out as TraceIndexErrors; a cancel flag set by the timer comes out as ERR_TIMEOUT.
  */
 export class Call {
-  constructor(private readonly native: NativeIndex, private readonly signal?: AbortSignal, private readonly timeoutMs?: number) {}
+  constructor(private readonly core: IndexCore, private readonly native: NativeIndex, private readonly signal?: AbortSignal,
+    private readonly timeoutMs?: number) {}
 
   /** Runs synchronous native work (Sync forms: the signal and time limit were checked by begin). */
   runSync<T>(fn: (n: NativeIndex) => T): T {
@@ -60,10 +61,20 @@ export class Call {
    */
   async run<T>(fn: (n: NativeIndex, cancel?: Uint8Array) => Promise<T> | T): Promise<T> {
     if (this.signal === undefined && this.timeoutMs === undefined) {
+      let out: Promise<T> | T;
       try {
-        return await fn(this.native);
+        out = fn(this.native);
       } catch (err) {
         throw nativeError(err);
+      }
+      if (typeof (out as { then?: unknown } | null)?.then !== 'function') return out as T;
+      this.core.enter();
+      try {
+        return await out;
+      } catch (err) {
+        throw nativeError(err);
+      } finally {
+        this.core.leave();
       }
     }
     // The flag is armed after the call starts: work that ran inline (an answer, not a promise) has nothing left to
@@ -78,6 +89,7 @@ export class Call {
     } catch (err) {
       throw nativeError(err);
     }
+    this.core.enter();
     const c = cancelFlag(this.signal, flag);
     let timedOut = false;
     const timer = this.timeoutMs === undefined ? undefined : setTimeout(() => { timedOut = true; flag[0] = 1; }, this.timeoutMs);
@@ -89,6 +101,7 @@ export class Call {
     } finally {
       clearTimeout(timer);
       c.dispose();
+      this.core.leave();
     }
   }
 }
@@ -99,6 +112,8 @@ function timeoutError(ms: number): TraceIndexError {
 
 export class IndexCore {
   private native: NativeIndex | null;
+  private closing = false;
+  private pending = 0;  // async native work under way (Call.run), see leave()
 
   /**
    * For an infini-gram index, `manifest` is synthesized from its files (formatVersion 0, no checksums) and
@@ -110,12 +125,34 @@ export class IndexCore {
   }
 
   get closed(): boolean {
-    return this.native === null;
+    return this.closing;
   }
 
+  /** New calls fail with ERR_CLOSED from now on; the native index is released once no call is under way. */
   close(): void {
+    this.closing = true;
+    if (this.pending === 0) this.release();
+  }
+
+  private release(): void {
     this.native?.close();
     this.native = null;
+  }
+
+  /** Async native work of a call starts (Call.run). */
+  enter(): void {
+    this.pending++;
+  }
+
+  /**
+   * Async native work of a call ended. Counted down a macrotask later: the next native step of a call made of
+   * several (calibrate scores what it sampled, a trace reads its documents) starts in the microtasks that follow
+   * this one's answer, and must find the index still open after a close() made while the first step ran.
+   */
+  leave(): void {
+    setImmediate(() => {
+      if (--this.pending === 0 && this.closing) this.release();
+    });
   }
 
   /**
@@ -126,10 +163,10 @@ export class IndexCore {
     const o = plainObject('options', options);
     const signal = abortSignal('signal', o.signal);
     const timeoutMs = checkTimeout('timeoutMs', o.timeoutMs);
-    if (!this.native) throw new TraceIndexError('ERR_CLOSED', 'the index is closed');
+    if (this.closing || !this.native) throw new TraceIndexError('ERR_CLOSED', 'the index is closed');
     if (signal?.aborted) throw abortError(signal);
     if (timeoutMs === 0) throw timeoutError(0);
-    return new Call(this.native, signal, timeoutMs);
+    return new Call(this, this.native, signal, timeoutMs);
   }
 
   /** Token ids of a query, checked: integers in the vocabulary, not huge. */

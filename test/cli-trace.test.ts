@@ -193,6 +193,45 @@ test('scan --out resumes after a torn last line (a scan killed mid-write): every
   checkScanFile(t, out, texts, 'resumed after a torn line');
 });
 
+test('scan --out never cuts or appends to a file it did not write: a non-result line, a foreign last line, an input, a directory', async (t) => {
+  await index();
+  const { file } = scanInput(20);
+  const run = (out: string) => cli(['scan', DIR, file, '--out', out, '--min-length', '4', '--quiet']);
+  const cases: Array<[string, string | Buffer, RegExp]> = [
+    ['notes.txt', 'line one of my notes\nprecious last line without newline', /line 1 is not a scan result/],
+    ['one-line.txt', 'a file with no newline at all', /its last line is not the start of a scan result/],
+    // A result line, then a last line that is not a result's start; and invalid UTF-8 before a torn result.
+    ['mixed.jsonl', '{"id":"o0","tokens":1,"maxBci":0,"spans":[]}\nnot a result', /its last line is not the start/],
+    ['bad-utf8.jsonl', Buffer.concat([Buffer.from([0xff, 0xff, 0xff, 0x0a]), Buffer.from('{"id":"tor')]), /line 1 is not a scan result/],
+  ];
+  for (const [name, content, why] of cases) {
+    const out = path.join(scratch, `foreign-${name}`);
+    fs.writeFileSync(out, content);
+    const r = run(out);
+    t.is(r.status, 1, `${name}: ${r.stderr}`);
+    t.regex(r.stderr, why, name);
+    t.regex(r.stderr, /ERR_INVALID_ARGUMENT|scan appends only to its own results/, name);
+    t.deepEqual(fs.readFileSync(out), Buffer.from(content), `${name} is untouched`);
+  }
+  // The input itself, and a directory.
+  const input = path.join(scratch, 'foreign-input.jsonl');
+  fs.copyFileSync(file, input);
+  const before = fs.readFileSync(input);
+  const self = cli(['scan', DIR, input, '--out', input, '--quiet']);
+  t.is(self.status, 1, self.stderr);
+  t.regex(self.stderr, /the same file as the input/);
+  t.deepEqual(fs.readFileSync(input), before);
+  const dir = fs.mkdtempSync(path.join(scratch, 'foreign-dir-'));
+  const d = run(dir);
+  t.is(d.status, 1, d.stderr);
+  t.regex(d.stderr, /not a regular file/);
+  // A torn result after whole results is still cut and resumed (the test above), and an empty file is fine.
+  const empty = path.join(scratch, 'foreign-empty.jsonl');
+  fs.writeFileSync(empty, '');
+  t.is(run(empty).status, 0);
+  t.is(fs.readFileSync(empty, 'utf8').trim().split('\n').length, 20);
+});
+
 test('scan --out killed midway, then re-run: the union is complete with no duplicates', async (t) => {
   await index();
   const { file, texts } = scanInput(3000);

@@ -1,27 +1,55 @@
 /** traceindex scan: trace JSONL files of outputs; results as JSONL, resumable with --out; --html: the riskiest. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Index, ScanResult, TraceOptions } from '../../index';
+import { TraceIndexError, type Index, type ScanResult, type TraceOptions } from '../../index';
 import { renderScanReport } from '../../viewer/report';
 import { Command, Flags, INDEX_FLAGS, numberFlag, UsageError, withIndex } from '../command';
 import { resolveInputs, STDIN_PATH } from '../../inputs/paths';
 import { formatBytes, formatCount, MovingRate, ProgressOptions, ProgressReporter } from '../format';
 import { describeTraceOptions, TRACE_FLAGS, traceFlags } from '../trace-options';
 
-/** The ids already in `out`, after cutting off a torn last line (a killed scan's; its record is traced again). */
-function doneIds(out: string): Set<string> {
-  const skipIds = new Set<string>();
-  if (!fs.existsSync(out)) return skipIds;
-  const existing = fs.readFileSync(out, 'utf8');
-  const whole = existing.lastIndexOf('\n') + 1;
-  if (whole < existing.length) fs.truncateSync(out, Buffer.byteLength(existing.slice(0, whole)));
-  for (const line of existing.slice(0, whole).split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      skipIds.add(JSON.parse(line).id);
-    } catch {
-      // Not a result line: its record is traced again.
+/** How every result line starts (`written` below puts the id first). */
+const RESULT_START = '{"id":';
+
+/**
+ * The ids already in `out`, after cutting off a torn last line (a killed scan's; its record is traced again). A
+ * file that is not a scan's output (a line that is not a result, a last line that cannot be the start of one) or
+ * that is one of the inputs is refused, never cut or appended to.
+ */
+function doneIds(out: string, files: string[]): Set<string> {
+  const refuse = (why: string) => new TraceIndexError('ERR_INVALID_ARGUMENT', `--out ${out}: ${why}: scan appends only to its own results`);
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(out);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new Set();
+    throw err;
+  }
+  if (!st.isFile()) throw refuse('not a regular file');
+  for (const f of files)
+    if (f !== STDIN_PATH) {
+      const s = fs.statSync(f);
+      if (s.dev === st.dev && s.ino === st.ino) throw refuse(`the same file as the input ${f}`);
     }
+  const bytes = fs.readFileSync(out);
+  const whole = bytes.lastIndexOf(0x0a) + 1;  // in bytes: a cut through the decoded text would land elsewhere
+  const skipIds = new Set<string>();
+  bytes.subarray(0, whole).toString('utf8').split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    let r: { id?: unknown; tokens?: unknown; spans?: unknown } | undefined;
+    try {
+      r = JSON.parse(line);
+    } catch {
+      // refused below
+    }
+    if (!line.startsWith(RESULT_START) || typeof r?.id !== 'string' || typeof r.tokens !== 'number' || !Array.isArray(r.spans))
+      throw refuse(`line ${i + 1} is not a scan result`);
+    skipIds.add(r.id);
+  });
+  if (whole < bytes.length) {
+    const torn = bytes.subarray(whole, whole + RESULT_START.length).toString('latin1');
+    if (!RESULT_START.startsWith(torn) && !torn.startsWith(RESULT_START)) throw refuse('its last line is not the start of a scan result');
+    fs.truncateSync(out, whole);
   }
   return skipIds;
 }
@@ -50,8 +78,8 @@ export async function runScan(index: Index, inputs: string[], flags: Flags, opti
   progressOptions: ProgressOptions = {}): Promise<ScanSummary> {
   const out = typeof flags.out === 'string' ? flags.out : undefined;
   const tau = numberFlag(flags, 'tau');
-  const skipIds = out ? doneIds(out) : new Set<string>();
   const files = await resolveInputs(inputs);
+  const skipIds = out ? doneIds(out, files) : new Set<string>();
   const totalBytes = files.includes(STDIN_PATH) ? undefined : files.reduce((t, f) => t + fs.statSync(f).size, 0);
   const sink = out ? fs.createWriteStream(out, { flags: 'a' }) : process.stdout;
   const errStream = progressOptions.stream ?? process.stderr;

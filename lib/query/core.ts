@@ -3,6 +3,7 @@
  * it starts, cancellation and time limits, query tokenization and batching, and native results as objects.
  * Index (./open-index.ts) and the provenance layer reach it through coreOf(index).
  */
+import * as path from 'node:path';
 import { abortError, TraceIndexError } from '../errors';
 import type { Manifest } from '../build/manifest';
 import { cancelFlag, NativeDocuments, NativeIndex, NativeOccurrences, NativeWarmStats, nativeError } from '../native';
@@ -297,7 +298,7 @@ export class IndexCore {
     const ranks = Float64Array.from(items, (x) => nonNegativeInteger('rank', x.rank));
     const r = await call.run((n, c) => n.documentsByRank(shards, ranks, positiveInteger('maxDispLen', maxDispLen), c));
     return items.map((_, i) => {
-      const rec = parseRecord(r.records[i]);
+      const rec = this.record(r.records[i], items[i].shard);
       return {
         document: r.documents[i], id: rec.id, metadata: rec.meta, length: r.lengths[i], needleOffset: r.needleOffsets[i],
         tokens: Array.from(r.tokens.subarray(r.tokenOffsets[i], r.tokenOffsets[i + 1])),
@@ -315,7 +316,7 @@ export class IndexCore {
   occurrenceList(native: NativeIndex, r: NativeOccurrences, from: number, to: number): Occurrence[] {
     const out: Occurrence[] = [];
     for (let i = from; i < to; i++) {
-      const rec = parseRecord(r.records[i]);
+      const rec = this.record(r.records[i], r.shards[i]);
       const snippetTokens = jsonArray(r.snippetTokens.subarray(r.snippetOffsets[i], r.snippetOffsets[i + 1]));
       const token = r.offsets[i];
       const occ: Occurrence = {
@@ -351,7 +352,7 @@ export class IndexCore {
 
   /** Document `n`, the first of a native documents answer. */
   documentInfo(n: number, d: NativeDocuments): DocumentInfo {
-    const rec = parseRecord(d.records[0]);
+    const rec = this.record(d.records[0], d.shards[0]);
     const tokens = jsonArray(d.tokens.subarray(d.tokenOffsets[0], d.tokenOffsets[1]));
     // A document longer than the tokenizer decodes at once has no text here (docs/api.md, document).
     const decodable = this.tokenizer.readsText && tokens.length <= (this.tokenizer.decodeLimit ?? Infinity);
@@ -374,14 +375,16 @@ export class IndexCore {
     const d = native.documentsSync(Float64Array.of(n), Number.MAX_SAFE_INTEGER);
     return d.tokens.subarray(d.tokenOffsets[0], d.tokenOffsets[1]);
   }
-}
 
-function parseRecord(json: string): { id: string; meta: Record<string, unknown> | undefined } {
-  try {
-    const r = JSON.parse(json);
-    return { id: r.id, meta: r.meta };
-  } catch {
-    throw new TraceIndexError('ERR_INDEX_CORRUPT', 'a document record in meta.bin is not valid JSON');
+  /** A document's record from shard `shard` (docs/FORMAT.md): ERR_INDEX_CORRUPT naming the file when it is no JSON. */
+  private record(json: string, shard: number): { id: string; meta: Record<string, unknown> | undefined } {
+    try {
+      const r = JSON.parse(json);
+      return { id: r.id, meta: r.meta };
+    } catch {
+      const file = this.infinigram ? `metadata${this.infinigram[shard]?.suffix ?? ''}` : path.join(this.manifest.shards[shard]?.dir ?? '', 'meta.bin');
+      throw new TraceIndexError('ERR_INDEX_CORRUPT', `${path.join(this.dir, file)}: a document record is not valid JSON`);
+    }
   }
 }
 

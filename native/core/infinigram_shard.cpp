@@ -232,13 +232,22 @@ class InfinigramShard final : public SearchableShard<InfinigramShard<Token>, Tok
     const uint64_t k = static_cast<uint64_t>(std::upper_bound(offsets_, offsets_ + D_, pos * w) - offsets_);
     return k == 0 ? 0 : k - 1;
   }
-  std::string doc_record(uint64_t d) const override {
-    const std::string number = std::to_string(first_document_ + d);
-    if (!has_meta_) return "{\"id\":\"" + number + "\"}";
+  // Document d's metadata line without its line end (empty: none). It goes into the record as its "meta" value,
+  // so it must be one value, or what follows it would add keys of its own (an "id" among them): checked here.
+  std::string_view meta_line(uint64_t d) const {
+    if (!has_meta_) return {};
     const uint64_t begin = std::min(meta_offsets_[d], meta_bytes_);
     const uint64_t end = std::min(std::max(d + 1 < D_ ? meta_offsets_[d + 1] : meta_bytes_, begin), meta_bytes_);
     std::string_view line(meta_ + begin, end - begin);
     while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+    const size_t value_end = line.empty() ? 0 : skip_value(line, skip_ws(line, 0));
+    if (value_end == npos || skip_ws(line, value_end) != line.size())
+      throw Error(codes::kCorrupt, file("metadata") + ": the line of document " + std::to_string(first_document_ + d) + " is not one JSON value");
+    return line;
+  }
+  std::string doc_record(uint64_t d) const override {
+    const std::string number = std::to_string(first_document_ + d);
+    const std::string_view line = meta_line(d);
     if (line.empty()) return "{\"id\":\"" + number + "\"}";
     std::string_view path, linenum;
     std::string id = path_and_linenum(line, &path, &linenum) ? std::string(path) + ":" + std::string(linenum) : number;
@@ -312,9 +321,11 @@ class InfinigramShard final : public SearchableShard<InfinigramShard<Token>, Tok
     uint64_t seps = 0;
     if (!(count_tokens(text_, n_, declared_vocab_, &seps, file("tokenized")) == unigram_))
       corrupt("tokenized", "unigram counts changed since open");
-    if (has_meta_)
+    if (has_meta_) {
       for (uint64_t k = 1; k < D_; ++k)
         if (meta_offsets_[k] < meta_offsets_[k - 1]) corrupt("metaoff", "offsets out of order");
+      for (uint64_t k = 0; k < D_; ++k) meta_line(k);
+    }
     const Rank unset = static_cast<Rank>(~Rank(0));
     std::vector<Rank> rank(n_, unset);
     for (uint64_t k = 0; k < n_; ++k) {

@@ -280,3 +280,31 @@ TEST(infinigram_declared_vocabulary_counts_sparse_ids_exactly) {
   for (size_t s = 0; s < idx.shard_count(); ++s) idx.shard(s).verify(nullptr);
   CHECK_EQ(idx.count(std::vector<uint32_t>{uint32_t(V - 1)}.data(), 1), want[V - 1]);
 }
+
+// A metadata line goes into the record as its "meta" value, so it must be one JSON value: a line that closes its
+// value and goes on would add keys of its own (a spoofed "id") to the record.
+TEST(infinigram_metadata_line_must_be_one_json_value) {
+  TempDir tmp;
+  IgOptions o;
+  o.metadata = true;
+  ShardSpec s = write_ig(tmp.path / "m", {{1, 2}, {3}, {4, 5}, {6}, {7}}, 1, o);
+  const std::vector<std::string> lines = {
+      "{\"path\":\"f.jsonl\",\"linenum\":0}\n", "{\"path\":\"f.jsonl\",\"linenum\":1},\"id\":\"spoofed\",\"meta\":{\"x\":1}\n",
+      "not json at all\n", " [1, {\"a\": \"}\"}] \r\n", "{\"x\":1} {\"y\":2}\n"};
+  std::string meta, metaoff;
+  for (const std::string& l : lines) { metaoff += u64le(meta.size()); meta += l; }
+  write_file(fs::path(s.dir) / "metadata", meta);
+  write_file(fs::path(s.dir) / "metaoff", metaoff);
+  Index idx({s});
+  CHECK_EQ(idx.shard(0).doc_record(0), std::string("{\"id\":\"f.jsonl:0\",\"meta\":{\"path\":\"f.jsonl\",\"linenum\":0}}"));
+  CHECK_EQ(idx.shard(0).doc_record(3), std::string("{\"id\":\"3\",\"meta\": [1, {\"a\": \"}\"}] }"));
+  for (uint64_t d : {1, 2, 4}) {
+    try {
+      idx.shard(0).doc_record(d);
+      CHECK(false);
+    } catch (const Error& e) {
+      CHECK_EQ(e.code, std::string(codes::kCorrupt));
+      CHECK(std::string(e.what()).find("/metadata: the line of document " + std::to_string(d) + " is not one JSON value") != std::string::npos);
+    }
+  }
+}

@@ -5,6 +5,7 @@
  */
 import test, { ExecutionContext } from 'ava';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildIndex, ErrorCode, Index, MAX_LOCATE_LIMIT, openIndex, penalizeLogits, scoreContinuations, TraceIndexError } from '../lib/index';
 import * as O from './helpers/oracle';
@@ -169,4 +170,17 @@ test('the snippets of one call hold at most 2^26 tokens, an occurrence counting 
   const page = await index.locate('ab', { limit: 2, context: 24_000 });
   t.deepEqual(page.occurrences.map((o) => o.snippet.tokens.length), [24_000, 24_000]);
   index.close();
+});
+
+test('tokenizerWorkers is at most twice the CPU cores (at least 4): 2^32 or a few thousand threads are refused before any', async (t) => {
+  const most = Math.max(4, 2 * os.cpus().length);
+  for (const bad of [2 ** 32, most + 1, -1, 1.5]) {
+    const out = path.join(scratch, `workers-${bad}`);
+    const err = await t.throwsAsync(buildIndex({ inputs: [{ text: 'abc' }], out, tokenizer: 'cl100k_base', tokenizerWorkers: bad }));
+    t.is((err as TraceIndexError).code, 'ERR_INVALID_ARGUMENT', String(bad));
+    t.regex(err!.message, new RegExp(`tokenizerWorkers must be an integer in \\[0, ${most}\\]`));
+    t.false(fs.existsSync(out));
+  }
+  const ok = await buildIndex({ inputs: [{ text: 'abc abc' }], out: path.join(scratch, 'workers-ok'), tokenizer: 'cl100k_base', tokenizerWorkers: 1 });
+  t.is(ok.documents, 1);
 });

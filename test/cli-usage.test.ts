@@ -6,6 +6,7 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildIndex } from '../lib/index';
 import { COMMANDS } from '../lib/cli/commands';
@@ -70,6 +71,8 @@ test('malformed or out-of-range flag values exit 2 with the API bounds; the larg
     ['count', DIR, 'beta', '--format', 'parquet'],
     ['build', 'x.jsonl', '--out', path.join(scratch, 'o2'), '--threads', '0'],
     ['build', 'x.jsonl', '--out', path.join(scratch, 'o2'), '--memory', 'lots'],
+    ['build', 'x.jsonl', '--out', path.join(scratch, 'o2'), '--tokenizer', 'cl100k_base', '--tokenizer-workers', String(2 ** 32)],
+    ['build', 'x.jsonl', '--out', path.join(scratch, 'o2'), '--tokenizer', 'cl100k_base', '--tokenizer-workers', String(Math.max(4, 2 * os.cpus().length) + 1)],
     ['scan', DIR],
   ];
   for (const args of bad) {

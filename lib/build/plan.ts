@@ -76,11 +76,19 @@ export function buildBytesPerToken(tokenWidth: number, pointerWidth: number): nu
 
 const MIN_MEMORY = 1 << 20;
 
+/** The most tokenizer worker threads a build starts: twice the CPU cores, at least 4. */
+export function maxTokenizerWorkers(): number {
+  return Math.max(4, 2 * os.cpus().length);
+}
+
 export async function makePlan(options: PlanOptions): Promise<Plan> {
   const spec = typeof options.tokenizer === 'string' ? options.tokenizer : null;
   const tokenizer = spec !== null ? await loadTokenizer(spec) : resolveTokenizer(options.tokenizer);
+  // Each worker thread holds a V8 isolate and the tokenizer (~10 MB): more than the cores can use only costs memory.
+  const maxWorkers = maxTokenizerWorkers();
   const workers = spec !== null && spec !== 'bytes' ? options.tokenizerWorkers ?? Math.min(4, os.cpus().length) : 0;
-  if (!Number.isInteger(workers) || workers < 0) throw new TraceIndexError('ERR_INVALID_ARGUMENT', 'tokenizerWorkers must be a non-negative integer');
+  if (!Number.isInteger(workers) || workers < 0 || workers > maxWorkers)
+    throw new TraceIndexError('ERR_INVALID_ARGUMENT', `tokenizerWorkers must be an integer in [0, ${maxWorkers}] (twice the CPU cores, at least 4), got ${String(workers)}`);
   const out = path.resolve(options.out);
   // The default budget depends on the machine, not on its momentary free memory, so that shard cuts (and
   // with them the files) are the same from one run to the next.

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BuildOptions, BuildProgress, BuildResult, buildIndex, DocumentRecord } from '../../index';
 import { createSkipCollector } from '../../inputs/records';
+import { maxTokenizerWorkers } from '../../build/plan';
 import { parseBytes } from '../../validate';
 import { Command, Flags, Interrupted, intFlag, print, UsageError } from '../command';
 import { formatBytes, formatCount, ProgressFields, ProgressOptions, ProgressReporter } from '../format';
@@ -39,7 +40,7 @@ function buildFlags(flags: Flags): Omit<BuildOptions, 'inputs' | 'out'> {
     memory,
     shardTokens: intFlag(flags, 'shard-tokens'),
     threads: intFlag(flags, 'threads', { default: 1, positive: true }),
-    tokenizerWorkers: intFlag(flags, 'tokenizer-workers'),
+    tokenizerWorkers: intFlag(flags, 'tokenizer-workers', { max: maxTokenizerWorkers() }),
     skipBadLines: Boolean(flags['skip-bad-lines']),
     append: Boolean(flags.append),
     skipDuplicateInputs: Boolean(flags['skip-duplicate-append']),

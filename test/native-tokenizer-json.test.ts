@@ -90,6 +90,24 @@ test('tokenizer.json: the fixture gives the ids its merges make (hello world, ad
   t.deepEqual(Array.from(native.encode('hello world<|endoftext|> the')), [259, 266, 267, 261]);
 });
 
+// Added tokens that are prefixes of each other (a, aa, ..., a^300 and b-variants), in a text that matches many of
+// them at every position: the longest at each position, left to right, as @huggingface/tokenizers takes them.
+test('tokenizer.json: many nested added tokens match leftmost-longest, as @huggingface/tokenizers matches them', async (t) => {
+  const r = rng(77);
+  const file = variant('nested-added', (j) => {
+    let id = 268;
+    for (let l = 1; l <= 300; l += 1 + Math.floor(r() * 3)) j.added_tokens.push({ ...j.added_tokens[0], id: id++, content: 'a'.repeat(l) });
+    for (let l = 2; l <= 40; l += 3) j.added_tokens.push({ ...j.added_tokens[0], id: id++, content: 'a'.repeat(l - 1) + 'b' });
+  });
+  const [js, native] = await load(file);
+  t.true(native.native, native.jsReason);
+  const docs = [
+    'a'.repeat(2000),
+    Array.from({ length: 300 }, () => 'a'.repeat(Math.floor(r() * 60)) + ['b', ' hello', 'c', '<|endoftext|>'][Math.floor(r() * 4)]).join(''),
+  ];
+  t.deepEqual(mismatches(docs, docs.map((d) => js.encode(d)), docs.map((d) => native.encode(d))), []);
+});
+
 /** Writes a variant of the fixture. */
 function variant(name: string, change: (json: Record<string, any>) => void, base = TINY): string { // eslint-disable-line @typescript-eslint/no-explicit-any
   const json = JSON.parse(fs.readFileSync(base, 'utf8'));

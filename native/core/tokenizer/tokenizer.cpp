@@ -268,10 +268,7 @@ std::unique_ptr<Tokenizer> Tokenizer::byte_level_bpe(const ByteLevelBpe& spec) {
     t->added_.insert(content, static_cast<uint32_t>(t->added_info_.size()));  // a later equal content wins
     t->added_info_.push_back(Added{id, spec.added_strip.empty() ? uint8_t{0} : spec.added_strip[k]});
     t->added_first_[static_cast<uint8_t>(content[0])] = true;
-    t->added_lengths_.push_back(content.size());
   }
-  std::sort(t->added_lengths_.begin(), t->added_lengths_.end(), std::greater<size_t>());
-  t->added_lengths_.erase(std::unique(t->added_lengths_.begin(), t->added_lengths_.end()), t->added_lengths_.end());
   t->vocabulary_ = spec.tokens.size();
   return t;
 }
@@ -354,12 +351,8 @@ void Tokenizer::encode_with_added(const uint8_t* original, const uint8_t* s, siz
   };
   size_t start = 0;
   bool strip_next = false;  // the previous added token drops the whitespace after it
-  for (size_t i = 0; i < n && !added_lengths_.empty();) {
-    uint32_t k = kNone;
-    size_t len = 0;
-    if (added_first_[original[i]])
-      for (size_t l : added_lengths_)
-        if (l <= n - i && (k = added_.find(original + i, l)) != kNone) { len = l; break; }
+  for (size_t i = 0; i < n && !added_info_.empty();) {
+    auto [k, len] = added_first_[original[i]] ? added_.longest(original + i, n - i) : std::pair<uint32_t, size_t>{kNone, 0};
     if (k == kNone) { ++i; continue; }
     const Added& a = added_info_[k];
     section(start, i, strip_next, a.strip & 1);
@@ -369,6 +362,28 @@ void Tokenizer::encode_with_added(const uint8_t* original, const uint8_t* s, siz
     start = i;
   }
   section(start, n, strip_next, false);
+}
+
+void Tokenizer::AddedTrie::insert(std::string_view content, uint32_t k) {
+  uint32_t node = 0;
+  for (unsigned char c : content) {
+    auto [it, fresh] = child.try_emplace(uint64_t(node) << 8 | c, static_cast<uint32_t>(ends.size()));
+    if (fresh) ends.push_back(kNone);
+    node = it->second;
+  }
+  ends[node] = k;
+}
+
+std::pair<uint32_t, size_t> Tokenizer::AddedTrie::longest(const uint8_t* s, size_t n) const {
+  std::pair<uint32_t, size_t> best{kNone, 0};
+  uint32_t node = 0;
+  for (size_t i = 0; i < n; ++i) {
+    auto it = child.find(uint64_t(node) << 8 | s[i]);
+    if (it == child.end()) break;
+    node = it->second;
+    if (ends[node] != kNone) best = {ends[node], i + 1};
+  }
+  return best;
 }
 
 void Tokenizer::encode_section(const uint8_t* s, size_t n, std::vector<uint32_t>& out, Scratch& scratch) const {

@@ -115,10 +115,18 @@ class Tokenizer {
   Space space_ = Space::kJs;
   ByteLevelBpe::Prefix prefix_ = ByteLevelBpe::Prefix::kNone;
   struct Added { uint32_t id; uint8_t strip; };
-  ByteMap added_;                        // content -> index in added_info_
+  // Added tokens' contents as a byte trie, so the longest one at a text position is one walk (O(its length))
+  // rather than a lookup per distinct length (O(L^2) per position with many long added tokens).
+  struct AddedTrie {
+    std::unordered_map<uint64_t, uint32_t> child;  // (node << 8 | byte) -> node; node 0 is the root
+    std::vector<uint32_t> ends{kNone};             // per node: index in added_info_ of the token ending there
+    void insert(std::string_view content, uint32_t k);
+    // The longest added token that s[0, n) starts with: its index (kNone if none) and length.
+    std::pair<uint32_t, size_t> longest(const uint8_t* s, size_t n) const;
+  };
+  AddedTrie added_;
   std::vector<Added> added_info_;
   bool added_first_[256] = {};           // first bytes of added tokens
-  std::vector<size_t> added_lengths_;    // their distinct lengths, longest first
 };
 
 }  // namespace traceindex::tok

@@ -73,6 +73,7 @@ test('malformed or out-of-range flag values exit 2 with the API bounds; the larg
     ['build', 'x.jsonl', '--out', path.join(scratch, 'o2'), '--memory', 'lots'],
     ['build', 'x.jsonl', '--out', path.join(scratch, 'o2'), '--tokenizer', 'cl100k_base', '--tokenizer-workers', String(2 ** 32)],
     ['build', 'x.jsonl', '--out', path.join(scratch, 'o2'), '--tokenizer', 'cl100k_base', '--tokenizer-workers', String(Math.max(4, 2 * os.cpus().length) + 1)],
+    ['build', 'x.jsonl', '--out', path.join(scratch, 'o2'), '--shard', '5/99999999999999999999'],
     ['scan', DIR],
   ];
   for (const args of bad) {

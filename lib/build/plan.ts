@@ -154,7 +154,7 @@ async function countDocuments(files: string[], options: PlanOptions): Promise<nu
 }
 
 function checkPart(part: { index: number; count: number }): { index: number; count: number } {
-  if (!Number.isInteger(part.count) || part.count < 1 || !Number.isInteger(part.index) || part.index < 0 || part.index >= part.count)
+  if (!Number.isSafeInteger(part.count) || part.count < 1 || !Number.isSafeInteger(part.index) || part.index < 0 || part.index >= part.count)
     throw new TraceIndexError('ERR_INVALID_ARGUMENT', `part ${part.index}/${part.count} is not a part i/N with 0 <= i < N`);
   return part;
 }

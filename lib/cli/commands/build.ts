@@ -11,7 +11,7 @@ import { formatBytes, formatCount, ProgressFields, ProgressOptions, ProgressRepo
 function partOption(spec: string | undefined): { index: number; count: number } | undefined {
   if (spec === undefined) return undefined;
   const m = /^(\d+)\/(\d+)$/.exec(spec);
-  if (!m || Number(m[1]) >= Number(m[2])) throw new UsageError(`--shard takes i/N with 0 <= i < N, got ${spec}`);
+  if (!m || !Number.isSafeInteger(Number(m[2])) || Number(m[1]) >= Number(m[2])) throw new UsageError(`--shard takes i/N with 0 <= i < N < 2^53, got ${spec}`);
   return { index: Number(m[1]), count: Number(m[2]) };
 }
 

@@ -16,7 +16,7 @@
  * | `ERR_TOKEN_WIDTH` | token ids do not fit the index's token width |
  * | `ERR_TOKENIZER_MISMATCH` | token ids or a tokenizer were made for another vocabulary than the index's |
  * | `ERR_INVALID_ARGUMENT` | any other argument or option the caller got wrong (the message names it) |
- * | `ERR_TOO_LARGE` | an answer would exceed a size bound: one call's 2^26 snippet tokens, a document's `maxTokens` |
+ * | `ERR_TOO_LARGE` | an answer would exceed a size bound: one call's 2^26 snippet tokens, a document's `maxTokens` (the service: HTTP 413, and a body, query, batch or answer above its limits) |
  * | `ERR_BAD_INPUT` | an input file or record cannot be read as a document (the message says where) |
  * | `ERR_CLOSED` | a method was called on a closed Index |
  * | `ERR_ABORTED` | the call's AbortSignal fired (before or during the call) |
@@ -30,7 +30,6 @@
  * | code | HTTP status | raised when |
  * |---|---|---|
  * | `ERR_NOT_FOUND` | 404 | no such index, route or document |
- * | `ERR_TOO_LARGE` | 413 | a body, query, batch or answer above its limit |
  * | `ERR_MEDIA_TYPE` | 415 | a body that is not `application/json` (or NDJSON for scans) |
  * | `ERR_UNAUTHORIZED` | 401 | a missing or wrong bearer token |
  * | `ERR_UNSUPPORTED` | 400 | an infini-gram query type the engine does not answer |
@@ -46,6 +45,7 @@ export const ERROR_CODES = [
   'ERR_TOKEN_WIDTH',
   'ERR_TOKENIZER_MISMATCH',
   'ERR_INVALID_ARGUMENT',
+  'ERR_TOO_LARGE',
   'ERR_BAD_INPUT',
   'ERR_CLOSED',
   'ERR_ABORTED',
@@ -54,7 +54,6 @@ export const ERROR_CODES = [
   'ERR_MISSING_PACKAGE',
   'ERR_INTERNAL',
   'ERR_NOT_FOUND',
-  'ERR_TOO_LARGE',
   'ERR_MEDIA_TYPE',
   'ERR_UNAUTHORIZED',
   'ERR_UNSUPPORTED',

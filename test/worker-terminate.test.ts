@@ -82,7 +82,7 @@ if (isMainThread) {
       nextTokens: () => n.nextTokens(t, o),
       trace: () => n.trace(t, o, { maxDocuments: 2 }),
       scoreSpans: () => n.scoreSpans(t, o, undefined, {}),
-      documents: () => n.documents(Float64Array.of(0, 1, 2)),
+      documents: () => n.documents(Float64Array.of(0, 1, 2), Number.MAX_SAFE_INTEGER),
       findDocument: () => n.findDocument('{"id":"none'),
       sampleSpans: () => n.sampleSpans(Uint32Array.of(2, 4), 50, 7),
       verify: () => n.verify(),

@@ -207,6 +207,34 @@ test('corrupt or truncated zstd → ERR_BAD_INPUT naming the file, after the doc
   }
 });
 
+// fzstd allocates a frame's declared window (up to 2 GB) from its header alone: 20 such frames of 25 bytes each
+// took a build to 23 GB. Frames whose window is above 2^25 are refused before the decoder sees them.
+test('zstd frames declaring windows above 2^25 bytes are ERR_BAD_INPUT before any is allocated; 2^25 itself reads', async (t) => {
+  const block = Buffer.concat([zstdBlockHeader(16, true), Buffer.from('{"text":"hi"}\n\n\n')]);
+  const frame = (descriptor: number[]) => Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd, ...descriptor]), block]);
+  const big = (exponent: number, mantissa: number) => frame([0x00, (exponent << 3) | mantissa]);  // window 2^(10+e) * (1 + m/8)
+  const single = (size: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(size); return frame([0xa0, ...b]); };  // single segment, 4-byte content size
+  const cases: Array<[string, Buffer, number | undefined]> = [
+    ['w1.875G.jsonl.zst', Buffer.concat(Array.from({ length: 20 }, () => big(20, 7))), 1_006_632_960 * 2],
+    ['w2^25+.jsonl.zst', Buffer.concat([zstdRawFrame(Buffer.from(jsonl({ text: 'kept' }))), big(15, 1)]), 2 ** 25 + 2 ** 22],
+    ['single-segment-1G.jsonl.zst', single(2 ** 30), 2 ** 30],
+    ['skippable-then-big.jsonl.zst', Buffer.concat([zstdSkippableFrame(Buffer.alloc(300)), big(16, 0)]), 2 ** 26],
+    ['w2^25.jsonl.zst', big(15, 0), undefined],
+  ];
+  const dir = makeDir(Object.fromEntries(cases.map(([name, body]) => [name, body])));
+  for (const [name, , window] of cases) {
+    const file = path.join(dir, name);
+    if (window === undefined) {
+      t.deepEqual((await collect([file])).map((d) => d.text), ['hi'], name);
+      continue;
+    }
+    const { docs, error } = await collectUntilError([file]);
+    t.is(error?.code, 'ERR_BAD_INPUT', name);
+    t.is(error?.message, `${file}: a zstd frame needs a window of ${window} bytes, more than the 33554432 this reader supports (recompress at a lower level, without --long)`);
+    t.deepEqual(docs.map((d) => d.text), name.startsWith('w2^25+') ? ['kept'] : [], name);
+  }
+});
+
 test('nested text field via dotted path; its parent stays in meta without it', async (t) => {
   const dir = makeDir({
     'n.jsonl': jsonl(

@@ -117,13 +117,108 @@ function readFailure(file: string, err: unknown): TraceIndexError {
 interface ZstdDecompressor { push(chunk: Uint8Array, final?: boolean): void }
 type ZstdModule = { Decompress: new (ondata: (data: Uint8Array, final?: boolean) => void) => ZstdDecompressor };
 
+/** The largest zstd window read (fzstd's back-reference limit; zstd levels up to --ultra 20 stay within it). */
+export const MAX_ZSTD_WINDOW = 2 ** 25;
+/** Compressed bytes handed to the decoder at once: at most 128 blocks, so at most 16 MiB decoded per step. */
+const ZSTD_SLICE = 512;
+
+/**
+ * Walks the frame and block headers of a zstd stream as its bytes go by (RFC 8878, 3.1), to refuse a frame
+ * whose window is above MAX_ZSTD_WINDOW before the decoder allocates it: fzstd allocates any declared window
+ * (up to 2 GB) from the frame header alone. Bytes it cannot walk are left to the decoder to refuse.
+ */
+class ZstdFrameWalker {
+  private phase: 'magic' | 'skippable' | 'descriptor' | 'header' | 'block' | 'off' = 'magic';
+  private need = 4;
+  private head: number[] = [];
+  private skip = 0;
+  private descriptor = 0;
+  private checksum = false;
+  private position = 0;    // bytes walked
+  private frameStart = 0;  // where the current frame's magic number starts
+  /** Set when a frame is refused: the error, and where that frame starts in the stream. */
+  refusal: { at: number; error: Error } | undefined;
+
+  constructor(private readonly refuse: (why: string) => Error) {}
+
+  push(bytes: Uint8Array): void {
+    for (let i = 0; i < bytes.length && this.phase !== 'off';) {
+      if (this.skip > 0) {
+        const n = Math.min(this.skip, bytes.length - i);
+        this.skip -= n;
+        i += n;
+        this.position += n;
+        continue;
+      }
+      if (this.phase === 'magic' && this.head.length === 0) this.frameStart = this.position;
+      this.head.push(bytes[i++]);
+      this.position++;
+      if (this.head.length === this.need) this.step();
+    }
+  }
+
+  private next(phase: ZstdFrameWalker['phase'], need: number, skip = 0): void {
+    this.phase = phase;
+    this.need = need;
+    this.skip = skip;
+    this.head = [];
+  }
+
+  private step(): void {
+    const h = this.head;
+    const le = (from: number, n: number) => h.slice(from, from + n).reduceRight((v, b) => v * 256 + b, 0);
+    switch (this.phase) {
+      case 'magic': {
+        const magic = le(0, 4);
+        if (magic === 0xfd2fb528) return this.next('descriptor', 1);
+        if (Math.floor(magic / 16) === 0x184d2a5) return this.next('skippable', 4);
+        return this.next('off', 0);
+      }
+      case 'skippable':
+        return this.next('magic', 4, le(0, 4));
+      case 'descriptor': {
+        const d = (this.descriptor = h[0]);
+        const single = (d >> 5) & 1, fcs = d >> 6;
+        this.checksum = ((d >> 2) & 1) === 1;
+        const length = (single ? 0 : 1) + [0, 1, 2, 4][d & 3] + (fcs ? 1 << fcs : single);
+        return this.next('header', length);
+      }
+      case 'header': {
+        const d = this.descriptor, single = (d >> 5) & 1, fcs = d >> 6;
+        if (!single) {
+          const exponent = 10 + (h[0] >> 3), base = 2 ** exponent;
+          return this.window(base + (base / 8) * (h[0] & 7));
+        }
+        const at = [0, 1, 2, 4][d & 3], n = fcs ? 1 << fcs : 1;
+        return this.window(le(at, n) + (fcs === 1 ? 256 : 0));  // a single segment's window is its content size
+      }
+      case 'block': {
+        const v = le(0, 3), last = v & 1, type = (v >> 1) & 3, size = Math.floor(v / 8);
+        if (type === 3) return this.next('off', 0);
+        const body = type === 1 ? 1 : size;
+        if (last) return this.next('magic', 4, body + (this.checksum ? 4 : 0));
+        return this.next('block', 3, body);
+      }
+    }
+  }
+
+  private window(bytes: number): void {
+    if (bytes <= MAX_ZSTD_WINDOW) return this.next('block', 3);
+    const why = `a zstd frame needs a window of ${bytes} bytes, more than the ${MAX_ZSTD_WINDOW} this reader supports (recompress at a lower level, without --long)`;
+    this.refusal = { at: this.frameStart, error: this.refuse(why) };
+    this.next('off', 0);
+  }
+}
+
 /**
  * Decompresses a zstd stream (any number of frames, skippable frames included) chunk by chunk; corrupt or
  * truncated data throws ERR_BAD_INPUT naming the file. fzstd checks the frame structure but not the optional
- * content checksum, and supports back-references up to 2^25 bytes (all levels below --ultra 20).
+ * content checksum, and supports back-references up to 2^25 bytes (all levels below --ultra 20). Memory stays
+ * bounded: windows are checked before the decoder sees their frame, and it takes ZSTD_SLICE bytes at a time.
  */
 async function* zstdChunks(source: AsyncIterable<Buffer>, file: string): AsyncGenerator<Buffer> {
   const { Decompress } = require('fzstd') as ZstdModule; // loaded when a .zst file is read
+  const walker = new ZstdFrameWalker((why) => badInput(`${file}: ${why}`));
   const out: Buffer[] = [];
   const decompressor = new Decompress((data) => {
     // fzstd hands out a fresh array per block, so it can be kept without copying.
@@ -140,7 +235,17 @@ async function* zstdChunks(source: AsyncIterable<Buffer>, file: string): AsyncGe
     while (out.length > 0) yield out.shift()!;
     if (failure) throw failure;
   }
-  for await (const chunk of source) yield* push(chunk, false);
+  let read = 0;
+  for await (const chunk of source)
+    for (let at = 0; at < chunk.length; at += ZSTD_SLICE) {
+      const slice = chunk.subarray(at, at + ZSTD_SLICE);
+      walker.push(slice);
+      const refused = walker.refusal;
+      // What precedes a refused frame is decoded (its documents are read, as before any damage), then the error.
+      yield* push(refused ? slice.subarray(0, Math.max(0, refused.at - read)) : slice, false);
+      if (refused) throw refused.error;
+      read += slice.length;
+    }
   yield* push(new Uint8Array(0), true);
 }
 

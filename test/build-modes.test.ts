@@ -98,6 +98,42 @@ test('a build killed mid-way resumes from its finished shards and gives the same
   t.deepEqual(await answers(out, probes(texts)), await answers(clean, probes(texts)));
 });
 
+test('an input edited in place with its size and mtime kept (cp -p, rsync -a) is not resumed onto its old shards', async (t) => {
+  const { dir } = corpus('edited', 1500, [40, 160]);
+  const out = path.join(scratch, 'edited-out');
+  let killedWithShards = false;
+  for (let attempt = 0; attempt < 3 && !killedWithShards; attempt++) {
+    fs.rmSync(out, { recursive: true, force: true });
+    const child = spawn(process.execPath, [O.CLI, 'build', dir, '--out', out, '--shard-tokens', '200000', '--quiet'], { stdio: 'ignore' });
+    const exited = new Promise((res) => child.once('exit', res));
+    for (const started = Date.now(); Date.now() - started < 5000 && !killedWithShards;) {
+      await new Promise((res) => setTimeout(res, 20));
+      const work = fs.readdirSync(scratch).find((x) => x.startsWith('.edited-out.building-'));
+      killedWithShards = Boolean(work && fs.readdirSync(path.join(scratch, work)).some((x) => /^shard-\d+\.json$/.test(x)));
+    }
+    child.kill('SIGKILL');
+    await exited;
+  }
+  t.true(killedWithShards, 'killed after a shard was recorded');
+  // The first document of the first file gets a word of the same length that occurs nowhere else.
+  const first = path.join(dir, fs.readdirSync(dir).sort()[0]);
+  const st = fs.statSync(first);
+  const before = fs.readFileSync(first, 'utf8');
+  const at = before.indexOf('"text":"') + 8;
+  const edited = before.slice(0, at) + 'QZXQ' + before.slice(at + 4);
+  t.is(Buffer.byteLength(edited), st.size);
+  const ref = path.join(scratch, 'edited-mtime-ref');
+  t.is(spawnSync('cp', ['-p', first, ref]).status, 0);
+  fs.writeFileSync(first, edited);
+  t.is(spawnSync('touch', ['-m', '-r', ref, first]).status, 0);  // the nanoseconds too, as cp -p keeps them
+  t.is(fs.statSync(first).mtimeMs, st.mtimeMs);
+  const r2 = await buildIndex({ inputs: [dir], out, shardTokens: 200_000 });
+  t.is(r2.resumed, 0);
+  const idx = await openIndex(out);
+  t.is(await idx.count('QZXQ'), 1);
+  idx.close();
+});
+
 test('a build with other inputs does not reuse an interrupted build\'s shards', async (t) => {
   const { dir } = corpus('noreuse', 300, [20, 60]);
   const out = path.join(scratch, 'noreuse-out');
@@ -138,6 +174,17 @@ test('--append equals a fresh build of all the documents, and refuses another to
   await idx.verify();
   idx.close();
   await t.throwsAsync(buildIndex({ inputs: [{ tokens: [1, 2] }], out: grown, append: true, tokenizer: { name: 'x', vocabSize: 10 } }), { code: 'ERR_TOKENIZER_MISMATCH' });
+  // A damaged index (a shard file missing or truncated) is refused as it is, not appended to.
+  const manifest = fs.readFileSync(path.join(grown, 'manifest.json'));
+  const meta = path.join(grown, 'shard-00000', 'meta.bin');
+  const saved = fs.readFileSync(meta);
+  for (const damage of [() => fs.rmSync(meta), () => fs.writeFileSync(meta, saved.subarray(0, saved.length - 1))]) {
+    damage();
+    const err = await t.throwsAsync(buildIndex({ inputs: [{ text: 'more text' }], out: grown, append: true }), { code: 'ERR_INDEX_CORRUPT' });
+    t.regex(err!.message, /meta\.bin: (missing|\d+ bytes, the manifest records)/);
+    t.deepEqual(fs.readFileSync(path.join(grown, 'manifest.json')), manifest, 'the manifest is untouched');
+  }
+  fs.writeFileSync(meta, saved);
 });
 
 test('partitioned parts built as separate processes and combined answer like a one-process build', async (t) => {

@@ -215,6 +215,11 @@ test('SIGTERM under load: requests in flight finish, later ones are refused, the
   for (const giveUp = Date.now() + 20_000; (await reached()) < 12 && Date.now() < giveUp;) await new Promise((resolve) => setTimeout(resolve, 20));
   child.kill('SIGTERM');
   await new Promise((resolve) => setTimeout(resolve, 100));
+  // Probes while it drains: the process lives (/healthz 200), it takes no work (/readyz 503 draining).
+  const health = await request(agent, port, 'GET', '/healthz').then((a) => a, () => ({ status: -1, body: '' }));
+  const ready = await request(agent, port, 'GET', '/readyz').then((a) => a, () => ({ status: -1, body: '' }));
+  t.true(health.status === 200 || health.status === -1, `/healthz while draining: ${health.status} ${health.body}`);
+  t.true((ready.status === 503 && JSON.parse(ready.body).status === 'draining') || ready.status === -1, `/readyz while draining: ${ready.status} ${ready.body}`);
   const after = await trace();
   const answers = await Promise.all(before);
   // Each request is either answered in full (it was in flight: drained) or refused cleanly (it reached the

@@ -222,6 +222,9 @@ test('bearer auth from a token file, CORS, request ids, health, readiness after 
   t.true(s.ready);
   t.is((await s.app.inject({ url: '/readyz' })).statusCode, 200);
   t.is((await s.app.inject({ url: '/' })).statusCode, 200);
+  // The page's own files load without a token (a <script src> cannot send one); other paths still need it.
+  for (const asset of ['viewer.js', 'viewer.css']) t.is((await s.app.inject({ url: `/assets/${asset}` })).statusCode, 200, asset);
+  t.is((await s.app.inject({ url: '/assets/other.js' })).statusCode, 404);
   t.is((await s.app.inject({ url: '/metrics' })).statusCode, 401);
   const metrics = await s.app.inject({ url: '/metrics', headers: { authorization: 'Bearer s3cret' } });
   t.regex(metrics.body, new RegExp(`traceindex_index_tokens\\{index="main"\\} ${index.info.tokens}`));

@@ -24,7 +24,7 @@ import { readDocuments } from '../inputs/streams';
 import { addon, cancelFlag, nativeError } from '../native';
 import { tokenizeInWorkers, tokenizeNatively } from '../tokenizers/pool';
 import { bytesTokenizer } from '../tokenizers/tokenizer';
-import { FORMAT_NAME, FORMAT_VERSION, Manifest, readManifest, shardFiles, writeManifest } from './manifest';
+import { checkShardFiles, FORMAT_NAME, FORMAT_VERSION, Manifest, readManifest, shardFiles, writeManifest } from './manifest';
 import { inputFingerprint, makePlan, Plan, PlanOptions } from './plan';
 import { documentTokens, metaRecord, ShardAccumulator, ShardBuilds } from './shard-accumulator';
 import {
@@ -163,6 +163,7 @@ async function prepareTarget(plan: Plan, options: BuildOptions): Promise<Target>
     return { existing: null, dir: work, resumed, inputs: fingerprints, skipped: [] };
   }
   const existing = readManifest(plan.out);
+  checkShardFiles(plan.out, existing);  // a damaged index is refused as it is, not appended to
   if (plan.part) throw new TraceIndexError('ERR_INVALID_ARGUMENT', 'a part build cannot append');
   if (existing.tokenizer.fingerprint !== plan.tokenizer.fingerprint || existing.tokenWidth !== plan.tokenizer.tokenWidth)
     throw new TraceIndexError('ERR_TOKENIZER_MISMATCH',

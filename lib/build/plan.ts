@@ -116,7 +116,9 @@ export async function makePlan(options: PlanOptions): Promise<Plan> {
   let files: string[] | null = null;
   const read = [options.textField ?? 'text', options.tokensField ?? null, options.idField ?? 'id', options.metaFields ?? 'all', Boolean(options.skipBadLines)];
   const identify = (list: string[], extra: unknown) => createHash('sha256').update(JSON.stringify({
-    files: list.map((f) => { const st = fs.statSync(f); return [path.resolve(f), st.size, st.mtimeMs]; }),
+    // ctime and inode too: mtime can be set back (cp -p, rsync -a, tar x), ctime cannot, and a file saved by
+    // rename is a new inode; a changed input must not resume onto shards of its old content.
+    files: list.map((f) => { const st = fs.statSync(f); return [path.resolve(f), st.size, st.mtimeMs, st.ctimeMs, st.ino]; }),
     tokenizer: tokenizer.fingerprint, read, extra,
   })).digest('hex').slice(0, 16);
   if (Array.isArray(inputs) && inputs.every((x) => typeof x === 'string')) {

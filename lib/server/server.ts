@@ -75,7 +75,10 @@ export interface TraceIndexServer {
 
 const NAME = /^[A-Za-z0-9._-]{1,128}$/;
 const QUERY_ROUTES: QueryRoute[] = ['count', 'locate', 'longest-match', 'next-tokens', 'trace', 'shield', 'scores'];
-const PUBLIC_PATHS = new Set(['/healthz', '/readyz', '/', ...VIEWER_ASSETS.map((a) => `/assets/${a}`)]);
+// Route patterns (req.routeOptions.url): the viewer's files are served by /assets/:file, which allows only them.
+const PUBLIC_PATHS = new Set(['/healthz', '/readyz', '/', '/assets/:file']);
+/** Probes answer while the server drains: /healthz ok (the process lives), /readyz 503 "draining". */
+const PROBES = new Set(['/healthz', '/readyz']);
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -188,7 +191,7 @@ export async function createServer(options: ServerOptions): Promise<TraceIndexSe
     });
     const cors = corsHeaders(options.cors, req.headers.origin);
     if (cors) reply.headers(cors);
-    if (state.draining) {
+    if (state.draining && !(req.method === 'GET' && PROBES.has(req.routeOptions.url ?? ''))) {
       reply.header('connection', 'close');
       return done(new HttpError(503, 'ERR_SHUTTING_DOWN', 'the server is shutting down', { 'retry-after': String(limits.retryAfterSeconds) }));
     }

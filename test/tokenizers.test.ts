@@ -155,6 +155,12 @@ for (const c of cases) {
         t.is(decoded, utf8.decode(bytes.subarray(0, length)), `${kind} prefix ${n}`);
         if (!decoded.includes('\uFFFD')) t.is(length, Buffer.byteLength(decoded), `${kind} prefix ${n}`);
       }
+      // byteLengthBetween (locate's byte offsets, summed over a document's occurrences) is the prefixes' difference.
+      t.truthy(tok.byteLengthBetween, 'built-in tokenizers add up token by token');
+      for (let from = 0; from <= ids.length; from += 1 + (from % 7)) {
+        for (const to of [from, Math.min(ids.length, from + 1), Math.min(ids.length, from + 13), ids.length])
+          t.is(tok.byteLengthBetween!(ids, from, to), tok.byteLength(ids.subarray(0, to)) - tok.byteLength(ids.subarray(0, from)), `${kind} [${from}, ${to})`);
+      }
     }
   });
 

@@ -121,6 +121,8 @@ interface TokenizerParts {
   anyLength?: boolean;
   /** Called with ids < vocabSize. */
   byteLength(ids: ArrayLike<number>): number;
+  /** What each id adds to the decoded bytes anywhere but at the start (absent: bytes do not add up by token). */
+  tokenBytes?(id: number): number;
   /** Encodes instead of encodeIds: ids of the vocabulary in arrays of its width. */
   native?: NativeEncoder;
   /** Why a tokenizer.json encodes in JS although the native encoder was asked for. */
@@ -203,6 +205,10 @@ function makeTokenizer(parts: TokenizerParts): Tokenizer {
   const tokenWidth = widthForVocab(vocabSize);
   const Out = tokenWidth === 1 ? Uint8Array : tokenWidth === 2 ? Uint16Array : Uint32Array;
   const native = parts.native;
+  const byteLength = (tokens: ArrayLike<number>): number => {
+    checkIds(name, vocabSize, tokens);
+    return tokens.length === 0 ? 0 : parts.byteLength(tokens);
+  };
   return Object.freeze({
     name,
     fingerprint: parts.fingerprint,
@@ -241,9 +247,16 @@ function makeTokenizer(parts: TokenizerParts): Tokenizer {
         throw invalid(`${tokens.length} tokens are more than the ${name} tokenizer's decoder takes at once (${MAX_JS_DECODE}): decode them in parts`);
       return parts.decodeIds(Array.from(tokens));
     },
-    byteLength(tokens: ArrayLike<number>): number {
-      checkIds(name, vocabSize, tokens);
-      return tokens.length === 0 ? 0 : parts.byteLength(tokens);
+    byteLength,
+    byteLengthBetween(tokens: ArrayLike<number>, from: number, to: number): number {
+      const { tokenBytes } = parts;
+      const prefix = (n: number) => byteLength(ArrayBuffer.isView(tokens) ? (tokens as Uint32Array).subarray(0, n) : Array.prototype.slice.call(tokens, 0, n));
+      if (from === 0 || !tokenBytes) return prefix(to) - prefix(from);
+      const range = ArrayBuffer.isView(tokens) ? (tokens as Uint32Array).subarray(from, to) : Array.prototype.slice.call(tokens, from, to);
+      checkIds(name, vocabSize, range);
+      let n = 0;
+      for (let i = 0; i < range.length; i++) n += tokenBytes(range[i]);
+      return n;
     },
   });
 }
@@ -297,6 +310,7 @@ function loadTiktoken(name: 'cl100k_base' | 'o200k_base'): TokenizerParts {
     decodeIds: byteTableDecoder(table),
     anyLength: true,
     byteLength: (ids) => tableLength(table(), ids),
+    tokenBytes: (id) => table().offsets[id + 1] - table().offsets[id],
   };
 }
 
@@ -353,6 +367,7 @@ async function loadLlama2(): Promise<TokenizerParts> {
     decodeIds: llama2Decoder(vocab),
     anyLength: true,
     byteLength: (ids) => sumLengths(lengths, ids) - startsWithSpace[ids[0]],
+    tokenBytes: (id) => lengths[id],  // the dummy prefix's space is dropped at the start only
   };
 }
 
@@ -389,6 +404,7 @@ function loadLlama3(): TokenizerParts {
     decodeIds: byteTableDecoder(table),
     anyLength: true,
     byteLength: (ids) => tableLength(table(), ids),
+    tokenBytes: (id) => table().offsets[id + 1] - table().offsets[id],
   };
 }
 
@@ -494,6 +510,7 @@ async function loadTokenizerJson(spec: string, native: boolean): Promise<Tokeniz
 
   const decodeIds = (ids: number[]) => hf.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false });
   let byteLength: (ids: ArrayLike<number>) => number;
+  let tokenBytes: ((id: number) => number) | undefined;
   const decoder = complete.decoder as { type?: unknown } | null;
   if (isPlainObject(decoder) && decoder.type === 'ByteLevel') {
     // Byte-level: an added token decodes to its content, any other token to one byte per character.
@@ -507,6 +524,7 @@ async function loadTokenizerJson(spec: string, native: boolean): Promise<Tokeniz
       lengths[id] = content !== undefined ? Buffer.byteLength(content, 'utf8') : piece === undefined ? 0 : [...piece].length;
     }
     byteLength = (ids) => sumLengths(lengths, ids);
+    tokenBytes = (id) => lengths[id];
   } else {
     byteLength = (ids) => Buffer.byteLength(decodeIds(Array.from(ids)), 'utf8');
   }
@@ -527,6 +545,7 @@ async function loadTokenizerJson(spec: string, native: boolean): Promise<Tokeniz
     encodeIds: (t) => hf.encode(t, { add_special_tokens: false }).ids,
     decodeIds,
     byteLength,
+    tokenBytes,
     native: encoder,
     jsReason,
   });

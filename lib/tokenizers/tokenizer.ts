@@ -34,6 +34,12 @@ export interface Tokenizer {
   readonly decodeLimit?: number;
   /** UTF-8 bytes that tokens[0, n) decode to (for byte positions). */
   byteLength(tokens: ArrayLike<number>): number;
+  /**
+   * The bytes tokens[from, to) add after tokens[0, from): byteLength(tokens[0, to)) − byteLength(tokens[0, from)),
+   * in O(to − from) when the tokenizer's bytes add up token by token (the built-in ones, byte-level
+   * tokenizer.json files). Absent: computed from byteLength.
+   */
+  byteLengthBetween?(tokens: ArrayLike<number>, from: number, to: number): number;
 }
 
 export interface TokenizerSpec {
@@ -64,6 +70,7 @@ export const bytesTokenizer: Tokenizer = {
   encode: (text) => Buffer.from(text, 'utf8'),
   decode: (tokens) => utf8.decode(tokens instanceof Uint8Array ? tokens : Uint8Array.from(tokens)),
   byteLength: (tokens) => tokens.length,
+  byteLengthBetween: (_tokens, from, to) => to - from,
 };
 
 export function pretokenized(vocabSize: number, name = 'pretokenized'): Tokenizer {

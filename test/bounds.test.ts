@@ -166,7 +166,7 @@ test('the snippets of one call hold at most 2^26 tokens, an occurrence counting 
   // 10 000 occurrences of "ab" in the 24 000-token document, each snippet the whole document: 2.4 × 10^8 tokens.
   const err = await t.throwsAsync(index.locate('ab', { limit: 10_000, context: 24_000 }));
   t.is((err as TraceIndexError).code, 'ERR_TOO_LARGE');
-  t.is(err?.message, 'the snippets exceed 67108864 tokens (an occurrence counts as 32 more): ask for less context or fewer occurrences');
+  t.is(err?.message, 'the snippets exceed 67108864 tokens (an occurrence counts as 32 more, and its document\'s record a token per 4 bytes): ask for less context or fewer occurrences');
   const page = await index.locate('ab', { limit: 2, context: 24_000 });
   t.deepEqual(page.occurrences.map((o) => o.snippet.tokens.length), [24_000, 24_000]);
   index.close();

@@ -114,7 +114,9 @@ test("trace: the attributions' own span tokens are capped in the core at the bud
   const out = Array.from({ length: 120 }, () => String.fromCharCode(97 + O.randInt(r, 0, 8))).join('');
   const options = { maxDocuments: 1, context: 0 };
   const own = await index.trace(out, options);
-  const snippetTokens = own.spans.reduce((n, s) => n + (s.end - s.start + 32) * s.documents.length, 0);
+  // Each attribution: its snippet, 32 for its objects, and its document's record ({"id":"dN"}) at a token per 4 bytes.
+  const recordTokens = (id: string) => Math.floor(Buffer.byteLength(JSON.stringify({ id })) / 4);
+  const snippetTokens = own.spans.reduce((n, s) => n + s.documents.reduce((m, d) => m + s.end - s.start + 32 + recordTokens(d.id), 0), 0);
   t.true(snippetTokens > out.length, `${snippetTokens} snippet tokens`);
   const exact = await serve(snippetTokens);
   const ok = await post(exact, 'trace', { query: out, ...options });
@@ -160,4 +162,28 @@ test('locate offset: at most 10^6 on the server (a deep page costs passes over e
   t.is(deep.body.error.code, 'ERR_INVALID_ARGUMENT');
   const last = await post(s, 'locate', { query: 'a', offset: 1_000_000 });
   t.deepEqual(last.body.result, { total: O.occurrences(DOCS, [97]).length, occurrences: [] });
+});
+
+test("a document's record counts in the budget (a token per 4 bytes): 100 KiB of metadata repeated per attribution is 413, not unbounded", async (t) => {
+  const out = path.join(scratch, 'big-meta');
+  const meta = 'm'.repeat(100 << 10);
+  await buildIndex({ inputs: [{ text: 'zqzqzq plain', id: 'big', meta: { note: meta } }, { text: 'other words' }], out });
+  const own = await openIndex(out);
+  t.teardown(() => own.close());
+  const serveOwn = async (maxResultTokens: number) => {
+    const s = await createServer({ indexes: { main: own }, maxResultTokens });
+    servers.push(s);
+    return s;
+  };
+  const options = { query: 'zqzqzq', maxDocuments: 1, context: 0, minLength: 3 };
+  const small = await post(await serveOwn(20_000), 'trace', options);
+  t.is(small.status, 413, JSON.stringify(small.body).slice(0, 300));
+  t.is(small.body.error.code, 'ERR_TOO_LARGE');
+  const large = await post(await serveOwn(100_000), 'trace', options);
+  t.is(large.status, 200);
+  t.is(large.body.result.spans[0].documents[0].metadata.note, meta);
+  // The library's own bound (2^26) holds records the same way.
+  const located = await own.locate('zqzq', { limit: 3, context: 0 });
+  t.is(located.occurrences.length, 2);
+  t.is(located.occurrences[0].metadata!.note, meta);
 });

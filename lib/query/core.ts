@@ -316,8 +316,10 @@ export class IndexCore {
   occurrenceList(native: NativeIndex, r: NativeOccurrences, from: number, to: number): Occurrence[] {
     const out: Occurrence[] = [];
     const bytes = this.tokenizer.readsText ? this.byteOffsets(native, r, from, to) : undefined;
+    const records = new Map<number, ReturnType<IndexCore['record']>>();  // a document's record parsed once per call
     for (let i = from; i < to; i++) {
-      const rec = this.record(r.records[i], r.shards[i]);
+      let rec = records.get(r.documents[i]);
+      if (!rec) records.set(r.documents[i], (rec = this.record(r.records[i], r.shards[i])));
       const snippetTokens = jsonArray(r.snippetTokens.subarray(r.snippetOffsets[i], r.snippetOffsets[i + 1]));
       const token = r.offsets[i];
       const occ: Occurrence = {

@@ -165,9 +165,9 @@ test('slow clients: a trickled body gets a JSON 408, trickled headers and idle c
 
 const SERVE = path.join(O.REPO, 'dist', 'lib', 'server', 'index.js');
 
-function serve(args: string[]): Promise<{ child: ChildProcess; port: number; exited: Promise<number | null>; stderr: () => string }> {
+function serve(args: string[], from = dir): Promise<{ child: ChildProcess; port: number; exited: Promise<number | null>; stderr: () => string }> {
   const script = `require(${JSON.stringify(SERVE)}).runServe(process.argv.slice(1)).then((code) => process.exit(code));`;
-  const child = spawn(process.execPath, ['-e', script, 'serve', `${dir}=main`, '--port', '0', '--log-level', 'silent', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, ['-e', script, 'serve', `${from}=main`, '--port', '0', '--log-level', 'silent', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
@@ -358,4 +358,20 @@ test('--workers 2: a worker that dies is replaced (and said so on stderr); the s
   t.deepEqual([...seen].map(Number).sort(), [...now].sort(), 'both workers, the replacement included, answered');
   child.kill('SIGTERM');
   t.is(await exited, 0);
+});
+
+test('--workers 2: replacements that cannot start (the index gone) are retried with growing pauses, then serve stops with 1', async (t) => {
+  const copy = path.join(scratch, 'idx-gone');
+  fs.cpSync(dir, copy, { recursive: true });
+  const { child, exited, stderr } = await serve(['--workers', '2'], copy);
+  t.teardown(() => { child.kill('SIGKILL'); });
+  const kids = fs.readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  fs.renameSync(path.join(copy, 'manifest.json'), path.join(copy, 'manifest.json.away'));
+  process.kill(kids[0], 'SIGKILL');
+  const started = Date.now();
+  t.is(await exited, 1);
+  const seconds = (Date.now() - started) / 1000;
+  t.regex(stderr(), /5 replacement workers in a row exited before serving; stopping/);
+  t.is(stderr().match(/starting another in \d+ ms/g)?.length, 4, stderr());
+  t.true(seconds >= 3.5 && seconds < 60, `stopped after ${seconds} s (pauses of 0.5, 1, 2 and 4 s)`);
 });

@@ -9,6 +9,9 @@
 import cluster, { Worker } from 'node:cluster';
 import * as path from 'node:path';
 
+/** Replacement workers that may exit in a row before serving (each after a longer pause) before serve stops. */
+const MAX_REPLACEMENT_FAILURES = 5;
+
 /** The message a worker sends once it listens. */
 export interface ListeningMessage { traceindex: 'listening'; url: string }
 
@@ -36,11 +39,17 @@ export function runPrimary(args: string[], workers: number, names: string[]): Pr
     let started = false;
     let stopping = false;
     let failed = false;
+    let failures = 0;  // replacements in a row that exited before they listened
     const spawn = () => {
+      if (stopping) return;
       const w = cluster.fork();
+      let listened = false;
       live.add(w);
       w.on('message', (m: unknown) => {
-        if (!isListeningMessage(m) || started) return;
+        if (!isListeningMessage(m)) return;
+        listened = true;
+        failures = 0;
+        if (started) return;
         if (++listening === workers) {
           started = true;
           process.stderr.write(`traceindex: serving ${names.join(', ')} at ${m.url} (${workers} workers)\n`);
@@ -52,9 +61,15 @@ export function runPrimary(args: string[], workers: number, names: string[]): Pr
           // A worker that could not start (a bad index, a port in use) said why on stderr: stop the others.
           failed = true;
           stop();
+        } else if (!stopping && !listened && ++failures >= MAX_REPLACEMENT_FAILURES) {
+          // Replacements keep failing to start (an index gone, a port taken): stop rather than fork forever.
+          process.stderr.write(`traceindex: ${failures} replacement workers in a row exited before serving; stopping\n`);
+          failed = true;
+          stop();
         } else if (!stopping) {
-          process.stderr.write(`traceindex: worker ${w.process.pid} exited (${signal ?? code}); starting another\n`);
-          spawn();
+          const delay = listened ? 0 : Math.min(30_000, 250 * 2 ** failures);
+          process.stderr.write(`traceindex: worker ${w.process.pid} exited (${signal ?? code}); starting another${delay ? ` in ${delay} ms` : ''}\n`);
+          setTimeout(spawn, delay);
         } else if (code !== 0) {
           failed = true;
         }

@@ -953,6 +953,14 @@ I split_scan_par(const T* t, I* sa, I lo, I hi, I nm1, I K2, I* P, I* LD, I d, H
   return d;
 }
 
+template <class T, class I>
+void count_buckets(const T* t, I n, I K, I* B) {  // B[0..K] = bucket starts, B[K] = n
+  std::fill(B, B + K + 1, I(0));
+  for (I i = 0; i < n; ++i) ++B[t[i]];
+  I sum = 0;
+  for (I c = 0; c <= K; ++c) { I x = B[c]; B[c] = sum; sum += x; }
+}
+
 // Stage 1 with split sub-buckets (levels that name during induction, with 4K entries of workspace): each bucket
 // c is split by the type of the predecessor. Region A = [0, a) holds, bucket by bucket, the suffixes whose
 // predecessor is L (L suffixes first, then the LMS seeds); region B = [a, n-1) holds those whose predecessor is
@@ -963,9 +971,9 @@ I split_scan_par(const T* t, I* sa, I lo, I hi, I nm1, I K2, I* P, I* LD, I d, H
 // from the previous entry of its sub-bucket"; B's L parts are shifted to "differs from the next one" for the S
 // pass, whose marks (and those of sa[0, m) after it) mean "differs from the next entry".
 // W: 4K entries, PL = W[0, 2K) (sub-bucket pointers, 2c + 1 = A_c / LMS, 2c = B_c), LD = W[2K, 4K). Needs the
-// bucket starts B; fills LC. Returns m.
+// bucket starts B (count_b: B still to count, done here); fills LC. Returns m.
 template <class T, class I>
-I stage1_split(const T* t, I* sa, I n, I K, const I* B, I* W, I* LC, I& lms1, I& m_hi, I h, bool par, bool s_h,
+I stage1_split(const T* t, I* sa, I n, I K, I* B, bool count_b, I* W, I* LC, I& lms1, I& m_hi, I h, bool par, bool s_h,
                bool par_passes) {
   I* PL = W;
   I* LD = W + 2 * size_t(K);
@@ -976,10 +984,11 @@ I stage1_split(const T* t, I* sa, I n, I K, const I* B, I* W, I* LC, I& lms1, I&
       s = sp;
     }
   };
-  std::fill(PL, PL + 2 * size_t(K), I(0));
+  const bool gathered = !par && !par_passes;  // (par_passes clears sa before seeding)
+  if (count_b && !gathered) count_buckets(t, n, K, B);
+  if (!(count_b && gathered)) std::fill(PL, PL + 2 * size_t(K), I(0));
   // One thread: the count also gathers the LMS positions, decreasing, to sa[n-m, n) (written at every step, kept
   // by moving g on an LMS). The seeds then come from that list, not from a second pass over the text.
-  const bool gathered = !par && !par_passes;  // (par_passes clears sa before seeding)
   if (par && K <= 65536) {
     std::vector<I> right(2 * size_t(K), 0);
     par2(true, [&] { count(I(1), h, s_h, PL); }, [&] { count(h, n, false, right.data()); });
@@ -997,10 +1006,42 @@ I stage1_split(const T* t, I* sa, I n, I K, const I* B, I* W, I* LC, I& lms1, I&
       g -= s & !sp;
       s = sp;
     };
+    if (count_b) {
+      // B not counted yet (reduced levels): one table of four counters per symbol, W[4c + 2 type(i) + type(i-1)],
+      // over both chains, its lines prefetched (K beyond the caches); B and the two pred-L counts come from it
+      // (libsais's 4k count-and-gather, our code). Saves the separate bucket count, a second random pass.
+      constexpr I kD = 2 * kPf;
+      auto step4 = [&](I i, bool& s, I& g) __attribute__((always_inline)) {
+        const bool sp = pred_is_s(t[i - 1], t[i], s);
+        ++W[4 * size_t(t[i]) + 2 * s + sp];
+        sa[g - 1] = i;
+        g -= s & !sp;
+        s = sp;
+      };
+      std::fill(W, W + 4 * size_t(K), I(0));
+      for (; il >= 1; --il, --ir) {
+        __builtin_prefetch(W + 4 * size_t(t[ir > kD ? ir - kD : 0]), 1);
+        __builtin_prefetch(W + 4 * size_t(t[il > kD ? il - kD : 0]), 1);
+        step4(ir, sr, gr);
+        step4(il, sl, gl);
+      }
+      for (; ir >= hg; --ir) step4(ir, sr, gr);
+      I sum = 0;
+      for (I c = 0; c < K; ++c) {  // PL[2c + type] (pred L) over W[4c..4c+3]: writes below the groups still unread
+        const I* w = W + 4 * size_t(c);
+        const I l = w[0], lms = w[2], all = w[0] + w[1] + w[2] + w[3] + (c == t[0]);
+        PL[2 * size_t(c)] = l;
+        PL[2 * size_t(c) + 1] = lms;
+        B[c] = sum;
+        sum += all;
+      }
+      B[K] = sum;
+    } else {
     std::fill(LD, LD + 2 * size_t(K), I(0));  // the left chain's counts
     for (; il >= 1; --il, --ir) { step(ir, sr, gr, PL); step(il, sl, gl, LD); }
     for (; ir >= hg; --ir) step(ir, sr, gr, PL);
     for (size_t c = 0; c < 2 * size_t(K); ++c) PL[c] += LD[c];
+    }
     const I ml = n - R - gl;
     std::memmove(sa + gr - ml, sa + gl, sizeof(I) * ml);
   } else {
@@ -1118,14 +1159,6 @@ template <class T, class I> inline bool same_substring(const T* a, const T* b, I
   return true;
 }
 
-template <class T, class I>
-void count_buckets(const T* t, I n, I K, I* B) {  // B[0..K] = bucket starts, B[K] = n
-  std::fill(B, B + K + 1, I(0));
-  for (I i = 0; i < n; ++i) ++B[t[i]];
-  I sum = 0;
-  for (I c = 0; c <= K; ++c) { I x = B[c]; B[c] = sum; sum += x; }
-}
-
 // What the levels share: the thread count and the heap bytes the reduced levels may still take for bucket
 // arrays that do not fit the free part of sa (7/8 of a byte per level-0 token along the whole recursion; the
 // other 1/8 covers the 2-thread namer's bit array, m/8 <= n/16 bytes, alive on one level at a time).
@@ -1140,7 +1173,7 @@ struct Budget {
 };
 
 template <class T, class I>
-void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& bud, uint64_t units);
+void sais_level(const T* t, I* sa, I n, I K, I* B, bool B_ready, I* P, I* LC, I* LD, Budget& bud, uint64_t units);
 
 // Suffix array of x[0, m) into sa[0, m) in the space of the two arrays alone (x is overwritten with ranks):
 // prefix doubling after Larsson & Sadakane. Entries of sa < 0 (as signed) are runs of finished suffixes, skipped;
@@ -1221,10 +1254,9 @@ void solve_reduced(I* sa, I n, I m, I names, Budget& bud, uint64_t units, I rese
   I* P2 = B2 ? buf + k + 1 : buf;
   I* LC2 = 3 * k + 1 <= room ? buf + 2 * k + 1 : nullptr;
   I* LD2 = 4 * k + 1 <= room ? buf + 3 * k + 1 : nullptr;
-  if (B2) count_buckets(rt, m, names, B2);
   SAIS_MARK("reduced buckets");
   ++bud.depth;
-  sais_level<I, I>(rt, sa, m, names, B2, P2, LC2, LD2, bud, units);
+  sais_level<I, I>(rt, sa, m, names, B2, false, P2, LC2, LD2, bud, units);  // B2 counted there
   --bud.depth;
   bud.heap_bytes += charged;
 }
@@ -1448,7 +1480,7 @@ template <class I> I drop_unique(I* sa, I n, I m, I& names, Budget& bud, Dropped
 // number of LMS suffixes per bucket; LD (K entries, optional, needs B) lets the level name during induction.
 // `units` of progress: a sixth per induction pass, two sixths for the reduced level; exactly `units` in all.
 template <class T, class I>
-void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& bud, uint64_t units) {
+void sais_level(const T* t, I* sa, I n, I K, I* B, bool B_ready, I* P, I* LC, I* LD, Budget& bud, uint64_t units) {
   const int threads = bud.threads;
   const uint64_t credited_before = bud.advanced, pass = units / 6;
   auto bucket_ptrs = [&](bool ends) {  // P = bucket starts or ends, copied from B or recounted
@@ -1472,11 +1504,12 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& b
   uint64_t split_charged = 0;
   if (m_split_ok(named, LC, K, bud, split_charged)) split_w.resize(4 * size_t(K));
   const bool split = !split_w.empty();
+  if (B && !B_ready && !split) count_buckets(t, n, K, B);
   if (split) {
     // its passes block-parallel as level 0's final induction (the same knobs)
     const bool par_passes = threads > 1 && bud.depth == 0 && uint64_t(n) >= detail::sais_par_min &&
                             uint64_t(K) <= detail::sais_par_k;
-    m = stage1_split(t, sa, n, K, B, split_w.data(), LC, lms1, m_hi, h, par, s_h, par_passes);
+    m = stage1_split(t, sa, n, K, B, !B_ready, split_w.data(), LC, lms1, m_hi, h, par, s_h, par_passes);
     std::vector<I>().swap(split_w);
     bud.heap_bytes += split_charged;
     bud.advance(2 * pass);
@@ -1707,7 +1740,7 @@ void build_suffix_array(const Token* text, Index* sa, uint64_t n, uint64_t alpha
     SAIS_MARK("count");
     const uint64_t budget = detail::sais_heap_budget != ~uint64_t(0) ? detail::sais_heap_budget : n - n / 8 + 65536;
     Budget bud{threads, budget, budget, progress};
-    sais_level<Token, Index>(text, sa, Index(n), Index(K), B, B + K + 1, B + 2 * K + 1, B + 3 * K + 1, bud, suffix_array_work(n));
+    sais_level<Token, Index>(text, sa, Index(n), Index(K), B, true, B + K + 1, B + 2 * K + 1, B + 3 * K + 1, bud, suffix_array_work(n));
 #ifdef TRACEINDEX_SAIS_DIAG
     g_diag.print();
 #endif

@@ -1049,11 +1049,20 @@ I stage1_split(const T* t, I* sa, I n, I K, I* B, bool count_b, I* W, I* LC, I& 
     // the list sa[n-m, n) lies above A = [0, a): a + m <= n - 1 (the L run before each LMS suffix but the first,
     // and the one after the last, starts at a distinct position whose predecessor is S)
     I hi = 0;  // (a local: m_hi, a reference, would be stored back at every write to sa)
-    for (I k = n; k-- > n - m;) {
-      const I p = sa[k];
-      sa[--LD[2 * size_t(t[p])]] = p;
-      hi += p >= h;
-    }
+    const I lo = n - m;
+    auto seed = [&](auto pf) {
+      for (I k = n; k-- > lo;) {
+        if (decltype(pf)::value) {  // the cursor of the entry 2 kPf ahead (K beyond the caches)
+          const I q = sa[k >= lo + 2 * kPf ? k - 2 * kPf : lo];
+          __builtin_prefetch(LD + 2 * size_t(t[q]), 1);
+        }
+        const I p = sa[k];
+        sa[--LD[2 * size_t(t[p])]] = p;
+        hi += p >= h;
+      }
+    };
+    if (K > 65536) seed(std::true_type());
+    else seed(std::false_type());
     m_hi = hi;
     if (m) lms1 = sa[n - m];  // the smallest (the list is not overwritten: above)
   } else {

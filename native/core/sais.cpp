@@ -57,7 +57,8 @@
 // what the dropped pass cost (with one chain, count_gather4, it pays); in split_scan on the reduced levels, a
 // sub-bucket's cursor and naming id interleaved (libsais's 32-bit layout, one cache line per induced entry; L pass
 // 0.27-0.29 -> 0.30-0.34 CPU s on prose, 0.29-0.34 -> 0.33-0.41 on Linux C) and libsais's prefetch distances (text
-// 128 entries ahead, cursors 64: within the noise); count_gather4 unrolled 4x (within the noise);
+// 128 entries ahead, cursors 64: within the noise); count_gather4 unrolled 4x (within the noise); stage1_split's
+// heap workspace left unzeroed (one memset of 4K entries less: Linux C's reduced counts within the noise);
 // four byte tables in build_suffix_array's count (within the noise: it is bound by reading the text); the naming
 // slots prefetched 64 entries ahead (same as 32); in split_scan, the text prefetch unclamped, t[j-2] prefetched too,
 // or sa prefetched 4 kPf ahead (within the noise). split_scan's passes are not dearer per entry than libsais's

@@ -53,7 +53,12 @@
 // histogram is the cost); a branch-free compaction in drop_unique over the half-empty name slots (slower: the
 // popcount on every slot; it is branch-free now over the compacted reduced text, which pays);
 // split_scan's text prefetch 3 kPf ahead (within the noise). Level 0's symbol count folded into stage1_split's
-// gathering count (four counters per symbol, B from their sums): that count grew by what the dropped pass cost;
+// gathering count while it ran two type chains (four counters per symbol, B from their sums): that count grew by
+// what the dropped pass cost (with one chain, count_gather4, it pays); in split_scan on the reduced levels, a
+// sub-bucket's cursor and naming id interleaved (libsais's 32-bit layout, one cache line per induced entry; L pass
+// 0.27-0.29 -> 0.30-0.34 CPU s on prose, 0.29-0.34 -> 0.33-0.41 on Linux C) and libsais's prefetch distances (text
+// 128 entries ahead, cursors 64: within the noise); count_gather4 unrolled 4x (within the noise); stage1_split's
+// heap workspace left unzeroed (one memset of 4K entries less: Linux C's reduced counts within the noise);
 // four byte tables in build_suffix_array's count (within the noise: it is bound by reading the text); the naming
 // slots prefetched 64 entries ahead (same as 32); in split_scan, the text prefetch unclamped, t[j-2] prefetched too,
 // or sa prefetched 4 kPf ahead (within the noise). split_scan's passes are not dearer per entry than libsais's
@@ -953,6 +958,35 @@ I split_scan_par(const T* t, I* sa, I lo, I hi, I nm1, I K2, I* P, I* LD, I d, H
   return d;
 }
 
+template <class T, class I>
+void count_buckets(const T* t, I n, I K, I* B) {  // B[0..K] = bucket starts, B[K] = n
+  std::fill(B, B + K + 1, I(0));
+  for (I i = 0; i < n; ++i) ++B[t[i]];
+  I sum = 0;
+  for (I c = 0; c <= K; ++c) { I x = B[c]; B[c] = sum; sum += x; }
+}
+
+// Stage 1's count with one thread: W[4 t[i] + 2 type(i) + type(i-1)] for i in [1, n) (the bucket sizes and the
+// split counts in one pass; kPrefetch: W's lines prefetched, for K beyond the caches), and the LMS positions
+// gathered, decreasing, to sa[n-m, n) (written at every step, kept by moving g on an LMS), so that seeding needs no
+// second pass over the text. One type chain, every variable local (libsais's count-and-gather, our code).
+// Measured against it: two chains interleaved with a 2K table each, their lists moved together afterwards, and the
+// bucket sizes from a separate pass: level 0 of 100 MB of prose 0.20 + 0.06 s, this one 0.21 s.
+template <bool kPrefetch, class T, class I> void count_gather4(const T* t, I* sa, I n, I* W) {
+  constexpr I kD = 2 * kPf;
+  I g = n;
+  uint64_t s = 0, c0 = t[n - 1];  // n-1 is L
+  for (I i = n - 1; i >= 1; --i) {
+    if (kPrefetch) __builtin_prefetch(W + 4 * size_t(t[i > kD ? i - kD : 0]), 1);
+    const uint64_t c1 = t[i - 1], sp = c1 < c0 + s;
+    ++W[4 * c0 + 2 * s + sp];
+    sa[g - 1] = i;
+    g -= s & (sp ^ 1);
+    s = sp;
+    c0 = c1;
+  }
+}
+
 // Stage 1 with split sub-buckets (levels that name during induction, with 4K entries of workspace): each bucket
 // c is split by the type of the predecessor. Region A = [0, a) holds, bucket by bucket, the suffixes whose
 // predecessor is L (L suffixes first, then the LMS seeds); region B = [a, n-1) holds those whose predecessor is
@@ -963,9 +997,9 @@ I split_scan_par(const T* t, I* sa, I lo, I hi, I nm1, I K2, I* P, I* LD, I d, H
 // from the previous entry of its sub-bucket"; B's L parts are shifted to "differs from the next one" for the S
 // pass, whose marks (and those of sa[0, m) after it) mean "differs from the next entry".
 // W: 4K entries, PL = W[0, 2K) (sub-bucket pointers, 2c + 1 = A_c / LMS, 2c = B_c), LD = W[2K, 4K). Needs the
-// bucket starts B; fills LC. Returns m.
+// bucket starts B (count_b: B still to count, done here); fills LC. Returns m.
 template <class T, class I>
-I stage1_split(const T* t, I* sa, I n, I K, const I* B, I* W, I* LC, I& lms1, I& m_hi, I h, bool par, bool s_h,
+I stage1_split(const T* t, I* sa, I n, I K, I* B, bool count_b, I* W, I* LC, I& lms1, I& m_hi, I h, bool par, bool s_h,
                bool par_passes) {
   I* PL = W;
   I* LD = W + 2 * size_t(K);
@@ -976,33 +1010,27 @@ I stage1_split(const T* t, I* sa, I n, I K, const I* B, I* W, I* LC, I& lms1, I&
       s = sp;
     }
   };
-  std::fill(PL, PL + 2 * size_t(K), I(0));
-  // One thread: the count also gathers the LMS positions, decreasing, to sa[n-m, n) (written at every step, kept
-  // by moving g on an LMS). The seeds then come from that list, not from a second pass over the text.
   const bool gathered = !par && !par_passes;  // (par_passes clears sa before seeding)
+  if (count_b && !gathered) count_buckets(t, n, K, B);
+  if (!gathered) std::fill(PL, PL + 2 * size_t(K), I(0));
   if (par && K <= 65536) {
     std::vector<I> right(2 * size_t(K), 0);
     par2(true, [&] { count(I(1), h, s_h, PL); }, [&] { count(h, n, false, right.data()); });
     for (size_t c = 0; c < 2 * size_t(K); ++c) PL[c] += right[c];
   } else if (gathered) {
-    // two independent type chains, [1, hg) and [hg, n), interleaved (one chain is latency-bound); the right half
-    // gathers below n, the left below n - R (R > the right half's LMS count), moved up against it afterwards
-    const I hg = n >= 256 ? h : I(1), R = (n - hg) / 2 + 1;
-    bool sl = n >= 256 ? s_type_at(t, n, hg - 1) : false, sr = false;
-    I gl = n - R, gr = n, il = hg - 1, ir = n - 1;
-    auto step = [&](I i, bool& s, I& g, I* c2) __attribute__((always_inline)) {
-      const bool sp = pred_is_s(t[i - 1], t[i], s);
-      c2[2 * size_t(t[i]) + s] += !sp;
-      sa[g - 1] = i;
-      g -= s & !sp;
-      s = sp;
-    };
-    std::fill(LD, LD + 2 * size_t(K), I(0));  // the left chain's counts
-    for (; il >= 1; --il, --ir) { step(ir, sr, gr, PL); step(il, sl, gl, LD); }
-    for (; ir >= hg; --ir) step(ir, sr, gr, PL);
-    for (size_t c = 0; c < 2 * size_t(K); ++c) PL[c] += LD[c];
-    const I ml = n - R - gl;
-    std::memmove(sa + gr - ml, sa + gl, sizeof(I) * ml);
+    // one table of four counters per symbol (count_gather4); B (count_b) and the two pred-L counts come from it
+    std::fill(W, W + 4 * size_t(K), I(0));
+    if (K > 65536) count_gather4<true>(t, sa, n, W);
+    else count_gather4<false>(t, sa, n, W);
+    I sum = 0;
+    for (I c = 0; c < K; ++c) {  // PL[2c + type] over W[4c..4c+3], read first: writes below the groups still unread
+      const I* w = W + 4 * size_t(c);
+      const I l = w[0], lms = w[2], all = w[0] + w[1] + w[2] + w[3] + (c == t[0]);
+      PL[2 * size_t(c)] = l;
+      PL[2 * size_t(c) + 1] = lms;
+      if (count_b) { B[c] = sum; sum += all; }
+    }
+    if (count_b) B[K] = sum;
   } else {
     count(I(1), n, false, PL);
   }
@@ -1026,11 +1054,20 @@ I stage1_split(const T* t, I* sa, I n, I K, const I* B, I* W, I* LC, I& lms1, I&
     // the list sa[n-m, n) lies above A = [0, a): a + m <= n - 1 (the L run before each LMS suffix but the first,
     // and the one after the last, starts at a distinct position whose predecessor is S)
     I hi = 0;  // (a local: m_hi, a reference, would be stored back at every write to sa)
-    for (I k = n; k-- > n - m;) {
-      const I p = sa[k];
-      sa[--LD[2 * size_t(t[p])]] = p;
-      hi += p >= h;
-    }
+    const I lo = n - m;
+    auto seed = [&](auto pf) {
+      for (I k = n; k-- > lo;) {
+        if (decltype(pf)::value) {  // the cursor of the entry 2 kPf ahead (K beyond the caches)
+          const I q = sa[k >= lo + 2 * kPf ? k - 2 * kPf : lo];
+          __builtin_prefetch(LD + 2 * size_t(t[q]), 1);
+        }
+        const I p = sa[k];
+        sa[--LD[2 * size_t(t[p])]] = p;
+        hi += p >= h;
+      }
+    };
+    if (K > 65536) seed(std::true_type());
+    else seed(std::false_type());
     m_hi = hi;
     if (m) lms1 = sa[n - m];  // the smallest (the list is not overwritten: above)
   } else {
@@ -1118,14 +1155,6 @@ template <class T, class I> inline bool same_substring(const T* a, const T* b, I
   return true;
 }
 
-template <class T, class I>
-void count_buckets(const T* t, I n, I K, I* B) {  // B[0..K] = bucket starts, B[K] = n
-  std::fill(B, B + K + 1, I(0));
-  for (I i = 0; i < n; ++i) ++B[t[i]];
-  I sum = 0;
-  for (I c = 0; c <= K; ++c) { I x = B[c]; B[c] = sum; sum += x; }
-}
-
 // What the levels share: the thread count and the heap bytes the reduced levels may still take for bucket
 // arrays that do not fit the free part of sa (7/8 of a byte per level-0 token along the whole recursion; the
 // other 1/8 covers the 2-thread namer's bit array, m/8 <= n/16 bytes, alive on one level at a time).
@@ -1140,7 +1169,7 @@ struct Budget {
 };
 
 template <class T, class I>
-void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& bud, uint64_t units);
+void sais_level(const T* t, I* sa, I n, I K, I* B, bool B_ready, I* P, I* LC, I* LD, Budget& bud, uint64_t units);
 
 // Suffix array of x[0, m) into sa[0, m) in the space of the two arrays alone (x is overwritten with ranks):
 // prefix doubling after Larsson & Sadakane. Entries of sa < 0 (as signed) are runs of finished suffixes, skipped;
@@ -1221,10 +1250,9 @@ void solve_reduced(I* sa, I n, I m, I names, Budget& bud, uint64_t units, I rese
   I* P2 = B2 ? buf + k + 1 : buf;
   I* LC2 = 3 * k + 1 <= room ? buf + 2 * k + 1 : nullptr;
   I* LD2 = 4 * k + 1 <= room ? buf + 3 * k + 1 : nullptr;
-  if (B2) count_buckets(rt, m, names, B2);
   SAIS_MARK("reduced buckets");
   ++bud.depth;
-  sais_level<I, I>(rt, sa, m, names, B2, P2, LC2, LD2, bud, units);
+  sais_level<I, I>(rt, sa, m, names, B2, false, P2, LC2, LD2, bud, units);  // B2 counted there
   --bud.depth;
   bud.heap_bytes += charged;
 }
@@ -1448,7 +1476,7 @@ template <class I> I drop_unique(I* sa, I n, I m, I& names, Budget& bud, Dropped
 // number of LMS suffixes per bucket; LD (K entries, optional, needs B) lets the level name during induction.
 // `units` of progress: a sixth per induction pass, two sixths for the reduced level; exactly `units` in all.
 template <class T, class I>
-void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& bud, uint64_t units) {
+void sais_level(const T* t, I* sa, I n, I K, I* B, bool B_ready, I* P, I* LC, I* LD, Budget& bud, uint64_t units) {
   const int threads = bud.threads;
   const uint64_t credited_before = bud.advanced, pass = units / 6;
   auto bucket_ptrs = [&](bool ends) {  // P = bucket starts or ends, copied from B or recounted
@@ -1472,11 +1500,12 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, I* P, I* LC, I* LD, Budget& b
   uint64_t split_charged = 0;
   if (m_split_ok(named, LC, K, bud, split_charged)) split_w.resize(4 * size_t(K));
   const bool split = !split_w.empty();
+  if (B && !B_ready && !split) count_buckets(t, n, K, B);
   if (split) {
     // its passes block-parallel as level 0's final induction (the same knobs)
     const bool par_passes = threads > 1 && bud.depth == 0 && uint64_t(n) >= detail::sais_par_min &&
                             uint64_t(K) <= detail::sais_par_k;
-    m = stage1_split(t, sa, n, K, B, split_w.data(), LC, lms1, m_hi, h, par, s_h, par_passes);
+    m = stage1_split(t, sa, n, K, B, !B_ready, split_w.data(), LC, lms1, m_hi, h, par, s_h, par_passes);
     std::vector<I>().swap(split_w);
     bud.heap_bytes += split_charged;
     bud.advance(2 * pass);
@@ -1679,7 +1708,9 @@ void build_suffix_array(const Token* text, Index* sa, uint64_t n, uint64_t alpha
     const uint64_t K = std::min<uint64_t>(alphabet_size, range);
     if (K == 0) bad_argument("token >= alphabet_size");
     const bool par = threads > 1 && n >= (uint64_t(1) << 16);
-    const uint64_t half = par ? n / 2 : n;
+    // u8/u16 tokens (none to check) with one thread: the buckets come from stage1_split's gathering count
+    const bool defer = sizeof(Token) < 4 && alphabet_size >= range && !par;
+    const uint64_t half = par ? n / 2 : defer ? 0 : n;
     std::vector<Index> cnt0(range, 0), cnt1(par ? range : 0, 0);
     bool bad0 = false, bad1 = false;
     auto count = [&](uint64_t lo, uint64_t hi, Index* c, bool& bad) {
@@ -1707,7 +1738,7 @@ void build_suffix_array(const Token* text, Index* sa, uint64_t n, uint64_t alpha
     SAIS_MARK("count");
     const uint64_t budget = detail::sais_heap_budget != ~uint64_t(0) ? detail::sais_heap_budget : n - n / 8 + 65536;
     Budget bud{threads, budget, budget, progress};
-    sais_level<Token, Index>(text, sa, Index(n), Index(K), B, B + K + 1, B + 2 * K + 1, B + 3 * K + 1, bud, suffix_array_work(n));
+    sais_level<Token, Index>(text, sa, Index(n), Index(K), B, !defer, B + K + 1, B + 2 * K + 1, B + 3 * K + 1, bud, suffix_array_work(n));
 #ifdef TRACEINDEX_SAIS_DIAG
     g_diag.print();
 #endif

@@ -6,6 +6,8 @@
  */
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import * as fs from 'node:fs';
 import type { AddressInfo, Socket } from 'node:net';
 import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -80,6 +82,21 @@ const PUBLIC_PATHS = new Set(['/healthz', '/readyz', '/', '/assets/:file']);
 /** Probes answer while the server drains: /healthz ok (the process lives), /readyz 503 "draining". */
 const PROBES = new Set(['/healthz', '/readyz']);
 
+/**
+ * A request Node's parser refuses before any route sees it (headers too slow or too large, not HTTP): answered in
+ * the service's error shape, `{ error: { code, message } }`, as fastify's default handler does in its own.
+ */
+function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'ERR_TIMEOUT', 'the request headers took longer than the limit']
+    : err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'ERR_TOO_LARGE', 'the request headers are larger than the limit']
+    : [400, 'ERR_INVALID_ARGUMENT', 'not a valid HTTP request'];
+  const body = JSON.stringify({ error: { code, message } });
+  if (socket.writable)
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+  socket.destroy(err);
+}
+
 declare module 'fastify' {
   interface FastifyRequest {
     bodyTimer: NodeJS.Timeout | null;
@@ -132,6 +149,7 @@ export async function createServer(options: ServerOptions): Promise<TraceIndexSe
 
   const app = Fastify({
     logger: options.logger ?? false,
+    clientErrorHandler,
     bodyLimit: limits.bodyLimit,
     connectionTimeout: limits.idleTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,

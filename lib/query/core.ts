@@ -316,7 +316,7 @@ export class IndexCore {
   occurrenceList(native: NativeIndex, r: NativeOccurrences, from: number, to: number): Occurrence[] {
     const out: Occurrence[] = [];
     const bytes = this.tokenizer.readsText ? this.byteOffsets(native, r, from, to) : undefined;
-    const records = new Map<number, ReturnType<IndexCore['record']>>();  // a document's record parsed once per call
+    const records = new Map<number, ReturnType<IndexCore['record']>>();  // a document's record parsed once per list
     for (let i = from; i < to; i++) {
       let rec = records.get(r.documents[i]);
       if (!rec) records.set(r.documents[i], (rec = this.record(r.records[i], r.shards[i])));

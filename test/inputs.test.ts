@@ -218,6 +218,8 @@ test('zstd frames declaring windows above 2^25 bytes are ERR_BAD_INPUT before an
     ['w1.875G.jsonl.zst', Buffer.concat(Array.from({ length: 20 }, () => big(20, 7))), 1_006_632_960 * 2],
     ['w2^25+.jsonl.zst', Buffer.concat([zstdRawFrame(Buffer.from(jsonl({ text: 'kept' }))), big(15, 1)]), 2 ** 25 + 2 ** 22],
     ['single-segment-1G.jsonl.zst', single(2 ** 30), 2 ** 30],
+    // descriptor 0xa2: single segment, a 2-byte dictionary id before the 4-byte content size
+    ['single-segment-dict-1G.jsonl.zst', frame([0xa2, 0x07, 0x00, 0x00, 0x00, 0x00, 0x40]), 2 ** 30],
     ['skippable-then-big.jsonl.zst', Buffer.concat([zstdSkippableFrame(Buffer.alloc(300)), big(16, 0)]), 2 ** 26],
     ['w2^25.jsonl.zst', big(15, 0), undefined],
   ];

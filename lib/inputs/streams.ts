@@ -132,7 +132,8 @@ class ZstdFrameWalker {
   private need = 4;
   private head: number[] = [];
   private skip = 0;
-  private descriptor = 0;
+  /** The frame header's layout, read from its descriptor byte (RFC 8878 3.1.1.1.1). */
+  private layout = { single: false, dictionaryLength: 0, sizeLength: 0 };
   private checksum = false;
   private position = 0;    // bytes walked
   private frameStart = 0;  // where the current frame's magic number starts
@@ -177,20 +178,20 @@ class ZstdFrameWalker {
       case 'skippable':
         return this.next('magic', 4, le(0, 4));
       case 'descriptor': {
-        const d = (this.descriptor = h[0]);
-        const single = (d >> 5) & 1, fcs = d >> 6;
+        const d = h[0], single = ((d >> 5) & 1) === 1, fcs = d >> 6;
         this.checksum = ((d >> 2) & 1) === 1;
-        const length = (single ? 0 : 1) + [0, 1, 2, 4][d & 3] + (fcs ? 1 << fcs : single);
-        return this.next('header', length);
+        this.layout = { single, dictionaryLength: [0, 1, 2, 4][d & 3], sizeLength: fcs ? 1 << fcs : single ? 1 : 0 };
+        const { dictionaryLength, sizeLength } = this.layout;
+        return this.next('header', (single ? 0 : 1) + dictionaryLength + sizeLength);
       }
       case 'header': {
-        const d = this.descriptor, single = (d >> 5) & 1, fcs = d >> 6;
+        const { single, dictionaryLength, sizeLength } = this.layout;
         if (!single) {
           const exponent = 10 + (h[0] >> 3), base = 2 ** exponent;
           return this.window(base + (base / 8) * (h[0] & 7));
         }
-        const at = [0, 1, 2, 4][d & 3], n = fcs ? 1 << fcs : 1;
-        return this.window(le(at, n) + (fcs === 1 ? 256 : 0));  // a single segment's window is its content size
+        // A single segment's window is its content size (a 2-byte field counts from 256).
+        return this.window(le(dictionaryLength, sizeLength) + (sizeLength === 2 ? 256 : 0));
       }
       case 'block': {
         const v = le(0, 3), last = v & 1, type = (v >> 1) & 3, size = Math.floor(v / 8);

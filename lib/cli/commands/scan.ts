@@ -47,8 +47,8 @@ function doneIds(out: string, files: string[]): Set<string> {
     skipIds.add(r.id);
   });
   if (whole < bytes.length) {
-    const torn = bytes.subarray(whole, whole + RESULT_START.length).toString('latin1');
-    if (!RESULT_START.startsWith(torn) && !torn.startsWith(RESULT_START)) throw refuse('its last line is not the start of a scan result');
+    const torn = bytes.subarray(whole, whole + RESULT_START.length).toString('latin1');  // at most its length
+    if (!RESULT_START.startsWith(torn)) throw refuse('its last line is not the start of a scan result');
     fs.truncateSync(out, whole);
   }
   return skipIds;

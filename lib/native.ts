@@ -137,8 +137,9 @@ export interface NativeIndex {
   /** The answer itself when the work was tiny and ran inline (query_method.hpp), else a promise. */
   count(tokens: Uint32Array, offsets: Uint32Array, cancel?: Uint8Array): Promise<Float64Array> | Float64Array;
   countSync(tokens: Uint32Array, offsets: Uint32Array): Float64Array;
-  locate(tokens: Uint32Array, offsets: Uint32Array, offset: number, limit: number, context: number, cancel?: Uint8Array): Promise<NativeLocate>;
-  locateSync(tokens: Uint32Array, offsets: Uint32Array, offset: number, limit: number, context: number): NativeLocate;
+  /** ERR_TOO_LARGE when the page costs more than maxTokens (snippet tokens, per occurrence and per record: occurrences.hpp). */
+  locate(tokens: Uint32Array, offsets: Uint32Array, offset: number, limit: number, context: number, maxTokens: number, cancel?: Uint8Array): Promise<NativeLocate>;
+  locateSync(tokens: Uint32Array, offsets: Uint32Array, offset: number, limit: number, context: number, maxTokens: number): NativeLocate;
   longestMatch(tokens: Uint32Array, offsets: Uint32Array, cancel?: Uint8Array): Promise<{ lengths: Uint32Array; counts: Float64Array }>;
   longestMatchSync(tokens: Uint32Array, offsets: Uint32Array): { lengths: Uint32Array; counts: Float64Array };
   nextTokens(tokens: Uint32Array, offsets: Uint32Array, cancel?: Uint8Array): Promise<NativeNext[]>;
@@ -146,13 +147,14 @@ export interface NativeIndex {
   /** Query q's suffix-array range [lo, hi) in shard s at [2 * (q * shards + s), + 2) (the empty query: the whole array). */
   suffixRanges(tokens: Uint32Array, offsets: Uint32Array, cancel?: Uint8Array): Promise<Float64Array>;
   suffixRangesSync(tokens: Uint32Array, offsets: Uint32Array): Float64Array;
-  documentsByRank(shards: Uint32Array, ranks: Float64Array, maxDispLen: number, cancel?: Uint8Array): Promise<NativeRankedDocuments>;
-  documentsByRankSync(shards: Uint32Array, ranks: Float64Array, maxDispLen: number): NativeRankedDocuments;
+  /** ERR_TOO_LARGE when the windows and their records (a token per 4 bytes) hold more than maxTokens, before any is read. */
+  documentsByRank(shards: Uint32Array, ranks: Float64Array, maxDispLen: number, maxTokens: number, cancel?: Uint8Array): Promise<NativeRankedDocuments>;
+  documentsByRankSync(shards: Uint32Array, ranks: Float64Array, maxDispLen: number, maxTokens: number): NativeRankedDocuments;
   /** 'willneed': madvise(WILLNEED) over every mapping, then every page faulted in (resolves when they are resident). */
   advise(advice: 'willneed', cancel?: Uint8Array): Promise<NativeWarmStats>;
-  /** ERR_TOO_LARGE when the documents hold more than maxTokens tokens (checked before reading them). */
-  documents(numbers: Float64Array, maxTokens: number, cancel?: Uint8Array): Promise<NativeDocuments>;
-  documentsSync(numbers: Float64Array, maxTokens: number): NativeDocuments;
+  /** ERR_TOO_LARGE when the documents hold more than maxTokens tokens, records included (a token per 4 bytes) when countRecords; checked before reading them. */
+  documents(numbers: Float64Array, maxTokens: number, countRecords: boolean, cancel?: Uint8Array): Promise<NativeDocuments>;
+  documentsSync(numbers: Float64Array, maxTokens: number, countRecords: boolean): NativeDocuments;
   findDocument(recordPrefix: string, cancel?: Uint8Array): Promise<number>;
   findDocumentSync(recordPrefix: string): number;
   /** calibrate's sampling (native/core/sampling.hpp); samples at most 10^6 per length. */

@@ -53,7 +53,7 @@ test('documents/documentsSync return each document\'s tokens, record and shard',
   t.true(shardDocs.length >= 3);
   const numbers = Float64Array.from({ length: 40 }, () => O.randInt(r, 0, DOCS.length));
   const ALL = Number.MAX_SAFE_INTEGER;
-  for (const got of [n.documentsSync(numbers, ALL), await n.documents(numbers, ALL)]) {
+  for (const got of [n.documentsSync(numbers, ALL, false), await n.documents(numbers, ALL, false)]) {
     t.is(got.tokenOffsets.length, numbers.length + 1);
     numbers.forEach((d, i) => {
       t.deepEqual(Array.from(got.tokens.subarray(got.tokenOffsets[i], got.tokenOffsets[i + 1])), DOCS[d]);
@@ -63,15 +63,22 @@ test('documents/documentsSync return each document\'s tokens, record and shard',
       t.is(got.shards[i], shard);
     });
   }
-  const none = n.documentsSync(new Float64Array(0), 0);
+  const none = n.documentsSync(new Float64Array(0), 0, true);
   t.deepEqual([none.tokens.length, Array.from(none.tokenOffsets), none.records], [0, [0], []]);
   // maxTokens: the documents' exact total passes; one less is ERR_TOO_LARGE, named before anything is read.
   const total = Array.from(numbers).reduce((s, d) => s + DOCS[d].length, 0);
-  t.is(n.documentsSync(numbers, total).tokens.length, total);
-  const over = t.throws(() => n.documentsSync(numbers, total - 1)) as { code?: string; message: string };
+  t.is(n.documentsSync(numbers, total, false).tokens.length, total);
+  const over = t.throws(() => n.documentsSync(numbers, total - 1, false)) as { code?: string; message: string };
   t.is(over.code, 'ERR_TOO_LARGE');
   t.is(over.message, `the documents hold ${total} tokens, more than the ${total - 1} asked for at most`);
-  await t.throwsAsync(n.documents(numbers, total - 1), { code: 'ERR_TOO_LARGE' });
+  await t.throwsAsync(n.documents(numbers, total - 1, false), { code: 'ERR_TOO_LARGE' });
+  // countRecords: each record also counts a token per 4 bytes of its JSON (the server's budget).
+  const records = Array.from(numbers).reduce((s, d) => s + Math.floor(Buffer.byteLength(JSON.stringify({ id: IDS[d] })) / 4), 0);
+  t.true(records > 0);
+  t.is(n.documentsSync(numbers, total + records, true).tokens.length, total);
+  const overRecords = t.throws(() => n.documentsSync(numbers, total + records - 1, true)) as { code?: string; message: string };
+  t.is(overRecords.message, `the documents hold ${total + records} tokens (a record counts a token per 4 bytes), more than the ${total + records - 1} asked for at most`);
+  await t.throwsAsync(n.documents(numbers, total + records - 1, true), { code: 'ERR_TOO_LARGE' });
 });
 
 test('findDocument/findDocumentSync: the first document whose record starts with a prefix, else -1', async (t) => {
@@ -158,11 +165,12 @@ test('query methods: wrong types, missing arguments and bad cancel flags are ERR
   }
   t.deepEqual(Array.from(await n.count(q, o, undefined)), [O.count(DOCS, [97, 98])]);
   const ALL = Number.MAX_SAFE_INTEGER;
-  for (const args of [[5, ALL], [Float64Array.of(-1), ALL], [Float64Array.of(1.5), ALL], [Float64Array.of(NaN), ALL], [Float64Array.of(DOCS.length), ALL], [[0], ALL],
-    [new Float64Array(1)], [new Float64Array(1), -1], [new Float64Array(1), 2 ** 53], [new Float64Array(1), '5']]) {
-    await expectCode(t, () => n.documents(...(args as [Float64Array, number])), 'ERR_INVALID_ARGUMENT', `documents(${args.map(String).join(', ')})`);
+  for (const args of [[5, ALL, false], [Float64Array.of(-1), ALL, false], [Float64Array.of(1.5), ALL, false], [Float64Array.of(NaN), ALL, false],
+    [Float64Array.of(DOCS.length), ALL, false], [[0], ALL, false], [new Float64Array(1)], [new Float64Array(1), -1, false],
+    [new Float64Array(1), 2 ** 53, false], [new Float64Array(1), '5', false], [new Float64Array(1), ALL], [new Float64Array(1), ALL, 1]]) {
+    await expectCode(t, () => n.documents(...(args as [Float64Array, number, boolean])), 'ERR_INVALID_ARGUMENT', `documents(${args.map(String).join(', ')})`);
   }
-  await expectCode(t, () => n.documentsSync(new Float64Array(1), ALL), undefined as never, 'documentsSync(0) works');
+  await expectCode(t, () => n.documentsSync(new Float64Array(1), ALL, false), undefined as never, 'documentsSync(0) works');
   await expectCode(t, () => n.findDocument(5 as never), 'ERR_INVALID_ARGUMENT', 'findDocument(5)');
   await expectCode(t, () => n.findDocumentSync(undefined as never), 'ERR_INVALID_ARGUMENT', 'findDocumentSync()');
   await expectCode(t, () => n.matchState('x' as never), 'ERR_INVALID_ARGUMENT', "matchState('x')");
@@ -197,13 +205,15 @@ test('numeric options: finite integers in range, no wrap above 2^32 - 1; delimit
     await expectCode(t, () => n.traceSync(q, o, { delimiters: Uint32Array.of(d) }), 'ERR_TOKEN_RANGE', `delimiter ${d} (sync)`);
   }
   t.is((await n.trace(q, o, { minLength: 2 ** 32 - 1, maxDocuments: 2 ** 32 - 1, window: 0 })).start.length, 0);
-  for (const [offset, limit, context] of [[-1, 1, 0], [1.5, 1, 0], [0, 10_001, 0], [0, 2 ** 32 + 1, 0], [0, NaN, 0], [0, 1, 2 ** 53], ['0', 1, 0]]) {
-    await expectCode(t, () => n.locate(q, o, offset as number, limit as number, context as number), 'ERR_INVALID_ARGUMENT', `locate ${offset} ${limit} ${context}`);
-    await expectCode(t, () => n.locateSync(q, o, offset as number, limit as number, context as number), 'ERR_INVALID_ARGUMENT', `locateSync ${offset} ${limit} ${context}`);
+  const CAP = 2 ** 26;  // the most a call may hold (kMaxSnippetTokens)
+  for (const [offset, limit, context, cap] of [[-1, 1, 0, CAP], [1.5, 1, 0, CAP], [0, 10_001, 0, CAP], [0, 2 ** 32 + 1, 0, CAP], [0, NaN, 0, CAP], [0, 1, 2 ** 53, CAP],
+    ['0', 1, 0, CAP], [0, 1, 0, CAP + 1], [0, 1, 0, -1], [0, 1, 0, undefined]]) {
+    await expectCode(t, () => n.locate(q, o, offset as number, limit as number, context as number, cap as number), 'ERR_INVALID_ARGUMENT', `locate ${offset} ${limit} ${context} ${cap}`);
+    await expectCode(t, () => n.locateSync(q, o, offset as number, limit as number, context as number, cap as number), 'ERR_INVALID_ARGUMENT', `locateSync ${offset} ${limit} ${context} ${cap}`);
   }
-  t.is(n.locateSync(Uint32Array.of(97), Uint32Array.of(0, 1), 0, 10_000, 0).documents.length, Math.min(10_000, O.count(DOCS, [97])));
-  await expectCode(t, () => n.locate(new Uint32Array(0), Uint32Array.of(0), 0, 1, 0), 'ERR_INVALID_ARGUMENT', 'locate of no query');
-  await expectCode(t, () => n.locate(q, Uint32Array.of(0, 1, 3), 0, 1, 0), 'ERR_INVALID_ARGUMENT', 'locate of two queries');
+  t.is(n.locateSync(Uint32Array.of(97), Uint32Array.of(0, 1), 0, 10_000, 0, CAP).documents.length, Math.min(10_000, O.count(DOCS, [97])));
+  await expectCode(t, () => n.locate(new Uint32Array(0), Uint32Array.of(0), 0, 1, 0, CAP), 'ERR_INVALID_ARGUMENT', 'locate of no query');
+  await expectCode(t, () => n.locate(q, Uint32Array.of(0, 1, 3), 0, 1, 0, CAP), 'ERR_INVALID_ARGUMENT', 'locate of two queries');
   await expectCode(t, () => n.matchState(2 ** 32), 'ERR_INVALID_ARGUMENT', 'matchState window 2^32');
   await expectCode(t, () => n.matchState(-1), 'ERR_INVALID_ARGUMENT', 'matchState window -1');
   t.is(n.matchState(2 ** 32 - 1).pushed, 0);

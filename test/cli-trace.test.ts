@@ -358,4 +358,8 @@ test('trace --html and scan --html write self-contained reports holding the trac
   t.true(scanHtml.includes('"o0"') || scanHtml.includes('o0'));
   const api = (await idx.trace(output, { minLength: 12, wordBoundaries: true })).spans.length;
   t.is(traced.spans.length, api);
+  // A report path that cannot be written (a directory) is ERR_IO naming it, as every file error of the CLI.
+  const bad = cli(['trace', DIR, output, '--html', scratch]);
+  t.is(bad.status, 1, bad.stderr);
+  t.true(bad.stderr.includes('ERR_IO') && bad.stderr.includes(`cannot write ${scratch}: `) && bad.stderr.includes('(EISDIR)'), bad.stderr);
 });

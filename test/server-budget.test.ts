@@ -41,6 +41,9 @@ async function post(s: TraceIndexServer, route: string, payload: unknown) {
   return { status: res.statusCode, body: res.json() };
 }
 
+/** The core's refusal at the request's budget. */
+const OVER = (limit: number) =>
+  `the answer's snippets, documents and their records (a token per 4 bytes) exceed the limit of ${limit} tokens per request: ask for fewer attributions, occurrences or documents, or less context`;
 const TOO_LARGE = (n: number, limit: number) =>
   `the answer may hold ${n} tokens, more than the limit of ${limit} per request: ask for fewer queries, occurrences, attributions or less context`;
 
@@ -70,10 +73,14 @@ test('default budget (2^23 tokens): the amplifying requests of the review are 41
 });
 
 test('a small budget: locate, next-tokens and documents at the boundary answer, one token more is 413', async (t) => {
-  // locate: min(limit, count - offset) x (query + 2 x context + 32 for the occurrence's objects) per query.
+  // locate: min(limit, count - offset) x (query + 2 x context + 32 for the occurrence's objects) per query, checked
+  // before any work; then in the core each occurrence's record too, a token per 4 bytes ({"id":"dN"}: 2 or 3), each
+  // query within its share of the budget (what it needs and the slack in proportion).
   const body = { queries: ['ab', 'ba', 'ca'], limit: 7, context: 4, offset: 2 };
   const page = (q: string) => Math.min(7, O.count(DOCS, O.utf8(q)) - 2) * (q.length + 8 + 32);
-  const s = await serve(page('ab') + page('ba') + page('ca'));
+  const records = (q: string) => O.occurrences(DOCS, O.utf8(q)).slice(2, 9).reduce((n, o) => n + Math.floor(JSON.stringify({ id: `d${o.doc}` }).length / 4), 0);
+  const pages = page('ab') + page('ba') + page('ca');
+  const s = await serve(pages + 2 * (records('ab') + records('ba') + records('ca')));
   const ok = await post(s, 'locate', body);
   t.is(ok.status, 200);
   ok.body.results.forEach((res: { total: number; occurrences: Array<{ document: number; position: { token: number } }> }, i: number) => {
@@ -81,10 +88,19 @@ test('a small budget: locate, next-tokens and documents at the boundary answer, 
     t.is(res.total, want.length);
     t.deepEqual(res.occurrences.map((o) => [o.document, o.position.token]), want.slice(2, 9).map((o) => [o.doc, o.offset]));
   });
+  const tooMany = pages + page('a');
+  t.true(tooMany > s.limits.maxResultTokens);
   t.deepEqual((await post(s, 'locate', { ...body, queries: [...body.queries, 'a'] })).body.error,
-    { code: 'ERR_TOO_LARGE', message: TOO_LARGE(s.limits.maxResultTokens + page('a'), s.limits.maxResultTokens) });
+    { code: 'ERR_TOO_LARGE', message: TOO_LARGE(tooMany, s.limits.maxResultTokens) });
   // A page past the last occurrence holds none.
   t.is((await post(s, 'locate', { ...body, queries: [...body.queries, 'a'], offset: 1_000_000 })).status, 200);
+  // One query: what its page holds (snippets cut at their documents' edges, 32 per occurrence, the records) fits
+  // exactly; a token less passes the estimate and is refused in the core.
+  const held = O.occurrences(DOCS, O.utf8('ab')).slice(2, 9)
+    .reduce((n, o) => n + Math.min(DOCS[o.doc].length, o.offset + 2 + 4) - Math.max(0, o.offset - 4) + 32, records('ab'));
+  t.true(held <= page('ab') + records('ab'));
+  t.is((await post(await serve(held), 'locate', { ...body, queries: ['ab'] })).status, 200);
+  t.deepEqual((await post(await serve(held - 1), 'locate', { ...body, queries: ['ab'] })).body.error, { code: 'ERR_TOO_LARGE', message: OVER(held - 1) });
 
   // next-tokens: min(top, vocabulary = 255) entries per query.
   const nt = await serve(3 * 255);
@@ -96,16 +112,18 @@ test('a small budget: locate, next-tokens and documents at the boundary answer, 
     { code: 'ERR_TOO_LARGE', message: TOO_LARGE(4 * 255, 3 * 255) });
   t.is((await post(nt, 'next-tokens', { queries: ['a', 'b', 'c', 'd'], top: 191 })).status, 200);
 
-  // documents: their tokens, each document refused by the core before it is read when it would go over.
-  const upTo = DOCS[0].length + DOCS[1].length;
+  // documents: their tokens and records, each document refused by the core before it is read when it would go over.
+  const record = (i: number) => Math.floor(JSON.stringify({ id: `d${i}` }).length / 4);
+  const upTo = DOCS[0].length + record(0) + DOCS[1].length + record(1);
   const docs = await serve(upTo);
   const two = await post(docs, 'document', { documents: [0, 'd1'] });
   t.deepEqual(two.body.results.map((d: { text: string }) => d.text), [TEXTS[0], TEXTS[1]]);
   t.deepEqual((await post(docs, 'document', { documents: [0, 1, 2] })).body.error,
     { code: 'ERR_TOO_LARGE', message: `the documents asked for hold more than the limit of ${upTo} tokens per request: ask for fewer documents` });
-  const one = await serve(DOCS[1].length - 1);
+  const one = await serve(DOCS[1].length + record(1) - 1);
   t.is((await post(one, 'document', { documents: ['d1'] })).status, 413);
-  t.is((await post(one, 'document', { documents: [0] })).status, DOCS[0].length < DOCS[1].length ? 200 : 413);
+  t.is((await post(one, 'document', { documents: [0] })).status, DOCS[0].length + record(0) < DOCS[1].length + record(1) ? 200 : 413);
+  t.is((await post(await serve(DOCS[1].length + record(1)), 'document', { documents: ['d1'] })).status, 200);
 });
 
 test("trace: the attributions' own span tokens are capped in the core at the budget (413), the context part before any work", async (t) => {
@@ -124,7 +142,7 @@ test("trace: the attributions' own span tokens are capped in the core at the bud
   t.deepEqual(ok.body.result.spans.map((s: { start: number; end: number; count: number }) => [s.start, s.end, s.count]), own.spans.map((s) => [s.start, s.end, s.count]));
   const under = await serve(snippetTokens - 1);
   t.deepEqual((await post(under, 'trace', { query: out, ...options })).body,
-    { error: { code: 'ERR_TOO_LARGE', message: `the attributions' snippets exceed the limit of ${snippetTokens - 1} tokens per request: ask for fewer attributions (maxDocuments) or less context` } });
+    { error: { code: 'ERR_TOO_LARGE', message: OVER(snippetTokens - 1) } });
   t.is((await post(under, 'shield', { query: out, tau: 1e9, ...options })).status, 413);
   // A budget above the most one call may hold (2^26) is that most.
   const wide = await serve(2 ** 27);
@@ -182,6 +200,28 @@ test("a document's record counts in the budget (a token per 4 bytes): 100 KiB of
   const large = await post(await serveOwn(100_000), 'trace', options);
   t.is(large.status, 200);
   t.is(large.body.result.spans[0].documents[0].metadata.note, meta);
+  // The document route, locate and infini-gram's search_docs and get_doc_by_rank count the record the same way
+  // (each shown document repeats it): refused by the core before the record is copied.
+  const recordTokens = Math.floor(Buffer.byteLength(JSON.stringify({ id: 'big', meta: { note: meta } })) / 4);
+  const tight = await serveOwn(12 + recordTokens - 1), roomy = await serveOwn(12 + recordTokens);
+  t.like(await post(tight, 'document', { documents: ['big'] }), { status: 413, body: { error: { code: 'ERR_TOO_LARGE' } } });
+  t.is((await post(roomy, 'document', { documents: ['big'] })).body.results[0].metadata.note, meta);
+  // locate: the snippet (4 tokens), 32 for the occurrence, the record.
+  const one = { query: 'zqzq', limit: 1, context: 0 };
+  t.like(await post(await serveOwn(4 + 32 + recordTokens - 1), 'locate', one), { status: 413, body: { error: { code: 'ERR_TOO_LARGE' } } });
+  t.is((await post(await serveOwn(4 + 32 + recordTokens), 'locate', one)).body.result.occurrences[0].metadata.note, meta);
+  const ig = async (s: TraceIndexServer, body: object) => {
+    const res = await s.app.inject({ method: 'POST', url: '/', payload: { index: 'main', ...body } });
+    return { status: res.statusCode, body: res.json() };
+  };
+  const search = { query_type: 'search_docs', query_ids: [...Buffer.from('zqzq')], max_disp_len: 4 };
+  const three = await serveOwn(3 * (4 + recordTokens));
+  t.is((await ig(three, { ...search, maxnum: 3 })).status, 200);
+  t.like(await ig(three, { ...search, maxnum: 4 }), { status: 413, body: { code: 'ERR_TOO_LARGE' } });
+  const ranks = (await ig(roomy, { query_type: 'find', query_ids: [...Buffer.from('zqzq')] })).body.segment_by_shard as Array<[number, number]>;
+  const rank = { query_type: 'get_doc_by_rank', s: 0, rank: ranks[0][0], max_disp_len: 4 };
+  t.is((await ig(await serveOwn(4 + recordTokens), rank)).status, 200);
+  t.like(await ig(await serveOwn(4 + recordTokens - 1), rank), { status: 413, body: { code: 'ERR_TOO_LARGE' } });
   // The library's own bound (2^26) holds records the same way.
   const located = await own.locate('zqzq', { limit: 3, context: 0 });
   t.is(located.occurrences.length, 2);

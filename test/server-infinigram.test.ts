@@ -100,6 +100,8 @@ test('POST / find and get_doc_by_rank on a traceindex index equal each shard\'s 
   t.like(await ask({ query_type: 'get_doc_by_rank', rank: 0 }, 400), { code: 'ERR_INVALID_ARGUMENT' });
   t.like(await ask({ query_type: 'get_doc_by_rank', s: 0, rank: 0, max_disp_len: 0 }, 400), { code: 'ERR_INVALID_ARGUMENT' });
   t.like(await ask({ query_type: 'find', query: 'ab AND ba' }, 400), { code: 'ERR_UNSUPPORTED' });
+  t.deepEqual(await ask({ query_type: 'count', query_ids: [[[97]], [[98]]] }, 400), { error: 'CNF (AND / OR) queries are not supported', code: 'ERR_UNSUPPORTED' });
+  t.like(await ask({ query_type: 'count', query_ids: [97, [98]] }, 400), { code: 'ERR_INVALID_ARGUMENT' });
   // search_docs: each idx is a position in the shards' ranges laid end to end, shown as get_doc_by_rank shows that
   // rank (a window of max_disp_len tokens, not the whole document read first).
   for (const [q, maxDisp] of [[[97, 98], 3], [[98], 1000], [[32, 97], 1]] as Array<[number[], number]>) {

@@ -3,7 +3,9 @@
  * turn flags into checked values (a bad flag is a UsageError: exit 2), open an index, print a result, and
  * turn SIGINT/SIGTERM into an AbortSignal.
  */
+import * as fs from 'node:fs';
 import { Index, openIndex, OpenOptions } from '../index';
+import { ioError, isErrnoError } from '../inputs/files';
 import { IntegerBounds, MAX_UINT32, nonNegativeInteger, oneOf, positiveInteger } from '../validate';
 
 /** Parsed flags: strings for valued flags, true for switches. */
@@ -169,6 +171,15 @@ export async function withIndex<T>(dir: string | undefined, flags: Flags, fn: (i
     return await fn(idx);
   } finally {
     idx.close();
+  }
+}
+
+/** Writes a command's output file (--html, --out): a file-system error is ERR_IO naming it. */
+export function writeOutput(file: string, data: string | Uint8Array): void {
+  try {
+    fs.writeFileSync(file, data);
+  } catch (err) {
+    throw isErrnoError(err) ? ioError(err, 'cannot write') : err;
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import { TraceIndexError } from '../errors';
 import { addon, type NativeIndex, type NativeTrace, type NativeTraceOptions } from '../native';
-import type { IndexCore } from '../query/core';
+import { type IndexCore, snippetBudget } from '../query/core';
 import { JsonFloat32Array } from '../query/json-arrays';
 import type { Occurrence, Query } from '../query/types';
 import { bytesTokenizer } from '../tokenizers/tokenizer';
@@ -80,16 +80,6 @@ export interface ShieldResult {
   spans: Span[];
 }
 
-/**
- * Key of an internal trace option: the most snippet tokens the call's attributions may hold (the server passes its
- * per-request budget; ERR_INVALID_ARGUMENT "the snippets exceed N tokens" above it). Not a public option.
- */
-export const SNIPPET_BUDGET: unique symbol = Symbol('traceindex.snippetBudget');
-/** What an occurrence costs in that budget besides its snippet tokens (native/binding/occurrences.hpp kOccurrenceCost). */
-export const OCCURRENCE_COST = addon.snippetBudget.occurrenceCost;
-/** The budget of a call when none is given, and the largest one can give (kMaxSnippetTokens). */
-export const MAX_SNIPPET_BUDGET = addon.snippetBudget.maxTokens;
-
 /** Options accepted by the native trace call, from the public ones (checked). */
 export function nativeTraceOptions(core: IndexCore, options: TraceOptions = {}, window = 0): NativeTraceOptions {
   const o = plainObject('options', options);
@@ -107,7 +97,7 @@ export function nativeTraceOptions(core: IndexCore, options: TraceOptions = {}, 
     if (o.delimiters.length) n.delimiters = Uint32Array.from(o.delimiters, (d, i) => delimiter(core, d, i));
   }
   if (o.wordBoundaries) n.wordTokens = wordTokens(core);
-  const budget = (options as { [SNIPPET_BUDGET]?: number })[SNIPPET_BUDGET];
+  const budget = snippetBudget(options);
   if (budget !== undefined) n.maxSnippetTokens = budget;
   return n;
 }

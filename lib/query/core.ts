@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import { abortError, TraceIndexError } from '../errors';
 import type { Manifest } from '../build/manifest';
-import { cancelFlag, NativeDocuments, NativeIndex, NativeOccurrences, NativeWarmStats, nativeError } from '../native';
+import { addon, cancelFlag, NativeDocuments, NativeIndex, NativeOccurrences, NativeWarmStats, nativeError } from '../native';
 import { bytesTokenizer, Tokenizer } from '../tokenizers/tokenizer';
 import { abortSignal, invalidArgument, nonNegativeInteger, plainObject, positiveInteger, timeoutMs as checkTimeout } from '../validate';
 import type { InfinigramShardFiles } from './infinigram';
@@ -15,6 +15,23 @@ import type { CallOptions, DocumentInfo, Occurrence, Query } from './types';
 
 /** Queries longer than this (in tokens) are refused (ERR_INVALID_ARGUMENT). */
 export const MAX_QUERY_TOKENS = 1 << 24;
+
+/**
+ * Key of an internal option of trace, locate and document: the most tokens the call's answer may hold, its snippets
+ * and documents with OCCURRENCE_COST per occurrence and each record a token per 4 bytes (the server passes its
+ * per-request budget; ERR_TOO_LARGE above it, before what is over it is copied). Not a public option.
+ */
+export const SNIPPET_BUDGET: unique symbol = Symbol('traceindex.snippetBudget');
+/** What an occurrence costs in that budget besides its snippet tokens (native/binding/occurrences.hpp kOccurrenceCost). */
+export const OCCURRENCE_COST = addon.snippetBudget.occurrenceCost;
+/** The budget of a call when none is given, and the largest one can give (kMaxSnippetTokens). */
+export const MAX_SNIPPET_BUDGET = addon.snippetBudget.maxTokens;
+/** What a document call may read: its tokens, and its record too when countRecords (core/documents.hpp). */
+export interface DocumentBound { maxTokens: number; countRecords: boolean }
+/** The call's SNIPPET_BUDGET, if it has one. */
+export function snippetBudget(options: object | undefined): number | undefined {
+  return (options as { [SNIPPET_BUDGET]?: number } | undefined)?.[SNIPPET_BUDGET];
+}
 
 /**
  * A token id of a vocabulary of `vocab` ids: a number that is an integer in [0, vocab). `(v >>> 0) === v` holds
@@ -296,7 +313,8 @@ export class IndexCore {
     const call = this.begin(options);
     const shards = Uint32Array.from(items, (x) => nonNegativeInteger('shard', x.shard, { max: 0xffffffff }));
     const ranks = Float64Array.from(items, (x) => nonNegativeInteger('rank', x.rank));
-    const r = await call.run((n, c) => n.documentsByRank(shards, ranks, positiveInteger('maxDispLen', maxDispLen), c));
+    const budget = snippetBudget(options) ?? Number.MAX_SAFE_INTEGER;
+    const r = await call.run((n, c) => n.documentsByRank(shards, ranks, positiveInteger('maxDispLen', maxDispLen), budget, c));
     return items.map((_, i) => {
       const rec = this.record(r.records[i], items[i].shard);
       return {
@@ -393,20 +411,23 @@ export class IndexCore {
     return { document: n, id: rec.id, metadata: rec.meta, tokens, text: decodable ? this.tokenizer.decode(tokens) : undefined };
   }
 
-  /** Document `ref` of at most `maxTokens` tokens (ERR_TOO_LARGE before reading a longer one), off the JS thread. */
-  async document(native: NativeIndex, ref: number | string, maxTokens: number, cancel?: Uint8Array): Promise<DocumentInfo> {
+  /**
+   * Document `ref` of at most `bound.maxTokens` tokens, its record counted when `bound.countRecords` (ERR_TOO_LARGE
+   * before reading a longer one), off the JS thread.
+   */
+  async document(native: NativeIndex, ref: number | string, bound: DocumentBound, cancel?: Uint8Array): Promise<DocumentInfo> {
     const n = typeof ref === 'string' ? this.foundDocument(ref, await native.findDocument(this.idPrefix(ref), cancel)) : ref;
-    return this.documentInfo(n, await native.documents(Float64Array.of(n), maxTokens, cancel));
+    return this.documentInfo(n, await native.documents(Float64Array.of(n), bound.maxTokens, bound.countRecords, cancel));
   }
 
   /** document, on this thread. */
-  documentSync(native: NativeIndex, ref: number | string, maxTokens: number): DocumentInfo {
+  documentSync(native: NativeIndex, ref: number | string, bound: DocumentBound): DocumentInfo {
     const n = typeof ref === 'string' ? this.foundDocument(ref, native.findDocumentSync(this.idPrefix(ref))) : ref;
-    return this.documentInfo(n, native.documentsSync(Float64Array.of(n), maxTokens));
+    return this.documentInfo(n, native.documentsSync(Float64Array.of(n), bound.maxTokens, bound.countRecords));
   }
 
   private documentTokensSync(native: NativeIndex, n: number): Uint32Array {
-    const d = native.documentsSync(Float64Array.of(n), Number.MAX_SAFE_INTEGER);
+    const d = native.documentsSync(Float64Array.of(n), Number.MAX_SAFE_INTEGER, false);
     return d.tokens.subarray(d.tokenOffsets[0], d.tokenOffsets[1]);
   }
 

@@ -18,7 +18,7 @@ import { addon, NativeIndex, NativeNext, nativeError } from '../native';
 import { bytesTokenizer, pretokenized, Tokenizer } from '../tokenizers/tokenizer';
 import { isTokenizerJsonPath, loadTokenizer, tokenizerNames } from '../tokenizers/named';
 import { nonNegativeInteger, oneOf, plainObject } from '../validate';
-import { attachCore, coreOf, IndexCore } from './core';
+import { attachCore, coreOf, type DocumentBound, IndexCore, MAX_SNIPPET_BUDGET, snippetBudget } from './core';
 import { INFINIGRAM_FORMAT, openInfinigram } from './infinigram';
 import { JsonFloat64Array, jsonArray, JsonUint32Array } from './json-arrays';
 import { countForms, FormsPage, LocateFetch, locateSteps, queryForms } from './word-start';
@@ -268,8 +268,9 @@ export class Index {
     const call = core.begin(options);
     const forms = queryForms(core, query, wordStartOf(options)).map((f) => core.batch([f], false));
     const steps = locateSteps(forms.length, pageOptions(options));
+    const budget = snippetBudget(options) ?? MAX_SNIPPET_BUDGET;
     return call.run(async (n, cancel) => {
-      const fetch = (f: LocateFetch) => n.locate(forms[f.form][0], forms[f.form][1], f.offset, f.limit, f.context, cancel);
+      const fetch = (f: LocateFetch) => n.locate(forms[f.form][0], forms[f.form][1], f.offset, f.limit, f.context, budget, cancel);
       for (let s = steps.next(); ;) {
         if (s.done) return occurrences(core, n, s.value);
         s = steps.next(await fetch(s.value));
@@ -282,8 +283,9 @@ export class Index {
     const call = core.begin(options);
     const forms = queryForms(core, query, wordStartOf(options)).map((f) => core.batch([f], false));
     const steps = locateSteps(forms.length, pageOptions(options));
+    const budget = snippetBudget(options) ?? MAX_SNIPPET_BUDGET;
     return call.runSync((n) => {
-      const fetch = (f: LocateFetch) => n.locateSync(forms[f.form][0], forms[f.form][1], f.offset, f.limit, f.context);
+      const fetch = (f: LocateFetch) => n.locateSync(forms[f.form][0], forms[f.form][1], f.offset, f.limit, f.context, budget);
       for (let s = steps.next(); ;) {
         if (s.done) return occurrences(core, n, s.value);
         s = steps.next(fetch(s.value));
@@ -355,16 +357,16 @@ export class Index {
     const core = coreOf(this);
     const call = core.begin(options);
     const r = core.documentRef(ref);
-    const max = documentMaxTokens(options);
-    return call.run((n, cancel) => core.document(n, r, max, cancel));
+    const bound = documentBound(options);
+    return call.run((n, cancel) => core.document(n, r, bound, cancel));
   }
   /** document, on the calling thread. */
   documentSync(ref: number | string, options?: DocumentOptions): DocumentInfo {
     const core = coreOf(this);
     const call = core.begin(options);
     const r = core.documentRef(ref);
-    const max = documentMaxTokens(options);
-    return call.runSync((n) => core.documentSync(n, r, max));
+    const bound = documentBound(options);
+    return call.runSync((n) => core.documentSync(n, r, bound));
   }
 
   /** Exact count of every token id over all documents (a Float64Array of length vocabSize). */
@@ -417,8 +419,11 @@ function pageOptions(o: LocateOptions): { offset: number; limit: number; context
   };
 }
 
-function documentMaxTokens(o: DocumentOptions | undefined): number {
-  return nonNegativeInteger('maxTokens', o?.maxTokens, { default: Number.MAX_SAFE_INTEGER });
+/** maxTokens; under a SNIPPET_BUDGET (the server's) also that budget, with the record counted in it. */
+function documentBound(o: DocumentOptions | undefined): DocumentBound {
+  const maxTokens = nonNegativeInteger('maxTokens', o?.maxTokens, { default: Number.MAX_SAFE_INTEGER });
+  const budget = snippetBudget(o);
+  return budget === undefined ? { maxTokens, countRecords: false } : { maxTokens: Math.min(maxTokens, budget), countRecords: true };
 }
 
 function wordStartOf(options: CountOptions | undefined): boolean {

@@ -7,7 +7,8 @@
  */
 import { TraceIndexError } from '../errors';
 import type { Index } from '../query/open-index';
-import { MAX_SNIPPET_BUDGET, OCCURRENCE_COST, SNIPPET_BUDGET, type ShieldOptions, type TraceOptions } from '../provenance/trace';
+import type { ShieldOptions, TraceOptions } from '../provenance/trace';
+import { MAX_SNIPPET_BUDGET, OCCURRENCE_COST, SNIPPET_BUDGET } from '../query/core';
 import { HttpError } from './errors';
 import type { Limits } from './limits';
 import type { QueryRoute } from './schemas';
@@ -76,19 +77,29 @@ export function attributionTokens(tokens: number, o: TraceOptions, width = 1): n
   return Math.max(0, tokens - width + 1) * (o.maxDocuments ?? 3) * (2 * (o.context ?? 16) + width);
 }
 
-/** The core's cap on a request's attributions: its budget, within the most a call may hold. */
-const attributionCap = (limits: Limits) => Math.min(limits.maxResultTokens, MAX_SNIPPET_BUDGET);
+/** The core's cap on what a request's calls return: its budget, within the most a call may hold. */
+const resultCap = (limits: Limits) => Math.min(limits.maxResultTokens, MAX_SNIPPET_BUDGET);
 
-/** Trace options with the request's budget as the core's cap on the attributions' snippet tokens. */
-export function attributionBudget<T extends TraceOptions>(o: T, limits: Limits): T {
-  return { ...o, [SNIPPET_BUDGET]: attributionCap(limits) };
+/**
+ * Call options with `cap` (default: the request's budget) as the core's bound on what the call returns: snippet and
+ * document tokens, with each occurrence's objects and each record counted (core.ts, SNIPPET_BUDGET).
+ */
+export function attributionBudget<T extends object>(o: T, limits: Limits, cap = resultCap(limits)): T {
+  return { ...o, [SNIPPET_BUDGET]: cap };
 }
 
-/** The core's ERR_TOO_LARGE at the budget passed by attributionBudget, said as the request's limit. */
-export function overBudget(err: unknown, limits: Limits): unknown {
+/** fn's result; the core's ERR_TOO_LARGE at the budget passed by attributionBudget said as the request's limit (413). */
+export async function withinBudget<T>(limits: Limits, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw overBudget(err, limits);
+  }
+}
+
+function overBudget(err: unknown, limits: Limits): unknown {
   if (!(err instanceof TraceIndexError) || err.code !== 'ERR_TOO_LARGE') return err;
-  const cap = attributionCap(limits);
-  return new HttpError(413, 'ERR_TOO_LARGE', `the attributions' snippets exceed the limit of ${cap} tokens per request: ask for fewer attributions (maxDocuments) or less context`);
+  return new HttpError(413, 'ERR_TOO_LARGE', `the answer's snippets, documents and their records (a token per 4 bytes) exceed the limit of ${resultCap(limits)} tokens per request: ask for fewer attributions, occurrences or documents, or less context`);
 }
 
 const TRACE_KEYS = ['minLength', 'maxCount', 'delimiters', 'wordBoundaries', 'maxDocuments', 'seed', 'context', 'logBase', 'unseenFloor'] as const;
@@ -102,11 +113,7 @@ export function traceOptionsOf(body: Record<string, unknown>): TraceOptions {
 
 /** Answers one query route; `call` carries the deadline left and the request's AbortSignal. */
 export async function answer(route: QueryRoute, index: Index, body: QueryBody, ids: Uint32Array[], call: { timeoutMs: number; signal: AbortSignal }, limits: Limits): Promise<unknown[]> {
-  try {
-    return await answerRoute(route, index, body, ids, call, limits);
-  } catch (err) {
-    throw overBudget(err, limits);
-  }
+  return withinBudget(limits, () => answerRoute(route, index, body, ids, call, limits));
 }
 
 async function answerRoute(route: QueryRoute, index: Index, body: QueryBody, ids: Uint32Array[], call: { timeoutMs: number; signal: AbortSignal }, limits: Limits): Promise<unknown[]> {
@@ -118,10 +125,14 @@ async function answerRoute(route: QueryRoute, index: Index, body: QueryBody, ids
       // Counted first (a search per query): each page holds min(limit, count - offset) occurrences, each a snippet of
       // at most query + 2 × context tokens and OCCURRENCE_COST for its objects.
       const totals = await index.countBatch(ids, call);
-      let need = 0;
-      ids.forEach((q, i) => { need += Math.min(page.limit, Math.max(0, totals[i] - page.offset)) * (q.length + 2 * page.context + OCCURRENCE_COST); });
+      const needs = ids.map((q, i) => Math.min(page.limit, Math.max(0, totals[i] - page.offset)) * (q.length + 2 * page.context + OCCURRENCE_COST));
+      const need = needs.reduce((a, b) => a + b, 0);
       if (need > limits.maxResultTokens) throw tooMuch('the answer may hold', need, limits);
-      return (await Promise.all(ids.map((q) => index.locate(q, page)))).map(locateJson);
+      // The records are known only as the pages are read: each query's core bound is its share of the budget, what it
+      // needs and the slack in proportion (the shares sum to at most the budget).
+      const slack = resultCap(limits) - need;
+      const share = (n: number) => n + (need > 0 ? Math.floor((slack * n) / need) : 0);
+      return (await Promise.all(ids.map((q, i) => index.locate(q, attributionBudget(page, limits, share(needs[i])))))).map(locateJson);
     }
     case 'longest-match':
       return (await index.longestMatchBatch(ids, call)).map((m) => ({ length: m.length, count: m.count, text: m.text }));
@@ -152,6 +163,11 @@ async function answerRoute(route: QueryRoute, index: Index, body: QueryBody, ids
   }
 }
 
+/** A record's cost in the budget, as the core counts it: a token per 4 bytes of its JSON. */
+function recordTokens(d: { id: string; metadata?: unknown }): number {
+  return Math.floor(Buffer.byteLength(JSON.stringify(d.metadata === undefined ? { id: d.id } : { id: d.id, meta: d.metadata })) / 4);
+}
+
 /** Documents by number (404 at `count` and past) or id (404 when no document has it), within maxResultTokens (413). */
 export async function documents(index: Index, count: number, refs: Array<number | string>, call: CallOptions, limits: Limits): Promise<unknown[]> {
   const out: unknown[] = [];
@@ -160,9 +176,9 @@ export async function documents(index: Index, count: number, refs: Array<number 
     if (typeof ref === 'number' && ref >= count)
       throw new HttpError(404, 'ERR_NOT_FOUND', `no document ${ref}: the index has ${count}`);
     try {
-      // The core refuses a document over what is left of the budget before reading it.
-      const d = await index.document(ref, { ...call, maxTokens: limits.maxResultTokens - tokens });
-      tokens += d.tokens.length;
+      // The core refuses a document over what is left of the budget, its record counted, before reading it.
+      const d = await index.document(ref, attributionBudget(call, limits, Math.max(0, resultCap(limits) - tokens)));
+      tokens += d.tokens.length + recordTokens(d);
       out.push(documentJson(d));
     } catch (err) {
       const code = (err as { code?: string }).code;

@@ -81,7 +81,8 @@ export const BODY_SCHEMAS = {
       corpus: { type: 'string', maxLength: 256, description: "infini-gram's older name for index" },
       query_type: { type: 'string', maxLength: 64 },
       query: { type: 'string' },
-      query_ids: tokenIds,
+      // infini-gram's CNF queries (lists of lists of ids) pass the schema so that they are told ERR_UNSUPPORTED.
+      query_ids: { anyOf: [tokenIds, { type: 'array', items: { type: 'array' } }] },
       cont_id: { type: 'integer', minimum: 0, maximum: 4294967295 },
       max_support: { type: 'integer', minimum: 1, maximum: MAX_SAFE },
       maxnum: { type: 'integer', minimum: 1, maximum: 1000 },

@@ -16,6 +16,11 @@ uint64_t integer_arg(const Napi::CallbackInfo& info, size_t i, const char* name,
   return to_integer(info.Env(), info[i], name, lo, hi);
 }
 
+bool boolean_arg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (!info[i].IsBoolean()) invalid_argument(info.Env(), std::string(name) + " must be a boolean");
+  return info[i].As<Napi::Boolean>().Value();
+}
+
 uint64_t integer_option(Napi::Env env, const Napi::Object& o, const char* key, uint64_t lo, uint64_t hi, uint64_t fallback) {
   Napi::Value v = o.Get(key);
   return v.IsUndefined() || v.IsNull() ? fallback : to_integer(env, v, key, lo, hi);

@@ -18,6 +18,7 @@ inline constexpr uint64_t kMaxSafeInteger = (uint64_t(1) << 53) - 1;  // Number.
 // `v` as an integer in [lo, hi] (hi at most kMaxSafeInteger).
 uint64_t to_integer(Napi::Env env, const Napi::Value& v, const std::string& name, uint64_t lo, uint64_t hi);
 uint64_t integer_arg(const Napi::CallbackInfo& info, size_t i, const char* name, uint64_t lo, uint64_t hi);
+bool boolean_arg(const Napi::CallbackInfo& info, size_t i, const char* name);
 // o[key], undefined or null giving `fallback`.
 uint64_t integer_option(Napi::Env env, const Napi::Object& o, const char* key, uint64_t lo, uint64_t hi, uint64_t fallback);
 // o[key] as a finite number, undefined or null giving `fallback`.

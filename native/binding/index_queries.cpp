@@ -173,15 +173,16 @@ struct Next : OverBatch {
   }
 };
 
-// locate(tokens, offsets, offset, limit, context, cancel?) for a batch of one query -> {total, ...occurrences}
+// locate(tokens, offsets, offset, limit, context, maxTokens, cancel?) for a batch of one query -> {total,
+// ...occurrences}; ERR_TOO_LARGE when the page's cost (occurrences.hpp) exceeds maxTokens.
 struct Locate {
   static constexpr const char* kName = "locate";
   static constexpr const char* kSyncName = "locateSync";
-  static constexpr size_t kCancelArg = 5;
+  static constexpr size_t kCancelArg = 6;
   static constexpr bool kFanOut = false;
   struct Request {
     QueryBatch q;
-    uint64_t offset, limit, context;
+    uint64_t offset, limit, context, max_tokens;
   };
   using Part = std::vector<ti::SaRange>;
   struct Result {
@@ -190,7 +191,8 @@ struct Locate {
   };
   static Request read(const Napi::CallbackInfo& info) {
     Request r{read_batch(info, 0), integer_arg(info, 2, "offset", 0, kMaxSafeInteger),
-              integer_arg(info, 3, "limit", 0, kMaxLocateLimit), integer_arg(info, 4, "context", 0, kMaxSafeInteger)};
+              integer_arg(info, 3, "limit", 0, kMaxLocateLimit), integer_arg(info, 4, "context", 0, kMaxSafeInteger),
+              integer_arg(info, 5, "maxTokens", 0, kMaxSnippetTokens)};
     if (r.q.size() != 1) invalid_argument(info.Env(), "locate takes a batch of one query");
     return r;
   }
@@ -198,6 +200,7 @@ struct Locate {
   static Part part(const ti::Shard& s, const Request& r, ti::CancelFlag* c) { return ti::range_part(s, r.q.view(), c); }
   static Result merge(const ti::Index& idx, const Request& r, const std::vector<Part>& parts, ti::CancelFlag* c) {
     Result out;
+    out.hits.cap = r.max_tokens;
     ti::LocatePage page = ti::merge_locate(idx, parts, 0, r.offset, r.limit, c);
     out.total = page.total;
     for (const ti::Occurrence& h : page.hits) out.hits.add(idx, h, r.q.length(0), r.context);
@@ -313,20 +316,25 @@ struct ScoreSpans {
   }
 };
 
-// documents(numbers: Float64Array, maxTokens, cancel?) -> {tokens, tokenOffsets, records, shards}
+// documents(numbers: Float64Array, maxTokens, countRecords: boolean, cancel?) -> {tokens, tokenOffsets, records,
+// shards}; ERR_TOO_LARGE above maxTokens (records counted when countRecords: core/documents.hpp).
 struct Documents {
   static constexpr const char* kName = "documents";
   static constexpr const char* kSyncName = "documentsSync";
-  static constexpr size_t kCancelArg = 2;
+  static constexpr size_t kCancelArg = 3;
   struct Request {
     std::vector<uint64_t> numbers;
     uint64_t max_tokens;
+    bool count_records;
   };
   using Result = ti::DocumentBatch;
   static Request read(const Napi::CallbackInfo& info) {
-    return {integer_array(info.Env(), info[0], "document numbers"), integer_arg(info, 1, "maxTokens", 0, kMaxSafeInteger)};
+    return {integer_array(info.Env(), info[0], "document numbers"), integer_arg(info, 1, "maxTokens", 0, kMaxSafeInteger),
+            boolean_arg(info, 2, "countRecords")};
   }
-  static Result work(const ti::Index& idx, const Request& r, ti::CancelFlag* c) { return ti::read_documents(idx, r.numbers, c, r.max_tokens); }
+  static Result work(const ti::Index& idx, const Request& r, ti::CancelFlag* c) {
+    return ti::read_documents(idx, r.numbers, c, r.max_tokens, r.count_records);
+  }
   static Napi::Value to_js(Napi::Env env, const Result& r) {
     auto o = Napi::Object::New(env);
     o.Set("tokens", u32(env, r.tokens));
@@ -337,27 +345,28 @@ struct Documents {
   }
 };
 
-// documentsByRank(shards: Uint32Array, ranks: Float64Array, maxDispLen, cancel?) -> {documents, lengths,
-// needleOffsets: Float64Array, tokens: Uint32Array, tokenOffsets: Float64Array, records} (core/documents.hpp)
+// documentsByRank(shards: Uint32Array, ranks: Float64Array, maxDispLen, maxTokens, cancel?) -> {documents, lengths,
+// needleOffsets: Float64Array, tokens: Uint32Array, tokenOffsets: Float64Array, records} (core/documents.hpp:
+// ERR_TOO_LARGE when the windows and records cost more than maxTokens)
 struct DocumentsByRank {
   static constexpr const char* kName = "documentsByRank";
   static constexpr const char* kSyncName = "documentsByRankSync";
-  static constexpr size_t kCancelArg = 3;
+  static constexpr size_t kCancelArg = 4;
   struct Request {
     std::vector<uint32_t> shards;
     std::vector<uint64_t> ranks;
-    uint64_t max_disp;
+    uint64_t max_disp, max_tokens;
   };
   using Result = ti::RankedDocuments;
   static Request read(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Request r{copy_array(typed_array<uint32_t>(env, info[0], "shards")), integer_array(env, info[1], "ranks"),
-              integer_arg(info, 2, "maxDispLen", 1, kMaxSafeInteger)};
+              integer_arg(info, 2, "maxDispLen", 1, kMaxSafeInteger), integer_arg(info, 3, "maxTokens", 0, kMaxSafeInteger)};
     if (r.shards.size() != r.ranks.size()) invalid_argument(env, "documentsByRank takes one shard per rank");
     return r;
   }
   static Result work(const ti::Index& idx, const Request& r, ti::CancelFlag* c) {
-    return ti::documents_by_rank(idx, r.shards, r.ranks, r.max_disp, c);
+    return ti::documents_by_rank(idx, r.shards, r.ranks, r.max_disp, c, r.max_tokens);
   }
   static Napi::Value to_js(Napi::Env env, const Result& r) {
     auto o = Napi::Object::New(env);

@@ -33,17 +33,14 @@ struct OccurrenceBlock {
     // context <= 2^53 (read_trace_options, Locate::read): the sums below do not overflow.
     const uint64_t begin = o.position >= s.doc_start(local) + context ? o.position - context : s.doc_start(local);
     const uint64_t end = std::min(s.doc_end(local), o.position + length + context);
-    std::string record = s.doc_record(local);
-    // A record counts as many tokens as its bytes fill 4-byte ids: a document's metadata is repeated with each
-    // of its occurrences, and may be megabytes.
-    cost += (end - begin) + kOccurrenceCost + record.size() / 4;
+    cost += (end - begin) + kOccurrenceCost + s.doc_record_cost(local);
     if (cost > cap)
       throw ti::Error(ti::codes::kTooLarge, "the snippets exceed " + std::to_string(cap) + " tokens (an occurrence counts as " +
                                                        std::to_string(kOccurrenceCost) + " more, and its document's record a token per 4 bytes): ask for less context or fewer occurrences");
     documents.push_back(o.document);
     offsets.push_back(o.offset);
     shards.push_back(o.shard);
-    records.push_back(std::move(record));
+    records.push_back(s.doc_record(local));
     for (uint64_t p = begin; p < end; ++p) snippet_tokens.push_back(s.token(p));
     snippet_offsets.push_back(static_cast<uint32_t>(snippet_tokens.size()));
     snippet_starts.push_back(begin - s.doc_start(local));

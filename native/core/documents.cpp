@@ -4,15 +4,18 @@
 
 namespace traceindex {
 
-DocumentBatch read_documents(const Index& index, const std::vector<uint64_t>& numbers, CancelFlag* cancel, uint64_t max_tokens) {
+DocumentBatch read_documents(const Index& index, const std::vector<uint64_t>& numbers, CancelFlag* cancel, uint64_t max_tokens,
+                             bool count_records) {
   uint64_t total = 0;  // every number and the size checked before any work (a document holds < 2^53 tokens)
   for (uint64_t n : numbers) {
     auto [si, local] = index.locate_document(n);
-    total += index.shard(si).doc_end(local) - index.shard(si).doc_start(local);
+    const Shard& s = index.shard(si);
+    total += s.doc_end(local) - s.doc_start(local) + (count_records ? s.doc_record_cost(local) : 0);
   }
   if (total > max_tokens)
     throw Error(codes::kTooLarge, (numbers.size() == 1 ? "document " + std::to_string(numbers[0]) + " holds " : "the documents hold ") +
-                                      std::to_string(total) + " tokens, more than the " + std::to_string(max_tokens) + " asked for at most");
+                                      std::to_string(total) + " tokens" + (count_records ? " (a record counts a token per 4 bytes)" : "") +
+                                      ", more than the " + std::to_string(max_tokens) + " asked for at most");
   DocumentBatch out;
   out.tokens.reserve(size_t(total));
   for (uint64_t n : numbers) {
@@ -31,7 +34,7 @@ DocumentBatch read_documents(const Index& index, const std::vector<uint64_t>& nu
 }
 
 RankedDocuments documents_by_rank(const Index& index, const std::vector<uint32_t>& shards, const std::vector<uint64_t>& ranks,
-                                  uint64_t max_disp, CancelFlag* cancel) {
+                                  uint64_t max_disp, CancelFlag* cancel, uint64_t max_cost) {
   if (shards.size() != ranks.size()) throw Error(codes::kInvalidArgument, "documents by rank take one shard per rank");
   if (max_disp == 0) throw Error(codes::kInvalidArgument, "max_disp_len must be a positive integer");
   for (size_t i = 0; i < ranks.size(); ++i) {
@@ -42,15 +45,31 @@ RankedDocuments documents_by_rank(const Index& index, const std::vector<uint32_t
       throw Error(codes::kInvalidArgument, "rank " + std::to_string(ranks[i]) + " is not in shard " + std::to_string(shards[i]) +
                                                "'s suffix array [0, " + std::to_string(n) + ")");
   }
-  RankedDocuments out;
-  for (size_t i = 0; i < ranks.size(); ++i) {
-    check_cancel(cancel, "documentsByRank");
+  // The window of item i, [lo, hi) around its suffix at p in document d spanning [start, end).
+  struct Window { uint64_t p, d, start, end, lo, hi; };
+  auto window = [&](size_t i) {
     const Shard& s = index.shard(shards[i]);
     const uint64_t p = s.suffix(ranks[i]);
     const uint64_t d = s.document_of(p), start = s.doc_start(d), end = s.doc_end(d);
     const uint64_t half = max_disp / 2;
     const uint64_t lo = std::max(start, p >= half ? p - half : 0);
-    const uint64_t hi = std::max(lo, std::min(end, p + (max_disp - half)));
+    return Window{p, d, start, end, lo, std::max(lo, std::min(end, p + (max_disp - half)))};
+  };
+  if (max_cost != UINT64_MAX) {
+    uint64_t cost = 0;  // windows hold < 2^53 tokens and records < 2^62 bytes: no overflow below max_cost + one item
+    for (size_t i = 0; i < ranks.size() && cost <= max_cost; ++i) {
+      const Window w = window(i);
+      cost += (w.hi - w.lo) + index.shard(shards[i]).doc_record_cost(w.d);
+    }
+    if (cost > max_cost)
+      throw Error(codes::kTooLarge, "the documents shown hold more than " + std::to_string(max_cost) +
+                                        " tokens (a record counts a token per 4 bytes): ask for fewer or shorter windows");
+  }
+  RankedDocuments out;
+  for (size_t i = 0; i < ranks.size(); ++i) {
+    check_cancel(cancel, "documentsByRank");
+    const Shard& s = index.shard(shards[i]);
+    const auto [p, d, start, end, lo, hi] = window(i);
     for (uint64_t k = lo; k < hi; ++k) {
       if (((k - lo) & 0xFFFF) == 0xFFFF) check_cancel(cancel, "documentsByRank");
       out.tokens.push_back(s.token(k));

@@ -31,14 +31,15 @@ struct RankedDocuments {
   std::vector<std::string> records;
 };
 // ERR_INVALID_ARGUMENT for a shard that is not one, a rank outside [0, rank_count()) of its shard, or
-// max_disp = 0; every item is checked before any work.
+// max_disp = 0; every item is checked before any work. ERR_TOO_LARGE, also before any work, when the windows'
+// tokens and the records' costs (Shard::doc_record_cost, each item's record counted) exceed max_cost.
 RankedDocuments documents_by_rank(const Index& index, const std::vector<uint32_t>& shards, const std::vector<uint64_t>& ranks,
-                                  uint64_t max_disp, CancelFlag* cancel = nullptr);
+                                  uint64_t max_disp, CancelFlag* cancel = nullptr, uint64_t max_cost = UINT64_MAX);
 
 // ERR_INVALID_ARGUMENT for a number that is not a document; ERR_TOO_LARGE when the documents hold more than
-// max_tokens tokens (checked from their offsets before any token is read).
+// max_tokens tokens, their records' costs included when count_records (checked before anything is read).
 DocumentBatch read_documents(const Index& index, const std::vector<uint64_t>& numbers, CancelFlag* cancel = nullptr,
-                             uint64_t max_tokens = UINT64_MAX);
+                             uint64_t max_tokens = UINT64_MAX, bool count_records = false);
 
 // The first document (global number) whose record starts with `prefix`, or -1. A linear scan of the records:
 // ids are looked up rarely, and an id table would cost every index its space.

@@ -245,16 +245,25 @@ class InfinigramShard final : public SearchableShard<InfinigramShard<Token>, Tok
       throw Error(codes::kCorrupt, file("metadata") + ": the line of document " + std::to_string(first_document_ + d) + " is not one JSON value");
     return line;
   }
+  // {"id":"ID"} without metadata, else {"id":"ID","meta":LINE}; ID is path:linenum when the line has both.
   std::string doc_record(uint64_t d) const override {
-    const std::string number = std::to_string(first_document_ + d);
     const std::string_view line = meta_line(d);
-    if (line.empty()) return "{\"id\":\"" + number + "\"}";
-    std::string_view path, linenum;
-    std::string id = path_and_linenum(line, &path, &linenum) ? std::string(path) + ":" + std::string(linenum) : number;
+    const std::string id = record_id(d, line);
+    if (line.empty()) return "{\"id\":\"" + id + "\"}";
     std::string rec;
     rec.reserve(line.size() + id.size() + 20);
     rec.append("{\"id\":\"").append(id).append("\",\"meta\":").append(line).append("}");
     return rec;
+  }
+  uint64_t doc_record_bytes(uint64_t d) const override {
+    const std::string_view line = meta_line(d);
+    const uint64_t id = record_id(d, line).size();
+    return line.empty() ? id + 9 : id + line.size() + 17;
+  }
+  std::string record_id(uint64_t d, std::string_view line) const {
+    std::string_view path, linenum;
+    if (!line.empty() && path_and_linenum(line, &path, &linenum)) return std::string(path) + ":" + std::string(linenum);
+    return std::to_string(first_document_ + d);
   }
   void add_unigram(uint64_t* into) const override {
     for (size_t t = 0; t < unigram_.dense.size(); ++t) into[t] += unigram_.dense[t];

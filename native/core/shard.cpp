@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "error.hpp"
 #include "mapped_file.hpp"
@@ -118,9 +119,16 @@ class ShardImpl final : public SearchableShard<ShardImpl<Token, Index>, Token> {
     return k == 0 ? 0 : std::min(k - 1, shape_.documents - 1);
   }
   std::string doc_record(uint64_t d) const override {
-    const uint64_t b = std::min(meta_offsets_[d], meta_blob_bytes_);
-    const uint64_t e = std::min(std::max(meta_offsets_[d + 1], b), meta_blob_bytes_);
+    const auto [b, e] = record_span(d);
     return {reinterpret_cast<const char*>(meta_blob_ + b), e - b};
+  }
+  uint64_t doc_record_bytes(uint64_t d) const override {
+    const auto [b, e] = record_span(d);
+    return e - b;
+  }
+  std::pair<uint64_t, uint64_t> record_span(uint64_t d) const {
+    const uint64_t b = std::min(meta_offsets_[d], meta_blob_bytes_);
+    return {b, std::min(std::max(meta_offsets_[d + 1], b), meta_blob_bytes_)};
   }
   void add_unigram(uint64_t* into) const override {
     for (uint64_t t = 0; t < shape_.vocab_size; ++t) into[t] += unigram_[t];

@@ -110,6 +110,11 @@ class Shard {
   virtual uint64_t document_of(uint64_t pos) const = 0;
   // The document's record: a JSON object {"id": ..., "meta": ...} (docs/FORMAT.md).
   virtual std::string doc_record(uint64_t d) const = 0;
+  // doc_record(d).size(), without building it (budgets refuse a record before it is copied).
+  virtual uint64_t doc_record_bytes(uint64_t d) const = 0;
+  // What a record costs in a result budget counted in tokens: a token per 4 bytes (a document's metadata is
+  // repeated with each of its results, and may be megabytes).
+  uint64_t doc_record_cost(uint64_t d) const { return doc_record_bytes(d) / 4; }
   // Adds the counts of token ids [0, shape().vocab_size) over the shard's documents (separators excluded) to
   // into[0, shape().vocab_size).
   virtual void add_unigram(uint64_t* into) const = 0;

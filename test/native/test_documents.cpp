@@ -51,6 +51,11 @@ TEST(documents_by_number_and_prefix) {
     for (uint64_t n : numbers) total += c->docs[n].size();
     CHECK_EQ(read_documents(idx, numbers, nullptr, total).tokens.size(), total);
     if (total > 0) CHECK_THROWS_CODE(read_documents(idx, numbers, nullptr, total - 1), codes::kTooLarge);
+    // count_records: each record also a token per 4 bytes of its JSON.
+    uint64_t records = 0;
+    for (uint64_t n : numbers) records += record_of(c->place[n].second).size() / 4;
+    CHECK_EQ(read_documents(idx, numbers, nullptr, total + records, true).tokens.size(), total);
+    if (total + records > 0) CHECK_THROWS_CODE(read_documents(idx, numbers, nullptr, total + records - 1, true), codes::kTooLarge);
     numbers.push_back(c->docs.size());
     CHECK_THROWS_CODE(read_documents(idx, numbers), codes::kInvalidArgument);
     CHECK_THROWS_CODE(read_documents(idx, numbers, nullptr, 0), codes::kInvalidArgument);  // the number first

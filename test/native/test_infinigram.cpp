@@ -170,6 +170,11 @@ TEST(infinigram_documents_and_records) {
   Index two({write_ig(tmp.path / "t", {{1}}, 1, {".0"}), write_ig(tmp.path / "t", {{2}, {3}}, 1, {".1"})});
   CHECK_EQ(two.shard(1).doc_record(1), std::string("{\"id\":\"2\"}"));
   CHECK_EQ(two.documents(), uint64_t(3));
+  // The record's size without building it, with and without metadata.
+  for (const Index* idx : {&with, &without, &two})
+    for (size_t si = 0; si < idx->shard_count(); ++si)
+      for (uint64_t d = 0; d < idx->shard(si).documents(); ++d)
+        CHECK_EQ(idx->shard(si).doc_record_bytes(d), uint64_t(idx->shard(si).doc_record(d).size()));
 }
 
 TEST(infinigram_verify_rejects_value_order_table) {
@@ -298,7 +303,9 @@ TEST(infinigram_metadata_line_must_be_one_json_value) {
   Index idx({s});
   CHECK_EQ(idx.shard(0).doc_record(0), std::string("{\"id\":\"f.jsonl:0\",\"meta\":{\"path\":\"f.jsonl\",\"linenum\":0}}"));
   CHECK_EQ(idx.shard(0).doc_record(3), std::string("{\"id\":\"3\",\"meta\": [1, {\"a\": \"}\"}] }"));
+  for (uint64_t d : {0, 3}) CHECK_EQ(idx.shard(0).doc_record_bytes(d), uint64_t(idx.shard(0).doc_record(d).size()));
   for (uint64_t d : {1, 2, 4}) {
+    CHECK_THROWS_CODE(idx.shard(0).doc_record_bytes(d), codes::kCorrupt);  // a budget never counts a spoofed record
     try {
       idx.shard(0).doc_record(d);
       CHECK(false);

@@ -182,6 +182,11 @@ TEST(documents_by_rank_cut_windows_like_infinigram) {
         CHECK_EQ(got.records[i], idx.shard(shards[i]).doc_record(suf.doc));
         if (!ig) CHECK(suf.offset >= 0);
       }
+      // max_cost: the windows' tokens and each item's record (a token per 4 bytes) exactly; one less refused.
+      uint64_t cost = got.tokens.size();
+      for (const std::string& rec : got.records) cost += rec.size() / 4;
+      CHECK_EQ(documents_by_rank(idx, shards, ranks, m, nullptr, cost).tokens.size(), got.tokens.size());
+      if (cost > 0) CHECK_THROWS_CODE(documents_by_rank(idx, shards, ranks, m, nullptr, cost - 1), codes::kTooLarge);
     }
     // Bounds: every item checked before any work.
     const uint32_t last = uint32_t(idx.shard_count() - 1);

@@ -1,6 +1,5 @@
 /** traceindex export-surprisal: the surprisal table −log P_train(t) as a NumPy .npy file. */
-import * as fs from 'node:fs';
-import { Command, INDEX_FLAGS, numberFlag, print, UsageError, withIndex } from '../command';
+import { Command, INDEX_FLAGS, numberFlag, print, UsageError, withIndex, writeOutput } from '../command';
 
 /** The .npy bytes of a float32 vector (format version 1.0, little-endian, shape (n,)). */
 function npy(table: Float32Array): Buffer {
@@ -27,7 +26,7 @@ export const exportSurprisal: Command = {
     const logBase = numberFlag(flags, 'log-base');
     await withIndex(args[0], flags, async (idx) => {
       const table = await idx.surprisalTable({ logBase });
-      fs.writeFileSync(out, npy(table));
+      writeOutput(out, npy(table));
       print(flags, { out, entries: table.length }, `wrote ${table.length} surprisal values (float32) to ${out}`);
     });
   },

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TraceIndexError, type Index, type ScanResult, type TraceOptions } from '../../index';
 import { renderScanReport } from '../../viewer/report';
-import { Command, Flags, INDEX_FLAGS, numberFlag, UsageError, withIndex } from '../command';
+import { Command, Flags, INDEX_FLAGS, numberFlag, UsageError, withIndex, writeOutput } from '../command';
 import { resolveInputs, STDIN_PATH } from '../../inputs/paths';
 import { formatBytes, formatCount, MovingRate, ProgressOptions, ProgressReporter } from '../format';
 import { describeTraceOptions, TRACE_FLAGS, traceFlags } from '../trace-options';
@@ -127,7 +127,7 @@ export async function runScan(index: Index, inputs: string[], flags: Flags, opti
   }
   try {
     if (typeof flags.html === 'string')
-      fs.writeFileSync(flags.html, await renderScanReport(index, written(), { traceOptions: options, indexName: path.basename(index.info.dir) }));
+      writeOutput(flags.html, await renderScanReport(index, written(), { traceOptions: options, indexName: path.basename(index.info.dir) }));
     else for await (const _ of written());
   } finally {
     progress.stop();

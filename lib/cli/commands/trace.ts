@@ -1,9 +1,8 @@
 /** traceindex trace: the corpus spans of a text, with counts, BCI and sources (--html: the viewer as one file). */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Index, TraceOptions, TraceResult } from '../../index';
 import { renderTraceReport } from '../../viewer/report';
-import { Command, INDEX_FLAGS, print, textArg, withIndex } from '../command';
+import { Command, INDEX_FLAGS, print, textArg, withIndex, writeOutput } from '../command';
 import { describeTraceOptions, TRACE_FLAGS, traceFlags } from '../trace-options';
 
 function traceLines(index: Index, r: TraceResult, options: TraceOptions): string {
@@ -26,7 +25,7 @@ export const trace: Command = {
       const text = await textArg(args.slice(1));
       const r = await idx.trace(text, options);
       if (typeof flags.html === 'string')
-        fs.writeFileSync(flags.html, renderTraceReport(idx, { output: text, result: r }, { traceOptions: options, indexName: path.basename(idx.info.dir) }));
+        writeOutput(flags.html, renderTraceReport(idx, { output: text, result: r }, { traceOptions: options, indexName: path.basename(idx.info.dir) }));
       print(flags, { options, ...r }, traceLines(idx, r, options));
     });
   },

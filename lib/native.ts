@@ -37,6 +37,8 @@ export interface NativeOccurrences {
   snippetTokens: Uint32Array;
   snippetOffsets: Uint32Array;
   snippetStarts: Float64Array;
+  /** Each occurrence's UTF-8 byte offset in its document, when the index has a token byte table (setTokenBytes). */
+  byteOffsets?: Float64Array;
 }
 
 export interface NativeLocate extends NativeOccurrences {
@@ -155,6 +157,8 @@ export interface NativeIndex {
   /** ERR_TOO_LARGE when the documents hold more than maxTokens tokens, records included (a token per 4 bytes) when countRecords; checked before reading them. */
   documents(numbers: Float64Array, maxTokens: number, countRecords: boolean, cancel?: Uint8Array): Promise<NativeDocuments>;
   documentsSync(numbers: Float64Array, maxTokens: number, countRecords: boolean): NativeDocuments;
+  /** The tokenizer's byte lengths (core TokenBytes): once, before the index reaches any caller. */
+  setTokenBytes(bytes: Uint32Array, first: Uint32Array): void;
   findDocument(recordPrefix: string, cancel?: Uint8Array): Promise<number>;
   findDocumentSync(recordPrefix: string): number;
   /** calibrate's sampling (native/core/sampling.hpp); samples at most 10^6 per length. */

@@ -62,6 +62,17 @@ for (const spec of ['llama-2', 'cl100k_base', 'llama-3', fixtureJson]) {
       t.deepEqual(d.slice(o.position.token, o.position.token + probe.length), probe);
       t.is(o.position.byte, tok.byteLength(d.slice(0, o.position.token)));
     }
+    // The built-in tokenizers give the core their byte table (offsets computed off the JS thread): a document's
+    // first tokens (SentencePiece drops the dummy prefix's space there) and trace attributions too.
+    if (spec !== fixtureJson) t.is(typeof tok.tokenByteTable, 'function');
+    const starts = docs[texts.length - 2].slice(0, 3);
+    const atStart = await idx.locate(starts, { limit: 50 });
+    t.true(atStart.occurrences.some((o) => o.position.token === 0));
+    const output = texts.slice(0, 8).map((x, i) => x.slice(40 * i, 40 * i + 60)).join(' ');  // pieces of 8 documents
+    const traced = await idx.trace(output, { maxDocuments: 50, minLength: 1 });
+    const attributions = [...atStart.occurrences, ...traced.spans.flatMap((s) => s.documents)];
+    t.true(attributions.length >= 8, `${attributions.length} attributions`);
+    for (const o of attributions) t.is(o.position.byte, tok.byteLength(docs[Number(o.id.slice(1))].slice(0, o.position.token)), o.id);
     idx.close();
   });
 }

@@ -140,6 +140,9 @@ export class IndexCore {
   constructor(readonly dir: string, readonly manifest: Manifest, native: NativeIndex, readonly tokenizer: Tokenizer,
     readonly infinigram?: InfinigramShardFiles[]) {
     this.native = native;
+    // Before the index reaches any caller: no query runs while the table is set (index_queries.cpp).
+    const table = tokenizer !== bytesTokenizer && tokenizer.readsText ? tokenizer.tokenByteTable?.() : undefined;
+    if (table) native.setTokenBytes(table.bytes, table.first);
   }
 
   get closed(): boolean {
@@ -359,6 +362,7 @@ export class IndexCore {
    * occurrence (a page of 10 000 in a 10 M-token document took hours on the JS thread).
    */
   private byteOffsets(native: NativeIndex, r: NativeOccurrences, from: number, to: number): Float64Array {
+    if (r.byteOffsets) return r.byteOffsets.subarray(from, to);  // the core's (tokenByteTable)
     const out = new Float64Array(to - from);
     if (this.tokenizer === bytesTokenizer) {
       for (let i = from; i < to; i++) out[i - from] = r.offsets[i];

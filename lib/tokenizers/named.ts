@@ -209,6 +209,8 @@ function makeTokenizer(parts: TokenizerParts): Tokenizer {
     checkIds(name, vocabSize, tokens);
     return tokens.length === 0 ? 0 : parts.byteLength(tokens);
   };
+  let table: { bytes: Uint32Array; first: Uint32Array } | undefined;
+  const { tokenBytes } = parts;
   return Object.freeze({
     name,
     fingerprint: parts.fingerprint,
@@ -248,8 +250,21 @@ function makeTokenizer(parts: TokenizerParts): Tokenizer {
       return parts.decodeIds(Array.from(tokens));
     },
     byteLength,
+    ...(tokenBytes && {
+      tokenByteTable(): { bytes: Uint32Array; first: Uint32Array } {
+        if (!table) {
+          const bytes = new Uint32Array(vocabSize), first = new Uint32Array(vocabSize), one = new Uint32Array(1);
+          for (let id = 0; id < vocabSize; id++) {
+            bytes[id] = tokenBytes(id);
+            one[0] = id;
+            first[id] = parts.byteLength(one);
+          }
+          table = { bytes, first };
+        }
+        return table;
+      },
+    }),
     byteLengthBetween(tokens: ArrayLike<number>, from: number, to: number): number {
-      const { tokenBytes } = parts;
       const prefix = (n: number) => byteLength(ArrayBuffer.isView(tokens) ? (tokens as Uint32Array).subarray(0, n) : Array.prototype.slice.call(tokens, 0, n));
       if (from === 0 || !tokenBytes) return prefix(to) - prefix(from);
       const range = ArrayBuffer.isView(tokens) ? (tokens as Uint32Array).subarray(from, to) : Array.prototype.slice.call(tokens, from, to);

@@ -40,6 +40,12 @@ export interface Tokenizer {
    * tokenizer.json files). Absent: computed from byteLength.
    */
   byteLengthBetween?(tokens: ArrayLike<number>, from: number, to: number): number;
+  /**
+   * What each id adds to the decoded UTF-8 text when bytes add up token by token: `bytes[id]` anywhere but at the
+   * start, `first[id]` at the start (byteLength([id])). Given, an index computes the byte offsets of occurrences in
+   * its native core, off the JS thread; absent, with byteLengthBetween on it.
+   */
+  tokenByteTable?(): { bytes: Uint32Array; first: Uint32Array };
 }
 
 export interface TokenizerSpec {

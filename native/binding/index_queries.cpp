@@ -204,6 +204,7 @@ struct Locate {
     ti::LocatePage page = ti::merge_locate(idx, parts, 0, r.offset, r.limit, c);
     out.total = page.total;
     for (const ti::Occurrence& h : page.hits) out.hits.add(idx, h, r.q.length(0), r.context);
+    out.hits.finish(idx, c);
     return out;
   }
   static Napi::Value to_js(Napi::Env env, const Result& r) {
@@ -249,6 +250,7 @@ struct Trace {
         for (const ti::Occurrence& o : sp.occurrences) out.hits.add(idx, o, sp.end - sp.start, r.t.context);
         out.occurrence_offsets.push_back(static_cast<uint32_t>(out.hits.documents.size()));
       }
+    out.hits.finish(idx, c);
     return out;
   }
   static Napi::Value to_js(Napi::Env env, const Result& r) {
@@ -507,6 +509,7 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
       InstanceMethod<&NativeIndex::Guarded<&NativeIndex::Unigram>>("unigram"),
       InstanceMethod<&NativeIndex::Guarded<&NativeIndex::Shape>>("shape"),
       InstanceMethod<&NativeIndex::Guarded<&NativeIndex::MatchState>>("matchState"),
+      InstanceMethod<&NativeIndex::Guarded<&NativeIndex::SetTokenBytes>>("setTokenBytes"),
       InstanceMethod<&NativeIndex::Guarded<&NativeIndex::Close>>("close"),
     });
   }
@@ -607,6 +610,21 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     auto idx = core(info.Env());
     const uint32_t window = info[0].IsUndefined() ? 0 : static_cast<uint32_t>(integer_arg(info, 0, "window", 0, UINT32_MAX));
     return wrap_match_state(info.Env(), std::make_unique<ti::MatchState>(idx, window));
+  }
+
+  // setTokenBytes(bytes: Uint32Array, first: Uint32Array): the tokenizer's byte lengths (core TokenBytes). Once,
+  // right after open and before the index is handed to any caller (lib/query/core.ts), so no query reads the
+  // table while it is set.
+  Napi::Value SetTokenBytes(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto idx = core(env);
+    if (idx->token_bytes()) invalid_argument(env, "setTokenBytes: the index has its table already");
+    auto table = std::make_shared<ti::TokenBytes>();
+    table->bytes = copy_array(typed_array<uint32_t>(env, info[0], "bytes"));
+    table->first = copy_array(typed_array<uint32_t>(env, info[1], "first"));
+    if (table->bytes.size() != table->first.size()) invalid_argument(env, "setTokenBytes: bytes and first differ in length");
+    idx->set_token_bytes(std::move(table));
+    return env.Undefined();
   }
 
   // Pending work holds its own reference; the mappings go when the last one finishes.

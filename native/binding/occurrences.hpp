@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "arrays.hpp"
+#include "documents.hpp"
 #include "error.hpp"
 #include "index.hpp"
 
@@ -25,6 +26,8 @@ struct OccurrenceBlock {
   std::vector<std::string> records;
   uint64_t cap = kMaxSnippetTokens;  // the most cost of the block (a trace's maxSnippetTokens may lower it)
   uint64_t cost = 0;                 // snippet tokens + kOccurrenceCost per occurrence
+  std::vector<uint64_t> byte_offsets;  // set by finish
+  bool with_bytes = false;
 
   // Adds one occurrence of a `length`-token match with `context` tokens of snippet on each side.
   void add(const ti::Index& idx, const ti::Occurrence& o, uint64_t length, uint64_t context) {
@@ -46,7 +49,14 @@ struct OccurrenceBlock {
     snippet_starts.push_back(begin - s.doc_start(local));
   }
 
+  // With the index's token byte lengths, each occurrence's UTF-8 byte offset in its document (core byte_offsets).
+  void finish(const ti::Index& idx, ti::CancelFlag* cancel) {
+    if (const ti::TokenBytes* t = idx.token_bytes()) byte_offsets = ti::byte_offsets(idx, *t, documents, offsets, cancel);
+    with_bytes = idx.token_bytes() != nullptr;
+  }
+
   void to_js(Napi::Env env, Napi::Object o) const {
+    if (with_bytes) o.Set("byteOffsets", f64(env, byte_offsets));
     o.Set("documents", f64(env, documents));
     o.Set("offsets", f64(env, offsets));
     o.Set("shards", u32(env, shards));

@@ -83,6 +83,35 @@ RankedDocuments documents_by_rank(const Index& index, const std::vector<uint32_t
   return out;
 }
 
+std::vector<uint64_t> byte_offsets(const Index& index, const TokenBytes& table, const std::vector<uint64_t>& documents,
+                                   const std::vector<uint64_t>& offsets, CancelFlag* cancel) {
+  std::vector<uint64_t> out(documents.size());
+  std::vector<size_t> order(documents.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return documents[a] != documents[b] ? documents[a] < documents[b] : offsets[a] < offsets[b];
+  });
+  auto add = [](const std::vector<uint32_t>& t, uint32_t id) -> uint64_t { return id < t.size() ? t[id] : 0; };
+  uint64_t doc = ~uint64_t(0), at = 0, byte = 0, start = 0, end = 0;
+  const Shard* s = nullptr;
+  for (size_t i : order) {
+    if (documents[i] != doc) {
+      doc = documents[i];
+      const auto [si, local] = index.locate_document(doc);
+      s = &index.shard(si);
+      start = s->doc_start(local), end = s->doc_end(local);
+      at = 0, byte = 0;
+    }
+    const uint64_t to = std::min(offsets[i], end - start);
+    for (; at < to; ++at) {
+      if ((at & 0xFFFF) == 0) check_cancel(cancel, "byte offsets");
+      byte += add(at == 0 ? table.first : table.bytes, s->token(start + at));
+    }
+    out[i] = byte;
+  }
+  return out;
+}
+
 int64_t find_document(const Index& index, const std::string& prefix, CancelFlag* cancel) {
   for (size_t si = 0; si < index.shard_count(); ++si) {
     const Shard& s = index.shard(si);

@@ -41,6 +41,17 @@ RankedDocuments documents_by_rank(const Index& index, const std::vector<uint32_t
 DocumentBatch read_documents(const Index& index, const std::vector<uint64_t>& numbers, CancelFlag* cancel = nullptr,
                              uint64_t max_tokens = UINT64_MAX, bool count_records = false);
 
+// What each token id adds to a document's UTF-8 text: bytes[id] anywhere but at the document's start, first[id]
+// there (SentencePiece drops its dummy prefix's space). Only for tokenizers whose bytes add up by token.
+struct TokenBytes {
+  std::vector<uint32_t> bytes, first;
+};
+// The UTF-8 byte offset of token offsets[i] in global document documents[i]: each document walked once from its
+// start to the largest offset asked in it (the pairs taken in (document, offset) order, each sum continuing the
+// last); ids outside the tables add nothing. ERR_ABORTED through `cancel`.
+std::vector<uint64_t> byte_offsets(const Index& index, const TokenBytes& table, const std::vector<uint64_t>& documents,
+                                   const std::vector<uint64_t>& offsets, CancelFlag* cancel = nullptr);
+
 // The first document (global number) whose record starts with `prefix`, or -1. A linear scan of the records:
 // ids are looked up rarely, and an id table would cost every index its space.
 int64_t find_document(const Index& index, const std::string& prefix, CancelFlag* cancel = nullptr);

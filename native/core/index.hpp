@@ -18,6 +18,8 @@ namespace detail {
 extern uint64_t map_reserve;
 }  // namespace detail
 
+struct TokenBytes;  // documents.hpp
+
 struct ShardSpec {
   std::string dir;
   // traceindex: the manifest's shape, checked against every file. infini-gram: only token_width is read, and
@@ -93,6 +95,11 @@ class Index {
   // Global document number -> (shard, local document).
   std::pair<uint32_t, uint64_t> locate_document(uint64_t document) const;
 
+  // The tokenizer's byte lengths (documents.hpp), given by the binding once, after open and before any query
+  // (so every query sees the same table): occurrences then carry byte offsets computed off the JS thread.
+  void set_token_bytes(std::shared_ptr<const TokenBytes> table) const { token_bytes_ = std::move(table); }
+  const TokenBytes* token_bytes() const { return token_bytes_.get(); }
+
  private:
   std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<uint64_t> first_doc_;  // prefix sums of documents, size shards + 1
@@ -101,6 +108,7 @@ class Index {
   uint64_t tokens_ = 0;
   std::vector<uint64_t> unigram_;
   std::unique_ptr<Surprisal> surprisal_;
+  mutable std::shared_ptr<const TokenBytes> token_bytes_;
 };
 
 }  // namespace traceindex

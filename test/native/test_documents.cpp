@@ -74,6 +74,38 @@ TEST(documents_by_number_and_prefix) {
   }
 }
 
+// byte_offsets against a direct sum: first[t] for a document's first token, bytes[t] after it, ids past the tables
+// adding nothing; pairs in any order, repeated, and past a document's end (clamped to it).
+TEST(byte_offsets_sum_the_table_from_each_documents_start) {
+  std::mt19937 rng(4242);
+  for (int round = 0; round < 40; ++round) {
+    auto c = make_corpus(rng, round);
+    const Index& idx = *c->multi;
+    TokenBytes table;
+    const size_t covered = rng() % (c->vocab + 1);  // some rounds leave ids outside the tables
+    for (size_t id = 0; id < covered; ++id) table.bytes.push_back(rng() % 5), table.first.push_back(rng() % 5);
+    std::vector<uint64_t> docs, offs;
+    for (int k = 0, n = rng() % 30; k < n; ++k) {
+      const uint64_t d = rng() % c->docs.size();
+      docs.push_back(d);
+      offs.push_back(rng() % (c->docs[d].size() + 2));
+    }
+    const std::vector<uint64_t> got = byte_offsets(idx, table, docs, offs);
+    CHECK_EQ(got.size(), docs.size());
+    for (size_t i = 0; i < docs.size(); ++i) {
+      const Doc& d = c->docs[docs[i]];
+      uint64_t want = 0;
+      for (uint64_t p = 0; p < std::min<uint64_t>(offs[i], d.size()); ++p) {
+        const std::vector<uint32_t>& t = p == 0 ? table.first : table.bytes;
+        want += d[p] < t.size() ? t[d[p]] : 0;
+      }
+      CHECK_EQ(got[i], want);
+    }
+    std::atomic<uint8_t> stop{1};
+    if (!docs.empty() && offs[0] > 0 && !c->docs[docs[0]].empty()) CHECK_THROWS_CODE(byte_offsets(idx, table, {docs[0]}, {offs[0]}, &stop), codes::kAborted);
+  }
+}
+
 TEST(sampled_spans_follow_the_documented_generator) {
   std::mt19937 rng(5252);
   for (int round = 0; round < 60; ++round) {

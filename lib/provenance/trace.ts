@@ -99,6 +99,7 @@ export function nativeTraceOptions(core: IndexCore, options: TraceOptions = {}, 
   if (o.wordBoundaries) n.wordTokens = wordTokens(core);
   const budget = snippetBudget(options);
   if (budget !== undefined) n.maxSnippetTokens = budget;
+  core.prepareByteOffsets();
   return n;
 }
 

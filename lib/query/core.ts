@@ -132,6 +132,7 @@ export class IndexCore {
   private native: NativeIndex | null;
   private closing = false;
   private pending = 0;  // async native work under way (Call.run), see leave()
+  private byteTablePending: boolean;
 
   /**
    * For an infini-gram index, `manifest` is synthesized from its files (formatVersion 0, no checksums) and
@@ -140,9 +141,18 @@ export class IndexCore {
   constructor(readonly dir: string, readonly manifest: Manifest, native: NativeIndex, readonly tokenizer: Tokenizer,
     readonly infinigram?: InfinigramShardFiles[]) {
     this.native = native;
-    // Before the index reaches any caller: no query runs while the table is set (index_queries.cpp).
-    const table = tokenizer !== bytesTokenizer && tokenizer.readsText ? tokenizer.tokenByteTable?.() : undefined;
-    if (table) native.setTokenBytes(table.bytes, table.first);
+    this.byteTablePending = tokenizer !== bytesTokenizer && tokenizer.readsText && tokenizer.tokenByteTable !== undefined;
+  }
+
+  /**
+   * Before a call whose occurrences carry byte offsets (locate, trace): gives the core the tokenizer's byte table
+   * the first time, so it computes them off the JS thread. Not at open: building the table costs up to 0.25 s.
+   */
+  prepareByteOffsets(): void {
+    if (!this.byteTablePending || !this.native) return;
+    this.byteTablePending = false;
+    const table = this.tokenizer.tokenByteTable!();
+    this.native.setTokenBytes(table.bytes, table.first);
   }
 
   get closed(): boolean {

@@ -269,6 +269,7 @@ export class Index {
     const forms = queryForms(core, query, wordStartOf(options)).map((f) => core.batch([f], false));
     const steps = locateSteps(forms.length, pageOptions(options));
     const budget = snippetBudget(options) ?? MAX_SNIPPET_BUDGET;
+    core.prepareByteOffsets();
     return call.run(async (n, cancel) => {
       const fetch = (f: LocateFetch) => n.locate(forms[f.form][0], forms[f.form][1], f.offset, f.limit, f.context, budget, cancel);
       for (let s = steps.next(); ;) {
@@ -284,6 +285,7 @@ export class Index {
     const forms = queryForms(core, query, wordStartOf(options)).map((f) => core.batch([f], false));
     const steps = locateSteps(forms.length, pageOptions(options));
     const budget = snippetBudget(options) ?? MAX_SNIPPET_BUDGET;
+    core.prepareByteOffsets();
     return call.runSync((n) => {
       const fetch = (f: LocateFetch) => n.locateSync(forms[f.form][0], forms[f.form][1], f.offset, f.limit, f.context, budget);
       for (let s = steps.next(); ;) {

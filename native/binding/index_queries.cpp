@@ -612,9 +612,7 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     return wrap_match_state(info.Env(), std::make_unique<ti::MatchState>(idx, window));
   }
 
-  // setTokenBytes(bytes: Uint32Array, first: Uint32Array): the tokenizer's byte lengths (core TokenBytes). Once,
-  // right after open and before the index is handed to any caller (lib/query/core.ts), so no query reads the
-  // table while it is set.
+  // setTokenBytes(bytes: Uint32Array, first: Uint32Array): the tokenizer's byte lengths (core TokenBytes), once.
   Napi::Value SetTokenBytes(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     auto idx = core(env);

@@ -51,8 +51,9 @@ struct OccurrenceBlock {
 
   // With the index's token byte lengths, each occurrence's UTF-8 byte offset in its document (core byte_offsets).
   void finish(const ti::Index& idx, ti::CancelFlag* cancel) {
-    if (const ti::TokenBytes* t = idx.token_bytes()) byte_offsets = ti::byte_offsets(idx, *t, documents, offsets, cancel);
-    with_bytes = idx.token_bytes() != nullptr;
+    const std::shared_ptr<const ti::TokenBytes> table = idx.token_bytes();
+    if (table) byte_offsets = ti::byte_offsets(idx, *table, documents, offsets, cancel);
+    with_bytes = table != nullptr;
   }
 
   void to_js(Napi::Env env, Napi::Object o) const {

@@ -95,10 +95,11 @@ class Index {
   // Global document number -> (shard, local document).
   std::pair<uint32_t, uint64_t> locate_document(uint64_t document) const;
 
-  // The tokenizer's byte lengths (documents.hpp), given by the binding once, after open and before any query
-  // (so every query sees the same table): occurrences then carry byte offsets computed off the JS thread.
-  void set_token_bytes(std::shared_ptr<const TokenBytes> table) const { token_bytes_ = std::move(table); }
-  const TokenBytes* token_bytes() const { return token_bytes_.get(); }
+  // The tokenizer's byte lengths (documents.hpp), given by the binding at most once, when a query first needs byte
+  // offsets: occurrences then carry them, computed off the JS thread. Atomic, as queries may run meanwhile (those
+  // that see none leave the offsets to the caller).
+  void set_token_bytes(std::shared_ptr<const TokenBytes> table) const { std::atomic_store(&token_bytes_, std::move(table)); }
+  std::shared_ptr<const TokenBytes> token_bytes() const { return std::atomic_load(&token_bytes_); }
 
  private:
   std::vector<std::unique_ptr<Shard>> shards_;

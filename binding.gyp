@@ -6,8 +6,8 @@
   "targets": [
     {
       "target_name": "traceindex",
-      "sources": ["<@(traceindex_core_sources)", "<@(traceindex_binding_sources)"],
-      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native/core"],
+      "sources": ["<@(traceindex_core_sources)", "<@(traceindex_binding_sources)", "<@(traceindex_third_party_sources)"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native/core", "native/third_party/zstd"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],

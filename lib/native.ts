@@ -183,8 +183,17 @@ export interface WrittenFile {
   xxh64: string;
 }
 
+/** The reference zstd decoder (native/core/zstd_stream.hpp), one stream of frames. */
+export interface NativeZstdDecoder {
+  /** What the chunk decodes to; ERR_BAD_INPUT for damage (what came before it is returned first, the error next call). */
+  push(chunk: Uint8Array): Buffer;
+  /** ERR_BAD_INPUT when the last frame is not complete. */
+  end(): void;
+}
+
 export interface Addon {
   NativeIndex: { open(specs: ShardOpenSpec[]): Promise<NativeIndex> };
+  ZstdDecoder: new () => NativeZstdDecoder;
   buildShard(job: {
     dir: string;
     tokens: Uint8Array | Uint16Array | Uint32Array;

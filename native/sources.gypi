@@ -20,7 +20,11 @@
       "native/core/tokenizer/pretokenize.cpp",
       "native/core/tokenizer/tokenizer.cpp",
       "native/core/tokenizer/unicode.cpp",
-      "native/core/trace.cpp"
+      "native/core/trace.cpp",
+      "native/core/zstd_stream.cpp"
+    ],
+    "traceindex_third_party_sources": [
+      "native/third_party/zstd/zstd.c"
     ],
     "traceindex_binding_sources": [
       "native/binding/addon.cpp",
@@ -29,6 +33,7 @@
       "native/binding/errors.cpp",
       "native/binding/fs.cpp",
       "native/binding/index_queries.cpp",
+      "native/binding/inputs.cpp",
       "native/binding/job.cpp",
       "native/binding/native_match_state.cpp",
       "native/binding/simd.cpp",

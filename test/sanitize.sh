@@ -23,7 +23,10 @@ while [ $# -gt 0 ]; do
 done
 
 compiler=()
-if [ -z "${CXX:-}" ] && command -v clang++ >/dev/null 2>&1; then compiler=(-DCMAKE_CXX_COMPILER=clang++); fi
+if [ -z "${CXX:-}" ] && command -v clang++ >/dev/null 2>&1; then
+  compiler=(-DCMAKE_CXX_COMPILER=clang++)
+  if command -v clang >/dev/null 2>&1; then compiler+=(-DCMAKE_C_COMPILER=clang); fi
+fi
 t0=$(date +%s)
 cmake -S . -B "$build" -DTRACEINDEX_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo "${compiler[@]}" >/dev/null || exit 1
 cmake --build "$build" -j 2 || exit 1

@@ -1,13 +1,14 @@
 /**
  * Document input: streams DocumentRecords out of .txt, .jsonl, .jsonl.gz and .jsonl.zst files (listed by
  * ./paths), stdin (JSONL) or caller-supplied iterables.
- * zstd is decoded by fzstd (pure JS, streaming; Node 20's zlib has no zstd).
+ * zstd is decoded by the reference decoder in the addon (Node 20's zlib has no zstd).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { pipeline, Transform } from 'node:stream';
 import { TraceIndexError, throwIfAborted } from '../errors';
+import { addon } from '../native';
 import { InputKind, inputKind, resolveInputs, STDIN_PATH, unreadablePath } from './paths';
 import { readRegularFileAsync } from './files';
 import {
@@ -114,18 +115,15 @@ function readFailure(file: string, err: unknown): TraceIndexError {
   return new TraceIndexError('ERR_IO', `${file}: read failed (${(err as Error)?.message ?? String(err)})`, { cause: err });
 }
 
-interface ZstdDecompressor { push(chunk: Uint8Array, final?: boolean): void }
-type ZstdModule = { Decompress: new (ondata: (data: Uint8Array, final?: boolean) => void) => ZstdDecompressor };
-
-/** The largest zstd window read (fzstd's back-reference limit; zstd levels up to --ultra 20 stay within it). */
+/** The largest zstd window read (native/core/zstd_stream.hpp; zstd levels up to --ultra 20 stay within it). */
 export const MAX_ZSTD_WINDOW = 2 ** 25;
 /** Compressed bytes handed to the decoder at once: at most 128 blocks, so at most 16 MiB decoded per step. */
 const ZSTD_SLICE = 512;
 
 /**
  * Walks the frame and block headers of a zstd stream as its bytes go by (RFC 8878, 3.1), to refuse a frame
- * whose window is above MAX_ZSTD_WINDOW before the decoder allocates it: fzstd allocates any declared window
- * (up to 2 GB) from the frame header alone. Bytes it cannot walk are left to the decoder to refuse.
+ * whose window is above MAX_ZSTD_WINDOW with a message that says so, where it starts (the documents of the frames
+ * before it are read). The decoder refuses such a frame too; bytes the walker cannot walk are left to it.
  */
 class ZstdFrameWalker {
   private phase: 'magic' | 'skippable' | 'descriptor' | 'header' | 'block' | 'off' = 'magic';
@@ -213,28 +211,30 @@ class ZstdFrameWalker {
 
 /**
  * Decompresses a zstd stream (any number of frames, skippable frames included) chunk by chunk; corrupt or
- * truncated data throws ERR_BAD_INPUT naming the file. fzstd checks the frame structure but not the optional
- * content checksum, and supports back-references up to 2^25 bytes (all levels below --ultra 20). Memory stays
- * bounded: windows are checked before the decoder sees their frame, and it takes ZSTD_SLICE bytes at a time.
+ * truncated data, or a content checksum that differs, throws ERR_BAD_INPUT naming the file. Back-references up to
+ * 2^25 bytes (all levels below --ultra 20). Memory stays bounded: windows are checked before the decoder sees their
+ * frame, and it takes ZSTD_SLICE bytes at a time. Decoding is linear in the output (the reference decoder, in the
+ * addon; fzstd, used before, shifted its whole window for every block: a file of tiny blocks took hours).
  */
 async function* zstdChunks(source: AsyncIterable<Buffer>, file: string): AsyncGenerator<Buffer> {
-  const { Decompress } = require('fzstd') as ZstdModule; // loaded when a .zst file is read
   const walker = new ZstdFrameWalker((why) => badInput(`${file}: ${why}`));
-  const out: Buffer[] = [];
-  const decompressor = new Decompress((data) => {
-    // fzstd hands out a fresh array per block, so it can be kept without copying.
-    if (data.length > 0) out.push(Buffer.from(data.buffer, data.byteOffset, data.length));
-  });
-  // Yields what was decoded before a failure (as gunzip does), then throws.
-  async function* push(chunk: Uint8Array, final: boolean): AsyncGenerator<Buffer> {
-    let failure: unknown;
+  const decoder = new addon.ZstdDecoder();
+  // Yields what was decoded before a failure (as gunzip does: the decoder returns it and throws on the next call).
+  const corrupt = (err: unknown) => badInput(`${file}: corrupt zstd data (${(err as Error)?.message ?? String(err)})`, err);
+  function* push(chunk: Uint8Array, final: boolean): Generator<Buffer> {
+    let out: Buffer;
     try {
-      decompressor.push(chunk, final);
+      out = decoder.push(chunk);
     } catch (err) {
-      failure = badInput(`${file}: corrupt zstd data (${(err as Error)?.message ?? String(err)})`, err);
+      throw corrupt(err);
     }
-    while (out.length > 0) yield out.shift()!;
-    if (failure) throw failure;
+    if (out.length > 0) yield out;
+    if (!final) return;
+    try {
+      decoder.end();
+    } catch (err) {
+      throw corrupt(err);
+    }
   }
   let read = 0;
   for await (const chunk of source)

@@ -25,6 +25,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     binding::export_match_state(env, exports, *data);
     binding::export_build(env, exports);
     binding::export_fs(env, exports);
+    binding::export_inputs(env, exports);
     binding::export_simd(env, exports);
     binding::export_tokenizers(env, exports);
     exports.Set("formatVersion", Napi::Number::New(env, traceindex::kFormatVersion));

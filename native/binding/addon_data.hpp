@@ -30,6 +30,7 @@ void export_index(Napi::Env env, Napi::Object exports, AddonData& data);        
 void export_match_state(Napi::Env env, Napi::Object exports, AddonData& data);  // native_match_state.cpp
 void export_build(Napi::Env env, Napi::Object exports);                         // build.cpp
 void export_fs(Napi::Env env, Napi::Object exports);                            // fs.cpp
+void export_inputs(Napi::Env env, Napi::Object exports);                        // inputs.cpp
 void export_simd(Napi::Env env, Napi::Object exports);                          // simd.cpp
 void export_tokenizers(Napi::Env env, Napi::Object exports);                    // tokenizers.cpp
 

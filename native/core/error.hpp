@@ -18,6 +18,7 @@ inline constexpr const char* kIo = "ERR_IO";                        // open/read
 inline constexpr const char* kTokenRange = "ERR_TOKEN_RANGE";       // a token id is out of the index's vocabulary
 inline constexpr const char* kTokenWidth = "ERR_TOKEN_WIDTH";       // query or input token width does not fit the index
 inline constexpr const char* kInvalidArgument = "ERR_INVALID_ARGUMENT"; // anything else the caller got wrong
+inline constexpr const char* kBadInput = "ERR_BAD_INPUT";           // an input file's content cannot be read (zstd)
 inline constexpr const char* kTooLarge = "ERR_TOO_LARGE";           // an answer would exceed a size limit (the call's or ours)
 inline constexpr const char* kClosed = "ERR_CLOSED";                // the index was closed
 inline constexpr const char* kAborted = "ERR_ABORTED";              // an AbortSignal fired

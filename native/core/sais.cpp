@@ -1,8 +1,9 @@
 // SA-IS suffix sorting (Nong, Zhang & Chan 2009), written for traceindex.
 //
 // Pipeline of one level (text t[0,n), buckets B[0..K] = bucket starts, B[K] = n):
-//   1. seed      every LMS suffix at the tail of its bucket (types 64 at a time from neighbour bit masks; one
-//                thread with stage1_split: gathered by its count pass, then placed by a radix pass);
+//   1. seed      every LMS suffix at the tail of its bucket (types 64 at a time from neighbour bit masks;
+//                stage1_split: gathered by its one-thread count pass, then placed by a radix pass, at 2 threads
+//                too except where its count runs on two threads: K <= 65536, or level 0's block-parallel passes);
 //   2. induce    L then S: what survives the S pass is exactly the LMS suffixes, sorted by LMS substring
 //                (levels that name during induction: stage1_split, buckets split by predecessor type so that
 //                each pass scans only the entries that induce, as libsais does; level 0 with 2 threads and
@@ -52,7 +53,12 @@
 // split_scan (no gain); stage1_split's count from the 64-wide type masks, with one table or four (no gain: the
 // histogram is the cost); a branch-free compaction in drop_unique over the half-empty name slots (slower: the
 // popcount on every slot; it is branch-free now over the compacted reduced text, which pays);
-// split_scan's text prefetch 3 kPf ahead (within the noise). Level 0's symbol count folded into stage1_split's
+// split_scan's text prefetch 3 kPf ahead (within the noise). At 2 threads: count_gather4 on the u16 level 0 too
+// (K = 65536: its count and seeding 0.16-0.17 -> 0.17-0.20 s wall); the two halves seeded on two threads after the
+// two-thread count (level 0 of prose and Linux C: within the noise, as the earlier two-thread seeding). Not built:
+// block-parallel passes on the reduced levels (libsais's 32s block passes): libsais's own reduced levels took
+// 1.91-2.29 s wall at one thread and 2.07-2.16 at two on prose (Linux C 2.09-2.40 / 2.10-2.24; its final passes
+// there 0.65-0.78 -> 0.88-1.00 s), so its second thread gains nothing there on this machine (docs/benchmarks.md). Level 0's symbol count folded into stage1_split's
 // gathering count while it ran two type chains (four counters per symbol, B from their sums): that count grew by
 // what the dropped pass cost (with one chain, count_gather4, it pays); in split_scan on the reduced levels, a
 // sub-bucket's cursor and naming id interleaved (libsais's 32-bit layout, one cache line per induced entry; L pass
@@ -1019,8 +1025,8 @@ I stage1_split(const T* t, I* sa, I n, I K, I* B, bool count_b, I* W, I* LC, I& 
   };
   // count_gather4 unless the count runs on two threads (K <= 65536) or par_passes (it clears sa before seeding).
   // On the reduced levels with 2 threads it replaces a bucket count, an unprefetched count and a second pass over
-  // the text to seed (Linux C, reduced levels' count and seeding: 0.41-0.47 -> 0.21-0.27 s wall); on u16 level 0
-  // (K = 65536) the two-thread count stays (count_gather4 there: 0.14-0.18 -> 0.17-0.20 s with seeding)
+  // the text to seed (Linux C, reduced levels' count and seeding: 0.41-0.47 -> 0.22-0.26 s wall); on u16 level 0
+  // (K = 65536) the two-thread count stays (count_gather4 there: 0.16-0.17 -> 0.17-0.20 s with seeding)
   const bool gathered = !par_passes && !(par && K <= 65536);
   if (count_b && !gathered) count_buckets(t, n, K, B);
   if (!gathered) std::fill(PL, PL + 2 * size_t(K), I(0));

@@ -58,18 +58,19 @@
 // two-thread count (level 0 of prose and Linux C: within the noise, as the earlier two-thread seeding). Not built:
 // block-parallel passes on the reduced levels (libsais's 32s block passes): libsais's own reduced levels took
 // 1.91-2.29 s wall at one thread and 2.07-2.16 at two on prose (Linux C 2.09-2.40 / 2.10-2.24; its final passes
-// there 0.65-0.78 -> 0.88-1.00 s), so its second thread gains nothing there on this machine (docs/benchmarks.md). Level 0's symbol count folded into stage1_split's
-// gathering count while it ran two type chains (four counters per symbol, B from their sums): that count grew by
-// what the dropped pass cost (with one chain, count_gather4, it pays); in split_scan on the reduced levels, a
-// sub-bucket's cursor and naming id interleaved (libsais's 32-bit layout, one cache line per induced entry; L pass
-// 0.27-0.29 -> 0.30-0.34 CPU s on prose, 0.29-0.34 -> 0.33-0.41 on Linux C) and libsais's prefetch distances (text
-// 128 entries ahead, cursors 64: within the noise); count_gather4 unrolled 4x (within the noise); stage1_split's
-// heap workspace left unzeroed (one memset of 4K entries less: Linux C's reduced counts within the noise);
-// four byte tables in build_suffix_array's count (within the noise: it is bound by reading the text); the naming
-// slots prefetched 64 entries ahead (same as 32); in split_scan, the text prefetch unclamped, t[j-2] prefetched too,
-// or sa prefetched 4 kPf ahead (within the noise). split_scan's passes are not dearer per entry than libsais's
-// (the same loads and instruction count): they had taken the first touch of sa's tail, which libsais's
-// count-and-gather takes, and which the gathering count now takes too (docs/benchmarks.md).
+// there 0.65-0.78 -> 0.88-1.00 s), so its second thread gains nothing there on this machine (docs/benchmarks.md).
+// Level 0's symbol count folded into stage1_split's gathering count while it ran two type chains (four counters per
+// symbol, B from their sums): that count grew by what the dropped pass cost (with one chain, count_gather4, it
+// pays); in split_scan on the reduced levels, a sub-bucket's cursor and naming id interleaved (libsais's 32-bit
+// layout, one cache line per induced entry; L pass 0.27-0.29 -> 0.30-0.34 CPU s on prose, 0.29-0.34 -> 0.33-0.41 on
+// Linux C) and libsais's prefetch distances (text 128 entries ahead, cursors 64: within the noise); count_gather4
+// unrolled 4x (within the noise); stage1_split's heap workspace left unzeroed (one memset of 4K entries less: Linux
+// C's reduced counts within the noise); four byte tables in build_suffix_array's count (within the noise: it is
+// bound by reading the text); the naming slots prefetched 64 entries ahead (same as 32); in split_scan, the text
+// prefetch unclamped, t[j-2] prefetched too, or sa prefetched 4 kPf ahead (within the noise). split_scan's passes
+// are not dearer per entry than libsais's (the same loads and instruction count): they had taken the first touch of
+// sa's tail, which libsais's count-and-gather takes, and which the gathering count now takes too
+// (docs/benchmarks.md).
 #include "sais.hpp"
 
 #include <algorithm>
@@ -160,7 +161,8 @@ uint64_t sais_par_chunk = 4096;
 uint64_t sais_par_block_min = 256;
 std::atomic<uint64_t> sais_par_blocks{0};  // blocks induced that way in the last build
 std::atomic<uint64_t> sais_split_par_blocks{0};  // blocks of stage1_split's passes induced that way (same knobs) in the last build
-std::atomic<uint64_t> sais_par_gathered{0};  // levels of 2-thread builds with n >= 2^16 whose stage1_split took count_gather4 (last build)
+// levels of the last build (2 threads, n >= 2^16) whose stage1_split took count_gather4
+std::atomic<uint64_t> sais_par_gathered{0};
 }  // namespace detail
 namespace {
 

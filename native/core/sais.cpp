@@ -1,8 +1,9 @@
 // SA-IS suffix sorting (Nong, Zhang & Chan 2009), written for traceindex.
 //
 // Pipeline of one level (text t[0,n), buckets B[0..K] = bucket starts, B[K] = n):
-//   1. seed      every LMS suffix at the tail of its bucket (types 64 at a time from neighbour bit masks; one
-//                thread with stage1_split: gathered by its count pass, then placed by a radix pass);
+//   1. seed      every LMS suffix at the tail of its bucket (types 64 at a time from neighbour bit masks;
+//                stage1_split: gathered by its one-thread count pass, then placed by a radix pass, at 2 threads
+//                too except where its count runs on two threads: K <= 65536, or level 0's block-parallel passes);
 //   2. induce    L then S: what survives the S pass is exactly the LMS suffixes, sorted by LMS substring
 //                (levels that name during induction: stage1_split, buckets split by predecessor type so that
 //                each pass scans only the entries that induce, as libsais does; level 0 with 2 threads and
@@ -52,18 +53,24 @@
 // split_scan (no gain); stage1_split's count from the 64-wide type masks, with one table or four (no gain: the
 // histogram is the cost); a branch-free compaction in drop_unique over the half-empty name slots (slower: the
 // popcount on every slot; it is branch-free now over the compacted reduced text, which pays);
-// split_scan's text prefetch 3 kPf ahead (within the noise). Level 0's symbol count folded into stage1_split's
-// gathering count while it ran two type chains (four counters per symbol, B from their sums): that count grew by
-// what the dropped pass cost (with one chain, count_gather4, it pays); in split_scan on the reduced levels, a
-// sub-bucket's cursor and naming id interleaved (libsais's 32-bit layout, one cache line per induced entry; L pass
-// 0.27-0.29 -> 0.30-0.34 CPU s on prose, 0.29-0.34 -> 0.33-0.41 on Linux C) and libsais's prefetch distances (text
-// 128 entries ahead, cursors 64: within the noise); count_gather4 unrolled 4x (within the noise); stage1_split's
-// heap workspace left unzeroed (one memset of 4K entries less: Linux C's reduced counts within the noise);
-// four byte tables in build_suffix_array's count (within the noise: it is bound by reading the text); the naming
-// slots prefetched 64 entries ahead (same as 32); in split_scan, the text prefetch unclamped, t[j-2] prefetched too,
-// or sa prefetched 4 kPf ahead (within the noise). split_scan's passes are not dearer per entry than libsais's
-// (the same loads and instruction count): they had taken the first touch of sa's tail, which libsais's
-// count-and-gather takes, and which the gathering count now takes too (docs/benchmarks.md).
+// split_scan's text prefetch 3 kPf ahead (within the noise). At 2 threads: count_gather4 on the u16 level 0 too
+// (K = 65536: its count and seeding 0.16-0.17 -> 0.17-0.20 s wall); the two halves seeded on two threads after the
+// two-thread count (level 0 of prose and Linux C: within the noise, as the earlier two-thread seeding). Not built:
+// block-parallel passes on the reduced levels (libsais's 32s block passes): libsais's own reduced levels took
+// 1.91-2.29 s wall at one thread and 2.07-2.16 at two on prose (Linux C 2.09-2.40 / 2.10-2.24; its final passes
+// there 0.65-0.78 -> 0.88-1.00 s), so its second thread gains nothing there on this machine (docs/benchmarks.md).
+// Level 0's symbol count folded into stage1_split's gathering count while it ran two type chains (four counters per
+// symbol, B from their sums): that count grew by what the dropped pass cost (with one chain, count_gather4, it
+// pays); in split_scan on the reduced levels, a sub-bucket's cursor and naming id interleaved (libsais's 32-bit
+// layout, one cache line per induced entry; L pass 0.27-0.29 -> 0.30-0.34 CPU s on prose, 0.29-0.34 -> 0.33-0.41 on
+// Linux C) and libsais's prefetch distances (text 128 entries ahead, cursors 64: within the noise); count_gather4
+// unrolled 4x (within the noise); stage1_split's heap workspace left unzeroed (one memset of 4K entries less: Linux
+// C's reduced counts within the noise); four byte tables in build_suffix_array's count (within the noise: it is
+// bound by reading the text); the naming slots prefetched 64 entries ahead (same as 32); in split_scan, the text
+// prefetch unclamped, t[j-2] prefetched too, or sa prefetched 4 kPf ahead (within the noise). split_scan's passes
+// are not dearer per entry than libsais's (the same loads and instruction count): they had taken the first touch of
+// sa's tail, which libsais's count-and-gather takes, and which the gathering count now takes too
+// (docs/benchmarks.md).
 #include "sais.hpp"
 
 #include <algorithm>
@@ -86,7 +93,8 @@
 
 // Diagnostic build only (-DTRACEINDEX_SAIS_DIAG): CPU seconds of the calling thread per (level, phase), printed
 // to stderr after each build. A mark charges the time since the previous mark to its phase, so a level's phases
-// exclude its recursion. Not for timing the 2-thread mode (the helper threads are not counted).
+// exclude its recursion. With -DTRACEINDEX_SAIS_DIAG_WALL the marks read CLOCK_MONOTONIC instead (wall seconds of
+// each phase, for the 2-thread mode, whose helper threads the thread clock does not count).
 #ifdef TRACEINDEX_SAIS_DIAG
 #include <cstdio>
 #include <ctime>
@@ -96,7 +104,12 @@ struct SaisDiag {
   std::vector<Row> rows;
   double last = 0;
   int depth = 0;
-  static double now() { timespec ts; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts); return ts.tv_sec + ts.tv_nsec * 1e-9; }
+#ifdef TRACEINDEX_SAIS_DIAG_WALL
+  static constexpr clockid_t kClock = CLOCK_MONOTONIC;
+#else
+  static constexpr clockid_t kClock = CLOCK_THREAD_CPUTIME_ID;
+#endif
+  static double now() { timespec ts; clock_gettime(kClock, &ts); return ts.tv_sec + ts.tv_nsec * 1e-9; }
   void mark(const char* phase) {
     const double x = now();
     for (Row& r : rows) if (r.depth == depth && r.phase == phase) { r.s += x - last; last = x; return; }
@@ -148,6 +161,8 @@ uint64_t sais_par_chunk = 4096;
 uint64_t sais_par_block_min = 256;
 std::atomic<uint64_t> sais_par_blocks{0};  // blocks induced that way in the last build
 std::atomic<uint64_t> sais_split_par_blocks{0};  // blocks of stage1_split's passes induced that way (same knobs) in the last build
+// levels of the last build (2 threads, n >= 2^16) whose stage1_split took count_gather4
+std::atomic<uint64_t> sais_par_gathered{0};
 }  // namespace detail
 namespace {
 
@@ -1010,7 +1025,11 @@ I stage1_split(const T* t, I* sa, I n, I K, I* B, bool count_b, I* W, I* LC, I& 
       s = sp;
     }
   };
-  const bool gathered = !par && !par_passes;  // (par_passes clears sa before seeding)
+  // count_gather4 unless the count runs on two threads (K <= 65536) or par_passes (it clears sa before seeding).
+  // On the reduced levels with 2 threads it replaces a bucket count, an unprefetched count and a second pass over
+  // the text to seed (Linux C, reduced levels' count and seeding: 0.41-0.47 -> 0.22-0.26 s wall); on u16 level 0
+  // (K = 65536) the two-thread count stays (count_gather4 there: 0.16-0.17 -> 0.17-0.20 s with seeding)
+  const bool gathered = !par_passes && !(par && K <= 65536);
   if (count_b && !gathered) count_buckets(t, n, K, B);
   if (!gathered) std::fill(PL, PL + 2 * size_t(K), I(0));
   if (par && K <= 65536) {
@@ -1019,6 +1038,7 @@ I stage1_split(const T* t, I* sa, I n, I K, I* B, bool count_b, I* W, I* LC, I& 
     for (size_t c = 0; c < 2 * size_t(K); ++c) PL[c] += right[c];
   } else if (gathered) {
     // one table of four counters per symbol (count_gather4); B (count_b) and the two pred-L counts come from it
+    if (par) ++detail::sais_par_gathered;
     std::fill(W, W + 4 * size_t(K), I(0));
     if (K > 65536) count_gather4<true>(t, sa, n, W);
     else count_gather4<false>(t, sa, n, W);
@@ -1694,6 +1714,7 @@ void build_suffix_array(const Token* text, Index* sa, uint64_t n, uint64_t alpha
   detail::sais_unique_dropped = 0;
   detail::sais_par_blocks = 0;
   detail::sais_split_par_blocks = 0;
+  detail::sais_par_gathered = 0;
   if (threads < 1) bad_argument("threads must be >= 1");
   if (n > uint64_t(std::numeric_limits<Index>::max())) bad_argument("n too large for the index type");
   if (alphabet_size > (uint64_t(1) << 32)) bad_argument("alphabet_size > 2^32");

@@ -31,6 +31,7 @@ extern uint64_t sais_par_chunk;      // entries per chunk (the unit the threads 
 extern uint64_t sais_par_block_min;  // shorter blocks induced in place
 extern std::atomic<uint64_t> sais_par_blocks;     // blocks induced in parallel in the last build
 extern std::atomic<uint64_t> sais_split_par_blocks;  // blocks of the split stage 1's passes induced in parallel in the last build
+extern std::atomic<uint64_t> sais_par_gathered;  // levels of 2-thread builds whose split stage 1 counted on one thread
 }
 
 namespace {
@@ -251,7 +252,10 @@ TEST(sais_half_lms) {
 // the LMS suffixes as dense as they get in one half (the other constant or dense too) and with runs across the cut.
 TEST(sais_gathered_seeds) {
   std::mt19937_64 rng(23);
-  for (size_t n = 250; n <= 270; ++n) {
+  // 250-270: one thread's gathering count at both thread counts; 70000-70001 (n >= 2^16): with 2 threads, the
+  // halves counted on two threads, LMS suffixes in one half only or across the cut
+  for (size_t n : {250, 251, 252, 253, 254, 255, 256, 257, 258, 259, 260, 261, 262, 263, 264, 265, 266, 267, 268, 269,
+                   270, 70000, 70001}) {
     std::vector<uint32_t> t(n);
     for (int shape = 0; shape < 6; ++shape) {
       for (size_t i = 0; i < n; ++i) {
@@ -265,7 +269,8 @@ TEST(sais_gathered_seeds) {
           default: t[i] = uint32_t(rng() % 4); break;
         }
       }
-      naive_all(t, 4);
+      if (n < 1000) naive_all(t, 4);
+      else doubling_all(t, 4);
     }
   }
 }
@@ -533,6 +538,25 @@ TEST(sais_parallel_induction) {
   build_suffix_array<uint8_t, uint32_t>(f.data(), sa.data(), 60000, 256, 2);
   CHECK_EQ(d::sais_par_blocks.load(), uint64_t(0));
   CHECK_EQ(d::sais_split_par_blocks.load(), uint64_t(0));
+}
+
+// Reduced levels of 2-thread builds (n >= 2^16, K > 65536) that take the split stage 1 count on one thread
+// (count_gather4; its LMS count of the upper half feeds the 2-thread namer): uniform texts over 10 and 11 symbols,
+// whose first reduced level has 65762 and 77555 names over 0.51 M entries (its 4K entries on the heap, within the
+// budget for 32-bit entries).
+TEST(sais_reduced_two_threads) {
+  namespace d = traceindex::detail;
+  std::mt19937_64 rng(31);
+  for (uint32_t k : {10u, 11u}) {
+    std::vector<uint32_t> t(1600000);
+    for (auto& x : t) x = uint32_t(rng() % k);
+    check_doubling(t, k);
+    std::vector<uint32_t> sa(t.size());
+    build_suffix_array<uint32_t, uint32_t>(t.data(), sa.data(), t.size(), k, 2);
+    CHECK(d::sais_par_gathered.load() > 0);
+    build_suffix_array<uint32_t, uint32_t>(t.data(), sa.data(), t.size(), k, 1);
+    CHECK_EQ(d::sais_par_gathered.load(), uint64_t(0));
+  }
 }
 
 TEST(sais_build_count) {

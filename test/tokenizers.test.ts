@@ -392,14 +392,14 @@ test('document(): a document longer than the tokenizer decodes at once comes bac
   const out = path.join(scratch, 'decode-limit');
   await buildIndex({ inputs: [{ text: 'hello world' }, { text: 'ab' }], out, tokenizer: 'bytes' });
   const idx = await openIndex(out);
-  const core = coreOf(idx) as unknown as { tokenizer: Tokenizer; native: { documentsSync(n: Float64Array, maxTokens: number): never } };
+  const core = coreOf(idx) as unknown as { tokenizer: Tokenizer; native: { documentsSync(n: Float64Array, maxTokens: number, countRecords: boolean): never } };
   const limited = Object.create(core, { tokenizer: { value: { ...bytesTokenizer, decodeLimit: 5 } } }) as typeof core & {
     documentInfo(n: number, d: never): { tokens: Uint32Array; text?: string };
   };
-  const long = limited.documentInfo(0, core.native.documentsSync(Float64Array.of(0), Number.MAX_SAFE_INTEGER));
+  const long = limited.documentInfo(0, core.native.documentsSync(Float64Array.of(0), Number.MAX_SAFE_INTEGER, false));
   t.is(long.tokens.length, 11);
   t.is(long.text, undefined);
-  t.is(limited.documentInfo(1, core.native.documentsSync(Float64Array.of(1), Number.MAX_SAFE_INTEGER)).text, 'ab');
+  t.is(limited.documentInfo(1, core.native.documentsSync(Float64Array.of(1), Number.MAX_SAFE_INTEGER, false)).text, 'ab');
   t.is((await idx.document(0)).text, 'hello world');  // the bytes tokenizer has no limit
   idx.close();
 });

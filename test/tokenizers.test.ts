@@ -275,6 +275,9 @@ test('tokenizer.json ids outside [0, 2^28) or far above the ids given are refuse
     [variant('id-negative.tokenizer.json', (j) => { j.added_tokens[0].id = -1; }), /token id -1 is not an integer/],
     [variant('id-fraction.tokenizer.json', (j) => { j.model.vocab[firstToken] = 1.5; }), /token id 1\.5 is not an integer/],
     [variant('id-string.tokenizer.json', (j) => { j.added_tokens[0].id = '7'; }), /token id "7" is not an integer/],
+    // Regression (fixed): a file of 13.5 M tokens (246 MB, within the size limit) held the JS thread for over 7 minutes.
+    [variant('many-tokens.tokenizer.json', (j) => { for (let i = 0; i <= 2 ** 20; i++) j.model.vocab[`t${i}`] = 300 + i; }), /1048845 tokens are more than 1048576/],
+    [variant('many-merges.tokenizer.json', (j) => { j.model.merges = Array.from({ length: 2 ** 20 + 1 }, () => 'a b'); }), /1048577 merges are more than 1048576/],
   ];
   for (const [spec, message] of bad) {
     // The messages are the check's own: the file never reached the package's constructor.

@@ -362,3 +362,30 @@ test('a repeated --append (a retried job) is refused, also for a copy of the fil
   t.deepEqual((await answers(out, qs)).counts, (await answers(fresh, qs)).counts);
   t.deepEqual(await idsInOrder(out), await idsInOrder(fresh));
 });
+
+// Regression (fixed; lib/tokenizers/worker.ts): tokenizer workers load a tokenizer.json again by its path. A file
+// changed after the build loaded it (and took its fingerprint for the manifest) tokenized the documents with the
+// new vocabulary: a valid-looking index whose ids the manifest's tokenizer reads wrongly (count 'a' 10, not 30).
+test('a tokenizer.json changed while a build runs is ERR_TOKENIZER_MISMATCH, not an index of other ids', async (t) => {
+  const dir = path.join(scratch, 'changed-tokenizer');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'tokenizer.json');
+  const wordPiece = (a: number, b: number) => JSON.stringify({
+    model: { type: 'WordPiece', vocab: { '[UNK]': 0, a, b }, unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100 },
+    pre_tokenizer: { type: 'Whitespace' },
+  });
+  fs.writeFileSync(file, wordPiece(1, 2));
+  const out = path.join(dir, 'idx');
+  async function* docs() {
+    fs.writeFileSync(file, wordPiece(2, 1));  // once the build has loaded the file, before its workers do
+    for (let i = 0; i < 10; i++) yield { id: String(i), text: 'a a a b' };
+  }
+  const err = await t.throwsAsync(buildIndex({ inputs: docs(), out, tokenizer: file, tokenizerWorkers: 2 }));
+  t.is((err as { code?: string }).code, 'ERR_TOKENIZER_MISMATCH');
+  t.false(fs.existsSync(path.join(out, 'manifest.json')));
+  // Unchanged, the same build goes through (the check passes the tokenizer it loaded).
+  const idx = await buildIndex({ inputs: docs(), out, tokenizer: file, tokenizerWorkers: 2 }).then(() => openIndex(out, { tokenizer: file }));
+  t.is(await idx.count('a'), 30);
+  t.is(await idx.count('b'), 10);
+  idx.close();
+});

@@ -431,9 +431,11 @@ const badLineCases: Array<{ name: string; line: string; reason: string; options?
   { name: 'tokens fractional', line: '{"ids": [0.5]}', reason: "tokens field 'ids' is not an array of non-negative integers (element 0 is 0.5)", options: { tokensField: 'ids' } },
   { name: 'tokens string element', line: '{"ids": ["7"]}', reason: "tokens field 'ids' is not an array of non-negative integers (element 0 is string)", options: { tokensField: 'ids' } },
   { name: 'tokens not array', line: '{"ids": "1 2 3"}', reason: "tokens field 'ids' is not an array of non-negative integers (got string)", options: { tokensField: 'ids' } },
-  { name: 'id null', line: '{"text": "x", "id": null}', reason: "id field 'id' must be a string or number (got null)" },
-  { name: 'id boolean', line: '{"text": "x", "id": true}', reason: "id field 'id' must be a string or number (got boolean)" },
-  { name: 'id object', line: '{"text": "x", "id": {"a": 1}}', reason: "id field 'id' must be a string or number (got object)" },
+  { name: 'id null', line: '{"text": "x", "id": null}', reason: "id field 'id' must be a string or finite number (got null)" },
+  { name: 'id boolean', line: '{"text": "x", "id": true}', reason: "id field 'id' must be a string or finite number (got boolean)" },
+  { name: 'id object', line: '{"text": "x", "id": {"a": 1}}', reason: "id field 'id' must be a string or finite number (got object)" },
+  // Regression (fixed): an id that JSON reads as Infinity was "must be a string or number (got number)".
+  { name: 'id infinite', line: '{"text": "x", "id": 1e400}', reason: "id field 'id' must be a string or finite number (got Infinity)" },
 ];
 
 for (const { name, line, reason, options } of badLineCases) {
@@ -477,7 +479,7 @@ test('skipBadLines reports exactly the skipped lines and keeps every good one', 
   t.deepEqual(skipped.slice(1).map((s) => s.reason), [
     'expected a JSON object, got array',
     "text field 'text' is not a string (got number)",
-    "id field 'id' must be a string or number (got boolean)",
+    "id field 'id' must be a string or finite number (got boolean)",
   ]);
 
   const collector = createSkipCollector(2);
@@ -612,7 +614,7 @@ test('bad iterable records: error names the record number; skipBadLines reports 
     { file: '<iterable>', line: 4, reason: 'tokens is not an array of non-negative integers (element 1 is -2)' },
     { file: '<iterable>', line: 5, reason: 'tokens is not an array of non-negative integers (element 1 is -1)' },
     { file: '<iterable>', line: 6, reason: 'tokens is not an array of non-negative integers (got string)' },
-    { file: '<iterable>', line: 7, reason: 'id must be a string or number (got null)' },
+    { file: '<iterable>', line: 7, reason: 'id must be a string or finite number (got null)' },
     { file: '<iterable>', line: 8, reason: 'meta must be a plain object (got array)' },
     { file: '<iterable>', line: 9, reason: 'expected a document record object, got string' },
     { file: '<iterable>', line: 10, reason: 'tokens has no valid length (got -1)' },

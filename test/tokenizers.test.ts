@@ -275,6 +275,9 @@ test('tokenizer.json ids outside [0, 2^28) or far above the ids given are refuse
     [variant('id-negative.tokenizer.json', (j) => { j.added_tokens[0].id = -1; }), /token id -1 is not an integer/],
     [variant('id-fraction.tokenizer.json', (j) => { j.model.vocab[firstToken] = 1.5; }), /token id 1\.5 is not an integer/],
     [variant('id-string.tokenizer.json', (j) => { j.added_tokens[0].id = '7'; }), /token id "7" is not an integer/],
+    // Regression (fixed): a file of 13.5 M tokens (246 MB, within the size limit) held the JS thread for over 7 minutes.
+    [variant('many-tokens.tokenizer.json', (j) => { for (let i = 0; i <= 2 ** 20; i++) j.model.vocab[`t${i}`] = 300 + i; }), /1048845 tokens are more than 1048576/],
+    [variant('many-merges.tokenizer.json', (j) => { j.model.merges = Array.from({ length: 2 ** 20 + 1 }, () => 'a b'); }), /1048577 merges are more than 1048576/],
   ];
   for (const [spec, message] of bad) {
     // The messages are the check's own: the file never reached the package's constructor.
@@ -392,14 +395,14 @@ test('document(): a document longer than the tokenizer decodes at once comes bac
   const out = path.join(scratch, 'decode-limit');
   await buildIndex({ inputs: [{ text: 'hello world' }, { text: 'ab' }], out, tokenizer: 'bytes' });
   const idx = await openIndex(out);
-  const core = coreOf(idx) as unknown as { tokenizer: Tokenizer; native: { documentsSync(n: Float64Array, maxTokens: number): never } };
+  const core = coreOf(idx) as unknown as { tokenizer: Tokenizer; native: { documentsSync(n: Float64Array, maxTokens: number, countRecords: boolean): never } };
   const limited = Object.create(core, { tokenizer: { value: { ...bytesTokenizer, decodeLimit: 5 } } }) as typeof core & {
     documentInfo(n: number, d: never): { tokens: Uint32Array; text?: string };
   };
-  const long = limited.documentInfo(0, core.native.documentsSync(Float64Array.of(0), Number.MAX_SAFE_INTEGER));
+  const long = limited.documentInfo(0, core.native.documentsSync(Float64Array.of(0), Number.MAX_SAFE_INTEGER, false));
   t.is(long.tokens.length, 11);
   t.is(long.text, undefined);
-  t.is(limited.documentInfo(1, core.native.documentsSync(Float64Array.of(1), Number.MAX_SAFE_INTEGER)).text, 'ab');
+  t.is(limited.documentInfo(1, core.native.documentsSync(Float64Array.of(1), Number.MAX_SAFE_INTEGER, false)).text, 'ab');
   t.is((await idx.document(0)).text, 'hello world');  // the bytes tokenizer has no limit
   idx.close();
 });

@@ -568,6 +568,28 @@ test('scoreContinuations with more candidate rows than states throws ERR_INVALID
   t.is((e as { code?: string }).code, 'ERR_INVALID_ARGUMENT');
 });
 
+// Regression (fixed; native_match_state.cpp): scoreContinuations read logBase 1 as a scale of ln 1 = 0 (risks NaN or
+// ±Infinity, so penalizeLogits made logits NaN), logBase ≤ 0 or NaN silently as e, and a NaN tau, maxCount or
+// minLength as "never veto". Documented: logBase > 0 and ≠ 1, maxCount and minLength integers. trace took
+// logBase 0 as e too.
+test('scoreContinuations and trace refuse a logBase ≤ 0 or 1 and NaN veto options', async (t) => {
+  const b = await built(asciiCase);
+  const d = b.c.docs[0];
+  const st = b.single.matchState();
+  st.push(d.slice(0, 3));
+  const bad = [{ logBase: 1 }, { logBase: 0 }, { logBase: -2 }, { logBase: NaN }, { logBase: Infinity }, { tau: NaN },
+    { maxCount: NaN }, { maxCount: -1 }, { maxCount: 1.5 }, { minLength: NaN }, { minLength: 0.5 }, { tau: '1' }];
+  for (const o of bad)
+    t.is((t.throws(() => scoreContinuations([st], [[d[3]]], o as never)) as { code?: string }).code, 'ERR_INVALID_ARGUMENT', JSON.stringify(o) ?? String(o));
+  for (const logBase of [0, -2])
+    t.is((t.throws(() => b.single.traceSync(d.slice(0, 4), { logBase })) as { code?: string }).code, 'ERR_INVALID_ARGUMENT', `trace logBase ${logBase}`);
+  // Still taken: infinite bounds, and a log base between 0 and 1 (negative risks).
+  const m = st.peek(d[3]);
+  const ok = scoreContinuations([st], [[d[3]]], { tau: -Infinity, maxCount: Infinity, minLength: 0, logBase: 0.5 });
+  t.is(ok.risk[0], Math.fround(m.bci / Math.log(0.5)));
+  t.is(ok.veto[0], m.length > 0 ? 1 : 0);
+});
+
 // Regression (fixed; native/core/scoring.cpp, Surprisal::score): max_token starts at 0 instead of −∞, so when every token's
 // −ln P(t) is negative the reported maxToken is 0, not the maximum. Reachable when unseenFloor exceeds N (a
 // floor count larger than the corpus, so P > 1 for unseen tokens; an edge case, but a legal option value).

@@ -414,7 +414,7 @@ async function readIntoShards(plan: Plan, target: Target, options: BuildOptions,
   const tokenized = plan.workerSpec && plan.tokenizer.encodeBatch
     ? tokenizeNatively(selected(), plan.tokenizer, plan.workers, direct, workerStats)
     : plan.workerSpec
-    ? tokenizeInWorkers(selected(), plan.workerSpec, plan.workers, direct, workerStats)
+    ? tokenizeInWorkers(selected(), plan.workerSpec, plan.tokenizer.fingerprint, plan.workers, direct, workerStats)
     : (async function* () {
       for await (const record of selected()) {
         const t0 = performance.now();

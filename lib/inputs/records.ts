@@ -144,7 +144,7 @@ function tokensProblem(tokens: unknown, what: string): string | undefined {
 
 function idProblem(id: unknown, what: string): string | undefined {
   if (typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id))) return undefined;
-  return `${what} must be a string or number (got ${describe(id)})`;
+  return `${what} must be a string or finite number (got ${typeof id === 'number' ? id : describe(id)})`;
 }
 
 export interface FieldPlan {

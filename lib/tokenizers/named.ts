@@ -464,22 +464,31 @@ const SUPPORTED_MODELS = ['BPE', 'WordPiece', 'Unigram'];
 const MAX_TOKENIZER_FILE_BYTES = 256 << 20;
 
 /**
+ * The most tokens (model.vocab and added_tokens) and merges a tokenizer.json may hold: 4 times the largest published
+ * vocabularies (~262 000). Loading runs on the JS thread: 11 s for a million tokens, 148 s for 8 M, and a file of
+ * 13.5 M tokens within MAX_TOKENIZER_FILE_BYTES held it for more than 7 minutes.
+ */
+const MAX_TOKENIZER_ENTRIES = 1 << 20;
+
+/**
  * Why the ids of a tokenizer.json's model.vocab ({ token: id }; Unigram's is a list, its ids its positions) and
  * added_tokens[].id cannot be a vocabulary, or undefined. Checked before @huggingface/tokenizers sees the file:
  * its constructor and get_vocab walk every id up to the largest, so one id near 2^32 held the JS thread for
  * minutes. Ids are integers in [0, 2^28), and at most 65 536 more than twice the number of ids given (a
  * vocabulary is dense: a gap of millions is a hostile file, not a tokenizer).
  */
-function tokenIdProblem(vocab: unknown, added: unknown[] | undefined): string | undefined {
+function tokenIdProblem(vocab: unknown, added: unknown[] | undefined, merges: unknown): string | undefined {
   const ids: unknown[] = [];
   if (isPlainObject(vocab)) for (const k in vocab) if (Object.hasOwn(vocab, k)) ids.push(vocab[k]);
   for (const t of added ?? []) if (isPlainObject(t) && t.id !== undefined) ids.push(t.id);
+  const entries = Array.isArray(vocab) ? vocab.length : 0;
+  if (ids.length + entries > MAX_TOKENIZER_ENTRIES) return `${ids.length + entries} tokens are more than ${MAX_TOKENIZER_ENTRIES}`;
+  if (Array.isArray(merges) && merges.length > MAX_TOKENIZER_ENTRIES) return `${merges.length} merges are more than ${MAX_TOKENIZER_ENTRIES}`;
   let largest = -1;
   for (const id of ids) {
     if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= 2 ** 28) return `token id ${JSON.stringify(id)} is not an integer in [0, 2^28)`;
     if (id > largest) largest = id;
   }
-  const entries = Array.isArray(vocab) ? vocab.length : 0;
   if (largest >= 2 * (ids.length + entries) + 65_536)
     return `token id ${largest} is far above the ${ids.length + entries} ids the file defines`;
   return undefined;
@@ -508,7 +517,7 @@ async function loadTokenizerJson(spec: string, native: boolean): Promise<Tokeniz
     throw invalid(`${spec}: unsupported or invalid tokenizer.json (model type ${JSON.stringify(modelType)}; supported: ${SUPPORTED_MODELS.join(', ')})`);
   if (json.added_tokens !== undefined && !Array.isArray(json.added_tokens))
     throw invalid(`${spec} is not a Hugging Face tokenizer.json ("added_tokens" is not an array)`);
-  const idProblem = tokenIdProblem(json.model.vocab, json.added_tokens);
+  const idProblem = tokenIdProblem(json.model.vocab, json.added_tokens, json.model.merges);
   if (idProblem) throw invalid(`${spec}: unsupported or invalid tokenizer.json (${idProblem})`);
   const { Tokenizer: HfTokenizerClass } = requirePackage<HfModule>('@huggingface/tokenizers');
   const complete = { normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, added_tokens: [], ...json };

@@ -51,17 +51,19 @@ export async function* tokenizeNatively(
 }
 
 /**
- * Tokenizes `records` with `workers` threads running `loadTokenizer(spec)`; records that carry tokens already
- * pass through (`direct` validates them on this thread). `stats.tokenizeSeconds` adds up the workers' time.
+ * Tokenizes `records` with `workers` threads running `loadTokenizer(spec)`, each refusing (ERR_TOKENIZER_MISMATCH)
+ * a tokenizer whose fingerprint is not `fingerprint` (the build's); records that carry tokens already pass through
+ * (`direct` validates them on this thread). `stats.tokenizeSeconds` adds up the workers' time.
  */
 export async function* tokenizeInWorkers(
   records: AsyncIterable<DocumentRecord>,
   spec: string,
+  fingerprint: string,
   workers: number,
   direct: (record: DocumentRecord) => ArrayLike<number>,
   stats: { tokenizeSeconds: number } = { tokenizeSeconds: 0 },
 ): AsyncGenerator<Tokenized> {
-  const pool = Array.from({ length: workers }, () => new Worker(path.join(__dirname, 'worker.js'), { workerData: { spec } }));
+  const pool = Array.from({ length: workers }, () => new Worker(path.join(__dirname, 'worker.js'), { workerData: { spec, fingerprint } }));
   const waiting = new Map<number, { resolve: (t: TokenArray[]) => void; reject: (e: Error) => void }>();
   let nextId = 0;
   let failure: Error | null = null;

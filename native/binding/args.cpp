@@ -33,6 +33,13 @@ double number_option(Napi::Env env, const Napi::Object& o, const char* key, doub
   return v.As<Napi::Number>().DoubleValue();
 }
 
+double log_base_option(Napi::Env env, const Napi::Object& o) {
+  const double b = number_option(env, o, "logBase", 0);
+  const Napi::Value v = o.Get("logBase");
+  if (!v.IsUndefined() && !v.IsNull() && (b <= 0 || b == 1)) invalid_argument(env, "logBase must be > 0 and not 1");
+  return b;
+}
+
 std::string string_arg(Napi::Env env, const Napi::Value& v, const std::string& name) {
   if (!v.IsString()) invalid_argument(env, name + " must be a string");
   return v.As<Napi::String>().Utf8Value();

@@ -23,6 +23,8 @@ bool boolean_arg(const Napi::CallbackInfo& info, size_t i, const char* name);
 uint64_t integer_option(Napi::Env env, const Napi::Object& o, const char* key, uint64_t lo, uint64_t hi, uint64_t fallback);
 // o[key] as a finite number, undefined or null giving `fallback`.
 double number_option(Napi::Env env, const Napi::Object& o, const char* key, double fallback);
+// o.logBase: 0 (natural log) when undefined or null, else a finite number > 0 and not 1.
+double log_base_option(Napi::Env env, const Napi::Object& o);
 std::string string_arg(Napi::Env env, const Napi::Value& v, const std::string& name);
 Napi::Object object_arg(Napi::Env env, const Napi::Value& v, const std::string& name);
 

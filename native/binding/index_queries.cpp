@@ -42,7 +42,7 @@ TraceSettings read_trace_options(Napi::Env env, const Napi::Value& v) {
   r.options.max_count = integer_option(env, o, "maxCount", 0, kMaxSafeInteger, UINT64_MAX);
   r.options.max_documents = static_cast<uint32_t>(integer_option(env, o, "maxDocuments", 0, UINT32_MAX, 3));
   r.options.seed = integer_option(env, o, "seed", 0, kMaxSafeInteger, 0);
-  r.options.score.log_base = number_option(env, o, "logBase", 0);
+  r.options.score.log_base = log_base_option(env, o);
   r.options.score.unseen_count = number_option(env, o, "unseenFloor", 0.5);
   r.window = static_cast<uint32_t>(integer_option(env, o, "window", 0, UINT32_MAX, 0));
   r.context = integer_option(env, o, "context", 0, kMaxSafeInteger, 16);
@@ -51,7 +51,6 @@ TraceSettings read_trace_options(Napi::Env env, const Napi::Value& v) {
   if (!d.IsUndefined() && !d.IsNull()) r.options.delimiters = copy_array(typed_array<uint32_t>(env, d, "delimiters"));
   if (!w.IsUndefined() && !w.IsNull()) r.options.word_token = copy_array(typed_array<uint8_t>(env, w, "wordTokens"));
   if (r.options.score.unseen_count <= 0) invalid_argument(env, "unseenFloor must be > 0");
-  if (r.options.score.log_base < 0 || r.options.score.log_base == 1) invalid_argument(env, "logBase must be > 0 and not 1");
   return r;
 }
 

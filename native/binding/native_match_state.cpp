@@ -78,11 +78,15 @@ class NativeMatchState : public Napi::ObjectWrap<NativeMatchState> {
   std::unique_ptr<ti::MatchState> state_;
 };
 
-double number_or(Napi::Env env, const Napi::Object& o, const char* key, double fallback) {
+// o[key] as a number (undefined or null: `fallback`); `count`: a non-negative integer or +Infinity. NaN, which
+// would silently disable the veto, is refused.
+double number_or(Napi::Env env, const Napi::Object& o, const char* key, double fallback, bool count) {
   Napi::Value v = o.Get(key);
   if (v.IsUndefined() || v.IsNull()) return fallback;
-  if (!v.IsNumber()) invalid_argument(env, std::string(key) + " must be a number");
-  return v.As<Napi::Number>().DoubleValue();
+  const double x = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
+  if (std::isnan(x)) invalid_argument(env, std::string(key) + " must be a number");
+  if (count && !(x >= 0 && (x == std::floor(x) || x == INFINITY))) invalid_argument(env, std::string(key) + " must be a non-negative integer");
+  return x;
 }
 
 // scoreContinuations(states: NativeMatchState[], candidates: Uint32Array (B × k, row-major), k,
@@ -101,10 +105,10 @@ Napi::Value ScoreContinuations(const Napi::CallbackInfo& info) {
   double tau = INFINITY, max_count = INFINITY, min_length = 1, log_base = 0;
   if (!info[3].IsUndefined() && !info[3].IsNull()) {
     Napi::Object o = object_arg(env, info[3], "options");
-    tau = number_or(env, o, "tau", tau);
-    max_count = number_or(env, o, "maxCount", max_count);
-    min_length = number_or(env, o, "minLength", min_length);
-    log_base = number_or(env, o, "logBase", log_base);
+    tau = number_or(env, o, "tau", tau, false);
+    max_count = number_or(env, o, "maxCount", max_count, true);
+    min_length = number_or(env, o, "minLength", min_length, true);
+    log_base = log_base_option(env, o);
   }
   const double scale = log_base > 0 ? std::log(log_base) : 1.0;
   Napi::Function ctor = addon_data(env).match_state_ctor.Value();

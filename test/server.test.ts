@@ -158,9 +158,10 @@ test.serial('the deadline reaches the core: a long trace past timeoutMs answers 
   t.is((await post(s, '/v1/indexes/main/trace', { query: LONG, maxDocuments: 0 })).status, 200);
   const full = Date.now() - t0;
   t0 = Date.now();
-  const res = await post(s, '/v1/indexes/main/trace', { query: LONG, timeoutMs: 150, maxDocuments: 0 });
+  // Well inside the native part of the trace (at 150 ms a quiet machine sometimes finished it first: 200).
+  const res = await post(s, '/v1/indexes/main/trace', { query: LONG, timeoutMs: 60, maxDocuments: 0 });
   const cut = Date.now() - t0;
-  t.is(res.status, 504);
+  t.is(res.status, 504, `${cut} ms of ${full}`);
   t.is(res.body.error.code, 'ERR_TIMEOUT');
   // Cancelled in the core, not abandoned: the answer comes long before the whole trace would have finished.
   t.true(cut < full * 0.7, `504 after ${cut} ms; the whole trace takes ${full} ms`);

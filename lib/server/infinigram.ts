@@ -18,7 +18,7 @@ import type { IndexInfo } from '../query/types';
 import { HttpError } from './errors';
 import type { Limits } from './limits';
 import { coreOf } from '../query/core';
-import { attributionBudget, attributionTokens, withinBudget } from './routes';
+import { resultBudget, attributionTokens, withinBudget } from './routes';
 
 export interface InfinigramBody {
   index?: string;
@@ -203,7 +203,7 @@ const QUERY: Record<(typeof INFINIGRAM_QUERY_TYPES)[number], (ctx: InfinigramCon
       for (; idx >= ranges[s][1] - ranges[s][0]; s++) idx -= ranges[s][1] - ranges[s][0];
       return { shard: s, rank: ranges[s][0] + idx };
     });
-    const shown = await withinBudget(ctx.limits, () => core.documentsByRank(items, maxDisp, attributionBudget(ctx.call(), ctx.limits)));
+    const shown = await withinBudget(ctx.limits, () => core.documentsByRank(items, maxDisp, resultBudget(ctx.call(), ctx.limits)));
     const documents = shown.map((d) => ({
       doc_ix: d.document, doc_len: d.length, disp_len: d.tokens.length, needle_offset: d.needleOffset,
       metadata: metadataString(ctx.index, d.id, d.metadata), token_ids: d.tokens, blocked: false, spans: highlight(ctx, d.tokens, ids),
@@ -225,7 +225,7 @@ const QUERY: Record<(typeof INFINIGRAM_QUERY_TYPES)[number], (ctx: InfinigramCon
     const n = ranks[s as number];
     if (!Number.isSafeInteger(rank) || (rank as number) < 0) throw bad(`rank must be an integer in range [0, ${n})`);
     if ((rank as number) >= n) throw new HttpError(404, 'ERR_NOT_FOUND', `rank must be an integer in range [0, ${n})`);
-    const [d] = await withinBudget(ctx.limits, () => core.documentsByRank([{ shard: s as number, rank: rank as number }], maxDisp, attributionBudget(ctx.call(), ctx.limits)));
+    const [d] = await withinBudget(ctx.limits, () => core.documentsByRank([{ shard: s as number, rank: rank as number }], maxDisp, resultBudget(ctx.call(), ctx.limits)));
     return {
       doc_ix: d.document, doc_len: d.length, disp_len: d.tokens.length, needle_offset: d.needleOffset,
       metadata: metadataString(ctx.index, d.id, d.metadata), token_ids: d.tokens, blocked: false, spans: highlight(ctx, d.tokens, ids),
@@ -245,7 +245,7 @@ const QUERY: Record<(typeof INFINIGRAM_QUERY_TYPES)[number], (ctx: InfinigramCon
     const need = attributionTokens(ids.length, options);
     if (need > ctx.limits.maxResultTokens)
       throw new HttpError(413, 'ERR_TOO_LARGE', `the answer may hold ${need} tokens, more than the limit of ${ctx.limits.maxResultTokens} per request: ask for a smaller max_cnt`);
-    const [r] = await withinBudget(ctx.limits, () => index.traceBatch([ids], attributionBudget({ ...options, ...ctx.call() }, ctx.limits)));
+    const [r] = await withinBudget(ctx.limits, () => index.traceBatch([ids], resultBudget({ ...options, ...ctx.call() }, ctx.limits)));
     // infini-gram's unigram log-probabilities are over every token of its stream, one separator per document included.
     const logRatio = Math.log((info.tokens + info.documents) / info.tokens);
     return {

@@ -59,7 +59,7 @@ function tooMuch(what: string, n: number, limits: Limits): HttpError {
  * Refuses (413) a request whose answer may hold more than maxResultTokens tokens, before any work: a trace or shield
  * holds at most maxDocuments attributions per output token (a span or window ends at each at most), each with
  * 2 × context tokens of context (their spans' tokens and objects are counted in the core, against the same budget:
- * attributionBudget); next tokens at most min(top, vocabulary) entries per query. Locate pages are checked once
+ * resultBudget); next tokens at most min(top, vocabulary) entries per query. Locate pages are checked once
  * their queries are counted (locatePages).
  */
 export function checkResultBudget(route: QueryRoute, body: QueryBody, ids: Uint32Array[], vocabSize: number, limits: Limits): void {
@@ -84,11 +84,11 @@ const resultCap = (limits: Limits) => Math.min(limits.maxResultTokens, MAX_SNIPP
  * Call options with `cap` (default: the request's budget) as the core's bound on what the call returns: snippet and
  * document tokens, with each occurrence's objects and each record counted (core.ts, SNIPPET_BUDGET).
  */
-export function attributionBudget<T extends object>(o: T, limits: Limits, cap = resultCap(limits)): T {
+export function resultBudget<T extends object>(o: T, limits: Limits, cap = resultCap(limits)): T {
   return { ...o, [SNIPPET_BUDGET]: cap };
 }
 
-/** fn's result; the core's ERR_TOO_LARGE at the budget passed by attributionBudget said as the request's limit (413). */
+/** fn's result; the core's ERR_TOO_LARGE at the budget passed by resultBudget said as the request's limit (413). */
 export async function withinBudget<T>(limits: Limits, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
@@ -132,7 +132,7 @@ async function answerRoute(route: QueryRoute, index: Index, body: QueryBody, ids
       // needs and the slack in proportion (the shares sum to at most the budget).
       const slack = resultCap(limits) - need;
       const share = (n: number) => n + (need > 0 ? Math.floor((slack * n) / need) : 0);
-      return (await Promise.all(ids.map((q, i) => index.locate(q, attributionBudget(page, limits, share(needs[i])))))).map(locateJson);
+      return (await Promise.all(ids.map((q, i) => index.locate(q, resultBudget(page, limits, share(needs[i])))))).map(locateJson);
     }
     case 'longest-match':
       return (await index.longestMatchBatch(ids, call)).map((m) => ({ length: m.length, count: m.count, text: m.text }));
@@ -141,7 +141,7 @@ async function answerRoute(route: QueryRoute, index: Index, body: QueryBody, ids
       return (await index.nextTokensBatch(ids, call)).map((n) => nextTokensJson(index, n, top));
     }
     case 'trace': {
-      const results = (await index.traceBatch(ids, attributionBudget({ ...traceOptionsOf(body), ...call }, limits))).map(traceJson);
+      const results = (await index.traceBatch(ids, resultBudget({ ...traceOptionsOf(body), ...call }, limits))).map(traceJson);
       if (body.textOffsets) {
         const texts = body.query !== undefined ? [body.query] : (body.queries as Query[]);
         results.forEach((r, i) => {
@@ -151,7 +151,7 @@ async function answerRoute(route: QueryRoute, index: Index, body: QueryBody, ids
       return results;
     }
     case 'shield': {
-      const o: ShieldOptions = attributionBudget({ ...traceOptionsOf(body), tau: body.tau as number, ...call }, limits);
+      const o: ShieldOptions = resultBudget({ ...traceOptionsOf(body), tau: body.tau as number, ...call }, limits);
       if (body.mode !== undefined) o.mode = body.mode as ShieldOptions['mode'];
       if (body.variant !== undefined) o.variant = body.variant as ShieldOptions['variant'];
       return (await index.shieldBatch(ids, o)).map(shieldJson);
@@ -177,7 +177,7 @@ export async function documents(index: Index, count: number, refs: Array<number 
       throw new HttpError(404, 'ERR_NOT_FOUND', `no document ${ref}: the index has ${count}`);
     try {
       // The core refuses a document over what is left of the budget, its record counted, before reading it.
-      const d = await index.document(ref, attributionBudget(call, limits, Math.max(0, resultCap(limits) - tokens)));
+      const d = await index.document(ref, resultBudget(call, limits, Math.max(0, resultCap(limits) - tokens)));
       tokens += d.tokens.length + recordTokens(d);
       out.push(documentJson(d));
     } catch (err) {

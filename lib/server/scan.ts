@@ -12,7 +12,7 @@ import type { TraceOptions } from '../provenance/trace';
 import { HttpError } from './errors';
 import type { Limits } from './limits';
 import { spanJson } from '../viewer/results';
-import { attributionBudget, attributionTokens, traceOptionsOf } from './routes';
+import { resultBudget, attributionTokens, traceOptionsOf } from './routes';
 import { traceOptions } from './schemas';
 import { coreOf } from '../query/core';
 
@@ -158,7 +158,7 @@ export function scanStream(index: Index, vocab: number, body: AsyncIterable<Buff
   }
   async function* results() {
     try {
-      for await (const r of index.scan(records(), attributionBudget({ ...options, signal }, limits))) {
+      for await (const r of index.scan(records(), resultBudget({ ...options, signal }, limits))) {
         const own = problems.get(r.index);
         problems.delete(r.index);
         yield resultLine(r, own) + '\n';

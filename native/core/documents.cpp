@@ -45,31 +45,27 @@ RankedDocuments documents_by_rank(const Index& index, const std::vector<uint32_t
       throw Error(codes::kInvalidArgument, "rank " + std::to_string(ranks[i]) + " is not in shard " + std::to_string(shards[i]) +
                                                "'s suffix array [0, " + std::to_string(n) + ")");
   }
-  // The window of item i, [lo, hi) around its suffix at p in document d spanning [start, end).
+  // The window of each item, [lo, hi) around its suffix at p in document d spanning [start, end).
   struct Window { uint64_t p, d, start, end, lo, hi; };
-  auto window = [&](size_t i) {
+  std::vector<Window> windows(ranks.size());
+  uint64_t cost = 0;  // summed while <= max_cost: windows hold < 2^53 tokens, records < 2^62 bytes, so no overflow
+  for (size_t i = 0; i < ranks.size(); ++i) {
     const Shard& s = index.shard(shards[i]);
     const uint64_t p = s.suffix(ranks[i]);
     const uint64_t d = s.document_of(p), start = s.doc_start(d), end = s.doc_end(d);
     const uint64_t half = max_disp / 2;
     const uint64_t lo = std::max(start, p >= half ? p - half : 0);
-    return Window{p, d, start, end, lo, std::max(lo, std::min(end, p + (max_disp - half)))};
-  };
-  if (max_cost != UINT64_MAX) {
-    uint64_t cost = 0;  // windows hold < 2^53 tokens and records < 2^62 bytes: no overflow below max_cost + one item
-    for (size_t i = 0; i < ranks.size() && cost <= max_cost; ++i) {
-      const Window w = window(i);
-      cost += (w.hi - w.lo) + index.shard(shards[i]).doc_record_cost(w.d);
-    }
-    if (cost > max_cost)
-      throw Error(codes::kTooLarge, "the documents shown hold more than " + std::to_string(max_cost) +
-                                        " tokens (a record counts a token per 4 bytes): ask for fewer or shorter windows");
+    windows[i] = Window{p, d, start, end, lo, std::max(lo, std::min(end, p + (max_disp - half)))};
+    if (max_cost != UINT64_MAX && cost <= max_cost) cost += (windows[i].hi - lo) + s.doc_record_cost(d);
   }
+  if (max_cost != UINT64_MAX && cost > max_cost)
+    throw Error(codes::kTooLarge, "the documents shown hold more than " + std::to_string(max_cost) +
+                                      " tokens (a record counts a token per 4 bytes): ask for fewer or shorter windows");
   RankedDocuments out;
   for (size_t i = 0; i < ranks.size(); ++i) {
     check_cancel(cancel, "documentsByRank");
     const Shard& s = index.shard(shards[i]);
-    const auto [p, d, start, end, lo, hi] = window(i);
+    const auto [p, d, start, end, lo, hi] = windows[i];
     for (uint64_t k = lo; k < hi; ++k) {
       if (((k - lo) & 0xFFFF) == 0xFFFF) check_cancel(cancel, "documentsByRank");
       out.tokens.push_back(s.token(k));

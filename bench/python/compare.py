@@ -253,12 +253,13 @@ def time_sa(a, tokens_path: str, meta: dict) -> dict:
     return res
 
 
-def ig_engine(index_dir: str):
+def ig_engine(index_dir: str, **prefetch):
     from infini_gram.engine import InfiniGramEngine
     return InfiniGramEngine(index_dir=index_dir, eos_token_id=IG_EOS, vocab_size=255, version=4, token_dtype='u8',
-                            precompute_unigram_logprobs=True)
+                            precompute_unigram_logprobs=True, **prefetch)
 
 
+IG_NO_PREFETCH = {'ds_prefetch_depth': 0, 'sa_prefetch_depth': 0, 'od_prefetch_depth': 0}
 def ig_time(fn, items, rounds):
     for q in items:  # warm-up, as on the traceindex side
         fn(q)
@@ -270,6 +271,75 @@ def ig_time(fn, items, rounds):
             res.append(fn(q))
             lat.append(time.perf_counter_ns() - t)
     return lat, res
+
+
+# traceindex's forms: (key in the results, label, the ti_bench.js child that measures it, its form there)
+TI_FORMS = (('countSync', 'countSync', 'traceindex', 'countSync'),
+            ('awaitCount', 'await count (inline when tiny: the default)', 'traceindex', 'awaitCount'),
+            ('awaitCountPool', 'await count on the pool (TRACEINDEX_ASYNC_INLINE=0)', 'traceindexPool', 'awaitCount'),
+            ('batchSync', 'countBatchSync, per query', 'traceindex', 'batchSync'),
+            ('batchAwait', 'await countBatch, per query', 'traceindex', 'batchAwait'))
+
+
+def count_rounds(queries: list, rounds: int, ig_dir, ti_dir, work: str) -> dict:
+    """Counts every query with infini-gram (default prefetch and prefetch off: two engines on the same files) and
+    with each of traceindex's forms (two node children running ti_bench.js --count-rounds: the default process,
+    and one started with TRACEINDEX_ASYNC_INLINE=0 for the pool's round trip), the tools alternating round by
+    round, the first of each round rotating. Each tool has one untimed warm-up pass first. Returns per infini-gram
+    engine the counts and every call's latency, round by round (entry r * len(queries) + i); per traceindex form
+    its latencies (per-call forms) or each round's wall time (batches), and the counts."""
+    tools, res, children = [], {}, []
+    if ig_dir:
+        for name, kw in (('infinigram', {}), ('infinigramNoPrefetch', IG_NO_PREFETCH)):
+            eng = ig_engine(ig_dir, **kw)
+            for q in queries:
+                eng.count(list(q))
+            res[name] = {'latencyNs': [], 'prefetch': kw or 'default'}
+            tools.append((name, eng))
+    if ti_dir:
+        res['traceindex'] = {key: [] for key, *_ in TI_FORMS}
+        for child_name in ('traceindex', 'traceindexPool'):
+            forms = [form for _, _, c, form in TI_FORMS if c == child_name]
+            jf = os.path.join(work, f'ti-count-job-{child_name}.json')
+            with open(jf, 'w') as f:
+                json.dump({'index': ti_dir, 'count': [list(q) for q in queries], 'forms': forms}, f)
+            env = os.environ | ({'TRACEINDEX_ASYNC_INLINE': '0'} if child_name == 'traceindexPool' else {})
+            child = subprocess.Popen(['node', os.path.join(HERE, 'ti_bench.js'), '--count-rounds', jf], cwd=ROOT, text=True,
+                                     env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            children.append(child)
+            line = child.stdout.readline()
+            if not line:
+                raise SystemExit(f'ti_bench.js --count-rounds failed (exit {child.wait()})')
+            res['traceindex']['counts'] = json.loads(line)['counts']
+            tools.append((child_name, child))
+    for r in range(rounds):
+        k = r % len(tools)
+        for name, tool in tools[k:] + tools[:k]:
+            if isinstance(tool, subprocess.Popen):
+                tool.stdin.write('round\n')
+                tool.stdin.flush()
+                line = tool.stdout.readline()
+                if not line:
+                    raise SystemExit(f'ti_bench.js --count-rounds failed (exit {tool.wait()})')
+                got = json.loads(line)
+                for key, _, c, form in TI_FORMS:
+                    if c == name:
+                        v = got[form]
+                        res['traceindex'][key] += v if isinstance(v, list) else [v]
+                continue
+            out = []
+            for q in queries:
+                t = time.perf_counter_ns()
+                c = tool.count(list(q))
+                res[name]['latencyNs'].append(time.perf_counter_ns() - t)
+                out.append(c)
+            res[name]['counts'] = [c['count'] for c in out]
+            res[name]['approx'] = sum(c['approx'] for c in out)
+    for child in children:
+        child.stdin.write('end\n')
+        child.stdin.close()
+        child.wait()
+    return res
 
 
 def main():
@@ -427,13 +497,17 @@ def main():
             r['refuse'] = r['windows'] > 0 and r['maxBci'] > tau
         ta = {'tau': tau, 'window': a.window, 'outputs': len(outputs), 'pythonSeconds': ref_secs, 'reference': ref_shield}
 
+    # ---- counts: both tools' forms, rounds interleaved
+    log('counts, rounds alternating the tools ...')
+    cr = count_rounds([q for _, _, q in flat], a.rounds, ig_dir if ig_ok else None, ti_dir if ti_ok else None, a.work)
+
     # ---- infini-gram queries
     ig = {}
     if ig_ok:
         log('infini-gram queries ...')
         eng = ig_engine(ig_dir)
-        lat, res = ig_time(lambda q: eng.count(list(q)), [q for _, _, q in flat], a.rounds)
-        ig['count'] = {'counts': [r['count'] for r in res], 'approx': sum(r['approx'] for r in res), 'latencyNs': lat}
+        ig['count'] = cr['infinigram']
+        ig['countNoPrefetch'] = cr['infinigramNoPrefetch']
         lat, res = ig_time(lambda q: eng.infgram_ntd(list(q), max_support=a.max_support), contexts, a.rounds)
         ig['next'] = {'latencyNs': lat, 'results': res, 'maxSupport': a.max_support}
         lat, res = ig_time(lambda q: eng.attribute(list(q), delim_ids=[], min_len=1, max_cnt=10**18, enforce_bow=False), outputs, a.rounds)
@@ -445,7 +519,7 @@ def main():
     ti = {}
     if ti_ok:
         log('traceindex queries ...')
-        job = {'index': ti_dir, 'rounds': a.rounds, 'count': [list(q) for _, _, q in flat], 'next': [list(q) for q in contexts],
+        job = {'index': ti_dir, 'rounds': a.rounds, 'next': [list(q) for q in contexts],
                'trace': [list(o) for o in outputs], 'traceOptions': {'minLength': 1, 'maxDocuments': 0}}
         if ta:
             job['shield'] = {'outputs': [list(o) for o in outputs], 'tau': ta['tau'], 'window': a.window}
@@ -456,6 +530,8 @@ def main():
         if pr.returncode != 0:
             raise SystemExit(f'ti_bench.js failed:\n{pr.stderr}')
         ti = json.loads(pr.stdout)
+        t = cr['traceindex']
+        ti['count'] = {'counts': t['counts'], 'latencyNs': t['countSync'], 'batchNsPerQuery': min(t['batchSync']) / len(flat)}
 
     # ---- checks and figures
     checks = {}
@@ -463,6 +539,7 @@ def main():
     if ti and ig:
         ti_c, ig_c = [int(x) for x in ti['count']['counts']], ig['count']['counts']
         bad = [i for i in range(len(flat)) if ti_c[i] != ig_c[i]]
+        bad += [i for i in range(len(flat)) if ig['countNoPrefetch']['counts'][i] != ig_c[i]]
         checks['countsAgree'] = {'queries': len(flat), 'mismatches': len(bad),
                                  'examples': [{'query': list(flat[i][2]), 'traceindex': ti_c[i], 'infinigram': ig_c[i]} for i in bad[:5]]}
     if ref is not None and (ti or ig):
@@ -485,6 +562,17 @@ def main():
     result['count'] = counts
     if ti:
         result['countBatch'] = {'traceindexNsPerQuery': ti['count']['batchNsPerQuery'], 'queries': len(flat)}
+    # Every form over all queries (per call; batches: best round's wall time / queries), against both engines.
+    forms = {}
+    for name in ('infinigram', 'infinigramNoPrefetch'):
+        if name in cr:
+            forms[name] = lat_stats(cr[name]['latencyNs'])
+    if 'traceindex' in cr:
+        t = cr['traceindex']
+        for key, *_ in TI_FORMS:
+            forms[key] = lat_stats(t[key]) if not key.startswith('batch') else \
+                {'p50us': min(t[key]) / len(flat) / 1000, 'p99us': None, 'best': 'round'}
+    result['countForms'] = {'queries': len(flat), 'rounds': a.rounds, 'interleaved': True, 'forms': forms}
 
     # ∞-gram: infini-gram's distribution has an end-of-document pseudo-token (IG_EOS) where a context occurrence
     # ends a document; traceindex's does not count those (the suffix must be followed by a token).
@@ -610,6 +698,24 @@ def markdown(r: dict) -> str:
         L.append(f"| count {k} p50 / p99 µs ({row['queries']} q) | {fmt(t.get('p50us'))} / {fmt(t.get('p99us'))} | {fmt(g.get('p50us'))} / {fmt(g.get('p99us'))} | {fmt(row.get('ratioP50'))} / {fmt(row.get('ratioP99'))} |")
     if 'countBatch' in r:
         L.append(f"| countBatchSync µs/query ({r['countBatch']['queries']} q) | {fmt(r['countBatch']['traceindexNsPerQuery'] / 1000, 3)} | – | – |")
+    cf = r.get('countForms')
+    if cf:
+        f = cf['forms']
+        ig_d, ig_o = f.get('infinigram', {}), f.get('infinigramNoPrefetch', {})
+        L.append('')
+        L.append(f"Count, every form over all {cf['queries']} queries, {cf['rounds']} rounds alternating the tools "
+                 "(µs per call; batches: best round / queries):")
+        L.append('')
+        L.append('| form | p50 / p99 µs | infini-gram (default prefetch) / this, p50 | infini-gram (prefetch off) / this, p50 |')
+        L.append('|---|---|---|---|')
+        L.append(f"| infini-gram `engine.count`, default prefetch | {fmt(ig_d.get('p50us'))} / {fmt(ig_d.get('p99us'))} | | |")
+        L.append(f"| infini-gram `engine.count`, prefetch off | {fmt(ig_o.get('p50us'))} / {fmt(ig_o.get('p99us'))} | | |")
+        for key, label, *_ in TI_FORMS:
+            x = f.get(key)
+            if x:
+                L.append(f"| traceindex {label} | {fmt(x['p50us'], 3)} / {fmt(x['p99us'])} | "
+                         f"{fmt(ratio(ig_d.get('p50us'), x['p50us']))} | {fmt(ratio(ig_o.get('p50us'), x['p50us']))} |")
+        L.append('')
     n = r.get('next', {})
     L.append(f"| ∞-gram next tokens p50 / p99 µs ({n.get('contexts')} contexts) | {fmt((n.get('traceindex') or {}).get('p50us'))} / {fmt((n.get('traceindex') or {}).get('p99us'))} | {fmt((n.get('infinigram') or {}).get('p50us'))} / {fmt((n.get('infinigram') or {}).get('p99us'))} | {fmt(n.get('ratioP50'))} |")
     t = r.get('trace', {})

@@ -4,6 +4,7 @@
  * the queries of a job file, printing one JSON object on stdout.
  *
  *   node bench/python/ti_bench.js JOB.json
+ *   node bench/python/ti_bench.js --count-rounds JOB.json   # count forms, one round per stdin line (see below)
  *
  * JOB = { index, rounds, count: [[ids]...], next: [[ids]...], trace: [[ids]...],
  *         traceOptions: {...}, shield: { outputs: [[ids]...], tau, window } }
@@ -33,7 +34,57 @@ function timed(qs, rounds, fn) {
   return { latencyNs, results };
 }
 
+/**
+ * compare.py's interleaved count rounds: opens the index, checks and warms every form once, prints
+ * `{"ready":true,"counts":[...]}`, then for every stdin line `round` runs one pass of each form over the
+ * queries and prints one JSON line of its timings; `end` (or EOF) closes. So Python can alternate the tools
+ * round by round while each keeps its warm state. Forms (job.forms, default all): countSync, awaitCount
+ * (`await count`: inline for tiny work unless the process started with TRACEINDEX_ASYNC_INLINE=0, which
+ * compare.py uses for the pool's figure), batchSync (one countBatchSync of all queries), batchAwait.
+ */
+async function countRounds(jobFile) {
+  const job = JSON.parse(fs.readFileSync(jobFile, 'utf8'));
+  const qs = toU32(job.count);
+  const forms = job.forms ?? ['countSync', 'awaitCount', 'batchSync', 'batchAwait'];
+  const index = await openIndex(job.index);
+  const counts = Array.from(index.countBatchSync(qs));
+  const check = (name, got) => {
+    if (got.some((c, i) => c !== counts[i])) throw new Error(`${name} disagrees with countBatchSync`);
+  };
+  const round = async () => {
+    const out = {};
+    for (const f of forms) {
+      if (f === 'countSync' || f === 'awaitCount') {
+        const lat = new Array(qs.length), got = new Array(qs.length);
+        for (let i = 0; i < qs.length; i++) {
+          const a = ns();
+          got[i] = f === 'countSync' ? index.countSync(qs[i]) : await index.count(qs[i]);
+          lat[i] = Number(ns() - a);
+        }
+        check(f, got);
+        out[f] = lat;
+      } else if (f === 'batchSync' || f === 'batchAwait') {
+        const a = ns();
+        const got = f === 'batchSync' ? index.countBatchSync(qs) : await index.countBatch(qs);
+        out[f] = Number(ns() - a);
+        check(f, Array.from(got));
+      } else throw new Error(`unknown form ${f}`);
+    }
+    return out;
+  };
+  await round(); // warm-up, untimed (as the Python side's)
+  process.stdout.write(JSON.stringify({ ready: true, counts }) + '\n');
+  const rl = require('node:readline').createInterface({ input: process.stdin });
+  for await (const line of rl) {
+    if (line.trim() === 'end') break;
+    process.stdout.write(JSON.stringify(await round()) + '\n');
+  }
+  rl.close();
+  index.close();
+}
+
 async function main() {
+  if (process.argv[2] === '--count-rounds') return countRounds(process.argv[3]);
   const job = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
   const rounds = job.rounds ?? 3;
   const t0 = ns();

@@ -6,18 +6,21 @@
  * Queries: windows of the index's own documents (present), their lengths taken in turn from --lengths, and the
  * same with the last token changed (mostly absent). Per call, p50 / p99 µs of
  *   countSync(q)                          the work on the calling thread
- *   await countBatch([], { signal })      a bare async round trip (a pool task with no query: a signal
- *                                         makes every call take the pool)
- *   await count(q)                        one async count (inline or pool, as the policy decides)
- *   await count(q, { signal })            the same on the pool
+ *   await count(q)                        one async count as the policy runs it (inline when tiny: docs/api.md,
+ *                                         Threads)
+ * and, in a second process started with TRACEINDEX_ASYNC_INLINE=0 (every async call on libuv's pool; the policy
+ * is read once per process), its rounds interleaved with this one's:
+ *   await countBatch([]) on the pool      a bare pool round trip (a task with no query)
+ *   await count(q) on the pool            the round trip plus the work
+ *   countSync(q) in that process          for the ratio within one process
  * and per query, of 2000 queries in one call: countBatchSync, await countBatch (wall, and the process's CPU time:
- * a large batch runs as one slice per core), each form called --batch-repeat times a round; and per group of 64 calls in flight at once, Promise.all of
- * count(q) (inline) and of count(q, { signal }) (pool: both cores). --warm: warm the index first as
- * `serve --preload` does (huge pages where the page cache can hold them). --quick: countSync and the batch forms
- * only.
- * Set TRACEINDEX_ASYNC_INLINE=0 to force the pool (docs/api.md, Threads).
+ * a large batch runs as one slice per core), each form called --batch-repeat times a round; and per group of 64
+ * calls in flight at once, Promise.all of count(q), inline (this process) and on the pool (both cores). --warm:
+ * warm the index first as `serve --preload` does (huge pages where the page cache can hold them). --quick:
+ * countSync and the batch forms only (no second process).
  */
-import { setMaxListeners } from 'events';
+import { spawn } from 'child_process';
+import { createInterface } from 'readline';
 import { performance } from 'perf_hooks';
 import { openIndex } from '../lib';
 import { coreOf } from '../lib/query/core';
@@ -39,8 +42,9 @@ async function main(): Promise<void> {
   const rounds = Number(arg('--rounds', '5'));
   const repeat = Number(arg('--batch-repeat', '10'));  // batch calls per round, timed together
   const quick = process.argv.includes('--quick');  // countSync and the batch forms only
+  const poolChild = process.argv.includes('--pool-child');  // the pool process (below)
   const index = await openIndex(dir);
-  if (process.argv.includes('--warm')) {
+  if (process.argv.includes('--warm') && !poolChild) {  // one process warms the shared page cache
     const t = performance.now();
     const w = await coreOf(index).advise('willneed');
     console.log(`warmed ${w.files} files, ${(w.bytes / 2 ** 30).toFixed(2)} GiB, in ${(performance.now() - t).toFixed(0)} ms`);
@@ -62,30 +66,62 @@ async function main(): Promise<void> {
     if (queries.length % 2) q[len - 1] = rand(Math.min(255, index.info.vocabSize));
     queries.push(q);
   }
-  const signal = new AbortController().signal;  // never aborted
-  setMaxListeners(100, signal);  // 64 calls in flight listen to it at once
-  const forms: Record<string, number[]> = { countSync: [], 'await countBatch([], { signal })': [], 'await count': [], 'await count(q, { signal })': [] };
+  const forms: Record<string, number[]> = { countSync: [], 'await count': [] };
   const batch: Record<string, number[]> = { countBatchSync: [], 'await countBatch': [], 'await countBatch, CPU': [] };
-  const groups: Record<string, number[]> = { 'Promise.all of 64 count(q)': [], 'Promise.all of 64 count(q, { signal })': [] };
+  const groups: Record<string, number[]> = { 'Promise.all of 64 count(q)': [] };
+  const pool: Record<string, number[]> = { 'await countBatch([]) on the pool (bare round trip)': [], 'await count on the pool': [],
+    'countSync in the pool process': [], 'Promise.all of 64 count(q) on the pool, per group': [] };
+  // One round of the pool process's forms (its own rounds alternate them too).
+  const poolRound = async (r: number): Promise<void> => {
+    const keys = Object.keys(pool);
+    for (const k of [0, 1, 2, 3].map((j) => keys[(j + r) % 4])) {
+      if (k.startsWith('await countBatch')) for (let i = 0; i < queries.length; ++i) { const t = performance.now(); await index.countBatch([]); pool[k].push((performance.now() - t) * 1e3); }
+      else if (k.startsWith('await count')) for (const q of queries) { const t = performance.now(); await index.count(q); pool[k].push((performance.now() - t) * 1e3); }
+      else if (k.startsWith('countSync')) for (const q of queries) { const t = performance.now(); index.countSync(q); pool[k].push((performance.now() - t) * 1e3); }
+      else for (let i = 0; i + 64 <= queries.length; i += 64) { const t = performance.now(); await Promise.all(queries.slice(i, i + 64).map((q) => index.count(q))); pool[k].push((performance.now() - t) * 1e3); }
+    }
+  };
+  if (poolChild) {  // rounds on request, each answered with its figures
+    if (process.env.TRACEINDEX_ASYNC_INLINE !== '0') throw new Error('--pool-child needs TRACEINDEX_ASYNC_INLINE=0');
+    for (const q of queries) index.countSync(q);  // warm
+    process.stdout.write('ready\n');
+    let r = 0;
+    for await (const line of createInterface({ input: process.stdin })) {
+      if (line.trim() !== 'round') break;
+      for (const k of Object.keys(pool)) pool[k] = [];
+      await poolRound(r++);
+      process.stdout.write(JSON.stringify(pool) + '\n');
+    }
+    index.close();
+    return;
+  }
+  // The pool process: this script again, same arguments (so the same queries), every async call on the pool.
+  const child = quick ? null : spawn(process.execPath, [process.argv[1], ...process.argv.slice(2), '--pool-child'],
+    { env: { ...process.env, TRACEINDEX_ASYNC_INLINE: '0' }, stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = child ? createInterface({ input: child.stdout! })[Symbol.asyncIterator]() : null;
+  const childLine = async (): Promise<string> => {
+    const n = await lines!.next();
+    if (n.done) throw new Error('the pool process ended early');
+    return n.value as string;
+  };
+  if (child && (await childLine()) !== 'ready') throw new Error('the pool process did not start');
   for (const q of queries) index.countSync(q);  // warm
   for (let r = 0; r < rounds; ++r) {
-    const order = [0, 1, 2, 3, 4, 5].map((k) => (k + r) % 6);
+    const order = [0, 1, 2, 3].map((k) => (k + r) % 4);
     for (const which of order) {
       if (quick && which !== 0 && which !== 3) continue;
       if (which === 0) for (const q of queries) { const t = performance.now(); index.countSync(q); forms.countSync.push((performance.now() - t) * 1e3); }
-      if (which === 1) for (let i = 0; i < queries.length; ++i) { const t = performance.now(); await index.countBatch([], { signal }); forms['await countBatch([], { signal })'].push((performance.now() - t) * 1e3); }
-      if (which === 4) for (const q of queries) { const t = performance.now(); await index.count(q, { signal }); forms['await count(q, { signal })'].push((performance.now() - t) * 1e3); }
-      if (which === 2) for (const q of queries) { const t = performance.now(); await index.count(q); forms['await count'].push((performance.now() - t) * 1e3); }
-      if (which === 5) {
+      if (which === 1) for (const q of queries) { const t = performance.now(); await index.count(q); forms['await count'].push((performance.now() - t) * 1e3); }
+      if (which === 2) {
         for (let i = 0; i + 64 <= queries.length; i += 64) {
-          const g = queries.slice(i, i + 64);
-          let t = performance.now();
-          await Promise.all(g.map((q) => index.count(q)));
+          const t = performance.now();
+          await Promise.all(queries.slice(i, i + 64).map((q) => index.count(q)));
           groups['Promise.all of 64 count(q)'].push((performance.now() - t) * 1e3);
-          t = performance.now();
-          await Promise.all(g.map((q) => index.count(q, { signal })));
-          groups['Promise.all of 64 count(q, { signal })'].push((performance.now() - t) * 1e3);
         }
+        // The pool process's round runs here, while this one waits: the two never time at once.
+        child!.stdin!.write('round\n');
+        const got = JSON.parse(await childLine()) as Record<string, number[]>;
+        for (const [k, v] of Object.entries(got)) pool[k].push(...v);
       }
       if (which === 3) {
         let t = performance.now();
@@ -105,12 +141,18 @@ async function main(): Promise<void> {
   console.log('| form | p50 µs | p99 µs |\n|---|---:|---:|');
   for (const [k, v] of Object.entries(forms)) if (v.length) console.log(`| ${k} | ${pct(v, 0.5).toFixed(2)} | ${pct(v, 0.99).toFixed(2)} |`);
   for (const [k, v] of Object.entries(groups)) if (v.length) console.log(`| ${k}, per group | ${pct(v, 0.5).toFixed(2)} | ${pct(v, 0.99).toFixed(2)} |`);
+  for (const [k, v] of Object.entries(pool)) if (v.length) console.log(`| ${k} (TRACEINDEX_ASYNC_INLINE=0 process) | ${pct(v, 0.5).toFixed(2)} | ${pct(v, 0.99).toFixed(2)} |`);
   for (const [k, v] of Object.entries(batch)) console.log(`| ${k} of ${queries.length}, per query (best round of ${repeat} calls) | ${Math.min(...v).toFixed(3)} | |`);
   const sync = pct(forms.countSync, 0.5);
-  if (!quick) {
-    const bare = pct(forms['await countBatch([], { signal })'], 0.5);
-    for (const k of ['await count', 'await count(q, { signal })'])
-      console.log(`\n${k} / (bare round trip + countSync), p50: ${(pct(forms[k], 0.5) / (bare + sync)).toFixed(2)}`);
+  if (child) {
+    child.stdin!.end();
+    await new Promise((resolve) => child.on('close', resolve));
+    const p50 = (k: string): number => pct(pool[k], 0.5);
+    const bare = p50('await countBatch([]) on the pool (bare round trip)');
+    console.log(`\nawait count on the pool / (bare pool round trip + countSync), p50, in the pool process: ` +
+      `${(p50('await count on the pool') / (bare + p50('countSync in the pool process'))).toFixed(2)}`);
+    console.log(`await count (inline when tiny) / countSync, p50, this process: ${(pct(forms['await count'], 0.5) / sync).toFixed(2)}`);
+    console.log(`Promise.all of 64: inline / pool, p50 per group: ${(pct(groups['Promise.all of 64 count(q)'], 0.5) / p50('Promise.all of 64 count(q) on the pool, per group')).toFixed(2)}`);
   }
   console.log(`countSync p50 / countBatchSync per query: ${(sync / Math.min(...batch.countBatchSync)).toFixed(2)}x`);
   console.log(`countSync p50 / await countBatch per query: ${(sync / Math.min(...batch['await countBatch'])).toFixed(2)}x (wall), ` +

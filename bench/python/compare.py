@@ -368,6 +368,9 @@ def main():
     p.add_argument('--rounds', type=int, default=3)
     p.add_argument('--sa-repeat', type=int, default=1)
     p.add_argument('--native-dir', default=os.path.join(ROOT, 'build', 'native'))
+    p.add_argument('--cores', metavar='BENCH_INFINIGRAM', help='also compare the two search cores on the calling thread: '
+                   'bench_infinigram built with -DINFINIGRAM_SRC (bench/README.md), run on the infini-gram files of this '
+                   'run and a traceindex shard of the same documents; its table is included as it prints it')
     p.add_argument('--seed', type=int, default=1)
     p.add_argument('--skip', default='', help='comma-separated: infinigram,traceindex,sa,tracealign')
     a = p.parse_args()
@@ -608,6 +611,18 @@ def main():
     }
     result['next']['ratioP50'] = ratio((result['next']['infinigram'] or {}).get('p50us'), (result['next']['traceindex'] or {}).get('p50us'))
 
+    # Search cores on the calling thread, same files: bench_infinigram's own queries (windows of the text) and
+    # checks (it exits non-zero when any core or path disagrees).
+    if a.cores and ig_ok:
+        log('search cores (bench_infinigram) ...')
+        cmd = [a.cores, '--dir', ig_dir, '--ours', os.path.join(a.work, 'cores-ours'), '--queries', '2000',
+               '--rounds', str(a.rounds), '--infinigram', '--next-queries', '200', '--outputs', '200']
+        pr = subprocess.run(cmd, capture_output=True, text=True)
+        result['cores'] = {'command': ' '.join(cmd), 'exit': pr.returncode, 'report': pr.stdout}
+        checks['cores'] = {'mismatches': 0 if pr.returncode == 0 else 1}
+        if pr.returncode != 0:
+            log(f'bench_infinigram failed ({pr.returncode}):\n{pr.stderr[-2000:]}')
+
     # Spans: infini-gram attribute(min_len=1, max_cnt=inf, no delimiters, enforce_bow=False) vs traceindex
     # trace(minLength 1, no maxCount, no delimiters, wordBoundaries off).
     if ti and ig:
@@ -736,6 +751,10 @@ def markdown(r: dict) -> str:
         L.append(f"| Python reference (tracealign_reference.py; index built by {r['reference']['builder']} in {r['reference']['buildSeconds']:.2f} s, not counted) | {fmt(ts['pythonSeconds'], 3)} | |")
         L.append(f"| traceindex shieldBatch | {fmt(ts.get('traceindexSeconds'), 4)} | {fmt(ts.get('ratio'), 1)} |")
         L.append('')
+    if r.get('cores'):
+        L.append(f"Search cores on the calling thread, same files (`{r['cores']['command']}`):")
+        L.append('')
+        L.append(r['cores']['report'])
     L.append('Checks: ' + json.dumps(r.get('checks', {}), default=str))
     L.append('')
     L.append('Ratios above 1: traceindex is faster / smaller. Figures from a shared machine are indicative only.')

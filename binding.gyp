@@ -8,10 +8,14 @@
       "target_name": "traceindex",
       "sources": ["<@(traceindex_core_sources)", "<@(traceindex_binding_sources)", "<@(traceindex_third_party_sources)"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native/core", "native/third_party/zstd"],
-      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
+      # -fvisibility=hidden and the ZSTD*_VISIBLE defines: the addon exports its Node-API entry point only
+      # (CMakeLists.txt says why).
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS",
+                  "ZSTDLIB_VISIBLE=", "ZSTDERRORLIB_VISIBLE=", "ZDICTLIB_VISIBLE="],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
+      "cflags": ["-fvisibility=hidden"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],
-      "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-Wno-unused-parameter"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-Wno-unused-parameter", "-fvisibility=hidden"],
       "ldflags": ["-pthread"]
     }
   ]

@@ -157,7 +157,7 @@ export interface NativeIndex {
   /** ERR_TOO_LARGE when the documents hold more than maxTokens tokens, records included (a token per 4 bytes) when countRecords; checked before reading them. */
   documents(numbers: Float64Array, maxTokens: number, countRecords: boolean, cancel?: Uint8Array): Promise<NativeDocuments>;
   documentsSync(numbers: Float64Array, maxTokens: number, countRecords: boolean): NativeDocuments;
-  /** The tokenizer's byte lengths (core TokenBytes): once, before the index reaches any caller. */
+  /** The tokenizer's byte lengths (core TokenBytes): set once, at the first locate or trace that reports bytes (IndexCore.prepareByteOffsets). */
   setTokenBytes(bytes: Uint32Array, first: Uint32Array): void;
   findDocument(recordPrefix: string, cancel?: Uint8Array): Promise<number>;
   findDocumentSync(recordPrefix: string): number;
@@ -187,8 +187,10 @@ export interface WrittenFile {
 export interface NativeZstdDecoder {
   /** What the chunk decodes to; ERR_BAD_INPUT for damage (what came before it is returned first, the error next call). */
   push(chunk: Uint8Array): Buffer;
-  /** ERR_BAD_INPUT when the last frame is not complete. */
+  /** ERR_BAD_INPUT when the last frame is not complete; frees the decoder either way. */
   end(): void;
+  /** Frees the decoder's native memory (its window); idempotent; push/end after it: ERR_INVALID_ARGUMENT. */
+  close(): void;
 }
 
 export interface Addon {

@@ -588,6 +588,12 @@ test('scoreContinuations and trace refuse a logBase ≤ 0 or 1 and NaN veto opti
   const ok = scoreContinuations([st], [[d[3]]], { tau: -Infinity, maxCount: Infinity, minLength: 0, logBase: 0.5 });
   t.is(ok.risk[0], Math.fround(m.bci / Math.log(0.5)));
   t.is(ok.veto[0], m.length > 0 ? 1 : 0);
+  // logBase is read once (args.cpp): a getter answering 1 to the check and undefined after it was taken (risk
+  // Infinity). Found by review.
+  let reads = 0;
+  const sly = { get logBase() { return reads++ === 0 ? 1 : undefined; } };
+  t.is((t.throws(() => scoreContinuations([st], [[d[3]]], sly as never)) as { code?: string }).code, 'ERR_INVALID_ARGUMENT');
+  t.is(reads, 1);
 });
 
 // Regression (fixed; native/core/scoring.cpp, Surprisal::score): max_token starts at 0 instead of −∞, so when every token's

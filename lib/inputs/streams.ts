@@ -237,17 +237,21 @@ async function* zstdChunks(source: AsyncIterable<Buffer>, file: string): AsyncGe
     }
   }
   let read = 0;
-  for await (const chunk of source)
-    for (let at = 0; at < chunk.length; at += ZSTD_SLICE) {
-      const slice = chunk.subarray(at, at + ZSTD_SLICE);
-      walker.push(slice);
-      const refused = walker.refusal;
-      // What precedes a refused frame is decoded (its documents are read, as before any damage), then the error.
-      yield* push(refused ? slice.subarray(0, Math.max(0, refused.at - read)) : slice, false);
-      if (refused) throw refused.error;
-      read += slice.length;
-    }
-  yield* push(new Uint8Array(0), true);
+  try {
+    for await (const chunk of source)
+      for (let at = 0; at < chunk.length; at += ZSTD_SLICE) {
+        const slice = chunk.subarray(at, at + ZSTD_SLICE);
+        walker.push(slice);
+        const refused = walker.refusal;
+        // What precedes a refused frame is decoded (its documents are read, as before any damage), then the error.
+        yield* push(refused ? slice.subarray(0, Math.max(0, refused.at - read)) : slice, false);
+        if (refused) throw refused.error;
+        read += slice.length;
+      }
+    yield* push(new Uint8Array(0), true);
+  } finally {
+    decoder.close();  // its window is native memory V8 does not count: freed now, not at some later collection
+  }
 }
 
 /** Lines of a JSONL file, decompressed when needed; read errors become TraceIndexErrors naming the file. */

@@ -33,10 +33,13 @@ double number_option(Napi::Env env, const Napi::Object& o, const char* key, doub
   return v.As<Napi::Number>().DoubleValue();
 }
 
+// Read once: a getter must not pass the check with one value and answer another.
 double log_base_option(Napi::Env env, const Napi::Object& o) {
-  const double b = number_option(env, o, "logBase", 0);
   const Napi::Value v = o.Get("logBase");
-  if (!v.IsUndefined() && !v.IsNull() && (b <= 0 || b == 1)) invalid_argument(env, "logBase must be > 0 and not 1");
+  if (v.IsUndefined() || v.IsNull()) return 0;  // e
+  if (!v.IsNumber() || !std::isfinite(v.As<Napi::Number>().DoubleValue())) invalid_argument(env, "logBase must be a finite number");
+  const double b = v.As<Napi::Number>().DoubleValue();
+  if (b <= 0 || b == 1) invalid_argument(env, "logBase must be > 0 and not 1");
   return b;
 }
 

@@ -19,6 +19,7 @@ class ZstdDecoder : public Napi::ObjectWrap<ZstdDecoder> {
     return DefineClass(env, "ZstdDecoder", {
       InstanceMethod<&ZstdDecoder::Push>("push"),
       InstanceMethod<&ZstdDecoder::End>("end"),
+      InstanceMethod<&ZstdDecoder::Close>("close"),
     });
   }
 
@@ -36,6 +37,7 @@ class ZstdDecoder : public Napi::ObjectWrap<ZstdDecoder> {
     return guarded(info.Env(), [&]() -> Napi::Value {
       Napi::Env env = info.Env();
       rethrow_deferred();
+      open_stream();
       auto chunk = typed_array<uint8_t>(env, info[0], "chunk");
       std::vector<uint8_t> out;
       try {
@@ -47,20 +49,31 @@ class ZstdDecoder : public Napi::ObjectWrap<ZstdDecoder> {
       return Napi::Buffer<uint8_t>::Copy(env, out.data(), out.size());
     });
   }
-  // end(): ERR_BAD_INPUT when the last frame is not complete.
+  // end(): ERR_BAD_INPUT when the last frame is not complete. Frees the decoder either way.
   Napi::Value End(const Napi::CallbackInfo& info) {
     return guarded(info.Env(), [&]() -> Napi::Value {
       rethrow_deferred();
-      stream_->finish();
+      open_stream();
+      std::unique_ptr<ti::ZstdStream> s = std::move(stream_);
+      s->finish();
       return info.Env().Undefined();
     });
+  }
+  // close(): frees the decoder (its window: up to 32 MiB that V8 does not see, so a reader that stops early must
+  // not leave it to the collector); idempotent. A later push or end is ERR_INVALID_ARGUMENT.
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    stream_.reset();
+    return info.Env().Undefined();
   }
 
   void rethrow_deferred() {
     if (deferred_) throw ti::Error(*deferred_);
   }
+  void open_stream() const {
+    if (!stream_) throw ti::Error(ti::codes::kInvalidArgument, "the zstd decoder is closed");
+  }
 
-  std::unique_ptr<ti::ZstdStream> stream_;
+  std::unique_ptr<ti::ZstdStream> stream_;  // null once ended or closed
   std::unique_ptr<ti::Error> deferred_;
 };
 

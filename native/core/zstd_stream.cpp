@@ -1,5 +1,6 @@
 #include "zstd_stream.hpp"
 
+#include <memory>
 #include <new>
 #include <string>
 
@@ -12,6 +13,7 @@ struct ZstdStream::State {
   ZSTD_DStream* d = nullptr;
   size_t pending = 0;  // ZSTD_decompressStream's last hint: 0 when a frame ended with the input consumed
   bool failed = false;
+  std::unique_ptr<uint8_t[]> buf;  // one output step, left uninitialised (a vector's resize would zero it per call)
 };
 
 namespace {
@@ -42,14 +44,13 @@ void ZstdStream::decode(const uint8_t* in, size_t n, std::vector<uint8_t>* out) 
   static const uint8_t kNone = 0;
   ZSTD_inBuffer input{n ? in : &kNone, n, 0};  // never a null pointer, even with nothing to read
   const size_t step = ZSTD_DStreamOutSize();
+  if (!state_->buf) state_->buf.reset(new uint8_t[step]);
   // Until the input is consumed and the decoder holds nothing more to flush (a full output buffer may leave some).
   for (;;) {
-    const size_t at = out->size();
-    out->resize(at + step);
-    ZSTD_outBuffer output{out->data() + at, step, 0};
+    ZSTD_outBuffer output{state_->buf.get(), step, 0};
     const size_t consumed = input.pos;
     const size_t r = ZSTD_decompressStream(state_->d, &output, &input);
-    out->resize(at + output.pos);
+    out->insert(out->end(), state_->buf.get(), state_->buf.get() + output.pos);
     if (ZSTD_isError(r)) {
       state_->failed = true;
       bad(ZSTD_getErrorName(r));

@@ -276,6 +276,7 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < qs.size(); ++i) agree = agree && s->find(qs[i].data(), qs[i].size()).size() == truth[i];
     if (o.batch) agree = agree && ti::count_part(*s, batch) == truth;
   }
+  if (!agree) std::fprintf(stderr, "count: the cores or paths disagree\n");
   // --ours: count p50/p99 of our core on our own shard, v1 (no sampled keys) and v2, in the same rotation.
   std::vector<double> v1_ns, v2_ns, v1_batch, v2_batch;
   auto time_finds = [&](const ti::Shard& s, std::vector<double>& into) {
@@ -388,16 +389,38 @@ int main(int argc, char** argv) {
     return ig_out.size();
   };
   bool next_agree = true;
+  size_t ig_stream_end = 0;
   if (o.infinigram)
     for (size_t i : nt) {
       ours_next(i);
       ig_next(i);
+      // infini-gram's shortcut takes a range whose first and last suffixes have the same next token as all that
+      // token; at the stream end (no separator after the last document) it reads that next token as 255, so a
+      // query ending the stream whose largest continuation is 255 (a separator) comes back as one 255 run. Its
+      // answer, not a comparison to make: counted and left out.
+      const ti::SaRange r = shard->find(qs[i].data(), qs[i].size());
+      if (ig_out.size() == 1 && ig_out.begin()->first == U8(255) && !nt_out.empty() &&
+          shard->suffix(r.lo) + qs[i].size() == stream.size()) {
+        ++ig_stream_end;
+        continue;
+      }
       ig_out.erase(U8(255));  // end of document (or of the stream): not a token
       std::vector<std::pair<uint32_t, uint64_t>> a, b;
       for (const auto& tc : nt_out) a.push_back({tc.token, tc.count});
       for (const auto& [t, c] : ig_out) b.push_back({t, c});
+      if (a != b && next_agree) {  // the first disagreement, for the record
+        std::fprintf(stderr, "next tokens after query %zu: ours %zu tokens, infini-gram %zu\n", i, a.size(), b.size());
+        for (size_t k = 0; k < std::max(a.size(), b.size()); ++k) {
+          const auto x = k < a.size() ? a[k] : std::pair<uint32_t, uint64_t>{0, 0}, y = k < b.size() ? b[k] : std::pair<uint32_t, uint64_t>{0, 0};
+          if (x != y) { std::fprintf(stderr, "  first difference at %zu: ours (%u, %llu), infini-gram (%u, %llu)\n", k, x.first,
+                                     (unsigned long long)x.second, y.first, (unsigned long long)y.second); break; }
+        }
+      }
       next_agree = next_agree && a == b;
     }
+  if (ig_stream_end)
+    std::printf("next tokens: %zu queries left out, infini-gram's shortcut at the stream end (see the source)\n", ig_stream_end);
+  if (!next_agree) std::fprintf(stderr, "next tokens: the cores disagree\n");
   agree = agree && next_agree;
 #endif
 
@@ -458,6 +481,7 @@ int main(int argc, char** argv) {
   bool spans_agree = true;
   if (o.infinigram)
     for (const auto& out : outs) spans_agree = spans_agree && ours_spans(out) == ig_spans(out);
+  if (!spans_agree) std::fprintf(stderr, "maximal spans: the cores disagree\n");
   agree = agree && spans_agree;
 #endif
 

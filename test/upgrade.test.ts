@@ -8,7 +8,7 @@ import test, { ExecutionContext } from 'ava';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { buildIndex, Index, openIndex, TraceIndexError, upgradeIndex, UpgradeProgress } from '../lib/index';
+import { buildIndex, combineIndexes, Index, openIndex, TraceIndexError, upgradeIndex, UpgradeProgress } from '../lib/index';
 import { manifestOf, stripToV1, writeManifest } from './helpers/format-v1';
 import * as O from './helpers/oracle';
 import { Corpus } from './helpers/trace-oracle';
@@ -176,6 +176,71 @@ test('a version 2 manifest with shards carried over from version 1 (an append): 
   t.deepEqual(Array.from(await idx.countBatch(qs)), qs.map((q) => O.count(docs, q)));
   const v = await idx.verify(); // every checksum the upgrade recorded
   t.is(v.files, 6 * after.shards.length);
+  idx.close();
+});
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Every file below `dir` (links not followed) with its bytes, and every link with its target. */
+function tree(dir: string): Map<string, string | Buffer> {
+  const m = new Map<string, string | Buffer>();
+  for (const e of fs.readdirSync(dir, { recursive: true }).map(String).sort()) {
+    const p = path.join(dir, e);
+    const st = fs.lstatSync(p);
+    if (st.isSymbolicLink()) m.set(e, `-> ${fs.readlinkSync(p)}`);
+    else if (st.isFile()) m.set(e, fs.readFileSync(p));
+  }
+  return m;
+}
+
+test('a combined index over version 1 parts is refused untouched (its shards are the parts\'): upgrade the parts and combine again', async (t) => {
+  const root = fresh();
+  fs.mkdirSync(root);
+  const rr = O.rng(61);
+  const inputs = [0, 1, 2].map((f) => {
+    const file = path.join(root, `f${f}.jsonl`);
+    fs.writeFileSync(file, Array.from({ length: 40 }, (_, i) => JSON.stringify({ id: `f${f}-${i}`, text: O.randomTokens(rr, 200, 6).map((x) => 'abcdef'[x]).join('') })).join('\n') + '\n');
+    return file;
+  });
+  const parts = [0, 1].map((i) => path.join(root, `part-${i}`));
+  for (const [i, p] of parts.entries()) {
+    await buildIndex({ inputs, out: p, part: { index: i, count: 2 }, shardTokens: 5_000 });
+    await stripToV1(p);
+  }
+  const combined = path.join(root, 'combined');
+  await combineIndexes(combined, parts);
+  const appended = path.join(root, 'appended'); // a combined index with an appended (real) shard after the linked ones
+  await combineIndexes(appended, parts);
+  const extra = path.join(root, 'extra.jsonl');
+  fs.writeFileSync(extra, JSON.stringify({ id: 'x', text: 'abcabc' }) + '\n');
+  await buildIndex({ inputs: [extra], out: appended, append: true });
+  const before = parts.map(tree);
+  const shards = manifestOf(parts[0]).shards.length + manifestOf(parts[1]).shards.length;
+  t.true(shards >= 4, 'several shards per part');
+  for (const dir of [combined, appended]) {
+    const own = tree(dir);
+    await rejectsWith(t, upgradeIndex(dir), 'ERR_INVALID_ARGUMENT', new RegExp(`shard-00000 is a link into part ${escapeRe(parts[0])}.*shard-\\d+ is a link into part ${escapeRe(parts[1])}.*traceindex upgrade PART`, 's'));
+    t.deepEqual(tree(dir), own, `${dir} unchanged`);
+    const r = cliAs(['upgrade', dir]);
+    t.is(r.status, 1);
+    t.regex(r.stderr, /ERR_INVALID_ARGUMENT.*link into part/);
+    t.deepEqual(tree(dir), own, `${dir} unchanged`);
+  }
+  parts.forEach((p, i) => t.deepEqual(tree(p), before[i], `${p} byte for byte unchanged`));
+  // The way out the message gives: upgrade each part, combine again (into the same directory).
+  for (const p of parts) t.is((await upgradeIndex(p)).upgraded, manifestOf(p).shards.length);
+  await combineIndexes(combined, parts);
+  const m = manifestOf(combined);
+  t.is(m.formatVersion, 2);
+  t.is(m.shards.length, shards);
+  t.true(m.shards.every((s: { files: object }) => 'samples.bin' in s.files));
+  t.deepEqual(await upgradeIndex(combined), { shards, upgraded: 0, bytesWritten: 0 });
+  const idx = await openIndex(combined);
+  t.is((await idx.verify()).files, 6 * shards);
+  t.is(await idx.count('abcab'), (await Promise.all(parts.map(async (p) => {
+    const x = await openIndex(p);
+    try { return await x.count('abcab'); } finally { x.close(); }
+  }))).reduce((a, b) => a + b, 0));
   idx.close();
 });
 

@@ -52,8 +52,8 @@ export interface UpgradeResult {
  * Adds samples.bin to every shard of the index at `dir` that lacks it and rewrites the manifest as format
  * version 2 (docs/api.md, "upgradeIndex"). The work runs on the thread pool, one shard at a time.
  * @throws TraceIndexError ERR_INDEX_NOT_FOUND (no index), ERR_INDEX_CORRUPT / ERR_INDEX_VERSION / ERR_TOKEN_WIDTH (a
- *   damaged shard: nothing written), ERR_INVALID_ARGUMENT (an infini-gram index, bad options, the target lock held
- *   by another build, append, combine or upgrade), ERR_ABORTED, ERR_IO (permissions, a full disk: the index unchanged).
+ *   damaged shard: nothing written), ERR_INVALID_ARGUMENT (an infini-gram index, a combined index whose shards to
+ *   upgrade are links into its parts, bad options, the target lock held by another build, append, combine or upgrade), ERR_ABORTED, ERR_IO (permissions, a full disk: the index unchanged).
  */
 export async function upgradeIndex(dir: string, options: UpgradeOptions = {}): Promise<UpgradeResult> {
   if (typeof dir !== 'string' || dir === '') throw new TraceIndexError('ERR_INVALID_ARGUMENT', `dir must be a non-empty string, got ${JSON.stringify(dir)}`);
@@ -83,6 +83,7 @@ async function upgradeLocked(dir: string, signal: AbortSignal | undefined, onPro
   const m = readManifest(dir);
   checkShardFiles(dir, m);
   const todo = m.shards.filter((s) => s.files[SAMPLES_FILE] === undefined);
+  refuseLinkedShards(dir, todo);
   const p: UpgradeProgress = { stage: 'verify', shards: m.shards.length, toUpgrade: todo.length, verified: 0, written: 0, bytesWritten: 0, elapsedSeconds: 0 };
   const report = (stage: UpgradeProgress['stage']) => {
     p.stage = stage;
@@ -129,4 +130,22 @@ async function upgradeLocked(dir: string, signal: AbortSignal | undefined, onPro
   }
   report('done');
   return { shards: m.shards.length, upgraded: todo.length, bytesWritten: p.bytesWritten };
+}
+
+/**
+ * A shard directory that is a symlink (a combined index's shards are links into its parts) belongs to another
+ * index: writing samples.bin through it would change that index, and racing its own upgrade. Refused before
+ * anything is written, naming one linked shard per part; the parts are upgraded themselves and combined again.
+ */
+function refuseLinkedShards(dir: string, todo: ShardEntry[]): void {
+  const byPart = new Map<string, string>();
+  for (const s of todo) {
+    const at = path.join(dir, s.dir);
+    if (!fs.lstatSync(at).isSymbolicLink()) continue;
+    const real = fs.realpathSync(at);
+    const part = path.dirname(real);
+    if (!byPart.has(part)) byPart.set(part, `${s.dir} is a link into ${fs.existsSync(path.join(part, MANIFEST_FILE)) ? 'part ' : ''}${part} (its ${path.basename(real)})`);
+  }
+  if (byPart.size === 0) return;
+  throw new TraceIndexError('ERR_INVALID_ARGUMENT', `${dir} not upgraded (nothing written): shards to upgrade live in other indexes' directories: ${[...byPart.values()].join('; ')}. Upgrading them here would write into those indexes. Upgrade each part (traceindex upgrade PART) and combine them again`);
 }

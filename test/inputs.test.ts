@@ -463,6 +463,11 @@ const badLineCases: Array<{ name: string; line: string; reason: string; options?
   { name: 'id object', line: '{"text": "x", "id": {"a": 1}}', reason: "id field 'id' must be a string or finite number (got object)" },
   // Regression (fixed): an id that JSON reads as Infinity was "must be a string or number (got number)".
   { name: 'id infinite', line: '{"text": "x", "id": 1e400}', reason: "id field 'id' must be a string or finite number (got Infinity)" },
+  // An integer id past 2^53 - 1 lost digits in JSON.parse (it became 12345678901234567000): refused, never stored rounded.
+  { name: 'id beyond 2^53', line: '{"text": "x", "id": 12345678901234567890}', reason: "id field 'id' is an integer beyond 2^53 - 1 (read as 12345678901234567000: JSON numbers this large lose digits); write the id as a string" },
+  { name: 'id 2^53', line: '{"text": "x", "id": 9007199254740993}', reason: "id field 'id' is an integer beyond 2^53 - 1 (read as 9007199254740992: JSON numbers this large lose digits); write the id as a string" },
+  { name: 'id below -2^53', line: '{"text": "x", "id": -9007199254740992}', reason: "id field 'id' is an integer beyond 2^53 - 1 (read as -9007199254740992: JSON numbers this large lose digits); write the id as a string" },
+  { name: 'nested id beyond 2^53', line: '{"doc": {"body": "x"}, "m": {"id": 1e300}}', reason: "id field 'm.id' is an integer beyond 2^53 - 1 (read as 1e+300: JSON numbers this large lose digits); write the id as a string", options: { textField: 'doc.body', idField: 'm.id' } },
 ];
 
 for (const { name, line, reason, options } of badLineCases) {
@@ -476,6 +481,34 @@ for (const { name, line, reason, options } of badLineCases) {
     t.true(error.message.startsWith(`${file}:3: ${reason}`), error.message);
   });
 }
+
+test('numeric ids up to 2^53 - 1 keep every digit; larger ones as strings are kept exactly; skipBadLines skips the larger numbers', async (t) => {
+  const dir = makeDir({ 'ids.jsonl': jsonl(
+    '{"text": "a", "id": 9007199254740991}', '{"text": "b", "id": -9007199254740991}', '{"text": "c", "id": 0}', '{"text": "d", "id": 1.5}',
+    '{"text": "e", "id": "12345678901234567890"}', '{"text": "f", "id": 12345678901234567890}', '{"text": "g", "id": 7}') });
+  const file = path.join(dir, 'ids.jsonl');
+  const skip = createSkipCollector();
+  const docs = await collect([file], { skipBadLines: true, onSkip: skip.onSkip });
+  t.deepEqual(docs.map((d) => [d.text, d.id]), [['a', '9007199254740991'], ['b', '-9007199254740991'], ['c', '0'], ['d', '1.5'], ['e', '12345678901234567890'], ['g', '7']]);
+  t.deepEqual(skip.first, [{ file, line: 6, reason: "id field 'id' is an integer beyond 2^53 - 1 (read as 12345678901234567000: JSON numbers this large lose digits); write the id as a string" }]);
+});
+
+test('duplicate ids are kept as they are; a lookup by id returns the first document (in build order) that has it', async (t) => {
+  const dir = makeDir({ 'a.jsonl': jsonl({ id: 'x', text: 'first' }, { id: 'y', text: 'other' }), 'b.jsonl': jsonl({ id: 'x', text: 'second' }, { id: 7, text: 'seven' }, { id: '7', text: 'seven again' }) });
+  const out = path.join(dir, 'idx');
+  await buildIndex({ inputs: [dir], out, shardTokens: 16 });
+  const idx = await openIndex(out);
+  try {
+    t.true(idx.info.shards.length > 1, 'the duplicates in different shards');
+    t.deepEqual((await Promise.all([0, 1, 2, 3, 4].map((n) => idx.document(n)))).map((d) => [d.id, d.text]),
+      [['x', 'first'], ['y', 'other'], ['x', 'second'], ['7', 'seven'], ['7', 'seven again']]);
+    t.is((await idx.document('x')).document, 0);
+    t.is(idx.documentSync('x').text, 'first');
+    t.is((await idx.document('7')).text, 'seven');
+  } finally {
+    idx.close();
+  }
+});
 
 test('bad line inside .jsonl.gz names the .gz file and line', async (t) => {
   const dir = makeDir({ 'bad.jsonl.gz': zlib.gzipSync(jsonl({ text: 'a' }, { text: 'b' }, '{oops')) });

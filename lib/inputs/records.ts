@@ -216,6 +216,9 @@ export function recordFromJson(value: unknown, defaultId: string, plan: FieldPla
   } else {
     const problem = idProblem(id, `id field '${plan.idField}'`);
     if (problem) return problem;
+    // JSON.parse has rounded an integer this large to a double already (the source digits are gone on Node < 22).
+    if (typeof id === 'number' && Number.isInteger(id) && !Number.isSafeInteger(id))
+      return `id field '${plan.idField}' is an integer beyond 2^53 - 1 (read as ${id}: JSON numbers this large lose digits); write the id as a string`;
     record.id = String(id);
   }
   let meta: Record<string, unknown> | undefined;

@@ -8,8 +8,10 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { buildIndex, openIndex } from '../lib/index';
+import { buildIndex, LocateResult, openIndex } from '../lib/index';
+import { coreOf } from '../lib/query/core';
 import { loadTokenizer } from '../lib/tokenizers/named';
+import { Tokenizer } from '../lib/tokenizers/tokenizer';
 import * as O from './helpers/oracle';
 
 const scratch = O.tmpDir('tokenized');
@@ -74,6 +76,58 @@ for (const spec of ['llama-2', 'cl100k_base', 'llama-3', fixtureJson]) {
     t.true(attributions.length >= 8, `${attributions.length} attributions`);
     for (const o of attributions) t.is(o.position.byte, tok.byteLength(docs[Number(o.id.slice(1))].slice(0, o.position.token)), o.id);
     idx.close();
+  });
+}
+
+// A tokenizer whose byte table cannot be had (it throws, or the core refuses it) loses only the table's speed: every
+// locate and trace computes byte offsets on the JS thread, the same ones, and one warning says so. (It was: the
+// first call failed with the tokenizer's error, later calls took the JS path silently.)
+for (const broken of ['throws', 'is refused by the core'] as const) {
+  test.serial(`a tokenizer whose tokenByteTable() ${broken}: every call answers as with the table, one TRACEINDEX_BYTE_TABLE warning`, async (t) => {
+    const out = path.join(scratch, `byte-table-${broken.length}`);
+    await buildIndex({ inputs: texts.map((text, i) => ({ text, id: `t${i}` })), out, tokenizer: 'cl100k_base', shardTokens: 10_000 });
+    const good = await openIndex(out);
+    const bad = await openIndex(out);
+    let calls = 0;
+    const core = coreOf(bad) as unknown as { tokenizer: Tokenizer };
+    core.tokenizer = {
+      ...core.tokenizer,
+      tokenByteTable() {
+        calls++;
+        if (broken === 'throws') throw new Error('no table today');
+        return { bytes: new Uint32Array(3), first: new Uint32Array(2) };
+      },
+    };
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => { if ((w as { code?: string }).code === 'TRACEINDEX_BYTE_TABLE') warnings.push(w); };
+    process.on('warning', onWarning);
+    try {
+      const positions = (r: LocateResult) => r.occurrences.map((o) => [o.document, o.position.token, o.position.byte ?? -1]);
+      const attributions = (r: Awaited<ReturnType<typeof good.trace>>) =>
+        r.spans.flatMap((s) => s.documents.map((o) => [s.start, o.document, o.position.token, o.position.byte]));
+      const output = texts.slice(0, 6).map((x, i) => x.slice(30 * i, 30 * i + 50)).join(' ');
+      for (let round = 0; round < 3; round++) {
+        for (const q of [' the', ' of', ' of the']) {
+          const want = positions(await good.locate(q, { limit: 200 }));
+          t.true(want.length > 20 && want.every((p) => p[2] > 0 || p[1] === 0), q);
+          t.deepEqual(positions(await bad.locate(q, { limit: 200 })), want, `round ${round}: ${q}`);
+          t.deepEqual(positions(bad.locateSync(q, { limit: 200 })), want);
+        }
+        const want = attributions(await good.trace(output, { maxDocuments: 20 }));
+        t.true(want.length > 8);
+        t.deepEqual(attributions(await bad.trace(output, { maxDocuments: 20 })), want);
+      }
+      await new Promise((res) => setImmediate(res));
+      t.is(calls, 1, 'asked once');
+      t.is(warnings.length, 1);
+      t.regex(warnings[0].message, broken === 'throws'
+        ? /^tokenizer cl100k_base: tokenByteTable\(\) failed \(no table today\); byte offsets are computed on the JS thread$/
+        : /^tokenizer cl100k_base: tokenByteTable\(\) failed \(.*bytes and first differ in length\); byte offsets are computed on the JS thread$/);
+    } finally {
+      process.off('warning', onWarning);
+      good.close();
+      bad.close();
+    }
   });
 }
 

@@ -147,12 +147,19 @@ export class IndexCore {
   /**
    * Before a call whose occurrences carry byte offsets (locate, trace): gives the core the tokenizer's byte table
    * the first time, so it computes them off the JS thread. Not at open: building the table costs up to 0.25 s.
+   * The table only moves work off the JS thread: one that cannot be had (tokenByteTable throws, or the core
+   * refuses what it returns) leaves every call on the JS path, which gives the same offsets; a warning says so once.
    */
   prepareByteOffsets(): void {
     if (!this.byteTablePending || !this.native) return;
     this.byteTablePending = false;
-    const table = this.tokenizer.tokenByteTable!();
-    this.native.setTokenBytes(table.bytes, table.first);
+    try {
+      const table = this.tokenizer.tokenByteTable!();
+      this.native.setTokenBytes(table.bytes, table.first);
+    } catch (err) {
+      process.emitWarning(`tokenizer ${this.tokenizer.name}: tokenByteTable() failed (${err instanceof Error ? err.message : String(err)}); byte offsets are computed on the JS thread`,
+        { code: 'TRACEINDEX_BYTE_TABLE' });
+    }
   }
 
   get closed(): boolean {

@@ -43,6 +43,8 @@ export interface NativeOccurrences {
 
 export interface NativeLocate extends NativeOccurrences {
   total: number;
+  /** The page's cost in the call's budget (maxTokens): snippet tokens, OCCURRENCE_COST per occurrence, its records. */
+  cost: number;
 }
 
 export interface NativeScores {

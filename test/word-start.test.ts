@@ -11,7 +11,8 @@ import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { buildIndex, Index, openIndex } from '../lib/index';
+import { buildIndex, Index, LocateOptions, LocateResult, openIndex } from '../lib/index';
+import { OCCURRENCE_COST, SNIPPET_BUDGET } from '../lib/query/core';
 import { loadTokenizer } from '../lib/tokenizers/named';
 import * as O from './helpers/oracle';
 
@@ -124,6 +125,32 @@ test('cl100k_base: wordStart locate pages through both forms merged in (document
     for (const o of some.occurrences) {
       const bytes = Buffer.from(texts[o.document]).subarray(o.position.byte!).toString();
       t.true(bytes.startsWith(q) || bytes.startsWith(' ' + q), `${q} at byte ${o.position.byte}`);
+    }
+  }
+});
+
+// What a page costs in the call's budget (docs/api.md, numeric arguments): its snippet tokens, OCCURRENCE_COST per
+// occurrence and its record a token per 4 bytes (the records here are {"id":"tN"}).
+const pageCost = (p: LocateResult) => p.occurrences.reduce((c, o) => c + o.snippet.tokens.length + OCCURRENCE_COST + Math.floor(Buffer.byteLength(JSON.stringify({ id: o.id })) / 4), 0);
+
+test('cl100k_base: a wordStart locate page is held to the call\'s budget as a whole, not each form\'s fetch to all of it', async (t) => {
+  const { idx } = await bpe();
+  for (const q of ['the quick brown fox', 'fox']) {
+    const total = (await idx.locate(q, { wordStart: true, limit: 0 })).total;
+    for (const [offset, limit] of [[0, 10], [0, 200], [7, 31], [total - 5, 10]]) {
+      const page = await idx.locate(q, { wordStart: true, offset, limit, context: 3 });
+      t.is(page.occurrences.length, Math.min(limit, total - offset));
+      const spaced = page.occurrences.filter((o) => texts[o.document][Buffer.from(texts[o.document]).subarray(0, o.position.byte!).toString().length] === ' ').length;
+      if (limit === 200) t.true(spaced > 0 && spaced < page.occurrences.length, `${q}: both forms in the page (${spaced} spaced)`);
+      const cost = pageCost(page);
+      const at = (budget: number) => idx.locate(q, { wordStart: true, offset, limit, context: 3, [SNIPPET_BUDGET]: budget } as LocateOptions);
+      // Exactly its cost: the same page (each form's fetch was given the whole budget: the two could hold twice it).
+      t.deepEqual((await at(cost)).occurrences.map((o) => [o.document, o.position.token]), page.occurrences.map((o) => [o.document, o.position.token]), `${q} [${offset}, +${limit})`);
+      t.deepEqual(idx.locateSync(q, { wordStart: true, offset, limit, context: 3, [SNIPPET_BUDGET]: cost } as LocateOptions).occurrences.length, page.occurrences.length);
+      // One token less: refused.
+      const err = await t.throwsAsync(at(cost - 1));
+      t.is((err as { code?: string }).code, 'ERR_TOO_LARGE', `${q} [${offset}, +${limit}) at ${cost - 1}`);
+      t.throws(() => idx.locateSync(q, { wordStart: true, offset, limit, context: 3, [SNIPPET_BUDGET]: cost - 1 } as LocateOptions), { code: 'ERR_TOO_LARGE' });
     }
   }
 });

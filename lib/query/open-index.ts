@@ -267,11 +267,10 @@ export class Index {
     const core = coreOf(this);
     const call = core.begin(options);
     const forms = queryForms(core, query, wordStartOf(options)).map((f) => core.batch([f], false));
-    const steps = locateSteps(forms.length, pageOptions(options));
-    const budget = snippetBudget(options) ?? MAX_SNIPPET_BUDGET;
+    const steps = locateSteps(forms.length, pageOptions(options), snippetBudget(options) ?? MAX_SNIPPET_BUDGET);
     core.prepareByteOffsets();
     return call.run(async (n, cancel) => {
-      const fetch = (f: LocateFetch) => n.locate(forms[f.form][0], forms[f.form][1], f.offset, f.limit, f.context, budget, cancel);
+      const fetch = (f: LocateFetch) => n.locate(forms[f.form][0], forms[f.form][1], f.offset, f.limit, f.context, f.maxTokens, cancel);
       for (let s = steps.next(); ;) {
         if (s.done) return occurrences(core, n, s.value);
         s = steps.next(await fetch(s.value));
@@ -283,11 +282,10 @@ export class Index {
     const core = coreOf(this);
     const call = core.begin(options);
     const forms = queryForms(core, query, wordStartOf(options)).map((f) => core.batch([f], false));
-    const steps = locateSteps(forms.length, pageOptions(options));
-    const budget = snippetBudget(options) ?? MAX_SNIPPET_BUDGET;
+    const steps = locateSteps(forms.length, pageOptions(options), snippetBudget(options) ?? MAX_SNIPPET_BUDGET);
     core.prepareByteOffsets();
     return call.runSync((n) => {
-      const fetch = (f: LocateFetch) => n.locateSync(forms[f.form][0], forms[f.form][1], f.offset, f.limit, f.context, budget);
+      const fetch = (f: LocateFetch) => n.locateSync(forms[f.form][0], forms[f.form][1], f.offset, f.limit, f.context, f.maxTokens);
       for (let s = steps.next(); ;) {
         if (s.done) return occurrences(core, n, s.value);
         s = steps.next(fetch(s.value));

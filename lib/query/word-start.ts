@@ -6,7 +6,7 @@
  * of the document's tokens ending at the same token, the longer (B) ending with the shorter (A).
  *
  * count adds the two counts; locate merges the two occurrence lists in (document, position) order and pages
- * through the merged list, finding where the page starts by a binary search over the two lists.
+ * through the merged list, finding where the page starts and ends by binary searches over the two lists.
  */
 import { TraceIndexError } from '../errors';
 import type { NativeLocate } from '../native';
@@ -52,12 +52,13 @@ export function countForms(core: IndexCore, queries: Query[], wordStart: boolean
   };
 }
 
-/** One native locate of a form: [offset, offset + limit) of its occurrences. */
+/** One native locate of a form: [offset, offset + limit) of its occurrences, refused above maxTokens of cost. */
 export interface LocateFetch {
   form: 0 | 1;
   offset: number;
   limit: number;
   context: number;
+  maxTokens: number;
 }
 
 /** A page over a query's forms: the first `take[f]` occurrences of form f's native page, and the total. */
@@ -75,42 +76,37 @@ function before(p: NativeLocate, i: number, q: NativeLocate, j: number): boolean
 /**
  * The page [offset, offset + limit) of a query's occurrences, over its `forms` (1 or 2) token forms, as a
  * generator of the native locates it needs (so the async and Sync forms drive the same steps). One form:
- * one native page. Two: their occurrences merged in (document, position) order: past the first page, the
- * totals, then O(log offset) single occurrences to find how many of the first `offset` come from A; then a
- * page of each.
+ * one native page. Two: their occurrences merged in (document, position) order: the totals, then O(log)
+ * single occurrences to find how many of the first `offset`, and of the first `offset + limit`, come from A;
+ * then exactly the page's part of each form, the second under what the first left of `budget`, so the page
+ * costs what a one-form page of the same occurrences would, and is refused (ERR_TOO_LARGE) only above it.
  */
-export function* locateSteps(forms: number, { offset, limit, context }: { offset: number; limit: number; context: number }): Generator<LocateFetch, FormsPage, NativeLocate> {
+export function* locateSteps(forms: number, { offset, limit, context }: { offset: number; limit: number; context: number }, budget: number): Generator<LocateFetch, FormsPage, NativeLocate> {
   if (forms === 1) {
-    const p = yield { form: 0, offset, limit, context };
+    const p = yield { form: 0, offset, limit, context, maxTokens: budget };
     return { total: p.total, pages: [p], take: [p.documents.length] };
   }
-  // The first page needs no search: each form's page holds its total too.
-  let a = 0;
-  let k = 0;
-  if (offset > 0) {
-    const totalA = (yield { form: 0, offset: 0, limit: 0, context: 0 }).total;
-    const totalB = (yield { form: 1, offset: 0, limit: 0, context: 0 }).total;
-    k = Math.min(offset, totalA + totalB);
-    // The smallest a in [lo, hi] such that A's occurrence a does not precede B's occurrence k − a − 1: the
-    // first k merged are then A's first a and B's first k − a.
-    let lo = Math.max(0, k - totalB);
+  // Probes (totals, single occurrences) are compared and dropped, never part of the page.
+  const totalA = (yield { form: 0, offset: 0, limit: 0, context: 0, maxTokens: budget }).total;
+  const totalB = (yield { form: 1, offset: 0, limit: 0, context: 0, maxTokens: budget }).total;
+  /** How many of the first k merged occurrences are A's: the smallest a in [lo, hi] whose A occurrence a does not precede B's k − a − 1. */
+  function* fromA(k: number, lo: number): Generator<LocateFetch, number, NativeLocate> {
     let hi = Math.min(k, totalA);
+    lo = Math.max(lo, k - totalB);
     while (lo < hi) {
       const mid = Math.floor((lo + hi) / 2);
-      const x = yield { form: 0, offset: mid, limit: 1, context: 0 };
-      const y = yield { form: 1, offset: k - mid - 1, limit: 1, context: 0 };
+      const x = yield { form: 0, offset: mid, limit: 1, context: 0, maxTokens: budget };
+      const y = yield { form: 1, offset: k - mid - 1, limit: 1, context: 0, maxTokens: budget };
       if (before(x, 0, y, 0)) lo = mid + 1;
       else hi = mid;
     }
-    a = lo;
+    return lo;
   }
-  const pa = yield { form: 0, offset: a, limit, context };
-  const pb = yield { form: 1, offset: k - a, limit, context };
-  let i = 0;
-  let j = 0;
-  while (i + j < limit && (i < pa.documents.length || j < pb.documents.length)) {
-    if (j >= pb.documents.length || (i < pa.documents.length && before(pa, i, pb, j))) i++;
-    else j++;
-  }
-  return { total: pa.total + pb.total, pages: [pa, pb], take: [i, j] };
+  const k = Math.min(offset, totalA + totalB);
+  const end = Math.min(offset + limit, totalA + totalB);
+  const a = yield* fromA(k, 0);
+  const aEnd = yield* fromA(end, a);
+  const pa = yield { form: 0, offset: a, limit: aEnd - a, context, maxTokens: budget };
+  const pb = yield { form: 1, offset: k - a, limit: end - aEnd - (k - a), context, maxTokens: budget - pa.cost };
+  return { total: pa.total + pb.total, pages: [pa, pb], take: [pa.documents.length, pb.documents.length] };
 }

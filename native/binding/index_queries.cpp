@@ -172,8 +172,9 @@ struct Next : OverBatch {
   }
 };
 
-// locate(tokens, offsets, offset, limit, context, maxTokens, cancel?) for a batch of one query -> {total,
-// ...occurrences}; ERR_TOO_LARGE when the page's cost (occurrences.hpp) exceeds maxTokens.
+// locate(tokens, offsets, offset, limit, context, maxTokens, cancel?) for a batch of one query -> {total, cost,
+// ...occurrences}; ERR_TOO_LARGE when the page's cost (occurrences.hpp) exceeds maxTokens, else that cost (a
+// wordStart page of two forms gives the second fetch what the first left).
 struct Locate {
   static constexpr const char* kName = "locate";
   static constexpr const char* kSyncName = "locateSync";
@@ -209,6 +210,7 @@ struct Locate {
   static Napi::Value to_js(Napi::Env env, const Result& r) {
     auto o = Napi::Object::New(env);
     o.Set("total", Napi::Number::New(env, static_cast<double>(r.total)));
+    o.Set("cost", Napi::Number::New(env, static_cast<double>(r.hits.cost)));
     r.hits.to_js(env, o);
     return o;
   }

@@ -149,6 +149,36 @@ function zstdSkippableFrame(payload: Buffer): Buffer {
   return Buffer.concat([header, payload]);
 }
 
+test('.jsonl.zst that decodes to many times its size gives the event loop a turn every MiB decoded (it held it for a whole read chunk)', async (t) => {
+  // 64 documents of 1 MiB of 'a', each 8 RLE blocks of 128 KiB: 64 MiB from 2.5 kB, all of it in one read chunk.
+  const parts: Buffer[] = [Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x38])];
+  const raw = (s: string, last = false) => parts.push(zstdBlockHeader(s.length, last), Buffer.from(s));
+  for (let d = 0; d < 64; d++) {
+    raw('{"text":"');
+    for (let b = 0; b < 8; b++) parts.push(zstdBlockHeader(1 << 17, false, 1), Buffer.from('a'));
+    raw('"}\n', d === 63);
+  }
+  const dir = makeDir({ 'rle.jsonl.zst': Buffer.concat(parts) });
+  let turns = 0;
+  let on = true;
+  const tick = () => {
+    if (!on) return;
+    turns++;
+    setImmediate(tick);
+  };
+  setImmediate(tick);
+  let docs = 0;
+  let chars = 0;
+  for await (const d of readDocuments([path.join(dir, 'rle.jsonl.zst')])) {
+    docs++;
+    chars += d.text!.length;
+  }
+  on = false;
+  t.is(docs, 64);
+  t.is(chars, 64 * 2 ** 20);
+  t.true(turns >= 63, `${turns} turns of the event loop while 64 MiB were decoded`);
+});
+
 test('.jsonl.zst (zstd CLI fixture, two frames, a 177 kB line over several blocks) reads like .jsonl', async (t) => {
   const docs = await collect([ZST_FIXTURE]);
   t.deepEqual(docs, [

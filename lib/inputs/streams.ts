@@ -119,6 +119,8 @@ function readFailure(file: string, err: unknown): TraceIndexError {
 export const MAX_ZSTD_WINDOW = 2 ** 25;
 /** Compressed bytes handed to the decoder at once: at most 128 blocks, so at most 16 MiB decoded per step. */
 const ZSTD_SLICE = 512;
+/** Decoded bytes between two turns of the event loop (a plain file is read 64 KiB at a time). */
+const ZSTD_TURN = 1024 * 1024;
 
 /**
  * Walks the frame and block headers of a zstd stream as its bytes go by (RFC 8878, 3.1), to refuse a frame
@@ -237,6 +239,7 @@ async function* zstdChunks(source: AsyncIterable<Buffer>, file: string): AsyncGe
     }
   }
   let read = 0;
+  let sinceTurn = 0;
   try {
     for await (const chunk of source)
       for (let at = 0; at < chunk.length; at += ZSTD_SLICE) {
@@ -244,7 +247,18 @@ async function* zstdChunks(source: AsyncIterable<Buffer>, file: string): AsyncGe
         walker.push(slice);
         const refused = walker.refusal;
         // What precedes a refused frame is decoded (its documents are read, as before any damage), then the error.
-        yield* push(refused ? slice.subarray(0, Math.max(0, refused.at - read)) : slice, false);
+        // A read chunk decodes to many times its size (a slice to 16 MiB), all of it parsed in microtasks: handed on
+        // in pieces of ZSTD_TURN bytes, with a turn of the event loop every ZSTD_TURN decoded bytes.
+        for (const out of push(refused ? slice.subarray(0, Math.max(0, refused.at - read)) : slice, false))
+          for (let o = 0; o < out.length; o += ZSTD_TURN) {
+            const piece = out.subarray(o, o + ZSTD_TURN);
+            yield piece;
+            sinceTurn += piece.length;
+            if (sinceTurn >= ZSTD_TURN) {
+              sinceTurn = 0;
+              await new Promise<void>((resolve) => setImmediate(resolve));
+            }
+          }
         if (refused) throw refused.error;
         read += slice.length;
       }

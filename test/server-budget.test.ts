@@ -227,3 +227,27 @@ test("a document's record counts in the budget (a token per 4 bytes): 100 KiB of
   t.is(located.occurrences.length, 2);
   t.is(located.occurrences[0].metadata!.note, meta);
 });
+
+// Regression (found by review): a locate batch's pages first get the budget in proportion to their snippets, so a
+// query whose document has a large record got about half of it and the request was refused though its answer fit.
+// Now such a batch is read again in order, each page bound by what the earlier ones cost: 413 only when it does not fit.
+test('a locate batch whose answer fits is answered even when one page holds most of the records; one token less is 413', async (t) => {
+  const out = path.join(scratch, 'share-meta');
+  const note = 'm'.repeat(4000);
+  await buildIndex({ inputs: [{ text: 'zqzq here', id: 'big', meta: { note } }, { text: 'xyxy there', id: 's' }], out });
+  const own = await openIndex(out);
+  t.teardown(() => own.close());
+  const rec = (r: object) => Math.floor(Buffer.byteLength(JSON.stringify(r)) / 4);
+  const held = (4 + 32 + rec({ id: 'big', meta: { note } })) + (4 + 32 + rec({ id: 's' }));
+  const body = { queries: ['zqzq', 'xyxy'], limit: 1, context: 0 };
+  for (const [budget, status] of [[held, 200], [held - 1, 413], [held + 500, 200]] as const) {
+    const s = await createServer({ indexes: { main: own }, maxResultTokens: budget });
+    servers.push(s);
+    const res = await post(s, 'locate', body);
+    t.is(res.status, status, `budget ${budget}: ${JSON.stringify(res.body).slice(0, 200)}`);
+    if (status === 200) {
+      t.deepEqual(res.body.results.map((r: { occurrences: Array<{ id: string }> }) => r.occurrences.map((o) => o.id)), [['big'], ['s']]);
+      t.is(res.body.results[0].occurrences[0].metadata.note, note);
+    } else t.is(res.body.error.code, 'ERR_TOO_LARGE');
+  }
+});

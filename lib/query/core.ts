@@ -22,6 +22,8 @@ export const MAX_QUERY_TOKENS = 1 << 24;
  * per-request budget; ERR_TOO_LARGE above it, before what is over it is copied). Not a public option.
  */
 export const SNIPPET_BUDGET: unique symbol = Symbol('traceindex.snippetBudget');
+/** Key of a locate result's internal field: what its page cost in that budget (the server's locate pages). */
+export const PAGE_COST: unique symbol = Symbol('traceindex.pageCost');
 /** What an occurrence costs in that budget besides its snippet tokens (native/binding/occurrences.hpp kOccurrenceCost). */
 export const OCCURRENCE_COST = addon.snippetBudget.occurrenceCost;
 /** The budget of a call when none is given, and the largest one can give (kMaxSnippetTokens). */

@@ -8,13 +8,13 @@
 import { TraceIndexError } from '../errors';
 import type { Index } from '../query/open-index';
 import type { ShieldOptions, TraceOptions } from '../provenance/trace';
-import { MAX_SNIPPET_BUDGET, OCCURRENCE_COST, SNIPPET_BUDGET } from '../query/core';
+import { MAX_SNIPPET_BUDGET, OCCURRENCE_COST, PAGE_COST, SNIPPET_BUDGET } from '../query/core';
 import { HttpError } from './errors';
 import type { Limits } from './limits';
 import type { QueryRoute } from './schemas';
 import { documentJson, locateJson, nextTokensJson, shieldJson, traceJson, addTextOffsets } from '../viewer/results';
 import { coreOf } from '../query/core';
-import type { CallOptions } from '../query/types';
+import type { CallOptions, LocateResult } from '../query/types';
 
 export type Query = string | number[];
 
@@ -129,10 +129,25 @@ async function answerRoute(route: QueryRoute, index: Index, body: QueryBody, ids
       const need = needs.reduce((a, b) => a + b, 0);
       if (need > limits.maxResultTokens) throw tooMuch('the answer may hold', need, limits);
       // The records are known only as the pages are read: each query's core bound is its share of the budget, what it
-      // needs and the slack in proportion (the shares sum to at most the budget).
+      // needs and the slack in proportion (the shares sum to at most the budget), all pages at once.
       const slack = resultCap(limits) - need;
       const share = (n: number) => n + (need > 0 ? Math.floor((slack * n) / need) : 0);
-      return (await Promise.all(ids.map((q, i) => index.locate(q, resultBudget(page, limits, share(needs[i])))))).map(locateJson);
+      const pages = await Promise.allSettled(ids.map((q, i) => index.locate(q, resultBudget(page, limits, share(needs[i])))));
+      const failed = pages.find((p): p is PromiseRejectedResult => p.status === 'rejected');
+      if (!failed) return pages.map((p) => locateJson((p as PromiseFulfilledResult<LocateResult>).value));
+      if (!(failed.reason instanceof TraceIndexError) || failed.reason.code !== 'ERR_TOO_LARGE') throw failed.reason;
+      // A share was too small for its records, while the whole may fit: the pages again one after another, each bound
+      // by what the earlier ones cost and the later ones need (so a refusal means the answer does not fit).
+      let left = resultCap(limits);
+      let later = need;
+      const out: unknown[] = [];
+      for (let i = 0; i < ids.length; i++) {
+        later -= needs[i];
+        const r = await index.locate(ids[i], resultBudget(page, limits, Math.max(0, left - later)));
+        left -= (r as LocateResult & { [PAGE_COST]: number })[PAGE_COST];
+        out.push(locateJson(r));
+      }
+      return out;
     }
     case 'longest-match':
       return (await index.longestMatchBatch(ids, call)).map((m) => ({ length: m.length, count: m.count, text: m.text }));

@@ -198,7 +198,7 @@ export async function documents(index: Index, count: number, refs: Array<number 
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code === 'ERR_TOO_LARGE')
-        throw new HttpError(413, 'ERR_TOO_LARGE', `the documents asked for hold more than the limit of ${limits.maxResultTokens} tokens per request: ask for fewer documents`);
+        throw new HttpError(413, 'ERR_TOO_LARGE', `the documents asked for hold more than the limit of ${resultCap(limits)} tokens per request: ask for fewer documents`);
       // Schema-checked ids can only fail to be found.
       if (typeof ref === 'string' && code === 'ERR_INVALID_ARGUMENT') throw new HttpError(404, 'ERR_NOT_FOUND', (err as Error).message);
       throw err;

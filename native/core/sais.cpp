@@ -33,12 +33,13 @@
 // the reduced text by prefix doubling in the space it already has. With 2 threads the comparing namer adds a bit
 // per LMS suffix (<= n/16 bytes) on one level at a time. stage1_split takes 4K entries while stage 1 runs: free
 // for K <= 65536, else from the spare span, else charged to the same heap budget (levels without it name with the
-// flagged passes); on 100 MB of prose and Linux C every reduced level finds them in the spare span. drop_unique takes m/8 bytes (group starts) while a level names,
-// then up to m/4 + 3 names/8 bytes of bitmaps and counts, and its dropped (position, rank) pairs below the reduced text
-// when n >= 2m + f (else 2f entries on the heap), all charged to the same budget. Total: at most one byte per
-// token beyond O(K). With 2 threads the final induction of level 0 adds a fixed block buffer (2^16 (symbol, entry)
-// pairs, 512 KiB or 1 MiB, and K counts per chunk, 16 chunks: <= 128 KiB), after the recursion has returned its heap;
-// its stage 1 takes a like buffer while it runs (2^16 records of 3 entries, 4K entries per chunk) and clears sa first.
+// flagged passes); with the spare span, peak RSS on 100 MB of prose / Linux C fell by 22.5 / 38 MiB. drop_unique
+// takes m/8 bytes (group starts) while a level names, then up to m/4 + 3 names/8 bytes of bitmaps and counts, and
+// its dropped (position, rank) pairs below the reduced text when n >= 2m + f (else 2f entries on the heap), all
+// charged to the same budget. Total: at most one byte per token beyond O(K). With 2 threads the final induction
+// of level 0 adds a fixed block buffer (2^16 (symbol, entry) pairs, 512 KiB or 1 MiB, and K counts per chunk, 16
+// chunks: <= 128 KiB), after the recursion has returned its heap; its stage 1 takes a like buffer while it runs
+// (2^16 records of 3 entries, 4K entries per chunk) and clears sa first.
 //
 // Measured and not kept (docs/benchmarks.md, A/B in CPU seconds on 100 MB): drop_unique with two random passes
 // over the name slots in sorted order (uniqueness, then renumbering): it saved 0.26 s on Linux C's second reduced
@@ -73,7 +74,10 @@
 // prefetch unclamped, t[j-2] prefetched too, or sa prefetched 4 kPf ahead (within the noise). split_scan's passes
 // are not dearer per entry than libsais's (the same loads and instruction count): they had taken the first touch of
 // sa's tail, which libsais's count-and-gather takes, and which the gathering count now takes too
-// (docs/benchmarks.md).
+// (docs/benchmarks.md). On the u16 level 0 (K = 65536, one thread; "The spare span" in docs/benchmarks.md):
+// count_gather4's table prefetch and the seeding's cursor prefetch taken at K = 65536 too (count 0.107-0.122 ->
+// 0.104-0.126 CPU s), and split_scan without its cursor and naming-id prefetch for u16 tokens (libsais16's 16u
+// partial passes have none: L pass 0.133-0.145 -> 0.139-0.152, S pass 0.206-0.232 -> 0.212-0.220): within the noise.
 #include "sais.hpp"
 
 #include <algorithm>

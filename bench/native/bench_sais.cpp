@@ -1,7 +1,8 @@
 // Suffix-array benchmark: traceindex SA-IS at each thread count vs libsais (same thread counts) and
 // libdivsufsort (32-bit index; u8 text, or u16 tokens with --u16 against libsais16).
 //   bench_sais [--file PATH | --generate MB] [--mb 100] [--u16] [--threads 1,2] [--repeat 3] [--json PATH]
-//              [--no-verify] [--hugepages] [--no-peers]
+//              [--no-verify] [--hugepages] [--no-peers] [--order ours|peer|alternate]
+// --order: which engine runs first in each round (default ours; alternate: ours in odd rounds, the peer in even).
 // --no-peers: ours only (A/B runs of two builds of ours; the ratio to the peers needs them in the same run).
 // --u16: --mb counts millions of tokens; a file is cut into words (runs of letters/digits, or single other
 // bytes), numbered by first appearance (ids capped at 65535); --generate draws Zipfian word ids directly.
@@ -184,7 +185,7 @@ std::vector<int> parse_threads(const char* s) {
 void usage() {
   std::fprintf(stderr,
                "usage: bench_sais [--file PATH | --generate MB] [--mb 100] [--threads 1,2] [--repeat 3] "
-               "[--u16] [--json PATH] [--no-verify] [--hugepages] [--no-peers]\n");
+               "[--u16] [--json PATH] [--no-verify] [--hugepages] [--no-peers] [--order ours|peer|alternate]\n");
   std::exit(2);
 }
 
@@ -196,6 +197,7 @@ int main(int argc, char** argv) {
   std::vector<int> threads = {1, 2};
   int repeat = 3;
   bool verify = true, u16 = false, peers = true;
+  std::string order = "ours";
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto val = [&]() -> const char* { if (i + 1 >= argc) usage(); return argv[++i]; };
@@ -209,6 +211,7 @@ int main(int argc, char** argv) {
     else if (a == "--hugepages") g_hugepages = true;
     else if (a == "--u16") u16 = true;
     else if (a == "--no-peers") peers = false;
+    else if (a == "--order") order = val();
     else usage();
   }
   if (file.empty() && gen_mb <= 0) usage();
@@ -276,14 +279,19 @@ int main(int argc, char** argv) {
       best.rss_mib = std::max(best.rss_mib, r.rss_mib);
     }
   };
+  if (order != "ours" && order != "peer" && order != "alternate") usage();
+  auto peer_first = [&](int round) { return order == "peer" || (order == "alternate" && round % 2 == 1); };
   for (int round = 0; round < repeat; ++round) {
     for (size_t k = 0; k < threads.size(); ++k) {
       const int th = threads[k];
-      Result r = in_child("traceindex", th, n, [&](uint32_t* sa) { return ours(sa, th); });
-      std::fprintf(stderr, "round %d: traceindex threads=%d: %.3f s (cpu %.3f s)\n", round + 1, th, r.seconds, r.cpu);
-      keep_best(results[k], r);
+      auto run_ours = [&] {
+        Result r = in_child("traceindex", th, n, [&](uint32_t* sa) { return ours(sa, th); });
+        std::fprintf(stderr, "round %d: traceindex threads=%d: %.3f s (cpu %.3f s)\n", round + 1, th, r.seconds, r.cpu);
+        keep_best(results[k], r);
+      };
+      auto run_peer = [&] {
 #ifdef HAVE_LIBSAIS
-      if (have_sais) {
+        if (!have_sais) return;
         Result q = in_child(u16 ? "libsais16" : "libsais", th, n, [&](uint32_t* sa) {
           auto* out = reinterpret_cast<int32_t*>(sa);
           if (u16) return (th > 1 ? libsais16_omp(t16, out, int32_t(n), 0, nullptr, th) : libsais16(t16, out, int32_t(n), 0, nullptr)) == 0;
@@ -291,8 +299,10 @@ int main(int argc, char** argv) {
         });
         std::fprintf(stderr, "round %d: %s threads=%d: %.3f s (cpu %.3f s)\n", round + 1, q.engine.c_str(), th, q.seconds, q.cpu);
         keep_best(sais[k], q);
-      }
 #endif
+      };
+      if (peer_first(round)) { run_peer(); run_ours(); }
+      else { run_ours(); run_peer(); }
     }
 #ifdef HAVE_DIVSUFSORT
     if (have_dss) {

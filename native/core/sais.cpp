@@ -24,18 +24,22 @@
 //     S pass: j is S <=> i >= P[t[j]] (the S part of a bucket is filled top-down before the scan reaches it).
 // Empty slots hold all ones: never a position (n <= max-1), and flagged-looking, so flagged L passes skip them.
 // Working space beyond text and sa: level-0 buckets 4K+1 Index (+K with 2 threads and K <= 65536); reduced
-// levels keep their buckets in the free part sa[m, n-m) (4K'+1 down to K' entries, recounted per pass). When not
-// even K' fit (more than n/3 LMS suffixes, nearly all substrings distinct) they take K' on the heap while the
-// budget of 7/8 byte per level-0 token (+ 64 KiB) along the recursion allows, and otherwise sort the reduced
-// text by prefix doubling in the space it already has. With 2 threads the comparing namer adds a bit per LMS
-// suffix (<= n/16 bytes) on one level at a time. stage1_split takes 4K entries while stage 1 runs: free for
-// K <= 65536, else charged to the same heap budget (levels without it name with the flagged passes): on 100 MB
-// of prose the heap peak goes from 4 to 31 MiB. drop_unique takes m/8 bytes (group starts) while a level names,
-// then up to m/4 + 3 names/8 bytes of bitmaps and counts, and its dropped (position, rank) pairs below the reduced text
-// when n >= 2m + f (else 2f entries on the heap), all charged to the same budget. Total: at most one byte per
-// token beyond O(K). With 2 threads the final induction of level 0 adds a fixed block buffer (2^16 (symbol, entry)
-// pairs, 512 KiB or 1 MiB, and K counts per chunk, 16 chunks: <= 128 KiB), after the recursion has returned its heap;
-// its stage 1 takes a like buffer while it runs (2^16 records of 3 entries, 4K entries per chunk) and clears sa first.
+// levels keep their buckets in the free part sa[m, n-m) or in the spare span, whichever is larger (4K'+1 down to
+// K' entries, recounted per pass). The spare span (Budget::spare_lo/hi; all levels share sa's base) is what an
+// ancestor left free beyond the running level's part of sa: below its text, above its own sa[0, n) and its
+// parent's arrays (libsais's fs counts it too); a level hands down the larger of what its child's arrays leave of
+// the two. When not even K' fit (more than n/3 LMS suffixes, nearly all substrings distinct) they take K' on the
+// heap while the budget of 7/8 byte per level-0 token (+ 64 KiB) along the recursion allows, and otherwise sort
+// the reduced text by prefix doubling in the space it already has. With 2 threads the comparing namer adds a bit
+// per LMS suffix (<= n/16 bytes) on one level at a time. stage1_split takes 4K entries while stage 1 runs: free
+// for K <= 65536, else from the spare span, else charged to the same heap budget (levels without it name with the
+// flagged passes); with the spare span, peak RSS on 100 MB of prose / Linux C fell by 22.5 / 38 MiB. drop_unique
+// takes m/8 bytes (group starts) while a level names, then up to m/4 + 3 names/8 bytes of bitmaps and counts, and
+// its dropped (position, rank) pairs below the reduced text when n >= 2m + f (else 2f entries on the heap), all
+// charged to the same budget. Total: at most one byte per token beyond O(K). With 2 threads the final induction
+// of level 0 adds a fixed block buffer (2^16 (symbol, entry) pairs, 512 KiB or 1 MiB, and K counts per chunk, 16
+// chunks: <= 128 KiB), after the recursion has returned its heap; its stage 1 takes a like buffer while it runs
+// (2^16 records of 3 entries, 4K entries per chunk) and clears sa first.
 //
 // Measured and not kept (docs/benchmarks.md, A/B in CPU seconds on 100 MB): drop_unique with two random passes
 // over the name slots in sorted order (uniqueness, then renumbering): it saved 0.26 s on Linux C's second reduced
@@ -70,7 +74,10 @@
 // prefetch unclamped, t[j-2] prefetched too, or sa prefetched 4 kPf ahead (within the noise). split_scan's passes
 // are not dearer per entry than libsais's (the same loads and instruction count): they had taken the first touch of
 // sa's tail, which libsais's count-and-gather takes, and which the gathering count now takes too
-// (docs/benchmarks.md).
+// (docs/benchmarks.md). On the u16 level 0 (K = 65536, one thread; "The spare span" in docs/benchmarks.md):
+// count_gather4's table prefetch and the seeding's cursor prefetch taken at K = 65536 too (count 0.107-0.122 ->
+// 0.104-0.126 CPU s), and split_scan without its cursor and naming-id prefetch for u16 tokens (libsais16's 16u
+// partial passes have none: L pass 0.133-0.145 -> 0.139-0.152, S pass 0.206-0.232 -> 0.212-0.220): within the noise.
 #include "sais.hpp"
 
 #include <algorithm>
@@ -163,6 +170,8 @@ std::atomic<uint64_t> sais_par_blocks{0};  // blocks induced that way in the las
 std::atomic<uint64_t> sais_split_par_blocks{0};  // blocks of stage1_split's passes induced that way (same knobs) in the last build
 // levels of the last build (2 threads, n >= 2^16) whose stage1_split took count_gather4
 std::atomic<uint64_t> sais_par_gathered{0};
+// levels of the last build that took bucket arrays or stage1_split's workspace from the spare span (Budget)
+std::atomic<uint64_t> sais_spare_levels{0};
 }  // namespace detail
 namespace {
 
@@ -1185,6 +1194,10 @@ struct Budget {
   WorkProgress* progress = nullptr;
   uint64_t advanced = 0;  // units credited so far (progress may be null)
   int depth = 0;          // recursion level of the level running
+  // Entries sa[spare_lo, spare_hi) that the running level may use (all levels share sa's base): free at its
+  // ancestors, outside its own sa[0, n), its text and its parent's arrays. Reduced levels take their bucket arrays
+  // and stage1_split's workspace there before the heap (already touched pages, nothing charged).
+  uint64_t spare_lo = 0, spare_hi = 0;
   void advance(uint64_t u) { advanced += u; traceindex::advance(progress, u); }
 };
 
@@ -1249,20 +1262,25 @@ void solve_reduced(I* sa, I n, I m, I names, Budget& bud, uint64_t units, I rese
     return;
   }
   const uint64_t fs = n - 2 * m - reserved, k = names;  // reserved: entries below rt kept for the caller
-  uint64_t room = fs, charged = 0;
+  // the larger of this level's free part sa[m, m + fs) and the spare inherited from above holds the arrays
+  const uint64_t s_lo = bud.spare_lo, s_hi = bud.spare_hi;
+  const bool in_spare = s_hi - s_lo > fs;
+  uint64_t room = in_spare ? s_hi - s_lo : fs, charged = 0;
   std::vector<I> own;
-  I* buf = sa + m;
+  I* buf = sa + (in_spare ? s_lo : uint64_t(m));
+  bool heap = false;
   auto take_heap = [&](uint64_t entries) {
     if (entries * sizeof(I) > bud.heap_bytes) return false;
     own.resize(size_t(entries));
     buf = own.data();
     room = entries;
+    heap = true;
     charged = entries * sizeof(I);
     bud.heap_bytes -= charged;
     bud.low = std::min(bud.low, bud.heap_bytes);
     return true;
   };
-  if (2 * k + 1 > fs && !take_heap(2 * k + 1) && k > fs && !take_heap(k)) {
+  if (2 * k + 1 > room && !take_heap(2 * k + 1) && k > room && !take_heap(k)) {
     prefix_doubling(rt, sa, m);
     return;
   }
@@ -1270,10 +1288,19 @@ void solve_reduced(I* sa, I n, I m, I names, Budget& bud, uint64_t units, I rese
   I* P2 = B2 ? buf + k + 1 : buf;
   I* LC2 = 3 * k + 1 <= room ? buf + 2 * k + 1 : nullptr;
   I* LD2 = 4 * k + 1 <= room ? buf + 3 * k + 1 : nullptr;
+  if (in_spare && !heap) ++detail::sais_spare_levels;
+  // the spare below: the larger of what the arrays leave of the two regions
+  const uint64_t used = heap ? 0 : LD2 ? 4 * k + 1 : LC2 ? 3 * k + 1 : B2 ? 2 * k + 1 : k;
+  const uint64_t f_lo = m + (in_spare || heap ? 0 : used), f_hi = uint64_t(m) + fs;
+  const uint64_t p_lo = s_lo + (in_spare && !heap ? used : 0);
+  if (f_hi - f_lo >= s_hi - p_lo) { bud.spare_lo = f_lo; bud.spare_hi = f_hi; }
+  else bud.spare_lo = p_lo;
   SAIS_MARK("reduced buckets");
   ++bud.depth;
   sais_level<I, I>(rt, sa, m, names, B2, false, P2, LC2, LD2, bud, units);  // B2 counted there
   --bud.depth;
+  bud.spare_lo = s_lo;
+  bud.spare_hi = s_hi;
   bud.heap_bytes += charged;
 }
 
@@ -1361,10 +1388,13 @@ I name_substrings(const T* t, I* sa, I n, I m, bool par, uint64_t* G) {  // G (o
 }
 
 // Whether a naming level takes stage1_split: its 4K entries are free for K <= 65536 (level 0's u8/u16
-// alphabets: O(K)), otherwise charged to the heap budget (returned in charged) while they live.
-template <class I> bool m_split_ok(bool named, const I* LC, I K, Budget& bud, uint64_t& charged) {
+// alphabets: O(K)), otherwise taken from the spare span (spare: at sa + bud.spare_lo) or charged to the heap budget
+// (returned in charged) while they live.
+template <class I> bool m_split_ok(bool named, const I* LC, I K, Budget& bud, uint64_t& charged, bool& spare) {
   if (!named || !LC || uint64_t(K) > detail::sais_split_limit) return false;
   if (K <= 65536) return true;
+  spare = bud.spare_hi - bud.spare_lo >= 4 * uint64_t(K);
+  if (spare) return true;
   const uint64_t bytes = 4 * uint64_t(K) * sizeof(I);
   if (bytes > bud.heap_bytes) return false;
   bud.heap_bytes -= bytes;
@@ -1515,17 +1545,20 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, bool B_ready, I* P, I* LC, I*
   // 1. seed
   const bool s_h = par ? s_type_at(t, n, h - 1) : false;
   I m = 0, m_hi = 0, lms1 = 0;
-  // stage1_split's 4K entries: free for small alphabets, otherwise from the reduced levels' heap budget
+  // stage1_split's 4K entries: free for small alphabets, otherwise from the spare span or the heap budget
   std::vector<I> split_w;
   uint64_t split_charged = 0;
-  if (m_split_ok(named, LC, K, bud, split_charged)) split_w.resize(4 * size_t(K));
-  const bool split = !split_w.empty();
+  bool split_spare = false;
+  const bool split = m_split_ok(named, LC, K, bud, split_charged, split_spare);
+  if (split && !split_spare) split_w.resize(4 * size_t(K));
+  if (split_spare) ++detail::sais_spare_levels;
   if (B && !B_ready && !split) count_buckets(t, n, K, B);
   if (split) {
     // its passes block-parallel as level 0's final induction (the same knobs)
     const bool par_passes = threads > 1 && bud.depth == 0 && uint64_t(n) >= detail::sais_par_min &&
                             uint64_t(K) <= detail::sais_par_k;
-    m = stage1_split(t, sa, n, K, B, !B_ready, split_w.data(), LC, lms1, m_hi, h, par, s_h, par_passes);
+    m = stage1_split(t, sa, n, K, B, !B_ready, split_spare ? sa + bud.spare_lo : split_w.data(), LC, lms1, m_hi, h, par,
+                     s_h, par_passes);
     std::vector<I>().swap(split_w);
     bud.heap_bytes += split_charged;
     bud.advance(2 * pass);
@@ -1715,6 +1748,7 @@ void build_suffix_array(const Token* text, Index* sa, uint64_t n, uint64_t alpha
   detail::sais_par_blocks = 0;
   detail::sais_split_par_blocks = 0;
   detail::sais_par_gathered = 0;
+  detail::sais_spare_levels = 0;
   if (threads < 1) bad_argument("threads must be >= 1");
   if (n > uint64_t(std::numeric_limits<Index>::max())) bad_argument("n too large for the index type");
   if (alphabet_size > (uint64_t(1) << 32)) bad_argument("alphabet_size > 2^32");

@@ -32,6 +32,7 @@ extern uint64_t sais_par_block_min;  // shorter blocks induced in place
 extern std::atomic<uint64_t> sais_par_blocks;     // blocks induced in parallel in the last build
 extern std::atomic<uint64_t> sais_split_par_blocks;  // blocks of the split stage 1's passes induced in parallel in the last build
 extern std::atomic<uint64_t> sais_par_gathered;  // levels of 2-thread builds whose split stage 1 counted on one thread
+extern std::atomic<uint64_t> sais_spare_levels;  // levels whose arrays or split workspace took the spare span
 }
 
 namespace {
@@ -557,6 +558,68 @@ TEST(sais_reduced_two_threads) {
     build_suffix_array<uint32_t, uint32_t>(t.data(), sa.data(), t.size(), k, 1);
     CHECK_EQ(d::sais_par_gathered.load(), uint64_t(0));
   }
+}
+
+// The spare span (free at an ancestor level, beyond the running level's own part of sa): reduced levels with
+// K' > 65536 take stage1_split's 4K' entries there, and levels whose bucket arrays miss their own free part take
+// them there, before the heap. Texts whose reduced levels have many names (uniform over small alphabets, a large
+// alphabet, long repeats, one symbol between random ones), u16 and u32 tokens, 32- and 64-bit entries, 1 and 2
+// threads, with unique names dropped on every level (the dropped pairs kept below the reduced text) or not.
+TEST(sais_spare_span) {
+  namespace d = traceindex::detail;
+  struct Restore { ~Restore() { d::sais_unique_min = ~uint64_t(0); } } restore;
+  std::mt19937_64 rng(41);
+  std::vector<std::pair<std::vector<uint32_t>, uint32_t>> texts;
+  for (uint32_t k : {3u, 10u}) {
+    std::vector<uint32_t> t(k == 3 ? 900000 : 1300000);
+    for (auto& x : t) x = uint32_t(rng() % k);
+    texts.push_back({t, k});
+  }
+  {
+    std::vector<uint32_t> t(700000);
+    for (auto& x : t) x = uint32_t(rng() % 60000);
+    texts.push_back({t, 60000});
+  }
+  {  // long repeats: a random block of 150000 over 12 symbols, four times, with single changes
+    std::vector<uint32_t> a(150000), t;
+    for (auto& x : a) x = uint32_t(rng() % 12);
+    for (int r = 0; r < 4; ++r) { t.insert(t.end(), a.begin(), a.end()); t[t.size() - 1 - rng() % 1000] = uint32_t(rng() % 12); }
+    texts.push_back({t, 12});
+  }
+  {  // one symbol between random ones (more than n/3 LMS suffixes, nearly all substrings distinct)
+    std::vector<uint32_t> t(600000);
+    for (size_t i = 0; i < t.size(); ++i) t[i] = (i & 1) ? uint32_t(rng() % 7) : 9;
+    texts.push_back({t, 10});
+  }
+  for (const auto& [t, k] : texts) {
+    const auto want = doubling_sa(t);
+    for (uint64_t umin : {~uint64_t(0), uint64_t(1)}) {
+      d::sais_unique_min = umin;
+      for (int threads = 1; threads <= 2; ++threads) {
+        std::vector<uint32_t> sa(t.size());
+        build_suffix_array<uint32_t, uint32_t>(t.data(), sa.data(), t.size(), k, threads);
+        const uint64_t spare = d::sais_spare_levels.load();
+        CHECK_EQ(d::sais_heap_unreturned.load(), int64_t(0));
+        CHECK((std::vector<uint64_t>(sa.begin(), sa.end()) == want));
+        std::vector<uint64_t> sa64(t.size());
+        build_suffix_array<uint32_t, uint64_t>(t.data(), sa64.data(), t.size(), k, threads);
+        CHECK(sa64 == want);
+        if (k <= 60000) {
+          std::vector<uint16_t> t16(t.begin(), t.end());
+          build_suffix_array<uint16_t, uint32_t>(t16.data(), sa.data(), t16.size(), k, threads);
+          CHECK((std::vector<uint64_t>(sa.begin(), sa.end()) == want));
+        }
+        std::printf("sais_spare_span: n=%zu k=%u unique_min=%s threads=%d: %llu spare levels, %llu heap bytes\n",
+                    t.size(), k, umin == 1 ? "1" : "default", threads, (unsigned long long)spare,
+                    (unsigned long long)d::sais_heap_peak.load());
+      }
+    }
+  }
+  // the path is taken: uniform text over 10 symbols (first reduced level: K' > 65536, 4K' entries in the spare)
+  std::vector<uint32_t> sa(texts[1].first.size());
+  d::sais_unique_min = ~uint64_t(0);
+  build_suffix_array<uint32_t, uint32_t>(texts[1].first.data(), sa.data(), sa.size(), 10, 1);
+  CHECK(d::sais_spare_levels.load() > 0);
 }
 
 TEST(sais_build_count) {

@@ -142,8 +142,9 @@ export interface NativeIndex {
   count(tokens: Uint32Array, offsets: Uint32Array, cancel?: Uint8Array): Promise<Float64Array> | Float64Array;
   countSync(tokens: Uint32Array, offsets: Uint32Array): Float64Array;
   /** ERR_TOO_LARGE when the page costs more than maxTokens (snippet tokens, per occurrence and per record: occurrences.hpp). */
-  locate(tokens: Uint32Array, offsets: Uint32Array, offset: number, limit: number, context: number, maxTokens: number, cancel?: Uint8Array): Promise<NativeLocate>;
-  locateSync(tokens: Uint32Array, offsets: Uint32Array, offset: number, limit: number, context: number, maxTokens: number): NativeLocate;
+  /** withBytes: byte offsets too (when the tokenizer's table is set); false for probes whose occurrences are only compared. */
+  locate(tokens: Uint32Array, offsets: Uint32Array, offset: number, limit: number, context: number, maxTokens: number, withBytes: boolean, cancel?: Uint8Array): Promise<NativeLocate>;
+  locateSync(tokens: Uint32Array, offsets: Uint32Array, offset: number, limit: number, context: number, maxTokens: number, withBytes: boolean): NativeLocate;
   longestMatch(tokens: Uint32Array, offsets: Uint32Array, cancel?: Uint8Array): Promise<{ lengths: Uint32Array; counts: Float64Array }>;
   longestMatchSync(tokens: Uint32Array, offsets: Uint32Array): { lengths: Uint32Array; counts: Float64Array };
   nextTokens(tokens: Uint32Array, offsets: Uint32Array, cancel?: Uint8Array): Promise<NativeNext[]>;

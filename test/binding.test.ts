@@ -208,12 +208,14 @@ test('numeric options: finite integers in range, no wrap above 2^32 - 1; delimit
   const CAP = 2 ** 26;  // the most a call may hold (kMaxSnippetTokens)
   for (const [offset, limit, context, cap] of [[-1, 1, 0, CAP], [1.5, 1, 0, CAP], [0, 10_001, 0, CAP], [0, 2 ** 32 + 1, 0, CAP], [0, NaN, 0, CAP], [0, 1, 2 ** 53, CAP],
     ['0', 1, 0, CAP], [0, 1, 0, CAP + 1], [0, 1, 0, -1], [0, 1, 0, undefined]]) {
-    await expectCode(t, () => n.locate(q, o, offset as number, limit as number, context as number, cap as number), 'ERR_INVALID_ARGUMENT', `locate ${offset} ${limit} ${context} ${cap}`);
-    await expectCode(t, () => n.locateSync(q, o, offset as number, limit as number, context as number, cap as number), 'ERR_INVALID_ARGUMENT', `locateSync ${offset} ${limit} ${context} ${cap}`);
+    await expectCode(t, () => n.locate(q, o, offset as number, limit as number, context as number, cap as number, true), 'ERR_INVALID_ARGUMENT', `locate ${offset} ${limit} ${context} ${cap}`);
+    await expectCode(t, () => n.locateSync(q, o, offset as number, limit as number, context as number, cap as number, true), 'ERR_INVALID_ARGUMENT', `locateSync ${offset} ${limit} ${context} ${cap}`);
   }
-  t.is(n.locateSync(Uint32Array.of(97), Uint32Array.of(0, 1), 0, 10_000, 0, CAP).documents.length, Math.min(10_000, O.count(DOCS, [97])));
-  await expectCode(t, () => n.locate(new Uint32Array(0), Uint32Array.of(0), 0, 1, 0, CAP), 'ERR_INVALID_ARGUMENT', 'locate of no query');
-  await expectCode(t, () => n.locate(q, Uint32Array.of(0, 1, 3), 0, 1, 0, CAP), 'ERR_INVALID_ARGUMENT', 'locate of two queries');
+  for (const bytes of [undefined, 1, 'yes'])
+    await expectCode(t, () => n.locate(q, o, 0, 1, 0, CAP, bytes as never), 'ERR_INVALID_ARGUMENT', `locate withBytes ${String(bytes)}`);
+  t.is(n.locateSync(Uint32Array.of(97), Uint32Array.of(0, 1), 0, 10_000, 0, CAP, true).documents.length, Math.min(10_000, O.count(DOCS, [97])));
+  await expectCode(t, () => n.locate(new Uint32Array(0), Uint32Array.of(0), 0, 1, 0, CAP, true), 'ERR_INVALID_ARGUMENT', 'locate of no query');
+  await expectCode(t, () => n.locate(q, Uint32Array.of(0, 1, 3), 0, 1, 0, CAP, true), 'ERR_INVALID_ARGUMENT', 'locate of two queries');
   await expectCode(t, () => n.matchState(2 ** 32), 'ERR_INVALID_ARGUMENT', 'matchState window 2^32');
   await expectCode(t, () => n.matchState(-1), 'ERR_INVALID_ARGUMENT', 'matchState window -1');
   t.is(n.matchState(2 ** 32 - 1).pushed, 0);

@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildIndex, Index, LocateOptions, LocateResult, openIndex } from '../lib/index';
-import { OCCURRENCE_COST, SNIPPET_BUDGET } from '../lib/query/core';
+import { coreOf, OCCURRENCE_COST, SNIPPET_BUDGET } from '../lib/query/core';
 import { loadTokenizer } from '../lib/tokenizers/named';
 import * as O from './helpers/oracle';
 
@@ -127,6 +127,34 @@ test('cl100k_base: wordStart locate pages through both forms merged in (document
       t.true(bytes.startsWith(q) || bytes.startsWith(' ' + q), `${q} at byte ${o.position.byte}`);
     }
   }
+});
+
+// Found by review: each binary-search probe of a two-form page (limit 1, compared and dropped) worked out byte
+// offsets, a walk of its document from the start. Probes now ask the core for none; the page's fetches do.
+// Serial (before the concurrent tests): the spy sees this test's calls only, and is gone after it.
+test.serial('cl100k_base: a wordStart page\'s probes get no byte offsets from the core, its page fetches do', async (t) => {
+  const { idx } = await bpe();
+  const native = (coreOf(idx) as unknown as { native: Record<string, (...a: unknown[]) => unknown> }).native;
+  const seen: Array<{ bytes: unknown; got: boolean }> = [];
+  t.teardown(() => { delete native.locate; delete native.locateSync; });  // the own spies; the methods are the prototype's
+  for (const name of ['locate', 'locateSync']) {
+    const real = native[name].bind(native);
+    Object.defineProperty(native, name, {
+      configurable: true,
+      value: (...a: unknown[]) => {
+        const note = (r: { byteOffsets?: unknown }) => (seen.push({ bytes: a[6], got: r.byteOffsets !== undefined }), r);
+        const r = real(...a) as { byteOffsets?: unknown } | Promise<{ byteOffsets?: unknown }>;
+        return r instanceof Promise ? r.then(note) : note(r);
+      },
+    });
+  }
+  const page = await idx.locate('fox', { wordStart: true, offset: 3, limit: 5 });
+  const sync = idx.locateSync('fox', { wordStart: true, offset: 3, limit: 5 });
+  t.deepEqual(sync.occurrences.map((o) => o.position), page.occurrences.map((o) => o.position));
+  t.true(page.occurrences.every((o) => typeof o.position.byte === 'number'));
+  t.true(seen.filter((c) => c.bytes === false).length >= 4, JSON.stringify(seen));  // totals and probes
+  t.deepEqual(seen.filter((c) => c.bytes === true).length, 4);  // each form's page, async and Sync
+  for (const c of seen) t.is(c.got, c.bytes === true);
 });
 
 // What a page costs in the call's budget (docs/api.md, numeric arguments): its snippet tokens, OCCURRENCE_COST per

@@ -77,7 +77,7 @@ if (isMainThread) {
     const calls = {
       open: () => addon.NativeIndex.open(specs),
       count: () => n.count(t, o),
-      locate: () => n.locate(t1, o1, 0, 5, 2, 1 << 20),
+      locate: () => n.locate(t1, o1, 0, 5, 2, 1 << 20, true),
       longestMatch: () => n.longestMatch(t, o),
       nextTokens: () => n.nextTokens(t, o),
       trace: () => n.trace(t, o, { maxDocuments: 2 }),

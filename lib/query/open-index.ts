@@ -270,7 +270,7 @@ export class Index {
     const steps = locateSteps(forms.length, pageOptions(options), snippetBudget(options) ?? MAX_SNIPPET_BUDGET);
     core.prepareByteOffsets();
     return call.run(async (n, cancel) => {
-      const fetch = (f: LocateFetch) => n.locate(forms[f.form][0], forms[f.form][1], f.offset, f.limit, f.context, f.maxTokens, cancel);
+      const fetch = (f: LocateFetch) => n.locate(forms[f.form][0], forms[f.form][1], f.offset, f.limit, f.context, f.maxTokens, f.page, cancel);
       for (let s = steps.next(); ;) {
         if (s.done) return occurrences(core, n, s.value);
         s = steps.next(await fetch(s.value));
@@ -285,7 +285,7 @@ export class Index {
     const steps = locateSteps(forms.length, pageOptions(options), snippetBudget(options) ?? MAX_SNIPPET_BUDGET);
     core.prepareByteOffsets();
     return call.runSync((n) => {
-      const fetch = (f: LocateFetch) => n.locateSync(forms[f.form][0], forms[f.form][1], f.offset, f.limit, f.context, f.maxTokens);
+      const fetch = (f: LocateFetch) => n.locateSync(forms[f.form][0], forms[f.form][1], f.offset, f.limit, f.context, f.maxTokens, f.page);
       for (let s = steps.next(); ;) {
         if (s.done) return occurrences(core, n, s.value);
         s = steps.next(fetch(s.value));

@@ -59,6 +59,8 @@ export interface LocateFetch {
   limit: number;
   context: number;
   maxTokens: number;
+  /** Part of the page shown (its byte offsets are worked out), not a probe only compared. */
+  page: boolean;
 }
 
 /** A page over a query's forms: the first `take[f]` occurrences of form f's native page, and the total. */
@@ -83,20 +85,20 @@ function before(p: NativeLocate, i: number, q: NativeLocate, j: number): boolean
  */
 export function* locateSteps(forms: number, { offset, limit, context }: { offset: number; limit: number; context: number }, budget: number): Generator<LocateFetch, FormsPage, NativeLocate> {
   if (forms === 1) {
-    const p = yield { form: 0, offset, limit, context, maxTokens: budget };
+    const p = yield { form: 0, offset, limit, context, maxTokens: budget, page: true };
     return { total: p.total, pages: [p], take: [p.documents.length] };
   }
   // Probes (totals, single occurrences) are compared and dropped, never part of the page.
-  const totalA = (yield { form: 0, offset: 0, limit: 0, context: 0, maxTokens: budget }).total;
-  const totalB = (yield { form: 1, offset: 0, limit: 0, context: 0, maxTokens: budget }).total;
+  const totalA = (yield { form: 0, offset: 0, limit: 0, context: 0, maxTokens: budget, page: false }).total;
+  const totalB = (yield { form: 1, offset: 0, limit: 0, context: 0, maxTokens: budget, page: false }).total;
   /** How many of the first k merged occurrences are A's: the smallest a in [lo, hi] whose A occurrence a does not precede B's k − a − 1. */
   function* fromA(k: number, lo: number): Generator<LocateFetch, number, NativeLocate> {
     let hi = Math.min(k, totalA);
     lo = Math.max(lo, k - totalB);
     while (lo < hi) {
       const mid = Math.floor((lo + hi) / 2);
-      const x = yield { form: 0, offset: mid, limit: 1, context: 0, maxTokens: budget };
-      const y = yield { form: 1, offset: k - mid - 1, limit: 1, context: 0, maxTokens: budget };
+      const x = yield { form: 0, offset: mid, limit: 1, context: 0, maxTokens: budget, page: false };
+      const y = yield { form: 1, offset: k - mid - 1, limit: 1, context: 0, maxTokens: budget, page: false };
       if (before(x, 0, y, 0)) lo = mid + 1;
       else hi = mid;
     }
@@ -106,7 +108,7 @@ export function* locateSteps(forms: number, { offset, limit, context }: { offset
   const end = Math.min(offset + limit, totalA + totalB);
   const a = yield* fromA(k, 0);
   const aEnd = yield* fromA(end, a);
-  const pa = yield { form: 0, offset: a, limit: aEnd - a, context, maxTokens: budget };
-  const pb = yield { form: 1, offset: k - a, limit: end - aEnd - (k - a), context, maxTokens: budget - pa.cost };
+  const pa = yield { form: 0, offset: a, limit: aEnd - a, context, maxTokens: budget, page: true };
+  const pb = yield { form: 1, offset: k - a, limit: end - aEnd - (k - a), context, maxTokens: budget - pa.cost, page: true };
   return { total: pa.total + pb.total, pages: [pa, pb], take: [pa.documents.length, pb.documents.length] };
 }

@@ -172,17 +172,18 @@ struct Next : OverBatch {
   }
 };
 
-// locate(tokens, offsets, offset, limit, context, maxTokens, cancel?) for a batch of one query -> {total, cost,
+// locate(tokens, offsets, offset, limit, context, maxTokens, withBytes, cancel?) for a batch of one query -> {total, cost,
 // ...occurrences}; ERR_TOO_LARGE when the page's cost (occurrences.hpp) exceeds maxTokens, else that cost (a
 // wordStart page of two forms gives the second fetch what the first left).
 struct Locate {
   static constexpr const char* kName = "locate";
   static constexpr const char* kSyncName = "locateSync";
-  static constexpr size_t kCancelArg = 6;
+  static constexpr size_t kCancelArg = 7;
   static constexpr bool kFanOut = false;
   struct Request {
     QueryBatch q;
     uint64_t offset, limit, context, max_tokens;
+    bool bytes;  // the byte offsets too (a page shown); false for a probe whose occurrences are only compared
   };
   using Part = std::vector<ti::SaRange>;
   struct Result {
@@ -192,7 +193,7 @@ struct Locate {
   static Request read(const Napi::CallbackInfo& info) {
     Request r{read_batch(info, 0), integer_arg(info, 2, "offset", 0, kMaxSafeInteger),
               integer_arg(info, 3, "limit", 0, kMaxLocateLimit), integer_arg(info, 4, "context", 0, kMaxSafeInteger),
-              integer_arg(info, 5, "maxTokens", 0, kMaxSnippetTokens)};
+              integer_arg(info, 5, "maxTokens", 0, kMaxSnippetTokens), boolean_arg(info, 6, "withBytes")};
     if (r.q.size() != 1) invalid_argument(info.Env(), "locate takes a batch of one query");
     return r;
   }
@@ -204,7 +205,7 @@ struct Locate {
     ti::LocatePage page = ti::merge_locate(idx, parts, 0, r.offset, r.limit, c);
     out.total = page.total;
     for (const ti::Occurrence& h : page.hits) out.hits.add(idx, h, r.q.length(0), r.context);
-    out.hits.finish(idx, c);
+    out.hits.finish(idx, c, r.bytes);
     return out;
   }
   static Napi::Value to_js(Napi::Env env, const Result& r) {

@@ -50,8 +50,9 @@ struct OccurrenceBlock {
   }
 
   // With the index's token byte lengths, each occurrence's UTF-8 byte offset in its document (core byte_offsets).
-  void finish(const ti::Index& idx, ti::CancelFlag* cancel) {
-    const std::shared_ptr<const ti::TokenBytes> table = idx.token_bytes();
+  // with_bytes false: no byte offsets (each walks its document from the start), for answers only compared.
+  void finish(const ti::Index& idx, ti::CancelFlag* cancel, bool bytes = true) {
+    const std::shared_ptr<const ti::TokenBytes> table = bytes ? idx.token_bytes() : nullptr;
     if (table) byte_offsets = ti::byte_offsets(idx, *table, documents, offsets, cancel);
     with_bytes = table != nullptr;
   }

@@ -106,6 +106,8 @@ export interface NativeDocuments {
   tokenOffsets: Float64Array;
   records: string[];
   shards: Uint32Array;
+  /** Each document's cost in maxTokens: its tokens, and its record's (a token per 4 bytes) when countRecords. */
+  costs: Float64Array;
 }
 
 /**

@@ -22,7 +22,7 @@ export const MAX_QUERY_TOKENS = 1 << 24;
  * per-request budget; ERR_TOO_LARGE above it, before what is over it is copied). Not a public option.
  */
 export const SNIPPET_BUDGET: unique symbol = Symbol('traceindex.snippetBudget');
-/** Key of a locate result's internal field: what its page cost in that budget (the server's locate pages). */
+/** Key of an internal field of a locate result or a document: what it cost in that budget, as the core counted it. */
 export const PAGE_COST: unique symbol = Symbol('traceindex.pageCost');
 /** What an occurrence costs in that budget besides its snippet tokens (native/binding/occurrences.hpp kOccurrenceCost). */
 export const OCCURRENCE_COST = addon.snippetBudget.occurrenceCost;
@@ -431,7 +431,9 @@ export class IndexCore {
     const tokens = jsonArray(d.tokens.subarray(d.tokenOffsets[0], d.tokenOffsets[1]));
     // A document longer than the tokenizer decodes at once has no text here (docs/api.md, document).
     const decodable = this.tokenizer.readsText && tokens.length <= (this.tokenizer.decodeLimit ?? Infinity);
-    return { document: n, id: rec.id, metadata: rec.meta, tokens, text: decodable ? this.tokenizer.decode(tokens) : undefined };
+    const info: DocumentInfo = { document: n, id: rec.id, metadata: rec.meta, tokens, text: decodable ? this.tokenizer.decode(tokens) : undefined };
+    Object.defineProperty(info, PAGE_COST, { value: d.costs[0] });  // not enumerable, not in JSON
+    return info;
   }
 
   /**

@@ -178,11 +178,6 @@ async function answerRoute(route: QueryRoute, index: Index, body: QueryBody, ids
   }
 }
 
-/** A record's cost in the budget, as the core counts it: a token per 4 bytes of its JSON. */
-function recordTokens(d: { id: string; metadata?: unknown }): number {
-  return Math.floor(Buffer.byteLength(JSON.stringify(d.metadata === undefined ? { id: d.id } : { id: d.id, meta: d.metadata })) / 4);
-}
-
 /** Documents by number (404 at `count` and past) or id (404 when no document has it), within maxResultTokens (413). */
 export async function documents(index: Index, count: number, refs: Array<number | string>, call: CallOptions, limits: Limits): Promise<unknown[]> {
   const out: unknown[] = [];
@@ -193,7 +188,7 @@ export async function documents(index: Index, count: number, refs: Array<number 
     try {
       // The core refuses a document over what is left of the budget, its record counted, before reading it.
       const d = await index.document(ref, resultBudget(call, limits, Math.max(0, resultCap(limits) - tokens)));
-      tokens += d.tokens.length + recordTokens(d);
+      tokens += (d as typeof d & { [PAGE_COST]: number })[PAGE_COST];  // its tokens and record, as the core counted them
       out.push(documentJson(d));
     } catch (err) {
       const code = (err as { code?: string }).code;

@@ -345,6 +345,7 @@ struct Documents {
     o.Set("tokenOffsets", f64(env, r.token_offsets));
     o.Set("records", strings(env, r.records));
     o.Set("shards", u32(env, r.shards));
+    o.Set("costs", f64(env, r.costs));
     return o;
   }
 };

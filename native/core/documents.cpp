@@ -29,6 +29,7 @@ DocumentBatch read_documents(const Index& index, const std::vector<uint64_t>& nu
     out.token_offsets.push_back(out.tokens.size());
     out.records.push_back(s.doc_record(local));
     out.shards.push_back(si);
+    out.costs.push_back(end - begin + (count_records ? s.doc_record_cost(local) : 0));
   }
   return out;
 }

@@ -14,6 +14,7 @@ struct DocumentBatch {
   std::vector<uint64_t> token_offsets{0};
   std::vector<std::string> records;
   std::vector<uint32_t> shards;
+  std::vector<uint64_t> costs;  // each document's cost in max_tokens: its tokens, and its record's when counted
 };
 
 // Suffixes by rank (infini-gram's get_doc_by_rank): item i is the suffix of rank ranks[i] in shard shards[i],

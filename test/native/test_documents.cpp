@@ -54,7 +54,13 @@ TEST(documents_by_number_and_prefix) {
     // count_records: each record also a token per 4 bytes of its JSON.
     uint64_t records = 0;
     for (uint64_t n : numbers) records += record_of(c->place[n].second).size() / 4;
-    CHECK_EQ(read_documents(idx, numbers, nullptr, total + records, true).tokens.size(), total);
+    const DocumentBatch counted = read_documents(idx, numbers, nullptr, total + records, true);
+    CHECK_EQ(counted.tokens.size(), total);
+    // Each document's cost, as counted: its tokens, plus its record's when records count.
+    for (size_t i = 0; i < numbers.size(); ++i) {
+      CHECK_EQ(got.costs[i], uint64_t(c->docs[numbers[i]].size()));
+      CHECK_EQ(counted.costs[i], uint64_t(c->docs[numbers[i]].size() + record_of(c->place[numbers[i]].second).size() / 4));
+    }
     if (total + records > 0) CHECK_THROWS_CODE(read_documents(idx, numbers, nullptr, total + records - 1, true), codes::kTooLarge);
     numbers.push_back(c->docs.size());
     CHECK_THROWS_CODE(read_documents(idx, numbers), codes::kInvalidArgument);

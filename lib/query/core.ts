@@ -23,7 +23,15 @@ export const MAX_QUERY_TOKENS = 1 << 24;
  */
 export const SNIPPET_BUDGET: unique symbol = Symbol('traceindex.snippetBudget');
 /** Key of an internal field of a locate result or a document: what it cost in that budget, as the core counted it. */
-export const PAGE_COST: unique symbol = Symbol('traceindex.pageCost');
+const PAGE_COST: unique symbol = Symbol('traceindex.pageCost');
+/** `answer` with its cost attached under PAGE_COST (not enumerable: not in JSON, not in a spread). */
+export function withCost<T extends object>(answer: T, cost: number): T {
+  return Object.defineProperty(answer, PAGE_COST, { value: cost });
+}
+/** What a locate page or document from withCost cost in its call's budget. */
+export function costOf(answer: object): number {
+  return (answer as { [PAGE_COST]: number })[PAGE_COST];
+}
 /** What an occurrence costs in that budget besides its snippet tokens (native/binding/occurrences.hpp kOccurrenceCost). */
 export const OCCURRENCE_COST = addon.snippetBudget.occurrenceCost;
 /** The budget of a call when none is given, and the largest one can give (kMaxSnippetTokens). */
@@ -431,9 +439,7 @@ export class IndexCore {
     const tokens = jsonArray(d.tokens.subarray(d.tokenOffsets[0], d.tokenOffsets[1]));
     // A document longer than the tokenizer decodes at once has no text here (docs/api.md, document).
     const decodable = this.tokenizer.readsText && tokens.length <= (this.tokenizer.decodeLimit ?? Infinity);
-    const info: DocumentInfo = { document: n, id: rec.id, metadata: rec.meta, tokens, text: decodable ? this.tokenizer.decode(tokens) : undefined };
-    Object.defineProperty(info, PAGE_COST, { value: d.costs[0] });  // not enumerable, not in JSON
-    return info;
+    return withCost<DocumentInfo>({ document: n, id: rec.id, metadata: rec.meta, tokens, text: decodable ? this.tokenizer.decode(tokens) : undefined }, d.costs[0]);
   }
 
   /**

@@ -18,7 +18,7 @@ import { addon, NativeIndex, NativeNext, nativeError } from '../native';
 import { bytesTokenizer, pretokenized, Tokenizer } from '../tokenizers/tokenizer';
 import { isTokenizerJsonPath, loadTokenizer, tokenizerNames } from '../tokenizers/named';
 import { nonNegativeInteger, oneOf, plainObject } from '../validate';
-import { attachCore, coreOf, type DocumentBound, IndexCore, MAX_SNIPPET_BUDGET, PAGE_COST, snippetBudget } from './core';
+import { attachCore, coreOf, type DocumentBound, IndexCore, MAX_SNIPPET_BUDGET, snippetBudget, withCost } from './core';
 import { INFINIGRAM_FORMAT, openInfinigram } from './infinigram';
 import { JsonFloat64Array, jsonArray, JsonUint32Array } from './json-arrays';
 import { countForms, FormsPage, LocateFetch, locateSteps, queryForms } from './word-start';
@@ -440,9 +440,7 @@ function occurrences(core: IndexCore, native: NativeIndex, r: FormsPage): Locate
     merged.push(x);
   }
   while (j < b.length) merged.push(b[j++]);
-  const out: LocateResult = { total: r.total, occurrences: merged };
-  Object.defineProperty(out, PAGE_COST, { value: r.pages.reduce((n, p) => n + p.cost, 0) });  // not enumerable, not in JSON
-  return out;
+  return withCost<LocateResult>({ total: r.total, occurrences: merged }, r.pages.reduce((n, p) => n + p.cost, 0));
 }
 
 function longest(core: IndexCore, t: Uint32Array, o: Uint32Array, r: { lengths: Uint32Array; counts: Float64Array }): LongestMatch[] {

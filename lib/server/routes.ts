@@ -8,7 +8,7 @@
 import { TraceIndexError } from '../errors';
 import type { Index } from '../query/open-index';
 import type { ShieldOptions, TraceOptions } from '../provenance/trace';
-import { MAX_SNIPPET_BUDGET, OCCURRENCE_COST, PAGE_COST, SNIPPET_BUDGET } from '../query/core';
+import { costOf, MAX_SNIPPET_BUDGET, OCCURRENCE_COST, SNIPPET_BUDGET } from '../query/core';
 import { HttpError } from './errors';
 import type { Limits } from './limits';
 import type { QueryRoute } from './schemas';
@@ -144,7 +144,7 @@ async function answerRoute(route: QueryRoute, index: Index, body: QueryBody, ids
       for (let i = 0; i < ids.length; i++) {
         later -= needs[i];
         const r = await index.locate(ids[i], resultBudget(page, limits, Math.max(0, left - later)));
-        left -= (r as LocateResult & { [PAGE_COST]: number })[PAGE_COST];
+        left -= costOf(r);
         out.push(locateJson(r));
       }
       return out;
@@ -188,7 +188,7 @@ export async function documents(index: Index, count: number, refs: Array<number 
     try {
       // The core refuses a document over what is left of the budget, its record counted, before reading it.
       const d = await index.document(ref, resultBudget(call, limits, Math.max(0, resultCap(limits) - tokens)));
-      tokens += (d as typeof d & { [PAGE_COST]: number })[PAGE_COST];  // its tokens and record, as the core counted them
+      tokens += costOf(d);  // its tokens and record, as the core counted them
       out.push(documentJson(d));
     } catch (err) {
       const code = (err as { code?: string }).code;

@@ -1,7 +1,9 @@
 // Suffix-array benchmark: traceindex SA-IS at each thread count vs libsais (same thread counts) and
 // libdivsufsort (32-bit index; u8 text, or u16 tokens with --u16 against libsais16).
 //   bench_sais [--file PATH | --generate MB] [--mb 100] [--u16] [--threads 1,2] [--repeat 3] [--json PATH]
-//              [--no-verify] [--hugepages] [--no-peers] [--order ours|peer|alternate]
+//              [--no-verify] [--hugepages] [--no-peers] [--order ours|peer|alternate] [--stage1 hashed|induced]
+// --stage1 induced: level 0 sorts its LMS substrings by induction (as every level below it) instead of naming them
+// by hashing (the default; A/B of the two in one binary).
 // --order: which engine runs first in each round (default ours; alternate: ours in odd rounds, the peer in even).
 // --no-peers: ours only (A/B runs of two builds of ours; the ratio to the peers needs them in the same run).
 // --u16: --mb counts millions of tokens; a file is cut into words (runs of letters/digits, or single other
@@ -35,6 +37,8 @@
 #include <libsais.h>
 #include <libsais16.h>
 #endif
+
+namespace traceindex::detail { extern uint64_t sais_hash_max; }
 
 namespace {
 
@@ -185,7 +189,8 @@ std::vector<int> parse_threads(const char* s) {
 void usage() {
   std::fprintf(stderr,
                "usage: bench_sais [--file PATH | --generate MB] [--mb 100] [--threads 1,2] [--repeat 3] "
-               "[--u16] [--json PATH] [--no-verify] [--hugepages] [--no-peers] [--order ours|peer|alternate]\n");
+               "[--u16] [--json PATH] [--no-verify] [--hugepages] [--no-peers] [--order ours|peer|alternate] "
+               "[--stage1 hashed|induced]\n");
   std::exit(2);
 }
 
@@ -212,6 +217,11 @@ int main(int argc, char** argv) {
     else if (a == "--u16") u16 = true;
     else if (a == "--no-peers") peers = false;
     else if (a == "--order") order = val();
+    else if (a == "--stage1") {
+      const std::string v = val();
+      if (v == "induced") traceindex::detail::sais_hash_max = 0;
+      else if (v != "hashed") usage();
+    }
     else usage();
   }
   if (file.empty() && gen_mb <= 0) usage();
@@ -350,8 +360,9 @@ int main(int argc, char** argv) {
     verdict = equal ? "thread counts agree (checksums)" : "MISMATCH between thread counts";
   }
 
-  std::printf("Suffix array of %s: %.1f M %s (uint32 index), %s buffers, best of %d interleaved rounds\n\n",
-              source.c_str(), n / 1e6, u16 ? "u16 tokens" : "u8 tokens", g_hugepages ? "huge-page" : "malloc", repeat);
+  std::printf("Suffix array of %s: %.1f M %s (uint32 index), %s buffers, best of %d interleaved rounds%s\n\n",
+              source.c_str(), n / 1e6, u16 ? "u16 tokens" : "u8 tokens", g_hugepages ? "huge-page" : "malloc", repeat,
+              traceindex::detail::sais_hash_max ? "" : ", our level 0 induced (--stage1 induced)");
   // Ratio: the peer's time over ours, libsais at the same thread count when built in, else divsufsort.
   std::printf("| engine | threads | seconds | CPU s | M tokens/s | peak RSS MiB | %s / ours |\n",
               have_sais ? "libsais" : "divsufsort");

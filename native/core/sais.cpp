@@ -1,6 +1,7 @@
 // SA-IS suffix sorting (Nong, Zhang & Chan 2009), written for traceindex.
 //
-// Pipeline of one level (text t[0,n), buckets B[0..K] = bucket starts, B[K] = n):
+// Pipeline of one level (text t[0,n), buckets B[0..K] = bucket starts, B[K] = n). Level 0 does 1-3 by hashing
+// instead when few LMS substrings are distinct (stage1_hashed: 594 K of 29.4 M on 100 MB of prose):
 //   1. seed      every LMS suffix at the tail of its bucket (types 64 at a time from neighbour bit masks;
 //                stage1_split: gathered by its one-thread count pass, then placed by a radix pass, at 2 threads
 //                too except where its count runs on two threads: K <= 65536, or level 0's block-parallel passes);
@@ -157,6 +158,11 @@ uint64_t sais_split_limit = ~uint64_t(0);
 // Levels with at least this many LMS suffixes drop unique names from their recursion (all ones: the built-in
 // choice, see drop_unique; tests set a small value to take the path on every level whatever the share).
 uint64_t sais_unique_min = ~uint64_t(0);
+// Level 0 names its LMS substrings by hashing (stage1_hashed) while at most this many are distinct (besides the
+// table's own bound); tests set 0 to cover the induced stage 1 at level 0, or small values to cover giving up.
+uint64_t sais_hash_max = ~uint64_t(0);
+bool sais_hash_weak = false;  // tests: long LMS substrings hashed by length and first token only (collisions)
+std::atomic<uint64_t> sais_hashed_levels{0};  // levels of the last build named by hashing (0 or 1)
 std::atomic<uint64_t> sais_unique_dropped{0};  // LMS suffixes dropped that way in the last build, over all levels
 // Block-parallel final induction at level 0 with 2 threads (induce_final_par): taken when n >= par_min and
 // K <= par_k; blocks of at most par_block entries, shared by the threads in chunks of par_chunk, and blocks shorter
@@ -1522,6 +1528,178 @@ template <class I> I drop_unique(I* sa, I n, I m, I& names, Budget& bud, Dropped
   return f;
 }
 
+// Level 0's stage 1 by hashing (our design; libsais induces here): each LMS substring t[p, q] (q = the next LMS
+// position; the last one runs into the sentinel) is looked up in a hash table of the distinct ones while one
+// backward pass finds the LMS positions, and its id goes straight to the reduced text sa[n-m, n) (text order).
+// The distinct substrings (594 K of 29.4 M LMS on 100 MB of prose) are then sorted and the ids replaced by their
+// ranks: the two induction passes over n entries, the seeding and the naming are skipped.
+// Order of LMS substrings (that of induced sorting, by (token, type) pairs): tokens compare first; on a common
+// prefix where one ends (its last token is S, the other's is then L) the shorter is greater, except the
+// sentinel's, which is smallest. Equality: same tokens and same length (types follow from the tokens).
+// Keys: up to 7 bytes of tokens exactly, with the length in bits 56-62; longer: a hash with bit 63, checked
+// against the first occurrence in the text. Table slots {key, id, len} (key 0 = empty) live in sa below the
+// reduced text, doubled in place when half full; the ids' first positions and the sort on the heap budget.
+// Gives up (false; sa is then garbage, stage 1 starts over) when the distinct ones outgrow either.
+template <class I> struct HashSlot { uint64_t key; I id, len; };
+inline uint64_t mix64(uint64_t x) {
+  x ^= x >> 31; x *= 0x7fb5d329728ea185ull; x ^= x >> 27; x *= 0x81dadef4bc2dd44dull; x ^= x >> 33;
+  return x;
+}
+template <class T, class I>
+bool stage1_hashed(const T* t, I* sa, I n, I K, I* LC, I& m, I& names, I& lms1, I& m_hi, I h, Budget& bud) {
+  using Slot = HashSlot<I>;
+  struct Rec { uint64_t okey; I id, len; };  // the sort's records
+  constexpr I kShort = I(7 / sizeof(T));  // tokens of an exact key
+  constexpr size_t kSlotEntries = sizeof(Slot) / sizeof(I);
+  const uint64_t cap_max = uint64_t(n) / 2 / 3 / kSlotEntries;  // the table and its doubling below n/2
+  const uint64_t by_heap = bud.heap_bytes / (sizeof(I) + sizeof(Rec));  // ids' positions and sort records
+  if (by_heap < 2) return false;
+  const uint64_t lim = std::min<uint64_t>({detail::sais_hash_max, cap_max / 2, by_heap - 1});  // distinct at most
+  uint64_t cap = 64;
+  while (cap > cap_max && cap > 2) cap /= 2;
+  if (cap > cap_max) return false;
+  Slot* tab = reinterpret_cast<Slot*>(sa);
+  std::memset(static_cast<void*>(tab), 0, cap * sizeof(Slot));
+  std::vector<I> first;  // id -> its first position (never reallocated: lim + 1 at most)
+  first.reserve(size_t(lim) + 1);
+  const uint64_t charged = (lim + 1) * sizeof(I);
+  bud.heap_bytes -= charged;
+  bud.low = std::min(bud.low, bud.heap_bytes);
+  std::fill(LC, LC + K, I(0));
+  auto key_of = [&](I p, I len) -> uint64_t {
+    const T* s = t + p;
+    if (len <= kShort) {
+      uint64_t k = 0;
+      if (uint64_t(n - p) * sizeof(T) >= 8 && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) {
+        std::memcpy(&k, s, 8);
+        k &= (uint64_t(1) << (8 * sizeof(T) * len)) - 1;
+      } else {
+        std::memcpy(&k, s, sizeof(T) * len);
+      }
+      return k | uint64_t(len) << 56;
+    }
+    uint64_t x = uint64_t(len) * 0x9e3779b97f4a7c15ull;
+    if (detail::sais_hash_weak) return mix64(x ^ uint64_t(s[0])) | uint64_t(1) << 63;
+    const uint64_t bytes = uint64_t(len) * sizeof(T);
+    const char* c = reinterpret_cast<const char*>(s);
+    uint64_t i = 0;
+    for (; i + 8 <= bytes; i += 8) { uint64_t w; std::memcpy(&w, c + i, 8); x = mix64(x ^ w); }
+    if (i < bytes) { uint64_t w = 0; std::memcpy(&w, c + i, bytes - i); x = mix64(x ^ w ^ (bytes - i) << 59); }
+    return x | uint64_t(1) << 63;
+  };
+  uint64_t distinct = 0;
+  bool full = false;
+  auto grow = [&] {  // the doubled table above the old one, rehashed, then moved down
+    if (2 * cap > cap_max) return false;
+    Slot* nt = tab + cap;
+    std::memset(static_cast<void*>(nt), 0, 2 * cap * sizeof(Slot));
+    const uint64_t mask = 2 * cap - 1;
+    for (uint64_t s = 0; s < cap; ++s) {
+      if (!tab[s].key) continue;
+      uint64_t x = mix64(tab[s].key) & mask;
+      while (nt[x].key) x = (x + 1) & mask;
+      nt[x] = tab[s];
+    }
+    std::memmove(static_cast<void*>(tab), nt, 2 * cap * sizeof(Slot));
+    cap *= 2;
+    return true;
+  };
+  struct Pend { uint64_t key, hash; I p, len; };
+  constexpr unsigned kQ = 16;  // lookups in flight: the slot prefetched kQ LMS suffixes ahead
+  Pend q[kQ];
+  unsigned qn = 0, qh = 0;
+  I w = n;  // the reduced text grows down from n
+  auto resolve = [&](const Pend& e) {
+    const uint64_t mask = cap - 1;
+    for (uint64_t s = e.hash & mask;; s = (s + 1) & mask) {
+      Slot& x = tab[s];
+      if (!x.key) {
+        x = {e.key, I(distinct), e.len};
+        first.push_back(e.p);
+        sa[--w] = I(distinct++);
+        if (2 * distinct > cap && !grow()) full = true;
+        return;
+      }
+      if (x.key == e.key && (!(e.key >> 63) || (x.len == e.len && std::equal(t + e.p, t + e.p + e.len, t + first[x.id])))) {
+        sa[--w] = x.id;
+        return;
+      }
+    }
+  };
+  I next = n, hi = 0, sent = 0;  // next: the LMS position above (n: none yet)
+  bool stop = false;
+  lms_range(t, I(1), n, false, [&](I p) {
+    if (stop) return;
+    ++LC[t[p]];
+    hi += p >= h;
+    lms1 = p;
+    if (next == n) {  // the last LMS substring, into the sentinel: an id of its own
+      sent = I(distinct++);
+      first.push_back(p);
+      sa[--w] = sent;
+      next = p;
+      return;
+    }
+    const I len = next - p + 1;
+    next = p;
+    const uint64_t key = key_of(p, len), hash = mix64(key);
+    __builtin_prefetch(tab + (hash & (cap - 1)), 1);
+    if (qn == kQ) { resolve(q[qh]); qh = (qh + 1) % kQ; --qn; }
+    q[(qh + qn) % kQ] = {key, hash, p, len};
+    ++qn;
+    if (full || distinct > lim) stop = true;
+  });
+  for (; qn && !full && !stop && distinct <= lim; --qn, qh = (qh + 1) % kQ) resolve(q[qh]);
+  if (stop || full || distinct > lim) {
+    bud.heap_bytes += charged;
+    return false;
+  }
+  m = n - w;
+  m_hi = hi;
+  names = I(distinct);
+  if (m <= 1) {
+    bud.heap_bytes += charged;
+    return true;
+  }
+  // sort the distinct substrings: 64-bit order keys (fields of bits+1: token+1, the end 0 for the sentinel's and
+  // all ones otherwise), ties (a common prefix beyond the key) compared in the text
+  constexpr unsigned kBits = sizeof(T) < 8 ? 8 * sizeof(T) + 1 : 63, kFields = sizeof(T) < 8 ? 64 / kBits : 0;
+  constexpr uint64_t kEnd = (uint64_t(1) << kBits) - 1;
+  std::vector<Rec> recs(distinct);
+  bud.heap_bytes -= distinct * sizeof(Rec);
+  bud.low = std::min(bud.low, bud.heap_bytes);
+  for (uint64_t s = 0; s < cap; ++s)
+    if (tab[s].key) recs[tab[s].id] = {0, tab[s].id, tab[s].len};
+  recs[sent] = {0, sent, I(n - first[sent])};
+  for (Rec& r : recs) {
+    const T* s = t + first[r.id];
+    uint64_t k = 0;
+    for (unsigned i = 0; i < kFields; ++i) {
+      const uint64_t f = i < r.len ? uint64_t(s[i]) + 1 : i == r.len && r.id != sent ? kEnd : 0;
+      k = k << kBits | f;
+    }
+    r.okey = k;
+  }
+  std::sort(recs.begin(), recs.end(), [&](const Rec& a, const Rec& b) {
+    if (a.okey != b.okey) return a.okey < b.okey;
+    const I l = std::min(a.len, b.len);
+    const T* x = t + first[a.id];
+    const T* y = t + first[b.id];
+    for (I i = kFields; i < l; ++i)
+      if (x[i] != y[i]) return x[i] < y[i];
+    if (a.len == b.len) return a.id == sent;
+    return a.len < b.len ? a.id == sent : b.id != sent;
+  });
+  I* name = first.data();  // id -> rank
+  for (I r = 0; r < I(distinct); ++r) name[recs[r].id] = r;
+  std::vector<Rec>().swap(recs);
+  bud.heap_bytes += distinct * sizeof(Rec);
+  for (I k = n - m; k < n; ++k) sa[k] = name[sa[k]];
+  std::vector<I>().swap(first);
+  bud.heap_bytes += charged;
+  return true;
+}
+
 // n >= 2; B holds the bucket starts of t; P is scratch of K entries; LC (K entries, optional) receives the
 // number of LMS suffixes per bucket; LD (K entries, optional, needs B) lets the level name during induction.
 // `units` of progress: a sixth per induction pass, two sixths for the reduced level; exactly `units` in all.
@@ -1542,18 +1720,34 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, bool B_ready, I* P, I* LC, I*
   const I h = (n / 2) & ~I(1);  // 2-thread split of the text (even: LMS slots p/2 split at h/2)
   const bool flags = uint64_t(n) < std::min<uint64_t>(detail::sais_flag_limit, uint64_t(kFlag<I>) - 1);
   const bool named = flags && B && LD && uint64_t(n) < std::min<uint64_t>(detail::sais_name_limit, kMark<I>);
-  // 1. seed
   const bool s_h = par ? s_type_at(t, n, h - 1) : false;
-  I m = 0, m_hi = 0, lms1 = 0;
+  I m = 0, m_hi = 0, lms1 = 0, hashed_names = 0;
+  // 1-3 at level 0 of u8/u16 text by hashing (stage1_hashed), unless its distinct LMS substrings are too many
+  // (u32 tokens: one token per exact key, every substring a hash checked in the text; not measured, induced)
+  bool hashed = false;
+  if (sizeof(T) <= 2 && bud.depth == 0 && B && LC && detail::sais_hash_max) {
+    if (!B_ready) count_buckets(t, n, K, B);
+    B_ready = true;
+    hashed = stage1_hashed(t, sa, n, K, LC, m, hashed_names, lms1, m_hi, h, bud);
+    if (hashed) {
+      ++detail::sais_hashed_levels;
+      bud.advance(2 * pass);
+    } else {
+      m = m_hi = lms1 = 0;
+    }
+    SAIS_MARK("s1 hashed");
+  }
+  // 1. seed
   // stage1_split's 4K entries: free for small alphabets, otherwise from the spare span or the heap budget
   std::vector<I> split_w;
   uint64_t split_charged = 0;
   bool split_spare = false;
-  const bool split = m_split_ok(named, LC, K, bud, split_charged, split_spare);
+  const bool split = !hashed && m_split_ok(named, LC, K, bud, split_charged, split_spare);
   if (split && !split_spare) split_w.resize(4 * size_t(K));
   if (split_spare) ++detail::sais_spare_levels;
   if (B && !B_ready && !split) count_buckets(t, n, K, B);
-  if (split) {
+  if (hashed) {
+  } else if (split) {
     // its passes block-parallel as level 0's final induction (the same knobs)
     const bool par_passes = threads > 1 && bud.depth == 0 && uint64_t(n) >= detail::sais_par_min &&
                             uint64_t(K) <= detail::sais_par_k;
@@ -1584,12 +1778,12 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, bool B_ready, I* P, I* LC, I*
     for_each_lms_backward(t, n, [&](I p) { sa[--P[t[p]]] = p; ++m; m_hi += p >= h; lms1 = p; });
   }
   SAIS_MARK("stage 1 (other)");
-  if (LC && !split)  // LC is only given with B
+  if (LC && !split && !hashed)  // LC is only given with B
     for (I c = 0; c < K; ++c) LC[c] = B[c + 1] - P[c];
 
   // the name slots sa[m + p/2] (p < n), cleared before naming
   auto clear_slots = [&] { fill_empty(sa + m, sa + std::min<uint64_t>(n, uint64_t(m) + ((n - 1) >> 1) + 1), par); };
-  if (m > 1 && named && !split) {
+  if (m > 1 && named && !split && !hashed) {
     // 2+3. induce LMS-substring order, naming on the way (P[c] is each bucket's lowest seed)
     for (I c = 0; c < K; ++c)
       if (P[c] < B[c + 1]) sa[P[c]] |= kMark<I>;
@@ -1606,8 +1800,10 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, bool B_ready, I* P, I* LC, I*
   if (m > 1) {
     I names;
     Dropped<I> dropped;
-    uint64_t* G = want_drop(m, bud, dropped) ? dropped.G.data() : nullptr;
-    if (split) {
+    uint64_t* G = !hashed && want_drop(m, bud, dropped) ? dropped.G.data() : nullptr;
+    if (hashed) {
+      names = hashed_names;
+    } else if (split) {
       clear_slots();
       names = assign_names_next(sa, m, par, G);
     } else if (named) {
@@ -1634,11 +1830,13 @@ void sais_level(const T* t, I* sa, I n, I K, I* B, bool B_ready, I* P, I* LC, I*
     std::fprintf(stderr, "sais-diag shape %d n=%llu K=%llu m=%llu names=%llu\n", bud.depth, (unsigned long long)n,
                  (unsigned long long)K, (unsigned long long)m, (unsigned long long)names);
 #endif
-    I w = n;
-    for (I q = m + ((n - 1) >> 1) + 1; q-- > m;) {  // branch-free: w - 1 >= q (m <= n/2 slots kept)
-      const I v = sa[q];
-      sa[w - 1] = v;
-      w -= v != kEmpty<I>;
+    if (!hashed) {  // (stage1_hashed wrote the reduced text there)
+      I w = n;
+      for (I q = m + ((n - 1) >> 1) + 1; q-- > m;) {  // branch-free: w - 1 >= q (m <= n/2 slots kept)
+        const I v = sa[q];
+        sa[w - 1] = v;
+        w -= v != kEmpty<I>;
+      }
     }
     I f = 0;
     if (G && names < m) f = drop_unique(sa, n, m, names, bud, dropped);
@@ -1749,6 +1947,7 @@ void build_suffix_array(const Token* text, Index* sa, uint64_t n, uint64_t alpha
   detail::sais_split_par_blocks = 0;
   detail::sais_par_gathered = 0;
   detail::sais_spare_levels = 0;
+  detail::sais_hashed_levels = 0;
   if (threads < 1) bad_argument("threads must be >= 1");
   if (n > uint64_t(std::numeric_limits<Index>::max())) bad_argument("n too large for the index type");
   if (alphabet_size > (uint64_t(1) << 32)) bad_argument("alphabet_size > 2^32");

@@ -6,7 +6,10 @@
 //    n < 2^(bits-1)-1; Index=uint32_t with n >= 2^31-1 (up to 2^32-1) takes flag-free passes that derive
 //    suffix types from the text and the bucket pointers. No type array is kept.
 //  * A level of size n with m LMS suffixes keeps the sorted LMS suffixes in sa[0, m), the reduced text in
-//    sa[n-m, n) and the reduced level's bucket arrays in sa[m, n-m) when they fit.
+//    sa[n-m, n) and the reduced level's bucket arrays in sa[m, n-m) or in the spare span an ancestor left free,
+//    whichever is larger, when they fit.
+//  * Level 0 names its LMS substrings by hashing (a table in sa below the reduced text) while few are distinct,
+//    and by induced sorting otherwise; the names are the same either way.
 #pragma once
 #include <cstdint>
 

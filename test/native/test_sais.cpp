@@ -33,6 +33,9 @@ extern std::atomic<uint64_t> sais_par_blocks;     // blocks induced in parallel 
 extern std::atomic<uint64_t> sais_split_par_blocks;  // blocks of the split stage 1's passes induced in parallel in the last build
 extern std::atomic<uint64_t> sais_par_gathered;  // levels of 2-thread builds whose split stage 1 counted on one thread
 extern std::atomic<uint64_t> sais_spare_levels;  // levels whose arrays or split workspace took the spare span
+extern uint64_t sais_hash_max;  // level 0 names by hashing while at most this many LMS substrings are distinct (0: induced)
+extern bool sais_hash_weak;     // long LMS substrings hashed by length and first token only
+extern std::atomic<uint64_t> sais_hashed_levels;  // levels of the last build named by hashing
 }
 
 namespace {
@@ -77,13 +80,19 @@ template <class T, class I> std::vector<uint64_t> run(const std::vector<T>& t, u
 
 int g_builds = 0;
 
-// Every Index type and thread count must reproduce the oracle.
+// Every Index type and thread count must reproduce the oracle; level 0 named by hashing in two of the four runs
+// and induced in the other two (each text takes both).
 template <class T> void check_text(const std::vector<T>& t, uint64_t k, const std::vector<uint64_t>& want) {
+  uint64_t& hash_max = traceindex::detail::sais_hash_max;
+  const uint64_t keep = hash_max;
   for (int threads = 1; threads <= 2; ++threads) {
+    hash_max = threads == 1 ? keep : 0;
     CHECK((run<T, uint32_t>(t, k, threads) == want));
+    hash_max = threads == 2 ? keep : 0;
     CHECK((run<T, uint64_t>(t, k, threads) == want));
     g_builds += 2;
   }
+  hash_max = keep;
 }
 template <class T> void check_naive(const std::vector<T>& t, uint64_t k) { check_text(t, k, naive_sa(t)); }
 template <class T> void check_doubling(const std::vector<T>& t, uint64_t k) { check_text(t, k, doubling_sa(t)); }
@@ -494,6 +503,7 @@ TEST(sais_parallel_induction) {
       d::sais_par_block = uint64_t(1) << 16;
       d::sais_par_chunk = 4096;
       d::sais_par_block_min = 256;
+      d::sais_hash_max = ~uint64_t(0);
     }
   } restore;
   d::sais_par_min = 0;
@@ -523,8 +533,9 @@ TEST(sais_parallel_induction) {
     auto f = read_file("/usr/include/c++/12/bits/stl_algo.h", 1 << 20);
     doubling_all(std::vector<uint32_t>(f.begin(), f.end()), 256);
   }
-  // the path is taken: a 2-thread build of real text induces blocks in parallel; one thread, or the default
-  // level size limit on a small text, does not
+  // the path is taken: a 2-thread build of real text induces blocks in parallel (stage 1 too, with level 0
+  // induced instead of hashed); one thread, or the default level size limit on a small text, does not
+  d::sais_hash_max = 0;
   auto f = read_file("/usr/include/c++/12/bits/stl_algo.h", 1 << 20);
   CHECK(f.size() > 100000);
   std::vector<uint32_t> sa(f.size());
@@ -620,6 +631,83 @@ TEST(sais_spare_span) {
   d::sais_unique_min = ~uint64_t(0);
   build_suffix_array<uint32_t, uint32_t>(texts[1].first.data(), sa.data(), sa.size(), 10, 1);
   CHECK(d::sais_spare_levels.load() > 0);
+}
+
+// Level 0 named by hashing (stage1_hashed): the path taken (counter) or given up, and the suffix array exact either
+// way: random texts; one token; periodic runs (one distinct LMS substring); long repeated blocks (LMS substrings
+// beyond the exact 7-byte keys, found equal through the text); the sentinel's substring a prefix of others; weak
+// hashes (every long substring of a length collides: probing and the text check decide); a distinct limit that
+// gives up mid-scan; real text; u8/u16 tokens (u32 tokens stay induced: 4 of the 6 builds of a text hashed),
+// 32/64-bit entries, 1 and 2 threads.
+TEST(sais_hashed_stage1) {
+  namespace d = traceindex::detail;
+  struct Restore { ~Restore() { d::sais_hash_max = ~uint64_t(0); d::sais_hash_weak = false; } } restore;
+  auto hashed = [](const auto& t, uint64_t k, int threads) {
+    using T = typename std::decay_t<decltype(t)>::value_type;
+    const auto want = naive_sa(t);
+    CHECK((run<T, uint32_t>(t, k, threads) == want));
+    uint64_t h = d::sais_hashed_levels.load();  // (64-bit entries make larger slots: the table's bound differs)
+    CHECK_EQ(d::sais_heap_unreturned.load(), int64_t(0));
+    CHECK((run<T, uint64_t>(t, k, threads) == want));
+    h += d::sais_hashed_levels.load();
+    CHECK_EQ(d::sais_heap_unreturned.load(), int64_t(0));
+    g_builds += 2;
+    return h;
+  };
+  auto widths = [&](const std::vector<uint32_t>& t, uint64_t k, int threads) {  // builds hashed, of all builds
+    uint64_t h = 0, runs = 0;
+    all_widths(t, k, [&](const auto& v, uint64_t kk) { h += hashed(v, kk, threads); runs += 2; });
+    return std::make_pair(h, runs);
+  };
+  std::mt19937_64 rng(23);
+  uint64_t taken = 0, given_up = 0;
+  for (int weak = 0; weak < 2; ++weak) {
+    d::sais_hash_weak = weak;
+    for (int iter = 0; iter < check::scaled(150); ++iter) {
+      const uint32_t k = 1 + uint32_t(rng() % (iter % 3 ? 8 : 300));
+      auto [h, runs] = widths(random_text(rng, 1 + rng() % 3000, k), k, 1 + iter % 2);
+      taken += h;
+      given_up += runs - h;
+    }
+  }
+  d::sais_hash_weak = false;
+  CHECK(taken > 0);
+  CHECK(given_up > 0);  // large alphabets: more distinct substrings than the table's bound
+  for (int threads = 1; threads <= 2; ++threads) {
+    CHECK_EQ(widths(std::vector<uint32_t>(5000, 7), 8, threads).first, uint64_t(4));  // no LMS suffix
+    std::vector<uint32_t> periodic(6001);
+    for (size_t i = 0; i < periodic.size(); ++i) periodic[i] = 1 + uint32_t(i % 2);
+    CHECK_EQ(widths(periodic, 3, threads).first, uint64_t(4));
+    // a rise and a fall of 100 tokens each (one LMS substring of ~200 tokens), in four variants of the same length
+    // repeated; the text ends with the start of one (the sentinel's substring shares its prefix)
+    std::vector<uint32_t> rep;
+    for (int c = 0; c < 12; ++c) {
+      const size_t at = rep.size();
+      for (uint32_t i = 0; i < 200; ++i) rep.push_back(i < 100 ? 10 + i : 209 - i);
+      if (c % 4) rep[at + 120 + 7 * size_t(c % 4)] += 1;
+    }
+    rep.insert(rep.end(), rep.begin(), rep.begin() + 150);
+    for (int weak = 0; weak < 2; ++weak) {
+      d::sais_hash_weak = weak;
+      CHECK_EQ(widths(rep, 120, threads).first, uint64_t(4));
+    }
+    d::sais_hash_weak = false;
+    // a distinct limit reached mid-scan: induced instead, same array
+    d::sais_hash_max = 3;
+    CHECK_EQ(widths(mutated_repeats(rng, 500, 3, 30, 50), 30, threads).first, uint64_t(0));
+    d::sais_hash_max = ~uint64_t(0);
+  }
+  auto f = read_file("/usr/include/c++/12/bits/stl_algo.h", 1 << 20);  // ~210 KB, five copies with mutations
+  std::vector<uint8_t> text;
+  for (int c = 0; c < 5; ++c)
+    for (uint8_t x : f) text.push_back(rng() % 1000 < 5 ? uint8_t(' ' + rng() % 90) : x);
+  for (int threads = 1; threads <= 2; ++threads) {
+    const auto want = doubling_sa(text);
+    CHECK((run<uint8_t, uint32_t>(text, 256, threads) == want));
+    CHECK_EQ(d::sais_hashed_levels.load(), uint64_t(1));
+  }
+  std::printf("sais_hashed_stage1: %llu builds hashed at level 0, %llu gave up\n", (unsigned long long)taken,
+              (unsigned long long)given_up);
 }
 
 TEST(sais_build_count) {

@@ -1536,9 +1536,9 @@ template <class I> I drop_unique(I* sa, I n, I m, I& names, Budget& bud, Dropped
 // Order of LMS substrings (that of induced sorting, by (token, type) pairs): tokens compare first; on a common
 // prefix where one ends (its last token is S, the other's is then L) the shorter is greater, except the
 // sentinel's, which is smallest. Equality: same tokens and same length (types follow from the tokens).
-// Keys: up to 7 bytes of tokens exactly, with the length in bits 56-62; longer: a hash with bit 63, checked
-// against the first occurrence in the text. Table slots {key, id, len} (key 0 = empty) live in sa below the
-// reduced text, doubled in place when half full; the ids' first positions and the sort on the heap budget.
+// Slots {key, id, len} (len 0 = empty) match on key and length; keys: up to 8 bytes of tokens exactly, longer
+// substrings a hash, checked against the first occurrence in the text. The table lives in sa below the reduced
+// text, doubled in place when half full; the ids' first positions and the sort on the heap budget.
 // Gives up (false; sa is then garbage, stage 1 starts over) when the distinct ones outgrow either.
 template <class I> struct HashSlot { uint64_t key; I id, len; };
 inline uint64_t mix64(uint64_t x) {
@@ -1549,7 +1549,7 @@ template <class T, class I>
 bool stage1_hashed(const T* t, I* sa, I n, I K, I* LC, I& m, I& names, I& lms1, I& m_hi, I h, Budget& bud) {
   using Slot = HashSlot<I>;
   struct Rec { uint64_t okey; I id, len; };  // the sort's records
-  constexpr I kShort = I(7 / sizeof(T));  // tokens of an exact key
+  constexpr I kShort = I(8 / sizeof(T));  // tokens of an exact key
   constexpr size_t kSlotEntries = sizeof(Slot) / sizeof(I);
   const uint64_t cap_max = uint64_t(n) / 2 / 3 / kSlotEntries;  // the table and its doubling below n/2
   const uint64_t by_heap = bud.heap_bytes / (sizeof(I) + sizeof(Rec));  // ids' positions and sort records
@@ -1570,22 +1570,23 @@ bool stage1_hashed(const T* t, I* sa, I n, I K, I* LC, I& m, I& names, I& lms1, 
     const T* s = t + p;
     if (len <= kShort) {
       uint64_t k = 0;
+      const unsigned bits = unsigned(8 * sizeof(T) * len);
       if (uint64_t(n - p) * sizeof(T) >= 8 && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) {
         std::memcpy(&k, s, 8);
-        k &= (uint64_t(1) << (8 * sizeof(T) * len)) - 1;
+        if (bits < 64) k &= (uint64_t(1) << bits) - 1;
       } else {
         std::memcpy(&k, s, sizeof(T) * len);
       }
-      return k | uint64_t(len) << 56;
+      return k;
     }
     uint64_t x = uint64_t(len) * 0x9e3779b97f4a7c15ull;
-    if (detail::sais_hash_weak) return mix64(x ^ uint64_t(s[0])) | uint64_t(1) << 63;
+    if (detail::sais_hash_weak) return mix64(x ^ uint64_t(s[0]));
     const uint64_t bytes = uint64_t(len) * sizeof(T);
     const char* c = reinterpret_cast<const char*>(s);
     uint64_t i = 0;
     for (; i + 8 <= bytes; i += 8) { uint64_t w; std::memcpy(&w, c + i, 8); x = mix64(x ^ w); }
     if (i < bytes) { uint64_t w = 0; std::memcpy(&w, c + i, bytes - i); x = mix64(x ^ w ^ (bytes - i) << 59); }
-    return x | uint64_t(1) << 63;
+    return x;
   };
   uint64_t distinct = 0;
   bool full = false;
@@ -1595,9 +1596,9 @@ bool stage1_hashed(const T* t, I* sa, I n, I K, I* LC, I& m, I& names, I& lms1, 
     std::memset(static_cast<void*>(nt), 0, 2 * cap * sizeof(Slot));
     const uint64_t mask = 2 * cap - 1;
     for (uint64_t s = 0; s < cap; ++s) {
-      if (!tab[s].key) continue;
-      uint64_t x = mix64(tab[s].key) & mask;
-      while (nt[x].key) x = (x + 1) & mask;
+      if (!tab[s].len) continue;
+      uint64_t x = mix64(tab[s].key ^ tab[s].len) & mask;
+      while (nt[x].len) x = (x + 1) & mask;
       nt[x] = tab[s];
     }
     std::memmove(static_cast<void*>(tab), nt, 2 * cap * sizeof(Slot));
@@ -1613,14 +1614,14 @@ bool stage1_hashed(const T* t, I* sa, I n, I K, I* LC, I& m, I& names, I& lms1, 
     const uint64_t mask = cap - 1;
     for (uint64_t s = e.hash & mask;; s = (s + 1) & mask) {
       Slot& x = tab[s];
-      if (!x.key) {
+      if (!x.len) {
         x = {e.key, I(distinct), e.len};
         first.push_back(e.p);
         sa[--w] = I(distinct++);
         if (2 * distinct > cap && !grow()) full = true;
         return;
       }
-      if (x.key == e.key && (!(e.key >> 63) || (x.len == e.len && std::equal(t + e.p, t + e.p + e.len, t + first[x.id])))) {
+      if (x.key == e.key && x.len == e.len && (e.len <= kShort || std::equal(t + e.p, t + e.p + e.len, t + first[x.id]))) {
         sa[--w] = x.id;
         return;
       }
@@ -1642,7 +1643,7 @@ bool stage1_hashed(const T* t, I* sa, I n, I K, I* LC, I& m, I& names, I& lms1, 
     }
     const I len = next - p + 1;
     next = p;
-    const uint64_t key = key_of(p, len), hash = mix64(key);
+    const uint64_t key = key_of(p, len), hash = mix64(key ^ len);
     __builtin_prefetch(tab + (hash & (cap - 1)), 1);
     if (qn == kQ) { resolve(q[qh]); qh = (qh + 1) % kQ; --qn; }
     q[(qh + qn) % kQ] = {key, hash, p, len};
@@ -1669,7 +1670,7 @@ bool stage1_hashed(const T* t, I* sa, I n, I K, I* LC, I& m, I& names, I& lms1, 
   bud.heap_bytes -= distinct * sizeof(Rec);
   bud.low = std::min(bud.low, bud.heap_bytes);
   for (uint64_t s = 0; s < cap; ++s)
-    if (tab[s].key) recs[tab[s].id] = {0, tab[s].id, tab[s].len};
+    if (tab[s].len) recs[tab[s].id] = {0, tab[s].id, tab[s].len};
   recs[sent] = {0, sent, I(n - first[sent])};
   for (Rec& r : recs) {
     const T* s = t + first[r.id];

@@ -635,7 +635,7 @@ TEST(sais_spare_span) {
 
 // Level 0 named by hashing (stage1_hashed): the path taken (counter) or given up, and the suffix array exact either
 // way: random texts; one token; periodic runs (one distinct LMS substring); long repeated blocks (LMS substrings
-// beyond the exact 7-byte keys, found equal through the text); the sentinel's substring a prefix of others; weak
+// beyond the exact 8-byte keys, found equal through the text); the sentinel's substring a prefix of others; weak
 // hashes (every long substring of a length collides: probing and the text check decide); a distinct limit that
 // gives up mid-scan; real text; u8/u16 tokens (u32 tokens stay induced: 4 of the 6 builds of a text hashed),
 // 32/64-bit entries, 1 and 2 threads.

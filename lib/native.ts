@@ -190,11 +190,16 @@ export interface WrittenFile {
 
 /** The reference zstd decoder (native/core/zstd_stream.hpp), one stream of frames. */
 export interface NativeZstdDecoder {
-  /** What the chunk decodes to; ERR_BAD_INPUT for damage (what came before it is returned first, the error next call). */
-  push(chunk: Uint8Array): Buffer;
+  /**
+   * Decodes the chunk (copied) off the JS thread until it is read or `limit` bytes are out: `consumed` bytes of it
+   * were read; `more`, call again (with the rest, or an empty chunk) for output the decoder still holds. Rejects with
+   * ERR_BAD_INPUT for damage (what came before it resolves first, and the next call throws it). Throws
+   * ERR_INVALID_ARGUMENT when closed or while a decode is under way.
+   */
+  decode(chunk: Uint8Array, limit: number): Promise<{ output: Buffer; consumed: number; more: boolean }>;
   /** ERR_BAD_INPUT when the last frame is not complete; frees the decoder either way. */
   end(): void;
-  /** Frees the decoder's native memory (its window); idempotent; push/end after it: ERR_INVALID_ARGUMENT. */
+  /** Frees the decoder's native memory (its window), or lets the decode under way free it; idempotent; decode/end after it: ERR_INVALID_ARGUMENT. */
   close(): void;
 }
 

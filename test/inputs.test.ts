@@ -214,27 +214,70 @@ test('.jsonl.zst: skippable frames, stored blocks, frames split mid-line, an emp
 // The decoder's window is native memory V8 does not count (up to 32 MiB a file): end() and close() free it at
 // once, and the reader closes it however it stops (found by review: 16 files read in turn held +33 MiB each until
 // a full collection).
-test('ZstdDecoder: end() and close() free the decoder; a later push or end is ERR_INVALID_ARGUMENT; close is idempotent', (t) => {
+test('ZstdDecoder: end() and close() free the decoder; a later decode or end is ERR_INVALID_ARGUMENT; close is idempotent', async (t) => {
   const data = Buffer.from(jsonl({ text: 'one' }));
   const frame = zstdRawFrame(data);
   const closedCode = (f: () => unknown) => (t.throws(f) as { code?: string }).code;
   const d = new addon.ZstdDecoder();
-  t.deepEqual(Buffer.from(d.push(frame)), data);
+  const r = await d.decode(frame, 1 << 20);
+  t.deepEqual([Buffer.from(r.output), r.consumed, r.more], [data, frame.length, false]);
   d.end();
-  t.is(closedCode(() => d.push(frame)), 'ERR_INVALID_ARGUMENT');
+  t.is(closedCode(() => d.decode(frame, 1)), 'ERR_INVALID_ARGUMENT');
   t.is(closedCode(() => d.end()), 'ERR_INVALID_ARGUMENT');
   d.close();
   d.close();
   const e = new addon.ZstdDecoder();
-  const head = Buffer.from(e.push(frame.subarray(0, 12)));
+  const head = Buffer.from((await e.decode(frame.subarray(0, 12), 1 << 20)).output);
   t.deepEqual(head, data.subarray(0, head.length));
   e.close();
-  t.is(closedCode(() => e.push(frame.subarray(10))), 'ERR_INVALID_ARGUMENT');
+  t.is(closedCode(() => e.decode(frame.subarray(10), 1)), 'ERR_INVALID_ARGUMENT');
   // A truncated frame still fails end() (and frees the decoder).
   const f = new addon.ZstdDecoder();
-  f.push(frame.subarray(0, frame.length - 1));
+  await f.decode(frame.subarray(0, frame.length - 1), 1 << 20);
   t.is(closedCode(() => f.end()), 'ERR_BAD_INPUT');
   t.is(closedCode(() => f.end()), 'ERR_INVALID_ARGUMENT');
+  // Bad arguments.
+  const g = new addon.ZstdDecoder();
+  t.is(closedCode(() => g.decode(frame, 0)), 'ERR_INVALID_ARGUMENT');
+  t.is(closedCode(() => g.decode([1, 2] as unknown as Uint8Array, 1)), 'ERR_INVALID_ARGUMENT');
+  g.close();
+});
+
+// Decoding runs on the thread pool, one call at a time per decoder: a call while one is under way is refused (the
+// stream is not shared), and close() during a call lets the call end before the window is freed.
+test('ZstdDecoder: calls return about `limit` bytes in order; a call or end() while one is under way is refused; close() while one is under way does not crash', async (t) => {
+  const data = Buffer.from(Array.from({ length: 150_000 }, (_, i) => `line ${i} ${(i * 7919) % 10007}\n`).join(''));
+  const frame = zstdRawFrame(data);
+  const limit = 100_000, step = 1 << 17;  // ZSTD_DStreamOutSize(): a call may pass the limit by less than one step
+  const d = new addon.ZstdDecoder();
+  const pieces: Buffer[] = [];
+  let input: Buffer = frame, more = true;
+  while (input.length > 0 || more) {
+    const call = d.decode(input, limit);
+    const busy = t.throws(() => d.decode(input, limit)) as TraceIndexError;
+    t.is(busy.code, 'ERR_INVALID_ARGUMENT');
+    t.regex(busy.message, /^a decode is under way on this zstd decoder/);
+    t.is((t.throws(() => d.end()) as TraceIndexError).code, 'ERR_INVALID_ARGUMENT');
+    const r = await call;
+    t.true(r.output.length < limit + step, `${r.output.length} bytes out of one call`);
+    pieces.push(Buffer.from(r.output));
+    input = input.subarray(r.consumed);
+    more = r.more;
+  }
+  d.end();
+  t.true(pieces.length >= Math.ceil(data.length / (limit + step)), `${pieces.length} calls`);
+  t.true(Buffer.concat(pieces).equals(data));
+  // Closed while a call is under way: the call settles (its output, or the data's error), later calls are refused.
+  for (const [input, bad] of [[frame, false], [Buffer.from('not zstd at all, not at all'), true]] as const) {
+    for (let k = 0; k < 20; k++) {
+      const e = new addon.ZstdDecoder();
+      const call = e.decode(input, 1 << 20);
+      e.close();
+      t.is((t.throws(() => e.decode(input, 1)) as TraceIndexError).code, 'ERR_INVALID_ARGUMENT');
+      if (bad) await t.throwsAsync(call, { code: 'ERR_BAD_INPUT' });
+      else t.true(data.subarray(0, (await call).output.length).equals((await call).output));
+    }
+  }
 });
 
 test('corrupt or truncated zstd → ERR_BAD_INPUT naming the file, after the documents before the damage', async (t) => {
@@ -805,6 +848,39 @@ for (const kind of ['jsonl', 'jsonl.gz', 'jsonl.zst'] as const) {
     t.true(peak - baseline < uncompressedBytes / 3, `heap grew ${peak - baseline} bytes`);
   });
 }
+
+// The reader keeps one decode call ahead of what it hands on: stopping it then (a break, or damage further on) closes
+// the decoder while that call runs; the call ends, its rejection (if any) goes nowhere, the next file reads.
+test('.jsonl.zst: a reader stopped while a decode call is under way ends cleanly (no unhandled rejection), and reads again', async (t) => {
+  const lines = Array.from({ length: 40_000 }, (_, i) => jsonl({ text: `document ${i} ${'y'.repeat(i % 97)}` })).join('');
+  const good = zstdRawFrame(Buffer.from(lines));
+  const damaged = Buffer.concat([good, Buffer.from('this is no zstd frame at all')]);
+  const dir = makeDir({ 'good.jsonl.zst': good, 'damaged.jsonl.zst': damaged });
+  const rejections: unknown[] = [];
+  const onRejection = (why: unknown) => rejections.push(why);
+  process.on('unhandledRejection', onRejection);
+  try {
+    for (const name of ['good.jsonl.zst', 'damaged.jsonl.zst']) {
+      for (const stopAt of [0, 1, 5000, 39_999]) {
+        let n = 0;
+        for await (const doc of readDocuments([path.join(dir, name)])) {
+          t.is(doc.text, `document ${n} ${'y'.repeat(n % 97)}`);
+          if (n++ === stopAt) break;
+        }
+        t.is(n, stopAt + 1);
+      }
+    }
+    const { docs, error } = await collectUntilError([path.join(dir, 'damaged.jsonl.zst')]);
+    t.is(docs.length, 40_000);
+    t.is(error.code, 'ERR_BAD_INPUT');
+    t.true(error.message.startsWith(`${path.join(dir, 'damaged.jsonl.zst')}: corrupt zstd data (`), error.message);
+    t.is((await collect([path.join(dir, 'good.jsonl.zst')])).length, 40_000);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    t.deepEqual(rejections, []);
+  } finally {
+    process.off('unhandledRejection', onRejection);
+  }
+});
 
 test('breaking out early closes the file (generator return propagates)', async (t) => {
   const dir = makeDir({

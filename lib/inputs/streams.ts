@@ -117,10 +117,11 @@ function readFailure(file: string, err: unknown): TraceIndexError {
 
 /** The largest zstd window read (native/core/zstd_stream.hpp; zstd levels up to --ultra 20 stay within it). */
 export const MAX_ZSTD_WINDOW = 2 ** 25;
-/** Compressed bytes handed to the decoder at once: at most 128 blocks, so at most 16 MiB decoded per step. */
-const ZSTD_SLICE = 512;
-/** Decoded bytes between two turns of the event loop (a plain file is read 64 KiB at a time). */
-const ZSTD_TURN = 1024 * 1024;
+/**
+ * Decoded bytes per decode call: the JS thread splits and parses one call's output while the next decodes on the
+ * thread pool (and a call's completion is a turn of the event loop).
+ */
+const ZSTD_CALL = 1024 * 1024;
 
 /**
  * Walks the frame and block headers of a zstd stream as its bytes go by (RFC 8878, 3.1), to refuse a frame
@@ -215,56 +216,66 @@ class ZstdFrameWalker {
  * Decompresses a zstd stream (any number of frames, skippable frames included) chunk by chunk; corrupt or
  * truncated data, or a content checksum that differs, throws ERR_BAD_INPUT naming the file. Back-references up to
  * 2^25 bytes (all levels below --ultra 20). Memory stays bounded: windows are checked before the decoder sees their
- * frame, and it takes ZSTD_SLICE bytes at a time. Decoding is linear in the output (the reference decoder, in the
- * addon; fzstd, used before, shifted its whole window for every block: a file of tiny blocks took hours).
+ * frame, and a call returns about ZSTD_CALL bytes. Decoding is linear in the output (the reference decoder, in the
+ * addon; fzstd, used before, shifted its whole window for every block: a file of tiny blocks took hours), off the
+ * JS thread, one call ahead of the reader.
  */
 async function* zstdChunks(source: AsyncIterable<Buffer>, file: string): AsyncGenerator<Buffer> {
   const walker = new ZstdFrameWalker((why) => badInput(`${file}: ${why}`));
   const decoder = new addon.ZstdDecoder();
-  // Yields what was decoded before a failure (as gunzip does: the decoder returns it and throws on the next call).
   const corrupt = (err: unknown) => badInput(`${file}: corrupt zstd data (${(err as Error)?.message ?? String(err)})`, err);
-  function* push(chunk: Uint8Array, final: boolean): Generator<Buffer> {
-    let out: Buffer;
-    try {
-      out = decoder.push(chunk);
-    } catch (err) {
-      throw corrupt(err);
+  const chunks = source[Symbol.asyncIterator]();
+  let read = 0;                      // compressed bytes before the chunk being decoded
+  let refusal: Error | undefined;    // the walker refused a frame: thrown once what precedes it is handed on
+  /** The next compressed bytes, up to a refused frame; undefined at the end of the stream or of what is read. */
+  const nextInput = async (): Promise<Uint8Array | undefined> => {
+    if (refusal) return undefined;
+    const next = await chunks.next();
+    if (next.done) return undefined;
+    const chunk: Buffer = next.value;
+    walker.push(chunk);
+    const refused = walker.refusal;
+    if (refused) {
+      refusal = refused.error;
+      return chunk.subarray(0, Math.max(0, refused.at - read));
     }
-    if (out.length > 0) yield out;
-    if (!final) return;
+    read += chunk.length;
+    return chunk;
+  };
+  const start = (input: Uint8Array) => {
+    let call: ReturnType<typeof decoder.decode>;
+    try {
+      call = decoder.decode(input, ZSTD_CALL);
+    } catch (err) {
+      call = Promise.reject(err);  // damage the call before found (its output was handed on first)
+    }
+    call.catch(() => {});  // awaited below, unless the reader stops first
+    return call;
+  };
+  try {
+    let input = await nextInput();
+    let call = input && start(input);
+    while (call) {
+      let r: Awaited<typeof call>;
+      try {
+        r = await call;
+      } catch (err) {
+        throw corrupt(err);
+      }
+      input = input!.subarray(r.consumed);
+      if (input.length === 0 && !r.more) input = await nextInput();
+      call = input && start(input);  // decodes while what this one gave is parsed
+      if (r.output.length > 0) yield r.output;
+    }
+    if (refusal) throw refusal;
     try {
       decoder.end();
     } catch (err) {
       throw corrupt(err);
     }
-  }
-  let read = 0;
-  let sinceTurn = 0;
-  try {
-    for await (const chunk of source)
-      for (let at = 0; at < chunk.length; at += ZSTD_SLICE) {
-        const slice = chunk.subarray(at, at + ZSTD_SLICE);
-        walker.push(slice);
-        const refused = walker.refusal;
-        // What precedes a refused frame is decoded (its documents are read, as before any damage), then the error.
-        // A read chunk decodes to many times its size (a slice to 16 MiB), all of it parsed in microtasks: handed on
-        // in pieces of ZSTD_TURN bytes, with a turn of the event loop every ZSTD_TURN decoded bytes.
-        for (const out of push(refused ? slice.subarray(0, Math.max(0, refused.at - read)) : slice, false))
-          for (let o = 0; o < out.length; o += ZSTD_TURN) {
-            const piece = out.subarray(o, o + ZSTD_TURN);
-            yield piece;
-            sinceTurn += piece.length;
-            if (sinceTurn >= ZSTD_TURN) {
-              sinceTurn = 0;
-              await new Promise<void>((resolve) => setImmediate(resolve));
-            }
-          }
-        if (refused) throw refused.error;
-        read += slice.length;
-      }
-    yield* push(new Uint8Array(0), true);
   } finally {
-    decoder.close();  // its window is native memory V8 does not count: freed now, not at some later collection
+    decoder.close();  // its window is native memory V8 does not count: freed now (or when a call under way ends)
+    await chunks.return?.();
   }
 }
 

@@ -17,7 +17,8 @@
  *
  * `byteLength(tokens)` is the UTF-8 length that `tokens` contribute to the decoded text, summed token by
  * token from the vocabulary (exact even when a prefix ends inside a multi-byte character), except for a
- * tokenizer.json whose decoder is not ByteLevel, where it is the byte length of the decoded prefix.
+ * tokenizer.json whose decoder is not ByteLevel, where it is the byte length of the decoded prefix (byte-fallback
+ * tokens of a character the prefix does not finish counted as their bytes, not as the U+FFFD they decode to).
  *
  * The built-in tokenizers other than `bytes`, and byte-level BPE tokenizer.json files (nativeByteLevelBpe
  * below says which), encode natively (lib/tokenizers/native.ts, native/core/tokenizer): the same ids as the JS
@@ -550,7 +551,14 @@ async function loadTokenizerJson(spec: string, native: boolean): Promise<Tokeniz
     byteLength = (ids) => sumLengths(lengths, ids);
     tokenBytes = (id) => lengths[id];
   } else {
-    byteLength = (ids) => Buffer.byteLength(decodeIds(Array.from(ids)), 'utf8');
+    // A prefix that ends inside a character spelt by byte-fallback tokens decodes its bytes to U+FFFD: they count as
+    // the bytes they are instead, as for every other tokenizer (the token's position.byte inside the character).
+    const byteOf = byteFallbackBytes(decoder, hf, vocabSize);
+    byteLength = (ids) => {
+      const tail = byteOf ? incompleteTail(byteOf, ids) : 0, whole = ids.length - tail;
+      const complete = ArrayBuffer.isView(ids) ? (ids as Uint32Array).subarray(0, whole) : Array.prototype.slice.call(ids, 0, whole);
+      return (whole > 0 ? Buffer.byteLength(decodeIds(Array.from(complete)), 'utf8') : 0) + tail;
+    };
   }
   let encoder: NativeEncoder | undefined;
   let jsReason: string | undefined;
@@ -573,6 +581,33 @@ async function loadTokenizerJson(spec: string, native: boolean): Promise<Tokeniz
     native: encoder,
     jsReason,
   });
+}
+
+/**
+ * The byte of each byte-fallback token (`<0xNN>`) when the decoder has a ByteFallback step, else -1; undefined when
+ * it has none.
+ */
+function byteFallbackBytes(decoder: unknown, hf: HfTokenizer, vocabSize: number): Int16Array | undefined {
+  const steps = (d: unknown): unknown[] => (isPlainObject(d) && d.type === 'Sequence' && Array.isArray(d.decoders) ? d.decoders.flatMap(steps) : [d]);
+  if (!steps(decoder).some((d) => isPlainObject(d) && d.type === 'ByteFallback')) return undefined;
+  const out = new Int16Array(vocabSize).fill(-1);
+  for (let id = 0; id < vocabSize; id++) {
+    const piece = hf.id_to_token(id);
+    if (piece !== undefined && /^<0x[0-9A-Fa-f]{2}>$/.test(piece)) out[id] = parseInt(piece.slice(3, 5), 16);
+  }
+  return out;
+}
+
+/** How many of the last ids are byte tokens that start a UTF-8 character they do not finish (0 to 3). */
+function incompleteTail(byteOf: Int16Array, ids: ArrayLike<number>): number {
+  for (let k = 1; k <= 3 && k <= ids.length; k++) {
+    const b = byteOf[ids[ids.length - k]];
+    if (b < 0) return 0;
+    if ((b & 0xc0) === 0x80) continue;  // a continuation byte: the lead is further back
+    const length = b >= 0xf8 ? 1 : b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+    return length > k ? k : 0;
+  }
+  return 0;
 }
 
 // ---------------------------------------------------------------------------

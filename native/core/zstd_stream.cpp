@@ -39,12 +39,13 @@ ZstdStream::~ZstdStream() {
   delete state_;
 }
 
-void ZstdStream::decode(const uint8_t* in, size_t n, std::vector<uint8_t>* out) {
+ZstdStream::Step ZstdStream::decode(const uint8_t* in, size_t n, std::vector<uint8_t>* out, size_t limit) {
   if (state_->failed) bad("the stream failed before");
   static const uint8_t kNone = 0;
   ZSTD_inBuffer input{n ? in : &kNone, n, 0};  // never a null pointer, even with nothing to read
   const size_t step = ZSTD_DStreamOutSize();
   if (!state_->buf) state_->buf.reset(new uint8_t[step]);
+  const size_t start = out->size();
   // Until the input is consumed and the decoder holds nothing more to flush (a full output buffer may leave some).
   for (;;) {
     ZSTD_outBuffer output{state_->buf.get(), step, 0};
@@ -57,7 +58,8 @@ void ZstdStream::decode(const uint8_t* in, size_t n, std::vector<uint8_t>* out) 
     }
     // A call that moved nothing (no input left) answers with the next frame's header size: not a truncation.
     if (input.pos != consumed || output.pos != 0) state_->pending = r;
-    if (input.pos == input.size && output.pos < step) return;
+    if (input.pos == input.size && output.pos < step) return {input.pos, false};
+    if (out->size() - start >= limit) return {input.pos, true};
   }
 }
 

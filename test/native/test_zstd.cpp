@@ -1,6 +1,8 @@
 // The zstd reader (native/core/zstd_stream.hpp) against the vendored library's own compressor: random and
 // repetitive data round-trip whole and fed a byte at a time; several frames, skippable frames and frames with
 // checksums; truncation, damage, a wrong checksum and a window above 2^25 are ERR_BAD_INPUT.
+#include <algorithm>
+#include <cstdint>
 #include <random>
 #include <string>
 #include <vector>
@@ -27,12 +29,19 @@ std::vector<uint8_t> compress(const std::vector<uint8_t>& data, int level, bool 
   return out;
 }
 
-// Decodes `in` fed `step` bytes at a time.
-std::vector<uint8_t> decode(const std::vector<uint8_t>& in, size_t step) {
+// Decodes `in` fed `step` bytes at a time, at most `limit` bytes (plus one output step) out of a call.
+std::vector<uint8_t> decode(const std::vector<uint8_t>& in, size_t step, size_t limit = SIZE_MAX) {
   ZstdStream z;
   std::vector<uint8_t> out;
-  for (size_t at = 0; at < in.size(); at += step) z.decode(in.data() + at, std::min(step, in.size() - at), &out);
-  z.decode(nullptr, 0, &out);
+  const size_t bound = limit == SIZE_MAX ? SIZE_MAX : limit + ZSTD_DStreamOutSize();
+  for (size_t at = 0;;) {
+    const size_t n = std::min(step, in.size() - at), before = out.size();
+    const ZstdStream::Step s = z.decode(in.data() + at, n, &out, limit);
+    CHECK(s.consumed <= n);
+    CHECK(out.size() - before < bound);
+    at += s.consumed;
+    if (at == in.size() && !s.more) break;
+  }
   z.finish();
   return out;
 }
@@ -54,6 +63,9 @@ TEST(zstd_stream_round_trips_what_the_library_compresses) {
     const std::vector<uint8_t> z = compress(data, 1 + round % 19, round % 2);
     CHECK(decode(z, z.size() + 1) == data);
     CHECK(decode(z, 1 + rng() % 700) == data);
+    // Output bounded per call: the rest of the input (and what the decoder holds) comes out on the calls after.
+    CHECK(decode(z, z.size() + 1, 1 + rng() % 5000) == data);
+    CHECK(decode(z, 1 + rng() % 70000, 1) == data);
   }
   // Several frames, a skippable frame between them.
   std::mt19937 r2(7);
@@ -88,11 +100,12 @@ TEST(zstd_stream_refuses_truncated_damaged_and_oversized_frames) {
   const std::vector<uint8_t> big = letters(rng, (1 << 25) + 1000, 200);
   CHECK_THROWS_CODE(decode(compress(big, 1, false, 26), 1 << 16), codes::kBadInput);
   CHECK(decode(compress(big, 1, false, 25), 1 << 16) == big);
+  CHECK(decode(compress(big, 1, false, 25), 1 << 16, 1 << 20) == big);
   // After a failure the stream stays failed.
   ZstdStream s;
   std::vector<uint8_t> out;
   const uint8_t garbage[] = {'{', '"', 'a', '"', '}', '\n'};
-  CHECK_THROWS_CODE(s.decode(garbage, sizeof garbage, &out), codes::kBadInput);
-  CHECK_THROWS_CODE(s.decode(z.data(), z.size(), &out), codes::kBadInput);
+  CHECK_THROWS_CODE(s.decode(garbage, sizeof garbage, &out, SIZE_MAX), codes::kBadInput);
+  CHECK_THROWS_CODE(s.decode(z.data(), z.size(), &out, SIZE_MAX), codes::kBadInput);
   CHECK_THROWS_CODE(s.finish(), codes::kBadInput);
 }

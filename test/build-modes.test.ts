@@ -319,6 +319,16 @@ test('combine refuses a target that is, contains or lies inside a part, and leav
   const one = path.join(scratch, 'overlap-one');
   await buildIndex({ inputs: [dir], out: one, shardTokens: 5_000 });
   t.deepEqual(await answers(combined, probes(texts)), await answers(one, probes(texts)));
+  // A target holding shards of its own (an index built there) is refused untouched; an earlier combine of the same
+  // parts (links into them only) is replaced.
+  const ownBefore = shardBytes(one);
+  const err = await t.throwsAsync(combineIndexes(one, parts));
+  t.is((err as { code?: string }).code, 'ERR_INVALID_ARGUMENT');
+  t.regex(err!.message, /holds shards that are not links into the given parts: shard-00000 \(its own/);
+  const ownNow = shardBytes(one);
+  t.deepEqual([...ownNow.keys()], [...ownBefore.keys()]);
+  for (const [k, v] of ownBefore) t.true(v.equals(ownNow.get(k)!), `${one}/${k} changed`);
+  t.is((await combineIndexes(combined, parts)).parts, 2);
 });
 
 test('a repeated --append (a retried job) is refused, also for a copy of the file; skipDuplicateInputs leaves such files out', async (t) => {

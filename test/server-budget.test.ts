@@ -230,7 +230,7 @@ test("a document's record counts in the budget (a token per 4 bytes): 100 KiB of
 
 // Regression (found by review): a locate batch's pages first get the budget in proportion to their snippets, so a
 // query whose document has a large record got about half of it and the request was refused though its answer fit.
-// Now such a batch is read again in order, each page bound by what the earlier ones cost: 413 only when it does not fit.
+// Now the pages refused are read again in turn, each bound by what the others cost: 413 only when it does not fit.
 test('a locate batch whose answer fits is answered even when one page holds most of the records; one token less is 413', async (t) => {
   const out = path.join(scratch, 'share-meta');
   const note = 'm'.repeat(4000);
@@ -249,5 +249,32 @@ test('a locate batch whose answer fits is answered even when one page holds most
       t.deepEqual(res.body.results.map((r: { occurrences: Array<{ id: string }> }) => r.occurrences.map((o) => o.id)), [['big'], ['s']]);
       t.is(res.body.results[0].occurrences[0].metadata.note, note);
     } else t.is(res.body.error.code, 'ERR_TOO_LARGE');
+  }
+});
+
+// Regression (found by review rev5): the pages read again were each bound by the cap less the later queries' worst
+// case (query + 2 × context + 32), so with context past the documents' ends an answer that fit was 413 or not
+// depending on the order of the queries. The pages that fit their share are kept at their exact cost.
+test('a locate batch with context is answered in either order when it fits (413 one token less): refused pages are bound by the exact costs of the others', async (t) => {
+  const out = path.join(scratch, 'share-order');
+  const long = 'x'.repeat(6000);
+  await buildIndex({ inputs: [{ text: 'ab zq cd', id: long }, { text: 'ef zw gh', id: 'b' }], out });
+  const own = await openIndex(out);
+  t.teardown(() => own.close());
+  const rec = (r: object) => Math.floor(Buffer.byteLength(JSON.stringify(r)) / 4);
+  // Context 8 takes each whole 8-byte document as the snippet; the worst case is 2 + 16 + 32 = 50 a page.
+  const total = (8 + 32 + rec({ id: long })) + (8 + 32 + rec({ id: 'b' }));
+  t.true(total > 1000);
+  for (const queries of [['zq', 'zw'], ['zw', 'zq']]) {
+    for (const [budget, status] of [[total, 200], [total - 1, 413]] as const) {
+      const s = await createServer({ indexes: { main: own }, maxResultTokens: budget });
+      servers.push(s);
+      const res = await post(s, 'locate', { queries, limit: 1, context: 8 });
+      t.is(res.status, status, `${queries} at ${budget}: ${JSON.stringify(res.body).slice(0, 200)}`);
+      if (status === 200) {
+        t.deepEqual(res.body.results.map((r: { occurrences: Array<{ id: string; snippet: { text: string } }> }) => r.occurrences.map((o) => [o.id, o.snippet.text])),
+          queries.map((q) => (q === 'zq' ? [[long, 'ab zq cd']] : [['b', 'ef zw gh']])));
+      } else t.deepEqual(res.body, { error: { code: 'ERR_TOO_LARGE', message: OVER(budget) } });
+    }
   }
 });

@@ -81,8 +81,9 @@ for (const spec of ['llama-2', 'cl100k_base', 'llama-3', fixtureJson]) {
 
 // A tokenizer whose byte table cannot be had (it throws, or the core refuses it) loses only the table's speed: every
 // locate and trace computes byte offsets on the JS thread, the same ones, and one warning says so. (It was: the
-// first call failed with the tokenizer's error, later calls took the JS path silently.)
-for (const broken of ['throws', 'is refused by the core'] as const) {
+// first call failed with the tokenizer's error, later calls took the JS path silently.) A table shorter than the
+// vocabulary is refused too (regression, review rev5: it was taken, and ids past it added 0 bytes to the offsets).
+for (const broken of ['throws', 'is refused by the core', 'is shorter than the vocabulary'] as const) {
   test.serial(`a tokenizer whose tokenByteTable() ${broken}: every call answers as with the table, one TRACEINDEX_BYTE_TABLE warning`, async (t) => {
     const out = path.join(scratch, `byte-table-${broken.length}`);
     await buildIndex({ inputs: texts.map((text, i) => ({ text, id: `t${i}` })), out, tokenizer: 'cl100k_base', shardTokens: 10_000 });
@@ -95,7 +96,7 @@ for (const broken of ['throws', 'is refused by the core'] as const) {
       tokenByteTable() {
         calls++;
         if (broken === 'throws') throw new Error('no table today');
-        return { bytes: new Uint32Array(3), first: new Uint32Array(2) };
+        return { bytes: new Uint32Array(3), first: new Uint32Array(broken === 'is refused by the core' ? 2 : 3) };
       },
     };
     const warnings: Error[] = [];
@@ -122,7 +123,9 @@ for (const broken of ['throws', 'is refused by the core'] as const) {
       t.is(warnings.length, 1);
       t.regex(warnings[0].message, broken === 'throws'
         ? /^tokenizer cl100k_base: tokenByteTable\(\) failed \(no table today\); byte offsets are computed on the JS thread$/
-        : /^tokenizer cl100k_base: tokenByteTable\(\) failed \(.*bytes and first differ in length\); byte offsets are computed on the JS thread$/);
+        : broken === 'is refused by the core'
+          ? /^tokenizer cl100k_base: tokenByteTable\(\) failed \(.*bytes and first differ in length\); byte offsets are computed on the JS thread$/
+          : /^tokenizer cl100k_base: tokenByteTable\(\) failed \(.*the table has 3 entries, fewer than the vocabulary's 100277\); byte offsets are computed on the JS thread$/);
     } finally {
       process.off('warning', onWarning);
       good.close();

@@ -227,6 +227,11 @@ test('a combined index over version 1 parts is refused untouched (its shards are
     t.deepEqual(tree(dir), own, `${dir} unchanged`);
   }
   parts.forEach((p, i) => t.deepEqual(tree(p), before[i], `${p} byte for byte unchanged`));
+  // The appended index's message names its own shard and says to combine into a new directory (regression, review
+  // rev5: combining again into it deleted the appended documents).
+  const own = manifestOf(appended).shards.length - 1;
+  const appendedDocs = manifestOf(appended).documents;
+  await rejectsWith(t, upgradeIndex(appended), 'ERR_INVALID_ARGUMENT', new RegExp(`into a new directory, then append .*shard-0*${own} \\(documents ${appendedDocs - 1}–${appendedDocs - 1}\\)`));
   // The way out the message gives: upgrade each part, combine again (into the same directory).
   for (const p of parts) t.is((await upgradeIndex(p)).upgraded, manifestOf(p).shards.length);
   await combineIndexes(combined, parts);
@@ -242,6 +247,33 @@ test('a combined index over version 1 parts is refused untouched (its shards are
     try { return await x.count('abcab'); } finally { x.close(); }
   }))).reduce((a, b) => a + b, 0));
   idx.close();
+  // Combining again into the appended index is refused untouched (its own shard would be deleted), from the CLI too.
+  const ownTree = tree(appended);
+  await rejectsWith(t, combineIndexes(appended, parts), 'ERR_INVALID_ARGUMENT', new RegExp(`holds shards that are not links into the given parts: shard-0*${own} \\(its own.*Combine into a new directory`));
+  const c = cliAs(['combine', appended, ...parts]);
+  t.is(c.status, 1);
+  t.regex(c.stderr, /ERR_INVALID_ARGUMENT.*not links into the given parts/);
+  t.deepEqual(tree(appended), ownTree, 'appended index unchanged');
+  // Its way out: the upgraded parts combined into a new directory, the appended documents appended again.
+  const renewed = path.join(root, 'renewed');
+  await combineIndexes(renewed, parts);
+  await buildIndex({ inputs: [extra], out: renewed, append: true });
+  t.deepEqual(await upgradeIndex(renewed), { shards: shards + 1, upgraded: 0, bytesWritten: 0 });
+  const docs = async (dir: string) => {
+    const x = await openIndex(dir);
+    try {
+      const all: Array<[string, string]> = [];
+      for (let n = 0; n < x.info.documents; n++) {
+        const d = await x.document(n);
+        all.push([d.id, d.text!]);
+      }
+      return all;
+    } finally { x.close(); }
+  };
+  const kept = await docs(appended);
+  t.is(kept.length, appendedDocs);
+  t.deepEqual(kept[appendedDocs - 1], ['x', 'abcabc']);
+  t.deepEqual(await docs(renewed), kept, 'no document lost');
 });
 
 test('abort: before the manifest is written the index stays version 1 and opens; the next upgrade finishes it', async (t) => {

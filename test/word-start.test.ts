@@ -183,6 +183,32 @@ test('cl100k_base: a wordStart locate page is held to the call\'s budget as a wh
   }
 });
 
+// Regression (found by review rev5): the single-occurrence probes of the binary searches were bound by the page's
+// budget, so a probe landing on a document with a large record was refused although the page, of small ones, fit.
+test('cl100k_base: a wordStart page of small records fits its cost though its probes land on documents with large records', async (t) => {
+  const out = path.join(scratch, 'records');
+  // "fox" at a text start (the query's own form) in small-record documents, " fox" (the spaced form) in large ones.
+  const inputs = Array.from({ length: 12 }, (_, d) => (d % 2 === 0 ? { text: 'fox jumps', id: `s${d}` } : { text: 'the fox', id: `${'x'.repeat(400)}${d}` }));
+  await buildIndex({ inputs, out, tokenizer: 'cl100k_base' });
+  const idx = await openIndex(out);
+  t.teardown(() => idx.close());
+  const ids = inputs.map((d) => d.id);
+  for (const limit of [1, 2, 5]) {
+    for (let offset = 0; offset < inputs.length; offset++) {
+      const o = { wordStart: true, offset, limit, context: 0 };
+      const page = await idx.locate('fox', o);
+      t.deepEqual(page.occurrences.map((x) => x.id), ids.slice(offset, offset + limit));
+      const cost = pageCost(page);
+      const at = (budget: number) => ({ ...o, [SNIPPET_BUDGET]: budget }) as LocateOptions;
+      const where = `[${offset}, +${limit}) at ${cost}`;
+      t.deepEqual((await idx.locate('fox', at(cost))).occurrences.map((x) => x.id), ids.slice(offset, offset + limit), where);
+      t.is(idx.locateSync('fox', at(cost)).occurrences.length, page.occurrences.length, where);
+      await t.throwsAsync(idx.locate('fox', at(cost - 1)), { code: 'ERR_TOO_LARGE' }, where);
+      t.throws(() => idx.locateSync('fox', at(cost - 1)), { code: 'ERR_TOO_LARGE' }, where);
+    }
+  }
+});
+
 test('bytes tokenizer: the spaced form holds the query itself, so wordStart is the plain query', async (t) => {
   const out = path.join(scratch, 'bytes');
   await buildIndex({ inputs: texts.map((text) => ({ text })), out, shardTokens: 2000 });

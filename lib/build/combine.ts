@@ -4,8 +4,9 @@
  * the parts, and its manifest lists the parts' shards in part order, so the combined index answers exactly
  * like a one-process build of the same inputs. Every part must be present once, finished, and from the same
  * partition; anything else is refused before the index is written, as is a target that is, contains or lies
- * inside a part (replacing it would delete the part's files). The parts must stay where they are. Like a
- * build, a combine holds the target lock and swaps its directory into place (./workdir).
+ * inside a part (replacing it would delete the part's files), and an index holding shards other than links into
+ * the given parts (an earlier combine's appended documents, another index). The parts must stay where they are.
+ * Like a build, a combine holds the target lock and swaps its directory into place (./workdir).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -73,6 +74,7 @@ export async function combineIndexes(out: string, partDirs: string[], options: {
     const lock = lockTarget(target);
     try {
       checkReplaceable(target);
+      refuseOwnShards(target, parts.map((p) => p.dir));
       removeOrphans(target);
       return writeCombined(target, parts.length, Array.from({ length: first.part.count }, (_, i) => byIndex.get(i)!));
     } finally {
@@ -117,6 +119,33 @@ function writeCombined(target: string, partCount: number, ordered: Array<{ dir: 
     fs.rmSync(work, { recursive: true, force: true });
     throw err;
   }
+}
+
+/**
+ * Refuses (nothing written) a target whose shard directories are not all links into the given parts: replacing it
+ * would delete its own shards (documents appended to an earlier combine) or drop another index's.
+ */
+function refuseOwnShards(target: string, partDirs: string[]): void {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(target).filter((e) => /^shard-\d+$/.test(e)).sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  const homes = new Set(partDirs.map(realPathOf));
+  const other: string[] = [];
+  for (const e of entries) {
+    const at = path.join(target, e);
+    if (!fs.lstatSync(at).isSymbolicLink()) other.push(`${e} (its own, e.g. appended documents)`);
+    else {
+      const dest = path.resolve(target, fs.readlinkSync(at));
+      if (!homes.has(realPathOf(path.dirname(dest)))) other.push(`${e} (a link into ${path.dirname(dest)})`);
+    }
+  }
+  if (other.length === 0) return;
+  const named = other.slice(0, 5).join(', ') + (other.length > 5 ? `, … (${other.length} shards)` : '');
+  throw new TraceIndexError('ERR_INVALID_ARGUMENT', `combine target ${target} holds shards that are not links into the given parts: ${named}; refusing to replace it (nothing written: that would delete them). Combine into a new directory`);
 }
 
 /** Real path of `p`, resolving symlinks in the part that exists (the rest is appended as given). */

@@ -83,7 +83,7 @@ async function upgradeLocked(dir: string, signal: AbortSignal | undefined, onPro
   const m = readManifest(dir);
   checkShardFiles(dir, m);
   const todo = m.shards.filter((s) => s.files[SAMPLES_FILE] === undefined);
-  refuseLinkedShards(dir, todo);
+  refuseLinkedShards(dir, m.shards, todo);
   const p: UpgradeProgress = { stage: 'verify', shards: m.shards.length, toUpgrade: todo.length, verified: 0, written: 0, bytesWritten: 0, elapsedSeconds: 0 };
   const report = (stage: UpgradeProgress['stage']) => {
     p.stage = stage;
@@ -135,9 +135,10 @@ async function upgradeLocked(dir: string, signal: AbortSignal | undefined, onPro
 /**
  * A shard directory that is a symlink (a combined index's shards are links into its parts) belongs to another
  * index: writing samples.bin through it would change that index, and racing its own upgrade. Refused before
- * anything is written, naming one linked shard per part; the parts are upgraded themselves and combined again.
+ * anything is written, naming one linked shard per part; the parts are upgraded themselves and combined again,
+ * into a new directory when the index holds shards of its own (appended), which a combine will not replace.
  */
-function refuseLinkedShards(dir: string, todo: ShardEntry[]): void {
+function refuseLinkedShards(dir: string, shards: ShardEntry[], todo: ShardEntry[]): void {
   const byPart = new Map<string, string>();
   for (const s of todo) {
     const at = path.join(dir, s.dir);
@@ -147,5 +148,14 @@ function refuseLinkedShards(dir: string, todo: ShardEntry[]): void {
     if (!byPart.has(part)) byPart.set(part, `${s.dir} is a link into ${fs.existsSync(path.join(part, MANIFEST_FILE)) ? 'part ' : ''}${part} (its ${path.basename(real)})`);
   }
   if (byPart.size === 0) return;
-  throw new TraceIndexError('ERR_INVALID_ARGUMENT', `${dir} not upgraded (nothing written): shards to upgrade live in other indexes' directories: ${[...byPart.values()].join('; ')}. Upgrading them here would write into those indexes. Upgrade each part (traceindex upgrade PART) and combine them again`);
+  const own: string[] = [];
+  let first = 0;
+  for (const s of shards) {
+    if (!fs.lstatSync(path.join(dir, s.dir)).isSymbolicLink()) own.push(`${s.dir} (documents ${first}–${first + s.documents - 1})`);
+    first += s.documents;
+  }
+  const again = own.length === 0
+    ? 'combine them again'
+    : `combine them again into a new directory, then append to it the documents of ${dir}'s own shards, ${own.join(', ')} (appended after the combine; a combine into ${dir} is refused, as it would delete them)`;
+  throw new TraceIndexError('ERR_INVALID_ARGUMENT', `${dir} not upgraded (nothing written): shards to upgrade live in other indexes' directories: ${[...byPart.values()].join('; ')}. Upgrading them here would write into those indexes. Upgrade each part (traceindex upgrade PART) and ${again}`);
 }

@@ -10,7 +10,7 @@
  */
 import { TraceIndexError } from '../errors';
 import type { NativeLocate } from '../native';
-import type { IndexCore } from './core';
+import { type IndexCore, MAX_SNIPPET_BUDGET } from './core';
 import { JsonFloat64Array } from './json-arrays';
 import type { Query } from './types';
 
@@ -88,17 +88,18 @@ export function* locateSteps(forms: number, { offset, limit, context }: { offset
     const p = yield { form: 0, offset, limit, context, maxTokens: budget, page: true };
     return { total: p.total, pages: [p], take: [p.documents.length] };
   }
-  // Probes (totals, single occurrences) are compared and dropped, never part of the page.
-  const totalA = (yield { form: 0, offset: 0, limit: 0, context: 0, maxTokens: budget, page: false }).total;
-  const totalB = (yield { form: 1, offset: 0, limit: 0, context: 0, maxTokens: budget, page: false }).total;
+  // Probes (totals, single occurrences) are compared and dropped, never part of the page: not bound by its budget
+  // (a probe's record may cost more than a page of small ones), only by the core's (limit 1, context 0).
+  const totalA = (yield { form: 0, offset: 0, limit: 0, context: 0, maxTokens: MAX_SNIPPET_BUDGET, page: false }).total;
+  const totalB = (yield { form: 1, offset: 0, limit: 0, context: 0, maxTokens: MAX_SNIPPET_BUDGET, page: false }).total;
   /** How many of the first k merged occurrences are A's: the smallest a in [lo, hi] whose A occurrence a does not precede B's k − a − 1. */
   function* fromA(k: number, lo: number): Generator<LocateFetch, number, NativeLocate> {
     let hi = Math.min(k, totalA);
     lo = Math.max(lo, k - totalB);
     while (lo < hi) {
       const mid = Math.floor((lo + hi) / 2);
-      const x = yield { form: 0, offset: mid, limit: 1, context: 0, maxTokens: budget, page: false };
-      const y = yield { form: 1, offset: k - mid - 1, limit: 1, context: 0, maxTokens: budget, page: false };
+      const x = yield { form: 0, offset: mid, limit: 1, context: 0, maxTokens: MAX_SNIPPET_BUDGET, page: false };
+      const y = yield { form: 1, offset: k - mid - 1, limit: 1, context: 0, maxTokens: MAX_SNIPPET_BUDGET, page: false };
       if (before(x, 0, y, 0)) lo = mid + 1;
       else hi = mid;
     }

@@ -133,21 +133,24 @@ async function answerRoute(route: QueryRoute, index: Index, body: QueryBody, ids
       const slack = resultCap(limits) - need;
       const share = (n: number) => n + (need > 0 ? Math.floor((slack * n) / need) : 0);
       const pages = await Promise.allSettled(ids.map((q, i) => index.locate(q, resultBudget(page, limits, share(needs[i])))));
-      const failed = pages.find((p): p is PromiseRejectedResult => p.status === 'rejected');
-      if (!failed) return pages.map((p) => locateJson((p as PromiseFulfilledResult<LocateResult>).value));
-      if (!(failed.reason instanceof TraceIndexError) || failed.reason.code !== 'ERR_TOO_LARGE') throw failed.reason;
-      // A share was too small for its records, while the whole may fit: the pages again one after another, each bound
-      // by what the earlier ones cost and the later ones need (so a refusal means the answer does not fit).
-      let left = resultCap(limits);
-      let later = need;
-      const out: unknown[] = [];
+      for (const p of pages)
+        if (p.status === 'rejected' && !(p.reason instanceof TraceIndexError && p.reason.code === 'ERR_TOO_LARGE')) throw p.reason;
+      // A share too small for its records while the whole may fit: the pages read keep their exact costs, the refused
+      // ones are read again in turn, each bound by the cap less all held so far (so a refusal means the total is over).
+      let held = 0;
+      for (const p of pages) if (p.status === 'fulfilled') held += costOf(p.value);
+      const out: LocateResult[] = [];
       for (let i = 0; i < ids.length; i++) {
-        later -= needs[i];
-        const r = await index.locate(ids[i], resultBudget(page, limits, Math.max(0, left - later)));
-        left -= costOf(r);
-        out.push(locateJson(r));
+        const p = pages[i];
+        if (p.status === 'fulfilled') {
+          out.push(p.value);
+          continue;
+        }
+        const r = await index.locate(ids[i], resultBudget(page, limits, Math.max(0, resultCap(limits) - held)));
+        held += costOf(r);
+        out.push(r);
       }
-      return out;
+      return out.map(locateJson);
     }
     case 'longest-match':
       return (await index.longestMatchBatch(ids, call)).map((m) => ({ length: m.length, count: m.count, text: m.text }));

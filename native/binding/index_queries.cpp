@@ -624,6 +624,11 @@ class NativeIndex : public Napi::ObjectWrap<NativeIndex> {
     table->bytes = copy_array(typed_array<uint32_t>(env, info[0], "bytes"));
     table->first = copy_array(typed_array<uint32_t>(env, info[1], "first"));
     if (table->bytes.size() != table->first.size()) invalid_argument(env, "setTokenBytes: bytes and first differ in length");
+    // A traceindex index's vocabulary is its tokenizer's: ids past a shorter table would add 0 bytes (wrong offsets,
+    // silently). An infini-gram index's may be larger than its tokenizer's, whose table covers the ids text has.
+    if (table->bytes.size() < idx->vocab_size() && idx->shard_count() > 0 && std::string(idx->shard(0).format()) == "traceindex")
+      invalid_argument(env, "setTokenBytes: the table has " + std::to_string(table->bytes.size()) +
+                                " entries, fewer than the vocabulary's " + std::to_string(idx->vocab_size()));
     idx->set_token_bytes(std::move(table));
     return env.Undefined();
   }

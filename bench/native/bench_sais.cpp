@@ -1,9 +1,11 @@
 // Suffix-array benchmark: traceindex SA-IS at each thread count vs libsais (same thread counts) and
 // libdivsufsort (32-bit index; u8 text, or u16 tokens with --u16 against libsais16).
-//   bench_sais [--file PATH | --generate MB] [--mb 100] [--u16] [--threads 1,2] [--repeat 3] [--json PATH]
+//   bench_sais [--file PATH | --generate MB] [--mb 100] [--u16 | --u32] [--threads 1,2] [--repeat 3] [--json PATH]
 //              [--no-verify] [--hugepages] [--no-peers] [--order ours|peer|alternate] [--stage1 hashed|induced]
 // --stage1 induced: level 0 sorts its LMS substrings by induction (as every level below it) instead of naming them
-// by hashing (the default; A/B of the two in one binary).
+// by hashing (the default for u8/u16 tokens); --stage1 hashed: by hashing, u32 tokens too (A/B in one binary).
+// --u32: a file cut into words as --u16 but ids uncapped (an alphabet of a large vocabulary's size), against
+// libsais_int.
 // --order: which engine runs first in each round (default ours; alternate: ours in odd rounds, the peer in even).
 // --no-peers: ours only (A/B runs of two builds of ours; the ratio to the peers needs them in the same run).
 // --u16: --mb counts millions of tokens; a file is cut into words (runs of letters/digits, or single other
@@ -24,6 +26,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -38,7 +41,7 @@
 #include <libsais16.h>
 #endif
 
-namespace traceindex::detail { extern uint64_t sais_hash_max; }
+namespace traceindex::detail { extern uint64_t sais_hash_max; extern bool sais_hash_wide; }
 
 namespace {
 
@@ -160,16 +163,18 @@ std::vector<uint16_t> generate_u16(uint64_t tokens) {
   return t;
 }
 
-// u16 tokens from bytes: words (runs of [A-Za-z0-9_]) and single other bytes, ids by first appearance.
-std::vector<uint16_t> words_u16(const std::vector<uint8_t>& text, uint64_t tokens) {
-  std::unordered_map<std::string, uint16_t> ids;
-  std::vector<uint16_t> t;
+// Tokens from bytes: words (runs of [A-Za-z0-9_]) and single other bytes, ids by first appearance (capped at the
+// largest T).
+template <class T> std::vector<T> words(const std::vector<uint8_t>& text, uint64_t tokens) {
+  std::unordered_map<std::string, T> ids;
+  std::vector<T> t;
   t.reserve(tokens);
   auto word = [](uint8_t c) { return std::isalnum(c) || c == '_'; };
   for (size_t i = 0; i < text.size() && t.size() < tokens;) {
     size_t j = i + 1;
     if (word(text[i])) while (j < text.size() && word(text[j])) ++j;
-    auto it = ids.emplace(std::string(reinterpret_cast<const char*>(&text[i]), j - i), uint16_t(std::min<size_t>(ids.size(), 65535))).first;
+    auto it = ids.emplace(std::string(reinterpret_cast<const char*>(&text[i]), j - i),
+                          T(std::min<size_t>(ids.size(), std::numeric_limits<T>::max()))).first;
     t.push_back(it->second);
     i = j;
   }
@@ -189,7 +194,7 @@ std::vector<int> parse_threads(const char* s) {
 void usage() {
   std::fprintf(stderr,
                "usage: bench_sais [--file PATH | --generate MB] [--mb 100] [--threads 1,2] [--repeat 3] "
-               "[--u16] [--json PATH] [--no-verify] [--hugepages] [--no-peers] [--order ours|peer|alternate] "
+               "[--u16 | --u32] [--json PATH] [--no-verify] [--hugepages] [--no-peers] [--order ours|peer|alternate] "
                "[--stage1 hashed|induced]\n");
   std::exit(2);
 }
@@ -201,7 +206,7 @@ int main(int argc, char** argv) {
   double gen_mb = 0, mb = 100;
   std::vector<int> threads = {1, 2};
   int repeat = 3;
-  bool verify = true, u16 = false, peers = true;
+  bool verify = true, u16 = false, u32 = false, peers = true;
   std::string order = "ours";
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -215,48 +220,58 @@ int main(int argc, char** argv) {
     else if (a == "--no-verify") verify = false;
     else if (a == "--hugepages") g_hugepages = true;
     else if (a == "--u16") u16 = true;
+    else if (a == "--u32") u32 = true;
     else if (a == "--no-peers") peers = false;
     else if (a == "--order") order = val();
     else if (a == "--stage1") {
       const std::string v = val();
       if (v == "induced") traceindex::detail::sais_hash_max = 0;
-      else if (v != "hashed") usage();
+      else if (v == "hashed") traceindex::detail::sais_hash_wide = true;
+      else usage();
     }
     else usage();
   }
-  if (file.empty() && gen_mb <= 0) usage();
+  if ((file.empty() && gen_mb <= 0) || (u16 && u32)) usage();
   (void)verify;  // only used with divsufsort
 
   std::vector<uint8_t> text;
   std::vector<uint16_t> tokens;
+  std::vector<uint32_t> tokens32;
   std::string source;
   const uint64_t want = uint64_t(mb * 1e6);
   if (!file.empty()) {
     FILE* f = std::fopen(file.c_str(), "rb");
     if (!f) { perror(file.c_str()); return 1; }
-    text.resize(u16 ? 16 * want : want);  // words_u16 stops at `want` tokens
+    text.resize(u16 || u32 ? 16 * want : want);  // words stops at `want` tokens
     text.resize(std::fread(text.data(), 1, text.size(), f));
     std::fclose(f);
     source = file;
-    if (u16) tokens = words_u16(text, want);
+    if (u16) tokens = words<uint16_t>(text, want);
+    if (u32) tokens32 = words<uint32_t>(text, want);
   } else {
     const uint64_t len = uint64_t(std::min(gen_mb, mb) * 1e6);
-    if (u16) tokens = generate_u16(len);
+    if (u16 || u32) tokens = generate_u16(len);
     else text = generate(len);
+    if (u32) tokens32.assign(tokens.begin(), tokens.end());
     source = "generated";
   }
-  const uint64_t n = u16 ? tokens.size() : text.size();
-  const size_t width = u16 ? 2 : 1;
+  const uint64_t n = u32 ? tokens32.size() : u16 ? tokens.size() : text.size();
+  const size_t width = u32 ? 4 : u16 ? 2 : 1;
+  const uint64_t k32 = u32 && n ? uint64_t(*std::max_element(tokens32.begin(), tokens32.end())) + 1 : 0;
   void* tbuf = alloc_buffer(n * width);
   if (!tbuf) { std::fprintf(stderr, "cannot allocate the text buffer\n"); return 1; }
-  std::memcpy(tbuf, u16 ? static_cast<const void*>(tokens.data()) : text.data(), n * width);
+  std::memcpy(tbuf, u32 ? static_cast<const void*>(tokens32.data()) : u16 ? static_cast<const void*>(tokens.data()) : text.data(), n * width);
+  std::vector<uint32_t>().swap(tokens32);
   std::vector<uint8_t>().swap(text);
   std::vector<uint16_t>().swap(tokens);
   const uint8_t* t = static_cast<const uint8_t*>(tbuf);
   const uint16_t* t16 = static_cast<const uint16_t*>(tbuf);
-  std::fprintf(stderr, "input: %s, %llu %s\n", source.c_str(), (unsigned long long)n, u16 ? "u16 tokens" : "bytes");
+  uint32_t* t32 = static_cast<uint32_t*>(tbuf);
+  const char* kind = u32 ? "u32 tokens" : u16 ? "u16 tokens" : "u8 tokens";
+  std::fprintf(stderr, "input: %s, %llu %s\n", source.c_str(), (unsigned long long)n, kind);
   auto ours = [&](uint32_t* sa, int th) {
-    if (u16) traceindex::build_suffix_array<uint16_t, uint32_t>(t16, sa, n, 65536, th);
+    if (u32) traceindex::build_suffix_array<uint32_t, uint32_t>(t32, sa, n, k32, th);
+    else if (u16) traceindex::build_suffix_array<uint16_t, uint32_t>(t16, sa, n, 65536, th);
     else traceindex::build_suffix_array<uint8_t, uint32_t>(t, sa, n, 256, th);
     return true;
   };
@@ -268,7 +283,7 @@ int main(int argc, char** argv) {
   bool have_dss = false, have_sais = false;
   Result dss;
 #ifdef HAVE_DIVSUFSORT
-  have_dss = peers && !u16 && n < (uint64_t(1) << 31);
+  have_dss = peers && !u16 && !u32 && n < (uint64_t(1) << 31);
 #endif
 #ifdef HAVE_LIBSAIS
   have_sais = peers && n < (uint64_t(1) << 31);
@@ -302,8 +317,10 @@ int main(int argc, char** argv) {
       auto run_peer = [&] {
 #ifdef HAVE_LIBSAIS
         if (!have_sais) return;
-        Result q = in_child(u16 ? "libsais16" : "libsais", th, n, [&](uint32_t* sa) {
+        Result q = in_child(u32 ? "libsais_int" : u16 ? "libsais16" : "libsais", th, n, [&](uint32_t* sa) {
           auto* out = reinterpret_cast<int32_t*>(sa);
+          auto* ti = reinterpret_cast<int32_t*>(t32);  // modified and restored by libsais_int (a child's copy)
+          if (u32) return (th > 1 ? libsais_int_omp(ti, out, int32_t(n), int32_t(k32), 0, th) : libsais_int(ti, out, int32_t(n), int32_t(k32), 0)) == 0;
           if (u16) return (th > 1 ? libsais16_omp(t16, out, int32_t(n), 0, nullptr, th) : libsais16(t16, out, int32_t(n), 0, nullptr)) == 0;
           return (th > 1 ? libsais_omp(t, out, int32_t(n), 0, nullptr, th) : libsais(t, out, int32_t(n), 0, nullptr)) == 0;
         });
@@ -340,8 +357,9 @@ int main(int argc, char** argv) {
         bool ok = false;
 #ifdef HAVE_LIBSAIS
         if (have_sais)
-          ok = (u16 ? libsais16(t16, reinterpret_cast<int32_t*>(ref.data()), int32_t(n), 0, nullptr)
-                    : libsais(t, reinterpret_cast<int32_t*>(ref.data()), int32_t(n), 0, nullptr)) == 0;
+          ok = (u32   ? libsais_int(reinterpret_cast<int32_t*>(t32), reinterpret_cast<int32_t*>(ref.data()), int32_t(n), int32_t(k32), 0)
+                : u16 ? libsais16(t16, reinterpret_cast<int32_t*>(ref.data()), int32_t(n), 0, nullptr)
+                      : libsais(t, reinterpret_cast<int32_t*>(ref.data()), int32_t(n), 0, nullptr)) == 0;
 #endif
 #ifdef HAVE_DIVSUFSORT
         if (!have_sais) ok = divsufsort(t, reinterpret_cast<saidx_t*>(ref.data()), saidx_t(n)) == 0;
@@ -361,8 +379,9 @@ int main(int argc, char** argv) {
   }
 
   std::printf("Suffix array of %s: %.1f M %s (uint32 index), %s buffers, best of %d interleaved rounds%s\n\n",
-              source.c_str(), n / 1e6, u16 ? "u16 tokens" : "u8 tokens", g_hugepages ? "huge-page" : "malloc", repeat,
-              traceindex::detail::sais_hash_max ? "" : ", our level 0 induced (--stage1 induced)");
+              source.c_str(), n / 1e6, kind, g_hugepages ? "huge-page" : "malloc", repeat,
+              !traceindex::detail::sais_hash_max ? ", our level 0 induced (--stage1 induced)"
+              : traceindex::detail::sais_hash_wide ? ", our level 0 hashed (--stage1 hashed)" : "");
   // Ratio: the peer's time over ours, libsais at the same thread count when built in, else divsufsort.
   std::printf("| engine | threads | seconds | CPU s | M tokens/s | peak RSS MiB | %s / ours |\n",
               have_sais ? "libsais" : "divsufsort");
@@ -378,7 +397,7 @@ int main(int argc, char** argv) {
   if (have_sais) for (auto& r : sais) row(r, 0);
   if (have_dss) row(dss, 0);
   if (!have_sais) std::printf("\nlibsais: skipped (configure with -DLIBSAIS_SRC=DIR)\n");
-  if (!have_dss && !u16) std::printf("\ndivsufsort: skipped (libdivsufsort-dev not installed)\n");
+  if (!have_dss && !u16 && !u32) std::printf("\ndivsufsort: skipped (libdivsufsort-dev not installed)\n");
   std::printf("\n%s\n", verdict.c_str());
 
   if (!json.empty()) {

@@ -35,6 +35,7 @@ extern std::atomic<uint64_t> sais_par_gathered;  // levels of 2-thread builds wh
 extern std::atomic<uint64_t> sais_spare_levels;  // levels whose arrays or split workspace took the spare span
 extern uint64_t sais_hash_max;  // level 0 names by hashing while at most this many LMS substrings are distinct (0: induced)
 extern bool sais_hash_weak;     // long LMS substrings hashed by length and first token only
+extern bool sais_hash_wide;     // u32 tokens hashed too (not the default)
 extern std::atomic<uint64_t> sais_hashed_levels;  // levels of the last build named by hashing
 }
 
@@ -637,11 +638,13 @@ TEST(sais_spare_span) {
 // way: random texts; one token; periodic runs (one distinct LMS substring); long repeated blocks (LMS substrings
 // beyond the exact 8-byte keys, found equal through the text); the sentinel's substring a prefix of others; weak
 // hashes (every long substring of a length collides: probing and the text check decide); a distinct limit that
-// gives up mid-scan; real text; u8/u16 tokens (u32 tokens stay induced: 4 of the 6 builds of a text hashed),
-// 32/64-bit entries, 1 and 2 threads.
+// gives up mid-scan; real text; u8/u16 tokens (u32 tokens stay induced: 4 of the 6 builds of a text hashed; with
+// sais_hash_wide all 6), 32/64-bit entries, 1 and 2 threads.
 TEST(sais_hashed_stage1) {
   namespace d = traceindex::detail;
-  struct Restore { ~Restore() { d::sais_hash_max = ~uint64_t(0); d::sais_hash_weak = false; } } restore;
+  struct Restore {
+    ~Restore() { d::sais_hash_max = ~uint64_t(0); d::sais_hash_weak = d::sais_hash_wide = false; }
+  } restore;
   auto hashed = [](const auto& t, uint64_t k, int threads) {
     using T = typename std::decay_t<decltype(t)>::value_type;
     const auto want = naive_sa(t);
@@ -664,13 +667,14 @@ TEST(sais_hashed_stage1) {
   for (int weak = 0; weak < 2; ++weak) {
     d::sais_hash_weak = weak;
     for (int iter = 0; iter < check::scaled(150); ++iter) {
+      d::sais_hash_wide = iter % 4 == 0;
       const uint32_t k = 1 + uint32_t(rng() % (iter % 3 ? 8 : 300));
       auto [h, runs] = widths(random_text(rng, 1 + rng() % 3000, k), k, 1 + iter % 2);
       taken += h;
       given_up += runs - h;
     }
   }
-  d::sais_hash_weak = false;
+  d::sais_hash_weak = d::sais_hash_wide = false;
   CHECK(taken > 0);
   CHECK(given_up > 0);  // large alphabets: more distinct substrings than the table's bound
   for (int threads = 1; threads <= 2; ++threads) {
@@ -690,6 +694,10 @@ TEST(sais_hashed_stage1) {
     for (int weak = 0; weak < 2; ++weak) {
       d::sais_hash_weak = weak;
       CHECK_EQ(widths(rep, 120, threads).first, uint64_t(4));
+      d::sais_hash_wide = true;  // u32 tokens too: two tokens to an exact key
+      CHECK_EQ(widths(rep, 120, threads).first, uint64_t(6));
+      CHECK_EQ(widths(periodic, 3, threads).first, uint64_t(6));
+      d::sais_hash_wide = false;
     }
     d::sais_hash_weak = false;
     // a distinct limit reached mid-scan: induced instead, same array

@@ -1559,7 +1559,9 @@ bool stage1_hashed(const T* t, I* sa, I n, I K, I* LC, I& m, I& names, I& lms1, 
   uint64_t cap = 64;
   while (cap > cap_max && cap > 2) cap /= 2;
   if (cap > cap_max) return false;
-  Slot* tab = reinterpret_cast<Slot*>(sa);
+  // (sa may be only 4-byte aligned, as a part of a larger buffer: the slots start at the first 8-byte boundary)
+  const uintptr_t base = reinterpret_cast<uintptr_t>(sa), align = alignof(Slot);
+  Slot* tab = reinterpret_cast<Slot*>((base + align - 1) & ~(align - 1));
   std::memset(static_cast<void*>(tab), 0, cap * sizeof(Slot));
   std::vector<I> first;  // id -> its first position (never reallocated: lim + 1 at most)
   first.reserve(size_t(lim) + 1);

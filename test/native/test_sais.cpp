@@ -713,6 +713,12 @@ TEST(sais_hashed_stage1) {
     const auto want = doubling_sa(text);
     CHECK((run<uint8_t, uint32_t>(text, 256, threads) == want));
     CHECK_EQ(d::sais_hashed_levels.load(), uint64_t(1));
+    // sa 4 bytes past an 8-byte boundary (a part of a larger buffer): the table's 8-byte slots start aligned
+    std::vector<uint32_t> buf(text.size() + 2);
+    uint32_t* sa4 = buf.data() + (reinterpret_cast<uintptr_t>(buf.data()) % 8 == 0 ? 1 : 0);
+    build_suffix_array<uint8_t, uint32_t>(text.data(), sa4, text.size(), 256, threads);
+    CHECK((std::vector<uint64_t>(sa4, sa4 + text.size()) == want));
+    CHECK_EQ(d::sais_hashed_levels.load(), uint64_t(1));
   }
   std::printf("sais_hashed_stage1: %llu builds hashed at level 0, %llu gave up\n", (unsigned long long)taken,
               (unsigned long long)given_up);

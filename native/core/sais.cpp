@@ -1592,7 +1592,7 @@ bool stage1_hashed(const T* t, I* sa, I n, I K, I* LC, I& m, I& names, I& lms1, 
     return x;
   };
   uint64_t distinct = 0;
-  bool full = false;
+  bool stop = false;  // the table cannot double, or more than lim distinct: give up
   auto grow = [&] {  // the doubled table above the old one, rehashed, then moved down
     if (2 * cap > cap_max) return false;
     Slot* nt = tab + cap;
@@ -1621,7 +1621,7 @@ bool stage1_hashed(const T* t, I* sa, I n, I K, I* LC, I& m, I& names, I& lms1, 
         x = {e.key, I(distinct), e.len};
         first.push_back(e.p);
         sa[--w] = I(distinct++);
-        if (2 * distinct > cap && !grow()) full = true;
+        if (distinct > lim || (2 * distinct > cap && !grow())) stop = true;
         return;
       }
       if (x.key == e.key && x.len == e.len && (e.len <= kShort || std::equal(t + e.p, t + e.p + e.len, t + first[x.id]))) {
@@ -1631,7 +1631,6 @@ bool stage1_hashed(const T* t, I* sa, I n, I K, I* LC, I& m, I& names, I& lms1, 
     }
   };
   I next = n, hi = 0, sent = 0;  // next: the LMS position above (n: none yet)
-  bool stop = false;
   lms_range(t, I(1), n, false, [&](I p) {
     if (stop) return;
     ++LC[t[p]];
@@ -1651,10 +1650,9 @@ bool stage1_hashed(const T* t, I* sa, I n, I K, I* LC, I& m, I& names, I& lms1, 
     if (qn == kQ) { resolve(q[qh]); qh = (qh + 1) % kQ; --qn; }
     q[(qh + qn) % kQ] = {key, hash, p, len};
     ++qn;
-    if (full || distinct > lim) stop = true;
   });
-  for (; qn && !full && !stop && distinct <= lim; --qn, qh = (qh + 1) % kQ) resolve(q[qh]);
-  if (stop || full || distinct > lim) {
+  for (; qn && !stop; --qn, qh = (qh + 1) % kQ) resolve(q[qh]);
+  if (stop) {
     bud.heap_bytes += charged;
     return false;
   }
